@@ -1,0 +1,64 @@
+// Package activities holds every side effect of a license's lifecycle: the
+// database writes, DLID minting, emails and invoices. Each activity is
+// idempotent, keyed by something stable (license id, order id, the email's
+// idempotency key), so Temporal may retry it freely.
+package activities
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/licenseflow/licenseflow/email"
+	"github.com/licenseflow/licenseflow/invoicepdf"
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// Activities carries the dependencies of every activity.
+type Activities struct {
+	Store    *models.Store
+	Renderer *email.Renderer
+	// Sender delivers email; nil keeps messages in the outbox (status held),
+	// readable through the API, which is the development default.
+	Sender email.Sender
+	// From is the sender address, used for Message-IDs.
+	From   string
+	Seller invoicepdf.Seller
+	// PublicURL is where customers reach licenseflow (links in emails).
+	PublicURL string
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Activities) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}
+
+func (a *Activities) publicURL() string { return strings.TrimRight(a.PublicURL, "/") }
+
+// Error types of non-retryable activity failures, matched by workflows.
+const (
+	ErrTypeEmailRejected = "EmailRejected"
+)
+
+// permanent turns a domain Problem (bad input, missing record) into a
+// non-retryable error carrying the problem's code as its type, so it fails
+// fast and shows clearly in the Web UI; other errors stay retryable.
+func permanent(err error) error {
+	if p, ok := models.AsProblem(err); ok {
+		return temporal.NewNonRetryableApplicationError(p.Message, p.Code, err)
+	}
+	return err
+}

@@ -1,0 +1,159 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/licenseflow/licenseflow/email"
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// EmailInput asks for one license email. Key is the outbox idempotency key
+// (workflow id + step + expiry): one key, at most one message.
+type EmailInput struct {
+	Key           string
+	LicenseID     string
+	Template      string
+	InvoiceNumber string
+}
+
+// EmailResult reports the outbox message.
+type EmailResult struct {
+	MessageID uint
+	Status    models.EmailStatus
+}
+
+// SendLicenseEmail renders a template for the license, records it in the
+// outbox and, when SMTP is configured, sends it. A retry after a crash
+// resends the stored message with the same Message-ID; a message already
+// sent, held or refused is never sent again.
+func (a *Activities) SendLicenseEmail(ctx context.Context, in EmailInput) (EmailResult, error) {
+	msg, err := a.enqueue(ctx, in)
+	if err != nil {
+		return EmailResult{}, err
+	}
+	result := EmailResult{MessageID: msg.ID, Status: msg.Status}
+	if msg.Status != models.EmailQueued {
+		return result, nil
+	}
+	if a.Sender == nil {
+		result.Status = models.EmailHeld
+		return result, a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailHeld, At: a.now()})
+	}
+	out, err := a.message(ctx, msg)
+	if err != nil {
+		return result, err
+	}
+	sendErr := a.Sender.Send(ctx, out)
+	switch {
+	case sendErr == nil:
+		result.Status = models.EmailSent
+		return result, a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailSent, ProviderMessageID: out.ID, At: a.now()})
+	case errors.Is(sendErr, email.ErrRejected):
+		result.Status = models.EmailFailed
+		if err := a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailFailed, Error: sendErr.Error(), At: a.now()}); err != nil {
+			return result, err
+		}
+		return result, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s email to %s was refused: %v", in.Template, msg.To, sendErr), ErrTypeEmailRejected, sendErr)
+	default:
+		_ = a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailQueued, Error: sendErr.Error(), At: a.now()})
+		return result, fmt.Errorf("send %s email to %s: %w", in.Template, msg.To, sendErr)
+	}
+}
+
+// enqueue renders the message and stores it unless the key is already stored.
+func (a *Activities) enqueue(ctx context.Context, in EmailInput) (models.EmailMessage, error) {
+	data, err := a.licenseData(ctx, in)
+	if err != nil {
+		return models.EmailMessage{}, err
+	}
+	subject, text, html, err := a.Renderer.Render(in.Template, data)
+	if err != nil {
+		return models.EmailMessage{}, temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
+	}
+	return a.Store.EnqueueEmail(ctx, models.EmailMessage{
+		IdempotencyKey: in.Key, To: data.CustomerEmail, Template: in.Template, Subject: subject,
+		TextBody: text, HTMLBody: html, LicenseID: in.LicenseID, InvoiceNumber: in.InvoiceNumber,
+	})
+}
+
+func (a *Activities) licenseData(ctx context.Context, in EmailInput) (email.LicenseData, error) {
+	l, err := a.Store.GetLicense(ctx, in.LicenseID)
+	if err != nil {
+		return email.LicenseData{}, permanent(err)
+	}
+	tier, err := a.Store.GetTier(ctx, l.TierKey)
+	if err != nil {
+		return email.LicenseData{}, permanent(err)
+	}
+	ents, err := a.Store.GetEntitlements(ctx, l.ID)
+	if err != nil {
+		return email.LicenseData{}, err
+	}
+	products, err := a.Store.ListProducts(ctx)
+	if err != nil {
+		return email.LicenseData{}, err
+	}
+	names := make(map[string]string, len(products))
+	for _, p := range products {
+		names[p.Code] = p.Name
+	}
+	data := email.LicenseData{
+		Vendor: a.Seller.Name, CustomerName: l.Customer.Name, CustomerEmail: l.Customer.Email,
+		LicenseID: l.ID, DLIDMasked: models.MaskDLID(l.Key()), TierKey: tier.Key, TierName: tier.Name,
+		MaxDomains: l.MaxDomains, Channels: l.Channels, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil,
+		PublicURL: a.publicURL(), PortalURL: a.publicURL() + "/portal",
+		RenewURL: a.publicURL() + "/portal/licenses/" + l.ID + "/renew",
+	}
+	if in.Template == email.TemplateDelivery {
+		data.DLID = l.Key()
+	}
+	for _, e := range ents {
+		name := names[e.ProductCode]
+		if name == "" {
+			name = e.Repo
+		}
+		data.Products = append(data.Products, email.ProductLine{Code: e.ProductCode, Repo: e.Repo, Name: name})
+	}
+	if in.InvoiceNumber != "" {
+		inv, err := a.Store.GetInvoice(ctx, in.InvoiceNumber)
+		if err != nil {
+			return data, permanent(err)
+		}
+		data.InvoiceNumber, data.InvoiceTotal = inv.Number, models.FormatMoney(inv.TotalCents, inv.Currency)
+	}
+	return data, nil
+}
+
+// message turns a stored outbox row into a sendable message, attaching the
+// invoice PDF when the message is about one.
+func (a *Activities) message(ctx context.Context, m models.EmailMessage) (email.Message, error) {
+	out := email.Message{
+		ID: email.MessageID(m.IdempotencyKey, a.From), To: m.To,
+		Subject: m.Subject, Text: m.TextBody, HTML: m.HTMLBody,
+	}
+	if m.InvoiceNumber != "" {
+		inv, err := a.Store.GetInvoice(ctx, m.InvoiceNumber)
+		if err != nil {
+			return out, permanent(err)
+		}
+		out.Attachments = append(out.Attachments, email.Attachment{
+			Name: inv.Number + ".pdf", ContentType: "application/pdf", Data: inv.PDF,
+		})
+	}
+	return out, nil
+}
+
+// Email templates a workflow can ask for.
+const (
+	TemplateDelivery   = email.TemplateDelivery
+	TemplateInvoice    = email.TemplateInvoice
+	TemplateReminder30 = email.TemplateReminder30
+	TemplateReminder7  = email.TemplateReminder7
+	TemplateExpired    = email.TemplateExpired
+	TemplateRenewed    = email.TemplateRenewed
+)

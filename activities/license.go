@@ -1,0 +1,126 @@
+package activities
+
+import (
+	"context"
+	"time"
+
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// MintInput describes the license to mint.
+type MintInput struct {
+	LicenseID  string
+	OrderID    string
+	WorkflowID string
+	Email      string
+	Name       string
+	Tier       string
+	Type       models.LicenseType
+	MaxDomains int
+	StartsAt   time.Time
+	ExpiresAt  *time.Time
+	GraceUntil *time.Time
+}
+
+// MintResult never carries the full key: workflow history is readable by
+// every operator, the key stays in the database.
+type MintResult struct {
+	DLIDMasked string
+}
+
+// MintLicense creates the license's DLID (or returns the existing one).
+func (a *Activities) MintLicense(ctx context.Context, in MintInput) (MintResult, error) {
+	l, err := a.Store.MintLicense(ctx, models.Mint{
+		LicenseID: in.LicenseID, OrderID: in.OrderID, WorkflowID: in.WorkflowID, Email: in.Email, Name: in.Name,
+		TierKey: in.Tier, Type: in.Type, MaxDomains: in.MaxDomains,
+		StartsAt: in.StartsAt, ExpiresAt: in.ExpiresAt, GraceUntil: in.GraceUntil,
+	})
+	if err != nil {
+		return MintResult{}, permanent(err)
+	}
+	return MintResult{DLIDMasked: models.MaskDLID(l.Key())}, nil
+}
+
+// ExpandInput names the license and the tier to expand.
+type ExpandInput struct {
+	LicenseID string
+	Tier      string
+}
+
+// EntitlementRef is an entitlement as the workflow tracks it.
+type EntitlementRef struct {
+	Product string
+	Repo    string
+	Source  models.EntitlementSource
+}
+
+// ExpandResult is the tier as applied and the license's entitlements.
+type ExpandResult struct {
+	Tier         string
+	TierName     string
+	Channels     []string
+	Entitlements []EntitlementRef
+}
+
+// ExpandEntitlements rebuilds the license's tier entitlements (custom
+// add-ons survive). An unknown tier fails permanently with type tier_not_found.
+func (a *Activities) ExpandEntitlements(ctx context.Context, in ExpandInput) (ExpandResult, error) {
+	tier, all, err := a.Store.SetEntitlements(ctx, in.LicenseID, in.Tier)
+	if err != nil {
+		return ExpandResult{}, permanent(err)
+	}
+	return ExpandResult{Tier: tier.Key, TierName: tier.Name, Channels: tier.Channels, Entitlements: refs(all)}, nil
+}
+
+func refs(es []models.Entitlement) []EntitlementRef {
+	out := make([]EntitlementRef, len(es))
+	for i, e := range es {
+		out[i] = EntitlementRef{Product: e.ProductCode, Repo: e.Repo, Source: e.Source}
+	}
+	return out
+}
+
+// ProjectLicense writes the workflow's view of a license to the database,
+// so lists and dashboards never need a running worker. Run as a local activity.
+func (a *Activities) ProjectLicense(ctx context.Context, p models.Projection) error {
+	return a.Store.ProjectLicense(ctx, p)
+}
+
+// LoadInput names a license to load.
+type LoadInput struct {
+	LicenseID string
+}
+
+// LoadResult is a stored license, for resuming a lifecycle whose workflow
+// had closed (a renewal long after expiry).
+type LoadResult struct {
+	LicenseID     string
+	OrderID       string
+	DLIDMasked    string
+	CustomerEmail string
+	Tier          string
+	Type          models.LicenseType
+	Status        models.LicenseStatus
+	StartsAt      *time.Time
+	ExpiresAt     *time.Time
+	MaxDomains    int
+	Channels      []string
+	Entitlements  []EntitlementRef
+}
+
+// LoadLicense reads a license and its entitlements.
+func (a *Activities) LoadLicense(ctx context.Context, in LoadInput) (LoadResult, error) {
+	l, err := a.Store.GetLicense(ctx, in.LicenseID)
+	if err != nil {
+		return LoadResult{}, permanent(err)
+	}
+	ents, err := a.Store.GetEntitlements(ctx, l.ID)
+	if err != nil {
+		return LoadResult{}, err
+	}
+	return LoadResult{
+		LicenseID: l.ID, OrderID: l.OrderID, DLIDMasked: models.MaskDLID(l.Key()), CustomerEmail: l.Customer.Email,
+		Tier: l.TierKey, Type: l.Type, Status: l.Status, StartsAt: l.StartsAt, ExpiresAt: l.ExpiresAt,
+		MaxDomains: l.MaxDomains, Channels: l.Channels, Entitlements: refs(ents),
+	}, nil
+}

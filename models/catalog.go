@@ -1,0 +1,214 @@
+package models
+
+import (
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Platform says which host application a product installs into.
+type Platform string
+
+const (
+	PlatformJoomla   Platform = "joomla"
+	PlatformDolibarr Platform = "dolibarr"
+	PlatformBoth     Platform = "both"
+)
+
+// Product is one installable extension: its code (used in tiers), the
+// repository / extension name entitlements point at, and its platform.
+type Product struct {
+	Code        string    `gorm:"primaryKey;size:64" json:"code"`
+	Repo        string    `gorm:"size:128;not null;uniqueIndex" json:"repo"`
+	Name        string    `gorm:"size:200;not null" json:"name"`
+	Platform    Platform  `gorm:"size:16;not null" json:"platform"`
+	RequiresKey bool      `gorm:"not null" json:"requires_key"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Term is how long one purchase of a tier lasts.
+type Term string
+
+const (
+	TermMonthly  Term = "monthly"
+	TermAnnual   Term = "annual"
+	TermLifetime Term = "lifetime"
+	TermCustom   Term = "custom"
+)
+
+// Tier is a sellable package: which products it grants, on which update
+// channels, for how many domains and how long, at what price.
+type Tier struct {
+	Key        string     `gorm:"primaryKey;size:64" json:"key"`
+	Name       string     `gorm:"size:200;not null" json:"name"`
+	Products   StringList `gorm:"not null" json:"products"`
+	MaxDomains int        `gorm:"not null" json:"max_domains"`
+	Term       Term       `gorm:"size:16;not null" json:"term"`
+	TermMonths int        `gorm:"not null" json:"term_months"`
+	PriceCents int64      `gorm:"not null" json:"price_cents"`
+	Currency   string     `gorm:"size:3;not null" json:"currency"`
+	Channels   StringList `gorm:"not null" json:"channels"`
+	Active     bool       `gorm:"not null" json:"active"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// Months is the length of one term; lifetime tiers report lifetime=true.
+func (t Tier) Months() (months int, lifetime bool) {
+	switch t.Term {
+	case TermMonthly:
+		return 1, false
+	case TermAnnual:
+		return 12, false
+	case TermLifetime:
+		return 0, true
+	default:
+		return t.TermMonths, false
+	}
+}
+
+// PriceFor prices a purchase or renewal of the given number of months,
+// pro rata to the tier's term; lifetime tiers cost their price once.
+func (t Tier) PriceFor(months int) int64 {
+	termMonths, lifetime := t.Months()
+	if lifetime || termMonths <= 0 || months <= 0 {
+		return t.PriceCents
+	}
+	return t.PriceCents * int64(months) / int64(termMonths)
+}
+
+var (
+	keyPattern      = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	repoPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+)
+
+// Normalize trims and lower-cases what is case-insensitive.
+func (p *Product) Normalize() {
+	p.Code = strings.ToLower(strings.TrimSpace(p.Code))
+	p.Repo = strings.TrimSpace(p.Repo)
+	p.Name = strings.TrimSpace(p.Name)
+	p.Platform = Platform(strings.ToLower(strings.TrimSpace(string(p.Platform))))
+}
+
+// Validate checks the product's own fields.
+func (p *Product) Validate() error {
+	if !keyPattern.MatchString(p.Code) {
+		return Invalid("invalid_code", "code", "product code %q must be 1-64 lower-case letters, digits, '-' or '_'", p.Code)
+	}
+	if !repoPattern.MatchString(p.Repo) {
+		return Invalid("invalid_repo", "repo", "repo %q must be 1-128 letters, digits, '.', '-' or '_'", p.Repo)
+	}
+	if p.Name == "" {
+		return Invalid("missing_name", "name", "product name is required")
+	}
+	switch p.Platform {
+	case PlatformJoomla, PlatformDolibarr, PlatformBoth:
+	default:
+		return Invalid("invalid_platform", "platform", "platform %q must be one of joomla, dolibarr, both", p.Platform)
+	}
+	return nil
+}
+
+// Normalize trims, lower-cases and de-duplicates what is case-insensitive.
+func (t *Tier) Normalize() {
+	t.Key = strings.ToLower(strings.TrimSpace(t.Key))
+	t.Name = strings.TrimSpace(t.Name)
+	t.Term = Term(strings.ToLower(strings.TrimSpace(string(t.Term))))
+	t.Currency = strings.ToUpper(strings.TrimSpace(t.Currency))
+	t.Products = normalizedSet(t.Products)
+	t.Channels = normalizedSet(t.Channels)
+	if t.Term != TermCustom {
+		t.TermMonths = 0
+	}
+}
+
+// Validate checks the tier's own fields; that its products exist is checked
+// by the store against the catalog.
+func (t *Tier) Validate() error {
+	if !keyPattern.MatchString(t.Key) {
+		return Invalid("invalid_key", "key", "tier key %q must be 1-64 lower-case letters, digits, '-' or '_'", t.Key)
+	}
+	if t.Name == "" {
+		return Invalid("missing_name", "name", "tier name is required")
+	}
+	if len(t.Products) == 0 {
+		return Invalid("missing_products", "products", "a tier must grant at least one product code")
+	}
+	if t.MaxDomains < 1 || t.MaxDomains > MaxDomainsLimit {
+		return Invalid("invalid_max_domains", "max_domains", "max_domains must be between 1 and %d", MaxDomainsLimit)
+	}
+	switch t.Term {
+	case TermMonthly, TermAnnual, TermLifetime:
+	case TermCustom:
+		if t.TermMonths < 1 || t.TermMonths > MaxTermMonths {
+			return Invalid("invalid_term_months", "term_months", "a custom term needs term_months between 1 and %d", MaxTermMonths)
+		}
+	default:
+		return Invalid("invalid_term", "term", "term %q must be one of monthly, annual, lifetime, custom", t.Term)
+	}
+	if t.PriceCents < 0 {
+		return Invalid("invalid_price", "price_cents", "price_cents cannot be negative")
+	}
+	if !currencyPattern.MatchString(t.Currency) {
+		return Invalid("invalid_currency", "currency", "currency %q must be a three-letter ISO 4217 code such as EUR or USD", t.Currency)
+	}
+	if len(t.Channels) == 0 {
+		return Invalid("missing_channels", "channels", "a tier must grant at least one update channel, e.g. stable")
+	}
+	for _, ch := range t.Channels {
+		if !keyPattern.MatchString(ch) {
+			return Invalid("invalid_channel", "channels", "channel %q must be lower-case letters, digits, '-' or '_'", ch)
+		}
+	}
+	return nil
+}
+
+// Limits that keep input sane.
+const (
+	MaxDomainsLimit = 10000
+	MaxTermMonths   = 120
+)
+
+// ExampleCatalog is the catalog seeded on first start: the MokoSuite
+// extensions and a handful of tiers, so a fresh install can sell at once.
+func ExampleCatalog() ([]Product, []Tier) {
+	product := func(code, repo, name string, platform Platform) Product {
+		return Product{Code: code, Repo: repo, Name: name, Platform: platform, RequiresKey: true}
+	}
+	products := []Product{
+		product("base", "MokoSuite", "MokoSuite", PlatformBoth),
+		product("crm", "MokoSuiteCRM", "MokoSuite CRM", PlatformBoth),
+		product("erp", "MokoSuiteERP", "MokoSuite ERP", PlatformDolibarr),
+		product("child", "MokoSuiteChild", "MokoSuite Child Theme", PlatformJoomla),
+		product("create", "MokoSuiteCreate", "MokoSuite Create", PlatformJoomla),
+		product("npo", "MokoSuiteNPO", "MokoSuite NPO", PlatformBoth),
+		product("pos", "MokoSuitePOS", "MokoSuite POS", PlatformBoth),
+		product("shop", "MokoSuiteShop", "MokoSuite Shop", PlatformJoomla),
+		product("hrm", "MokoSuiteHRM", "MokoSuite HRM", PlatformDolibarr),
+		product("mrp", "MokoSuiteMRP", "MokoSuite MRP", PlatformDolibarr),
+		product("restaurant", "MokoSuiteRestaurant", "MokoSuite Restaurant", PlatformBoth),
+	}
+	all := make(StringList, len(products))
+	for i, p := range products {
+		all[i] = p.Code
+	}
+	tier := func(key, name string, codes StringList, domains int, term Term, price int64, channels ...string) Tier {
+		return Tier{Key: key, Name: name, Products: codes, MaxDomains: domains, Term: term,
+			PriceCents: price, Currency: "EUR", Channels: channels, Active: true}
+	}
+	tiers := []Tier{
+		tier("pos", "Point of Sale", StringList{"base", "pos"}, 3, TermAnnual, 14900, "stable"),
+		tier("restaurant", "Restaurant", StringList{"base", "pos", "restaurant"}, 3, TermAnnual, 24900, "stable"),
+		tier("crm", "CRM", StringList{"base", "crm"}, 3, TermAnnual, 19900, "stable"),
+		tier("erp", "ERP", StringList{"base", "erp", "hrm", "mrp"}, 5, TermAnnual, 39900, "stable"),
+		tier("suite", "Complete Suite", all, 10, TermAnnual, 59900, "stable", "beta"),
+		tier("suite-monthly", "Complete Suite (monthly)", all, 10, TermMonthly, 5900, "stable", "beta"),
+		tier("suite-lifetime", "Complete Suite (lifetime)", all, 10, TermLifetime, 199900, "stable", "beta"),
+	}
+	for i := range tiers {
+		tiers[i].Normalize()
+	}
+	return products, tiers
+}

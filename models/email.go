@@ -1,0 +1,38 @@
+package models
+
+import "time"
+
+// EmailStatus tracks an outbox message.
+type EmailStatus string
+
+const (
+	// EmailQueued: recorded, not yet handed to SMTP.
+	EmailQueued EmailStatus = "queued"
+	// EmailSent: accepted by the SMTP server.
+	EmailSent EmailStatus = "sent"
+	// EmailHeld: no SMTP server is configured; the message stays readable in the outbox.
+	EmailHeld EmailStatus = "held"
+	// EmailFailed: the SMTP server refused it for good (e.g. a bad address).
+	EmailFailed EmailStatus = "failed"
+)
+
+// EmailMessage is one message in the outbox. The idempotency key (workflow
+// id + step + expiry) makes each workflow step send at most one message.
+type EmailMessage struct {
+	ID                uint        `gorm:"primaryKey" json:"id"`
+	IdempotencyKey    string      `gorm:"size:300;not null;uniqueIndex" json:"idempotency_key"`
+	To                string      `gorm:"column:to_address;size:320;not null;index" json:"to"`
+	Template          string      `gorm:"size:64;not null" json:"template"`
+	Subject           string      `gorm:"size:300;not null" json:"subject"`
+	TextBody          string      `gorm:"not null" json:"text_body"`
+	HTMLBody          string      `gorm:"not null" json:"html_body"`
+	LicenseID         string      `gorm:"size:64;not null;index" json:"license_id"`
+	InvoiceNumber     string      `gorm:"size:32;not null" json:"invoice_number,omitempty"`
+	Status            EmailStatus `gorm:"size:16;not null;index" json:"status"`
+	Attempts          int         `gorm:"not null" json:"attempts"`
+	LastError         string      `gorm:"not null" json:"last_error,omitempty"`
+	ProviderMessageID string      `gorm:"size:300;not null" json:"provider_message_id,omitempty"`
+	SentAt            *time.Time  `json:"sent_at"`
+	CreatedAt         time.Time   `json:"created_at"`
+	UpdatedAt         time.Time   `json:"updated_at"`
+}

@@ -1,0 +1,58 @@
+package models
+
+import (
+	"fmt"
+	"time"
+)
+
+// InvoiceLine is one billed item.
+type InvoiceLine struct {
+	Description string `json:"description"`
+	Quantity    int    `json:"quantity"`
+	UnitCents   int64  `json:"unit_cents"`
+	TotalCents  int64  `json:"total_cents"`
+}
+
+// Invoice is the bill for one paid order. Numbers are gapless per calendar
+// year (INV-2026-000042) and never reused.
+type Invoice struct {
+	ID            uint                     `gorm:"primaryKey" json:"-"`
+	Number        string                   `gorm:"size:32;not null;uniqueIndex" json:"number"`
+	Year          int                      `gorm:"not null" json:"year"`
+	Sequence      int                      `gorm:"not null" json:"sequence"`
+	OrderID       string                   `gorm:"size:128;not null;uniqueIndex" json:"order_id"`
+	LicenseID     string                   `gorm:"size:64;not null;index" json:"license_id"`
+	CustomerID    string                   `gorm:"size:64;not null;index" json:"customer_id"`
+	BillTo        string                   `gorm:"size:600;not null" json:"bill_to"`
+	Lines         JSONValue[[]InvoiceLine] `gorm:"not null" json:"lines"`
+	SubtotalCents int64                    `gorm:"not null" json:"subtotal_cents"`
+	TaxCents      int64                    `gorm:"not null" json:"tax_cents"`
+	TotalCents    int64                    `gorm:"not null" json:"total_cents"`
+	Currency      string                   `gorm:"size:3;not null" json:"currency"`
+	Status        string                   `gorm:"size:16;not null" json:"status"`
+	IssuedAt      time.Time                `gorm:"not null" json:"issued_at"`
+	PDF           []byte                   `json:"-"`
+	CreatedAt     time.Time                `json:"created_at"`
+}
+
+// InvoiceIssued is the status of a valid invoice.
+const InvoiceIssued = "issued"
+
+// InvoiceNumber formats a year and sequence as an invoice number.
+func InvoiceNumber(year, seq int) string { return fmt.Sprintf("INV-%d-%06d", year, seq) }
+
+// InvoiceSequence holds the last number used in a year; incrementing it in
+// the invoice's own transaction keeps numbering gapless under concurrency.
+type InvoiceSequence struct {
+	Year int `gorm:"primaryKey;autoIncrement:false"`
+	Last int `gorm:"not null"`
+}
+
+// FormatMoney formats minor units with the currency code, e.g. "149.00 EUR".
+func FormatMoney(cents int64, currency string) string {
+	sign := ""
+	if cents < 0 {
+		sign, cents = "-", -cents
+	}
+	return fmt.Sprintf("%s%d.%02d %s", sign, cents/100, cents%100, currency)
+}

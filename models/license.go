@@ -1,0 +1,181 @@
+package models
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"regexp"
+	"time"
+)
+
+// LicenseStatus is where a license stands in its lifecycle.
+type LicenseStatus string
+
+const (
+	StatusPending   LicenseStatus = "pending"
+	StatusActive    LicenseStatus = "active"
+	StatusExpiring  LicenseStatus = "expiring"
+	StatusExpired   LicenseStatus = "expired"
+	StatusSuspended LicenseStatus = "suspended"
+	StatusRevoked   LicenseStatus = "revoked"
+)
+
+// LicenseStatuses lists every status, for validating filters.
+var LicenseStatuses = []LicenseStatus{StatusPending, StatusActive, StatusExpiring, StatusExpired, StatusSuspended, StatusRevoked}
+
+// LicenseType separates paid licenses from trials and hand-made ones.
+type LicenseType string
+
+const (
+	TypeCommercial LicenseType = "commercial"
+	TypeTrial      LicenseType = "trial"
+	TypeCustom     LicenseType = "custom"
+)
+
+// Lifecycle windows.
+const (
+	// ExpiringWindow is how long before expiry a license counts as expiring.
+	ExpiringWindow = 30 * 24 * time.Hour
+	// DefaultGracePeriod is how long an expired license still validates (with a warning).
+	DefaultGracePeriod = 7 * 24 * time.Hour
+	// DefaultRetention is how long after the grace period a license's workflow
+	// keeps waiting for a renewal before it closes.
+	DefaultRetention = 365 * 24 * time.Hour
+)
+
+// License is a customer's right to use a tier's products, identified towards
+// installed sites by its DLID, which never changes for the license's life.
+type License struct {
+	ID         string        `gorm:"primaryKey;size:64" json:"id"`
+	DLID       *string       `gorm:"column:dlid;size:32;uniqueIndex" json:"-"`
+	CustomerID string        `gorm:"size:64;not null;index" json:"customer_id"`
+	Customer   Customer      `gorm:"foreignKey:CustomerID" json:"-"`
+	TierKey    string        `gorm:"size:64;not null;index" json:"tier"`
+	Status     LicenseStatus `gorm:"size:16;not null;index" json:"status"`
+	Type       LicenseType   `gorm:"size:16;not null" json:"type"`
+	StartsAt   *time.Time    `json:"starts_at"`
+	ExpiresAt  *time.Time    `gorm:"index" json:"expires_at"`
+	GraceUntil *time.Time    `json:"grace_until"`
+	MaxDomains int           `gorm:"not null" json:"max_domains"`
+	Channels   StringList    `gorm:"not null" json:"channels"`
+	OrderID    string        `gorm:"size:128;not null;uniqueIndex" json:"order_id"`
+	WorkflowID string        `gorm:"size:160;not null" json:"workflow_id"`
+	// Revision is the workflow revision last projected here; older
+	// projections arriving late never overwrite newer ones.
+	Revision  int64     `gorm:"not null" json:"revision"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `gorm:"index" json:"updated_at"`
+}
+
+// Key returns the DLID, or "" before it is minted.
+func (l License) Key() string {
+	if l.DLID == nil {
+		return ""
+	}
+	return *l.DLID
+}
+
+// Lifetime reports a license that never expires.
+func (l License) Lifetime() bool { return l.ExpiresAt == nil && l.Status != StatusPending }
+
+// StatusFacts are the facts a license's status is derived from.
+type StatusFacts struct {
+	Issued    bool
+	Suspended bool
+	Revoked   bool
+	ExpiresAt *time.Time
+}
+
+// DeriveStatus is the one rule for a license's status at a moment:
+// revoked beats suspended beats pending beats the expiry-driven states.
+func DeriveStatus(f StatusFacts, now time.Time) LicenseStatus {
+	switch {
+	case f.Revoked:
+		return StatusRevoked
+	case f.Suspended:
+		return StatusSuspended
+	case !f.Issued:
+		return StatusPending
+	case f.ExpiresAt == nil:
+		return StatusActive
+	case !now.Before(*f.ExpiresAt):
+		return StatusExpired
+	case !now.Before(f.ExpiresAt.Add(-ExpiringWindow)):
+		return StatusExpiring
+	default:
+		return StatusActive
+	}
+}
+
+// Action is a change an operator, the CRM or a payment asks of a license.
+type Action string
+
+const (
+	ActionRenew         Action = "renew"
+	ActionChangeTier    Action = "change-tier"
+	ActionSetMaxDomains Action = "set-max-domains"
+	ActionSuspend       Action = "suspend"
+	ActionReinstate     Action = "reinstate"
+	ActionRevoke        Action = "revoke"
+)
+
+// CheckTransition says whether action is allowed on a license in status;
+// the error is a Conflict that names what the caller can do instead.
+func CheckTransition(status LicenseStatus, action Action) error {
+	switch status {
+	case StatusRevoked:
+		return Conflict("license_revoked", "the license is revoked and revocation is final; issue a new license instead")
+	case StatusPending:
+		return Conflict("license_pending", "the license is still being issued; retry in a few seconds")
+	}
+	switch action {
+	case ActionSuspend:
+		if status == StatusSuspended {
+			return Conflict("already_suspended", "the license is already suspended; reinstate it first if you want to suspend it again")
+		}
+	case ActionReinstate:
+		if status != StatusSuspended {
+			return Conflict("not_suspended", "the license is %s, not suspended; only a suspended license can be reinstated", status)
+		}
+	}
+	return nil
+}
+
+// AddMonths adds calendar months, clamping to the last day of a shorter
+// month (31 January + 1 month = 28/29 February, not 2/3 March).
+func AddMonths(t time.Time, months int) time.Time {
+	y, m, d := t.Date()
+	first := time.Date(y, m+time.Month(months), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	lastDay := first.AddDate(0, 1, -1).Day()
+	if d > lastDay {
+		d = lastDay
+	}
+	return first.AddDate(0, 0, d-1)
+}
+
+// Instant normalizes a timestamp for storage: UTC, whole seconds, so the
+// same moment compares equal on PostgreSQL, SQLite and in workflow state.
+func Instant(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+
+var dlidPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// NewDLID returns a fresh download ID: 32 lower-case hex characters from
+// crypto/rand.
+func NewDLID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// ValidDLID reports whether s has the shape of a DLID.
+func ValidDLID(s string) bool { return dlidPattern.MatchString(s) }
+
+// MaskDLID shows the first and last four characters only (a1b2…9f0e), for
+// logs, workflow history and lists.
+func MaskDLID(dlid string) string {
+	if len(dlid) <= 8 {
+		return "…"
+	}
+	return dlid[:4] + "…" + dlid[len(dlid)-4:]
+}

@@ -1,0 +1,43 @@
+package models
+
+import "time"
+
+// OrderKind separates first purchases from renewals of an existing license.
+type OrderKind string
+
+const (
+	OrderNew     OrderKind = "new"
+	OrderRenewal OrderKind = "renewal"
+)
+
+// OrderStatus follows the payment.
+type OrderStatus string
+
+const (
+	OrderPending  OrderStatus = "pending"
+	OrderPaid     OrderStatus = "paid"
+	OrderFailed   OrderStatus = "failed"
+	OrderRefunded OrderStatus = "refunded"
+)
+
+// Order is a purchase or renewal, as the CRM or Stripe reported it. Its id is
+// the CRM's order id when there is one, so the same order is never counted twice.
+type Order struct {
+	ID          string      `gorm:"primaryKey;size:128" json:"id"`
+	CustomerID  string      `gorm:"size:64;not null;index" json:"customer_id"`
+	Customer    Customer    `gorm:"foreignKey:CustomerID" json:"-"`
+	TierKey     string      `gorm:"size:64;not null" json:"tier"`
+	Kind        OrderKind   `gorm:"size:16;not null" json:"kind"`
+	Months      int         `gorm:"not null" json:"months"`
+	Lifetime    bool        `gorm:"not null" json:"lifetime"`
+	MaxDomains  int         `gorm:"not null" json:"max_domains"`
+	AmountCents int64       `gorm:"not null" json:"amount_cents"`
+	Currency    string      `gorm:"size:3;not null" json:"currency"`
+	Status      OrderStatus `gorm:"size:16;not null;index" json:"status"`
+	PaymentRef  string      `gorm:"size:200;not null" json:"payment_ref"`
+	// LicenseID is the license the order created (new) or extends (renewal).
+	LicenseID string     `gorm:"size:64;not null;index" json:"license_id"`
+	PaidAt    *time.Time `json:"paid_at"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}

@@ -1,0 +1,332 @@
+package models
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// UpsertCustomer finds a customer by email or creates one. A name or company
+// given for an existing customer without one fills the gap.
+func (s *Store) UpsertCustomer(ctx context.Context, email, name, company string) (Customer, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	var c Customer
+	err := s.with(ctx).First(&c, "email = ?", email).Error
+	if isNotFound(err) {
+		c = Customer{ID: newID("cus_"), Email: email, Name: name, Company: company}
+		err = s.with(ctx).Create(&c).Error
+		if isDuplicate(err) { // created concurrently
+			err = s.with(ctx).First(&c, "email = ?", email).Error
+		}
+		return c, err
+	}
+	if err != nil {
+		return c, err
+	}
+	updates := map[string]any{}
+	if c.Name == "" && name != "" {
+		updates["name"] = name
+	}
+	if c.Company == "" && company != "" {
+		updates["company"] = company
+	}
+	if len(updates) > 0 {
+		err = s.with(ctx).Model(&c).Updates(updates).Error
+	}
+	return c, err
+}
+
+// Purchase is a paid order for a new license, as the CRM or a payment reported it.
+type Purchase struct {
+	OrderID      string
+	Email        string
+	CustomerName string
+	Company      string
+	Tier         Tier
+	MaxDomains   int
+	Months       int
+	Lifetime     bool
+	Type         LicenseType
+	AmountCents  int64
+	Currency     string
+	PaymentRef   string
+	WorkflowID   func(licenseID string) string
+	PaidAt       time.Time
+}
+
+// RecordPurchase writes the customer, the paid order and the pending license
+// in one transaction. The same order recorded twice returns the first
+// license (created=false); the same order id with different terms is a Conflict.
+func (s *Store) RecordPurchase(ctx context.Context, p Purchase) (order Order, license License, created bool, err error) {
+	licenseID := LicenseIDForOrder(p.OrderID)
+	err = s.transaction(ctx, func(tx *Store) error {
+		customer, err := tx.UpsertCustomer(ctx, p.Email, p.CustomerName, p.Company)
+		if err != nil {
+			return err
+		}
+		paidAt := Instant(p.PaidAt)
+		order = Order{
+			ID: p.OrderID, CustomerID: customer.ID, TierKey: p.Tier.Key, Kind: OrderNew,
+			Months: p.Months, Lifetime: p.Lifetime, MaxDomains: p.MaxDomains,
+			AmountCents: p.AmountCents, Currency: p.Currency, Status: OrderPaid,
+			PaymentRef: p.PaymentRef, LicenseID: licenseID, PaidAt: &paidAt,
+		}
+		if err := tx.db.Create(&order).Error; err != nil {
+			return err
+		}
+		license = License{
+			ID: licenseID, CustomerID: customer.ID, Customer: customer, TierKey: p.Tier.Key,
+			Status: StatusPending, Type: p.Type, MaxDomains: p.MaxDomains, Channels: p.Tier.Channels,
+			OrderID: order.ID, WorkflowID: p.WorkflowID(licenseID),
+		}
+		return tx.db.Omit("Customer").Create(&license).Error
+	})
+	if err == nil {
+		return order, license, true, nil
+	}
+	if !isDuplicate(err) {
+		return order, license, false, err
+	}
+	// The order exists: this is a retry (or a concurrent duplicate).
+	if order, err = s.GetOrder(ctx, p.OrderID); err != nil {
+		return order, license, false, err
+	}
+	if order.Kind != OrderNew || order.TierKey != p.Tier.Key || !strings.EqualFold(order.Customer.Email, p.Email) {
+		return order, license, false, Conflict("order_exists",
+			"order %q was already recorded for %s on tier %q; use a new order_id for a different purchase",
+			p.OrderID, order.Customer.Email, order.TierKey)
+	}
+	license, err = s.GetLicense(ctx, order.LicenseID)
+	return order, license, false, err
+}
+
+// GetOrder finds an order by id, with its customer.
+func (s *Store) GetOrder(ctx context.Context, id string) (Order, error) {
+	var o Order
+	err := s.with(ctx).Preload("Customer").First(&o, "id = ?", id).Error
+	if isNotFound(err) {
+		return o, NotFound("order_not_found", "order %q does not exist", id)
+	}
+	return o, err
+}
+
+// RenewalOrder describes a paid renewal of an existing license.
+type RenewalOrder struct {
+	OrderID     string
+	License     License
+	Months      int
+	AmountCents int64
+	Currency    string
+	PaymentRef  string
+	PaidAt      time.Time
+}
+
+// RecordRenewal writes a paid renewal order for a license; recording the same
+// order id again returns the existing order.
+func (s *Store) RecordRenewal(ctx context.Context, r RenewalOrder) (Order, error) {
+	paidAt := Instant(r.PaidAt)
+	o := Order{
+		ID: r.OrderID, CustomerID: r.License.CustomerID, TierKey: r.License.TierKey, Kind: OrderRenewal,
+		Months: r.Months, MaxDomains: r.License.MaxDomains, AmountCents: r.AmountCents, Currency: r.Currency,
+		Status: OrderPaid, PaymentRef: r.PaymentRef, LicenseID: r.License.ID, PaidAt: &paidAt,
+	}
+	err := s.with(ctx).Create(&o).Error
+	if isDuplicate(err) {
+		existing, err := s.GetOrder(ctx, r.OrderID)
+		if err != nil {
+			return existing, err
+		}
+		if existing.LicenseID != r.License.ID || existing.Kind != OrderRenewal {
+			return existing, Conflict("order_exists", "order %q already belongs to another purchase; use a new order id", r.OrderID)
+		}
+		return existing, nil
+	}
+	return o, err
+}
+
+// GetLicense finds a license by id, with its customer.
+func (s *Store) GetLicense(ctx context.Context, id string) (License, error) {
+	var l License
+	err := s.with(ctx).Preload("Customer").First(&l, "id = ?", id).Error
+	if isNotFound(err) {
+		return l, NotFound("license_not_found", "license %q does not exist", id)
+	}
+	return l, err
+}
+
+// GetLicenseByDLID finds a license by its key.
+func (s *Store) GetLicenseByDLID(ctx context.Context, dlid string) (License, error) {
+	var l License
+	err := s.with(ctx).Preload("Customer").First(&l, "dlid = ?", dlid).Error
+	if isNotFound(err) {
+		return l, NotFound("license_not_found", "no license has that key")
+	}
+	return l, err
+}
+
+// Mint gives a license its dates and DLID. It is idempotent on the license
+// id: a license that already has a DLID is returned unchanged, and a missing
+// row (a workflow started without the API) is created.
+type Mint struct {
+	LicenseID  string
+	OrderID    string
+	WorkflowID string
+	Email      string
+	Name       string
+	TierKey    string
+	Type       LicenseType
+	MaxDomains int
+	Channels   StringList
+	StartsAt   time.Time
+	ExpiresAt  *time.Time
+	GraceUntil *time.Time
+}
+
+// MintLicense applies m; see Mint.
+func (s *Store) MintLicense(ctx context.Context, m Mint) (License, error) {
+	var out License
+	err := s.transaction(ctx, func(tx *Store) error {
+		l, err := tx.GetLicense(ctx, m.LicenseID)
+		if errors.Is(err, ErrNotFound) {
+			customer, err := tx.UpsertCustomer(ctx, m.Email, m.Name, "")
+			if err != nil {
+				return err
+			}
+			l = License{ID: m.LicenseID, CustomerID: customer.ID, TierKey: m.TierKey, Status: StatusPending,
+				Type: m.Type, MaxDomains: m.MaxDomains, Channels: m.Channels, OrderID: m.OrderID, WorkflowID: m.WorkflowID}
+			if err := tx.db.Omit("Customer").Create(&l).Error; err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		if l.DLID != nil {
+			out = l
+			return nil
+		}
+		dlid, err := NewDLID()
+		if err != nil {
+			return err
+		}
+		starts := Instant(m.StartsAt)
+		err = tx.db.Model(&License{}).Where("id = ? AND dlid IS NULL", l.ID).Updates(map[string]any{
+			"dlid": dlid, "starts_at": starts, "expires_at": m.ExpiresAt, "grace_until": m.GraceUntil,
+			"status": StatusActive, "max_domains": m.MaxDomains, "channels": m.Channels, "tier_key": m.TierKey,
+		}).Error
+		if err != nil {
+			return err
+		}
+		out, err = tx.GetLicense(ctx, l.ID)
+		return err
+	})
+	// A duplicate key here is a concurrent mint of the same license (or a
+	// 128-bit DLID collision); either way the activity's retry resolves it.
+	return out, err
+}
+
+// Projection is a license's state as its workflow sees it at a revision.
+type Projection struct {
+	LicenseID  string
+	Revision   int64
+	Status     LicenseStatus
+	TierKey    string
+	StartsAt   *time.Time
+	ExpiresAt  *time.Time
+	GraceUntil *time.Time
+	MaxDomains int
+	Channels   StringList
+}
+
+// ProjectLicense stores a workflow's view of a license unless a newer
+// revision is already stored (projections can arrive out of order on retry).
+func (s *Store) ProjectLicense(ctx context.Context, p Projection) error {
+	return s.with(ctx).Model(&License{}).Where("id = ? AND revision < ?", p.LicenseID, p.Revision).
+		Select("revision", "status", "tier_key", "starts_at", "expires_at", "grace_until", "max_domains", "channels").
+		Updates(map[string]any{
+			"revision": p.Revision, "status": p.Status, "tier_key": p.TierKey, "starts_at": p.StartsAt,
+			"expires_at": p.ExpiresAt, "grace_until": p.GraceUntil, "max_domains": p.MaxDomains, "channels": p.Channels,
+		}).Error
+}
+
+// LicenseFilter narrows a license list; zero fields do not filter.
+type LicenseFilter struct {
+	Email          string
+	Status         LicenseStatus
+	Tier           string
+	ExpiringWithin time.Duration
+	Now            time.Time
+	Limit          int
+	Cursor         string
+}
+
+// LicensePage is one page of a license list; NextCursor is empty on the last page.
+type LicensePage struct {
+	Licenses   []License
+	NextCursor string
+}
+
+// ListLicenses returns licenses newest first, a page at a time.
+func (s *Store) ListLicenses(ctx context.Context, f LicenseFilter) (LicensePage, error) {
+	q := s.with(ctx).Preload("Customer").Order("created_at DESC").Order("id DESC")
+	if f.Email != "" {
+		q = q.Where("customer_id IN (?)", s.with(ctx).Model(&Customer{}).Select("id").Where("email = ?", strings.ToLower(f.Email)))
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.Tier != "" {
+		q = q.Where("tier_key = ?", f.Tier)
+	}
+	if f.ExpiringWithin > 0 {
+		q = q.Where("expires_at >= ? AND expires_at <= ?", f.Now, f.Now.Add(f.ExpiringWithin))
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return LicensePage{}, err
+		}
+		q = q.Where("created_at < ? OR (created_at = ? AND id < ?)", at, at, id)
+	}
+	var rows []License
+	if err := q.Limit(f.Limit + 1).Find(&rows).Error; err != nil {
+		return LicensePage{}, err
+	}
+	page := LicensePage{Licenses: rows}
+	if len(rows) > f.Limit {
+		page.Licenses = rows[:f.Limit]
+		last := page.Licenses[f.Limit-1]
+		page.NextCursor = encodeCursor(last.CreatedAt, last.ID)
+	}
+	return page, nil
+}
+
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func decodeCursor(c string) (time.Time, string, error) {
+	bad := Invalid("invalid_cursor", "cursor", "cursor is not one this API returned; start again without it")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", bad
+	}
+	ts, id, ok := strings.Cut(string(raw), "|")
+	if !ok {
+		return time.Time{}, "", bad
+	}
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return time.Time{}, "", bad
+	}
+	return at, id, nil
+}
+
+// insertIgnoringDuplicates inserts rows, skipping any that collide with a unique key.
+func insertIgnoringDuplicates(db *gorm.DB, rows any) error {
+	return db.Clauses(clause.OnConflict{DoNothing: true}).Create(rows).Error
+}

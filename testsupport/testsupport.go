@@ -1,0 +1,132 @@
+// Package testsupport starts the real things licenseflow's tests run
+// against: fresh SQLite and PostgreSQL databases and an SMTP server. Tests
+// in every package reuse it; nothing in production imports it.
+package testsupport
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/licenseflow/licenseflow/database"
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// PostgresURLEnv names the PostgreSQL server tests use; RequirePostgresEnv=1
+// (set in CI) turns "PostgreSQL unreachable" from a skip into a failure.
+const (
+	PostgresURLEnv     = "LICENSEFLOW_TEST_POSTGRES"
+	RequirePostgresEnv = "LICENSEFLOW_REQUIRE_POSTGRES"
+	defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+)
+
+// SQLite returns a migrated store on a fresh SQLite file.
+func SQLite(t testing.TB) *models.Store {
+	t.Helper()
+	return SQLiteAt(t, filepath.Join(t.TempDir(), "licenseflow.db"))
+}
+
+// SQLiteAt returns a migrated store on the SQLite file at path.
+func SQLiteAt(t testing.TB, path string) *models.Store {
+	t.Helper()
+	db, err := database.Open(path, database.Options{})
+	if err != nil {
+		t.Fatalf("open SQLite: %v", err)
+	}
+	store := models.NewStore(db)
+	t.Cleanup(func() {
+		if sqlDB, err := db.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	})
+	if err := store.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate SQLite: %v", err)
+	}
+	return store
+}
+
+// PostgresURL returns a URL for a fresh, empty schema on the test
+// PostgreSQL server (dropped when the test ends), or skips the test when the
+// server is unreachable and not required.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(PostgresURLEnv)
+	if base == "" {
+		base = defaultPostgresURL
+	}
+	admin, err := database.Open(base, database.Options{MaxOpenConns: 2})
+	if err == nil {
+		err = models.NewStore(admin).Ping(context.Background())
+	}
+	if err != nil {
+		if os.Getenv(RequirePostgresEnv) == "1" {
+			t.Fatalf("PostgreSQL at %s is required (%s=1) but unreachable: %v", database.Redact(base), RequirePostgresEnv, err)
+		}
+		t.Skipf("PostgreSQL at %s unreachable (%v); set %s to run these tests", database.Redact(base), err, PostgresURLEnv)
+	}
+	schema := "lf_test_" + randomSuffix()
+	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error
+		if sqlDB, err := admin.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse %s: %v", PostgresURLEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Postgres returns a migrated store on a fresh PostgreSQL schema.
+func Postgres(t testing.TB) *models.Store {
+	t.Helper()
+	db, err := database.Open(PostgresURL(t), database.Options{MaxOpenConns: 10})
+	if err != nil {
+		t.Fatalf("open PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() {
+		if sqlDB, err := db.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	})
+	store := models.NewStore(db)
+	if err := store.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate PostgreSQL: %v", err)
+	}
+	return store
+}
+
+// Backend names a database a test runs on.
+type Backend struct {
+	Name string
+	Open func(testing.TB) *models.Store
+}
+
+// Backends are the databases every store-facing test runs on.
+var Backends = []Backend{{"sqlite", SQLite}, {"postgres", Postgres}}
+
+// EachBackend runs fn as a subtest on every backend.
+func EachBackend(t *testing.T, fn func(t *testing.T, store *models.Store)) {
+	for _, b := range Backends {
+		t.Run(b.Name, func(t *testing.T) { fn(t, b.Open(t)) })
+	}
+}
+
+func randomSuffix() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b[:])
+}

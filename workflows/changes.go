@@ -1,0 +1,129 @@
+package workflows
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/licenseflow/licenseflow/activities"
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// maxTermAhead bounds how far an explicit expiry may lie in the future.
+const maxTermAhead = 10 * 365 * 24 * time.Hour
+
+func (l *license) validateRenew(ctx workflow.Context, r RenewRequest) error {
+	now := workflow.Now(ctx)
+	lifetime := l.st.ExpiresAt == nil && (l.st.Minted || l.purchase.Lifetime)
+	switch {
+	case lifetime:
+		return rejection(models.Conflict("license_lifetime", "a lifetime license never expires, so there is nothing to renew"))
+	case r.ExpiresAt == nil && (r.Months < 1 || r.Months > models.MaxTermMonths):
+		return rejection(models.Invalid("invalid_months", "expires_months", "renew by 1 to %d months, or give an explicit expires_at", models.MaxTermMonths))
+	case r.ExpiresAt != nil && r.Months != 0:
+		return rejection(models.Invalid("ambiguous_renewal", "expires_at", "give either months or expires_at, not both"))
+	case r.ExpiresAt != nil && !r.ExpiresAt.After(now):
+		return rejection(models.Invalid("expires_at_in_past", "expires_at", "expires_at %s is not in the future", r.ExpiresAt.UTC().Format(time.RFC3339)))
+	case r.ExpiresAt != nil && r.ExpiresAt.After(now.Add(maxTermAhead)):
+		return rejection(models.Invalid("expires_at_too_far", "expires_at", "expires_at may be at most 10 years ahead"))
+	}
+	return nil
+}
+
+// renew extends the expiry on the same DLID: from the current expiry while
+// it is ahead, from now once it has passed; a paid order is invoiced.
+func (l *license) renew(ctx workflow.Context, r RenewRequest) error {
+	now := models.Instant(workflow.Now(ctx))
+	start, expires := now, time.Time{}
+	if r.ExpiresAt != nil {
+		expires = models.Instant(*r.ExpiresAt)
+	} else {
+		if l.st.ExpiresAt != nil && l.st.ExpiresAt.After(now) {
+			start = *l.st.ExpiresAt
+		}
+		expires = models.AddMonths(start, r.Months)
+	}
+	var invoice string
+	if r.OrderID != "" {
+		var err error
+		if invoice, err = l.invoice(ctx, r.OrderID); err != nil {
+			return asRejection(err)
+		}
+	}
+	extended := l.st.ExpiresAt == nil || expires.After(*l.st.ExpiresAt)
+	l.st.setExpiry(start, &expires, l.policy.GracePeriod)
+	l.st.Renewals++
+	l.renewed = true
+	if extended {
+		l.outbox = append(l.outbox, outgoingEmail{template: activities.TemplateRenewed, step: "renewed/" + l.expiryKey()})
+	}
+	if invoice != "" {
+		l.outbox = append(l.outbox, outgoingEmail{template: activities.TemplateInvoice, step: "invoice/" + r.OrderID, invoice: invoice})
+	}
+	return nil
+}
+
+func (l *license) validateChangeTier(_ workflow.Context, r ChangeTierRequest) error {
+	tier := strings.ToLower(strings.TrimSpace(r.Tier))
+	switch {
+	case tier == "":
+		return rejection(models.Invalid("missing_tier", "tier", "give the tier to move the license to"))
+	case tier == l.st.Tier:
+		return rejection(models.Conflict("same_tier", "the license is already on tier %q", tier))
+	}
+	return nil
+}
+
+// changeTier moves the license to another tier and rebuilds its tier
+// entitlements; custom add-ons survive.
+func (l *license) changeTier(ctx workflow.Context, r ChangeTierRequest) error {
+	return asRejection(l.expand(ctx, strings.ToLower(strings.TrimSpace(r.Tier))))
+}
+
+func (l *license) validateMaxDomains(_ workflow.Context, r SetMaxDomainsRequest) error {
+	switch {
+	case r.MaxDomains < 1 || r.MaxDomains > models.MaxDomainsLimit:
+		return rejection(models.Invalid("invalid_max_domains", "max_domains", "max_domains must be between 1 and %d", models.MaxDomainsLimit))
+	case r.MaxDomains < r.ActiveDomains:
+		return rejection(models.Conflict("domains_in_use",
+			"%d domains are active; deactivate %d of them before lowering max_domains to %d",
+			r.ActiveDomains, r.ActiveDomains-r.MaxDomains, r.MaxDomains))
+	}
+	return nil
+}
+
+func (l *license) setMaxDomains(_ workflow.Context, r SetMaxDomainsRequest) error {
+	l.st.MaxDomains = r.MaxDomains
+	return nil
+}
+
+func (l *license) suspend(_ workflow.Context, r SuspendRequest) error {
+	l.st.Suspended, l.st.SuspendReason = true, r.Reason
+	return nil
+}
+
+func (l *license) reinstate(workflow.Context, ReinstateRequest) error {
+	l.st.Suspended, l.st.SuspendReason = false, ""
+	return nil
+}
+
+func (l *license) revoke(_ workflow.Context, r RevokeRequest) error {
+	l.st.Revoked, l.st.RevokeReason = true, r.Reason
+	return nil
+}
+
+// asRejection turns an activity's permanent failure (an unknown tier, an
+// unpaid order) into a rejection with the activity's code, so the caller
+// sees why; other errors pass through.
+func asRejection(err error) error {
+	var app *temporal.ApplicationError
+	if err == nil || !errors.As(err, &app) || !app.NonRetryable() {
+		return err
+	}
+	return temporal.NewApplicationErrorWithOptions(app.Message(), RejectInvalidValue, temporal.ApplicationErrorOptions{
+		NonRetryable: true, Details: []any{app.Type(), ""},
+	})
+}

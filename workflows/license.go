@@ -1,0 +1,548 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/licenseflow/licenseflow/activities"
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// a is only used for activity method references; the worker registers the
+// real *activities.Activities.
+var a *activities.Activities
+
+// LicenseWorkflow is one license's whole life: issue it (mint the DLID,
+// expand entitlements, deliver the key, invoice), then wait on durable
+// timers for the reminders, the expiry and the end of retention, while
+// renewals and operator actions arrive as signals and updates.
+func LicenseWorkflow(ctx workflow.Context, in LicenseInput) (LicenseResult, error) {
+	l, err := newLicense(ctx, in)
+	if err != nil {
+		return LicenseResult{}, err
+	}
+	if err := l.setup(ctx); err != nil {
+		return LicenseResult{}, err
+	}
+	return l.run(ctx)
+}
+
+type license struct {
+	purchase Purchase
+	policy   Policy
+	resume   bool
+	st       LicenseState
+
+	// lock serializes every change to st that waits on an activity, so
+	// updates, signals and timers never interleave half-way.
+	lock    workflow.Mutex
+	signals []workflow.ReceiveChannel
+	// busy counts signal handlers and background emails still running; the
+	// workflow never continues as new or closes while it is non-zero.
+	busy int
+	// renewed marks a renewal in this run: the run then continues as new,
+	// which keeps every run's history small.
+	renewed bool
+	// outbox holds emails a change asked for; they go out after the change
+	// is projected, so every email renders the new state.
+	outbox []outgoingEmail
+	attrs  searchAttrs
+	logger log.Logger
+}
+
+type outgoingEmail struct {
+	template string
+	step     string
+	invoice  string
+}
+
+type searchAttrs struct {
+	status    models.LicenseStatus
+	tier      string
+	email     string
+	expiresAt time.Time
+	set       bool
+}
+
+func newLicense(ctx workflow.Context, in LicenseInput) (*license, error) {
+	l := &license{purchase: in.Purchase, policy: in.Policy.withDefaults(), lock: workflow.NewMutex(ctx)}
+	switch {
+	case in.State != nil:
+		l.st = *in.State
+		l.st.Run++
+	case in.Resume:
+		if in.Purchase.LicenseID == "" {
+			return nil, invalidInput("resuming a license needs its license id")
+		}
+		l.resume = true
+		l.st.LicenseID = in.Purchase.LicenseID
+	default:
+		if err := validatePurchase(in.Purchase); err != nil {
+			return nil, err
+		}
+		p := in.Purchase
+		l.st = LicenseState{
+			LicenseID: p.LicenseID, OrderID: p.OrderID, CustomerEmail: p.CustomerEmail, CustomerName: p.CustomerName,
+			Tier: p.Tier, Type: p.Type, Status: models.StatusPending, MaxDomains: p.MaxDomains,
+		}
+	}
+	return l, nil
+}
+
+func validatePurchase(p Purchase) error {
+	switch {
+	case p.LicenseID == "" || p.OrderID == "":
+		return invalidInput("a purchase needs a license id and an order id")
+	case p.CustomerEmail == "":
+		return invalidInput("a purchase needs the customer's email")
+	case p.Tier == "":
+		return invalidInput("a purchase needs a tier")
+	case p.MaxDomains < 1:
+		return invalidInput("max domains must be at least 1")
+	case !p.Lifetime && p.Months < 1:
+		return invalidInput("a purchase needs a term of at least one month, or lifetime")
+	}
+	return nil
+}
+
+func invalidInput(msg string) error {
+	return temporal.NewNonRetryableApplicationError(msg, RejectInvalidValue, nil)
+}
+
+func (l *license) setup(ctx workflow.Context) error {
+	l.logger = log.With(workflow.GetLogger(ctx), "licenseId", l.st.LicenseID)
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (LicenseState, error) { return l.st, nil }); err != nil {
+		return err
+	}
+	return errors.Join(
+		listen(ctx, l, Renew, models.ActionRenew, renewRef, l.validateRenew, l.renew),
+		listen(ctx, l, ChangeTier, models.ActionChangeTier, func(r ChangeTierRequest) string { return r.RequestID }, l.validateChangeTier, l.changeTier),
+		listen(ctx, l, SetMaxDomains, models.ActionSetMaxDomains, func(r SetMaxDomainsRequest) string { return r.RequestID }, l.validateMaxDomains, l.setMaxDomains),
+		listen(ctx, l, Suspend, models.ActionSuspend, func(r SuspendRequest) string { return r.RequestID }, noFields[SuspendRequest], l.suspend),
+		listen(ctx, l, Reinstate, models.ActionReinstate, func(r ReinstateRequest) string { return r.RequestID }, noFields[ReinstateRequest], l.reinstate),
+		listen(ctx, l, Revoke, models.ActionRevoke, func(r RevokeRequest) string { return r.RequestID }, noFields[RevokeRequest], l.revoke),
+	)
+}
+
+// listen registers one message as both an update (validated, answered with
+// the new state) and a signal (applied when it can be, logged when it cannot).
+// ref extracts the payment ref / request id that makes a message idempotent.
+func listen[T any](ctx workflow.Context, l *license, name string, action models.Action,
+	ref func(T) string, validate func(workflow.Context, T) error, change func(workflow.Context, T) error,
+) error {
+	err := workflow.SetUpdateHandlerWithOptions(ctx, name,
+		func(ctx workflow.Context, req T) (LicenseState, error) {
+			return l.apply(ctx, action, ref(req), func(ctx workflow.Context) error {
+				if err := validate(ctx, req); err != nil { // the state may have moved since validation
+					return err
+				}
+				return change(ctx, req)
+			})
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req T) error {
+			if l.st.seen(ref(req)) {
+				return nil // a duplicate: accepted, changes nothing
+			}
+			if err := l.checkTransition(ctx, action); err != nil {
+				return err
+			}
+			return validate(ctx, req)
+		}},
+	)
+	if err != nil {
+		return err
+	}
+	ch := workflow.GetSignalChannel(ctx, name)
+	l.signals = append(l.signals, ch)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		// Signals that arrive while the license is being issued stay
+		// buffered in the channel until it is.
+		if err := workflow.Await(ctx, l.st.Issued); err != nil {
+			return
+		}
+		for {
+			var req T
+			ch.Receive(ctx, &req)
+			l.busy++
+			_, err := l.apply(ctx, action, ref(req), func(ctx workflow.Context) error {
+				if err := validate(ctx, req); err != nil {
+					return err
+				}
+				return change(ctx, req)
+			})
+			if err != nil {
+				l.logger.Warn("Signal ignored", "signal", name, "error", err)
+			}
+			l.busy--
+		}
+	})
+	return nil
+}
+
+func renewRef(r RenewRequest) string { return r.PaymentRef }
+
+func noFields[T any](workflow.Context, T) error { return nil }
+
+// apply runs one change under the lock, once per ref, then publishes it.
+func (l *license) apply(ctx workflow.Context, action models.Action, ref string, change func(workflow.Context) error) (LicenseState, error) {
+	// An update that arrives while the license is still being issued waits.
+	if err := workflow.Await(ctx, l.st.Issued); err != nil {
+		return l.st, err
+	}
+	if err := l.lock.Lock(ctx); err != nil {
+		return l.st, err
+	}
+	defer l.lock.Unlock()
+	if l.st.seen(ref) {
+		return l.st, nil
+	}
+	if err := l.checkTransition(ctx, action); err != nil {
+		return l.st, err
+	}
+	if err := change(ctx); err != nil {
+		return l.st, err
+	}
+	l.st.remember(ref)
+	l.publish(ctx)
+	l.flushEmails(ctx)
+	return l.st, nil
+}
+
+// checkTransition applies the domain's transition rules; a license still
+// being issued counts as active (its messages wait for it).
+func (l *license) checkTransition(ctx workflow.Context, action models.Action) error {
+	status := l.st.statusAt(workflow.Now(ctx))
+	if status == models.StatusPending {
+		status = models.StatusActive
+	}
+	return rejection(models.CheckTransition(status, action))
+}
+
+// rejection turns a domain Problem into the ApplicationError the API maps to
+// an HTTP status; its details carry the stable code and the field.
+func rejection(err error) error {
+	p, ok := models.AsProblem(err)
+	if !ok {
+		return err
+	}
+	kind := RejectInvalidValue
+	if errors.Is(p, models.ErrConflict) {
+		kind = RejectConflict
+	}
+	return temporal.NewApplicationErrorWithOptions(p.Message, kind, temporal.ApplicationErrorOptions{
+		NonRetryable: true, Details: []any{p.Code, p.Field},
+	})
+}
+
+func (l *license) run(ctx workflow.Context) (LicenseResult, error) {
+	if err := l.issue(ctx); err != nil {
+		return LicenseResult{}, err
+	}
+	for {
+		if l.st.Revoked {
+			if err := l.quiesce(ctx); err != nil {
+				return LicenseResult{}, err
+			}
+			return l.result("revoked: " + l.st.RevokeReason), nil
+		}
+		if l.renewed || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return l.continueAsNew(ctx)
+		}
+		seen := l.st.Revision
+		changed := func() bool { return l.st.Revision != seen }
+		next, catchUp, ok := l.st.nextDeadline(l.policy, workflow.Now(ctx))
+		if !ok { // lifetime: nothing to wait for but messages
+			if err := workflow.Await(ctx, changed); err != nil {
+				return LicenseResult{}, err
+			}
+			continue
+		}
+		if wait := next.At.Sub(workflow.Now(ctx)); wait > 0 {
+			woken, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+				Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: next.Step},
+			}, changed)
+			if err != nil {
+				return LicenseResult{}, err
+			}
+			if woken { // a message changed the license: recompute the next deadline
+				continue
+			}
+		}
+		if next.Step == StepRetentionEnded {
+			if err := l.quiesce(ctx); err != nil {
+				return LicenseResult{}, err
+			}
+			if changed() { // a renewal slipped in while finishing
+				continue
+			}
+			return l.result("no renewal within the retention period"), nil
+		}
+		if err := l.reach(ctx, next, catchUp); err != nil {
+			return LicenseResult{}, err
+		}
+	}
+}
+
+func (l *license) result(reason string) LicenseResult {
+	return LicenseResult{LicenseID: l.st.LicenseID, Status: l.st.Status, Reason: reason}
+}
+
+// issue runs the purchase steps not yet done: mint, expand, deliver, invoice.
+func (l *license) issue(ctx workflow.Context) error {
+	if l.resume {
+		return l.load(ctx)
+	}
+	st := &l.st
+	if !st.Minted {
+		if st.StartsAt.IsZero() {
+			now := models.Instant(workflow.Now(ctx))
+			st.StartsAt = now
+			var expires *time.Time
+			if !l.purchase.Lifetime {
+				e := models.AddMonths(now, l.purchase.Months)
+				expires = &e
+			}
+			st.setExpiry(now, expires, l.policy.GracePeriod)
+		}
+		var minted activities.MintResult
+		err := workflow.ExecuteActivity(withActivity(ctx, "mint DLID"), a.MintLicense, activities.MintInput{
+			LicenseID: st.LicenseID, OrderID: st.OrderID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+			Email: st.CustomerEmail, Name: st.CustomerName, Tier: st.Tier, Type: st.Type, MaxDomains: st.MaxDomains,
+			StartsAt: st.StartsAt, ExpiresAt: st.ExpiresAt, GraceUntil: st.GraceUntil,
+		}).Get(ctx, &minted)
+		if err != nil {
+			return fmt.Errorf("mint license %s: %w", st.LicenseID, err)
+		}
+		st.DLIDMasked, st.Minted = minted.DLIDMasked, true
+	}
+	if !st.Expanded {
+		if err := l.expand(ctx, st.Tier); err != nil {
+			return fmt.Errorf("expand tier %q: %w", st.Tier, err)
+		}
+		st.Expanded = true
+		l.publish(ctx)
+	}
+	if !st.Delivered {
+		l.email(ctx, outgoingEmail{template: activities.TemplateDelivery, step: "delivery"})
+		st.Delivered = true
+	}
+	if !st.Invoiced {
+		number, err := l.invoice(ctx, st.OrderID)
+		if err != nil {
+			return err
+		}
+		l.email(ctx, outgoingEmail{template: activities.TemplateInvoice, step: "invoice/" + st.OrderID, invoice: number})
+		st.Invoiced = true
+		l.publish(ctx)
+	}
+	return nil
+}
+
+// load rebuilds the state of a license whose workflow had closed.
+func (l *license) load(ctx workflow.Context) error {
+	var got activities.LoadResult
+	err := workflow.ExecuteActivity(withActivity(ctx, "load license"), a.LoadLicense, activities.LoadInput{LicenseID: l.st.LicenseID}).Get(ctx, &got)
+	if err != nil {
+		return fmt.Errorf("load license %s: %w", l.st.LicenseID, err)
+	}
+	st := LicenseState{
+		LicenseID: got.LicenseID, OrderID: got.OrderID, CustomerEmail: got.CustomerEmail, DLIDMasked: got.DLIDMasked,
+		Tier: got.Tier, Type: got.Type, MaxDomains: got.MaxDomains, Channels: got.Channels, Entitlements: got.Entitlements,
+		Minted: true, Expanded: true, Delivered: true, Invoiced: true,
+		Suspended: got.Status == models.StatusSuspended, Revoked: got.Status == models.StatusRevoked,
+		Revision: l.st.Revision,
+	}
+	if got.StartsAt != nil {
+		st.StartsAt = *got.StartsAt
+	}
+	st.setExpiry(st.StartsAt, got.ExpiresAt, l.policy.GracePeriod)
+	l.st = st
+	l.publish(ctx)
+	return nil
+}
+
+// reach handles a deadline: record it, update the status, send its email.
+func (l *license) reach(ctx workflow.Context, d deadline, catchUp bool) error {
+	if err := l.lock.Lock(ctx); err != nil {
+		return err
+	}
+	defer l.lock.Unlock()
+	l.st.StepsDone = append(l.st.StepsDone, d.Step)
+	send := !catchUp && !l.st.Suspended
+	template := d.Step // reminder and expiry steps are named after their templates
+	switch d.Step {
+	case StepReminder30, StepReminder7:
+		send = send && l.st.remindable(d.At)
+	case StepExpired:
+	default:
+		send = false
+	}
+	if send {
+		l.outbox = append(l.outbox, outgoingEmail{template: template, step: d.Step + "/" + l.expiryKey()})
+	}
+	l.publish(ctx)
+	l.flushEmails(ctx)
+	return nil
+}
+
+func (l *license) expiryKey() string {
+	if l.st.ExpiresAt == nil {
+		return "lifetime"
+	}
+	return l.st.ExpiresAt.UTC().Format(time.RFC3339)
+}
+
+// publish records a change: a new revision and status, the database
+// projection, the search attributes and the Web UI details.
+func (l *license) publish(ctx workflow.Context) {
+	l.st.Revision++
+	l.st.Status = l.st.statusAt(workflow.Now(ctx))
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
+	})
+	// Retried until the database answers: lists must not show stale licenses.
+	if err := workflow.ExecuteLocalActivity(lctx, a.ProjectLicense, l.st.projection()).Get(ctx, nil); err != nil {
+		l.logger.Error("Projecting license state failed", "error", err)
+	}
+	l.upsertSearchAttributes(ctx)
+	workflow.SetCurrentDetails(ctx, l.details())
+}
+
+func (l *license) upsertSearchAttributes(ctx workflow.Context) {
+	want := searchAttrs{status: l.st.Status, tier: l.st.Tier, email: l.st.CustomerEmail, set: true}
+	if l.st.ExpiresAt != nil {
+		want.expiresAt = *l.st.ExpiresAt
+	}
+	if want == l.attrs {
+		return
+	}
+	updates := []temporal.SearchAttributeUpdate{
+		AttrLicenseStatus.ValueSet(string(want.status)),
+		AttrLicenseTier.ValueSet(want.tier),
+		AttrCustomerEmail.ValueSet(want.email),
+	}
+	if l.st.ExpiresAt != nil {
+		updates = append(updates, AttrLicenseExpiresAt.ValueSet(want.expiresAt))
+	} else {
+		updates = append(updates, AttrLicenseExpiresAt.ValueUnset())
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		l.logger.Error("Upserting search attributes failed", "error", err)
+		return
+	}
+	l.attrs = want
+}
+
+// details is the Web UI's at-a-glance view of the license.
+func (l *license) details() string {
+	expiry := "lifetime"
+	if l.st.ExpiresAt != nil {
+		expiry = "expires " + l.st.ExpiresAt.UTC().Format("2006-01-02")
+	}
+	parts := []string{
+		"**" + string(l.st.Status) + "**",
+		"tier " + l.st.Tier,
+		expiry,
+		"key " + l.st.DLIDMasked,
+		fmt.Sprintf("max %d domains", l.st.MaxDomains),
+		l.st.CustomerEmail,
+	}
+	if l.st.Renewals > 0 {
+		parts = append(parts, fmt.Sprintf("%d renewals", l.st.Renewals))
+	}
+	if l.st.Suspended && l.st.SuspendReason != "" {
+		parts = append(parts, "suspended: "+l.st.SuspendReason)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// email sends one license email and waits for it. A permanently refused
+// message (bad address) is logged and left as failed in the outbox; the
+// lifecycle goes on.
+func (l *license) email(ctx workflow.Context, m outgoingEmail) {
+	key := workflow.GetInfo(ctx).WorkflowExecution.ID + "/" + m.step
+	ectx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		Summary:             m.template + " email",
+		// SMTP outages can last hours: keep trying, backing off to 10 minutes.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute},
+	})
+	err := workflow.ExecuteActivity(ectx, a.SendLicenseEmail, activities.EmailInput{
+		Key: key, LicenseID: l.st.LicenseID, Template: m.template, InvoiceNumber: m.invoice,
+	}).Get(ctx, nil)
+	if err != nil {
+		l.logger.Error("Email not delivered", "template", m.template, "error", err)
+	}
+}
+
+// flushEmails sends the emails a change asked for, in the background, so an
+// update's caller is not kept waiting on SMTP.
+func (l *license) flushEmails(ctx workflow.Context) {
+	for _, m := range l.outbox {
+		l.busy++
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer func() { l.busy-- }()
+			l.email(ctx, m)
+		})
+	}
+	l.outbox = nil
+}
+
+func (l *license) invoice(ctx workflow.Context, orderID string) (string, error) {
+	var inv activities.InvoiceResult
+	err := workflow.ExecuteActivity(withActivity(ctx, "invoice"), a.IssueInvoice, activities.InvoiceInput{OrderID: orderID}).Get(ctx, &inv)
+	if err != nil {
+		return "", fmt.Errorf("invoice order %s: %w", orderID, err)
+	}
+	return inv.Number, nil
+}
+
+func (l *license) expand(ctx workflow.Context, tier string) error {
+	var got activities.ExpandResult
+	err := workflow.ExecuteActivity(withActivity(ctx, "expand entitlements"), a.ExpandEntitlements,
+		activities.ExpandInput{LicenseID: l.st.LicenseID, Tier: tier}).Get(ctx, &got)
+	if err != nil {
+		return err
+	}
+	l.st.Tier, l.st.TierName, l.st.Channels, l.st.Entitlements = got.Tier, got.TierName, got.Channels, got.Entitlements
+	return nil
+}
+
+// quiesce waits until no handler, signal or email is in flight and no signal
+// is waiting, so closing or continuing as new loses nothing.
+func (l *license) quiesce(ctx workflow.Context) error {
+	return workflow.Await(ctx, func() bool {
+		if !workflow.AllHandlersFinished(ctx) || l.busy > 0 {
+			return false
+		}
+		for _, ch := range l.signals {
+			if ch.Len() > 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func (l *license) continueAsNew(ctx workflow.Context) (LicenseResult, error) {
+	if err := l.quiesce(ctx); err != nil {
+		return LicenseResult{}, err
+	}
+	st := l.st
+	return LicenseResult{}, workflow.NewContinueAsNewError(ctx, LicenseWorkflow, LicenseInput{Policy: l.policy, State: &st})
+}
+
+func withActivity(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		Summary:             summary,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+	})
+}

@@ -1,0 +1,58 @@
+package workflows
+
+import (
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// TaskQueue is the queue licenseflow's workers poll.
+const TaskQueue = "licenseflow"
+
+// WorkflowID is the id of a license's workflow; the license id is derived
+// from the order id, so one paid order can only ever start one workflow.
+func WorkflowID(licenseID string) string { return "license-" + licenseID }
+
+// Message names. Each action is both a signal (payment webhooks: durable
+// once accepted, answered at once) and an update (API calls: validated
+// before anything enters history, answered with the new state).
+const (
+	Renew         = string(models.ActionRenew)
+	ChangeTier    = string(models.ActionChangeTier)
+	SetMaxDomains = string(models.ActionSetMaxDomains)
+	Suspend       = string(models.ActionSuspend)
+	Reinstate     = string(models.ActionReinstate)
+	Revoke        = string(models.ActionRevoke)
+)
+
+// QueryState returns the live LicenseState.
+const QueryState = "state"
+
+// Custom search attributes, so operators can filter licenses in the Web UI
+// (e.g. LicenseTier="pos" AND CustomerEmail="a@b.c" AND LicenseStatus="expiring").
+var (
+	AttrLicenseStatus    = temporal.NewSearchAttributeKeyKeyword("LicenseStatus")
+	AttrLicenseTier      = temporal.NewSearchAttributeKeyKeyword("LicenseTier")
+	AttrCustomerEmail    = temporal.NewSearchAttributeKeyKeyword("CustomerEmail")
+	AttrLicenseExpiresAt = temporal.NewSearchAttributeKeyTime("LicenseExpiresAt")
+)
+
+// SearchAttributes lists the custom search attributes and their types, for
+// registering them on a namespace.
+func SearchAttributes() map[string]enumspb.IndexedValueType {
+	return map[string]enumspb.IndexedValueType{
+		AttrLicenseStatus.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		AttrLicenseTier.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		AttrCustomerEmail.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		AttrLicenseExpiresAt.GetName(): enumspb.INDEXED_VALUE_TYPE_DATETIME,
+	}
+}
+
+// Rejection types: an update validator or handler refusing a message
+// returns an ApplicationError of one of these types, which the API maps to
+// an HTTP status; the error's message is meant for a person.
+const (
+	RejectConflict     = "Conflict"     // illegal transition (409)
+	RejectInvalidValue = "InvalidValue" // bad field value (422)
+)

@@ -1,0 +1,209 @@
+package workflows
+
+import (
+	"slices"
+	"time"
+
+	"github.com/licenseflow/licenseflow/activities"
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// Purchase is the paid order that creates a license.
+type Purchase struct {
+	LicenseID     string
+	OrderID       string
+	CustomerEmail string
+	CustomerName  string
+	Tier          string
+	MaxDomains    int
+	Months        int
+	Lifetime      bool
+	Type          models.LicenseType
+}
+
+// Policy holds the lifecycle windows; zero fields take the defaults.
+type Policy struct {
+	GracePeriod time.Duration
+	Retention   time.Duration
+}
+
+func (p Policy) withDefaults() Policy {
+	if p.GracePeriod <= 0 {
+		p.GracePeriod = models.DefaultGracePeriod
+	}
+	if p.Retention <= 0 {
+		p.Retention = models.DefaultRetention
+	}
+	return p
+}
+
+// LicenseInput starts a license's workflow. A first run carries the
+// Purchase; a continued run carries State; a resumed run (a renewal after the
+// workflow had closed) has Resume set and loads its state from the database.
+type LicenseInput struct {
+	Purchase Purchase
+	Policy   Policy
+	State    *LicenseState
+	Resume   bool
+}
+
+// LicenseResult is how a license's workflow ended.
+type LicenseResult struct {
+	LicenseID string
+	Status    models.LicenseStatus
+	Reason    string
+}
+
+// LicenseState is everything the workflow knows about its license. It is
+// the query answer, the update answer, and the one value carried across
+// continue-as-new, so it must stay serializable and bounded.
+type LicenseState struct {
+	LicenseID     string
+	OrderID       string
+	CustomerEmail string
+	CustomerName  string
+	DLIDMasked    string
+	Tier          string
+	TierName      string
+	Type          models.LicenseType
+	Status        models.LicenseStatus
+
+	// Issuing steps done so far (a retried or continued run skips them).
+	Minted    bool
+	Expanded  bool
+	Delivered bool
+	Invoiced  bool
+
+	Suspended     bool
+	SuspendReason string
+	Revoked       bool
+	RevokeReason  string
+
+	StartsAt   time.Time
+	ExpiresAt  *time.Time // nil: lifetime
+	GraceUntil *time.Time
+	// PeriodStart is where the current paid period began; reminders are only
+	// sent in the second half of a period (a monthly license gets no
+	// "30 days left" mail the day after purchase).
+	PeriodStart time.Time
+
+	MaxDomains   int
+	Channels     []string
+	Entitlements []activities.EntitlementRef
+
+	// StepsDone lists the deadlines already handled for the current expiry;
+	// a new expiry clears it.
+	StepsDone []string
+	// ProcessedRefs remembers recent payment refs and request ids, so a
+	// redelivered message changes nothing. Bounded by maxProcessedRefs.
+	ProcessedRefs []string
+
+	Renewals int
+	// Revision increases with every change; the database projection never
+	// goes back to an older one.
+	Revision int64
+	// Run counts continue-as-new generations of this license's workflow.
+	Run int
+}
+
+// Issued reports that every issuing step is done; messages wait for it.
+func (s *LicenseState) Issued() bool { return s.Invoiced }
+
+const maxProcessedRefs = 100
+
+func (s *LicenseState) seen(ref string) bool { return ref != "" && slices.Contains(s.ProcessedRefs, ref) }
+
+func (s *LicenseState) remember(ref string) {
+	if ref == "" || s.seen(ref) {
+		return
+	}
+	s.ProcessedRefs = append(s.ProcessedRefs, ref)
+	if over := len(s.ProcessedRefs) - maxProcessedRefs; over > 0 {
+		s.ProcessedRefs = slices.Clone(s.ProcessedRefs[over:])
+	}
+}
+
+// statusAt derives the status from the state's facts.
+func (s *LicenseState) statusAt(now time.Time) models.LicenseStatus {
+	return models.DeriveStatus(models.StatusFacts{
+		Issued: s.Minted, Suspended: s.Suspended, Revoked: s.Revoked, ExpiresAt: s.ExpiresAt,
+	}, now)
+}
+
+// setExpiry starts a new paid period ending at expiresAt.
+func (s *LicenseState) setExpiry(periodStart time.Time, expiresAt *time.Time, grace time.Duration) {
+	s.PeriodStart = periodStart
+	s.ExpiresAt = expiresAt
+	s.GraceUntil = nil
+	if expiresAt != nil {
+		g := expiresAt.Add(grace)
+		s.GraceUntil = &g
+	}
+	s.StepsDone = nil
+}
+
+func (s *LicenseState) projection() models.Projection {
+	starts := s.StartsAt
+	return models.Projection{
+		LicenseID: s.LicenseID, Revision: s.Revision, Status: s.Status, TierKey: s.Tier,
+		StartsAt: &starts, ExpiresAt: s.ExpiresAt, GraceUntil: s.GraceUntil,
+		MaxDomains: s.MaxDomains, Channels: s.Channels,
+	}
+}
+
+// Deadline steps, in the order they fall. Each is also the timer's summary
+// in the workflow history.
+const (
+	StepReminder30     = "reminder-30d"
+	StepReminder7      = "reminder-7d"
+	StepExpired        = "expired"
+	StepRetentionEnded = "retention-ended"
+)
+
+type deadline struct {
+	Step string
+	At   time.Time
+}
+
+// deadlines lists the current expiry's deadlines, all computed from
+// absolute times; a lifetime or revoked license has none.
+func (s *LicenseState) deadlines(p Policy) []deadline {
+	if s.ExpiresAt == nil || s.Revoked {
+		return nil
+	}
+	exp := *s.ExpiresAt
+	return []deadline{
+		{StepReminder30, exp.Add(-30 * 24 * time.Hour)},
+		{StepReminder7, exp.Add(-7 * 24 * time.Hour)},
+		{StepExpired, exp},
+		{StepRetentionEnded, exp.Add(p.GracePeriod + p.Retention)},
+	}
+}
+
+// nextDeadline returns the first deadline not yet handled. When a later
+// deadline is already due too (the worker was down, or a short period
+// skipped past a reminder), catchUp is true: the step is recorded without
+// its email, so the customer only gets the message that is current.
+func (s *LicenseState) nextDeadline(p Policy, now time.Time) (next deadline, catchUp, ok bool) {
+	var pending []deadline
+	for _, d := range s.deadlines(p) {
+		if !slices.Contains(s.StepsDone, d.Step) {
+			pending = append(pending, d)
+		}
+	}
+	if len(pending) == 0 {
+		return deadline{}, false, false
+	}
+	catchUp = len(pending) > 1 && !pending[1].At.After(now)
+	return pending[0], catchUp, true
+}
+
+// remindable says whether a reminder at `at` falls in the second half of the
+// current period.
+func (s *LicenseState) remindable(at time.Time) bool {
+	if s.ExpiresAt == nil {
+		return false
+	}
+	half := s.ExpiresAt.Sub(s.PeriodStart) / 2
+	return !at.Before(s.PeriodStart.Add(half))
+}
