@@ -1,0 +1,65 @@
+package workflows
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestNextDeadlineCatchesUpWithoutStaleEmails(t *testing.T) {
+	day := 24 * time.Hour
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	expires := start.Add(365 * day)
+	p := Policy{}.withDefaults()
+	cases := []struct {
+		name     string
+		now      time.Time
+		done     []string
+		step     string
+		catchUp  bool
+		finished bool
+	}{
+		{"fresh license waits for the 30-day reminder", start, nil, StepReminder30, false, false},
+		{"reminder due on time", expires.Add(-30 * day), nil, StepReminder30, false, false},
+		{"worker was down past the 7-day mark: 30-day step is silent", expires.Add(-6 * day), nil, StepReminder30, true, false},
+		{"then the 7-day reminder goes out late", expires.Add(-6 * day), []string{StepReminder30}, StepReminder7, false, false},
+		{"down until after expiry: only the expiry mail", expires.Add(day), []string{StepReminder30}, StepReminder7, true, false},
+		{"expired handled: wait for retention end", expires.Add(day), []string{StepReminder30, StepReminder7, StepExpired}, StepRetentionEnded, false, false},
+		{"everything done", expires.Add(800 * day), []string{StepReminder30, StepReminder7, StepExpired, StepRetentionEnded}, "", false, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := LicenseState{Minted: true}
+			st.setExpiry(start, &expires, p.GracePeriod)
+			st.StepsDone = c.done
+			next, catchUp, ok := st.nextDeadline(p, c.now)
+			assert.Equal(t, !c.finished, ok)
+			assert.Equal(t, c.step, next.Step)
+			assert.Equal(t, c.catchUp, catchUp)
+		})
+	}
+}
+
+func TestRemindersOnlyInTheSecondHalfOfAPeriod(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	monthly := start.AddDate(0, 1, 0)
+	st := LicenseState{}
+	st.setExpiry(start, &monthly, time.Hour)
+	assert.False(t, st.remindable(monthly.Add(-30*24*time.Hour)))
+	assert.True(t, st.remindable(monthly.Add(-7*24*time.Hour)))
+	st.setExpiry(start, nil, time.Hour)
+	assert.False(t, st.remindable(start), "lifetime licenses get no reminders")
+}
+
+func TestProcessedRefsStayBounded(t *testing.T) {
+	st := LicenseState{}
+	for i := range 3 * maxProcessedRefs {
+		st.remember(time.Duration(i).String())
+	}
+	assert.Len(t, st.ProcessedRefs, maxProcessedRefs)
+	assert.True(t, st.seen(time.Duration(3*maxProcessedRefs-1).String()), "the newest are kept")
+	assert.False(t, st.seen(time.Duration(0).String()), "the oldest are forgotten")
+	st.remember("")
+	assert.False(t, st.seen(""), "an empty ref is never a duplicate")
+}
