@@ -36,6 +36,26 @@ func (l *license) validateRenew(ctx workflow.Context, r RenewRequest) error {
 // renew extends the expiry on the same DLID: from the current expiry while
 // it is ahead, from now once it has passed; a paid order is invoiced.
 func (l *license) renew(ctx workflow.Context, r RenewRequest) error {
+	invoice, err := l.invoiceRenewal(ctx, r)
+	if err != nil {
+		return err
+	}
+	l.applyRenewal(ctx, r, invoice)
+	return nil
+}
+
+// invoiceRenewal bills a renewal's paid order; it changes no state, so a
+// change that fails after it leaves the license as it was (and the retry
+// finds the same invoice).
+func (l *license) invoiceRenewal(ctx workflow.Context, r RenewRequest) (string, error) {
+	if r.OrderID == "" {
+		return "", nil
+	}
+	number, err := l.invoice(ctx, r.OrderID)
+	return number, asRejection(err)
+}
+
+func (l *license) applyRenewal(ctx workflow.Context, r RenewRequest, invoice string) {
 	now := models.Instant(workflow.Now(ctx))
 	start, expires := now, time.Time{}
 	if r.ExpiresAt != nil {
@@ -46,16 +66,10 @@ func (l *license) renew(ctx workflow.Context, r RenewRequest) error {
 		}
 		expires = models.AddMonths(start, r.Months)
 	}
-	var invoice string
-	if r.OrderID != "" {
-		var err error
-		if invoice, err = l.invoice(ctx, r.OrderID); err != nil {
-			return asRejection(err)
-		}
-	}
 	extended := l.st.ExpiresAt == nil || expires.After(*l.st.ExpiresAt)
 	l.st.setExpiry(start, &expires, l.policy.GracePeriod)
 	l.st.Renewals++
+	l.st.remember(r.PaymentRef)
 	l.renewed = true
 	if extended {
 		l.outbox = append(l.outbox, outgoingEmail{template: activities.TemplateRenewed, step: "renewed/" + l.expiryKey()})
@@ -63,7 +77,6 @@ func (l *license) renew(ctx workflow.Context, r RenewRequest) error {
 	if invoice != "" {
 		l.outbox = append(l.outbox, outgoingEmail{template: activities.TemplateInvoice, step: "invoice/" + r.OrderID, invoice: invoice})
 	}
-	return nil
 }
 
 func (l *license) validateChangeTier(_ workflow.Context, r ChangeTierRequest) error {
@@ -126,4 +139,84 @@ func asRejection(err error) error {
 	return temporal.NewApplicationErrorWithOptions(app.Message(), RejectInvalidValue, temporal.ApplicationErrorOptions{
 		NonRetryable: true, Details: []any{app.Type(), ""},
 	})
+}
+
+// PatchRequest applies several changes as one, all or nothing: the tier,
+// then max domains, then the expiry, then the status (active reinstates a
+// suspended license; suspended; revoked).
+type PatchRequest struct {
+	Tier       string                `json:"tier,omitempty"`
+	MaxDomains *SetMaxDomainsRequest `json:"max_domains,omitempty"`
+	Renew      *RenewRequest         `json:"renew,omitempty"`
+	Status     models.LicenseStatus  `json:"status,omitempty"`
+	Reason     string                `json:"reason,omitempty"`
+	RequestID  string                `json:"request_id,omitempty"`
+}
+
+func (l *license) validatePatch(ctx workflow.Context, p PatchRequest) error {
+	if p.Tier == "" && p.MaxDomains == nil && p.Renew == nil && p.Status == "" {
+		return rejection(models.Invalid("empty_patch", "", "give at least one of expires_months, expires_at, tier, max_domains, status"))
+	}
+	checks := []func() error{}
+	if p.Tier != "" {
+		checks = append(checks,
+			func() error { return l.checkTransition(ctx, models.ActionChangeTier) },
+			func() error { return l.validateChangeTier(ctx, ChangeTierRequest{Tier: p.Tier}) })
+	}
+	if p.MaxDomains != nil {
+		checks = append(checks, func() error { return l.validateMaxDomains(ctx, *p.MaxDomains) })
+	}
+	if p.Renew != nil && !l.st.seen(p.Renew.PaymentRef) {
+		checks = append(checks, func() error { return l.validateRenew(ctx, *p.Renew) })
+	}
+	switch p.Status {
+	case "":
+	case models.StatusSuspended:
+		checks = append(checks, func() error { return l.checkTransition(ctx, models.ActionSuspend) })
+	case models.StatusActive:
+		if l.st.Suspended {
+			checks = append(checks, func() error { return l.checkTransition(ctx, models.ActionReinstate) })
+		}
+	case models.StatusRevoked:
+		checks = append(checks, func() error { return l.checkTransition(ctx, models.ActionRevoke) })
+	default:
+		return rejection(models.Invalid("invalid_status", "status", "status can be set to active (reinstate), suspended or revoked, not %q", p.Status))
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *license) patch(ctx workflow.Context, p PatchRequest) error {
+	renew := p.Renew != nil && !l.st.seen(p.Renew.PaymentRef)
+	var invoice string
+	if renew {
+		var err error
+		if invoice, err = l.invoiceRenewal(ctx, *p.Renew); err != nil {
+			return err
+		}
+	}
+	if p.Tier != "" { // the last step that can fail; everything after it is plain state
+		if err := l.changeTier(ctx, ChangeTierRequest{Tier: p.Tier}); err != nil {
+			return err
+		}
+	}
+	if p.MaxDomains != nil {
+		l.st.MaxDomains = p.MaxDomains.MaxDomains
+	}
+	if renew {
+		l.applyRenewal(ctx, *p.Renew, invoice)
+	}
+	switch p.Status {
+	case models.StatusSuspended:
+		l.st.Suspended, l.st.SuspendReason = true, p.Reason
+	case models.StatusActive:
+		l.st.Suspended, l.st.SuspendReason = false, ""
+	case models.StatusRevoked:
+		l.st.Revoked, l.st.RevokeReason = true, p.Reason
+	}
+	return nil
 }

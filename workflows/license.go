@@ -120,7 +120,23 @@ func (l *license) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (LicenseState, error) { return l.st, nil }); err != nil {
 		return err
 	}
-	return errors.Join(
+	err := workflow.SetUpdateHandlerWithOptions(ctx, Patch,
+		func(ctx workflow.Context, p PatchRequest) (LicenseState, error) {
+			return l.apply(ctx, "", p.RequestID, func(ctx workflow.Context) error {
+				if err := l.validatePatch(ctx, p); err != nil {
+					return err
+				}
+				return l.patch(ctx, p)
+			})
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, p PatchRequest) error {
+			if l.st.seen(p.RequestID) {
+				return nil
+			}
+			return l.validatePatch(ctx, p)
+		}},
+	)
+	return errors.Join(err,
 		listen(ctx, l, Renew, models.ActionRenew, renewRef, l.validateRenew, l.renew),
 		listen(ctx, l, ChangeTier, models.ActionChangeTier, func(r ChangeTierRequest) string { return r.RequestID }, l.validateChangeTier, l.changeTier),
 		listen(ctx, l, SetMaxDomains, models.ActionSetMaxDomains, func(r SetMaxDomainsRequest) string { return r.RequestID }, l.validateMaxDomains, l.setMaxDomains),
@@ -215,7 +231,8 @@ func (l *license) apply(ctx workflow.Context, action models.Action, ref string, 
 }
 
 // checkTransition applies the domain's transition rules; a license still
-// being issued counts as active (its messages wait for it).
+// being issued counts as active (its messages wait for it). The empty action
+// (a patch, checked part by part) only needs the license to be alive.
 func (l *license) checkTransition(ctx workflow.Context, action models.Action) error {
 	status := l.st.statusAt(workflow.Now(ctx))
 	if status == models.StatusPending {

@@ -394,3 +394,37 @@ func rejectionCode(t *testing.T, err error, kind string) string {
 	require.NoError(t, app.Details(&code, &field))
 	return code
 }
+
+func TestPatchAppliesEverythingOrNothing(t *testing.T) {
+	h := newHarness(t)
+	in := purchase("crm-14", "pos", 12)
+	h.paidOrder(in)
+	var failed error
+	var after workflows.LicenseState
+	var before workflows.LicenseState
+	r := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
+		env.RegisterDelayedCallback(func() {
+			before = query(t, env)
+			update(env, workflows.Patch, workflows.PatchRequest{Tier: "gold", MaxDomains: &workflows.SetMaxDomainsRequest{MaxDomains: 9}},
+				func(_ workflows.LicenseState, err error) { failed = err })
+		}, day)
+		env.RegisterDelayedCallback(func() {
+			assert.Equal(t, before.MaxDomains, query(t, env).MaxDomains, "a failed patch changes nothing")
+			update(env, workflows.Patch, workflows.PatchRequest{
+				Tier: "suite", MaxDomains: &workflows.SetMaxDomainsRequest{MaxDomains: 9},
+				Renew: &workflows.RenewRequest{Months: 1}, Status: models.StatusSuspended, Reason: "audit",
+			}, func(st workflows.LicenseState, err error) {
+				require.NoError(t, err)
+				after = st
+			})
+		}, 2*day)
+	})
+	require.NoError(t, r.err)
+	assert.Equal(t, "tier_not_found", rejectionCode(t, failed, workflows.RejectInvalidValue))
+	assert.Equal(t, "suite", after.Tier)
+	assert.Equal(t, 9, after.MaxDomains)
+	assert.Equal(t, models.AddMonths(models.AddMonths(t0, 12), 1), *after.ExpiresAt)
+	assert.Equal(t, models.StatusSuspended, after.Status)
+	assert.Equal(t, before.Revision+1, after.Revision, "one change, one revision")
+	require.NotNil(t, r.next, "the renewal inside the patch continues as new")
+}

@@ -26,6 +26,10 @@ const (
 	Revoke        = string(models.ActionRevoke)
 )
 
+// Patch applies a PatchRequest (several changes, all or nothing); it is an
+// update only, for the API's PATCH.
+const Patch = "patch"
+
 // QueryState returns the live LicenseState.
 const QueryState = "state"
 

@@ -1,0 +1,244 @@
+// Package devserver runs a complete Temporal server and its Web UI inside
+// the licenseflow process, persisted to a SQLite file, for `licenseflow dev`
+// and the integration tests. Production talks to a real Temporal cluster
+// and never imports this package (it is what makes a binary ~200 MB).
+package devserver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+// Options configure the embedded server.
+type Options struct {
+	// DatabaseFile is the SQLite file holding all Temporal state; created
+	// with its schema on first start. Empty means in memory (tests).
+	DatabaseFile string
+	// Namespace is created on start (with the search attributes below).
+	Namespace string
+	// IP to listen on; 127.0.0.1 unless set.
+	IP string
+	// FrontendPort is the gRPC port clients dial; 0 picks a free one.
+	FrontendPort int
+	// UIPort serves the Web UI; 0 picks a free one, -1 disables the UI.
+	UIPort int
+	// SearchAttributes are registered on Namespace when it is created.
+	SearchAttributes map[string]enumspb.IndexedValueType
+	// LogLevel of the server's own logs: debug, info, warn or error (default).
+	LogLevel string
+}
+
+// Server is a running embedded Temporal server.
+type Server struct {
+	server   temporal.Server
+	ui       *uiserver.Server
+	frontend string
+	uiAddr   string
+}
+
+// clusterName names the single local cluster.
+const clusterName = "active"
+
+// Start creates the database if needed and starts the server (and UI).
+func Start(opts Options) (*Server, error) {
+	if opts.Namespace == "" {
+		return nil, errors.New("devserver: a namespace is required")
+	}
+	if opts.IP == "" {
+		opts.IP = "127.0.0.1"
+	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "error"
+	}
+	ports, err := freePorts(opts.IP, 5)
+	if err != nil {
+		return nil, err
+	}
+	if opts.FrontendPort == 0 {
+		opts.FrontendPort = ports[0]
+	}
+	if opts.UIPort == 0 {
+		opts.UIPort = ports[1]
+	}
+	frontend := net.JoinHostPort(opts.IP, strconv.Itoa(opts.FrontendPort))
+
+	sqlCfg, err := prepareDatabase(opts)
+	if err != nil {
+		return nil, err
+	}
+	cfg := serverConfig(opts, sqlCfg, frontend, ports[2:])
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	for name, svc := range cfg.Services {
+		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(opts.IP, strconv.Itoa(svc.RPC.GRPCPort)))
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(cfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(hosts),
+		temporal.WithLogger(log.NewZapLogger(log.BuildZapLogger(log.Config{Level: opts.LogLevel, Format: "console"}))),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			// Search attributes added at runtime are visible at once.
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+			dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: build Temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("devserver: start Temporal server: %w", err)
+	}
+	s := &Server{server: srv, frontend: frontend}
+	if opts.UIPort > 0 {
+		s.uiAddr = net.JoinHostPort(opts.IP, strconv.Itoa(opts.UIPort))
+		s.ui = uiserver.NewServer(uioptions.WithConfigProvider(&uiconfig.Config{
+			Host: opts.IP, Port: opts.UIPort, TemporalGRPCAddress: frontend, EnableUI: true,
+			DefaultNamespace: opts.Namespace, CORS: uiconfig.CORS{CookieInsecure: true},
+			HideLogs: true, DisableNewsFetch: true,
+		}))
+		uiErr := make(chan error, 1)
+		go func() { uiErr <- s.ui.Start() }()
+		if err := waitListening(s.uiAddr, uiErr, 10*time.Second); err != nil {
+			srv.Stop()
+			return nil, fmt.Errorf("devserver: Web UI on %s: %w", s.uiAddr, err)
+		}
+	}
+	return s, nil
+}
+
+// FrontendAddress is the host:port clients dial.
+func (s *Server) FrontendAddress() string { return s.frontend }
+
+// UIAddress is the Web UI's host:port, or "" without a UI.
+func (s *Server) UIAddress() string { return s.uiAddr }
+
+// Stop shuts the UI and the server down.
+func (s *Server) Stop() {
+	if s.ui != nil {
+		s.ui.Stop()
+	}
+	s.server.Stop()
+}
+
+// prepareDatabase creates the schema on first use and the namespace if it is
+// missing; both are no-ops on a database that already has them.
+func prepareDatabase(opts Options) (*config.SQL, error) {
+	cfg := &config.SQL{
+		PluginName: sqliteplugin.PluginName,
+		// WAL lets the server's readers and its writer overlap.
+		ConnectAttributes: map[string]string{"journal_mode": "wal", "synchronous": "1", "busy_timeout": "10000"},
+		MaxConns:          4,
+		MaxIdleConns:      4,
+	}
+	if opts.DatabaseFile == "" {
+		cfg.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
+		cfg.DatabaseName = fmt.Sprintf("licenseflow-%d", time.Now().UnixNano())
+		cfg.MaxConns, cfg.MaxIdleConns = 1, 1 // the server's SQLite plugin creates the schema itself
+	} else {
+		cfg.ConnectAttributes["mode"] = "rwc"
+		cfg.DatabaseName = opts.DatabaseFile
+		if _, err := os.Stat(opts.DatabaseFile); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(filepath.Dir(opts.DatabaseFile), 0o755); err != nil {
+				return nil, fmt.Errorf("devserver: create data directory: %w", err)
+			}
+			if err := sqliteschema.SetupSchema(cfg); err != nil {
+				return nil, fmt.Errorf("devserver: set up schema in %s: %w", opts.DatabaseFile, err)
+			}
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig(clusterName, opts.Namespace, false, opts.SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: namespace %s: %w", opts.Namespace, err)
+	}
+	if err := sqliteschema.CreateNamespaces(cfg, ns); err != nil {
+		return nil, fmt.Errorf("devserver: create namespace %s: %w", opts.Namespace, err)
+	}
+	return cfg, nil
+}
+
+func serverConfig(opts Options, sqlCfg *config.SQL, frontend string, ports []int) *config.Config {
+	cfg := &config.Config{}
+	cfg.Global.Membership = config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: opts.IP}
+	cfg.Persistence = config.Persistence{
+		DefaultStore: "sqlite", VisibilityStore: "sqlite", NumHistoryShards: 1,
+		DataStores: map[string]config.DataStore{"sqlite": {SQL: sqlCfg}},
+	}
+	cfg.ClusterMetadata = &cluster.Config{
+		FailoverVersionIncrement: 10, MasterClusterName: clusterName, CurrentClusterName: clusterName,
+		ClusterInformation: map[string]cluster.ClusterInformation{
+			clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend},
+		},
+	}
+	cfg.DCRedirectionPolicy = config.DCRedirectionPolicy{Policy: "noop"}
+	service := func(port int) config.Service {
+		return config.Service{RPC: config.RPC{GRPCPort: port, BindOnIP: opts.IP}}
+	}
+	cfg.Services = map[string]config.Service{
+		"frontend": service(opts.FrontendPort),
+		"history":  service(ports[0]),
+		"matching": service(ports[1]),
+		"worker":   service(ports[2]),
+	}
+	cfg.Archival = config.Archival{History: config.HistoryArchival{State: "disabled"}, Visibility: config.VisibilityArchival{State: "disabled"}}
+	cfg.NamespaceDefaults = config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
+		History: config.HistoryArchivalNamespaceDefaults{State: "disabled"}, Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+	}}
+	cfg.PublicClient = config.PublicClient{HostPort: frontend}
+	return cfg
+}
+
+// freePorts asks the kernel for n distinct free ports.
+func freePorts(ip string, n int) ([]int, error) {
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}()
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		if err != nil {
+			return nil, fmt.Errorf("devserver: find a free port: %w", err)
+		}
+		listeners = append(listeners, l)
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	return ports, nil
+}
+
+func waitListening(addr string, failed <-chan error, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-failed:
+			return err
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			_ = c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("not listening after " + timeout.String())
+}

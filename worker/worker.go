@@ -1,0 +1,76 @@
+// Package worker builds the Temporal worker that runs licenseflow's
+// workflows and activities, and prepares a namespace for them.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/licenseflow/licenseflow/activities"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// Options tune the worker's concurrency; zero values take the SDK defaults.
+type Options struct {
+	MaxConcurrentActivities int
+	MaxConcurrentWorkflows  int
+}
+
+// New returns a worker on licenseflow's task queue with every workflow and
+// activity registered. The caller starts and stops it.
+func New(c client.Client, acts *activities.Activities, opts Options) sdkworker.Worker {
+	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
+		MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
+		MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflows,
+	})
+	Register(w, acts)
+	return w
+}
+
+// Register adds licenseflow's workflows and activities to a registry (a
+// worker, or a replayer in tests).
+func Register(r sdkworker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflow(workflows.LicenseWorkflow)
+	r.RegisterActivity(acts)
+}
+
+// EnsureSearchAttributes adds licenseflow's custom search attributes to a
+// namespace, leaving those already present alone. It runs on every start,
+// so upgrading licenseflow registers attributes added since.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	existing, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes of namespace %s: %w", namespace, err)
+	}
+	missing := workflows.SearchAttributes()
+	for name, typ := range missing {
+		have, ok := existing.GetCustomAttributes()[name]
+		if !ok {
+			continue
+		}
+		if have != typ {
+			return fmt.Errorf("search attribute %s exists in namespace %s as %s, licenseflow needs %s", name, namespace, have, typ)
+		}
+		delete(missing, name)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: missing,
+	})
+	if err != nil {
+		names := make([]string, 0, len(missing))
+		for n := range missing {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("add search attributes %v to namespace %s: %w", names, namespace, err)
+	}
+	return nil
+}
