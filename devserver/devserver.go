@@ -97,7 +97,7 @@ func Start(opts Options) (*Server, error) {
 		temporal.WithLogger(log.NewZapLogger(log.BuildZapLogger(log.Config{Level: opts.LogLevel, Format: "console"}))),
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 			// Search attributes added at runtime are visible at once.
-			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key():      true,
 			dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		}),
 	)

@@ -111,7 +111,9 @@ func (s *LicenseState) Issued() bool { return s.Invoiced }
 
 const maxProcessedRefs = 100
 
-func (s *LicenseState) seen(ref string) bool { return ref != "" && slices.Contains(s.ProcessedRefs, ref) }
+func (s *LicenseState) seen(ref string) bool {
+	return ref != "" && slices.Contains(s.ProcessedRefs, ref)
+}
 
 func (s *LicenseState) remember(ref string) {
 	if ref == "" || s.seen(ref) {

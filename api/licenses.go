@@ -1,0 +1,433 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// CreateLicenseRequest is the CRM's "order completed" call.
+type CreateLicenseRequest struct {
+	UserEmail     string `json:"user_email"`
+	Tier          string `json:"tier"`
+	MaxDomains    *int   `json:"max_domains"`
+	ExpiresMonths *int   `json:"expires_months"`
+	OrderID       string `json:"order_id"`
+	CustomerName  string `json:"customer_name"`
+	Company       string `json:"company"`
+	Type          string `json:"type"`
+	AmountCents   *int64 `json:"amount_cents"`
+	Currency      string `json:"currency"`
+	PaymentRef    string `json:"payment_ref"`
+}
+
+var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
+
+// createLicense records the paid order and starts the license's workflow.
+// 202: a new license is being issued; 200: this order was already recorded
+// (the same license is returned, nothing new is issued).
+func (s *server) createLicense(c *gin.Context) {
+	var req CreateLicenseRequest
+	if err := decode(c, &req); err != nil {
+		abort(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	p, err := s.purchaseFrom(c, req)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	order, license, created, err := s.Store.RecordPurchase(ctx, p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.startLicense(ctx, license, order, p.Tier, req.CustomerName); err != nil {
+		logger(c).Error("starting license workflow failed", "license", license.ID, "error", err)
+		// The order is recorded; retrying with the same order_id starts the workflow.
+		abort(c, newError(http.StatusServiceUnavailable, "temporal_unavailable", "",
+			fmt.Sprintf("order %s is recorded but the workflow service is unreachable; retry the same request (same order_id) to finish", order.ID)))
+		return
+	}
+	status := http.StatusAccepted
+	if !created {
+		status = http.StatusOK
+		if license, err = s.Store.GetLicense(ctx, license.ID); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	c.Header("Location", "/api/v1/licensing/licenses/"+license.ID)
+	c.JSON(status, s.licenseView(license, nil))
+}
+
+func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.Purchase, error) {
+	email, err := models.NormalizeEmail(req.UserEmail, "user_email")
+	if err != nil {
+		return models.Purchase{}, err
+	}
+	tier, err := s.sellableTier(c, req.Tier)
+	if err != nil {
+		return models.Purchase{}, err
+	}
+	p := models.Purchase{
+		OrderID: strings.TrimSpace(req.OrderID), Email: email, CustomerName: strings.TrimSpace(req.CustomerName),
+		Company: strings.TrimSpace(req.Company), Tier: tier, MaxDomains: tier.MaxDomains, Type: models.TypeCommercial,
+		Currency: tier.Currency, PaymentRef: strings.TrimSpace(req.PaymentRef), WorkflowID: workflows.WorkflowID, PaidAt: s.Now(),
+	}
+	if req.MaxDomains != nil {
+		if *req.MaxDomains < 1 || *req.MaxDomains > models.MaxDomainsLimit {
+			return p, invalid("invalid_max_domains", "max_domains", fmt.Sprintf("max_domains must be between 1 and %d", models.MaxDomainsLimit))
+		}
+		p.MaxDomains = *req.MaxDomains
+	}
+	months, lifetime := tier.Months()
+	if req.ExpiresMonths != nil {
+		if lifetime {
+			return p, invalid("lifetime_tier", "expires_months", fmt.Sprintf("tier %q is a lifetime tier; omit expires_months", tier.Key))
+		}
+		if *req.ExpiresMonths < 1 || *req.ExpiresMonths > models.MaxTermMonths {
+			return p, invalid("invalid_expires_months", "expires_months", fmt.Sprintf("expires_months must be between 1 and %d", models.MaxTermMonths))
+		}
+		months = *req.ExpiresMonths
+	}
+	p.Months, p.Lifetime = months, lifetime
+	p.AmountCents = tier.PriceFor(months)
+	if req.AmountCents != nil {
+		if *req.AmountCents < 0 {
+			return p, invalid("invalid_amount", "amount_cents", "amount_cents cannot be negative")
+		}
+		p.AmountCents = *req.AmountCents
+	}
+	if req.Currency != "" {
+		p.Currency = strings.ToUpper(strings.TrimSpace(req.Currency))
+		if len(p.Currency) != 3 {
+			return p, invalid("invalid_currency", "currency", "currency must be a three-letter code such as EUR")
+		}
+	}
+	switch models.LicenseType(req.Type) {
+	case "":
+	case models.TypeCommercial, models.TypeTrial, models.TypeCustom:
+		p.Type = models.LicenseType(req.Type)
+	default:
+		return p, invalid("invalid_type", "type", "type must be commercial, trial or custom")
+	}
+	if p.OrderID == "" {
+		p.OrderID = models.NewOrderID()
+	} else if !orderIDPattern.MatchString(p.OrderID) {
+		return p, invalid("invalid_order_id", "order_id", "order_id must be 1-128 letters, digits or . _ : / -, starting with a letter or digit")
+	}
+	return p, nil
+}
+
+// sellableTier finds an active tier; in a request body an unknown tier is a
+// 422 on the tier field, with the tiers that do exist.
+func (s *server) sellableTier(c *gin.Context, key string) (models.Tier, error) {
+	if strings.TrimSpace(key) == "" {
+		return models.Tier{}, invalid("missing_tier", "tier", "tier is required, e.g. \"pos\"")
+	}
+	tier, err := s.Store.GetTier(c.Request.Context(), key)
+	if p, ok := models.AsProblem(err); ok {
+		return tier, invalid(p.Code, "tier", p.Message)
+	}
+	if err != nil {
+		return tier, err
+	}
+	if !tier.Active {
+		return tier, invalid("tier_inactive", "tier", fmt.Sprintf("tier %q is no longer sold", tier.Key))
+	}
+	return tier, nil
+}
+
+// listLicenses lists licenses from the database (never waits on workflows).
+func (s *server) listLicenses(c *gin.Context) {
+	f := models.LicenseFilter{Email: c.Query("email"), Tier: strings.ToLower(c.Query("tier")), Cursor: c.Query("cursor"), Now: s.Now(), Limit: 50}
+	if st := c.Query("status"); st != "" {
+		if !slices.Contains(models.LicenseStatuses, models.LicenseStatus(st)) {
+			abort(c, invalid("invalid_status", "status", "status must be one of pending, active, expiring, expired, suspended, revoked"))
+			return
+		}
+		f.Status = models.LicenseStatus(st)
+	}
+	if w := c.Query("expiring_within"); w != "" {
+		d, err := parseWindow(w)
+		if err != nil {
+			abort(c, invalid("invalid_expiring_within", "expiring_within", "expiring_within must be a number of days (30 or 30d) or a duration such as 720h"))
+			return
+		}
+		f.ExpiringWithin = d
+	}
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 200 {
+			abort(c, invalid("invalid_limit", "limit", "limit must be between 1 and 200"))
+			return
+		}
+		f.Limit = n
+	}
+	page, err := s.Store.ListLicenses(c.Request.Context(), f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := Page[LicenseView]{Data: make([]LicenseView, 0, len(page.Licenses)), NextCursor: page.NextCursor}
+	for _, l := range page.Licenses {
+		out.Data = append(out.Data, s.licenseView(l, nil))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func parseWindow(s string) (time.Duration, error) {
+	if days, err := strconv.Atoi(strings.TrimSuffix(s, "d")); err == nil {
+		if days < 0 || days > 3650 {
+			return 0, errors.New("out of range")
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, errors.New("bad duration")
+	}
+	return d, nil
+}
+
+// getLicense shows the stored license plus its workflow's live state; when
+// the workflow cannot be reached the stored license is still shown.
+func (s *server) getLicense(c *gin.Context) {
+	l, ents, ok := s.loadLicense(c)
+	if !ok {
+		return
+	}
+	v := s.licenseView(l, ents)
+	if st, err := s.queryLicense(c.Request.Context(), l.WorkflowID); err != nil {
+		v.Workflow = &WorkflowView{Reachable: false, Error: "live state unavailable: " + err.Error()}
+	} else {
+		v.Workflow = workflowView(st)
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+func (s *server) loadLicense(c *gin.Context) (models.License, []models.Entitlement, bool) {
+	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return l, nil, false
+	}
+	ents, err := s.Store.GetEntitlements(c.Request.Context(), l.ID)
+	if err != nil {
+		s.fail(c, err)
+		return l, nil, false
+	}
+	return l, ents, true
+}
+
+// PatchLicenseRequest changes a license; every field is optional, at least
+// one is required, and they apply together or not at all.
+type PatchLicenseRequest struct {
+	ExpiresMonths *int    `json:"expires_months"`
+	ExpiresAt     *string `json:"expires_at"`
+	Tier          *string `json:"tier"`
+	MaxDomains    *int    `json:"max_domains"`
+	Status        *string `json:"status"`
+	Reason        string  `json:"reason"`
+	OrderID       string  `json:"order_id"`
+	PaymentRef    string  `json:"payment_ref"`
+	AmountCents   *int64  `json:"amount_cents"`
+}
+
+// patchLicense applies changes through the workflow's patch update; a
+// renewal by months records a paid renewal order (invoiced by the workflow).
+func (s *server) patchLicense(c *gin.Context) {
+	var req PatchLicenseRequest
+	if err := decode(c, &req); err != nil {
+		abort(c, err)
+		return
+	}
+	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	patch := workflows.PatchRequest{Reason: req.Reason, RequestID: c.GetHeader(IdempotencyHeader)}
+	if req.Tier != nil {
+		tier, err := s.sellableTier(c, *req.Tier)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		patch.Tier = tier.Key
+	}
+	if req.MaxDomains != nil {
+		patch.MaxDomains = &workflows.SetMaxDomainsRequest{MaxDomains: *req.MaxDomains}
+	}
+	if req.Status != nil {
+		patch.Status = models.LicenseStatus(*req.Status)
+	}
+	renew, err := s.renewalFrom(c, l, renewalInput{
+		Months: req.ExpiresMonths, ExpiresAt: req.ExpiresAt, OrderID: req.OrderID, PaymentRef: req.PaymentRef, AmountCents: req.AmountCents,
+	})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	patch.Renew = renew
+	s.applyUpdate(c, l, workflows.Patch, patch)
+}
+
+type renewalInput struct {
+	Months      *int
+	ExpiresAt   *string
+	OrderID     string
+	PaymentRef  string
+	AmountCents *int64
+}
+
+// renewalFrom turns renewal fields into a RenewRequest (nil when there are
+// none). Renewing by months records a paid renewal order first, priced from
+// the tier unless amount_cents says otherwise.
+func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) (*workflows.RenewRequest, error) {
+	if in.Months == nil && in.ExpiresAt == nil {
+		return nil, nil
+	}
+	if in.Months != nil && in.ExpiresAt != nil {
+		return nil, invalid("ambiguous_renewal", "expires_at", "give either expires_months or expires_at, not both")
+	}
+	if in.ExpiresAt != nil {
+		at, err := time.Parse(time.RFC3339, *in.ExpiresAt)
+		if err != nil {
+			return nil, invalid("invalid_expires_at", "expires_at", "expires_at must be an RFC 3339 time such as 2027-01-31T00:00:00Z")
+		}
+		return &workflows.RenewRequest{ExpiresAt: &at, PaymentRef: in.PaymentRef}, nil
+	}
+	months := *in.Months
+	if months < 1 || months > models.MaxTermMonths {
+		return nil, invalid("invalid_expires_months", "expires_months", fmt.Sprintf("expires_months must be between 1 and %d", models.MaxTermMonths))
+	}
+	// Refuse what the workflow would refuse before a paid order is recorded.
+	if err := models.CheckTransition(l.Status, models.ActionRenew); err != nil {
+		return nil, err
+	}
+	if l.Lifetime() {
+		return nil, models.Conflict("license_lifetime", "a lifetime license never expires, so there is nothing to renew")
+	}
+	tier, err := s.Store.GetTier(c.Request.Context(), l.TierKey)
+	if err != nil {
+		return nil, err
+	}
+	amount := tier.PriceFor(months)
+	if in.AmountCents != nil {
+		if *in.AmountCents < 0 {
+			return nil, invalid("invalid_amount", "amount_cents", "amount_cents cannot be negative")
+		}
+		amount = *in.AmountCents
+	}
+	orderID := strings.TrimSpace(in.OrderID)
+	if orderID == "" {
+		orderID = models.NewOrderID()
+	} else if !orderIDPattern.MatchString(orderID) {
+		return nil, invalid("invalid_order_id", "order_id", "order_id must be 1-128 letters, digits or . _ : / -, starting with a letter or digit")
+	}
+	paymentRef := strings.TrimSpace(in.PaymentRef)
+	order, err := s.Store.RecordRenewal(c.Request.Context(), models.RenewalOrder{
+		OrderID: orderID, License: l, Months: months, AmountCents: amount, Currency: tier.Currency,
+		PaymentRef: paymentRef, PaidAt: s.Now(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if paymentRef == "" {
+		paymentRef = "order:" + order.ID // the same order never renews twice
+	}
+	return &workflows.RenewRequest{Months: months, PaymentRef: paymentRef, OrderID: order.ID}, nil
+}
+
+// ActionRequest is the body of POST /licensing/licenses/{id}/{action}; every
+// field is optional.
+type ActionRequest struct {
+	Months      *int    `json:"months"`
+	ExpiresAt   *string `json:"expires_at"`
+	OrderID     string  `json:"order_id"`
+	PaymentRef  string  `json:"payment_ref"`
+	AmountCents *int64  `json:"amount_cents"`
+	Reason      string  `json:"reason"`
+}
+
+// licenseAction runs renew, suspend, reinstate or revoke as a workflow update.
+func (s *server) licenseAction(c *gin.Context) {
+	action := models.Action(c.Param("action"))
+	if !slices.Contains([]models.Action{models.ActionRenew, models.ActionSuspend, models.ActionReinstate, models.ActionRevoke}, action) {
+		abort(c, newError(http.StatusNotFound, "route_not_found", "", fmt.Sprintf("unknown action %q; use renew, suspend, reinstate or revoke", action)))
+		return
+	}
+	var req ActionRequest
+	if c.Request.ContentLength != 0 {
+		if err := decode(c, &req); err != nil && !isMissingBody(err) {
+			abort(c, err)
+			return
+		}
+	}
+	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	requestID := c.GetHeader(IdempotencyHeader)
+	switch action {
+	case models.ActionRenew:
+		if req.Months == nil && req.ExpiresAt == nil {
+			tier, err := s.Store.GetTier(c.Request.Context(), l.TierKey)
+			if err != nil {
+				s.fail(c, err)
+				return
+			}
+			months, _ := tier.Months()
+			req.Months = &months
+		}
+		renew, err := s.renewalFrom(c, l, renewalInput{Months: req.Months, ExpiresAt: req.ExpiresAt, OrderID: req.OrderID, PaymentRef: req.PaymentRef, AmountCents: req.AmountCents})
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		s.applyUpdate(c, l, workflows.Renew, *renew)
+	case models.ActionSuspend:
+		s.applyUpdate(c, l, workflows.Suspend, workflows.SuspendRequest{Reason: req.Reason, RequestID: requestID})
+	case models.ActionReinstate:
+		s.applyUpdate(c, l, workflows.Reinstate, workflows.ReinstateRequest{RequestID: requestID})
+	case models.ActionRevoke:
+		s.applyUpdate(c, l, workflows.Revoke, workflows.RevokeRequest{Reason: req.Reason, RequestID: requestID})
+	}
+}
+
+func isMissingBody(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == "missing_body"
+}
+
+// applyUpdate sends the update and answers with the license as it now is:
+// the workflow projects its state before answering, so the database view
+// and the workflow agree.
+func (s *server) applyUpdate(c *gin.Context, l models.License, name string, arg any) {
+	st, err := s.updateLicense(c.Request.Context(), l, name, arg)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	l, ents, ok := s.loadLicense(c)
+	if !ok {
+		return
+	}
+	v := s.licenseView(l, ents)
+	v.Workflow = workflowView(st)
+	c.JSON(http.StatusOK, v)
+}

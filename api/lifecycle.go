@@ -1,0 +1,103 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// startLicense starts a license's workflow. Starting it again is a no-op
+// (the running workflow is reused; a closed one is not restarted), so a
+// retried purchase can never issue two licenses.
+func (s *server) startLicense(ctx context.Context, l models.License, o models.Order, tier models.Tier, customerName string) error {
+	in := workflows.LicenseInput{Policy: s.Policy, Purchase: workflows.Purchase{
+		LicenseID: l.ID, OrderID: o.ID, CustomerEmail: l.Customer.Email, CustomerName: customerName,
+		Tier: tier.Key, MaxDomains: o.MaxDomains, Months: o.Months, Lifetime: o.Lifetime, Type: l.Type,
+	}}
+	term := fmt.Sprintf("%d months", o.Months)
+	if o.Lifetime {
+		term = "lifetime"
+	}
+	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       l.WorkflowID,
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrLicenseStatus.ValueSet(string(models.StatusPending)),
+			workflows.AttrLicenseTier.ValueSet(tier.Key),
+			workflows.AttrCustomerEmail.ValueSet(l.Customer.Email),
+		),
+		StaticSummary: fmt.Sprintf("%s license for %s", tier.Name, l.Customer.Email),
+		StaticDetails: fmt.Sprintf("License `%s` from order `%s`: tier %s, %s, up to %d domains.",
+			l.ID, o.ID, tier.Key, term, o.MaxDomains),
+	}, workflows.LicenseWorkflow, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) { // it ran before and has closed: nothing to do
+		return nil
+	}
+	return err
+}
+
+// updateLicense sends an update to a license's workflow and returns the new
+// state. If the workflow has closed (a license renewed long after expiry),
+// it is resumed from the database with the update as its first message.
+func (s *server) updateLicense(ctx context.Context, l models.License, name string, arg any) (workflows.LicenseState, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.UpdateTimeout)
+	defer cancel()
+	opts := client.UpdateWorkflowOptions{
+		WorkflowID: l.WorkflowID, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	}
+	handle, err := s.Temporal.UpdateWorkflow(ctx, opts)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) && l.Status != models.StatusPending {
+		op := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+			ID: l.WorkflowID, TaskQueue: workflows.TaskQueue,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		}, workflows.LicenseWorkflow, workflows.LicenseInput{Policy: s.Policy, Resume: true, Purchase: workflows.Purchase{LicenseID: l.ID}})
+		opts.WorkflowID = ""
+		handle, err = s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+			StartWorkflowOperation: op, UpdateOptions: opts,
+		})
+	}
+	if errors.As(err, &notFound) {
+		return workflows.LicenseState{}, models.Conflict("license_pending", "license %s has no running workflow yet; retry its purchase with the same order_id", l.ID)
+	}
+	if err != nil {
+		return workflows.LicenseState{}, err
+	}
+	var st workflows.LicenseState
+	return st, handle.Get(ctx, &st)
+}
+
+// queryLicense asks the workflow for its live state.
+func (s *server) queryLicense(ctx context.Context, workflowID string) (workflows.LicenseState, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	v, err := s.Temporal.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
+	if err != nil {
+		return workflows.LicenseState{}, err
+	}
+	var st workflows.LicenseState
+	return st, v.Get(&st)
+}
+
+// workflowURL links a license to its workflow in the Temporal Web UI.
+func (s *server) workflowURL(workflowID string) string {
+	if s.WebUIURL == "" || workflowID == "" {
+		return ""
+	}
+	return strings.TrimRight(s.WebUIURL, "/") + "/namespaces/" + url.PathEscape(s.Namespace) + "/workflows/" + url.PathEscape(workflowID)
+}

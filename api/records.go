@@ -1,0 +1,90 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// licenseEmails lists the outbox messages of one license, newest first.
+func (s *server) licenseEmails(c *gin.Context) {
+	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	msgs, err := s.Store.ListEmails(c.Request.Context(), models.EmailFilter{LicenseID: l.ID, Template: c.Query("template"), Limit: 200})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, Page[models.EmailMessage]{Data: nonNil(msgs)})
+}
+
+// listEmails is the outbox, for operators.
+func (s *server) listEmails(c *gin.Context) {
+	limit := 100
+	if l, err := strconv.Atoi(c.Query("limit")); err == nil && l > 0 && l <= 500 {
+		limit = l
+	}
+	msgs, err := s.Store.ListEmails(c.Request.Context(), models.EmailFilter{
+		LicenseID: c.Query("license_id"), To: c.Query("to"), Template: c.Query("template"), Limit: limit,
+	})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, Page[models.EmailMessage]{Data: nonNil(msgs)})
+}
+
+func (s *server) licenseInvoices(c *gin.Context) {
+	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	invs, err := s.Store.ListInvoices(c.Request.Context(), l.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, Page[models.Invoice]{Data: nonNil(invs)})
+}
+
+func (s *server) getInvoice(c *gin.Context) {
+	inv, err := s.Store.GetInvoice(c.Request.Context(), c.Param("number"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, inv)
+}
+
+func (s *server) invoicePDF(c *gin.Context) {
+	inv, err := s.Store.GetInvoice(c.Request.Context(), c.Param("number"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="`+inv.Number+`.pdf"`)
+	c.Data(http.StatusOK, "application/pdf", inv.PDF)
+}
+
+func (s *server) getOrder(c *gin.Context) {
+	o, err := s.Store.GetOrder(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, o)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,143 @@
+// Package api is licenseflow's HTTP front: the gin router, authentication,
+// and the handlers that start license workflows and send them updates.
+// Tables are read here; license state only ever changes through a workflow.
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// Deps are the API's collaborators.
+type Deps struct {
+	Store    *models.Store
+	Temporal client.Client
+	// Namespace is the Temporal namespace (for Web UI links).
+	Namespace string
+	// WebUIURL is the Temporal Web UI's base URL; empty omits links.
+	WebUIURL string
+	// Policy sets the lifecycle windows of new licenses.
+	Policy workflows.Policy
+	Logger *slog.Logger
+	Now    func() time.Time
+	// UpdateTimeout bounds how long a change waits for its workflow.
+	UpdateTimeout time.Duration
+}
+
+type server struct {
+	Deps
+}
+
+// NewRouter builds the HTTP handler.
+func NewRouter(d Deps) *gin.Engine {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.UpdateTimeout == 0 {
+		d.UpdateTimeout = 30 * time.Second
+	}
+	s := &server{Deps: d}
+
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(s.requestContext, s.recover)
+	r.NoRoute(func(c *gin.Context) {
+		abort(c, newError(http.StatusNotFound, "route_not_found", "", "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		abort(c, newError(http.StatusMethodNotAllowed, "method_not_allowed", "", c.Request.Method+" is not allowed on "+c.Request.URL.Path))
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+
+	v1 := r.Group("/api/v1")
+	read, write := s.requireScope(models.ScopeLicensesRead), s.requireScope(models.ScopeLicensesWrite)
+	licensing := v1.Group("/licensing/licenses")
+	licensing.POST("", write, s.idempotent, s.createLicense)
+	licensing.GET("", read, s.listLicenses)
+	licensing.GET("/:id", read, s.getLicense)
+	licensing.PATCH("/:id", write, s.patchLicense)
+	licensing.POST("/:id/:action", write, s.idempotent, s.licenseAction)
+	licensing.GET("/:id/emails", read, s.licenseEmails)
+	licensing.GET("/:id/invoices", read, s.licenseInvoices)
+
+	v1.GET("/orders/:id", read, s.getOrder)
+	v1.GET("/invoices/:number", read, s.getInvoice)
+	v1.GET("/invoices/:number/pdf", read, s.invoicePDF)
+	v1.GET("/emails", s.requireScope(models.ScopeAdmin), s.listEmails)
+
+	catalog := s.requireScope(models.ScopeCatalogWrite)
+	v1.GET("/products", read, s.listProducts)
+	v1.GET("/products/:code", read, s.getProduct)
+	v1.POST("/products", catalog, s.idempotent, s.createProduct)
+	v1.PUT("/products/:code", catalog, s.updateProduct)
+	v1.DELETE("/products/:code", catalog, s.deleteProduct)
+	v1.GET("/tiers", read, s.listTiers)
+	v1.GET("/tiers/:key", read, s.getTier)
+	v1.POST("/tiers", catalog, s.idempotent, s.createTier)
+	v1.PUT("/tiers/:key", catalog, s.updateTier)
+	v1.DELETE("/tiers/:key", catalog, s.retireTier)
+
+	admin := s.requireScope(models.ScopeAdmin)
+	v1.GET("/tokens", admin, s.listTokens)
+	v1.POST("/tokens", admin, s.idempotent, s.createToken)
+	v1.DELETE("/tokens/:id", admin, s.revokeToken)
+	return r
+}
+
+const (
+	ctxLogger = "licenseflow.logger"
+	ctxToken  = "licenseflow.token"
+)
+
+// requestContext tags the request with an id (echoed in X-Request-ID) and
+// logs it when done.
+func (s *server) requestContext(c *gin.Context) {
+	id := c.GetHeader("X-Request-ID")
+	if id == "" || len(id) > 64 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Header("X-Request-ID", id)
+	l := s.Logger.With("request_id", id)
+	c.Set(ctxLogger, l)
+	start := time.Now()
+	c.Next()
+	if strings.HasPrefix(c.Request.URL.Path, "/healthz") {
+		return
+	}
+	l.Info("http request", "method", c.Request.Method, "path", c.FullPath(), "status", c.Writer.Status(),
+		"duration_ms", time.Since(start).Milliseconds())
+}
+
+func (s *server) recover(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			logger(c).Error("panic serving request", "panic", r)
+			abort(c, newError(http.StatusInternalServerError, "internal", "", "something went wrong on our side; the error is logged"))
+		}
+	}()
+	c.Next()
+}
+
+func logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(ctxLogger); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.Default()
+}

@@ -1,0 +1,63 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// TokenRequest creates an API token.
+type TokenRequest struct {
+	Name   string   `json:"name"`
+	Scopes []string `json:"scopes"`
+}
+
+// TokenCreated shows a new token's secret, the only time it is shown.
+type TokenCreated struct {
+	Token  string          `json:"token"`
+	Detail models.APIToken `json:"detail"`
+}
+
+func (s *server) createToken(c *gin.Context) {
+	var req TokenRequest
+	if err := decode(c, &req); err != nil {
+		abort(c, err)
+		return
+	}
+	scopes, err := models.ParseScopes(req.Scopes)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	secret, tok, err := s.Store.CreateToken(c.Request.Context(), req.Name, scopes)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, TokenCreated{Token: secret, Detail: tok})
+}
+
+func (s *server) listTokens(c *gin.Context) {
+	ts, err := s.Store.ListTokens(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, Page[models.APIToken]{Data: nonNil(ts)})
+}
+
+func (s *server) revokeToken(c *gin.Context) {
+	id, err := strconv.ParseUint(c.Param("id"), 10, 64)
+	if err != nil {
+		abort(c, invalid("invalid_id", "id", "token id must be a number"))
+		return
+	}
+	if err := s.Store.RevokeToken(c.Request.Context(), uint(id), s.Now()); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

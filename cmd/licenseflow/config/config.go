@@ -1,0 +1,175 @@
+// Package config reads licenseflow's configuration from environment
+// variables, once, in main. Every variable is declared in Vars, which is
+// also what the README's table and the docker-compose check are held to.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Var is one environment variable licenseflow reads.
+type Var struct {
+	Name        string
+	Default     string
+	Description string
+}
+
+// Vars lists every variable, in README order.
+var Vars = []Var{
+	{"DATABASE_URL", "sqlite:data/licenseflow.db", "Application database: `postgres://user:pass@host:5432/db?sslmode=disable` in production, or `sqlite:<path>`."},
+	{"LICENSEFLOW_HTTP_ADDR", ":8080", "Address the API listens on."},
+	{"LICENSEFLOW_PUBLIC_URL", "http://localhost:8080", "Where customers and sites reach licenseflow (links in emails)."},
+	{"LICENSEFLOW_ADMIN_TOKEN", "", "Bootstrap admin API token (at least 16 characters). Unset: one is generated and printed once, when no admin token exists."},
+	{"LICENSEFLOW_DATA_DIR", "data", "Dev mode: directory for the embedded Temporal server's SQLite file."},
+	{"LICENSEFLOW_GRACE_DAYS", "7", "Days an expired license still validates (with a warning)."},
+	{"LICENSEFLOW_RETENTION_DAYS", "365", "Days after the grace period a license's workflow waits for a renewal before closing (a later renewal resumes it)."},
+	{"LICENSEFLOW_LOG_LEVEL", "info", "debug, info, warn or error."},
+	{"LICENSEFLOW_LOG_FORMAT", "text", "text or json."},
+	{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend (host:port). Dev mode serves the embedded server here."},
+	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace."},
+	{"TEMPORAL_TLS_CERT", "", "Client certificate file for mTLS to Temporal."},
+	{"TEMPORAL_TLS_KEY", "", "Client key file for mTLS to Temporal."},
+	{"TEMPORAL_TLS_CA", "", "CA bundle to verify the Temporal server (empty: system roots when TLS is on)."},
+	{"TEMPORAL_TLS_SERVER_NAME", "", "Server name to verify, when it differs from the address."},
+	{"TEMPORAL_API_KEY", "", "API key for Temporal Cloud (implies TLS)."},
+	{"TEMPORAL_UI_URL", "http://localhost:8233", "Temporal Web UI base URL, for links from licenses to their workflows."},
+	{"TEMPORAL_UI_PORT", "8233", "Dev mode: port of the embedded Web UI."},
+	{"TEMPORAL_LOG_LEVEL", "error", "Dev mode: log level of the embedded Temporal server."},
+	{"SMTP_HOST", "", "SMTP server. Unset: emails stay in the outbox (status held), readable through the API."},
+	{"SMTP_PORT", "587", "SMTP port."},
+	{"SMTP_USERNAME", "", "SMTP user (no authentication when empty)."},
+	{"SMTP_PASSWORD", "", "SMTP password."},
+	{"SMTP_FROM", "licenses@localhost", "Sender address of every email."},
+	{"SMTP_TLS", "starttls", "starttls, tls (implicit, port 465) or none (local mail catchers)."},
+	{"LICENSEFLOW_VENDOR_NAME", "licenseflow", "Seller name on invoices and emails."},
+	{"LICENSEFLOW_VENDOR_ADDRESS", "", "Seller address on invoices (use \\n for line breaks)."},
+	{"LICENSEFLOW_VENDOR_VAT_ID", "", "Seller VAT id on invoices."},
+	{"LICENSEFLOW_VENDOR_EMAIL", "", "Seller contact email on invoices."},
+}
+
+// Config is the parsed configuration.
+type Config struct {
+	DatabaseURL string
+	HTTPAddr    string
+	PublicURL   string
+	AdminToken  string
+	DataDir     string
+	GracePeriod time.Duration
+	Retention   time.Duration
+	LogLevel    string
+	LogFormat   string
+	Temporal    Temporal
+	SMTP        SMTP
+	Vendor      Vendor
+}
+
+// Temporal is how to reach the Temporal cluster.
+type Temporal struct {
+	Address    string
+	Namespace  string
+	TLSCert    string
+	TLSKey     string
+	TLSCA      string
+	ServerName string
+	APIKey     string
+	UIURL      string
+	UIPort     int
+	LogLevel   string
+}
+
+// TLS reports whether the connection to Temporal uses TLS.
+func (t Temporal) TLS() bool {
+	return t.TLSCert != "" || t.TLSCA != "" || t.APIKey != "" || t.ServerName != ""
+}
+
+// SMTP is the mail server; Host == "" means no SMTP (outbox only).
+type SMTP struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	From     string
+	TLS      string
+}
+
+// Vendor is who sells, for invoices.
+type Vendor struct {
+	Name    string
+	Address string
+	VATID   string
+	Email   string
+}
+
+// Load reads the configuration; getenv is os.Getenv in main.
+func Load(getenv func(string) string) (Config, error) {
+	get := func(name string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		for _, v := range Vars {
+			if v.Name == name {
+				return v.Default
+			}
+		}
+		panic("config: undeclared variable " + name)
+	}
+	var errs []error
+	integer := func(name string, min, max int) int {
+		n, err := strconv.Atoi(get(name))
+		if err != nil || n < min || n > max {
+			errs = append(errs, fmt.Errorf("%s=%q must be a whole number between %d and %d", name, get(name), min, max))
+		}
+		return n
+	}
+	oneOf := func(name string, allowed ...string) string {
+		v := strings.ToLower(get(name))
+		for _, a := range allowed {
+			if v == a {
+				return v
+			}
+		}
+		errs = append(errs, fmt.Errorf("%s=%q must be one of %s", name, v, strings.Join(allowed, ", ")))
+		return v
+	}
+	c := Config{
+		DatabaseURL: get("DATABASE_URL"),
+		HTTPAddr:    get("LICENSEFLOW_HTTP_ADDR"),
+		PublicURL:   strings.TrimRight(get("LICENSEFLOW_PUBLIC_URL"), "/"),
+		AdminToken:  get("LICENSEFLOW_ADMIN_TOKEN"),
+		DataDir:     get("LICENSEFLOW_DATA_DIR"),
+		GracePeriod: time.Duration(integer("LICENSEFLOW_GRACE_DAYS", 0, 365)) * 24 * time.Hour,
+		Retention:   time.Duration(integer("LICENSEFLOW_RETENTION_DAYS", 1, 3650)) * 24 * time.Hour,
+		LogLevel:    oneOf("LICENSEFLOW_LOG_LEVEL", "debug", "info", "warn", "error"),
+		LogFormat:   oneOf("LICENSEFLOW_LOG_FORMAT", "text", "json"),
+		Temporal: Temporal{
+			Address: get("TEMPORAL_ADDRESS"), Namespace: get("TEMPORAL_NAMESPACE"),
+			TLSCert: get("TEMPORAL_TLS_CERT"), TLSKey: get("TEMPORAL_TLS_KEY"), TLSCA: get("TEMPORAL_TLS_CA"),
+			ServerName: get("TEMPORAL_TLS_SERVER_NAME"), APIKey: get("TEMPORAL_API_KEY"),
+			UIURL: strings.TrimRight(get("TEMPORAL_UI_URL"), "/"), UIPort: integer("TEMPORAL_UI_PORT", 1, 65535),
+			LogLevel: oneOf("TEMPORAL_LOG_LEVEL", "debug", "info", "warn", "error"),
+		},
+		SMTP: SMTP{
+			Host: get("SMTP_HOST"), Port: integer("SMTP_PORT", 1, 65535), Username: get("SMTP_USERNAME"),
+			Password: get("SMTP_PASSWORD"), From: get("SMTP_FROM"), TLS: oneOf("SMTP_TLS", "starttls", "tls", "none"),
+		},
+		Vendor: Vendor{
+			Name: get("LICENSEFLOW_VENDOR_NAME"), Address: strings.ReplaceAll(get("LICENSEFLOW_VENDOR_ADDRESS"), `\n`, "\n"),
+			VATID: get("LICENSEFLOW_VENDOR_VAT_ID"), Email: get("LICENSEFLOW_VENDOR_EMAIL"),
+		},
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		errs = append(errs, errors.New("LICENSEFLOW_ADMIN_TOKEN must be at least 16 characters"))
+	}
+	if (c.Temporal.TLSCert == "") != (c.Temporal.TLSKey == "") {
+		errs = append(errs, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both or neither"))
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("LICENSEFLOW_PUBLIC_URL=%q must be an http(s) URL such as https://licenses.example.com", c.PublicURL))
+	}
+	return c, errors.Join(errs...)
+}

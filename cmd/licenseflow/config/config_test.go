@@ -1,0 +1,42 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaultsGiveAWorkingDevSetup(t *testing.T) {
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, "sqlite:data/licenseflow.db", c.DatabaseURL)
+	assert.Equal(t, ":8080", c.HTTPAddr)
+	assert.Equal(t, 7*24*time.Hour, c.GracePeriod)
+	assert.Equal(t, "", c.SMTP.Host, "no SMTP by default: emails stay in the outbox")
+	assert.False(t, c.Temporal.TLS())
+}
+
+func TestBadValuesAreAllReportedTogether(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"SMTP_PORT": "abc", "LICENSEFLOW_LOG_LEVEL": "loud", "LICENSEFLOW_ADMIN_TOKEN": "short",
+		"TEMPORAL_TLS_CERT": "cert.pem", "LICENSEFLOW_PUBLIC_URL": "licenses.example.com",
+	}))
+	require.Error(t, err)
+	for _, name := range []string{"SMTP_PORT", "LICENSEFLOW_LOG_LEVEL", "LICENSEFLOW_ADMIN_TOKEN", "TEMPORAL_TLS_KEY", "LICENSEFLOW_PUBLIC_URL"} {
+		assert.Contains(t, err.Error(), name)
+	}
+}
+
+func TestEveryVariableIsDocumentedOnce(t *testing.T) {
+	seen := map[string]bool{}
+	for _, v := range Vars {
+		assert.False(t, seen[v.Name], "%s declared twice", v.Name)
+		seen[v.Name] = true
+		assert.NotEmpty(t, strings.TrimSpace(v.Description), v.Name)
+	}
+}

@@ -1,0 +1,63 @@
+//go:build !nodev
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+
+	"github.com/licenseflow/licenseflow/cmd/licenseflow/config"
+	"github.com/licenseflow/licenseflow/devserver"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// runDev runs everything in one process: an embedded Temporal server (state
+// in <data dir>/temporal.db) with its Web UI, the worker and the API on
+// SQLite. Stopping and starting it again carries on where it left off.
+func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	_, portText, err := net.SplitHostPort(cfg.Temporal.Address)
+	if err != nil {
+		return fmt.Errorf("TEMPORAL_ADDRESS=%q: %w", cfg.Temporal.Address, err)
+	}
+	port, _ := strconv.Atoi(portText)
+	dbFile := filepath.Join(cfg.DataDir, "temporal.db")
+	srv, err := devserver.Start(devserver.Options{
+		DatabaseFile: dbFile, Namespace: cfg.Temporal.Namespace, FrontendPort: port, UIPort: cfg.Temporal.UIPort,
+		SearchAttributes: workflows.SearchAttributes(), LogLevel: cfg.Temporal.LogLevel,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	cfg.Temporal.Address = srv.FrontendAddress()
+	log.Info("embedded Temporal server running", "frontend", srv.FrontendAddress(), "web_ui", "http://"+srv.UIAddress(), "state", dbFile)
+
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := bootstrapAdminToken(ctx, cfg, store, log); err != nil {
+		return err
+	}
+	acts, err := newActivities(cfg, store, log)
+	if err != nil {
+		return err
+	}
+	c, err := dialTemporal(cfg.Temporal, log)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	prepareNamespace(ctx, c, cfg.Temporal.Namespace, log)
+	w, err := startWorker(c, acts, log)
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	log.Info("licenseflow dev is up", "api", "http://localhost"+cfg.HTTPAddr, "temporal_ui", cfg.Temporal.UIURL)
+	return serveHTTP(ctx, cfg.HTTPAddr, newRouter(cfg, store, c, log), log)
+}

@@ -1,0 +1,79 @@
+// Command licenseflow runs the license lifecycle engine.
+//
+//	licenseflow dev      everything in one process: embedded Temporal + Web UI, worker, API, SQLite
+//	licenseflow api      the HTTP API (production)
+//	licenseflow worker   the Temporal worker (production)
+//	licenseflow migrate  apply database schema changes and seed the example catalog
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/licenseflow/licenseflow/cmd/licenseflow/config"
+)
+
+const usage = `licenseflow: license lifecycle engine
+
+Usage: licenseflow <command>
+
+Commands:
+  dev       run everything in one process (embedded Temporal server and Web UI, worker, API, SQLite)
+  api       run the HTTP API against DATABASE_URL and TEMPORAL_ADDRESS
+  worker    run the Temporal worker against DATABASE_URL and TEMPORAL_ADDRESS
+  migrate   apply database schema changes and seed the example catalog
+
+Configuration comes from environment variables; see README.md.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "licenseflow: configuration:\n%v\n", err)
+		os.Exit(2)
+	}
+	log := newLogger(cfg)
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var run func(context.Context, config.Config, *slog.Logger) error
+	switch os.Args[1] {
+	case "dev":
+		run = runDev
+	case "api":
+		run = runAPI
+	case "worker":
+		run = runWorker
+	case "migrate":
+		run = runMigrate
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "licenseflow: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("licenseflow stopped", "command", os.Args[1], "error", err)
+		os.Exit(1)
+	}
+}
+
+func newLogger(cfg config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/licenseflow/licenseflow/activities"
+	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/cmd/licenseflow/config"
+	"github.com/licenseflow/licenseflow/database"
+	"github.com/licenseflow/licenseflow/email"
+	"github.com/licenseflow/licenseflow/invoicepdf"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/worker"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// openStore connects to the database and brings its schema up to date.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*models.Store, error) {
+	db, err := database.Open(cfg.DatabaseURL, database.Options{})
+	if err != nil {
+		return nil, err
+	}
+	store := models.NewStore(db)
+	if err := store.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	log.Info("database ready", "url", database.Redact(cfg.DatabaseURL))
+	return store, nil
+}
+
+// dialTemporal connects to the Temporal frontend, with TLS / API key when configured.
+func dialTemporal(cfg config.Temporal, log *slog.Logger) (client.Client, error) {
+	opts := client.Options{
+		HostPort: cfg.Address, Namespace: cfg.Namespace,
+		Logger: sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+	}
+	if cfg.TLS() {
+		tlsCfg := &tls.Config{ServerName: cfg.ServerName, MinVersion: tls.VersionTLS12}
+		if cfg.TLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+			if err != nil {
+				return nil, fmt.Errorf("load Temporal client certificate: %w", err)
+			}
+			tlsCfg.Certificates = []tls.Certificate{cert}
+		}
+		if cfg.TLSCA != "" {
+			pem, err := os.ReadFile(cfg.TLSCA)
+			if err != nil {
+				return nil, fmt.Errorf("read TEMPORAL_TLS_CA: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, errors.New("TEMPORAL_TLS_CA holds no PEM certificate")
+			}
+			tlsCfg.RootCAs = pool
+		}
+		opts.ConnectionOptions.TLS = tlsCfg
+	}
+	if cfg.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.APIKey)
+	}
+	c, err := client.Dial(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.Address, cfg.Namespace, err)
+	}
+	return c, nil
+}
+
+// prepareNamespace registers the search attributes; lacking the permission
+// to do so is a warning, not a failure (an operator may register them).
+func prepareNamespace(ctx context.Context, c client.Client, namespace string, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := worker.EnsureSearchAttributes(ctx, c, namespace); err != nil {
+		log.Warn("search attributes not registered; Web UI filters will be missing", "error", err)
+	}
+}
+
+func newActivities(cfg config.Config, store *models.Store, log *slog.Logger) (*activities.Activities, error) {
+	renderer, err := email.NewRenderer()
+	if err != nil {
+		return nil, err
+	}
+	acts := &activities.Activities{
+		Store: store, Renderer: renderer, From: cfg.SMTP.From, PublicURL: cfg.PublicURL, Logger: log,
+		Seller: invoicepdf.Seller{Name: cfg.Vendor.Name, Address: cfg.Vendor.Address, VATID: cfg.Vendor.VATID, Email: cfg.Vendor.Email},
+	}
+	if cfg.SMTP.Host != "" {
+		sender, err := email.NewSMTPSender(email.SMTPConfig{
+			Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
+			From: cfg.SMTP.From, TLS: email.TLSMode(cfg.SMTP.TLS),
+		})
+		if err != nil {
+			return nil, err
+		}
+		acts.Sender = sender
+		log.Info("email via SMTP", "host", cfg.SMTP.Host, "port", cfg.SMTP.Port)
+	} else {
+		log.Info("SMTP_HOST not set: emails are kept in the outbox (GET /api/v1/emails)")
+	}
+	return acts, nil
+}
+
+// bootstrapAdminToken makes sure an operator can call the API: the token
+// from LICENSEFLOW_ADMIN_TOKEN, or a generated one printed once when no
+// admin token exists.
+func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *models.Store, log *slog.Logger) error {
+	admin := models.StringList{string(models.ScopeAdmin)}
+	if cfg.AdminToken != "" {
+		_, err := store.EnsureToken(ctx, "bootstrap-admin", cfg.AdminToken, admin)
+		return err
+	}
+	n, err := store.CountAdminTokens(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	secret, _, err := store.CreateToken(ctx, "bootstrap-admin", admin)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stdout, "\n  Admin API token (shown once, keep it):\n\n    %s\n\n  export LICENSEFLOW_TOKEN=%s\n\n", secret, secret)
+	log.Info("generated the bootstrap admin token (printed above)")
+	return nil
+}
+
+func newRouter(cfg config.Config, store *models.Store, c client.Client, log *slog.Logger) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	return api.NewRouter(api.Deps{
+		Store: store, Temporal: c, Namespace: cfg.Temporal.Namespace, WebUIURL: cfg.Temporal.UIURL, Logger: log,
+		Policy: workflows.Policy{GracePeriod: cfg.GracePeriod, Retention: cfg.Retention},
+	})
+}
+
+// serveHTTP serves until ctx ends, then drains in-flight requests.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("API listening", "addr", addr)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("HTTP server on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+func startWorker(c client.Client, acts *activities.Activities, log *slog.Logger) (sdkworker.Worker, error) {
+	w := worker.New(c, acts, worker.Options{})
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker polling", "task_queue", workflows.TaskQueue)
+	return w, nil
+}
+
+func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := bootstrapAdminToken(ctx, cfg, store, log); err != nil {
+		return err
+	}
+	c, err := dialTemporal(cfg.Temporal, log)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	prepareNamespace(ctx, c, cfg.Temporal.Namespace, log)
+	return serveHTTP(ctx, cfg.HTTPAddr, newRouter(cfg, store, c, log), log)
+}
+
+func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	acts, err := newActivities(cfg, store, log)
+	if err != nil {
+		return err
+	}
+	c, err := dialTemporal(cfg.Temporal, log)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	prepareNamespace(ctx, c, cfg.Temporal.Namespace, log)
+	w, err := startWorker(c, acts, log)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
+
+func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied")
+	return bootstrapAdminToken(ctx, cfg, store, log)
+}
