@@ -106,6 +106,8 @@ type LoadResult struct {
 	MaxDomains    int
 	Channels      []string
 	Entitlements  []EntitlementRef
+	// Revision is the last projected revision; the resumed workflow counts on from it.
+	Revision int64
 }
 
 // LoadLicense reads a license and its entitlements.
@@ -121,6 +123,6 @@ func (a *Activities) LoadLicense(ctx context.Context, in LoadInput) (LoadResult,
 	return LoadResult{
 		LicenseID: l.ID, OrderID: l.OrderID, DLIDMasked: models.MaskDLID(l.Key()), CustomerEmail: l.Customer.Email,
 		Tier: l.TierKey, Type: l.Type, Status: l.Status, StartsAt: l.StartsAt, ExpiresAt: l.ExpiresAt,
-		MaxDomains: l.MaxDomains, Channels: l.Channels, Entitlements: refs(ents),
+		MaxDomains: l.MaxDomains, Channels: l.Channels, Entitlements: refs(ents), Revision: l.Revision,
 	}, nil
 }

@@ -61,6 +61,9 @@ func (s *server) updateLicense(ctx context.Context, l models.License, name strin
 	}
 	handle, err := s.Temporal.UpdateWorkflow(ctx, opts)
 	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) && l.Status == models.StatusRevoked {
+		return workflows.LicenseState{}, models.CheckTransition(l.Status, models.Action(name))
+	}
 	if errors.As(err, &notFound) && l.Status != models.StatusPending {
 		op := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 			ID: l.WorkflowID, TaskQueue: workflows.TaskQueue,

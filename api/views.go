@@ -63,8 +63,8 @@ type WorkflowView struct {
 func (s *server) licenseView(l models.License, ents []models.Entitlement) LicenseView {
 	v := LicenseView{
 		ID: l.ID, DLID: l.Key(), Status: l.Status, Type: l.Type, Tier: l.TierKey,
-		Customer:  CustomerView{ID: l.Customer.ID, Email: l.Customer.Email, Name: l.Customer.Name, Company: l.Customer.Company},
-		StartsAt:  l.StartsAt, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil, Lifetime: l.Lifetime(),
+		Customer: CustomerView{ID: l.Customer.ID, Email: l.Customer.Email, Name: l.Customer.Name, Company: l.Customer.Company},
+		StartsAt: l.StartsAt, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil, Lifetime: l.Lifetime(),
 		MaxDomains: l.MaxDomains, Channels: l.Channels, OrderID: l.OrderID, WorkflowID: l.WorkflowID,
 		WorkflowURL: s.workflowURL(l.WorkflowID), CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
 	}

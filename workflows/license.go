@@ -130,7 +130,7 @@ func (l *license) setup(ctx workflow.Context) error {
 			})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, p PatchRequest) error {
-			if l.st.seen(p.RequestID) {
+			if l.st.seen(p.RequestID) || l.loading() {
 				return nil
 			}
 			return l.validatePatch(ctx, p)
@@ -162,8 +162,8 @@ func listen[T any](ctx workflow.Context, l *license, name string, action models.
 			})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req T) error {
-			if l.st.seen(ref(req)) {
-				return nil // a duplicate: accepted, changes nothing
+			if l.st.seen(ref(req)) || l.loading() {
+				return nil // a duplicate changes nothing; a resumed license is checked once loaded
 			}
 			if err := l.checkTransition(ctx, action); err != nil {
 				return err
@@ -200,6 +200,10 @@ func listen[T any](ctx workflow.Context, l *license, name string, action models.
 	})
 	return nil
 }
+
+// loading reports a resumed license whose state is not read back yet; its
+// updates are validated by the handler, after loading.
+func (l *license) loading() bool { return l.resume && !l.st.Issued() }
 
 func renewRef(r RenewRequest) string { return r.PaymentRef }
 
@@ -373,7 +377,7 @@ func (l *license) load(ctx workflow.Context) error {
 		Tier: got.Tier, Type: got.Type, MaxDomains: got.MaxDomains, Channels: got.Channels, Entitlements: got.Entitlements,
 		Minted: true, Expanded: true, Delivered: true, Invoiced: true,
 		Suspended: got.Status == models.StatusSuspended, Revoked: got.Status == models.StatusRevoked,
-		Revision: l.st.Revision,
+		Revision: got.Revision,
 	}
 	if got.StartsAt != nil {
 		st.StartsAt = *got.StartsAt

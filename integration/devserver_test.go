@@ -1,0 +1,133 @@
+package integration
+
+import (
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/licenseflow/licenseflow/activities"
+	"github.com/licenseflow/licenseflow/devserver"
+	"github.com/licenseflow/licenseflow/email"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/testsupport"
+	"github.com/licenseflow/licenseflow/worker"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// devProcess is what `licenseflow dev` runs, minus the HTTP API: the
+// embedded server (state in a file), a client and a worker.
+type devProcess struct {
+	server *devserver.Server
+	client client.Client
+	worker sdkworker.Worker
+}
+
+func startDev(t *testing.T, dir string, store *models.Store) *devProcess {
+	t.Helper()
+	srv, err := devserver.Start(devserver.Options{
+		DatabaseFile: filepath.Join(dir, "temporal.db"), Namespace: "default",
+		SearchAttributes: workflows.SearchAttributes(),
+	})
+	require.NoError(t, err)
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: "default"})
+	require.NoError(t, err)
+	require.NoError(t, worker.EnsureSearchAttributes(ctx, c, "default"))
+	renderer, err := email.NewRenderer()
+	require.NoError(t, err)
+	w := worker.New(c, &activities.Activities{Store: store, Renderer: renderer, PublicURL: "http://localhost:8080"}, worker.Options{})
+	require.NoError(t, w.Start())
+	return &devProcess{server: srv, client: c, worker: w}
+}
+
+func (p *devProcess) stop() {
+	p.worker.Stop()
+	p.client.Close()
+	p.server.Stop()
+}
+
+func TestDevModeKeepsLicensesAndTimersAcrossARestart(t *testing.T) {
+	dir := t.TempDir()
+	store := testsupport.SQLiteAt(t, filepath.Join(dir, "licenseflow.db"))
+	first := startDev(t, dir, store)
+
+	// The Web UI is served and talks to the embedded server.
+	resp, err := http.Get("http://" + first.server.UIAddress() + "/api/v1/namespaces/default")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.Contains(t, string(body), `"LicenseTier"`, "the namespace carries licenseflow's search attributes")
+
+	licenseID := models.LicenseIDForOrder("dev-1")
+	in := workflows.LicenseInput{Purchase: workflows.Purchase{
+		LicenseID: licenseID, OrderID: "dev-1", CustomerEmail: "dev@example.com", Tier: "pos", MaxDomains: 2, Months: 12,
+		Type: models.TypeCommercial,
+	}}
+	tier, err := store.GetTier(ctx, "pos")
+	require.NoError(t, err)
+	_, _, _, err = store.RecordPurchase(ctx, models.Purchase{OrderID: "dev-1", Email: "dev@example.com", Tier: tier,
+		MaxDomains: 2, Months: 12, AmountCents: 100, Currency: "EUR", WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+	require.NoError(t, err)
+	_, err = first.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(licenseID), TaskQueue: workflows.TaskQueue},
+		workflows.LicenseWorkflow, in)
+	require.NoError(t, err)
+	var before workflows.LicenseState
+	waitState(t, first.client, licenseID, func(st workflows.LicenseState) bool { before = st; return st.Issued() })
+	first.stop()
+
+	second := startDev(t, dir, store)
+	defer second.stop()
+	d, err := second.client.DescribeWorkflowExecution(ctx, workflows.WorkflowID(licenseID), "")
+	require.NoError(t, err)
+	assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, d.WorkflowExecutionInfo.Status, "the workflow survived the restart")
+	var after workflows.LicenseState
+	waitState(t, second.client, licenseID, func(st workflows.LicenseState) bool { after = st; return true })
+	assert.Equal(t, before, after)
+
+	h, err := second.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflows.WorkflowID(licenseID),
+		UpdateName: workflows.Suspend, Args: []any{workflows.SuspendRequest{Reason: "after restart"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.NoError(t, err)
+	var suspended workflows.LicenseState
+	require.NoError(t, h.Get(ctx, &suspended))
+	assert.Equal(t, models.StatusSuspended, suspended.Status)
+
+	// The history shows the pending expiry timer by its summary.
+	it := second.client.GetWorkflowHistory(ctx, workflows.WorkflowID(licenseID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var summaries []string
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(t, err)
+		if e.GetEventType() == enumspb.EVENT_TYPE_TIMER_STARTED && e.GetUserMetadata().GetSummary() != nil {
+			summaries = append(summaries, strings.Trim(string(e.GetUserMetadata().GetSummary().GetData()), `"`))
+		}
+	}
+	assert.Contains(t, summaries, workflows.StepReminder30)
+}
+
+func waitState(t *testing.T, c client.Client, licenseID string, done func(workflows.LicenseState) bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		v, err := c.QueryWorkflow(ctx, workflows.WorkflowID(licenseID), "", workflows.QueryState)
+		if err == nil {
+			var st workflows.LicenseState
+			require.NoError(t, v.Get(&st))
+			if done(st) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("license %s did not reach the expected state: %v", licenseID, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
