@@ -32,11 +32,16 @@ func New(c client.Client, acts *activities.Activities, opts Options) sdkworker.W
 	return w
 }
 
-// Register adds licenseflow's workflows and activities to a registry (a
-// worker, or a replayer in tests).
+// Register adds licenseflow's workflows and activities to a worker.
 func Register(r sdkworker.Registry, acts *activities.Activities) {
-	r.RegisterWorkflow(workflows.LicenseWorkflow)
+	RegisterWorkflows(r)
 	r.RegisterActivity(acts)
+}
+
+// RegisterWorkflows adds licenseflow's workflows to a registry, such as a
+// replayer checking recorded histories.
+func RegisterWorkflows(r interface{ RegisterWorkflow(any) }) {
+	r.RegisterWorkflow(workflows.LicenseWorkflow)
 }
 
 // EnsureSearchAttributes adds licenseflow's custom search attributes to a
