@@ -52,10 +52,26 @@ func (s *server) startLicense(ctx context.Context, l models.License, o models.Or
 
 // updateLicense sends an update to a license's workflow and returns the new
 // state. If the workflow has closed (a license renewed long after expiry),
-// it is resumed from the database with the update as its first message.
+// it is resumed from the database with the update as its first message; if
+// it is between runs (continuing as new), the update is sent again.
 func (s *server) updateLicense(ctx context.Context, l models.License, name string, arg any) (workflows.LicenseState, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.UpdateTimeout)
 	defer cancel()
+	for {
+		st, err := s.updateOnce(ctx, l, name, arg)
+		var app *temporal.ApplicationError
+		if !errors.As(err, &app) || app.Type() != workflows.RejectRetryLater {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (s *server) updateOnce(ctx context.Context, l models.License, name string, arg any) (workflows.LicenseState, error) {
 	opts := client.UpdateWorkflowOptions{
 		WorkflowID: l.WorkflowID, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	}

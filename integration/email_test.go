@@ -16,7 +16,7 @@ import (
 	"github.com/licenseflow/licenseflow/testsupport/stack"
 )
 
-func smtpSender(t *testing.T, mail *testsupport.MailServer) *email.SMTPSender {
+func smtpSender(t testing.TB, mail *testsupport.MailServer) *email.SMTPSender {
 	sender, err := email.NewSMTPSender(email.SMTPConfig{
 		Host: mail.Host, Port: mail.Port, From: "licenses@vendor.example", TLS: email.TLSNone, Timeout: 5 * time.Second,
 	})

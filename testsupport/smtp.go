@@ -23,9 +23,10 @@ type MailServer struct {
 
 // ReceivedMail is one message as the server received it.
 type ReceivedMail struct {
-	From string
-	To   []string
-	Data string
+	From       string
+	To         []string
+	Data       string
+	ReceivedAt time.Time
 }
 
 // StartSMTP starts a mail server for the test's lifetime.
@@ -106,8 +107,29 @@ func (s *mailSession) Data(r io.Reader) error {
 		return err
 	}
 	s.msg.Data = string(b)
+	s.msg.ReceivedAt = time.Now()
 	s.server.mu.Lock()
 	s.server.received = append(s.server.received, s.msg)
 	s.server.mu.Unlock()
 	return nil
+}
+
+// WaitForRecipient waits for a message to address whose data contains
+// subject and returns when it was received.
+func (m *MailServer) WaitForRecipient(t testing.TB, address, subject string, timeout time.Duration) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, msg := range m.Messages() {
+			for _, to := range msg.To {
+				if strings.EqualFold(to, address) && strings.Contains(msg.Data, subject) {
+					return msg.ReceivedAt
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no message %q to %s within %s", subject, address, timeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -49,6 +49,10 @@ type license struct {
 	// renewed marks a renewal in this run: the run then continues as new,
 	// which keeps every run's history small.
 	renewed bool
+	// draining is set once the run decided to continue as new: new updates
+	// are turned away (to be retried on the next run), so a stream of them
+	// cannot keep one run growing.
+	draining bool
 	// outbox holds emails a change asked for; they go out after the change
 	// is projected, so every email renders the new state.
 	outbox []outgoingEmail
@@ -130,6 +134,9 @@ func (l *license) setup(ctx workflow.Context) error {
 			})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, p PatchRequest) error {
+			if l.draining {
+				return retryLater()
+			}
 			if l.st.seen(p.RequestID) || l.loading() {
 				return nil
 			}
@@ -162,6 +169,9 @@ func listen[T any](ctx workflow.Context, l *license, name string, action models.
 			})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req T) error {
+			if l.draining {
+				return retryLater()
+			}
 			if l.st.seen(ref(req)) || l.loading() {
 				return nil // a duplicate changes nothing; a resumed license is checked once loaded
 			}
@@ -243,6 +253,11 @@ func (l *license) checkTransition(ctx workflow.Context, action models.Action) er
 		status = models.StatusActive
 	}
 	return rejection(models.CheckTransition(status, action))
+}
+
+func retryLater() error {
+	return temporal.NewApplicationErrorWithOptions("the license's workflow is continuing as new; send the update again",
+		RejectRetryLater, temporal.ApplicationErrorOptions{NonRetryable: true})
 }
 
 // rejection turns a domain Problem into the ApplicationError the API maps to
@@ -553,6 +568,7 @@ func (l *license) quiesce(ctx workflow.Context) error {
 }
 
 func (l *license) continueAsNew(ctx workflow.Context) (LicenseResult, error) {
+	l.draining = true
 	if err := l.quiesce(ctx); err != nil {
 		return LicenseResult{}, err
 	}

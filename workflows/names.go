@@ -59,4 +59,7 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 const (
 	RejectConflict     = "Conflict"     // illegal transition (409)
 	RejectInvalidValue = "InvalidValue" // bad field value (422)
+	// RejectRetryLater: the run is about to continue as new; the same update
+	// sent again reaches the next run (callers retry it after a moment).
+	RejectRetryLater = "ContinuingAsNew"
 )

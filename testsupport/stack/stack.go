@@ -10,18 +10,22 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/licenseflow/licenseflow/activities"
 	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/devserver"
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
@@ -37,6 +41,9 @@ type Options struct {
 	Policy workflows.Policy
 	// UpdateTimeout bounds API updates (default 10s).
 	UpdateTimeout time.Duration
+	// Embedded runs the dev-mode server (devserver, SQLite file) instead of
+	// temporaltest, to measure what `licenseflow dev` does.
+	Embedded bool
 }
 
 // Stack is a running licenseflow.
@@ -58,18 +65,19 @@ const AdminToken = "lft_integration-test-admin-token"
 // Start runs a stack on store until the test ends.
 func Start(t testing.TB, store *models.Store, opts Options) *Stack {
 	t.Helper()
-	serverOpts := []temporaltest.TestServerOption{}
-	if tt, ok := t.(*testing.T); ok {
-		serverOpts = append(serverOpts, temporaltest.WithT(tt))
+	var (
+		ts        *temporaltest.TestServer
+		c         client.Client
+		namespace string
+	)
+	if opts.Embedded {
+		c, namespace = startEmbedded(t)
+	} else {
+		ts, c, namespace = startTestServer(t)
 	}
-	ts := temporaltest.NewServer(serverOpts...)
-	if _, ok := t.(*testing.T); !ok {
-		t.Cleanup(ts.Stop)
-	}
-	c := ts.GetDefaultClient()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := worker.EnsureSearchAttributes(ctx, c, ts.GetDefaultNamespace()); err != nil {
+	if err := worker.EnsureSearchAttributes(ctx, c, namespace); err != nil {
 		t.Fatalf("register search attributes: %v", err)
 	}
 	renderer, err := email.NewRenderer()
@@ -94,11 +102,41 @@ func Start(t testing.TB, store *models.Store, opts Options) *Stack {
 	}
 	gin.SetMode(gin.TestMode)
 	srv := httptest.NewServer(api.NewRouter(api.Deps{
-		Store: store, Temporal: c, Namespace: ts.GetDefaultNamespace(), WebUIURL: "http://localhost:8233",
+		Store: store, Temporal: c, Namespace: namespace, WebUIURL: "http://localhost:8233",
 		Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout,
 	}))
 	t.Cleanup(srv.Close)
 	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken}
+}
+
+func startTestServer(t testing.TB) (*temporaltest.TestServer, client.Client, string) {
+	serverOpts := []temporaltest.TestServerOption{}
+	if tt, ok := t.(*testing.T); ok {
+		serverOpts = append(serverOpts, temporaltest.WithT(tt))
+	}
+	ts := temporaltest.NewServer(serverOpts...)
+	if _, ok := t.(*testing.T); !ok {
+		t.Cleanup(ts.Stop)
+	}
+	return ts, ts.GetDefaultClient(), ts.GetDefaultNamespace()
+}
+
+func startEmbedded(t testing.TB) (client.Client, string) {
+	srv, err := devserver.Start(devserver.Options{
+		DatabaseFile: filepath.Join(t.TempDir(), "temporal.db"), Namespace: "default", UIPort: -1,
+		SearchAttributes: workflows.SearchAttributes(),
+	})
+	if err != nil {
+		t.Fatalf("start embedded Temporal server: %v", err)
+	}
+	t.Cleanup(srv.Stop)
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: "default",
+		Logger: sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))})
+	if err != nil {
+		t.Fatalf("dial embedded Temporal server: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c, "default"
 }
 
 // Response is an API answer.
