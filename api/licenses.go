@@ -33,6 +33,18 @@ type CreateLicenseRequest struct {
 
 var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
 
+// orderID checks a caller's order id, or makes one up when there is none.
+func orderID(raw string) (string, error) {
+	id := strings.TrimSpace(raw)
+	if id == "" {
+		return models.NewOrderID(), nil
+	}
+	if !orderIDPattern.MatchString(id) {
+		return "", invalid("invalid_order_id", "order_id", "order_id must be 1-128 letters, digits or . _ : / -, starting with a letter or digit")
+	}
+	return id, nil
+}
+
 // createLicense records the paid order and starts the license's workflow.
 // 202: a new license is being issued; 200: this order was already recorded
 // (the same license is returned, nothing new is issued).
@@ -123,12 +135,8 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 	default:
 		return p, invalid("invalid_type", "type", "type must be commercial, trial or custom")
 	}
-	if p.OrderID == "" {
-		p.OrderID = models.NewOrderID()
-	} else if !orderIDPattern.MatchString(p.OrderID) {
-		return p, invalid("invalid_order_id", "order_id", "order_id must be 1-128 letters, digits or . _ : / -, starting with a letter or digit")
-	}
-	return p, nil
+	p.OrderID, err = orderID(req.OrderID)
+	return p, err
 }
 
 // sellableTier finds an active tier; in a request body an unknown tier is a
@@ -332,15 +340,13 @@ func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) 
 		}
 		amount = *in.AmountCents
 	}
-	orderID := strings.TrimSpace(in.OrderID)
-	if orderID == "" {
-		orderID = models.NewOrderID()
-	} else if !orderIDPattern.MatchString(orderID) {
-		return nil, invalid("invalid_order_id", "order_id", "order_id must be 1-128 letters, digits or . _ : / -, starting with a letter or digit")
+	id, err := orderID(in.OrderID)
+	if err != nil {
+		return nil, err
 	}
 	paymentRef := strings.TrimSpace(in.PaymentRef)
 	order, err := s.Store.RecordRenewal(c.Request.Context(), models.RenewalOrder{
-		OrderID: orderID, License: l, Months: months, AmountCents: amount, Currency: tier.Currency,
+		OrderID: id, License: l, Months: months, AmountCents: amount, Currency: tier.Currency,
 		PaymentRef: paymentRef, PaidAt: s.Now(),
 	})
 	if err != nil {

@@ -35,29 +35,5 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer srv.Stop()
 	cfg.Temporal.Address = srv.FrontendAddress()
 	log.Info("embedded Temporal server running", "frontend", srv.FrontendAddress(), "web_ui", "http://"+srv.UIAddress(), "state", dbFile)
-
-	store, err := openStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	if err := bootstrapAdminToken(ctx, cfg, store, log); err != nil {
-		return err
-	}
-	acts, err := newActivities(cfg, store, log)
-	if err != nil {
-		return err
-	}
-	c, err := dialTemporal(cfg.Temporal, log)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	prepareNamespace(ctx, c, cfg.Temporal.Namespace, log)
-	w, err := startWorker(c, acts, log)
-	if err != nil {
-		return err
-	}
-	defer w.Stop()
-	log.Info("licenseflow dev is up", "api", "http://localhost"+cfg.HTTPAddr, "temporal_ui", cfg.Temporal.UIURL)
-	return serveHTTP(ctx, cfg.HTTPAddr, newRouter(cfg, store, c, log), log)
+	return runRoles(ctx, cfg, log, roles{api: true, worker: true})
 }

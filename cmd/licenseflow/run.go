@@ -14,7 +14,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
-	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/licenseflow/licenseflow/activities"
 	"github.com/licenseflow/licenseflow/api"
@@ -160,22 +159,22 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 	return srv.Shutdown(shutdown)
 }
 
-func startWorker(c client.Client, acts *activities.Activities, log *slog.Logger) (sdkworker.Worker, error) {
-	w := worker.New(c, acts, worker.Options{})
-	if err := w.Start(); err != nil {
-		return nil, fmt.Errorf("start worker: %w", err)
-	}
-	log.Info("worker polling", "task_queue", workflows.TaskQueue)
-	return w, nil
+// roles are what one process runs: the API, the worker, or both (dev mode).
+type roles struct {
+	api, worker bool
 }
 
-func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+// runRoles wires a process: database, Temporal client, then the worker
+// and/or the API, until ctx ends.
+func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles) error {
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	if err := bootstrapAdminToken(ctx, cfg, store, log); err != nil {
-		return err
+	if r.api {
+		if err := bootstrapAdminToken(ctx, cfg, store, log); err != nil {
+			return err
+		}
 	}
 	c, err := dialTemporal(cfg.Temporal, log)
 	if err != nil {
@@ -183,31 +182,31 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer c.Close()
 	prepareNamespace(ctx, c, cfg.Temporal.Namespace, log)
+	if r.worker {
+		acts, err := newActivities(cfg, store, log)
+		if err != nil {
+			return err
+		}
+		w := worker.New(c, acts, worker.Options{})
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		defer w.Stop()
+		log.Info("worker polling", "task_queue", workflows.TaskQueue)
+	}
+	if !r.api {
+		<-ctx.Done()
+		return nil
+	}
 	return serveHTTP(ctx, cfg.HTTPAddr, newRouter(cfg, store, c, log), log)
 }
 
+func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	return runRoles(ctx, cfg, log, roles{api: true})
+}
+
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	store, err := openStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	acts, err := newActivities(cfg, store, log)
-	if err != nil {
-		return err
-	}
-	c, err := dialTemporal(cfg.Temporal, log)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	prepareNamespace(ctx, c, cfg.Temporal.Namespace, log)
-	w, err := startWorker(c, acts, log)
-	if err != nil {
-		return err
-	}
-	<-ctx.Done()
-	w.Stop()
-	return nil
+	return runRoles(ctx, cfg, log, roles{worker: true})
 }
 
 func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
