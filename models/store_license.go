@@ -12,20 +12,17 @@ import (
 )
 
 // UpsertCustomer finds a customer by email or creates one. A name or company
-// given for an existing customer without one fills the gap.
+// given for an existing customer without one fills the gap. It inserts with
+// ON CONFLICT DO NOTHING, so a concurrent insert of the same email never
+// raises an error (which would abort a surrounding PostgreSQL transaction).
 func (s *Store) UpsertCustomer(ctx context.Context, email, name, company string) (Customer, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	var c Customer
-	err := s.with(ctx).First(&c, "email = ?", email).Error
-	if isNotFound(err) {
-		c = Customer{ID: newID("cus_"), Email: email, Name: name, Company: company}
-		err = s.with(ctx).Create(&c).Error
-		if isDuplicate(err) { // created concurrently
-			err = s.with(ctx).First(&c, "email = ?", email).Error
-		}
-		return c, err
+	fresh := Customer{ID: newID("cus_"), Email: email, Name: name, Company: company}
+	if err := insertIgnoringDuplicates(s.with(ctx), &fresh); err != nil {
+		return fresh, err
 	}
-	if err != nil {
+	var c Customer
+	if err := s.with(ctx).First(&c, "email = ?", email).Error; err != nil {
 		return c, err
 	}
 	updates := map[string]any{}
@@ -36,9 +33,11 @@ func (s *Store) UpsertCustomer(ctx context.Context, email, name, company string)
 		updates["company"] = company
 	}
 	if len(updates) > 0 {
-		err = s.with(ctx).Model(&c).Updates(updates).Error
+		if err := s.with(ctx).Model(&c).Updates(updates).Error; err != nil {
+			return c, err
+		}
 	}
-	return c, err
+	return c, nil
 }
 
 // Purchase is a paid order for a new license, as the CRM or a payment reported it.
