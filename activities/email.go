@@ -18,6 +18,9 @@ type EmailInput struct {
 	LicenseID     string
 	Template      string
 	InvoiceNumber string
+	// AmountDue and PaymentURL fill the payment-failed email.
+	AmountDue  string
+	PaymentURL string
 }
 
 // EmailResult reports the outbox message.
@@ -107,7 +110,8 @@ func (a *Activities) licenseData(ctx context.Context, in EmailInput) (email.Lice
 		LicenseID: l.ID, DLIDMasked: models.MaskDLID(l.Key()), TierKey: tier.Key, TierName: tier.Name,
 		MaxDomains: l.MaxDomains, Channels: l.Channels, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil,
 		PublicURL: a.publicURL(), PortalURL: a.publicURL() + "/portal",
-		RenewURL: a.publicURL() + "/portal/licenses/" + l.ID + "/renew",
+		RenewURL:  a.publicURL() + "/portal/licenses/" + l.ID + "/renew",
+		AmountDue: in.AmountDue, PaymentURL: in.PaymentURL,
 	}
 	if in.Template == email.TemplateDelivery {
 		data.DLID = l.Key()
@@ -150,10 +154,11 @@ func (a *Activities) message(ctx context.Context, m models.EmailMessage) (email.
 
 // Email templates a workflow can ask for.
 const (
-	TemplateDelivery   = email.TemplateDelivery
-	TemplateInvoice    = email.TemplateInvoice
-	TemplateReminder30 = email.TemplateReminder30
-	TemplateReminder7  = email.TemplateReminder7
-	TemplateExpired    = email.TemplateExpired
-	TemplateRenewed    = email.TemplateRenewed
+	TemplateDelivery      = email.TemplateDelivery
+	TemplateInvoice       = email.TemplateInvoice
+	TemplateReminder30    = email.TemplateReminder30
+	TemplateReminder7     = email.TemplateReminder7
+	TemplateExpired       = email.TemplateExpired
+	TemplateRenewed       = email.TemplateRenewed
+	TemplatePaymentFailed = email.TemplatePaymentFailed
 )

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -12,8 +13,8 @@ import (
 )
 
 // requireScope lets a request through only with a live API token
-// ("Authorization: Bearer lft_…") that carries scope (or admin).
-func (s *server) requireScope(scope models.Scope) gin.HandlerFunc {
+// ("Authorization: Bearer lft_…") that carries one of scopes (or admin).
+func (s *server) requireScope(scopes ...models.Scope) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		header := c.GetHeader("Authorization")
 		secret, ok := strings.CutPrefix(header, "Bearer ")
@@ -33,9 +34,13 @@ func (s *server) requireScope(scope models.Scope) gin.HandlerFunc {
 			abort(c, fmt.Errorf("%w: %v", errDatabaseUnavailable, err))
 			return
 		}
-		if !tok.Allows(scope) {
+		if !slices.ContainsFunc(scopes, tok.Allows) {
+			names := make([]string, len(scopes))
+			for i, sc := range scopes {
+				names[i] = string(sc)
+			}
 			abort(c, newError(http.StatusForbidden, "insufficient_scope", "",
-				fmt.Sprintf("token %q lacks the %s scope this endpoint needs", tok.Name, scope)))
+				fmt.Sprintf("token %q lacks the %s scope this endpoint needs", tok.Name, strings.Join(names, " or "))))
 			return
 		}
 		c.Set(ctxToken, tok)

@@ -91,11 +91,14 @@ type TierRequest struct {
 	Currency   string      `json:"currency"`
 	Channels   []string    `json:"channels"`
 	Active     *bool       `json:"active"`
+	// StripePriceID sells the tier under an existing Stripe price.
+	StripePriceID string `json:"stripe_price_id"`
 }
 
 func (r TierRequest) tier() models.Tier {
 	t := models.Tier{Key: r.Key, Name: r.Name, Products: r.Products, MaxDomains: r.MaxDomains, Term: r.Term,
-		TermMonths: r.TermMonths, PriceCents: r.PriceCents, Currency: r.Currency, Channels: r.Channels, Active: true}
+		TermMonths: r.TermMonths, PriceCents: r.PriceCents, Currency: r.Currency, Channels: r.Channels, Active: true,
+		StripePriceID: r.StripePriceID}
 	if r.Active != nil {
 		t.Active = *r.Active
 	}

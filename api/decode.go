@@ -36,6 +36,21 @@ func decode(c *gin.Context, dst any) error {
 	return nil
 }
 
+// decodeOptional is decode for bodies that may be left out entirely.
+func decodeOptional(c *gin.Context, dst any) error {
+	if c.Request.ContentLength == 0 {
+		return nil
+	}
+	if err := decode(c, dst); err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Code == "missing_body" {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
 func decodeError(err error) *Error {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError

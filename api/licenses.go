@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -89,7 +90,7 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 	if err != nil {
 		return models.Purchase{}, err
 	}
-	tier, err := s.sellableTier(c, req.Tier)
+	tier, err := s.sellableTier(c.Request.Context(), req.Tier)
 	if err != nil {
 		return models.Purchase{}, err
 	}
@@ -141,11 +142,11 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 
 // sellableTier finds an active tier; in a request body an unknown tier is a
 // 422 on the tier field, with the tiers that do exist.
-func (s *server) sellableTier(c *gin.Context, key string) (models.Tier, error) {
+func (s *server) sellableTier(ctx context.Context, key string) (models.Tier, error) {
 	if strings.TrimSpace(key) == "" {
 		return models.Tier{}, invalid("missing_tier", "tier", "tier is required, e.g. \"pos\"")
 	}
-	tier, err := s.Store.GetTier(c.Request.Context(), key)
+	tier, err := s.Store.GetTier(ctx, key)
 	if p, ok := models.AsProblem(err); ok {
 		return tier, invalid(p.Code, "tier", p.Message)
 	}
@@ -227,7 +228,13 @@ func (s *server) getLicense(c *gin.Context) {
 }
 
 func (s *server) loadLicense(c *gin.Context) (models.License, []models.Entitlement, bool) {
-	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
+	return s.loadLicenseByID(c, c.Param("id"))
+}
+
+// loadLicenseByID reads a license and its entitlements, answering the
+// request with the error if that fails.
+func (s *server) loadLicenseByID(c *gin.Context, id string) (models.License, []models.Entitlement, bool) {
+	l, err := s.Store.GetLicense(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
 		return l, nil, false
@@ -269,7 +276,7 @@ func (s *server) patchLicense(c *gin.Context) {
 	}
 	patch := workflows.PatchRequest{Reason: req.Reason, RequestID: c.GetHeader(IdempotencyHeader)}
 	if req.Tier != nil {
-		tier, err := s.sellableTier(c, *req.Tier)
+		tier, err := s.sellableTier(c.Request.Context(), *req.Tier)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -323,11 +330,8 @@ func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) 
 		return nil, invalid("invalid_expires_months", "expires_months", fmt.Sprintf("expires_months must be between 1 and %d", models.MaxTermMonths))
 	}
 	// Refuse what the workflow would refuse before a paid order is recorded.
-	if err := models.CheckTransition(l.Status, models.ActionRenew); err != nil {
+	if err := s.renewable(l); err != nil {
 		return nil, err
-	}
-	if l.Lifetime() {
-		return nil, models.Conflict("license_lifetime", "a lifetime license never expires, so there is nothing to renew")
 	}
 	tier, err := s.Store.GetTier(c.Request.Context(), l.TierKey)
 	if err != nil {
@@ -377,11 +381,9 @@ func (s *server) licenseAction(c *gin.Context) {
 		return
 	}
 	var req ActionRequest
-	if c.Request.ContentLength != 0 {
-		if err := decode(c, &req); err != nil && !isMissingBody(err) {
-			abort(c, err)
-			return
-		}
+	if err := decodeOptional(c, &req); err != nil {
+		abort(c, err)
+		return
 	}
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
@@ -413,11 +415,6 @@ func (s *server) licenseAction(c *gin.Context) {
 	case models.ActionRevoke:
 		s.applyUpdate(c, l, workflows.Revoke, workflows.RevokeRequest{Reason: req.Reason, RequestID: requestID})
 	}
-}
-
-func isMissingBody(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Code == "missing_body"
 }
 
 // applyUpdate sends the update and answers with the license as it now is:

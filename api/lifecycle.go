@@ -29,17 +29,21 @@ func (s *server) startLicense(ctx context.Context, l models.License, o models.Or
 	if o.Lifetime {
 		term = "lifetime"
 	}
+	attrs := []temporal.SearchAttributeUpdate{
+		workflows.AttrLicenseStatus.ValueSet(string(models.StatusPending)),
+		workflows.AttrLicenseTier.ValueSet(tier.Key),
+		workflows.AttrCustomerEmail.ValueSet(l.Customer.Email),
+	}
+	if l.StripeCustomerID != "" {
+		attrs = append(attrs, workflows.AttrStripeCustomerID.ValueSet(l.StripeCustomerID))
+	}
 	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       l.WorkflowID,
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrLicenseStatus.ValueSet(string(models.StatusPending)),
-			workflows.AttrLicenseTier.ValueSet(tier.Key),
-			workflows.AttrCustomerEmail.ValueSet(l.Customer.Email),
-		),
-		StaticSummary: fmt.Sprintf("%s license for %s", tier.Name, l.Customer.Email),
+		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
+		StaticSummary:            fmt.Sprintf("%s license for %s", tier.Name, l.Customer.Email),
 		StaticDetails: fmt.Sprintf("License `%s` from order `%s`: tier %s, %s, up to %d domains.",
 			l.ID, o.ID, tier.Key, term, o.MaxDomains),
 	}, workflows.LicenseWorkflow, in)
@@ -85,7 +89,7 @@ func (s *server) updateOnce(ctx context.Context, l models.License, name string, 
 			ID: l.WorkflowID, TaskQueue: workflows.TaskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		}, workflows.LicenseWorkflow, workflows.LicenseInput{Policy: s.Policy, Resume: true, Purchase: workflows.Purchase{LicenseID: l.ID}})
+		}, workflows.LicenseWorkflow, s.resumeInput(l))
 		opts.WorkflowID = ""
 		handle, err = s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: op, UpdateOptions: opts,
@@ -101,6 +105,26 @@ func (s *server) updateOnce(ctx context.Context, l models.License, name string, 
 	return st, handle.Get(ctx, &st)
 }
 
+// signalLicense sends a signal: durable once this returns, applied by the
+// workflow when it can. A closed workflow is resumed to take it; a revoked
+// license takes none.
+func (s *server) signalLicense(ctx context.Context, l models.License, name string, arg any) error {
+	if l.Status == models.StatusRevoked {
+		return models.CheckTransition(l.Status, models.Action(name))
+	}
+	err := s.Temporal.SignalWorkflow(ctx, l.WorkflowID, "", name, arg)
+	var notFound *serviceerror.NotFound
+	if !errors.As(err, &notFound) || l.Status == models.StatusPending {
+		return err
+	}
+	_, err = s.Temporal.SignalWithStartWorkflow(ctx, l.WorkflowID, name, arg, client.StartWorkflowOptions{
+		ID: l.WorkflowID, TaskQueue: workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}, workflows.LicenseWorkflow, s.resumeInput(l))
+	return err
+}
+
 // queryLicense asks the workflow for its live state.
 func (s *server) queryLicense(ctx context.Context, workflowID string) (workflows.LicenseState, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -111,6 +135,11 @@ func (s *server) queryLicense(ctx context.Context, workflowID string) (workflows
 	}
 	var st workflows.LicenseState
 	return st, v.Get(&st)
+}
+
+// resumeInput restarts a license's closed workflow from the database.
+func (s *server) resumeInput(l models.License) workflows.LicenseInput {
+	return workflows.LicenseInput{Policy: s.Policy, Resume: true, Purchase: workflows.Purchase{LicenseID: l.ID}}
 }
 
 // workflowURL links a license to its workflow in the Temporal Web UI.

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
@@ -32,6 +33,13 @@ type Deps struct {
 	Now    func() time.Time
 	// UpdateTimeout bounds how long a change waits for its workflow.
 	UpdateTimeout time.Duration
+	// PublicURL is where customers reach licenseflow (Checkout return links).
+	PublicURL string
+	// Payments creates Stripe Checkout Sessions; nil without a Stripe key
+	// (renewal links then become pending CRM orders).
+	Payments *payments.Checkout
+	// WebhookSecrets verify Stripe webhooks (several while rotating).
+	WebhookSecrets []string
 }
 
 type server struct {
@@ -74,8 +82,16 @@ func NewRouter(d Deps) *gin.Engine {
 	licensing.POST("/:id/:action", write, s.idempotent, s.licenseAction)
 	licensing.GET("/:id/emails", read, s.licenseEmails)
 	licensing.GET("/:id/invoices", read, s.licenseInvoices)
+	licensing.GET("/:id/orders", read, s.licenseOrders)
+	licensing.POST("/:id/renewal-link", write, s.idempotent, s.renewalLinkHandler)
 
-	v1.GET("/orders/:id", read, s.getOrder)
+	orders := s.requireScope(models.ScopeOrdersWrite)
+	v1.POST("/orders", orders, s.idempotent, s.createOrder)
+	v1.POST("/orders/:id/paid", orders, s.payOrder)
+	v1.GET("/orders/:id", s.requireScope(models.ScopeLicensesRead, models.ScopeOrdersWrite), s.getOrder)
+	v1.POST("/webhooks/stripe", s.stripeWebhook)
+	v1.GET("/webhooks/stripe/events", s.requireScope(models.ScopeAdmin), s.stripeEvents)
+	v1.GET("/webhooks/stripe/events/:id", s.requireScope(models.ScopeAdmin), s.stripeEvent)
 	v1.GET("/invoices/:number", read, s.getInvoice)
 	v1.GET("/invoices/:number/pdf", read, s.invoicePDF)
 	v1.GET("/emails", s.requireScope(models.ScopeAdmin), s.listEmails)

@@ -26,9 +26,11 @@ type LicenseView struct {
 	OrderID      string               `json:"order_id"`
 	WorkflowID   string               `json:"workflow_id"`
 	WorkflowURL  string               `json:"workflow_url,omitempty"`
-	CreatedAt    time.Time            `json:"created_at"`
-	UpdatedAt    time.Time            `json:"updated_at"`
-	Workflow     *WorkflowView        `json:"workflow,omitempty"`
+	// Revision increases with every change the workflow projects.
+	Revision  int64         `json:"revision"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	Workflow  *WorkflowView `json:"workflow,omitempty"`
 }
 
 // CustomerView is a license's customer.
@@ -66,7 +68,7 @@ func (s *server) licenseView(l models.License, ents []models.Entitlement) Licens
 		Customer: CustomerView{ID: l.Customer.ID, Email: l.Customer.Email, Name: l.Customer.Name, Company: l.Customer.Company},
 		StartsAt: l.StartsAt, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil, Lifetime: l.Lifetime(),
 		MaxDomains: l.MaxDomains, Channels: l.Channels, OrderID: l.OrderID, WorkflowID: l.WorkflowID,
-		WorkflowURL: s.workflowURL(l.WorkflowID), CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
+		WorkflowURL: s.workflowURL(l.WorkflowID), Revision: l.Revision, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
 	}
 	if v.DLID != "" {
 		v.DLIDMasked = models.MaskDLID(v.DLID)

@@ -21,10 +21,12 @@ const (
 	TemplateReminder7  = "reminder-7d"
 	TemplateExpired    = "expired"
 	TemplateRenewed    = "renewed"
+	// TemplatePaymentFailed is the dunning email.
+	TemplatePaymentFailed = "payment-failed"
 )
 
 // Templates lists every template the renderer must know.
-var Templates = []string{TemplateDelivery, TemplateInvoice, TemplateReminder30, TemplateReminder7, TemplateExpired, TemplateRenewed}
+var Templates = []string{TemplateDelivery, TemplateInvoice, TemplateReminder30, TemplateReminder7, TemplateExpired, TemplateRenewed, TemplatePaymentFailed}
 
 // LicenseData is what every license email can show.
 type LicenseData struct {
@@ -44,6 +46,8 @@ type LicenseData struct {
 	GraceUntil    *time.Time
 	InvoiceNumber string
 	InvoiceTotal  string
+	AmountDue     string
+	PaymentURL    string
 	PublicURL     string
 	RenewURL      string
 	PortalURL     string

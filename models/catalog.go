@@ -50,8 +50,11 @@ type Tier struct {
 	Currency   string     `gorm:"size:3;not null" json:"currency"`
 	Channels   StringList `gorm:"not null" json:"channels"`
 	Active     bool       `gorm:"not null" json:"active"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
+	// StripePriceID maps a Stripe price to this tier, for Checkout Sessions
+	// created outside licenseflow without tier metadata.
+	StripePriceID string    `gorm:"size:100;not null;index" json:"stripe_price_id,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // Months is the length of one term; lifetime tiers report lifetime=true.
@@ -119,6 +122,7 @@ func (t *Tier) Normalize() {
 	t.Currency = strings.ToUpper(strings.TrimSpace(t.Currency))
 	t.Products = normalizedSet(t.Products)
 	t.Channels = normalizedSet(t.Channels)
+	t.StripePriceID = strings.TrimSpace(t.StripePriceID)
 	if t.Term != TermCustom {
 		t.TermMonths = 0
 	}

@@ -59,6 +59,11 @@ type License struct {
 	Channels   StringList    `gorm:"not null" json:"channels"`
 	OrderID    string        `gorm:"size:128;not null;uniqueIndex" json:"order_id"`
 	WorkflowID string        `gorm:"size:160;not null" json:"workflow_id"`
+	// Stripe links: the customer and the subscription that renews the
+	// license; AutoRenew is off once the subscription is cancelled.
+	StripeCustomerID     string `gorm:"size:100;not null;index" json:"stripe_customer_id,omitempty"`
+	StripeSubscriptionID string `gorm:"size:100;not null;index" json:"stripe_subscription_id,omitempty"`
+	AutoRenew            bool   `gorm:"not null" json:"auto_renew"`
 	// Revision is the workflow revision last projected here; older
 	// projections arriving late never overwrite newer ones.
 	Revision  int64     `gorm:"not null" json:"revision"`

@@ -35,6 +35,12 @@ type Order struct {
 	Currency    string      `gorm:"size:3;not null" json:"currency"`
 	Status      OrderStatus `gorm:"size:16;not null;index" json:"status"`
 	PaymentRef  string      `gorm:"size:200;not null" json:"payment_ref"`
+	// Stripe links, when the order was paid through Stripe.
+	StripeCustomerID        string `gorm:"size:100;not null;index" json:"stripe_customer_id,omitempty"`
+	StripeSubscriptionID    string `gorm:"size:100;not null;index" json:"stripe_subscription_id,omitempty"`
+	StripeCheckoutSessionID string `gorm:"size:100;not null;index" json:"stripe_checkout_session_id,omitempty"`
+	StripePaymentIntentID   string `gorm:"size:100;not null;index" json:"stripe_payment_intent_id,omitempty"`
+	StripeInvoiceID         string `gorm:"size:100;not null;index" json:"stripe_invoice_id,omitempty"`
 	// LicenseID is the license the order created (new) or extends (renewal).
 	LicenseID string     `gorm:"size:64;not null;index" json:"license_id"`
 	PaidAt    *time.Time `json:"paid_at"`

@@ -38,6 +38,7 @@ func tables() []any {
 	return []any{
 		&Product{}, &Tier{}, &Customer{}, &Order{}, &License{}, &Entitlement{},
 		&InvoiceSequence{}, &Invoice{}, &EmailMessage{}, &APIToken{}, &IdempotencyRecord{},
+		&StripeEvent{},
 	}
 }
 

@@ -155,7 +155,7 @@ func (s *Store) UpdateTier(ctx context.Context, key string, t Tier) (Tier, error
 		return t, err
 	}
 	err = s.with(ctx).Model(&current).
-		Select("Name", "Products", "MaxDomains", "Term", "TermMonths", "PriceCents", "Currency", "Channels", "Active").
+		Select("Name", "Products", "MaxDomains", "Term", "TermMonths", "PriceCents", "Currency", "Channels", "Active", "StripePriceID").
 		Updates(&t).Error
 	if err != nil {
 		return t, err
@@ -186,4 +186,14 @@ func (s *Store) RetireTier(ctx context.Context, key string) (Tier, error) {
 	}
 	t.Active = false
 	return t, nil
+}
+
+// TierForStripePrice finds the tier sold under a Stripe price.
+func (s *Store) TierForStripePrice(ctx context.Context, priceID string) (Tier, error) {
+	var t Tier
+	err := s.with(ctx).First(&t, "stripe_price_id = ? AND stripe_price_id <> ''", priceID).Error
+	if isNotFound(err) {
+		return t, NotFound("tier_not_found", "no tier is sold under Stripe price %q; set stripe_price_id on a tier or put the tier in the Checkout Session metadata", priceID)
+	}
+	return t, err
 }

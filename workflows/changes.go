@@ -220,3 +220,13 @@ func (l *license) patch(ctx workflow.Context, p PatchRequest) error {
 	}
 	return nil
 }
+
+// paymentFailed asks the customer to fix a failed renewal payment; the
+// license itself does not change (its expiry reminders keep running).
+func (l *license) paymentFailed(_ workflow.Context, r PaymentFailedRequest) error {
+	l.outbox = append(l.outbox, outgoingEmail{
+		template: activities.TemplatePaymentFailed, step: "payment-failed/" + r.EventID,
+		amountDue: r.AmountDue, paymentURL: r.PaymentURL,
+	})
+	return nil
+}

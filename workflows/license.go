@@ -61,9 +61,11 @@ type license struct {
 }
 
 type outgoingEmail struct {
-	template string
-	step     string
-	invoice  string
+	template   string
+	step       string
+	invoice    string
+	amountDue  string
+	paymentURL string
 }
 
 type searchAttrs struct {
@@ -143,6 +145,7 @@ func (l *license) setup(ctx workflow.Context) error {
 			return l.validatePatch(ctx, p)
 		}},
 	)
+	onSignal(ctx, l, PaymentFailed, "", func(r PaymentFailedRequest) string { return r.EventID }, l.paymentFailed)
 	return errors.Join(err,
 		listen(ctx, l, Renew, models.ActionRenew, renewRef, l.validateRenew, l.renew),
 		listen(ctx, l, ChangeTier, models.ActionChangeTier, func(r ChangeTierRequest) string { return r.RequestID }, l.validateChangeTier, l.changeTier),
@@ -184,11 +187,24 @@ func listen[T any](ctx workflow.Context, l *license, name string, action models.
 	if err != nil {
 		return err
 	}
+	onSignal(ctx, l, name, action, ref, func(ctx workflow.Context, req T) error {
+		if err := validate(ctx, req); err != nil {
+			return err
+		}
+		return change(ctx, req)
+	})
+	return nil
+}
+
+// onSignal applies every signal called name with change, once the license
+// is issued (signals that arrive earlier stay buffered until then). A
+// signal cannot be refused, so one that does not apply is logged.
+func onSignal[T any](ctx workflow.Context, l *license, name string, action models.Action,
+	ref func(T) string, change func(workflow.Context, T) error,
+) {
 	ch := workflow.GetSignalChannel(ctx, name)
 	l.signals = append(l.signals, ch)
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		// Signals that arrive while the license is being issued stay
-		// buffered in the channel until it is.
 		if err := workflow.Await(ctx, l.st.Issued); err != nil {
 			return
 		}
@@ -196,19 +212,13 @@ func listen[T any](ctx workflow.Context, l *license, name string, action models.
 			var req T
 			ch.Receive(ctx, &req)
 			l.busy++
-			_, err := l.apply(ctx, action, ref(req), func(ctx workflow.Context) error {
-				if err := validate(ctx, req); err != nil {
-					return err
-				}
-				return change(ctx, req)
-			})
+			_, err := l.apply(ctx, action, ref(req), func(ctx workflow.Context) error { return change(ctx, req) })
 			if err != nil {
 				l.logger.Warn("Signal ignored", "signal", name, "error", err)
 			}
 			l.busy--
 		}
 	})
-	return nil
 }
 
 // loading reports a resumed license whose state is not read back yet; its
@@ -512,6 +522,7 @@ func (l *license) email(ctx workflow.Context, m outgoingEmail) {
 	})
 	err := workflow.ExecuteActivity(ectx, a.SendLicenseEmail, activities.EmailInput{
 		Key: key, LicenseID: l.st.LicenseID, Template: m.template, InvoiceNumber: m.invoice,
+		AmountDue: m.amountDue, PaymentURL: m.paymentURL,
 	}).Get(ctx, nil)
 	if err != nil {
 		l.logger.Error("Email not delivered", "template", m.template, "error", err)

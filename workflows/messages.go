@@ -47,3 +47,13 @@ type RevokeRequest struct {
 	Reason    string `json:"reason,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
 }
+
+// PaymentFailedRequest reports a failed renewal payment.
+type PaymentFailedRequest struct {
+	// EventID is the payment event (Stripe event id); a redelivery changes nothing.
+	EventID string `json:"event_id"`
+	// AmountDue is shown to the customer, formatted (149.00 EUR).
+	AmountDue string `json:"amount_due,omitempty"`
+	// PaymentURL is where the customer can pay or update the payment method.
+	PaymentURL string `json:"payment_url,omitempty"`
+}

@@ -26,6 +26,10 @@ const (
 	Revoke        = string(models.ActionRevoke)
 )
 
+// PaymentFailed tells the license a renewal payment failed; it emails the
+// customer (dunning). A signal only: payment webhooks send it.
+const PaymentFailed = "payment-failed"
+
 // Patch applies a PatchRequest (several changes, all or nothing); it is an
 // update only, for the API's PATCH.
 const Patch = "patch"
@@ -40,6 +44,8 @@ var (
 	AttrLicenseTier      = temporal.NewSearchAttributeKeyKeyword("LicenseTier")
 	AttrCustomerEmail    = temporal.NewSearchAttributeKeyKeyword("CustomerEmail")
 	AttrLicenseExpiresAt = temporal.NewSearchAttributeKeyTime("LicenseExpiresAt")
+	// AttrStripeCustomerID is set when the workflow starts from a Stripe purchase.
+	AttrStripeCustomerID = temporal.NewSearchAttributeKeyKeyword("StripeCustomerID")
 )
 
 // SearchAttributes lists the custom search attributes and their types, for
@@ -50,6 +56,7 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 		AttrLicenseTier.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		AttrCustomerEmail.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		AttrLicenseExpiresAt.GetName(): enumspb.INDEXED_VALUE_TYPE_DATETIME,
+		AttrStripeCustomerID.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	}
 }
 

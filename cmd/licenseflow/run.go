@@ -22,6 +22,7 @@ import (
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
 )
@@ -135,12 +136,24 @@ func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *models.S
 	return nil
 }
 
-func newRouter(cfg config.Config, store *models.Store, c client.Client, log *slog.Logger) http.Handler {
+func newRouter(cfg config.Config, store *models.Store, c client.Client, log *slog.Logger) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
-	return api.NewRouter(api.Deps{
+	deps := api.Deps{
 		Store: store, Temporal: c, Namespace: cfg.Temporal.Namespace, WebUIURL: cfg.Temporal.UIURL, Logger: log,
-		Policy: workflows.Policy{GracePeriod: cfg.GracePeriod, Retention: cfg.Retention},
-	})
+		Policy:    workflows.Policy{GracePeriod: cfg.GracePeriod, Retention: cfg.Retention},
+		PublicURL: cfg.PublicURL, WebhookSecrets: cfg.Stripe.WebhookSecrets,
+	}
+	if cfg.Stripe.SecretKey != "" {
+		checkout, err := payments.NewCheckout(payments.Config{SecretKey: cfg.Stripe.SecretKey, APIURL: cfg.Stripe.APIURL})
+		if err != nil {
+			return nil, err
+		}
+		deps.Payments = checkout
+	}
+	if len(cfg.Stripe.WebhookSecrets) == 0 {
+		log.Info("STRIPE_WEBHOOK_SECRETS not set: POST /api/v1/webhooks/stripe answers 503")
+	}
+	return api.NewRouter(deps), nil
 }
 
 // serveHTTP serves until ctx ends, then drains in-flight requests.
@@ -198,7 +211,11 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		<-ctx.Done()
 		return nil
 	}
-	return serveHTTP(ctx, cfg.HTTPAddr, newRouter(cfg, store, c, log), log)
+	router, err := newRouter(cfg, store, c, log)
+	if err != nil {
+		return err
+	}
+	return serveHTTP(ctx, cfg.HTTPAddr, router, log)
 }
 
 func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {

@@ -29,6 +29,7 @@ import (
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
 )
@@ -41,6 +42,10 @@ type Options struct {
 	Policy workflows.Policy
 	// UpdateTimeout bounds API updates (default 10s).
 	UpdateTimeout time.Duration
+	// WebhookSecrets verify Stripe webhooks.
+	WebhookSecrets []string
+	// Payments creates Stripe Checkout Sessions (nil: renewal links are CRM orders).
+	Payments *payments.Checkout
 	// Embedded runs the dev-mode server (devserver, SQLite file) instead of
 	// temporaltest, to measure what `licenseflow dev` does.
 	Embedded bool
@@ -104,6 +109,7 @@ func Start(t testing.TB, store *models.Store, opts Options) *Stack {
 	srv := httptest.NewServer(api.NewRouter(api.Deps{
 		Store: store, Temporal: c, Namespace: namespace, WebUIURL: "http://localhost:8233",
 		Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout,
+		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, Payments: opts.Payments,
 	}))
 	t.Cleanup(srv.Close)
 	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken}
@@ -230,13 +236,14 @@ func (s *Stack) WaitFor(what string, timeout time.Duration, cond func() bool) {
 	}
 }
 
-// WaitIssued waits until a license's workflow has delivered and invoiced it.
+// WaitIssued waits until a license's workflow has delivered and invoiced it
+// and the database shows the workflow's latest revision.
 func (s *Stack) WaitIssued(id string) api.LicenseView {
 	s.t.Helper()
 	var v api.LicenseView
 	s.WaitFor("license "+id+" to be issued", 15*time.Second, func() bool {
 		v = s.License(id)
-		return v.Workflow != nil && v.Workflow.Issued
+		return v.Workflow != nil && v.Workflow.Issued && v.Revision >= v.Workflow.Revision
 	})
 	return v
 }

@@ -46,6 +46,9 @@ var Vars = []Var{
 	{"SMTP_PASSWORD", "", "SMTP password."},
 	{"SMTP_FROM", "licenses@localhost", "Sender address of every email."},
 	{"SMTP_TLS", "starttls", "starttls, tls (implicit, port 465) or none (local mail catchers)."},
+	{"STRIPE_SECRET_KEY", "", "Stripe secret key (sk_live_… / sk_test_…), for renewal Checkout Sessions. Unset: renewal links become pending CRM orders."},
+	{"STRIPE_WEBHOOK_SECRETS", "", "Signing secrets of the Stripe webhook endpoint (whsec_…), comma-separated while rotating. Unset: the webhook answers 503."},
+	{"STRIPE_API_URL", "", "Stripe API base URL override (stripe-mock in tests); empty means https://api.stripe.com."},
 	{"LICENSEFLOW_VENDOR_NAME", "licenseflow", "Seller name on invoices and emails."},
 	{"LICENSEFLOW_VENDOR_ADDRESS", "", "Seller address on invoices (use \\n for line breaks)."},
 	{"LICENSEFLOW_VENDOR_VAT_ID", "", "Seller VAT id on invoices."},
@@ -65,7 +68,15 @@ type Config struct {
 	LogFormat   string
 	Temporal    Temporal
 	SMTP        SMTP
+	Stripe      Stripe
 	Vendor      Vendor
+}
+
+// Stripe configures payments; an empty SecretKey means no outgoing calls.
+type Stripe struct {
+	SecretKey      string
+	WebhookSecrets []string
+	APIURL         string
 }
 
 // Temporal is how to reach the Temporal cluster.
@@ -157,6 +168,7 @@ func Load(getenv func(string) string) (Config, error) {
 			Host: get("SMTP_HOST"), Port: integer("SMTP_PORT", 1, 65535), Username: get("SMTP_USERNAME"),
 			Password: get("SMTP_PASSWORD"), From: get("SMTP_FROM"), TLS: oneOf("SMTP_TLS", "starttls", "tls", "none"),
 		},
+		Stripe: Stripe{SecretKey: get("STRIPE_SECRET_KEY"), WebhookSecrets: splitList(get("STRIPE_WEBHOOK_SECRETS")), APIURL: get("STRIPE_API_URL")},
 		Vendor: Vendor{
 			Name: get("LICENSEFLOW_VENDOR_NAME"), Address: strings.ReplaceAll(get("LICENSEFLOW_VENDOR_ADDRESS"), `\n`, "\n"),
 			VATID: get("LICENSEFLOW_VENDOR_VAT_ID"), Email: get("LICENSEFLOW_VENDOR_EMAIL"),
@@ -172,4 +184,14 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("LICENSEFLOW_PUBLIC_URL=%q must be an http(s) URL such as https://licenses.example.com", c.PublicURL))
 	}
 	return c, errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }

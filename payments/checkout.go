@@ -1,0 +1,120 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/stripe/stripe-go/v79"
+	"github.com/stripe/stripe-go/v79/client"
+)
+
+// Config reaches the Stripe API.
+type Config struct {
+	SecretKey string
+	// APIURL overrides https://api.stripe.com (stripe-mock in tests).
+	APIURL string
+}
+
+// Checkout creates Checkout Sessions and reads their line items.
+type Checkout struct {
+	api *client.API
+}
+
+// NewCheckout returns a Stripe API client; it talks to Stripe only when called.
+func NewCheckout(cfg Config) (*Checkout, error) {
+	if cfg.SecretKey == "" {
+		return nil, errors.New("a Stripe secret key is required")
+	}
+	backendCfg := &stripe.BackendConfig{
+		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelError},
+		MaxNetworkRetries: stripe.Int64(2),
+	}
+	if cfg.APIURL != "" {
+		backendCfg.URL = stripe.String(cfg.APIURL)
+	}
+	backend := stripe.GetBackendWithConfig(stripe.APIBackend, backendCfg)
+	return &Checkout{api: client.New(cfg.SecretKey, &stripe.Backends{API: backend, Connect: backend, Uploads: backend})}, nil
+}
+
+// RenewalSession describes the Checkout Session that renews a license.
+type RenewalSession struct {
+	LicenseID string
+	TierKey   string
+	TierName  string
+	Months    int
+	// PriceID is the tier's Stripe price, if it has one; otherwise the
+	// amount is sent as ad-hoc price data.
+	PriceID       string
+	AmountCents   int64
+	Currency      string
+	CustomerID    string
+	CustomerEmail string
+	SuccessURL    string
+	CancelURL     string
+}
+
+// Session is a created Checkout Session.
+type Session struct {
+	ID  string
+	URL string
+}
+
+// CreateRenewalSession creates a one-off payment for a renewal. The license
+// id rides in the session's and the payment's metadata, so the
+// checkout.session.completed event renews that license, and a later refund
+// can be traced back to it.
+func (c *Checkout) CreateRenewalSession(ctx context.Context, r RenewalSession) (Session, error) {
+	metadata := map[string]string{"license_id": r.LicenseID, "tier": r.TierKey, "months": strconv.Itoa(r.Months)}
+	item := &stripe.CheckoutSessionLineItemParams{Quantity: stripe.Int64(1)}
+	if r.PriceID != "" {
+		item.Price = stripe.String(r.PriceID)
+	} else {
+		item.PriceData = &stripe.CheckoutSessionLineItemPriceDataParams{
+			Currency:   stripe.String(strings.ToLower(r.Currency)),
+			UnitAmount: stripe.Int64(r.AmountCents),
+			ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{
+				Name: stripe.String(fmt.Sprintf("%s renewal, %d months", r.TierName, r.Months)),
+			},
+		}
+	}
+	params := &stripe.CheckoutSessionParams{
+		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
+		LineItems:         []*stripe.CheckoutSessionLineItemParams{item},
+		ClientReferenceID: stripe.String(r.LicenseID),
+		SuccessURL:        stripe.String(r.SuccessURL),
+		CancelURL:         stripe.String(r.CancelURL),
+		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: metadata},
+	}
+	params.Metadata = metadata
+	if r.CustomerID != "" {
+		params.Customer = stripe.String(r.CustomerID)
+	} else if r.CustomerEmail != "" {
+		params.CustomerEmail = stripe.String(r.CustomerEmail)
+	}
+	params.Context = ctx
+	s, err := c.api.CheckoutSessions.New(params)
+	if err != nil {
+		return Session{}, fmt.Errorf("create Stripe Checkout Session for license %s: %w", r.LicenseID, err)
+	}
+	return Session{ID: s.ID, URL: s.URL}, nil
+}
+
+// SessionPriceID returns the price of a session's first line item, for
+// sessions created without tier metadata.
+func (c *Checkout) SessionPriceID(ctx context.Context, sessionID string) (string, error) {
+	params := &stripe.CheckoutSessionListLineItemsParams{Session: stripe.String(sessionID)}
+	params.Context = ctx
+	it := c.api.CheckoutSessions.ListLineItems(params)
+	for it.Next() {
+		if item := it.LineItem(); item.Price != nil {
+			return item.Price.ID, nil
+		}
+	}
+	if err := it.Err(); err != nil {
+		return "", fmt.Errorf("list line items of Checkout Session %s: %w", sessionID, err)
+	}
+	return "", fmt.Errorf("checkout Session %s has no priced line item", sessionID)
+}

@@ -1,0 +1,191 @@
+// Package payments adapts Stripe to licenseflow: it verifies webhook
+// signatures, reads the few fields licenseflow acts on from each event, and
+// creates Checkout Sessions for renewals. Nothing else imports stripe-go.
+package payments
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/stripe/stripe-go/v79"
+	"github.com/stripe/stripe-go/v79/webhook"
+)
+
+// SignatureTolerance is how old a signed webhook may be (Stripe's default).
+const SignatureTolerance = 300 * time.Second
+
+// ErrBadSignature is a webhook whose Stripe-Signature does not verify with
+// any configured secret, is missing, or is too old.
+var ErrBadSignature = errors.New("bad Stripe signature")
+
+// Event is a verified webhook event.
+type Event struct {
+	ID       string
+	Type     string
+	Livemode bool
+	Created  time.Time
+	// Object is the event's data.object, raw.
+	Object json.RawMessage
+}
+
+// Verify checks a webhook payload against every configured signing secret
+// (several, so a secret can be rotated without dropping events).
+//
+// API versions: the event is read with licenseflow's own structs, which
+// only use fields that are stable across Stripe API versions, so an
+// endpoint on a different API version than stripe-go's is accepted on
+// purpose (IgnoreAPIVersionMismatch) instead of rejecting every event.
+func Verify(payload []byte, header string, secrets []string) (Event, error) {
+	if header == "" {
+		return Event{}, fmt.Errorf("%w: the Stripe-Signature header is missing", ErrBadSignature)
+	}
+	var lastErr error
+	for _, secret := range secrets {
+		e, err := webhook.ConstructEventWithOptions(payload, header, secret, webhook.ConstructEventOptions{
+			Tolerance: SignatureTolerance, IgnoreAPIVersionMismatch: true,
+		})
+		if err == nil {
+			return Event{ID: e.ID, Type: string(e.Type), Livemode: e.Livemode, Created: time.Unix(e.Created, 0), Object: e.Data.Raw}, nil
+		}
+		lastErr = err
+	}
+	if lastErr == nil {
+		lastErr = errors.New("no webhook signing secret is configured")
+	}
+	return Event{}, fmt.Errorf("%w: %v", ErrBadSignature, lastErr)
+}
+
+// ID is a Stripe object reference: a plain id, or an expanded object whose
+// id is taken.
+type ID string
+
+// UnmarshalJSON accepts "cus_123" or {"id":"cus_123",…}.
+func (i *ID) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*i = ID(s)
+		return nil
+	}
+	var obj struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return err
+	}
+	*i = ID(obj.ID)
+	return nil
+}
+
+// CheckoutSession is what licenseflow reads from checkout.session.* events.
+type CheckoutSession struct {
+	ID                string            `json:"id"`
+	Mode              string            `json:"mode"`
+	PaymentStatus     string            `json:"payment_status"`
+	Customer          ID                `json:"customer"`
+	Subscription      ID                `json:"subscription"`
+	PaymentIntent     ID                `json:"payment_intent"`
+	Invoice           ID                `json:"invoice"`
+	AmountTotal       int64             `json:"amount_total"`
+	Currency          string            `json:"currency"`
+	ClientReferenceID string            `json:"client_reference_id"`
+	Metadata          map[string]string `json:"metadata"`
+	CustomerEmail     string            `json:"customer_email"`
+	CustomerDetails   struct {
+		Email string `json:"email"`
+		Name  string `json:"name"`
+	} `json:"customer_details"`
+}
+
+// Email is the buyer's address, wherever Checkout put it.
+func (s CheckoutSession) Email() string {
+	if s.CustomerDetails.Email != "" {
+		return s.CustomerDetails.Email
+	}
+	return s.CustomerEmail
+}
+
+// MetadataInt reads an integer from metadata (0 when absent or not a number).
+func (s CheckoutSession) MetadataInt(key string) int {
+	n, _ := strconv.Atoi(s.Metadata[key])
+	return n
+}
+
+// Invoice is what licenseflow reads from invoice.* events.
+type Invoice struct {
+	ID               string `json:"id"`
+	Customer         ID     `json:"customer"`
+	Subscription     ID     `json:"subscription"`
+	PaymentIntent    ID     `json:"payment_intent"`
+	BillingReason    string `json:"billing_reason"`
+	AmountPaid       int64  `json:"amount_paid"`
+	AmountDue        int64  `json:"amount_due"`
+	Currency         string `json:"currency"`
+	HostedInvoiceURL string `json:"hosted_invoice_url"`
+	AttemptCount     int    `json:"attempt_count"`
+	Lines            struct {
+		Data []struct {
+			Period struct {
+				Start int64 `json:"start"`
+				End   int64 `json:"end"`
+			} `json:"period"`
+		} `json:"data"`
+	} `json:"lines"`
+}
+
+// ServiceEnd is the end of the period this invoice pays for: the latest line
+// period end. (The invoice's own period_end is the previous period on
+// subscription invoices, so it is not used.)
+func (i Invoice) ServiceEnd() (time.Time, bool) {
+	var end int64
+	for _, l := range i.Lines.Data {
+		end = max(end, l.Period.End)
+	}
+	return time.Unix(end, 0).UTC(), end > 0
+}
+
+// Charge is what licenseflow reads from charge.refunded.
+type Charge struct {
+	ID             string `json:"id"`
+	PaymentIntent  ID     `json:"payment_intent"`
+	Invoice        ID     `json:"invoice"`
+	Refunded       bool   `json:"refunded"`
+	Amount         int64  `json:"amount"`
+	AmountRefunded int64  `json:"amount_refunded"`
+}
+
+// Dispute is what licenseflow reads from charge.dispute.created.
+type Dispute struct {
+	ID            string `json:"id"`
+	Charge        ID     `json:"charge"`
+	PaymentIntent ID     `json:"payment_intent"`
+	Reason        string `json:"reason"`
+}
+
+// Subscription is what licenseflow reads from customer.subscription.*.
+type Subscription struct {
+	ID       string `json:"id"`
+	Customer ID     `json:"customer"`
+	Status   string `json:"status"`
+}
+
+// Decode reads the event's object into v.
+func (e Event) Decode(v any) error {
+	if err := json.Unmarshal(e.Object, v); err != nil {
+		return fmt.Errorf("read %s event %s: %w", e.Type, e.ID, err)
+	}
+	return nil
+}
+
+// Event types licenseflow acts on.
+const (
+	CheckoutCompleted      = string(stripe.EventTypeCheckoutSessionCompleted)
+	CheckoutAsyncSucceeded = string(stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded)
+	InvoicePaid            = string(stripe.EventTypeInvoicePaid)
+	InvoicePaymentFailed   = string(stripe.EventTypeInvoicePaymentFailed)
+	SubscriptionDeleted    = string(stripe.EventTypeCustomerSubscriptionDeleted)
+	ChargeRefunded         = string(stripe.EventTypeChargeRefunded)
+	DisputeCreated         = string(stripe.EventTypeChargeDisputeCreated)
+)
