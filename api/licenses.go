@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -136,8 +138,16 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 	default:
 		return p, invalid("invalid_type", "type", "type must be commercial, trial or custom")
 	}
-	p.OrderID, err = orderID(req.OrderID)
-	return p, err
+	if p.OrderID, err = orderID(req.OrderID); err != nil {
+		return p, err
+	}
+	if req.OrderID == "" && c.GetHeader(IdempotencyHeader) != "" {
+		// A retry after an outage carries the same key: it must find the
+		// order the first attempt recorded, not record another one.
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%d %s", token(c).ID, c.GetHeader(IdempotencyHeader))))
+		p.OrderID = "idem_" + hex.EncodeToString(sum[:10])
+	}
+	return p, nil
 }
 
 // sellableTier finds an active tier; in a request body an unknown tier is a
