@@ -38,7 +38,7 @@ func tables() []any {
 	return []any{
 		&Product{}, &Tier{}, &Customer{}, &Order{}, &License{}, &Entitlement{},
 		&InvoiceSequence{}, &Invoice{}, &EmailMessage{}, &APIToken{}, &IdempotencyRecord{},
-		&StripeEvent{},
+		&StripeEvent{}, &Activation{}, &UsageEvent{}, &Release{}, &SigningKey{},
 	}
 }
 

@@ -1,0 +1,45 @@
+package models
+
+import "time"
+
+// ActivationStatus says whether a domain currently uses a license.
+type ActivationStatus string
+
+const (
+	ActivationActive      ActivationStatus = "active"
+	ActivationDeactivated ActivationStatus = "deactivated"
+)
+
+// Activation is one domain using a license; at most max_domains are active
+// at once. A deactivated domain can be activated again (same row).
+type Activation struct {
+	ID            uint             `gorm:"primaryKey" json:"-"`
+	LicenseID     string           `gorm:"size:64;not null;uniqueIndex:ux_activation_license_domain,priority:1;index:ix_activation_license_status,priority:1" json:"-"`
+	Domain        string           `gorm:"size:253;not null;uniqueIndex:ux_activation_license_domain,priority:2" json:"domain"`
+	Status        ActivationStatus `gorm:"size:16;not null;index:ix_activation_license_status,priority:2" json:"status"`
+	FirstSeen     time.Time        `gorm:"not null" json:"first_seen"`
+	LastSeen      time.Time        `gorm:"not null;index" json:"last_seen"`
+	DeactivatedAt *time.Time       `json:"deactivated_at,omitempty"`
+}
+
+// UsageKind is what a site did with its key.
+type UsageKind string
+
+const (
+	UsageValidate  UsageKind = "validate"
+	UsageActivate  UsageKind = "activate"
+	UsageHeartbeat UsageKind = "heartbeat"
+	UsageFeed      UsageKind = "feed"
+	UsageDownload  UsageKind = "download"
+)
+
+// UsageEvent records one site-facing hit, for usage statistics.
+type UsageEvent struct {
+	ID        uint      `gorm:"primaryKey" json:"-"`
+	LicenseID string    `gorm:"size:64;not null;index:ix_usage_license_at,priority:1" json:"license_id"`
+	Kind      UsageKind `gorm:"size:16;not null" json:"kind"`
+	Domain    string    `gorm:"size:253;not null" json:"domain,omitempty"`
+	IP        string    `gorm:"size:64;not null" json:"ip,omitempty"`
+	Result    string    `gorm:"size:32;not null" json:"result"`
+	At        time.Time `gorm:"not null;index:ix_usage_license_at,priority:2" json:"at"`
+}

@@ -1,0 +1,75 @@
+package models
+
+import (
+	"slices"
+	"time"
+)
+
+// Validation codes, in the order they are checked.
+const (
+	CodeNotFound           = "NOT_FOUND"
+	CodeRevoked            = "REVOKED"
+	CodeSuspended          = "SUSPENDED"
+	CodeNotEntitled        = "NOT_ENTITLED"
+	CodeDomainNotActivated = "DOMAIN_NOT_ACTIVATED"
+	CodeTooManyDomains     = "TOO_MANY_DOMAINS"
+	CodeExpired            = "EXPIRED"
+	CodeValid              = "VALID"
+
+	// DetailInGrace accompanies EXPIRED while the grace period runs (valid).
+	DetailInGrace = "IN_GRACE"
+)
+
+// ValidationFacts are what a validation answer is decided from.
+type ValidationFacts struct {
+	// License is nil when the key matches no license.
+	License *License
+	// Entitled lists the repos (and product codes) the license grants.
+	Entitled []string
+	// Product is the product asked about ("" = any).
+	Product string
+	// Domain is the normalized domain asked about ("" = no domain check).
+	Domain string
+	// ActiveDomains are the license's active domains.
+	ActiveDomains []string
+	Now           time.Time
+}
+
+// Decision is a validation answer: whether the key may be used (Valid) and
+// why (Code, Detail); valid and code are separate because an expired
+// license in its grace period is valid with code EXPIRED.
+type Decision struct {
+	Valid  bool
+	Code   string
+	Detail string
+}
+
+// Decide applies the checks in their fixed order: NOT_FOUND, REVOKED,
+// SUSPENDED, NOT_ENTITLED, DOMAIN_NOT_ACTIVATED / TOO_MANY_DOMAINS,
+// EXPIRED (valid during the grace period, detail IN_GRACE), VALID.
+func Decide(f ValidationFacts) Decision {
+	l := f.License
+	switch {
+	case l == nil || l.Status == StatusPending:
+		return Decision{Code: CodeNotFound, Detail: "no license has this key"}
+	case l.Status == StatusRevoked:
+		return Decision{Code: CodeRevoked, Detail: "the license was revoked"}
+	case l.Status == StatusSuspended:
+		return Decision{Code: CodeSuspended, Detail: "the license is suspended; contact the vendor"}
+	case f.Product != "" && !slices.Contains(f.Entitled, f.Product):
+		return Decision{Code: CodeNotEntitled, Detail: "the license does not include " + f.Product}
+	}
+	if f.Domain != "" && !slices.Contains(f.ActiveDomains, f.Domain) {
+		if len(f.ActiveDomains) >= l.MaxDomains {
+			return Decision{Code: CodeTooManyDomains, Detail: "every domain slot is in use; deactivate a domain first"}
+		}
+		return Decision{Code: CodeDomainNotActivated, Detail: "activate this domain first"}
+	}
+	if l.ExpiresAt != nil && !f.Now.Before(*l.ExpiresAt) {
+		if l.GraceUntil != nil && f.Now.Before(*l.GraceUntil) {
+			return Decision{Valid: true, Code: CodeExpired, Detail: DetailInGrace}
+		}
+		return Decision{Code: CodeExpired, Detail: "the license expired; renew it to keep receiving updates"}
+	}
+	return Decision{Valid: true, Code: CodeValid}
+}
