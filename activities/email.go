@@ -21,6 +21,9 @@ type EmailInput struct {
 	// AmountDue and PaymentURL fill the payment-failed email.
 	AmountDue  string
 	PaymentURL string
+	// ReleaseProduct and ReleaseVersion name the release of a new-release email.
+	ReleaseProduct string
+	ReleaseVersion string
 }
 
 // EmailResult reports the outbox message.
@@ -123,6 +126,14 @@ func (a *Activities) licenseData(ctx context.Context, in EmailInput) (email.Lice
 		}
 		data.Products = append(data.Products, email.ProductLine{Code: e.ProductCode, Repo: e.Repo, Name: name})
 	}
+	if in.ReleaseVersion != "" {
+		r, err := a.Store.GetRelease(ctx, in.ReleaseProduct, in.ReleaseVersion)
+		if err != nil {
+			return data, permanent(err)
+		}
+		name := names[r.ProductCode]
+		data.Release = &email.ReleaseLine{Product: name, Version: r.Version, Channel: r.Channel, Notes: r.Notes}
+	}
 	if in.InvoiceNumber != "" {
 		inv, err := a.Store.GetInvoice(ctx, in.InvoiceNumber)
 		if err != nil {
@@ -161,4 +172,5 @@ const (
 	TemplateExpired       = email.TemplateExpired
 	TemplateRenewed       = email.TemplateRenewed
 	TemplatePaymentFailed = email.TemplatePaymentFailed
+	TemplateNewRelease    = email.TemplateNewRelease
 )

@@ -294,7 +294,12 @@ func (s *server) patchLicense(c *gin.Context) {
 		patch.Tier = tier.Key
 	}
 	if req.MaxDomains != nil {
-		patch.MaxDomains = &workflows.SetMaxDomainsRequest{MaxDomains: *req.MaxDomains}
+		active, err := s.Store.CountActiveDomains(c.Request.Context(), l.ID)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		patch.MaxDomains = &workflows.SetMaxDomainsRequest{MaxDomains: *req.MaxDomains, ActiveDomains: active}
 	}
 	if req.Status != nil {
 		patch.Status = models.LicenseStatus(*req.Status)

@@ -149,3 +149,16 @@ func (s *server) workflowURL(workflowID string) string {
 	}
 	return strings.TrimRight(s.WebUIURL, "/") + "/namespaces/" + url.PathEscape(s.Namespace) + "/workflows/" + url.PathEscape(workflowID)
 }
+
+// announceRelease starts the workflow that emails entitled customers about
+// a release (once per release: its id is derived from product and version).
+func (s *server) announceRelease(ctx context.Context, p models.Product, r models.Release) error {
+	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.ReleaseWorkflowID(p.Code, r.Version), TaskQueue: workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            fmt.Sprintf("Announce %s %s to entitled customers", p.Name, r.Version),
+	}, workflows.ReleaseNotificationWorkflow, workflows.ReleaseInput{
+		Product: p.Code, Repo: p.Repo, Version: r.Version, PerMinute: s.ReleaseEmailsPerMinute,
+	})
+	return err
+}

@@ -88,3 +88,38 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+// licenseUsage summarizes a license's site traffic: counts by kind and
+// day, and when each domain was last seen (default: the last 30 days).
+func (s *server) licenseUsage(c *gin.Context) {
+	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	days := 30
+	if d, err := strconv.Atoi(c.Query("days")); err == nil && d > 0 && d <= 3650 {
+		days = d
+	}
+	u, err := s.Store.UsageSince(c.Request.Context(), l.ID, s.Now().AddDate(0, 0, -days))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, u)
+}
+
+// licenseActivations lists a license's domains.
+func (s *server) licenseActivations(c *gin.Context) {
+	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	acts, err := s.Store.ListActivations(c.Request.Context(), l.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, Page[models.Activation]{Data: nonNil(acts)})
+}

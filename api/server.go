@@ -16,6 +16,7 @@ import (
 
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
@@ -40,10 +41,21 @@ type Deps struct {
 	Payments *payments.Checkout
 	// WebhookSecrets verify Stripe webhooks (several while rotating).
 	WebhookSecrets []string
+	// ReleasesDir holds uploaded release artifacts.
+	ReleasesDir string
+	// Usage records site-facing hits; nil starts one that is never closed
+	// (tests); production passes one and closes it on shutdown.
+	Usage *usage.Recorder
+	// ReleaseEmailsPerMinute throttles new-release notifications.
+	ReleaseEmailsPerMinute int
+	// TrustedProxies may set X-Forwarded-For (client IPs for rate limits);
+	// empty trusts none.
+	TrustedProxies []string
 }
 
 type server struct {
 	Deps
+	site site
 }
 
 // NewRouter builds the HTTP handler.
@@ -57,9 +69,24 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.UpdateTimeout == 0 {
 		d.UpdateTimeout = 30 * time.Second
 	}
-	s := &server{Deps: d}
+	if d.Usage == nil {
+		d.Usage = usage.NewRecorder(d.Store, d.Logger, 200*time.Millisecond)
+	}
+	if d.ReleasesDir == "" {
+		d.ReleasesDir = "data/releases"
+	}
+	s := &server{Deps: d, site: site{
+		signer:      &signer{store: d.Store},
+		unknownKeys: newLimiterSet(60, 30),
+		activations: newLimiterSet(30, 20),
+		usage:       d.Usage,
+	}}
 
 	r := gin.New()
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		d.Logger.Error("ignoring LICENSEFLOW_TRUSTED_PROXIES", "error", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.HandleMethodNotAllowed = true
 	r.Use(s.requestContext, s.recover)
 	r.NoRoute(func(c *gin.Context) {
@@ -107,6 +134,23 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.POST("/tiers", catalog, s.idempotent, s.createTier)
 	v1.PUT("/tiers/:key", catalog, s.updateTier)
 	v1.DELETE("/tiers/:key", catalog, s.retireTier)
+
+	// Site-facing: installed sites only have their key.
+	v1.POST("/licenses/validate", s.validate)
+	v1.POST("/licenses/activate", s.activate)
+	v1.POST("/licenses/deactivate", s.deactivate)
+	v1.POST("/licenses/heartbeat", s.heartbeat)
+	v1.POST("/licenses/token", s.siteToken)
+	v1.POST("/licenses/:id/token", s.requireScope(models.ScopeAdmin), s.adminToken)
+	v1.GET("/keys/public", s.publicKeys)
+	v1.POST("/keys/rotate", s.requireScope(models.ScopeAdmin), s.rotateKey)
+	licensing.GET("/:id/usage", read, s.licenseUsage)
+	licensing.GET("/:id/activations", read, s.licenseActivations)
+	v1.POST("/products/:code/releases", s.requireScope(models.ScopeReleasesWrite), s.publishRelease)
+	v1.GET("/products/:code/releases", read, s.listReleases)
+	r.GET("/updates/:product", s.joomlaFeed)
+	r.GET("/updates/:product/latest", s.latestVersion)
+	r.GET("/downloads/:product/:version", s.download)
 
 	admin := s.requireScope(models.ScopeAdmin)
 	v1.GET("/tokens", admin, s.listTokens)

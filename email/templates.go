@@ -23,10 +23,12 @@ const (
 	TemplateRenewed    = "renewed"
 	// TemplatePaymentFailed is the dunning email.
 	TemplatePaymentFailed = "payment-failed"
+	// TemplateNewRelease announces a release to entitled customers.
+	TemplateNewRelease = "new-release"
 )
 
 // Templates lists every template the renderer must know.
-var Templates = []string{TemplateDelivery, TemplateInvoice, TemplateReminder30, TemplateReminder7, TemplateExpired, TemplateRenewed, TemplatePaymentFailed}
+var Templates = []string{TemplateDelivery, TemplateInvoice, TemplateReminder30, TemplateReminder7, TemplateExpired, TemplateRenewed, TemplatePaymentFailed, TemplateNewRelease}
 
 // LicenseData is what every license email can show.
 type LicenseData struct {
@@ -48,6 +50,7 @@ type LicenseData struct {
 	InvoiceTotal  string
 	AmountDue     string
 	PaymentURL    string
+	Release       *ReleaseLine
 	PublicURL     string
 	RenewURL      string
 	PortalURL     string
@@ -58,6 +61,14 @@ type ProductLine struct {
 	Code string
 	Repo string
 	Name string
+}
+
+// ReleaseLine is the release a new-release email announces.
+type ReleaseLine struct {
+	Product string
+	Version string
+	Channel string
+	Notes   string
 }
 
 // Lifetime reports a license without expiry.

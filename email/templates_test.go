@@ -19,7 +19,9 @@ func sample() LicenseData {
 		MaxDomains: 5, Channels: []string{"stable"}, ExpiresAt: &exp, GraceUntil: &grace,
 		InvoiceNumber: "INV-2026-000001", InvoiceTotal: "149.00 EUR",
 		PublicURL: "https://licenses.example.com", PortalURL: "https://licenses.example.com/portal",
-		RenewURL: "https://licenses.example.com/portal/licenses/lic_1/renew",
+		RenewURL:  "https://licenses.example.com/portal/licenses/lic_1/renew",
+		AmountDue: "149.00 EUR", PaymentURL: "https://invoice.stripe.com/i/in_1",
+		Release: &ReleaseLine{Product: "MokoSuite POS", Version: "2.0.0", Channel: "stable", Notes: "Faster <b>checkout</b>."},
 	}
 }
 

@@ -4,11 +4,15 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/licenseflow/licenseflow/activities"
@@ -42,6 +46,34 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 // replayer checking recorded histories.
 func RegisterWorkflows(r interface{ RegisterWorkflow(any) }) {
 	r.RegisterWorkflow(workflows.LicenseWorkflow)
+	r.RegisterWorkflow(workflows.ReleaseNotificationWorkflow)
+	r.RegisterWorkflow(workflows.ReleaseSilentDomainsWorkflow)
+}
+
+// EnsureSilentDomainsSchedule creates (or updates) the daily schedule that
+// releases domains silent for longer than silence.
+func EnsureSilentDomainsSchedule(ctx context.Context, c client.Client, silence time.Duration) error {
+	action := &client.ScheduleWorkflowAction{
+		ID: "release-silent-domains", Workflow: workflows.ReleaseSilentDomainsWorkflow, TaskQueue: workflows.TaskQueue,
+		Args: []any{workflows.SilentDomainsInput{Silence: silence}},
+	}
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:      workflows.SilentDomainsSchedule,
+		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: 24 * time.Hour}}},
+		Action:  action,
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		Note:    "Releases domains of licenses that sent no heartbeat or validation for a while.",
+	})
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return err
+	}
+	// It exists: keep its spec and history, refresh the window.
+	return c.ScheduleClient().GetHandle(ctx, workflows.SilentDomainsSchedule).Update(ctx, client.ScheduleUpdateOptions{
+		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			in.Description.Schedule.Action = action
+			return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
+		},
+	})
 }
 
 // EnsureSearchAttributes adds licenseflow's custom search attributes to a

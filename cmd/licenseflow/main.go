@@ -17,7 +17,7 @@ import (
 	"github.com/licenseflow/licenseflow/cmd/licenseflow/config"
 )
 
-const usage = `licenseflow: license lifecycle engine
+const helpText = `licenseflow: license lifecycle engine
 
 Usage: licenseflow <command>
 
@@ -32,7 +32,7 @@ Configuration comes from environment variables; see README.md.
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
+		fmt.Fprint(os.Stderr, helpText)
 		os.Exit(2)
 	}
 	cfg, err := config.Load(os.Getenv)
@@ -56,10 +56,10 @@ func main() {
 	case "migrate":
 		run = runMigrate
 	case "help", "-h", "--help":
-		fmt.Print(usage)
+		fmt.Print(helpText)
 		return
 	default:
-		fmt.Fprintf(os.Stderr, "licenseflow: unknown command %q\n\n%s", os.Args[1], usage)
+		fmt.Fprintf(os.Stderr, "licenseflow: unknown command %q\n\n%s", os.Args[1], helpText)
 		os.Exit(2)
 	}
 	if err := run(ctx, cfg, log); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
 )
@@ -136,12 +137,13 @@ func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *models.S
 	return nil
 }
 
-func newRouter(cfg config.Config, store *models.Store, c client.Client, log *slog.Logger) (http.Handler, error) {
+func newRouter(cfg config.Config, store *models.Store, c client.Client, recorder *usage.Recorder, log *slog.Logger) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	deps := api.Deps{
 		Store: store, Temporal: c, Namespace: cfg.Temporal.Namespace, WebUIURL: cfg.Temporal.UIURL, Logger: log,
 		Policy:    workflows.Policy{GracePeriod: cfg.GracePeriod, Retention: cfg.Retention},
-		PublicURL: cfg.PublicURL, WebhookSecrets: cfg.Stripe.WebhookSecrets,
+		PublicURL: cfg.PublicURL, WebhookSecrets: cfg.Stripe.WebhookSecrets, Usage: recorder,
+		ReleasesDir: cfg.Site.ReleasesDir, ReleaseEmailsPerMinute: cfg.Site.ReleaseEmailsPerMinute, TrustedProxies: cfg.Site.TrustedProxies,
 	}
 	if cfg.Stripe.SecretKey != "" {
 		checkout, err := payments.NewCheckout(payments.Config{SecretKey: cfg.Stripe.SecretKey, APIURL: cfg.Stripe.APIURL})
@@ -206,12 +208,19 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		}
 		defer w.Stop()
 		log.Info("worker polling", "task_queue", workflows.TaskQueue)
+		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		if err := worker.EnsureSilentDomainsSchedule(sctx, c, cfg.Site.DomainSilence); err != nil {
+			log.Warn("silent-domain schedule not set up; silent domains will not be released", "error", err)
+		}
+		cancel()
 	}
 	if !r.api {
 		<-ctx.Done()
 		return nil
 	}
-	router, err := newRouter(cfg, store, c, log)
+	recorder := usage.NewRecorder(store, log, time.Second)
+	defer recorder.Close() // after the HTTP server drained: every queued hit is written
+	router, err := newRouter(cfg, store, c, recorder, log)
 	if err != nil {
 		return err
 	}

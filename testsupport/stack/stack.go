@@ -30,6 +30,7 @@ import (
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
 )
@@ -106,11 +107,14 @@ func Start(t testing.TB, store *models.Store, opts Options) *Stack {
 		opts.UpdateTimeout = 10 * time.Second
 	}
 	gin.SetMode(gin.TestMode)
+	recorder := usage.NewRecorder(store, nil, 50*time.Millisecond)
 	srv := httptest.NewServer(api.NewRouter(api.Deps{
 		Store: store, Temporal: c, Namespace: namespace, WebUIURL: "http://localhost:8233",
 		Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout,
 		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, Payments: opts.Payments,
+		Usage: recorder, ReleasesDir: filepath.Join(t.TempDir(), "releases"), ReleaseEmailsPerMinute: 6000,
 	}))
+	t.Cleanup(recorder.Close)
 	t.Cleanup(srv.Close)
 	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken}
 }

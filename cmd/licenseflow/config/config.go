@@ -30,6 +30,10 @@ var Vars = []Var{
 	{"LICENSEFLOW_RETENTION_DAYS", "365", "Days after the grace period a license's workflow waits for a renewal before closing (a later renewal resumes it)."},
 	{"LICENSEFLOW_LOG_LEVEL", "info", "debug, info, warn or error."},
 	{"LICENSEFLOW_LOG_FORMAT", "text", "text or json."},
+	{"LICENSEFLOW_RELEASES_DIR", "data/releases", "Where uploaded release artifacts are stored (shared storage when several API instances run)."},
+	{"LICENSEFLOW_DOMAIN_SILENCE_DAYS", "30", "Domains with no heartbeat or validation for this many days are released by a daily schedule."},
+	{"LICENSEFLOW_RELEASE_EMAILS_PER_MINUTE", "120", "Throttle of new-release notification emails."},
+	{"LICENSEFLOW_TRUSTED_PROXIES", "", "Comma-separated proxy addresses/CIDRs allowed to set X-Forwarded-For (client IPs for rate limits). Empty: none."},
 	{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend (host:port). Dev mode serves the embedded server here."},
 	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace."},
 	{"TEMPORAL_TLS_CERT", "", "Client certificate file for mTLS to Temporal."},
@@ -64,12 +68,21 @@ type Config struct {
 	DataDir     string
 	GracePeriod time.Duration
 	Retention   time.Duration
+	Site        Site
 	LogLevel    string
 	LogFormat   string
 	Temporal    Temporal
 	SMTP        SMTP
 	Stripe      Stripe
 	Vendor      Vendor
+}
+
+// Site configures the site-facing API.
+type Site struct {
+	ReleasesDir            string
+	DomainSilence          time.Duration
+	ReleaseEmailsPerMinute int
+	TrustedProxies         []string
 }
 
 // Stripe configures payments; an empty SecretKey means no outgoing calls.
@@ -155,8 +168,14 @@ func Load(getenv func(string) string) (Config, error) {
 		DataDir:     get("LICENSEFLOW_DATA_DIR"),
 		GracePeriod: time.Duration(integer("LICENSEFLOW_GRACE_DAYS", 0, 365)) * 24 * time.Hour,
 		Retention:   time.Duration(integer("LICENSEFLOW_RETENTION_DAYS", 1, 3650)) * 24 * time.Hour,
-		LogLevel:    oneOf("LICENSEFLOW_LOG_LEVEL", "debug", "info", "warn", "error"),
-		LogFormat:   oneOf("LICENSEFLOW_LOG_FORMAT", "text", "json"),
+		Site: Site{
+			ReleasesDir:            get("LICENSEFLOW_RELEASES_DIR"),
+			DomainSilence:          time.Duration(integer("LICENSEFLOW_DOMAIN_SILENCE_DAYS", 1, 3650)) * 24 * time.Hour,
+			ReleaseEmailsPerMinute: integer("LICENSEFLOW_RELEASE_EMAILS_PER_MINUTE", 1, 100000),
+			TrustedProxies:         splitList(get("LICENSEFLOW_TRUSTED_PROXIES")),
+		},
+		LogLevel:  oneOf("LICENSEFLOW_LOG_LEVEL", "debug", "info", "warn", "error"),
+		LogFormat: oneOf("LICENSEFLOW_LOG_FORMAT", "text", "json"),
 		Temporal: Temporal{
 			Address: get("TEMPORAL_ADDRESS"), Namespace: get("TEMPORAL_NAMESPACE"),
 			TLSCert: get("TEMPORAL_TLS_CERT"), TLSKey: get("TEMPORAL_TLS_KEY"), TLSCA: get("TEMPORAL_TLS_CA"),

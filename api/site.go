@@ -1,0 +1,452 @@
+package api
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/time/rate"
+
+	"github.com/licenseflow/licenseflow/licensetoken"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/usage"
+)
+
+// SiteRequest is what an installed site sends: its key, and for some calls
+// its domain, the product asking and a nonce echoed in the signed answer.
+type SiteRequest struct {
+	DLID    string `json:"dlid"`
+	Domain  string `json:"domain"`
+	Product string `json:"product"`
+	Nonce   string `json:"nonce"`
+}
+
+// SiteAnswer is licenseflow's signed answer to a site. Valid and Code are
+// separate: an expired license in its grace period is valid with code
+// EXPIRED and detail IN_GRACE.
+type SiteAnswer struct {
+	Valid           bool         `json:"valid"`
+	Code            string       `json:"code"`
+	Detail          string       `json:"detail,omitempty"`
+	Activated       *bool        `json:"activated,omitempty"`
+	Deactivated     *bool        `json:"deactivated,omitempty"`
+	License         *SiteLicense `json:"license,omitempty"`
+	ActivationLimit int          `json:"activation_limit"`
+	ActivationUsage int          `json:"activation_usage"`
+	TS              time.Time    `json:"ts"`
+	Nonce           string       `json:"nonce,omitempty"`
+}
+
+// SiteLicense is the license as a site sees it.
+type SiteLicense struct {
+	ID            string               `json:"id"`
+	Tier          string               `json:"tier"`
+	Status        models.LicenseStatus `json:"status"`
+	ExpiresAt     *time.Time           `json:"expires_at"`
+	GraceUntil    *time.Time           `json:"grace_until"`
+	Entitlements  []string             `json:"entitlements"`
+	MaxDomains    int                  `json:"max_domains"`
+	ActiveDomains []string             `json:"active_domains"`
+}
+
+// site holds what the site-facing endpoints share: signing, rate limits
+// and the usage recorder.
+type site struct {
+	signer      *signer
+	unknownKeys *limiterSet // per client IP, for keys that match nothing
+	activations *limiterSet // per license
+	usage       *usage.Recorder
+}
+
+// siteCall reads and checks a site request and looks its key up. ok=false
+// means the request was already answered: malformed input, a rate limit,
+// or an outage (503: a site must never be told a good key is invalid
+// because the database is down). sl is nil for a key that matches nothing.
+func (s *server) siteCall(c *gin.Context, needDomain bool) (req SiteRequest, sl *models.SiteLicense, ok bool) {
+	if err := decode(c, &req); err != nil {
+		abort(c, err)
+		return req, nil, false
+	}
+	req.DLID = strings.ToLower(strings.TrimSpace(req.DLID))
+	if req.DLID == "" {
+		abort(c, invalid("missing_dlid", "dlid", "send the license key as dlid"))
+		return req, nil, false
+	}
+	if req.Domain != "" || needDomain {
+		domain, err := models.NormalizeDomain(req.Domain)
+		if err != nil {
+			abort(c, err)
+			return req, nil, false
+		}
+		req.Domain = domain
+	}
+	found, err := s.lookupKey(c, req.DLID)
+	if err != nil {
+		s.fail(c, err)
+		return req, nil, false
+	}
+	if found == nil && !s.site.unknownKeys.allow(c.ClientIP()) {
+		c.Header("Retry-After", "60")
+		abort(c, newError(http.StatusTooManyRequests, "too_many_unknown_keys", "",
+			"too many unknown license keys from this address; retry in a minute"))
+		return req, nil, false
+	}
+	return req, found, true
+}
+
+// lookupKey finds the license of a key (nil when none has it). The stored
+// key is compared in constant time; malformed keys never reach the database.
+func (s *server) lookupKey(c *gin.Context, dlid string) (*models.SiteLicense, error) {
+	if !models.ValidDLID(dlid) {
+		return nil, nil
+	}
+	sl, err := s.Store.LookupSiteLicense(c.Request.Context(), dlid)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(sl.License.Key()), []byte(dlid)) != 1 {
+		return nil, nil
+	}
+	return &sl, nil
+}
+
+func (s *server) decide(sl *models.SiteLicense, req SiteRequest) models.Decision {
+	f := models.ValidationFacts{Product: req.Product, Domain: req.Domain, Now: s.Now()}
+	if sl != nil {
+		f.License, f.Entitled, f.ActiveDomains = &sl.License, sl.Entitled, sl.ActiveDomains
+	}
+	return models.Decide(f)
+}
+
+func (s *server) siteAnswer(sl *models.SiteLicense, req SiteRequest, d models.Decision) SiteAnswer {
+	a := SiteAnswer{Valid: d.Valid, Code: d.Code, Detail: d.Detail, TS: s.Now().UTC().Truncate(time.Second), Nonce: req.Nonce}
+	if sl == nil || sl.License.Status == models.StatusPending {
+		return a
+	}
+	l := sl.License
+	repos := make([]string, 0, len(sl.Entitlements))
+	for _, e := range sl.Entitlements {
+		repos = append(repos, e.Repo)
+	}
+	a.License = &SiteLicense{ID: l.ID, Tier: l.TierKey, Status: l.Status, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil,
+		Entitlements: repos, MaxDomains: l.MaxDomains, ActiveDomains: nonNil(sl.ActiveDomains)}
+	a.ActivationLimit, a.ActivationUsage = l.MaxDomains, len(sl.ActiveDomains)
+	return a
+}
+
+// answer signs and sends a site answer, and records the hit.
+func (s *server) answer(c *gin.Context, kind models.UsageKind, sl *models.SiteLicense, req SiteRequest, a SiteAnswer) {
+	if sl != nil {
+		s.site.usage.Record(models.UsageEvent{LicenseID: sl.License.ID, Kind: kind, Domain: req.Domain,
+			IP: c.ClientIP(), Result: a.Code, At: s.Now()})
+	}
+	s.signed(c, http.StatusOK, a)
+}
+
+// signed writes v as JSON with its Ed25519 signature header.
+func (s *server) signed(c *gin.Context, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	key, err := s.site.signer.key(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header(licensetoken.SignatureHeader, licensetoken.SignAnswer(body, key.ID, key.PrivateKey))
+	c.Data(status, "application/json; charset=utf-8", body)
+}
+
+// validate answers POST /api/v1/licenses/validate.
+func (s *server) validate(c *gin.Context) {
+	req, sl, ok := s.siteCall(c, false)
+	if !ok {
+		return
+	}
+	s.answer(c, models.UsageValidate, sl, req, s.siteAnswer(sl, req, s.decide(sl, req)))
+}
+
+// activate takes a domain slot for a site (or refreshes it).
+func (s *server) activate(c *gin.Context) {
+	req, sl, ok := s.siteCall(c, true)
+	if !ok {
+		return
+	}
+	domain := req.Domain
+	req.Domain = "" // the license itself must be usable; the domain is what we add
+	d := s.decide(sl, req)
+	req.Domain = domain
+	activated := false
+	if !d.Valid {
+		a := s.siteAnswer(sl, req, d)
+		a.Activated = &activated
+		s.answer(c, models.UsageActivate, sl, req, a)
+		return
+	}
+	if !s.site.activations.allow(sl.License.ID) {
+		c.Header("Retry-After", "60")
+		abort(c, newError(http.StatusTooManyRequests, "too_many_activations", "",
+			"this license changed its domains too often; retry in a minute"))
+		return
+	}
+	_, active, err := s.Store.Activate(c.Request.Context(), sl.License.ID, domain, s.Now())
+	if p, isProblem := models.AsProblem(err); isProblem && p.Code == models.CodeTooManyDomains {
+		a := s.siteAnswer(sl, req, models.Decision{Code: models.CodeTooManyDomains, Detail: p.Message})
+		a.Activated = &activated
+		s.answer(c, models.UsageActivate, sl, req, a)
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	sl.ActiveDomains = active
+	activated = true
+	a := s.siteAnswer(sl, req, d)
+	a.Activated = &activated
+	s.answer(c, models.UsageActivate, sl, req, a)
+}
+
+// deactivate frees a site's domain slot.
+func (s *server) deactivate(c *gin.Context) {
+	req, sl, ok := s.siteCall(c, true)
+	if !ok {
+		return
+	}
+	done := false
+	if sl == nil {
+		a := s.siteAnswer(nil, req, s.decide(nil, req))
+		a.Deactivated = &done
+		s.answer(c, models.UsageActivate, nil, req, a)
+		return
+	}
+	err := s.Store.Deactivate(c.Request.Context(), sl.License.ID, req.Domain, s.Now())
+	d := models.Decision{Valid: true, Code: models.CodeValid}
+	switch p, isProblem := models.AsProblem(err); {
+	case isProblem:
+		d = models.Decision{Code: p.Code, Detail: p.Message}
+	case err != nil:
+		s.fail(c, err)
+		return
+	default:
+		done = true
+		sl.ActiveDomains = without(sl.ActiveDomains, req.Domain)
+	}
+	a := s.siteAnswer(sl, req, d)
+	a.Deactivated = &done
+	s.answer(c, models.UsageActivate, sl, req, a)
+}
+
+// heartbeat tells licenseflow an active domain is still in use, so it is
+// not released as silent; the answer is a full validation.
+func (s *server) heartbeat(c *gin.Context) {
+	req, sl, ok := s.siteCall(c, true)
+	if !ok {
+		return
+	}
+	if sl != nil {
+		err := s.Store.Heartbeat(c.Request.Context(), sl.License.ID, req.Domain, s.Now())
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			s.fail(c, err)
+			return
+		}
+	}
+	s.answer(c, models.UsageHeartbeat, sl, req, s.siteAnswer(sl, req, s.decide(sl, req)))
+}
+
+func without(list []string, item string) []string {
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		if x != item {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// PublicKey is one published verification key.
+type PublicKey struct {
+	KeyID     string `json:"kid"`
+	Algorithm string `json:"alg"`
+	PublicKey string `json:"public_key"`
+	Active    bool   `json:"active"`
+}
+
+// publicKeys publishes every signing key's public half (retired ones too,
+// so what they signed still verifies).
+func (s *server) publicKeys(c *gin.Context) {
+	if _, err := s.site.signer.key(c.Request.Context()); err != nil { // the first start creates one
+		s.fail(c, err)
+		return
+	}
+	keys, err := s.Store.SigningKeys(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]PublicKey, len(keys))
+	for i, k := range keys {
+		out[i] = PublicKey{KeyID: k.ID, Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(k.PublicKey), Active: k.Active}
+	}
+	c.JSON(http.StatusOK, gin.H{"keys": out, "signature_header": licensetoken.SignatureHeader})
+}
+
+// rotateKey makes a new signing key (admin).
+func (s *server) rotateKey(c *gin.Context) {
+	k, err := s.Store.RotateSigningKey(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.site.signer.set(k)
+	c.JSON(http.StatusCreated, PublicKey{KeyID: k.ID, Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(k.PublicKey), Active: true})
+}
+
+// LicenseToken is an offline license token and what it claims.
+type LicenseToken struct {
+	Token  string              `json:"token"`
+	Claims licensetoken.Claims `json:"claims"`
+}
+
+// siteToken issues an offline token to a site holding a usable key.
+func (s *server) siteToken(c *gin.Context) {
+	req, sl, ok := s.siteCall(c, false)
+	if !ok {
+		return
+	}
+	if d := s.decide(sl, req); !d.Valid {
+		abort(c, newError(http.StatusForbidden, strings.ToLower(d.Code), "dlid", "no token for this key: "+d.Detail))
+		return
+	}
+	s.issueToken(c, sl)
+}
+
+// adminToken issues an offline token for a license by id.
+func (s *server) adminToken(c *gin.Context) {
+	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if l.Key() == "" {
+		abort(c, models.Conflict("license_pending", "the license is still being issued; retry in a few seconds"))
+		return
+	}
+	sl, err := s.Store.LookupSiteLicense(c.Request.Context(), l.Key())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.issueToken(c, &sl)
+}
+
+func (s *server) issueToken(c *gin.Context, sl *models.SiteLicense) {
+	key, err := s.site.signer.key(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	l := sl.License
+	claims := licensetoken.Claims{DLID: l.Key(), Tier: l.TierKey, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil,
+		MaxDomains: l.MaxDomains, IssuedAt: s.Now().UTC().Truncate(time.Second), Entitlements: []string{}}
+	for _, e := range sl.Entitlements {
+		claims.Entitlements = append(claims.Entitlements, e.Repo)
+	}
+	tok, err := licensetoken.Sign(claims, key.ID, key.PrivateKey)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	claims.KeyID = key.ID
+	c.JSON(http.StatusOK, LicenseToken{Token: tok, Claims: claims})
+}
+
+// signer caches the active signing key, re-reading it every minute so a
+// rotation on another instance is picked up.
+type signer struct {
+	store   *models.Store
+	mu      sync.Mutex
+	current models.SigningKey
+	loaded  time.Time
+}
+
+func (g *signer) key(ctx context.Context) (models.SigningKey, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.current.ID != "" && time.Since(g.loaded) < time.Minute {
+		return g.current, nil
+	}
+	k, err := g.store.ActiveSigningKey(ctx)
+	if err != nil {
+		if g.current.ID != "" { // keep signing with the key we have
+			return g.current, nil
+		}
+		return k, fmt.Errorf("load signing key: %w", err)
+	}
+	if len(k.PrivateKey) != ed25519.PrivateKeySize {
+		return k, fmt.Errorf("signing key %s is corrupt", k.ID)
+	}
+	g.current, g.loaded = k, time.Now()
+	return k, nil
+}
+
+func (g *signer) set(k models.SigningKey) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.current, g.loaded = k, time.Now()
+}
+
+// limiterSet rate-limits by key (client IP, license id); idle keys are
+// forgotten so the set stays small. Limits are per process: behind a load
+// balancer each instance allows its share.
+type limiterSet struct {
+	mu      sync.Mutex
+	every   rate.Limit
+	burst   int
+	entries map[string]*limiterEntry
+	swept   time.Time
+}
+
+type limiterEntry struct {
+	l    *rate.Limiter
+	seen time.Time
+}
+
+func newLimiterSet(perMinute float64, burst int) *limiterSet {
+	return &limiterSet{every: rate.Limit(perMinute / 60), burst: burst, entries: map[string]*limiterEntry{}}
+}
+
+func (s *limiterSet) allow(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if now.Sub(s.swept) > time.Minute {
+		for k, e := range s.entries {
+			if now.Sub(e.seen) > 10*time.Minute {
+				delete(s.entries, k)
+			}
+		}
+		s.swept = now
+	}
+	e, ok := s.entries[key]
+	if !ok {
+		e = &limiterEntry{l: rate.NewLimiter(s.every, s.burst)}
+		s.entries[key] = e
+	}
+	e.seen = now
+	return e.l.AllowN(now, 1)
+}

@@ -1,0 +1,102 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/licenseflow/licenseflow/activities"
+)
+
+// ReleaseWorkflowID names the notification workflow of one release, so
+// publishing the same release twice notifies once.
+func ReleaseWorkflowID(product, version string) string { return "release-" + product + "-" + version }
+
+// SilentDomainsSchedule is the id of the daily schedule that releases
+// domains silent for too long.
+const SilentDomainsSchedule = "licenseflow-release-silent-domains"
+
+// ReleaseInput announces a release to every active license entitled to it.
+// Cursor and Sent carry progress across continue-as-new.
+type ReleaseInput struct {
+	Product   string
+	Repo      string
+	Version   string
+	PerMinute int
+	Cursor    string
+	Sent      int
+}
+
+// ReleaseResult counts the emails sent.
+type ReleaseResult struct {
+	Sent int
+}
+
+const (
+	releaseBatch         = 50
+	releaseBatchesPerRun = 10
+)
+
+// ReleaseNotificationWorkflow emails each entitled license holder once
+// (the outbox key is per release and license, so a retry or a resumed run
+// never sends twice), a batch at a time, no faster than PerMinute; paging
+// by license id makes it resumable after any crash.
+func ReleaseNotificationWorkflow(ctx workflow.Context, in ReleaseInput) (ReleaseResult, error) {
+	if in.PerMinute <= 0 {
+		in.PerMinute = 120
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute},
+	})
+	for batch := 0; batch < releaseBatchesPerRun; batch++ {
+		var ids []string
+		err := workflow.ExecuteActivity(actx, a.NotifiableLicenses, activities.NotifiableInput{
+			Repo: in.Repo, After: in.Cursor, Limit: releaseBatch,
+		}).Get(ctx, &ids)
+		if err != nil {
+			return ReleaseResult{Sent: in.Sent}, err
+		}
+		futures := make([]workflow.Future, len(ids))
+		for i, id := range ids {
+			futures[i] = workflow.ExecuteActivity(actx, a.SendLicenseEmail, activities.EmailInput{
+				Key: ReleaseWorkflowID(in.Product, in.Version) + "/" + id, LicenseID: id, Template: activities.TemplateNewRelease,
+				ReleaseProduct: in.Product, ReleaseVersion: in.Version,
+			})
+		}
+		for i, f := range futures {
+			if err := f.Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Warn("New-release email not delivered", "license", ids[i], "error", err)
+			}
+		}
+		in.Sent += len(ids)
+		if len(ids) < releaseBatch {
+			return ReleaseResult{Sent: in.Sent}, nil
+		}
+		in.Cursor = ids[len(ids)-1]
+		pause := time.Duration(len(ids)) * time.Minute / time.Duration(in.PerMinute)
+		if err := workflow.NewTimerWithOptions(ctx, pause, workflow.TimerOptions{
+			Summary: fmt.Sprintf("throttle: %d sent", in.Sent),
+		}).Get(ctx, nil); err != nil {
+			return ReleaseResult{Sent: in.Sent}, err
+		}
+	}
+	return ReleaseResult{}, workflow.NewContinueAsNewError(ctx, ReleaseNotificationWorkflow, in)
+}
+
+// SilentDomainsInput says how long a domain may stay silent.
+type SilentDomainsInput struct {
+	Silence time.Duration
+}
+
+// ReleaseSilentDomainsWorkflow frees the slots of domains that sent no
+// heartbeat or validation within the silence window. The daily schedule
+// starts it.
+func ReleaseSilentDomainsWorkflow(ctx workflow.Context, in SilentDomainsInput) (int, error) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute})
+	var released int
+	err := workflow.ExecuteActivity(actx, a.ReleaseSilentDomains, activities.SilentDomainsInput{Silence: in.Silence}).Get(ctx, &released)
+	return released, err
+}
