@@ -166,9 +166,9 @@ func (s *server) joomlaFeed(c *gin.Context) {
 		doc.Updates = append(doc.Updates, JoomlaUpdate{
 			Name: product.Name, Description: fmt.Sprintf("%s %s", product.Name, r.Version), Element: r.Element,
 			Type: r.ExtensionType, Version: r.Version,
-			InfoURL:        JoomlaInfoURL{Title: product.Name, URL: fmt.Sprintf("%s/api/v1/products/%s/releases", s.PublicURL, product.Code)},
-			Downloads:      JoomlaDownloads{URLs: []JoomlaDownloadURL{{Type: "full", Format: formatOf(r.Filename), URL: download}}},
-			SHA256:         r.SHA256, Tags: JoomlaTags{Tags: []string{r.Channel}},
+			InfoURL:   JoomlaInfoURL{Title: product.Name, URL: fmt.Sprintf("%s/api/v1/products/%s/releases", s.PublicURL, product.Code)},
+			Downloads: JoomlaDownloads{URLs: []JoomlaDownloadURL{{Type: "full", Format: formatOf(r.Filename), URL: download}}},
+			SHA256:    r.SHA256, Tags: JoomlaTags{Tags: []string{r.Channel}},
 			TargetPlatform: JoomlaPlatform{Name: "joomla", Version: r.TargetPlatform}, PHPMinimum: r.PHPMinimum,
 		})
 	}

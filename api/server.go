@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -48,6 +47,11 @@ type Deps struct {
 	Usage *usage.Recorder
 	// ReleaseEmailsPerMinute throttles new-release notifications.
 	ReleaseEmailsPerMinute int
+	// SiteCacheTTL keeps looked-up keys in memory for site-facing calls,
+	// invalidated by the store's change notices; 0 reads the database every
+	// time (use 0 when another process writes licenses and no notices reach
+	// this one, i.e. SQLite shared by separate processes).
+	SiteCacheTTL time.Duration
 	// TrustedProxies may set X-Forwarded-For (client IPs for rate limits);
 	// empty trusts none.
 	TrustedProxies []string
@@ -81,6 +85,9 @@ func NewRouter(d Deps) *gin.Engine {
 		activations: newLimiterSet(30, 20),
 		usage:       d.Usage,
 	}}
+	if d.SiteCacheTTL > 0 {
+		s.site.cache = models.NewSiteCache(d.Store, d.SiteCacheTTL)
+	}
 
 	r := gin.New()
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
@@ -174,15 +181,23 @@ func (s *server) requestContext(c *gin.Context) {
 		id = hex.EncodeToString(b[:])
 	}
 	c.Header("X-Request-ID", id)
-	l := s.Logger.With("request_id", id)
+	l := s.Logger.With("request_id", id) // With is cheap: attributes are formatted only when logged
 	c.Set(ctxLogger, l)
 	start := time.Now()
 	c.Next()
-	if strings.HasPrefix(c.Request.URL.Path, "/healthz") {
-		return
+	// Successful requests log at debug: sites validate thousands of times a
+	// second, and an access log line each would cost more than the answer.
+	level := slog.LevelDebug
+	switch status := c.Writer.Status(); {
+	case status >= 500:
+		level = slog.LevelError
+	case status >= 400:
+		level = slog.LevelInfo
 	}
-	l.Info("http request", "method", c.Request.Method, "path", c.FullPath(), "status", c.Writer.Status(),
-		"duration_ms", time.Since(start).Milliseconds())
+	if l.Enabled(c.Request.Context(), level) {
+		l.Log(c.Request.Context(), level, "http request", "method", c.Request.Method, "path", c.FullPath(),
+			"status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds())
+	}
 }
 
 func (s *server) recover(c *gin.Context) {

@@ -65,6 +65,7 @@ type site struct {
 	unknownKeys *limiterSet // per client IP, for keys that match nothing
 	activations *limiterSet // per license
 	usage       *usage.Recorder
+	cache       *models.SiteCache // nil: no cache
 }
 
 // siteCall reads and checks a site request and looks its key up. ok=false
@@ -109,7 +110,15 @@ func (s *server) lookupKey(c *gin.Context, dlid string) (*models.SiteLicense, er
 	if !models.ValidDLID(dlid) {
 		return nil, nil
 	}
-	sl, err := s.Store.LookupSiteLicense(c.Request.Context(), dlid)
+	var (
+		sl  models.SiteLicense
+		err error
+	)
+	if s.site.cache != nil {
+		sl, err = s.site.cache.Lookup(c.Request.Context(), dlid)
+	} else {
+		sl, err = s.Store.LookupSiteLicense(c.Request.Context(), dlid)
+	}
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, nil
 	}

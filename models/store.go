@@ -15,11 +15,12 @@ import (
 // SQLite (the *gorm.DB must be opened with TranslateError so unique
 // violations surface as gorm.ErrDuplicatedKey).
 type Store struct {
-	db *gorm.DB
+	db      *gorm.DB
+	changes *changeFeed
 }
 
 // NewStore wraps an open database.
-func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+func NewStore(db *gorm.DB) *Store { return &Store{db: db, changes: &changeFeed{}} }
 
 // DB exposes the handle for health checks and tests.
 func (s *Store) DB() *gorm.DB { return s.db }
@@ -56,7 +57,7 @@ func (s *Store) with(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx
 
 // transaction runs fn with a Store bound to one transaction.
 func (s *Store) transaction(ctx context.Context, fn func(tx *Store) error) error {
-	return s.with(ctx).Transaction(func(tx *gorm.DB) error { return fn(&Store{db: tx}) })
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error { return fn(&Store{db: tx, changes: s.changes}) })
 }
 
 func isDuplicate(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) }

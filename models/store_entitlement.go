@@ -37,6 +37,9 @@ func (s *Store) SetEntitlements(ctx context.Context, licenseID, tierKey string) 
 		all, err = tx.GetEntitlements(ctx, licenseID)
 		return err
 	})
+	if err == nil {
+		s.licenseChanged(ctx, licenseID)
+	}
 	return tier, all, err
 }
 
@@ -72,5 +75,8 @@ func (s *Store) AddCustomEntitlement(ctx context.Context, licenseID, productCode
 		return tx.db.Model(&Entitlement{}).Where("license_id = ? AND repo = ?", licenseID, p.Repo).
 			Update("source", SourceCustom).Error
 	})
+	if err == nil {
+		s.licenseChanged(ctx, licenseID)
+	}
 	return e, err
 }

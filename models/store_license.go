@@ -117,6 +117,9 @@ func (s *Store) MintLicense(ctx context.Context, m Mint) (License, error) {
 	})
 	// A duplicate key here is a concurrent mint of the same license (or a
 	// 128-bit DLID collision); either way the activity's retry resolves it.
+	if err == nil {
+		s.licenseChanged(ctx, out.ID)
+	}
 	return out, err
 }
 
@@ -136,12 +139,16 @@ type Projection struct {
 // ProjectLicense stores a workflow's view of a license unless a newer
 // revision is already stored (projections can arrive out of order on retry).
 func (s *Store) ProjectLicense(ctx context.Context, p Projection) error {
-	return s.with(ctx).Model(&License{}).Where("id = ? AND revision < ?", p.LicenseID, p.Revision).
+	res := s.with(ctx).Model(&License{}).Where("id = ? AND revision < ?", p.LicenseID, p.Revision).
 		Select("revision", "status", "tier_key", "starts_at", "expires_at", "grace_until", "max_domains", "channels").
 		Updates(map[string]any{
 			"revision": p.Revision, "status": p.Status, "tier_key": p.TierKey, "starts_at": p.StartsAt,
 			"expires_at": p.ExpiresAt, "grace_until": p.GraceUntil, "max_domains": p.MaxDomains, "channels": p.Channels,
-		}).Error
+		})
+	if res.Error == nil && res.RowsAffected > 0 {
+		s.licenseChanged(ctx, p.LicenseID)
+	}
+	return res.Error
 }
 
 // LicenseFilter narrows a license list; zero fields do not filter.

@@ -101,6 +101,9 @@ func (s *Store) Activate(ctx context.Context, licenseID, domain string, now time
 		act = Activation{LicenseID: licenseID, Domain: domain, Status: ActivationActive, FirstSeen: now, LastSeen: now}
 		return tx.db.Create(&act).Error
 	})
+	if err == nil {
+		s.licenseChanged(ctx, licenseID)
+	}
 	return act, active, err
 }
 
@@ -116,6 +119,7 @@ func (s *Store) Deactivate(ctx context.Context, licenseID, domain string, now ti
 	if res.RowsAffected == 0 {
 		return NotFound(CodeDomainNotActivated, "%s is not an active domain of this license", domain)
 	}
+	s.licenseChanged(ctx, licenseID)
 	return nil
 }
 
@@ -138,6 +142,9 @@ func (s *Store) ReleaseSilentDomains(ctx context.Context, before, now time.Time)
 	at := Instant(now)
 	res := s.with(ctx).Model(&Activation{}).Where("status = ? AND last_seen < ?", ActivationActive, Instant(before)).
 		Updates(map[string]any{"status": ActivationDeactivated, "deactivated_at": &at})
+	if res.Error == nil && res.RowsAffected > 0 {
+		s.licenseChanged(ctx, AllLicenses)
+	}
 	return int(res.RowsAffected), res.Error
 }
 

@@ -137,13 +137,13 @@ func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *models.S
 	return nil
 }
 
-func newRouter(cfg config.Config, store *models.Store, c client.Client, recorder *usage.Recorder, log *slog.Logger) (http.Handler, error) {
+func newRouter(cfg config.Config, store *models.Store, c client.Client, recorder *usage.Recorder, cacheTTL time.Duration, log *slog.Logger) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	deps := api.Deps{
 		Store: store, Temporal: c, Namespace: cfg.Temporal.Namespace, WebUIURL: cfg.Temporal.UIURL, Logger: log,
 		Policy:    workflows.Policy{GracePeriod: cfg.GracePeriod, Retention: cfg.Retention},
 		PublicURL: cfg.PublicURL, WebhookSecrets: cfg.Stripe.WebhookSecrets, Usage: recorder,
-		ReleasesDir: cfg.Site.ReleasesDir, ReleaseEmailsPerMinute: cfg.Site.ReleaseEmailsPerMinute, TrustedProxies: cfg.Site.TrustedProxies,
+		ReleasesDir: cfg.Site.ReleasesDir, SiteCacheTTL: cacheTTL, ReleaseEmailsPerMinute: cfg.Site.ReleaseEmailsPerMinute, TrustedProxies: cfg.Site.TrustedProxies,
 	}
 	if cfg.Stripe.SecretKey != "" {
 		checkout, err := payments.NewCheckout(payments.Config{SecretKey: cfg.Stripe.SecretKey, APIURL: cfg.Stripe.APIURL})
@@ -220,11 +220,29 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 	}
 	recorder := usage.NewRecorder(store, log, time.Second)
 	defer recorder.Close() // after the HTTP server drained: every queued hit is written
-	router, err := newRouter(cfg, store, c, recorder, log)
+	router, err := newRouter(cfg, store, c, recorder, siteCacheTTL(ctx, cfg, store, r, log), log)
 	if err != nil {
 		return err
 	}
 	return serveHTTP(ctx, cfg.HTTPAddr, router, log)
+}
+
+// siteCacheTTL decides whether the API may cache licenses for sites: yes
+// when every change reaches it, that is on PostgreSQL (it listens for the
+// change notices other processes send) or when the worker writing the
+// licenses runs in this same process.
+func siteCacheTTL(ctx context.Context, cfg config.Config, store *models.Store, r roles, log *slog.Logger) time.Duration {
+	const ttl = 30 * time.Second
+	if database.IsPostgres(cfg.DatabaseURL) {
+		go database.Listen(ctx, cfg.DatabaseURL, models.ChangeChannel, store.DeliverChange,
+			func() { store.DeliverChange(models.AllLicenses) }, log)
+		return ttl
+	}
+	if r.worker {
+		return ttl
+	}
+	log.Info("SQLite shared with a separate worker process: site answers read the database every time")
+	return 0
 }
 
 func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {

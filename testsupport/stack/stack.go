@@ -113,6 +113,7 @@ func Start(t testing.TB, store *models.Store, opts Options) *Stack {
 		Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout,
 		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, Payments: opts.Payments,
 		Usage: recorder, ReleasesDir: filepath.Join(t.TempDir(), "releases"), ReleaseEmailsPerMinute: 6000,
+		SiteCacheTTL: time.Minute, // the worker writes through the same store: every change invalidates
 	}))
 	t.Cleanup(recorder.Close)
 	t.Cleanup(srv.Close)

@@ -1,0 +1,89 @@
+package models
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+)
+
+// SiteCache keeps what sites are told about a license in memory, so a
+// validation does not read three tables. It is invalidated by the store's
+// change notices (in-process writes at once; other processes' writes via
+// PostgreSQL NOTIFY), and every entry also expires after ttl, which bounds
+// staleness should a notice ever be lost.
+type SiteCache struct {
+	store *Store
+	ttl   time.Duration
+
+	mu        sync.Mutex
+	byDLID    map[string]cachedSite
+	dlidOf    map[string]string // license id -> DLID
+	evictions uint64            // bumped by every invalidation
+}
+
+const maxCachedSites = 200000
+
+type cachedSite struct {
+	site    SiteLicense
+	expires time.Time
+}
+
+// NewSiteCache returns a cache over store, subscribed to its change notices.
+func NewSiteCache(store *Store, ttl time.Duration) *SiteCache {
+	c := &SiteCache{store: store, ttl: ttl, byDLID: map[string]cachedSite{}, dlidOf: map[string]string{}}
+	store.OnLicenseChange(c.Invalidate)
+	return c
+}
+
+// Lookup is LookupSiteLicense, served from memory when possible. Callers
+// get their own copy of the slices.
+func (c *SiteCache) Lookup(ctx context.Context, dlid string) (SiteLicense, error) {
+	c.mu.Lock()
+	entry, ok := c.byDLID[dlid]
+	generation := c.evictions
+	c.mu.Unlock()
+	if ok && time.Now().Before(entry.expires) {
+		return entry.site.clone(), nil
+	}
+	site, err := c.store.LookupSiteLicense(ctx, dlid)
+	if err != nil {
+		return site, err
+	}
+	c.mu.Lock()
+	// A change noticed while we were reading may not be in what we read:
+	// then do not cache it.
+	if c.evictions == generation {
+		if len(c.byDLID) >= maxCachedSites { // a crude bound; hot keys come back at once
+			clear(c.byDLID)
+			clear(c.dlidOf)
+		}
+		c.byDLID[dlid] = cachedSite{site: site.clone(), expires: time.Now().Add(c.ttl)}
+		c.dlidOf[site.License.ID] = dlid
+	}
+	c.mu.Unlock()
+	return site, nil
+}
+
+// Invalidate forgets a license (AllLicenses: every license).
+func (c *SiteCache) Invalidate(licenseID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.evictions++
+	if licenseID == AllLicenses {
+		clear(c.byDLID)
+		clear(c.dlidOf)
+		return
+	}
+	if dlid, ok := c.dlidOf[licenseID]; ok {
+		delete(c.byDLID, dlid)
+		delete(c.dlidOf, licenseID)
+	}
+}
+
+func (s SiteLicense) clone() SiteLicense {
+	s.Entitled = slices.Clone(s.Entitled)
+	s.Entitlements = slices.Clone(s.Entitlements)
+	s.ActiveDomains = slices.Clone(s.ActiveDomains)
+	return s
+}
