@@ -70,36 +70,36 @@ type JoomlaPlatform struct {
 // feedAccess works out which releases of a product a key may see. It
 // answers ok=false after an outage (503, never an empty feed for a good
 // key); an unknown or unentitled key simply sees nothing.
-func (s *server) feedAccess(c *gin.Context, product models.Product, kind models.UsageKind) (channels []string, licenseID string, ok bool) {
+func (s *server) feedAccess(c *gin.Context, product models.Product, kind models.UsageKind) (channels []string, ok bool) {
 	dlid := strings.ToLower(strings.TrimSpace(c.Query("dlid")))
 	var sl *models.SiteLicense
 	if dlid != "" {
 		var err error
 		if sl, err = s.lookupKey(c, dlid); err != nil {
 			s.fail(c, err)
-			return nil, "", false
+			return nil, false
 		}
 	}
 	if sl == nil {
 		if dlid != "" && !s.site.unknownKeys.allow(c.ClientIP()) {
 			c.Header("Retry-After", "60")
 			abort(c, newError(http.StatusTooManyRequests, "too_many_unknown_keys", "", "too many unknown license keys from this address; retry in a minute"))
-			return nil, "", false
+			return nil, false
 		}
 		if !product.RequiresKey {
-			return []string{"stable"}, "", true
+			return []string{"stable"}, true
 		}
-		return nil, "", true
+		return nil, true
 	}
 	d := s.decide(sl, SiteRequest{Product: product.Repo})
 	s.site.usage.Record(models.UsageEvent{LicenseID: sl.License.ID, Kind: kind, IP: c.ClientIP(), Result: d.Code, At: s.Now()})
 	switch {
 	case d.Valid:
-		return sl.License.Channels, sl.License.ID, true
+		return sl.License.Channels, true
 	case !product.RequiresKey:
-		return []string{"stable"}, sl.License.ID, true
+		return []string{"stable"}, true
 	}
-	return nil, sl.License.ID, true
+	return nil, true
 }
 
 // productOf reads the product from the path; ok=false if answered.
@@ -112,8 +112,18 @@ func (s *server) productOf(c *gin.Context, code string) (models.Product, bool) {
 	return p, true
 }
 
-// visibleReleases lists a product's releases on the given channels, newest first.
-func (s *server) visibleReleases(c *gin.Context, product models.Product, channels []string) ([]models.Release, bool) {
+// entitledReleases lists the releases of a product the request's key may
+// install, newest first (a feed hit, for usage).
+func (s *server) entitledReleases(c *gin.Context, product models.Product) ([]models.Release, bool) {
+	channels, ok := s.feedAccess(c, product, models.UsageFeed)
+	if !ok || len(channels) == 0 {
+		return nil, ok
+	}
+	return s.releasesOn(c, product, channels)
+}
+
+// releasesOn lists a product's releases on the given channels, newest first.
+func (s *server) releasesOn(c *gin.Context, product models.Product, channels []string) ([]models.Release, bool) {
 	if len(channels) == 0 {
 		return nil, true
 	}
@@ -148,11 +158,7 @@ func (s *server) joomlaFeed(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	channels, _, ok := s.feedAccess(c, product, models.UsageFeed)
-	if !ok {
-		return
-	}
-	releases, ok := s.visibleReleases(c, product, channels)
+	releases, ok := s.entitledReleases(c, product)
 	if !ok {
 		return
 	}
@@ -200,11 +206,7 @@ func (s *server) latestVersion(c *gin.Context) {
 	if !ok {
 		return
 	}
-	channels, _, ok := s.feedAccess(c, product, models.UsageFeed)
-	if !ok {
-		return
-	}
-	releases, ok := s.visibleReleases(c, product, channels)
+	releases, ok := s.entitledReleases(c, product)
 	if !ok {
 		return
 	}
@@ -227,7 +229,7 @@ func (s *server) download(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	channels, _, ok := s.feedAccess(c, product, models.UsageDownload)
+	channels, ok := s.feedAccess(c, product, models.UsageDownload)
 	if !ok {
 		return
 	}
