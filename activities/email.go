@@ -37,10 +37,38 @@ type EmailResult struct {
 // resends the stored message with the same Message-ID; a message already
 // sent, held or refused is never sent again.
 func (a *Activities) SendLicenseEmail(ctx context.Context, in EmailInput) (EmailResult, error) {
-	msg, err := a.enqueue(ctx, in)
+	data, err := a.licenseData(ctx, in)
 	if err != nil {
 		return EmailResult{}, err
 	}
+	msg, err := a.enqueue(ctx, in.Key, in.Template, data.CustomerEmail, in.LicenseID, in.InvoiceNumber, data)
+	if err != nil {
+		return EmailResult{}, err
+	}
+	return a.deliver(ctx, msg)
+}
+
+// SignInInput asks for a sign-in (magic link) email.
+type SignInInput struct {
+	Key   string
+	To    string
+	Link  string
+	Admin bool
+}
+
+// SendSignInEmail sends a magic link through the same outbox and SMTP path
+// as every other email.
+func (a *Activities) SendSignInEmail(ctx context.Context, in SignInInput) (EmailResult, error) {
+	data := email.SignInData{Vendor: a.Seller.Name, Link: in.Link, Minutes: int(models.MagicLinkTTL.Minutes()), Admin: in.Admin}
+	msg, err := a.enqueue(ctx, in.Key, email.TemplateMagicLink, in.To, "", "", data)
+	if err != nil {
+		return EmailResult{}, err
+	}
+	return a.deliver(ctx, msg)
+}
+
+// deliver hands a stored outbox message to SMTP once.
+func (a *Activities) deliver(ctx context.Context, msg models.EmailMessage) (EmailResult, error) {
 	result := EmailResult{MessageID: msg.ID, Status: msg.Status}
 	if msg.Status != models.EmailQueued {
 		return result, nil
@@ -64,26 +92,22 @@ func (a *Activities) SendLicenseEmail(ctx context.Context, in EmailInput) (Email
 			return result, err
 		}
 		return result, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("%s email to %s was refused: %v", in.Template, msg.To, sendErr), ErrTypeEmailRejected, sendErr)
+			fmt.Sprintf("%s email to %s was refused: %v", msg.Template, msg.To, sendErr), ErrTypeEmailRejected, sendErr)
 	default:
 		_ = a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailQueued, Error: sendErr.Error(), At: a.now()})
-		return result, fmt.Errorf("send %s email to %s: %w", in.Template, msg.To, sendErr)
+		return result, fmt.Errorf("send %s email to %s: %w", msg.Template, msg.To, sendErr)
 	}
 }
 
-// enqueue renders the message and stores it unless the key is already stored.
-func (a *Activities) enqueue(ctx context.Context, in EmailInput) (models.EmailMessage, error) {
-	data, err := a.licenseData(ctx, in)
-	if err != nil {
-		return models.EmailMessage{}, err
-	}
-	subject, text, html, err := a.Renderer.Render(in.Template, data)
+// enqueue renders a message and stores it unless its key is already stored.
+func (a *Activities) enqueue(ctx context.Context, key, template, to, licenseID, invoice string, data any) (models.EmailMessage, error) {
+	subject, text, html, err := a.Renderer.Render(template, data)
 	if err != nil {
 		return models.EmailMessage{}, temporal.NewNonRetryableApplicationError(err.Error(), "TemplateError", err)
 	}
 	return a.Store.EnqueueEmail(ctx, models.EmailMessage{
-		IdempotencyKey: in.Key, To: data.CustomerEmail, Template: in.Template, Subject: subject,
-		TextBody: text, HTMLBody: html, LicenseID: in.LicenseID, InvoiceNumber: in.InvoiceNumber,
+		IdempotencyKey: key, To: to, Template: template, Subject: subject,
+		TextBody: text, HTMLBody: html, LicenseID: licenseID, InvoiceNumber: invoice,
 	})
 }
 
@@ -173,4 +197,5 @@ const (
 	TemplateRenewed       = email.TemplateRenewed
 	TemplatePaymentFailed = email.TemplatePaymentFailed
 	TemplateNewRelease    = email.TemplateNewRelease
+	TemplateMagicLink     = email.TemplateMagicLink
 )

@@ -126,3 +126,18 @@ func (a *Activities) LoadLicense(ctx context.Context, in LoadInput) (LoadResult,
 		MaxDomains: l.MaxDomains, Channels: l.Channels, Entitlements: refs(ents), Revision: l.Revision,
 	}, nil
 }
+
+// AddEntitlementInput names the license and the product to add.
+type AddEntitlementInput struct {
+	LicenseID string
+	Product   string
+}
+
+// AddEntitlement grants a custom add-on and returns all entitlements.
+func (a *Activities) AddEntitlement(ctx context.Context, in AddEntitlementInput) ([]EntitlementRef, error) {
+	if _, err := a.Store.AddCustomEntitlement(ctx, in.LicenseID, in.Product); err != nil {
+		return nil, permanent(err)
+	}
+	all, err := a.Store.GetEntitlements(ctx, in.LicenseID)
+	return refs(all), err
+}

@@ -25,10 +25,12 @@ const (
 	TemplatePaymentFailed = "payment-failed"
 	// TemplateNewRelease announces a release to entitled customers.
 	TemplateNewRelease = "new-release"
+	// TemplateMagicLink signs a customer or operator in (SignInData).
+	TemplateMagicLink = "magic-link"
 )
 
 // Templates lists every template the renderer must know.
-var Templates = []string{TemplateDelivery, TemplateInvoice, TemplateReminder30, TemplateReminder7, TemplateExpired, TemplateRenewed, TemplatePaymentFailed, TemplateNewRelease}
+var Templates = []string{TemplateDelivery, TemplateInvoice, TemplateReminder30, TemplateReminder7, TemplateExpired, TemplateRenewed, TemplatePaymentFailed, TemplateNewRelease, TemplateMagicLink}
 
 // LicenseData is what every license email can show.
 type LicenseData struct {
@@ -61,6 +63,14 @@ type ProductLine struct {
 	Code string
 	Repo string
 	Name string
+}
+
+// SignInData fills the magic-link email.
+type SignInData struct {
+	Vendor  string
+	Link    string
+	Minutes int
+	Admin   bool
 }
 
 // ReleaseLine is the release a new-release email announces.
@@ -113,8 +123,9 @@ func NewRenderer() (*Renderer, error) {
 	return &Renderer{text: text, html: html}, nil
 }
 
-// Render produces a message's subject, plain text and HTML bodies.
-func (r *Renderer) Render(name string, data LicenseData) (subject, text, html string, err error) {
+// Render produces a message's subject, plain text and HTML bodies; data is
+// a LicenseData, or a SignInData for the magic link.
+func (r *Renderer) Render(name string, data any) (subject, text, html string, err error) {
 	var b bytes.Buffer
 	if err = r.text.ExecuteTemplate(&b, name+".subject", data); err != nil {
 		return "", "", "", fmt.Errorf("render %s subject: %w", name, err)

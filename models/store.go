@@ -39,7 +39,7 @@ func tables() []any {
 	return []any{
 		&Product{}, &Tier{}, &Customer{}, &Order{}, &License{}, &Entitlement{},
 		&InvoiceSequence{}, &Invoice{}, &EmailMessage{}, &APIToken{}, &IdempotencyRecord{},
-		&StripeEvent{}, &Activation{}, &UsageEvent{}, &Release{}, &SigningKey{},
+		&StripeEvent{}, &Activation{}, &UsageEvent{}, &Release{}, &SigningKey{}, &MagicLink{}, &Session{},
 	}
 }
 

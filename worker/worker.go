@@ -48,6 +48,7 @@ func RegisterWorkflows(r interface{ RegisterWorkflow(any) }) {
 	r.RegisterWorkflow(workflows.LicenseWorkflow)
 	r.RegisterWorkflow(workflows.ReleaseNotificationWorkflow)
 	r.RegisterWorkflow(workflows.ReleaseSilentDomainsWorkflow)
+	r.RegisterWorkflow(workflows.SignInEmailWorkflow)
 }
 
 // EnsureSilentDomainsSchedule creates (or updates) the daily schedule that

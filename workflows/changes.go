@@ -230,3 +230,23 @@ func (l *license) paymentFailed(_ workflow.Context, r PaymentFailedRequest) erro
 	})
 	return nil
 }
+
+func (l *license) validateAddEntitlement(_ workflow.Context, r AddEntitlementRequest) error {
+	if strings.TrimSpace(r.Product) == "" {
+		return rejection(models.Invalid("missing_product", "product", "give the product code to add"))
+	}
+	return nil
+}
+
+// addEntitlement grants a product as a custom add-on (kept across tier
+// changes); an unknown product is refused with the activity's reason.
+func (l *license) addEntitlement(ctx workflow.Context, r AddEntitlementRequest) error {
+	var ents []activities.EntitlementRef
+	err := workflow.ExecuteActivity(withActivity(ctx, "add entitlement"), a.AddEntitlement,
+		activities.AddEntitlementInput{LicenseID: l.st.LicenseID, Product: strings.TrimSpace(r.Product)}).Get(ctx, &ents)
+	if err != nil {
+		return asRejection(err)
+	}
+	l.st.Entitlements = ents
+	return nil
+}

@@ -153,6 +153,7 @@ func (l *license) setup(ctx workflow.Context) error {
 		listen(ctx, l, Suspend, models.ActionSuspend, func(r SuspendRequest) string { return r.RequestID }, noFields[SuspendRequest], l.suspend),
 		listen(ctx, l, Reinstate, models.ActionReinstate, func(r ReinstateRequest) string { return r.RequestID }, noFields[ReinstateRequest], l.reinstate),
 		listen(ctx, l, Revoke, models.ActionRevoke, func(r RevokeRequest) string { return r.RequestID }, noFields[RevokeRequest], l.revoke),
+		listen(ctx, l, AddEntitlement, "", func(r AddEntitlementRequest) string { return r.RequestID }, l.validateAddEntitlement, l.addEntitlement),
 	)
 }
 

@@ -57,3 +57,9 @@ type PaymentFailedRequest struct {
 	// PaymentURL is where the customer can pay or update the payment method.
 	PaymentURL string `json:"payment_url,omitempty"`
 }
+
+// AddEntitlementRequest grants one more product.
+type AddEntitlementRequest struct {
+	Product   string `json:"product"`
+	RequestID string `json:"request_id,omitempty"`
+}

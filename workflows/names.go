@@ -26,6 +26,10 @@ const (
 	Revoke        = string(models.ActionRevoke)
 )
 
+// AddEntitlement grants a product beyond the tier (a custom add-on that
+// survives tier changes); an update and a signal, like the actions.
+const AddEntitlement = "add-entitlement"
+
 // PaymentFailed tells the license a renewal payment failed; it emails the
 // customer (dunning). A signal only: payment webhooks send it.
 const PaymentFailed = "payment-failed"

@@ -100,3 +100,18 @@ func ReleaseSilentDomainsWorkflow(ctx workflow.Context, in SilentDomainsInput) (
 	err := workflow.ExecuteActivity(actx, a.ReleaseSilentDomains, activities.SilentDomainsInput{Silence: in.Silence}).Get(ctx, &released)
 	return released, err
 }
+
+// SignInWorkflowID names the workflow that emails one magic link.
+func SignInWorkflowID(key string) string { return "signin-" + key }
+
+// SignInEmailWorkflow emails a magic link. It exists so the link goes out
+// through the worker, which holds the SMTP settings and the outbox retry
+// logic every other email uses.
+func SignInEmailWorkflow(ctx workflow.Context, in activities.SignInInput) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		// A sign-in link is only useful for 15 minutes.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
+	})
+	return workflow.ExecuteActivity(ctx, a.SendSignInEmail, in).Get(ctx, nil)
+}
