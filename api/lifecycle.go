@@ -162,3 +162,11 @@ func (s *server) announceRelease(ctx context.Context, p models.Product, r models
 	})
 	return err
 }
+
+// sendSignIn starts the workflow that emails a magic link.
+func (s *server) sendSignIn(ctx context.Context, key, to, link string, admin bool) error {
+	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.SignInWorkflowID(key), TaskQueue: workflows.TaskQueue, StaticSummary: "Sign-in link for " + to,
+	}, workflows.SignInEmailWorkflow, workflows.SignInRequest{Key: "signin/" + key, To: to, Link: link, Admin: admin})
+	return err
+}

@@ -52,6 +52,8 @@ type Deps struct {
 	// time (use 0 when another process writes licenses and no notices reach
 	// this one, i.e. SQLite shared by separate processes).
 	SiteCacheTTL time.Duration
+	// AdminEmails may sign in to the dashboard by magic link.
+	AdminEmails []string
 	// TrustedProxies may set X-Forwarded-For (client IPs for rate limits);
 	// empty trusts none.
 	TrustedProxies []string
@@ -83,6 +85,7 @@ func NewRouter(d Deps) *gin.Engine {
 		signer:      &signer{store: d.Store},
 		unknownKeys: newLimiterSet(60, 30),
 		activations: newLimiterSet(30, 20),
+		signIns:     newLimiterSet(10, 10),
 		usage:       d.Usage,
 	}}
 	if d.SiteCacheTTL > 0 {
@@ -158,6 +161,8 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/updates/:product", s.joomlaFeed)
 	r.GET("/updates/:product/latest", s.latestVersion)
 	r.GET("/downloads/:product/:version", s.download)
+
+	s.webRoutes(r)
 
 	admin := s.requireScope(models.ScopeAdmin)
 	v1.GET("/tokens", admin, s.listTokens)

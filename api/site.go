@@ -64,6 +64,7 @@ type site struct {
 	signer      *signer
 	unknownKeys *limiterSet // per client IP, for keys that match nothing
 	activations *limiterSet // per license
+	signIns     *limiterSet // magic links asked for, per client IP
 	usage       *usage.Recorder
 	cache       *models.SiteCache // nil: no cache
 }

@@ -44,6 +44,7 @@ type EmailFilter struct {
 	LicenseID string
 	To        string
 	Template  string
+	Status    EmailStatus
 	Limit     int
 }
 
@@ -59,9 +60,22 @@ func (s *Store) ListEmails(ctx context.Context, f EmailFilter) ([]EmailMessage, 
 	if f.Template != "" {
 		q = q.Where("template = ?", f.Template)
 	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}
 	var out []EmailMessage
 	return out, q.Find(&out).Error
+}
+
+// GetEmail finds one outbox message.
+func (s *Store) GetEmail(ctx context.Context, id uint) (EmailMessage, error) {
+	var m EmailMessage
+	err := s.with(ctx).First(&m, "id = ?", id).Error
+	if isNotFound(err) {
+		return m, NotFound("email_not_found", "no email %d in the outbox", id)
+	}
+	return m, err
 }

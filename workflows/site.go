@@ -104,14 +104,22 @@ func ReleaseSilentDomainsWorkflow(ctx workflow.Context, in SilentDomainsInput) (
 // SignInWorkflowID names the workflow that emails one magic link.
 func SignInWorkflowID(key string) string { return "signin-" + key }
 
+// SignInRequest is one magic link to email; Key makes it one outbox message.
+type SignInRequest struct {
+	Key   string
+	To    string
+	Link  string
+	Admin bool
+}
+
 // SignInEmailWorkflow emails a magic link. It exists so the link goes out
 // through the worker, which holds the SMTP settings and the outbox retry
 // logic every other email uses.
-func SignInEmailWorkflow(ctx workflow.Context, in activities.SignInInput) error {
+func SignInEmailWorkflow(ctx workflow.Context, in SignInRequest) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		// A sign-in link is only useful for 15 minutes.
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
-	return workflow.ExecuteActivity(ctx, a.SendSignInEmail, in).Get(ctx, nil)
+	return workflow.ExecuteActivity(ctx, a.SendSignInEmail, activities.SignInInput(in)).Get(ctx, nil)
 }

@@ -143,7 +143,7 @@ func newRouter(cfg config.Config, store *models.Store, c client.Client, recorder
 		Store: store, Temporal: c, Namespace: cfg.Temporal.Namespace, WebUIURL: cfg.Temporal.UIURL, Logger: log,
 		Policy:    workflows.Policy{GracePeriod: cfg.GracePeriod, Retention: cfg.Retention},
 		PublicURL: cfg.PublicURL, WebhookSecrets: cfg.Stripe.WebhookSecrets, Usage: recorder,
-		ReleasesDir: cfg.Site.ReleasesDir, SiteCacheTTL: cacheTTL, ReleaseEmailsPerMinute: cfg.Site.ReleaseEmailsPerMinute, TrustedProxies: cfg.Site.TrustedProxies,
+		ReleasesDir: cfg.Site.ReleasesDir, SiteCacheTTL: cacheTTL, AdminEmails: cfg.AdminEmails, ReleaseEmailsPerMinute: cfg.Site.ReleaseEmailsPerMinute, TrustedProxies: cfg.Site.TrustedProxies,
 	}
 	if cfg.Stripe.SecretKey != "" {
 		checkout, err := payments.NewCheckout(payments.Config{SecretKey: cfg.Stripe.SecretKey, APIURL: cfg.Stripe.APIURL})

@@ -65,6 +65,9 @@ type Stack struct {
 	Token string
 }
 
+// OperatorEmail may sign in to the dashboard by magic link.
+const OperatorEmail = "ops@vendor.example"
+
 // AdminToken is the admin token every stack accepts.
 const AdminToken = "lft_integration-test-admin-token"
 
@@ -114,6 +117,7 @@ func Start(t testing.TB, store *models.Store, opts Options) *Stack {
 		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, Payments: opts.Payments,
 		Usage: recorder, ReleasesDir: filepath.Join(t.TempDir(), "releases"), ReleaseEmailsPerMinute: 6000,
 		SiteCacheTTL: time.Minute, // the worker writes through the same store: every change invalidates
+		AdminEmails:  []string{OperatorEmail},
 	}))
 	t.Cleanup(recorder.Close)
 	t.Cleanup(srv.Close)

@@ -25,6 +25,7 @@ var Vars = []Var{
 	{"LICENSEFLOW_HTTP_ADDR", ":8080", "Address the API listens on."},
 	{"LICENSEFLOW_PUBLIC_URL", "http://localhost:8080", "Where customers and sites reach licenseflow (links in emails)."},
 	{"LICENSEFLOW_ADMIN_TOKEN", "", "Bootstrap admin API token (at least 16 characters). Unset: one is generated and printed once, when no admin token exists."},
+	{"LICENSEFLOW_ADMIN_EMAILS", "", "Comma-separated operator emails that may sign in to /admin by magic link (an admin API token also works)."},
 	{"LICENSEFLOW_DATA_DIR", "data", "Dev mode: directory for the embedded Temporal server's SQLite file."},
 	{"LICENSEFLOW_GRACE_DAYS", "7", "Days an expired license still validates (with a warning)."},
 	{"LICENSEFLOW_RETENTION_DAYS", "365", "Days after the grace period a license's workflow waits for a renewal before closing (a later renewal resumes it)."},
@@ -65,6 +66,7 @@ type Config struct {
 	HTTPAddr    string
 	PublicURL   string
 	AdminToken  string
+	AdminEmails []string
 	DataDir     string
 	GracePeriod time.Duration
 	Retention   time.Duration
@@ -165,6 +167,7 @@ func Load(getenv func(string) string) (Config, error) {
 		HTTPAddr:    get("LICENSEFLOW_HTTP_ADDR"),
 		PublicURL:   strings.TrimRight(get("LICENSEFLOW_PUBLIC_URL"), "/"),
 		AdminToken:  get("LICENSEFLOW_ADMIN_TOKEN"),
+		AdminEmails: lowerAll(splitList(get("LICENSEFLOW_ADMIN_EMAILS"))),
 		DataDir:     get("LICENSEFLOW_DATA_DIR"),
 		GracePeriod: time.Duration(integer("LICENSEFLOW_GRACE_DAYS", 0, 365)) * 24 * time.Hour,
 		Retention:   time.Duration(integer("LICENSEFLOW_RETENTION_DAYS", 1, 3650)) * 24 * time.Hour,
@@ -213,4 +216,11 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+func lowerAll(list []string) []string {
+	for i := range list {
+		list[i] = strings.ToLower(list[i])
+	}
+	return list
 }
