@@ -1,0 +1,182 @@
+package integration
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/testsupport"
+	"github.com/licenseflow/licenseflow/testsupport/stack"
+)
+
+// browserless is a cookie-keeping HTTP client, for the security checks
+// that need no JavaScript.
+type browserless struct {
+	t      *testing.T
+	s      *stack.Stack
+	client *http.Client
+}
+
+func newBrowserless(t *testing.T, s *stack.Stack) *browserless {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &browserless{t: t, s: s, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browserless) get(path string) (int, string) {
+	resp, err := b.client.Get(b.s.API.URL + path)
+	require.NoError(b.t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func (b *browserless) post(path string, form url.Values) (int, string) {
+	resp, err := b.client.PostForm(b.s.API.URL+path, form)
+	require.NoError(b.t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, page string) string {
+	t.Helper()
+	m := csrfField.FindStringSubmatch(page)
+	require.NotNil(t, m, "the page has a CSRF field")
+	return m[1]
+}
+
+var magicLink = regexp.MustCompile(`https://licenses\.vendor\.example(/(?:portal|admin)/auth\?token=[A-Za-z0-9_-]+)`)
+
+// signInLink asks for a magic link and reads it from the outbox, the way
+// a customer reads it from their mailbox.
+func signInLink(t *testing.T, s *stack.Stack, email string) string {
+	t.Helper()
+	var path string
+	s.WaitFor("the sign-in email to "+email, 10*time.Second, func() bool {
+		msgs, err := s.Store.ListEmails(ctx, models.EmailFilter{To: email, Template: "magic-link"})
+		require.NoError(t, err)
+		if len(msgs) == 0 {
+			return false
+		}
+		m := magicLink.FindStringSubmatch(msgs[0].TextBody)
+		require.NotNil(t, m, msgs[0].TextBody)
+		path = m[1]
+		return true
+	})
+	return path
+}
+
+// signInAs signs a cookie-keeping client in to the portal by magic link.
+func (b *browserless) signInAs(email string) {
+	_, page := b.get("/portal")
+	status, _ := b.post("/portal/signin", url.Values{"csrf": {csrfOf(b.t, page)}, "email": {email}})
+	require.Equal(b.t, http.StatusOK, status)
+	status, _ = b.get(signInLink(b.t, b.s, email))
+	require.Equal(b.t, http.StatusSeeOther, status)
+}
+
+func TestPortalShowsCustomersOnlyTheirOwnRecords(t *testing.T) {
+	s := stack.Start(t, testsupport.SQLite(t), stack.Options{})
+	mine := issue(t, s, `{"user_email":"mine@example.com","tier":"pos"}`)
+	theirs := issue(t, s, `{"user_email":"theirs@example.com","tier":"suite"}`)
+	invoices, err := s.Store.ListInvoices(ctx, theirs.ID)
+	require.NoError(t, err)
+
+	b := newBrowserless(t, s)
+	b.signInAs("mine@example.com")
+	status, page := b.get("/portal/licenses/" + mine.ID)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, page, mine.DLID, "the copy button carries the full key")
+
+	status, page = b.get("/portal/licenses/" + theirs.ID)
+	assert.Equal(t, http.StatusNotFound, status, "another customer's license does not exist for me")
+	assert.NotContains(t, page, theirs.DLID)
+	status, _ = b.get("/portal/invoices/" + invoices[0].Number + ".pdf")
+	assert.Equal(t, http.StatusNotFound, status)
+	status, _ = b.post("/portal/licenses/"+theirs.ID+"/deactivate", url.Values{"domain": {"x.com"}})
+	assert.Equal(t, http.StatusNotFound, status)
+
+	// A form posted without its CSRF token is refused and changes nothing.
+	_, _, err = s.Store.Activate(ctx, mine.ID, "kept.example.com", time.Now())
+	require.NoError(t, err)
+	status, _ = b.post("/portal/licenses/"+mine.ID+"/deactivate", url.Values{"domain": {"kept.example.com"}})
+	assert.Equal(t, http.StatusForbidden, status)
+	status, _ = b.post("/portal/licenses/"+mine.ID+"/deactivate", url.Values{"domain": {"kept.example.com"}, "csrf": {"forged"}})
+	assert.Equal(t, http.StatusForbidden, status)
+	n, err := s.Store.CountActiveDomains(ctx, mine.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+
+	// A magic link works once.
+	fresh := newBrowserless(t, s)
+	_, page = fresh.get("/portal")
+	fresh.post("/portal/signin", url.Values{"csrf": {csrfOf(t, page)}, "email": {"theirs@example.com"}})
+	link := signInLink(t, s, "theirs@example.com")
+	status, _ = fresh.get(link)
+	assert.Equal(t, http.StatusSeeOther, status)
+	status, _ = newBrowserless(t, s).get(link)
+	assert.Equal(t, http.StatusUnauthorized, status, "a used link signs nobody in")
+
+	// Unknown addresses get the same answer and no email.
+	_, page = fresh.get("/portal")
+	status, page = newBrowserless(t, s).post("/portal/signin", url.Values{"csrf": {csrfOf(t, page)}, "email": {"nobody@example.com"}})
+	assert.Equal(t, http.StatusForbidden, status, "the CSRF cookie belongs to another browser")
+	nb := newBrowserless(t, s)
+	_, page = nb.get("/portal")
+	status, page = nb.post("/portal/signin", url.Values{"csrf": {csrfOf(t, page)}, "email": {"nobody@example.com"}})
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, page, "If that address has licenses with us")
+	msgs, err := s.Store.ListEmails(ctx, models.EmailFilter{To: "nobody@example.com"})
+	require.NoError(t, err)
+	assert.Empty(t, msgs)
+}
+
+func TestAdminPagesRequireAnOperator(t *testing.T) {
+	s := stack.Start(t, testsupport.SQLite(t), stack.Options{})
+	v := issue(t, s, crmOrder)
+	b := newBrowserless(t, s)
+	for _, path := range []string{"/admin", "/admin/customers?q=a", "/admin/licenses/" + v.ID, "/admin/outbox"} {
+		status, page := b.get(path)
+		assert.Equal(t, http.StatusUnauthorized, status, path)
+		assert.Contains(t, page, "Operator sign-in")
+	}
+	status, _ := b.post("/admin/licenses/"+v.ID+"/action", url.Values{"action": {"revoke"}})
+	assert.Equal(t, http.StatusUnauthorized, status)
+
+	// A customer session is not an operator session.
+	b.signInAs("customer@example.com")
+	status, _ = b.get("/admin")
+	assert.Equal(t, http.StatusUnauthorized, status)
+
+	// Exchanging the admin API token for a session works; a wrong one does not.
+	_, page := b.get("/admin")
+	status, _ = b.post("/admin/token", url.Values{"csrf": {csrfOf(t, page)}, "token": {"lft_wrong"}})
+	assert.Equal(t, http.StatusUnauthorized, status)
+	status, _ = b.post("/admin/token", url.Values{"csrf": {csrfOf(t, page)}, "token": {s.Token}})
+	assert.Equal(t, http.StatusSeeOther, status)
+	status, page = b.get("/admin/licenses/" + v.ID)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, page, "workflow-link")
+
+	// The admin magic link only goes to configured operators.
+	ops := newBrowserless(t, s)
+	_, page = ops.get("/admin")
+	ops.post("/admin/signin", url.Values{"csrf": {csrfOf(t, page)}, "email": {stack.OperatorEmail}})
+	status, _ = ops.get(signInLink(t, s, stack.OperatorEmail))
+	assert.Equal(t, http.StatusSeeOther, status)
+	status, page = ops.get("/admin")
+	assert.Equal(t, http.StatusOK, status)
+	assert.True(t, strings.Contains(page, "stat-new"))
+}
