@@ -261,22 +261,27 @@ func (s *server) adminCustomer(c *gin.Context) {
 		s.webFail(c, "admin", err)
 		return
 	}
-	licenses, err := s.Store.CustomerLicenses(ctx, customer.ID)
-	if err == nil {
-		var orders []models.Order
-		var invoices []models.Invoice
-		var emails []models.EmailMessage
-		if orders, err = s.Store.CustomerOrders(ctx, customer.ID); err == nil {
-			if invoices, err = s.Store.CustomerInvoices(ctx, customer.ID); err == nil {
-				if emails, err = s.Store.ListEmails(ctx, models.EmailFilter{To: customer.Email, Limit: 50}); err == nil {
-					s.adminPage(c, sess, http.StatusOK, customer.Email, "admin-customer", gin.H{
-						"Customer": customer, "Licenses": licenses, "Orders": orders, "Invoices": invoices, "Emails": emails})
-					return
-				}
-			}
-		}
+	var (
+		licenses []models.License
+		orders   []models.Order
+		invoices []models.Invoice
+		emails   []models.EmailMessage
+	)
+	err = firstError(
+		func() (err error) { licenses, err = s.Store.CustomerLicenses(ctx, customer.ID); return },
+		func() (err error) { orders, err = s.Store.CustomerOrders(ctx, customer.ID); return },
+		func() (err error) { invoices, err = s.Store.CustomerInvoices(ctx, customer.ID); return },
+		func() (err error) {
+			emails, err = s.Store.ListEmails(ctx, models.EmailFilter{To: customer.Email, Limit: 50})
+			return
+		},
+	)
+	if err != nil {
+		s.webFail(c, "admin", err)
+		return
 	}
-	s.webFail(c, "admin", err)
+	s.adminPage(c, sess, http.StatusOK, customer.Email, "admin-customer", gin.H{
+		"Customer": customer, "Licenses": licenses, "Orders": orders, "Invoices": invoices, "Emails": emails})
 }
 
 // adminLicense shows a license with its live workflow state, usage and
@@ -292,27 +297,20 @@ func (s *server) adminLicense(c *gin.Context) {
 		s.webFail(c, "admin", err)
 		return
 	}
-	ents, err := s.Store.GetEntitlements(ctx, l.ID)
-	if err != nil {
-		s.webFail(c, "admin", err)
-		return
-	}
-	activations, err := s.Store.ListActivations(ctx, l.ID)
-	if err != nil {
-		s.webFail(c, "admin", err)
-		return
-	}
-	usage, err := s.Store.UsageSince(ctx, l.ID, s.Now().AddDate(0, 0, -30))
-	if err != nil {
-		s.webFail(c, "admin", err)
-		return
-	}
-	tiers, err := s.Store.ListTiers(ctx, true)
-	if err != nil {
-		s.webFail(c, "admin", err)
-		return
-	}
-	products, err := s.Store.ListProducts(ctx)
+	var (
+		ents        []models.Entitlement
+		activations []models.Activation
+		usage       models.Usage
+		tiers       []models.Tier
+		products    []models.Product
+	)
+	err = firstError(
+		func() (err error) { ents, err = s.Store.GetEntitlements(ctx, l.ID); return },
+		func() (err error) { activations, err = s.Store.ListActivations(ctx, l.ID); return },
+		func() (err error) { usage, err = s.Store.UsageSince(ctx, l.ID, s.Now().AddDate(0, 0, -30)); return },
+		func() (err error) { tiers, err = s.Store.ListTiers(ctx, true); return },
+		func() (err error) { products, err = s.Store.ListProducts(ctx); return },
+	)
 	if err != nil {
 		s.webFail(c, "admin", err)
 		return
@@ -414,4 +412,14 @@ func (s *server) adminEmail(c *gin.Context) {
 		return
 	}
 	s.adminPage(c, sess, http.StatusOK, msg.Subject, "admin-email", msg)
+}
+
+// firstError runs the page's reads in order and stops at the first failure.
+func firstError(reads ...func() error) error {
+	for _, read := range reads {
+		if err := read(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -28,17 +28,16 @@ func (s *server) portalHome(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	licenses, err := s.Store.CustomerLicenses(ctx, sess.CustomerID)
-	if err != nil {
-		s.webFail(c, "portal", err)
-		return
-	}
-	orders, err := s.Store.CustomerOrders(ctx, sess.CustomerID)
-	if err != nil {
-		s.webFail(c, "portal", err)
-		return
-	}
-	invoices, err := s.Store.CustomerInvoices(ctx, sess.CustomerID)
+	var (
+		licenses []models.License
+		orders   []models.Order
+		invoices []models.Invoice
+	)
+	err := firstError(
+		func() (err error) { licenses, err = s.Store.CustomerLicenses(ctx, sess.CustomerID); return },
+		func() (err error) { orders, err = s.Store.CustomerOrders(ctx, sess.CustomerID); return },
+		func() (err error) { invoices, err = s.Store.CustomerInvoices(ctx, sess.CustomerID); return },
+	)
 	if err != nil {
 		s.webFail(c, "portal", err)
 		return
@@ -162,12 +161,14 @@ func (s *server) portalLicense(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	ents, err := s.Store.GetEntitlements(ctx, l.ID)
-	if err != nil {
-		s.webFail(c, "portal", err)
-		return
-	}
-	activations, err := s.Store.ListActivations(ctx, l.ID)
+	var (
+		ents        []models.Entitlement
+		activations []models.Activation
+	)
+	err := firstError(
+		func() (err error) { ents, err = s.Store.GetEntitlements(ctx, l.ID); return },
+		func() (err error) { activations, err = s.Store.ListActivations(ctx, l.ID); return },
+	)
 	if err != nil {
 		s.webFail(c, "portal", err)
 		return
