@@ -319,8 +319,14 @@ func (s *server) adminLicense(c *gin.Context) {
 	if st, err := s.queryLicense(ctx, l.WorkflowID); err == nil {
 		live = workflowView(st)
 	}
+	active := 0
+	for _, a := range activations {
+		if a.Status == models.ActivationActive {
+			active++
+		}
+	}
 	s.adminPage(c, sess, http.StatusOK, "License "+l.ID, "admin-license", gin.H{
-		"License": l, "Entitlements": ents, "Activations": activations, "Usage": usage, "Tiers": tiers,
+		"License": l, "ActiveDomains": active, "Entitlements": ents, "Activations": activations, "Usage": usage, "Tiers": tiers,
 		"Products": products, "Workflow": live, "WorkflowURL": s.workflowURL(l.WorkflowID),
 	})
 }
@@ -378,7 +384,7 @@ func (s *server) adminAction(c *gin.Context) {
 		s.webFail(c, "admin", err)
 		return
 	}
-	s.redirectToLicense(c, l.ID, "Done: "+strings.ReplaceAll(name, "-", " ")+".")
+	s.redirectToLicense(c, l.ID, "Done: "+strings.ReplaceAll(c.PostForm("action"), "-", " ")+".")
 }
 
 func (s *server) redirectToLicense(c *gin.Context, id, notice string) {
