@@ -131,7 +131,7 @@ func TestPortalShowsCustomersOnlyTheirOwnRecords(t *testing.T) {
 
 	// Unknown addresses get the same answer and no email.
 	_, page = fresh.get("/portal")
-	status, page = newBrowserless(t, s).post("/portal/signin", url.Values{"csrf": {csrfOf(t, page)}, "email": {"nobody@example.com"}})
+	status, _ = newBrowserless(t, s).post("/portal/signin", url.Values{"csrf": {csrfOf(t, page)}, "email": {"nobody@example.com"}})
 	assert.Equal(t, http.StatusForbidden, status, "the CSRF cookie belongs to another browser")
 	nb := newBrowserless(t, s)
 	_, page = nb.get("/portal")

@@ -73,7 +73,6 @@ type searchAttrs struct {
 	tier      string
 	email     string
 	expiresAt time.Time
-	set       bool
 }
 
 func newLicense(ctx workflow.Context, in LicenseInput) (*license, error) {
@@ -463,7 +462,7 @@ func (l *license) publish(ctx workflow.Context) {
 }
 
 func (l *license) upsertSearchAttributes(ctx workflow.Context) {
-	want := searchAttrs{status: l.st.Status, tier: l.st.Tier, email: l.st.CustomerEmail, set: true}
+	want := searchAttrs{status: l.st.Status, tier: l.st.Tier, email: l.st.CustomerEmail}
 	if l.st.ExpiresAt != nil {
 		want.expiresAt = *l.st.ExpiresAt
 	}
