@@ -14,11 +14,12 @@ import (
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 )
 
 // Activities carries the dependencies of every activity.
 type Activities struct {
-	Store    *models.Store
+	Store    *store.Store
 	Renderer *email.Renderer
 	// Sender delivers email; nil keeps messages in the outbox (status held),
 	// readable through the API, which is the development default.

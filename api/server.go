@@ -15,13 +15,15 @@ import (
 
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/siteapi"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // Deps are the API's collaborators.
 type Deps struct {
-	Store    *models.Store
+	Store    *store.Store
 	Temporal client.Client
 	// Namespace is the Temporal namespace (for Web UI links).
 	Namespace string
@@ -89,7 +91,7 @@ func NewRouter(d Deps) *gin.Engine {
 		usage:       d.Usage,
 	}}
 	if d.SiteCacheTTL > 0 {
-		s.site.cache = models.NewSiteCache(d.Store, d.SiteCacheTTL)
+		s.site.cache = siteapi.NewCache(d.Store, d.SiteCacheTTL)
 	}
 
 	r := gin.New()

@@ -18,6 +18,8 @@ import (
 
 	"github.com/licenseflow/licenseflow/licensetoken"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/siteapi"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/usage"
 )
 
@@ -66,7 +68,7 @@ type site struct {
 	activations *limiterSet // per license
 	signIns     *limiterSet // magic links asked for, per client IP
 	usage       *usage.Recorder
-	cache       *models.SiteCache // nil: no cache
+	cache       *siteapi.Cache // nil: no cache
 }
 
 // siteCall reads and checks a site request and looks its key up. ok=false
@@ -388,7 +390,7 @@ func (s *server) issueToken(c *gin.Context, sl *models.SiteLicense) {
 // signer caches the active signing key, re-reading it every minute so a
 // rotation on another instance is picked up.
 type signer struct {
-	store   *models.Store
+	store   *store.Store
 	mu      sync.Mutex
 	current models.SigningKey
 	loaded  time.Time

@@ -9,12 +9,13 @@ import (
 
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
 )
 
 func TestCatalogIsDataEditableThroughTheAPI(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		var tiers api.Page[models.Tier]
 		s.Call(http.MethodGet, "/api/v1/tiers", nil).JSON(t, &tiers)

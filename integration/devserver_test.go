@@ -18,6 +18,7 @@ import (
 	"github.com/licenseflow/licenseflow/devserver"
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -31,7 +32,7 @@ type devProcess struct {
 	worker sdkworker.Worker
 }
 
-func startDev(t *testing.T, dir string, store *models.Store) *devProcess {
+func startDev(t *testing.T, dir string, store *store.Store) *devProcess {
 	t.Helper()
 	srv, err := devserver.Start(devserver.Options{
 		DatabaseFile: filepath.Join(dir, "temporal.db"), Namespace: "default",

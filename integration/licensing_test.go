@@ -19,6 +19,7 @@ import (
 
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -30,7 +31,7 @@ var ctx = context.Background()
 const crmOrder = `{"user_email":"customer@example.com","tier":"pos","max_domains":5,"expires_months":12}`
 
 func TestPurchaseThroughTheAPIIssuesTheLicenseWithinSeconds(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		start := time.Now()
 		r := s.Call(http.MethodPost, "/api/v1/licensing/licenses", crmOrder)
@@ -77,7 +78,7 @@ func TestPurchaseThroughTheAPIIssuesTheLicenseWithinSeconds(t *testing.T) {
 }
 
 func TestPatchRenewsOnTheSameDLID(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		var created api.LicenseView
 		s.Call(http.MethodPost, "/api/v1/licensing/licenses", crmOrder).JSON(t, &created)
@@ -116,7 +117,7 @@ func TestPatchRenewsOnTheSameDLID(t *testing.T) {
 }
 
 func TestConcurrentIdenticalRequestsCreateOneLicense(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		const n = 10
 		run := func(body string, headers ...string) []string {
@@ -201,7 +202,7 @@ func TestIllegalTransitionsAnswer409AndLeaveNoTrace(t *testing.T) {
 }
 
 func TestBadInputGetsAClearErrorAndWritesNothing(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		cases := []struct {
 			body   string

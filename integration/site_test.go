@@ -23,6 +23,7 @@ import (
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/licensetoken"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
 	"github.com/licenseflow/licenseflow/worker"
@@ -68,7 +69,7 @@ func siteCall(t *testing.T, s *stack.Stack, path string, req api.SiteRequest) ap
 }
 
 func TestSitesValidateAndActivateWithSignedAnswers(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		v := issue(t, s, `{"user_email":"site@example.com","tier":"pos","max_domains":2}`)
 		key := v.DLID
@@ -164,7 +165,7 @@ func TestExpiredLicenseValidatesDuringGrace(t *testing.T) {
 }
 
 func TestTenParallelActivationsOfAFiveDomainLicense(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		v := issue(t, s, `{"user_email":"par@example.com","tier":"pos","max_domains":5}`)
 		var wg sync.WaitGroup
@@ -249,7 +250,7 @@ func joomlaFeed(t *testing.T, s *stack.Stack, product, dlid string) api.JoomlaUp
 }
 
 func TestJoomlaFeedsAndDownloadsFollowEntitlementsAndChannels(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		pos := issue(t, s, `{"user_email":"pos@example.com","tier":"pos"}`)     // stable only
 		suite := issue(t, s, `{"user_email":"all@example.com","tier":"suite"}`) // stable and beta

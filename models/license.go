@@ -184,3 +184,51 @@ func MaskDLID(dlid string) string {
 	}
 	return dlid[:4] + "…" + dlid[len(dlid)-4:]
 }
+
+// Mint gives a license its dates and DLID. It is idempotent on the license
+// id: a license that already has a DLID is returned unchanged, and a missing
+// row (a workflow started without the API) is created.
+type Mint struct {
+	LicenseID  string
+	OrderID    string
+	WorkflowID string
+	Email      string
+	Name       string
+	TierKey    string
+	Type       LicenseType
+	MaxDomains int
+	Channels   StringList
+	StartsAt   time.Time
+	ExpiresAt  *time.Time
+	GraceUntil *time.Time
+}
+
+// Projection is a license's state as its workflow sees it at a revision.
+type Projection struct {
+	LicenseID  string
+	Revision   int64
+	Status     LicenseStatus
+	TierKey    string
+	StartsAt   *time.Time
+	ExpiresAt  *time.Time
+	GraceUntil *time.Time
+	MaxDomains int
+	Channels   StringList
+}
+
+// LicenseFilter narrows a license list; zero fields do not filter.
+type LicenseFilter struct {
+	Email          string
+	Status         LicenseStatus
+	Tier           string
+	ExpiringWithin time.Duration
+	Now            time.Time
+	Limit          int
+	Cursor         string
+}
+
+// LicensePage is one page of a license list; NextCursor is empty on the last page.
+type LicensePage struct {
+	Licenses   []License
+	NextCursor string
+}

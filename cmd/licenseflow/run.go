@@ -23,18 +23,19 @@ import (
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // openStore connects to the database and brings its schema up to date.
-func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*models.Store, error) {
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
 	db, err := database.Open(cfg.DatabaseURL, database.Options{})
 	if err != nil {
 		return nil, err
 	}
-	store := models.NewStore(db)
+	store := store.New(db)
 	if err := store.Migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -90,7 +91,7 @@ func prepareNamespace(ctx context.Context, c client.Client, namespace string, lo
 	}
 }
 
-func newActivities(cfg config.Config, store *models.Store, log *slog.Logger) (*activities.Activities, error) {
+func newActivities(cfg config.Config, store *store.Store, log *slog.Logger) (*activities.Activities, error) {
 	renderer, err := email.NewRenderer()
 	if err != nil {
 		return nil, err
@@ -118,7 +119,7 @@ func newActivities(cfg config.Config, store *models.Store, log *slog.Logger) (*a
 // bootstrapAdminToken makes sure an operator can call the API: the token
 // from LICENSEFLOW_ADMIN_TOKEN, or a generated one printed once when no
 // admin token exists.
-func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *models.Store, log *slog.Logger) error {
+func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *store.Store, log *slog.Logger) error {
 	admin := models.StringList{string(models.ScopeAdmin)}
 	if cfg.AdminToken != "" {
 		_, err := store.EnsureToken(ctx, "bootstrap-admin", cfg.AdminToken, admin)
@@ -137,7 +138,7 @@ func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *models.S
 	return nil
 }
 
-func newRouter(cfg config.Config, store *models.Store, c client.Client, recorder *usage.Recorder, cacheTTL time.Duration, log *slog.Logger) (http.Handler, error) {
+func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder *usage.Recorder, cacheTTL time.Duration, log *slog.Logger) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	deps := api.Deps{
 		Store: store, Temporal: c, Namespace: cfg.Temporal.Namespace, WebUIURL: cfg.Temporal.UIURL, Logger: log,
@@ -231,11 +232,11 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 // when every change reaches it, that is on PostgreSQL (it listens for the
 // change notices other processes send) or when the worker writing the
 // licenses runs in this same process.
-func siteCacheTTL(ctx context.Context, cfg config.Config, store *models.Store, r roles, log *slog.Logger) time.Duration {
+func siteCacheTTL(ctx context.Context, cfg config.Config, st *store.Store, r roles, log *slog.Logger) time.Duration {
 	const ttl = 30 * time.Second
 	if database.IsPostgres(cfg.DatabaseURL) {
-		go database.Listen(ctx, cfg.DatabaseURL, models.ChangeChannel, store.DeliverChange,
-			func() { store.DeliverChange(models.AllLicenses) }, log)
+		go database.Listen(ctx, cfg.DatabaseURL, store.ChangeChannel, st.DeliverChange,
+			func() { st.DeliverChange(store.AllLicenses) }, log)
 		return ttl
 	}
 	if r.worker {

@@ -30,6 +30,7 @@ import (
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -55,7 +56,7 @@ type Options struct {
 // Stack is a running licenseflow.
 type Stack struct {
 	t        testing.TB
-	Store    *models.Store
+	Store    *store.Store
 	Server   *temporaltest.TestServer
 	Temporal client.Client
 	Worker   sdkworker.Worker
@@ -72,7 +73,7 @@ const OperatorEmail = "ops@vendor.example"
 const AdminToken = "lft_integration-test-admin-token"
 
 // Start runs a stack on store until the test ends.
-func Start(t testing.TB, store *models.Store, opts Options) *Stack {
+func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	t.Helper()
 	var (
 		ts        *temporaltest.TestServer

@@ -1,4 +1,4 @@
-package models
+package store
 
 import (
 	"context"
@@ -9,19 +9,21 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/licenseflow/licenseflow/models"
 )
 
 // UpsertCustomer finds a customer by email or creates one. A name or company
 // given for an existing customer without one fills the gap. It inserts with
 // ON CONFLICT DO NOTHING, so a concurrent insert of the same email never
 // raises an error (which would abort a surrounding PostgreSQL transaction).
-func (s *Store) UpsertCustomer(ctx context.Context, email, name, company string) (Customer, error) {
+func (s *Store) UpsertCustomer(ctx context.Context, email, name, company string) (models.Customer, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	fresh := Customer{ID: newID("cus_"), Email: email, Name: name, Company: company}
+	fresh := models.Customer{ID: models.NewCustomerID(), Email: email, Name: name, Company: company}
 	if err := insertIgnoringDuplicates(s.with(ctx), &fresh); err != nil {
 		return fresh, err
 	}
-	var c Customer
+	var c models.Customer
 	if err := s.with(ctx).First(&c, "email = ?", email).Error; err != nil {
 		return c, err
 	}
@@ -41,54 +43,36 @@ func (s *Store) UpsertCustomer(ctx context.Context, email, name, company string)
 }
 
 // GetLicense finds a license by id, with its customer.
-func (s *Store) GetLicense(ctx context.Context, id string) (License, error) {
-	var l License
+func (s *Store) GetLicense(ctx context.Context, id string) (models.License, error) {
+	var l models.License
 	err := s.with(ctx).Preload("Customer").First(&l, "id = ?", id).Error
 	if isNotFound(err) {
-		return l, NotFound("license_not_found", "license %q does not exist", id)
+		return l, models.NotFound("license_not_found", "license %q does not exist", id)
 	}
 	return l, err
 }
 
 // GetLicenseByDLID finds a license by its key.
-func (s *Store) GetLicenseByDLID(ctx context.Context, dlid string) (License, error) {
-	var l License
+func (s *Store) GetLicenseByDLID(ctx context.Context, dlid string) (models.License, error) {
+	var l models.License
 	err := s.with(ctx).Preload("Customer").First(&l, "dlid = ?", dlid).Error
 	if isNotFound(err) {
-		return l, NotFound("license_not_found", "no license has that key")
+		return l, models.NotFound("license_not_found", "no license has that key")
 	}
 	return l, err
 }
 
-// Mint gives a license its dates and DLID. It is idempotent on the license
-// id: a license that already has a DLID is returned unchanged, and a missing
-// row (a workflow started without the API) is created.
-type Mint struct {
-	LicenseID  string
-	OrderID    string
-	WorkflowID string
-	Email      string
-	Name       string
-	TierKey    string
-	Type       LicenseType
-	MaxDomains int
-	Channels   StringList
-	StartsAt   time.Time
-	ExpiresAt  *time.Time
-	GraceUntil *time.Time
-}
-
 // MintLicense applies m; see Mint.
-func (s *Store) MintLicense(ctx context.Context, m Mint) (License, error) {
-	var out License
+func (s *Store) MintLicense(ctx context.Context, m models.Mint) (models.License, error) {
+	var out models.License
 	err := s.transaction(ctx, func(tx *Store) error {
 		l, err := tx.GetLicense(ctx, m.LicenseID)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, models.ErrNotFound) {
 			customer, err := tx.UpsertCustomer(ctx, m.Email, m.Name, "")
 			if err != nil {
 				return err
 			}
-			l = License{ID: m.LicenseID, CustomerID: customer.ID, TierKey: m.TierKey, Status: StatusPending,
+			l = models.License{ID: m.LicenseID, CustomerID: customer.ID, TierKey: m.TierKey, Status: models.StatusPending,
 				Type: m.Type, MaxDomains: m.MaxDomains, Channels: m.Channels, OrderID: m.OrderID, WorkflowID: m.WorkflowID}
 			if err := tx.db.Omit("Customer").Create(&l).Error; err != nil {
 				return err
@@ -100,14 +84,14 @@ func (s *Store) MintLicense(ctx context.Context, m Mint) (License, error) {
 			out = l
 			return nil
 		}
-		dlid, err := NewDLID()
+		dlid, err := models.NewDLID()
 		if err != nil {
 			return err
 		}
-		starts := Instant(m.StartsAt)
-		err = tx.db.Model(&License{}).Where("id = ? AND dlid IS NULL", l.ID).Updates(map[string]any{
+		starts := models.Instant(m.StartsAt)
+		err = tx.db.Model(&models.License{}).Where("id = ? AND dlid IS NULL", l.ID).Updates(map[string]any{
 			"dlid": dlid, "starts_at": starts, "expires_at": m.ExpiresAt, "grace_until": m.GraceUntil,
-			"status": StatusActive, "max_domains": m.MaxDomains, "channels": m.Channels, "tier_key": m.TierKey,
+			"status": models.StatusActive, "max_domains": m.MaxDomains, "channels": m.Channels, "tier_key": m.TierKey,
 		}).Error
 		if err != nil {
 			return err
@@ -123,23 +107,10 @@ func (s *Store) MintLicense(ctx context.Context, m Mint) (License, error) {
 	return out, err
 }
 
-// Projection is a license's state as its workflow sees it at a revision.
-type Projection struct {
-	LicenseID  string
-	Revision   int64
-	Status     LicenseStatus
-	TierKey    string
-	StartsAt   *time.Time
-	ExpiresAt  *time.Time
-	GraceUntil *time.Time
-	MaxDomains int
-	Channels   StringList
-}
-
 // ProjectLicense stores a workflow's view of a license unless a newer
 // revision is already stored (projections can arrive out of order on retry).
-func (s *Store) ProjectLicense(ctx context.Context, p Projection) error {
-	res := s.with(ctx).Model(&License{}).Where("id = ? AND revision < ?", p.LicenseID, p.Revision).
+func (s *Store) ProjectLicense(ctx context.Context, p models.Projection) error {
+	res := s.with(ctx).Model(&models.License{}).Where("id = ? AND revision < ?", p.LicenseID, p.Revision).
 		Select("revision", "status", "tier_key", "starts_at", "expires_at", "grace_until", "max_domains", "channels").
 		Updates(map[string]any{
 			"revision": p.Revision, "status": p.Status, "tier_key": p.TierKey, "starts_at": p.StartsAt,
@@ -151,28 +122,11 @@ func (s *Store) ProjectLicense(ctx context.Context, p Projection) error {
 	return res.Error
 }
 
-// LicenseFilter narrows a license list; zero fields do not filter.
-type LicenseFilter struct {
-	Email          string
-	Status         LicenseStatus
-	Tier           string
-	ExpiringWithin time.Duration
-	Now            time.Time
-	Limit          int
-	Cursor         string
-}
-
-// LicensePage is one page of a license list; NextCursor is empty on the last page.
-type LicensePage struct {
-	Licenses   []License
-	NextCursor string
-}
-
 // ListLicenses returns licenses newest first, a page at a time.
-func (s *Store) ListLicenses(ctx context.Context, f LicenseFilter) (LicensePage, error) {
+func (s *Store) ListLicenses(ctx context.Context, f models.LicenseFilter) (models.LicensePage, error) {
 	q := s.with(ctx).Preload("Customer").Order("created_at DESC").Order("id DESC")
 	if f.Email != "" {
-		q = q.Where("customer_id IN (?)", s.with(ctx).Model(&Customer{}).Select("id").Where("email = ?", strings.ToLower(f.Email)))
+		q = q.Where("customer_id IN (?)", s.with(ctx).Model(&models.Customer{}).Select("id").Where("email = ?", strings.ToLower(f.Email)))
 	}
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
@@ -186,15 +140,15 @@ func (s *Store) ListLicenses(ctx context.Context, f LicenseFilter) (LicensePage,
 	if f.Cursor != "" {
 		at, id, err := decodeCursor(f.Cursor)
 		if err != nil {
-			return LicensePage{}, err
+			return models.LicensePage{}, err
 		}
 		q = q.Where("created_at < ? OR (created_at = ? AND id < ?)", at, at, id)
 	}
-	var rows []License
+	var rows []models.License
 	if err := q.Limit(f.Limit + 1).Find(&rows).Error; err != nil {
-		return LicensePage{}, err
+		return models.LicensePage{}, err
 	}
-	page := LicensePage{Licenses: rows}
+	page := models.LicensePage{Licenses: rows}
 	if len(rows) > f.Limit {
 		page.Licenses = rows[:f.Limit]
 		last := page.Licenses[f.Limit-1]
@@ -208,7 +162,7 @@ func encodeCursor(at time.Time, id string) string {
 }
 
 func decodeCursor(c string) (time.Time, string, error) {
-	bad := Invalid("invalid_cursor", "cursor", "cursor is not one this API returned; start again without it")
+	bad := models.Invalid("invalid_cursor", "cursor", "cursor is not one this API returned; start again without it")
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return time.Time{}, "", bad

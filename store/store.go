@@ -1,14 +1,16 @@
-package models
+// Package store is licenseflow's database: every gorm query, the schema
+// migrations, sign-in sessions, sales metrics and the change notices that
+// keep site caches fresh. It works the same on PostgreSQL and SQLite.
+package store
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
 	"gorm.io/gorm"
+
+	"github.com/licenseflow/licenseflow/models"
 )
 
 // Store persists the domain with gorm; it works the same on PostgreSQL and
@@ -19,8 +21,8 @@ type Store struct {
 	changes *changeFeed
 }
 
-// NewStore wraps an open database.
-func NewStore(db *gorm.DB) *Store { return &Store{db: db, changes: &changeFeed{}} }
+// New wraps an open database.
+func New(db *gorm.DB) *Store { return &Store{db: db, changes: &changeFeed{}} }
 
 // DB exposes the handle for health checks and tests.
 func (s *Store) DB() *gorm.DB { return s.db }
@@ -37,9 +39,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // tables lists every table the store owns, in creation order.
 func tables() []any {
 	return []any{
-		&Product{}, &Tier{}, &Customer{}, &Order{}, &License{}, &Entitlement{},
-		&InvoiceSequence{}, &Invoice{}, &EmailMessage{}, &APIToken{}, &IdempotencyRecord{},
-		&StripeEvent{}, &Activation{}, &UsageEvent{}, &Release{}, &SigningKey{}, &MagicLink{}, &Session{},
+		&models.Product{}, &models.Tier{}, &models.Customer{}, &models.Order{}, &models.License{}, &models.Entitlement{},
+		&models.InvoiceSequence{}, &models.Invoice{}, &models.EmailMessage{}, &models.APIToken{}, &models.IdempotencyRecord{},
+		&models.StripeEvent{}, &models.Activation{}, &models.UsageEvent{}, &models.Release{}, &models.SigningKey{}, &models.MagicLink{}, &models.Session{},
 	}
 }
 
@@ -65,22 +67,3 @@ func isDuplicate(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) 
 func gormExpr(sql string) any { return gorm.Expr(sql) }
 
 func isNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
-
-// newID returns prefix + 20 random hex characters.
-func newID(prefix string) string {
-	var b [10]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("crypto/rand failed: %v", err))
-	}
-	return prefix + hex.EncodeToString(b[:])
-}
-
-// NewOrderID returns an id for an order that came without one.
-func NewOrderID() string { return newID("ord_") }
-
-// LicenseIDForOrder derives a license id from the order that creates it, so a
-// paid order can never mint two licenses.
-func LicenseIDForOrder(orderID string) string {
-	sum := sha256.Sum256([]byte("order:" + orderID))
-	return "lic_" + hex.EncodeToString(sum[:10])
-}

@@ -1,55 +1,39 @@
-package models
+package store
 
 import (
 	"context"
-	"time"
+
+	"github.com/licenseflow/licenseflow/models"
 )
 
 // EnqueueEmail records a message in the outbox unless one with the same
 // idempotency key exists; either way it returns the stored message.
-func (s *Store) EnqueueEmail(ctx context.Context, m EmailMessage) (EmailMessage, error) {
+func (s *Store) EnqueueEmail(ctx context.Context, m models.EmailMessage) (models.EmailMessage, error) {
 	if m.Status == "" {
-		m.Status = EmailQueued
+		m.Status = models.EmailQueued
 	}
 	if err := insertIgnoringDuplicates(s.with(ctx), &m); err != nil {
 		return m, err
 	}
-	var stored EmailMessage
+	var stored models.EmailMessage
 	return stored, s.with(ctx).First(&stored, "idempotency_key = ?", m.IdempotencyKey).Error
 }
 
-// EmailOutcome is what happened when a message was handed to delivery.
-type EmailOutcome struct {
-	Status            EmailStatus
-	ProviderMessageID string
-	Error             string
-	At                time.Time
-}
-
 // RecordEmailOutcome notes a delivery attempt.
-func (s *Store) RecordEmailOutcome(ctx context.Context, id uint, o EmailOutcome) error {
+func (s *Store) RecordEmailOutcome(ctx context.Context, id uint, o models.EmailOutcome) error {
 	updates := map[string]any{
 		"status": o.Status, "last_error": o.Error, "provider_message_id": o.ProviderMessageID,
 		"attempts": gormExpr("attempts + 1"),
 	}
-	if o.Status == EmailSent || o.Status == EmailHeld {
-		at := Instant(o.At)
+	if o.Status == models.EmailSent || o.Status == models.EmailHeld {
+		at := models.Instant(o.At)
 		updates["sent_at"] = &at
 	}
-	return s.with(ctx).Model(&EmailMessage{}).Where("id = ?", id).Updates(updates).Error
-}
-
-// EmailFilter narrows an outbox listing.
-type EmailFilter struct {
-	LicenseID string
-	To        string
-	Template  string
-	Status    EmailStatus
-	Limit     int
+	return s.with(ctx).Model(&models.EmailMessage{}).Where("id = ?", id).Updates(updates).Error
 }
 
 // ListEmails lists outbox messages, newest first.
-func (s *Store) ListEmails(ctx context.Context, f EmailFilter) ([]EmailMessage, error) {
+func (s *Store) ListEmails(ctx context.Context, f models.EmailFilter) ([]models.EmailMessage, error) {
 	q := s.with(ctx).Order("id DESC")
 	if f.LicenseID != "" {
 		q = q.Where("license_id = ?", f.LicenseID)
@@ -66,16 +50,16 @@ func (s *Store) ListEmails(ctx context.Context, f EmailFilter) ([]EmailMessage, 
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}
-	var out []EmailMessage
+	var out []models.EmailMessage
 	return out, q.Find(&out).Error
 }
 
 // GetEmail finds one outbox message.
-func (s *Store) GetEmail(ctx context.Context, id uint) (EmailMessage, error) {
-	var m EmailMessage
+func (s *Store) GetEmail(ctx context.Context, id uint) (models.EmailMessage, error) {
+	var m models.EmailMessage
 	err := s.with(ctx).First(&m, "id = ?", id).Error
 	if isNotFound(err) {
-		return m, NotFound("email_not_found", "no email %d in the outbox", id)
+		return m, models.NotFound("email_not_found", "no email %d in the outbox", id)
 	}
 	return m, err
 }

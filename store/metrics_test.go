@@ -1,4 +1,4 @@
-package models_test
+package store_test
 
 import (
 	"testing"
@@ -8,11 +8,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 )
 
 func TestSalesMetricsOnASeededDataSet(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		now := time.Now().UTC()
 		thisMonth := time.Date(now.Year(), now.Month(), 1, 12, 0, 0, 0, time.UTC)
 		lastMonth := thisMonth.AddDate(0, -1, 0)

@@ -1,4 +1,4 @@
-package models_test
+package store_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 )
 
@@ -19,7 +20,7 @@ var ctx = context.Background()
 
 func workflowID(id string) string { return "license-" + id }
 
-func purchase(t *testing.T, store *models.Store, orderID, email, tierKey string) (models.Order, models.License) {
+func purchase(t *testing.T, store *store.Store, orderID, email, tierKey string) (models.Order, models.License) {
 	t.Helper()
 	tier, err := store.GetTier(ctx, tierKey)
 	require.NoError(t, err)
@@ -33,7 +34,7 @@ func purchase(t *testing.T, store *models.Store, orderID, email, tierKey string)
 }
 
 func TestMigrateSeedsExampleCatalogOnce(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		require.NoError(t, store.Migrate(ctx), "migrating twice is safe")
 		products, err := store.ListProducts(ctx)
 		require.NoError(t, err)
@@ -54,7 +55,7 @@ func TestMigrateSeedsExampleCatalogOnce(t *testing.T) {
 }
 
 func TestRecordPurchaseIsIdempotentOnOrderID(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		_, first := purchase(t, store, "crm-1001", "Customer@Example.com", "pos")
 		assert.Equal(t, models.LicenseIDForOrder("crm-1001"), first.ID)
 		assert.Equal(t, models.StatusPending, first.Status)
@@ -77,7 +78,7 @@ func TestRecordPurchaseIsIdempotentOnOrderID(t *testing.T) {
 }
 
 func TestConcurrentPurchasesOfOneOrderCreateOneLicense(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		tier, err := store.GetTier(ctx, "pos")
 		require.NoError(t, err)
 		var wg sync.WaitGroup
@@ -99,7 +100,7 @@ func TestConcurrentPurchasesOfOneOrderCreateOneLicense(t *testing.T) {
 }
 
 func TestMintIsIdempotentAndKeepsTheDLID(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		_, l := purchase(t, store, "o-1", "c@example.com", "pos")
 		exp := models.Instant(time.Now().AddDate(1, 0, 0))
 		m := models.Mint{LicenseID: l.ID, TierKey: "pos", MaxDomains: 3, StartsAt: time.Now(), ExpiresAt: &exp}
@@ -125,7 +126,7 @@ func TestMintIsIdempotentAndKeepsTheDLID(t *testing.T) {
 }
 
 func TestEntitlementsFollowTheTierAndKeepCustomAddOns(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		_, l := purchase(t, store, "o-2", "c@example.com", "pos")
 		_, ents, err := store.SetEntitlements(ctx, l.ID, "pos")
 		require.NoError(t, err)
@@ -169,7 +170,7 @@ func repos(es []models.Entitlement) []string {
 }
 
 func TestInvoiceNumbersAreGaplessUnderConcurrency(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		const n = 24
 		orders := make([]string, n)
 		for i := range orders {
@@ -208,7 +209,7 @@ func TestInvoiceNumbersAreGaplessUnderConcurrency(t *testing.T) {
 }
 
 func TestInvoiceRenderFailureConsumesNoNumber(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		o1, _ := purchase(t, store, "r-1", "a@example.com", "pos")
 		o2, _ := purchase(t, store, "r-2", "b@example.com", "pos")
 		at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -223,7 +224,7 @@ func TestInvoiceRenderFailureConsumesNoNumber(t *testing.T) {
 }
 
 func TestProjectionNeverGoesBackInRevision(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		_, l := purchase(t, store, "p-1", "c@example.com", "pos")
 		project := func(rev int64, status models.LicenseStatus, domains int) {
 			require.NoError(t, store.ProjectLicense(ctx, models.Projection{LicenseID: l.ID, Revision: rev, Status: status,
@@ -240,7 +241,7 @@ func TestProjectionNeverGoesBackInRevision(t *testing.T) {
 }
 
 func TestListLicensesFiltersAndPages(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		now := time.Now().UTC()
 		for i := range 5 {
 			_, l := purchase(t, store, fmt.Sprintf("l-%d", i), "many@example.com", "pos")
@@ -284,7 +285,7 @@ func TestListLicensesFiltersAndPages(t *testing.T) {
 }
 
 func TestEnqueueEmailOncePerKey(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		msg := models.EmailMessage{IdempotencyKey: "license-x/delivery", To: "c@example.com", Template: "delivery",
 			Subject: "first", LicenseID: "x"}
 		first, err := store.EnqueueEmail(ctx, msg)
@@ -305,7 +306,7 @@ func TestEnqueueEmailOncePerKey(t *testing.T) {
 }
 
 func TestTokensAreHashedAndScoped(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		secret, tok, err := store.CreateToken(ctx, "crm", models.StringList{"licenses:write"})
 		require.NoError(t, err)
 		assert.NotContains(t, tok.SecretHash, secret)
@@ -330,7 +331,7 @@ func TestTokensAreHashedAndScoped(t *testing.T) {
 }
 
 func TestIdempotencyKeyClaims(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		now := time.Now()
 		_, claimed, err := store.ClaimIdempotencyKey(ctx, "k1", "h1", now)
 		require.NoError(t, err)
