@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,8 +11,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/workflows"
 )
@@ -187,48 +186,8 @@ func (s *server) adminDashboard(c *gin.Context) {
 	}
 	s.adminPage(c, sess, http.StatusOK, "Dashboard", "admin-dashboard", gin.H{
 		"Months": months, "Chart": salesChart(months), "Tiers": tiers, "Totals": totals, "Expiring": expiring.Licenses,
-		"Attention": s.workflowsNeedingAttention(ctx), "FailedEmails": failedEmails,
+		"Attention": s.lifecycle.NeedingAttention(ctx), "FailedEmails": failedEmails,
 	})
-}
-
-// WorkflowIssue is a workflow an operator should look at.
-type WorkflowIssue struct {
-	WorkflowID string
-	Status     string
-	Started    time.Time
-	Why        string
-	URL        string
-}
-
-// workflowsNeedingAttention asks Temporal's visibility for license
-// workflows that failed, were terminated, or have been issuing for more
-// than ten minutes. It answers nothing (not an error page) when Temporal
-// is unreachable: the rest of the dashboard still works.
-func (s *server) workflowsNeedingAttention(ctx context.Context) []WorkflowIssue {
-	if s.Temporal == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	stuckSince := s.Now().Add(-10 * time.Minute).UTC().Format(time.RFC3339)
-	queries := []struct{ query, why string }{
-		{`WorkflowType = "LicenseWorkflow" AND ExecutionStatus IN ("Failed", "Terminated", "TimedOut")`, "the lifecycle stopped"},
-		{fmt.Sprintf(`WorkflowType = "LicenseWorkflow" AND ExecutionStatus = "Running" AND LicenseStatus = "pending" AND StartTime < "%s"`, stuckSince),
-			"still issuing after 10 minutes: look at the pending activity"},
-	}
-	var out []WorkflowIssue
-	for _, q := range queries {
-		resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q.query, PageSize: 50})
-		if err != nil {
-			return append(out, WorkflowIssue{Why: "the workflow service cannot be asked right now: " + err.Error()})
-		}
-		for _, e := range resp.Executions {
-			id := e.GetExecution().GetWorkflowId()
-			out = append(out, WorkflowIssue{WorkflowID: id, Status: e.GetStatus().String(), Started: e.GetStartTime().AsTime(),
-				Why: q.why, URL: s.workflowURL(id)})
-		}
-	}
-	return out
 }
 
 // adminCustomers searches customers.
@@ -316,7 +275,7 @@ func (s *server) adminLicense(c *gin.Context) {
 		return
 	}
 	var live *WorkflowView
-	if st, err := s.queryLicense(ctx, l.WorkflowID); err == nil {
+	if st, err := s.lifecycle.QueryLicense(ctx, l.WorkflowID); err == nil {
 		live = workflowView(st)
 	}
 	active := 0
@@ -327,7 +286,7 @@ func (s *server) adminLicense(c *gin.Context) {
 	}
 	s.adminPage(c, sess, http.StatusOK, "License "+l.ID, "admin-license", gin.H{
 		"License": l, "ActiveDomains": active, "Entitlements": ents, "Activations": activations, "Usage": usage, "Tiers": tiers,
-		"Products": products, "Workflow": live, "WorkflowURL": s.workflowURL(l.WorkflowID),
+		"Products": products, "Workflow": live, "WorkflowURL": s.lifecycle.WorkflowURL(l.WorkflowID),
 	})
 }
 
@@ -376,8 +335,8 @@ func (s *server) adminAction(c *gin.Context) {
 		s.webError(c, http.StatusBadRequest, "admin", "Unknown action.")
 		return
 	}
-	if _, err := s.updateLicense(ctx, l, name, arg); err != nil {
-		if e := toError(err); e.Status < 500 {
+	if _, err := s.lifecycle.UpdateLicense(ctx, l, name, arg); err != nil {
+		if e := httpx.ToError(err); e.Status < 500 {
 			s.redirectToLicense(c, l.ID, "Not done: "+e.Message)
 			return
 		}

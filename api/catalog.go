@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 )
 
@@ -28,16 +29,16 @@ func (r ProductRequest) product() models.Product {
 func (s *server) listProducts(c *gin.Context) {
 	ps, err := s.Store.ListProducts(c.Request.Context())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[models.Product]{Data: nonNil(ps)})
+	c.JSON(http.StatusOK, httpx.Page[models.Product]{Data: nonNil(ps)})
 }
 
 func (s *server) getProduct(c *gin.Context) {
 	p, err := s.Store.GetProduct(c.Request.Context(), c.Param("code"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, p)
@@ -45,13 +46,13 @@ func (s *server) getProduct(c *gin.Context) {
 
 func (s *server) createProduct(c *gin.Context) {
 	var req ProductRequest
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	p, err := s.Store.CreateProduct(c.Request.Context(), req.product())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, p)
@@ -59,13 +60,13 @@ func (s *server) createProduct(c *gin.Context) {
 
 func (s *server) updateProduct(c *gin.Context) {
 	var req ProductRequest
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	p, err := s.Store.UpdateProduct(c.Request.Context(), c.Param("code"), req.product())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, p)
@@ -73,7 +74,7 @@ func (s *server) updateProduct(c *gin.Context) {
 
 func (s *server) deleteProduct(c *gin.Context) {
 	if err := s.Store.DeleteProduct(c.Request.Context(), c.Param("code")); err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -108,16 +109,16 @@ func (r TierRequest) tier() models.Tier {
 func (s *server) listTiers(c *gin.Context) {
 	ts, err := s.Store.ListTiers(c.Request.Context(), c.Query("active") == "true")
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[models.Tier]{Data: nonNil(ts)})
+	c.JSON(http.StatusOK, httpx.Page[models.Tier]{Data: nonNil(ts)})
 }
 
 func (s *server) getTier(c *gin.Context) {
 	t, err := s.Store.GetTier(c.Request.Context(), c.Param("key"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, t)
@@ -125,13 +126,13 @@ func (s *server) getTier(c *gin.Context) {
 
 func (s *server) createTier(c *gin.Context) {
 	var req TierRequest
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	t, err := s.Store.CreateTier(c.Request.Context(), req.tier())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, t)
@@ -139,13 +140,13 @@ func (s *server) createTier(c *gin.Context) {
 
 func (s *server) updateTier(c *gin.Context) {
 	var req TierRequest
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	t, err := s.Store.UpdateTier(c.Request.Context(), c.Param("key"), req.tier())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, t)
@@ -156,7 +157,7 @@ func (s *server) updateTier(c *gin.Context) {
 func (s *server) retireTier(c *gin.Context) {
 	t, err := s.Store.RetireTier(c.Request.Context(), c.Param("key"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, t)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 )
 
@@ -76,14 +77,14 @@ func (s *server) feedAccess(c *gin.Context, product models.Product, kind models.
 	if dlid != "" {
 		var err error
 		if sl, err = s.lookupKey(c, dlid); err != nil {
-			s.fail(c, err)
+			httpx.Fail(c, err)
 			return nil, false
 		}
 	}
 	if sl == nil {
-		if dlid != "" && !s.site.unknownKeys.allow(c.ClientIP()) {
+		if dlid != "" && !s.site.unknownKeys.Allow(c.ClientIP()) {
 			c.Header("Retry-After", "60")
-			abort(c, newError(http.StatusTooManyRequests, "too_many_unknown_keys", "", "too many unknown license keys from this address; retry in a minute"))
+			httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_unknown_keys", "", "too many unknown license keys from this address; retry in a minute"))
 			return nil, false
 		}
 		if !product.RequiresKey {
@@ -106,7 +107,7 @@ func (s *server) feedAccess(c *gin.Context, product models.Product, kind models.
 func (s *server) productOf(c *gin.Context, code string) (models.Product, bool) {
 	p, err := s.Store.GetProduct(c.Request.Context(), code)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return p, false
 	}
 	return p, true
@@ -129,7 +130,7 @@ func (s *server) releasesOn(c *gin.Context, product models.Product, channels []s
 	}
 	all, err := s.Store.ListReleases(c.Request.Context(), product.Code)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return nil, false
 	}
 	var out []models.Release
@@ -146,7 +147,7 @@ func (s *server) releasesOn(c *gin.Context, product models.Product, channels []s
 func (s *server) joomlaFeed(c *gin.Context) {
 	code, isXML := strings.CutSuffix(c.Param("product"), ".xml")
 	if !isXML {
-		abort(c, newError(http.StatusNotFound, "route_not_found", "", "feeds are at /updates/{product}.xml (Joomla) and /updates/{product}/latest (Dolibarr)"))
+		httpx.Fail(c, httpx.NewError(http.StatusNotFound, "route_not_found", "", "feeds are at /updates/{product}.xml (Joomla) and /updates/{product}/latest (Dolibarr)"))
 		return
 	}
 	product, err := s.Store.GetProduct(c.Request.Context(), code)
@@ -155,7 +156,7 @@ func (s *server) joomlaFeed(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	releases, ok := s.entitledReleases(c, product)
@@ -184,7 +185,7 @@ func (s *server) joomlaFeed(c *gin.Context) {
 func (s *server) writeJoomla(c *gin.Context, doc JoomlaUpdates) {
 	body, err := xml.MarshalIndent(doc, "", "  ")
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.Data(http.StatusOK, "application/xml; charset=utf-8", append([]byte(xml.Header), body...))
@@ -226,7 +227,7 @@ func (s *server) download(c *gin.Context) {
 	}
 	r, err := s.Store.GetRelease(c.Request.Context(), product.Code, c.Param("version"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	channels, ok := s.feedAccess(c, product, models.UsageDownload)
@@ -238,12 +239,12 @@ func (s *server) download(c *gin.Context) {
 		if c.Query("dlid") == "" {
 			msg = fmt.Sprintf("%s downloads need a license key: add ?dlid=<your key> (Joomla: the update site's Download Key field)", product.Name)
 		}
-		abort(c, newError(http.StatusForbidden, "not_entitled", "dlid", msg))
+		httpx.Fail(c, httpx.NewError(http.StatusForbidden, "not_entitled", "dlid", msg))
 		return
 	}
 	f, err := os.Open(r.Path)
 	if err != nil {
-		s.fail(c, fmt.Errorf("open artifact of %s %s: %w", product.Code, r.Version, err))
+		httpx.Fail(c, fmt.Errorf("open artifact of %s %s: %w", product.Code, r.Version, err))
 		return
 	}
 	defer f.Close()

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/sdk/client"
 )
 
 // healthz answers while the process is up.
@@ -26,7 +25,7 @@ func (s *server) readyz(c *gin.Context) {
 	} else {
 		checks["database"] = "ok"
 	}
-	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+	if err := s.lifecycle.CheckHealth(ctx); err != nil {
 		checks["temporal"], ready = err.Error(), false
 	} else {
 		checks["temporal"] = "ok"
@@ -36,19 +35,4 @@ func (s *server) readyz(c *gin.Context) {
 		status, word = http.StatusServiceUnavailable, "unavailable"
 	}
 	c.JSON(status, gin.H{"status": word, "checks": checks})
-}
-
-// fail answers with err; an unexplained error while the database is down
-// becomes a 503 (retry later), never a 500 or a false 4xx.
-func (s *server) fail(c *gin.Context, err error) {
-	if e := toError(err); e.Status == http.StatusInternalServerError {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), time.Second)
-		defer cancel()
-		if pingErr := s.Store.Ping(ctx); pingErr != nil {
-			logger(c).Error("database unavailable", "error", err)
-			abort(c, errDatabaseUnavailable)
-			return
-		}
-	}
-	abort(c, err)
 }

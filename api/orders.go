@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -33,18 +35,18 @@ type CreateOrderRequest struct {
 // created, 200 when the same order was already recorded.
 func (s *server) createOrder(c *gin.Context) {
 	var req CreateOrderRequest
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	n, err := s.newOrder(c.Request.Context(), req)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	o, created, err := s.Store.CreateOrder(c.Request.Context(), n)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	status := http.StatusCreated
@@ -60,7 +62,7 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 	if err != nil {
 		return models.NewOrder{}, err
 	}
-	n := models.NewOrder{ID: id, Kind: models.OrderKind(orDefault(req.Kind, string(models.OrderNew))),
+	n := models.NewOrder{ID: id, Kind: models.OrderKind(cmp.Or(req.Kind, string(models.OrderNew))),
 		CustomerName: strings.TrimSpace(req.CustomerName), Company: strings.TrimSpace(req.Company)}
 	var tier models.Tier
 	switch n.Kind {
@@ -73,11 +75,11 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 		}
 	case models.OrderRenewal:
 		if strings.TrimSpace(req.LicenseID) == "" {
-			return n, invalid("missing_license_id", "license_id", "a renewal order names the license it renews in license_id")
+			return n, httpx.Invalid("missing_license_id", "license_id", "a renewal order names the license it renews in license_id")
 		}
 		l, err := s.Store.GetLicense(ctx, strings.TrimSpace(req.LicenseID))
 		if p, ok := models.AsProblem(err); ok {
-			return n, invalid(p.Code, "license_id", p.Message)
+			return n, httpx.Invalid(p.Code, "license_id", p.Message)
 		} else if err != nil {
 			return n, err
 		}
@@ -89,32 +91,32 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 		}
 		n.LicenseID, n.Email = l.ID, l.Customer.Email
 	default:
-		return n, invalid("invalid_kind", "kind", "kind must be new or renewal")
+		return n, httpx.Invalid("invalid_kind", "kind", "kind must be new or renewal")
 	}
 	n.Tier, n.MaxDomains, n.Currency = tier, tier.MaxDomains, tier.Currency
 	n.Months, n.Lifetime = tier.Months()
 	if req.Months != nil {
 		if n.Lifetime || *req.Months < 1 || *req.Months > models.MaxTermMonths {
-			return n, invalid("invalid_months", "months", fmt.Sprintf("months must be between 1 and %d, and absent for lifetime tiers", models.MaxTermMonths))
+			return n, httpx.Invalid("invalid_months", "months", fmt.Sprintf("months must be between 1 and %d, and absent for lifetime tiers", models.MaxTermMonths))
 		}
 		n.Months = *req.Months
 	}
 	if req.MaxDomains != nil {
 		if n.Kind == models.OrderRenewal || *req.MaxDomains < 1 || *req.MaxDomains > models.MaxDomainsLimit {
-			return n, invalid("invalid_max_domains", "max_domains", fmt.Sprintf("max_domains must be between 1 and %d, on new orders only", models.MaxDomainsLimit))
+			return n, httpx.Invalid("invalid_max_domains", "max_domains", fmt.Sprintf("max_domains must be between 1 and %d, on new orders only", models.MaxDomainsLimit))
 		}
 		n.MaxDomains = *req.MaxDomains
 	}
 	n.AmountCents = tier.PriceFor(n.Months)
 	if req.AmountCents != nil {
 		if *req.AmountCents < 0 {
-			return n, invalid("invalid_amount", "amount_cents", "amount_cents cannot be negative")
+			return n, httpx.Invalid("invalid_amount", "amount_cents", "amount_cents cannot be negative")
 		}
 		n.AmountCents = *req.AmountCents
 	}
 	if req.Currency != "" {
 		if n.Currency = strings.ToUpper(strings.TrimSpace(req.Currency)); len(n.Currency) != 3 {
-			return n, invalid("invalid_currency", "currency", "currency must be a three-letter code such as EUR")
+			return n, httpx.Invalid("invalid_currency", "currency", "currency must be a three-letter code such as EUR")
 		}
 	}
 	return n, nil
@@ -148,33 +150,33 @@ type OrderPaid struct {
 // DLID (200: renewed). Paying the same order again changes nothing.
 func (s *server) payOrder(c *gin.Context) {
 	var req PayOrderRequest
-	if err := decodeOptional(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.DecodeOptional(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	ctx := c.Request.Context()
 	o, l, err := s.Store.PayOrder(ctx, c.Param("id"), strings.TrimSpace(req.PaymentRef), s.Now(), workflows.WorkflowID)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	if o.Kind == models.OrderNew {
 		tier, err := s.Store.GetTier(ctx, o.TierKey)
 		if err != nil {
-			s.fail(c, err)
+			httpx.Fail(c, err)
 			return
 		}
-		if err := s.startLicense(ctx, l, o, tier, o.Customer.Name); err != nil {
-			abort(c, newError(http.StatusServiceUnavailable, "temporal_unavailable", "",
+		if err := s.lifecycle.StartLicense(ctx, l, o, tier, o.Customer.Name); err != nil {
+			httpx.Fail(c, httpx.NewError(http.StatusServiceUnavailable, "temporal_unavailable", "",
 				fmt.Sprintf("order %s is paid but the workflow service is unreachable; retry this request to issue the license", o.ID)))
 			return
 		}
 		c.JSON(http.StatusAccepted, OrderPaid{Order: o, License: s.licenseView(l, nil)})
 		return
 	}
-	st, err := s.updateLicense(ctx, l, workflows.Renew, workflows.RenewRequest{Months: o.Months, PaymentRef: "order:" + o.ID, OrderID: o.ID})
+	st, err := s.lifecycle.UpdateLicense(ctx, l, workflows.Renew, workflows.RenewRequest{Months: o.Months, PaymentRef: "order:" + o.ID, OrderID: o.ID})
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	l, ents, ok := s.loadLicenseByID(c, l.ID)
@@ -189,15 +191,15 @@ func (s *server) payOrder(c *gin.Context) {
 func (s *server) licenseOrders(c *gin.Context) {
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	orders, err := s.Store.ListOrders(c.Request.Context(), l.ID)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[models.Order]{Data: nonNil(orders)})
+	c.JSON(http.StatusOK, httpx.Page[models.Order]{Data: nonNil(orders)})
 }
 
 // RenewalLink is where a customer pays a renewal: a Stripe Checkout page, or,
@@ -217,18 +219,18 @@ type RenewalLinkRequest struct {
 
 func (s *server) renewalLinkHandler(c *gin.Context) {
 	var req RenewalLinkRequest
-	if err := decodeOptional(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.DecodeOptional(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	link, err := s.renewalLink(c.Request.Context(), l, req.Months)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, link)
@@ -246,7 +248,7 @@ func (s *server) renewalLink(ctx context.Context, l models.License, months *int)
 	term, _ := tier.Months()
 	if months != nil {
 		if *months < 1 || *months > models.MaxTermMonths {
-			return RenewalLink{}, invalid("invalid_months", "months", fmt.Sprintf("months must be between 1 and %d", models.MaxTermMonths))
+			return RenewalLink{}, httpx.Invalid("invalid_months", "months", fmt.Sprintf("months must be between 1 and %d", models.MaxTermMonths))
 		}
 		term = *months
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 )
 
@@ -56,7 +57,7 @@ func (s *server) webFail(c *gin.Context, area string, err error) {
 		s.webError(c, http.StatusNotFound, area, "There is nothing here. Check the link, or go back to the overview.")
 		return
 	}
-	logger(c).Error("page failed", "error", err)
+	httpx.Logger(c).Error("page failed", "error", err)
 	s.webError(c, http.StatusServiceUnavailable, area, "We cannot show this right now. Please try again in a minute.")
 }
 
@@ -93,7 +94,7 @@ func (s *server) portalSignIn(c *gin.Context) {
 // signInAllowed limits magic links: per client address in memory, and at
 // most 5 per address per 15 minutes in the database (across instances).
 func (s *server) signInAllowed(c *gin.Context, email string) bool {
-	if !s.site.signIns.allow(c.ClientIP()) {
+	if !s.site.signIns.Allow(c.ClientIP()) {
 		return false
 	}
 	n, err := s.Store.CountRecentMagicLinks(c.Request.Context(), email, s.Now().Add(-models.MagicLinkTTL))

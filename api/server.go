@@ -4,15 +4,14 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/siteapi"
@@ -63,7 +62,9 @@ type Deps struct {
 
 type server struct {
 	Deps
-	site site
+	lifecycle  lifecycle.Client
+	idempotent gin.HandlerFunc
+	site       site
 }
 
 // NewRouter builds the HTTP handler.
@@ -74,40 +75,26 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.UpdateTimeout == 0 {
-		d.UpdateTimeout = 30 * time.Second
-	}
 	if d.Usage == nil {
 		d.Usage = usage.NewRecorder(d.Store, d.Logger, 200*time.Millisecond)
 	}
 	if d.ReleasesDir == "" {
 		d.ReleasesDir = "data/releases"
 	}
-	s := &server{Deps: d, site: site{
+	s := &server{Deps: d, idempotent: httpx.Idempotent(d.Store, d.Now), site: site{
 		signer:      &signer{store: d.Store},
-		unknownKeys: newLimiterSet(60, 30),
-		activations: newLimiterSet(30, 20),
-		signIns:     newLimiterSet(10, 10),
+		unknownKeys: httpx.NewLimiterSet(60, 30),
+		activations: httpx.NewLimiterSet(30, 20),
+		signIns:     httpx.NewLimiterSet(10, 10),
 		usage:       d.Usage,
 	}}
+	s.lifecycle = lifecycle.New(d.Temporal, lifecycle.Options{Namespace: d.Namespace, WebUIURL: d.WebUIURL, Policy: d.Policy,
+		UpdateTimeout: d.UpdateTimeout, ReleaseEmailsPerMinute: d.ReleaseEmailsPerMinute})
 	if d.SiteCacheTTL > 0 {
 		s.site.cache = siteapi.NewCache(d.Store, d.SiteCacheTTL)
 	}
 
-	r := gin.New()
-	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
-		d.Logger.Error("ignoring LICENSEFLOW_TRUSTED_PROXIES", "error", err)
-		_ = r.SetTrustedProxies(nil)
-	}
-	r.HandleMethodNotAllowed = true
-	r.Use(s.requestContext, s.recover)
-	r.NoRoute(func(c *gin.Context) {
-		abort(c, newError(http.StatusNotFound, "route_not_found", "", "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path))
-	})
-	r.NoMethod(func(c *gin.Context) {
-		abort(c, newError(http.StatusMethodNotAllowed, "method_not_allowed", "", c.Request.Method+" is not allowed on "+c.Request.URL.Path))
-	})
-
+	r := httpx.NewRouter(httpx.Options{Logger: d.Logger, Database: d.Store, TrustedProxies: d.TrustedProxies})
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 
@@ -173,53 +160,6 @@ func NewRouter(d Deps) *gin.Engine {
 	return r
 }
 
-const (
-	ctxLogger = "licenseflow.logger"
-	ctxToken  = "licenseflow.token"
-)
-
-// requestContext tags the request with an id (echoed in X-Request-ID) and
-// logs it when done.
-func (s *server) requestContext(c *gin.Context) {
-	id := c.GetHeader("X-Request-ID")
-	if id == "" || len(id) > 64 {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
-	}
-	c.Header("X-Request-ID", id)
-	l := s.Logger.With("request_id", id) // With is cheap: attributes are formatted only when logged
-	c.Set(ctxLogger, l)
-	start := time.Now()
-	c.Next()
-	// Successful requests log at debug: sites validate thousands of times a
-	// second, and an access log line each would cost more than the answer.
-	level := slog.LevelDebug
-	switch status := c.Writer.Status(); {
-	case status >= 500:
-		level = slog.LevelError
-	case status >= 400:
-		level = slog.LevelInfo
-	}
-	if l.Enabled(c.Request.Context(), level) {
-		l.Log(c.Request.Context(), level, "http request", "method", c.Request.Method, "path", c.FullPath(),
-			"status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds())
-	}
-}
-
-func (s *server) recover(c *gin.Context) {
-	defer func() {
-		if r := recover(); r != nil {
-			logger(c).Error("panic serving request", "panic", r)
-			abort(c, newError(http.StatusInternalServerError, "internal", "", "something went wrong on our side; the error is logged"))
-		}
-	}()
-	c.Next()
-}
-
-func logger(c *gin.Context) *slog.Logger {
-	if l, ok := c.Get(ctxLogger); ok {
-		return l.(*slog.Logger)
-	}
-	return slog.Default()
+func (s *server) requireScope(scopes ...models.Scope) gin.HandlerFunc {
+	return httpx.RequireScope(s.Store, s.Now, scopes...)
 }

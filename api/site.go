@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/time/rate"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/licensetoken"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/siteapi"
@@ -64,9 +64,9 @@ type SiteLicense struct {
 // and the usage recorder.
 type site struct {
 	signer      *signer
-	unknownKeys *limiterSet // per client IP, for keys that match nothing
-	activations *limiterSet // per license
-	signIns     *limiterSet // magic links asked for, per client IP
+	unknownKeys *httpx.LimiterSet // per client IP, for keys that match nothing
+	activations *httpx.LimiterSet // per license
+	signIns     *httpx.LimiterSet // magic links asked for, per client IP
 	usage       *usage.Recorder
 	cache       *siteapi.Cache // nil: no cache
 }
@@ -76,31 +76,31 @@ type site struct {
 // or an outage (503: a site must never be told a good key is invalid
 // because the database is down). sl is nil for a key that matches nothing.
 func (s *server) siteCall(c *gin.Context, needDomain bool) (req SiteRequest, sl *models.SiteLicense, ok bool) {
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return req, nil, false
 	}
 	req.DLID = strings.ToLower(strings.TrimSpace(req.DLID))
 	if req.DLID == "" {
-		abort(c, invalid("missing_dlid", "dlid", "send the license key as dlid"))
+		httpx.Fail(c, httpx.Invalid("missing_dlid", "dlid", "send the license key as dlid"))
 		return req, nil, false
 	}
 	if req.Domain != "" || needDomain {
 		domain, err := models.NormalizeDomain(req.Domain)
 		if err != nil {
-			abort(c, err)
+			httpx.Fail(c, err)
 			return req, nil, false
 		}
 		req.Domain = domain
 	}
 	found, err := s.lookupKey(c, req.DLID)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return req, nil, false
 	}
-	if found == nil && !s.site.unknownKeys.allow(c.ClientIP()) {
+	if found == nil && !s.site.unknownKeys.Allow(c.ClientIP()) {
 		c.Header("Retry-After", "60")
-		abort(c, newError(http.StatusTooManyRequests, "too_many_unknown_keys", "",
+		httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_unknown_keys", "",
 			"too many unknown license keys from this address; retry in a minute"))
 		return req, nil, false
 	}
@@ -171,12 +171,12 @@ func (s *server) answer(c *gin.Context, kind models.UsageKind, sl *models.SiteLi
 func (s *server) signed(c *gin.Context, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	key, err := s.site.signer.key(c.Request.Context())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.Header(licensetoken.SignatureHeader, licensetoken.SignAnswer(body, key.ID, key.PrivateKey))
@@ -209,9 +209,9 @@ func (s *server) activate(c *gin.Context) {
 		s.answer(c, models.UsageActivate, sl, req, a)
 		return
 	}
-	if !s.site.activations.allow(sl.License.ID) {
+	if !s.site.activations.Allow(sl.License.ID) {
 		c.Header("Retry-After", "60")
-		abort(c, newError(http.StatusTooManyRequests, "too_many_activations", "",
+		httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_activations", "",
 			"this license changed its domains too often; retry in a minute"))
 		return
 	}
@@ -223,7 +223,7 @@ func (s *server) activate(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	sl.ActiveDomains = active
@@ -252,7 +252,7 @@ func (s *server) deactivate(c *gin.Context) {
 	case isProblem:
 		d = models.Decision{Code: p.Code, Detail: p.Message}
 	case err != nil:
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	default:
 		done = true
@@ -273,7 +273,7 @@ func (s *server) heartbeat(c *gin.Context) {
 	if sl != nil {
 		err := s.Store.Heartbeat(c.Request.Context(), sl.License.ID, req.Domain, s.Now())
 		if err != nil && !errors.Is(err, models.ErrNotFound) {
-			s.fail(c, err)
+			httpx.Fail(c, err)
 			return
 		}
 	}
@@ -302,12 +302,12 @@ type PublicKey struct {
 // so what they signed still verifies).
 func (s *server) publicKeys(c *gin.Context) {
 	if _, err := s.site.signer.key(c.Request.Context()); err != nil { // the first start creates one
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	keys, err := s.Store.SigningKeys(c.Request.Context())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	out := make([]PublicKey, len(keys))
@@ -321,7 +321,7 @@ func (s *server) publicKeys(c *gin.Context) {
 func (s *server) rotateKey(c *gin.Context) {
 	k, err := s.Store.RotateSigningKey(c.Request.Context())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	s.site.signer.set(k)
@@ -341,7 +341,7 @@ func (s *server) siteToken(c *gin.Context) {
 		return
 	}
 	if d := s.decide(sl, req); !d.Valid {
-		abort(c, newError(http.StatusForbidden, strings.ToLower(d.Code), "dlid", "no token for this key: "+d.Detail))
+		httpx.Fail(c, httpx.NewError(http.StatusForbidden, strings.ToLower(d.Code), "dlid", "no token for this key: "+d.Detail))
 		return
 	}
 	s.issueToken(c, sl)
@@ -351,16 +351,16 @@ func (s *server) siteToken(c *gin.Context) {
 func (s *server) adminToken(c *gin.Context) {
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	if l.Key() == "" {
-		abort(c, models.Conflict("license_pending", "the license is still being issued; retry in a few seconds"))
+		httpx.Fail(c, models.Conflict("license_pending", "the license is still being issued; retry in a few seconds"))
 		return
 	}
 	sl, err := s.Store.LookupSiteLicense(c.Request.Context(), l.Key())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	s.issueToken(c, &sl)
@@ -369,7 +369,7 @@ func (s *server) adminToken(c *gin.Context) {
 func (s *server) issueToken(c *gin.Context, sl *models.SiteLicense) {
 	key, err := s.site.signer.key(c.Request.Context())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	l := sl.License
@@ -380,7 +380,7 @@ func (s *server) issueToken(c *gin.Context, sl *models.SiteLicense) {
 	}
 	tok, err := licensetoken.Sign(claims, key.ID, key.PrivateKey)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	claims.KeyID = key.ID
@@ -420,45 +420,4 @@ func (g *signer) set(k models.SigningKey) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.current, g.loaded = k, time.Now()
-}
-
-// limiterSet rate-limits by key (client IP, license id); idle keys are
-// forgotten so the set stays small. Limits are per process: behind a load
-// balancer each instance allows its share.
-type limiterSet struct {
-	mu      sync.Mutex
-	every   rate.Limit
-	burst   int
-	entries map[string]*limiterEntry
-	swept   time.Time
-}
-
-type limiterEntry struct {
-	l    *rate.Limiter
-	seen time.Time
-}
-
-func newLimiterSet(perMinute float64, burst int) *limiterSet {
-	return &limiterSet{every: rate.Limit(perMinute / 60), burst: burst, entries: map[string]*limiterEntry{}}
-}
-
-func (s *limiterSet) allow(key string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := time.Now()
-	if now.Sub(s.swept) > time.Minute {
-		for k, e := range s.entries {
-			if now.Sub(e.seen) > 10*time.Minute {
-				delete(s.entries, k)
-			}
-		}
-		s.swept = now
-	}
-	e, ok := s.entries[key]
-	if !ok {
-		e = &limiterEntry{l: rate.NewLimiter(s.every, s.burst)}
-		s.entries[key] = e
-	}
-	e.seen = now
-	return e.l.AllowN(now, 1)
 }

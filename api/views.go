@@ -68,7 +68,7 @@ func (s *server) licenseView(l models.License, ents []models.Entitlement) Licens
 		Customer: CustomerView{ID: l.Customer.ID, Email: l.Customer.Email, Name: l.Customer.Name, Company: l.Customer.Company},
 		StartsAt: l.StartsAt, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil, Lifetime: l.Lifetime(),
 		MaxDomains: l.MaxDomains, Channels: l.Channels, OrderID: l.OrderID, WorkflowID: l.WorkflowID,
-		WorkflowURL: s.workflowURL(l.WorkflowID), Revision: l.Revision, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
+		WorkflowURL: s.lifecycle.WorkflowURL(l.WorkflowID), Revision: l.Revision, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
 	}
 	if v.DLID != "" {
 		v.DLIDMasked = models.MaskDLID(v.DLID)
@@ -87,10 +87,4 @@ func workflowView(st workflows.LicenseState) *WorkflowView {
 		Reachable: true, Status: st.Status, Revision: st.Revision, Renewals: st.Renewals, Run: st.Run,
 		Issued: st.Issued(), StepsDone: st.StepsDone, SuspendReason: st.SuspendReason, RevokeReason: st.RevokeReason,
 	}
-}
-
-// Page is a page of a list; NextCursor fetches the next one.
-type Page[T any] struct {
-	Data       []T    `json:"data"`
-	NextCursor string `json:"next_cursor,omitempty"`
 }

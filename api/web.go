@@ -17,6 +17,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 )
 
@@ -56,7 +57,7 @@ type webPage struct {
 func (s *server) render(c *gin.Context, status int, p webPage) {
 	var b bytes.Buffer
 	if err := pages.ExecuteTemplate(&b, p.Template, p); err != nil {
-		logger(c).Error("rendering page failed", "template", p.Template, "error", err)
+		httpx.Logger(c).Error("rendering page failed", "template", p.Template, "error", err)
 		c.String(http.StatusInternalServerError, "Something went wrong on our side; the error is logged.")
 		return
 	}
@@ -167,7 +168,7 @@ func (s *server) startSignInEmail(c *gin.Context, email string, aud models.Audie
 	}
 	sum := sha256.Sum256([]byte(token))
 	key := hex.EncodeToString(sum[:8]) // unique per link, and reveals nothing of it
-	return s.sendSignIn(ctx, key, email, fmt.Sprintf("%s%s?token=%s", s.PublicURL, path, token), aud == models.AudienceAdmin)
+	return s.lifecycle.SendSignIn(ctx, key, email, fmt.Sprintf("%s%s?token=%s", s.PublicURL, path, token), aud == models.AudienceAdmin)
 }
 
 // webRoutes mounts the portal and the dashboard.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -38,18 +39,18 @@ func ignored(reason string) stripeOutcome {
 // license) is recorded as failed with the reason, and acknowledged.
 func (s *server) stripeWebhook(c *gin.Context) {
 	if len(s.WebhookSecrets) == 0 {
-		abort(c, newError(http.StatusServiceUnavailable, "stripe_not_configured", "",
+		httpx.Fail(c, httpx.NewError(http.StatusServiceUnavailable, "stripe_not_configured", "",
 			"Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRETS to the endpoint's signing secret"))
 		return
 	}
-	payload, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes))
+	payload, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, httpx.MaxBodyBytes))
 	if err != nil {
-		abort(c, newError(http.StatusRequestEntityTooLarge, "body_too_large", "", "the event is larger than 1 MiB"))
+		httpx.Fail(c, httpx.NewError(http.StatusRequestEntityTooLarge, "body_too_large", "", "the event is larger than 1 MiB"))
 		return
 	}
 	ev, err := payments.Verify(payload, c.GetHeader("Stripe-Signature"), s.WebhookSecrets)
 	if err != nil {
-		abort(c, newError(http.StatusBadRequest, "invalid_signature", "Stripe-Signature", err.Error()))
+		httpx.Fail(c, httpx.NewError(http.StatusBadRequest, "invalid_signature", "Stripe-Signature", err.Error()))
 		return
 	}
 	ctx := c.Request.Context()
@@ -57,7 +58,7 @@ func (s *server) stripeWebhook(c *gin.Context) {
 		ID: ev.ID, Type: ev.Type, Livemode: ev.Livemode, Payload: string(payload),
 	}, s.Now())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	if !claimed {
@@ -66,19 +67,19 @@ func (s *server) stripeWebhook(c *gin.Context) {
 	}
 	result, err := s.handleStripeEvent(ctx, ev)
 	if err != nil {
-		logger(c).Error("stripe event not handled; releasing it for redelivery", "event", ev.ID, "type", ev.Type, "error", err)
+		httpx.Logger(c).Error("stripe event not handled; releasing it for redelivery", "event", ev.ID, "type", ev.Type, "error", err)
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = s.Store.ReleaseStripeEvent(bg, ev.ID)
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	if err := s.Store.FinishStripeEvent(ctx, ev.ID, result.outcome, result.reason, result.licenseID, result.orderID, s.Now()); err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	if result.outcome == models.StripeEventFailed {
-		logger(c).Warn("stripe event failed", "event", ev.ID, "type", ev.Type, "reason", result.reason)
+		httpx.Logger(c).Warn("stripe event failed", "event", ev.ID, "type", ev.Type, "reason", result.reason)
 	}
 	c.JSON(http.StatusOK, gin.H{"received": true, "outcome": result.outcome, "reason": result.reason})
 }
@@ -168,7 +169,7 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 		return stripeOutcome{orderID: orderID}, err
 	}
 	out := stripeOutcome{licenseID: license.ID, orderID: order.ID}
-	return out, s.startLicense(ctx, license, order, tier, cs.CustomerDetails.Name)
+	return out, s.lifecycle.StartLicense(ctx, license, order, tier, cs.CustomerDetails.Name)
 }
 
 // checkoutTier finds the tier a Checkout Session sold: from its metadata,
@@ -221,7 +222,7 @@ func (s *server) onPaymentFailed(ctx context.Context, ev payments.Event) (stripe
 	if err != nil {
 		return stripeOutcome{}, err
 	}
-	return stripeOutcome{licenseID: l.ID}, s.signalLicense(ctx, l, workflows.PaymentFailed, workflows.PaymentFailedRequest{
+	return stripeOutcome{licenseID: l.ID}, s.lifecycle.SignalLicense(ctx, l, workflows.PaymentFailed, workflows.PaymentFailedRequest{
 		EventID: ev.ID, AmountDue: models.FormatMoney(inv.AmountDue, strings.ToUpper(inv.Currency)), PaymentURL: inv.HostedInvoiceURL,
 	})
 }
@@ -277,7 +278,7 @@ func (s *server) onReversal(ctx context.Context, ev payments.Event) (stripeOutco
 		out.outcome, out.reason = models.StripeEventIgnored, "the license is already "+string(l.Status)
 		return out, nil
 	}
-	return out, s.signalLicense(ctx, l, workflows.Suspend, workflows.SuspendRequest{Reason: reason, RequestID: ev.ID})
+	return out, s.lifecycle.SignalLicense(ctx, l, workflows.Suspend, workflows.SuspendRequest{Reason: reason, RequestID: ev.ID})
 }
 
 // paidRenewal is a renewal payment reported by a webhook.
@@ -321,7 +322,7 @@ func (s *server) renewFromPayment(ctx context.Context, l models.License, p paidR
 	} else {
 		req.Months = months
 	}
-	return out, s.signalLicense(ctx, l, workflows.Renew, req)
+	return out, s.lifecycle.SignalLicense(ctx, l, workflows.Renew, req)
 }
 
 // stripeEvents lists recorded webhook events, for operators.
@@ -332,16 +333,16 @@ func (s *server) stripeEvents(c *gin.Context) {
 	}
 	events, err := s.Store.ListStripeEvents(c.Request.Context(), models.StripeEventOutcome(c.Query("outcome")), c.Query("license_id"), limit)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[models.StripeEvent]{Data: nonNil(events)})
+	c.JSON(http.StatusOK, httpx.Page[models.StripeEvent]{Data: nonNil(events)})
 }
 
 func (s *server) stripeEvent(c *gin.Context) {
 	e, err := s.Store.GetStripeEvent(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, e)

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
@@ -71,7 +72,7 @@ func TestPurchaseThroughTheAPIIssuesTheLicenseWithinSeconds(t *testing.T) {
 
 		outbox := s.Call(http.MethodGet, "/api/v1/licensing/licenses/"+v.ID+"/emails", nil)
 		require.Equal(t, http.StatusOK, outbox.Status)
-		var msgs api.Page[models.EmailMessage]
+		var msgs httpx.Page[models.EmailMessage]
 		outbox.JSON(t, &msgs)
 		assert.Len(t, msgs.Data, 2, "delivery and invoice emails")
 	})
@@ -168,7 +169,7 @@ func TestIllegalTransitionsAnswer409AndLeaveNoTrace(t *testing.T) {
 
 	r = s.Call(http.MethodPatch, path, `{"max_domains":0}`)
 	assert.Equal(t, http.StatusUnprocessableEntity, r.Status)
-	assert.Equal(t, api.Error{Code: "invalid_max_domains", Field: "max_domains",
+	assert.Equal(t, httpx.Error{Code: "invalid_max_domains", Field: "max_domains",
 		Message: "max_domains must be between 1 and 10000"}, r.Error(t))
 
 	r = s.Call(http.MethodPost, path+"/suspend", `{"reason":"chargeback"}`)
@@ -326,11 +327,11 @@ func TestListLicensesFromTheDatabase(t *testing.T) {
 		r := s.Call(http.MethodPost, "/api/v1/licensing/licenses", fmt.Sprintf(`{"user_email":"list@example.com","tier":"pos","order_id":"list-%d"}`, i))
 		require.Equal(t, http.StatusAccepted, r.Status)
 	}
-	var page api.Page[api.LicenseView]
+	var page httpx.Page[api.LicenseView]
 	s.Call(http.MethodGet, "/api/v1/licensing/licenses?email=list@example.com&limit=2", nil).JSON(t, &page)
 	assert.Len(t, page.Data, 2)
 	require.NotEmpty(t, page.NextCursor)
-	var rest api.Page[api.LicenseView]
+	var rest httpx.Page[api.LicenseView]
 	s.Call(http.MethodGet, "/api/v1/licensing/licenses?email=list@example.com&limit=2&cursor="+page.NextCursor, nil).JSON(t, &rest)
 	assert.Len(t, rest.Data, 1)
 	assert.Empty(t, rest.NextCursor)

@@ -13,6 +13,7 @@ import (
 	"github.com/stripe/stripe-go/v79/webhook"
 
 	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/store"
@@ -291,7 +292,7 @@ func TestUnknownAndUnmatchedEventsAreAcknowledgedAndVisible(t *testing.T) {
 		assert.Equal(t, models.StripeEventFailed, a.Outcome)
 		assert.Contains(t, a.Reason, "sub_nobody")
 
-		var failed api.Page[models.StripeEvent]
+		var failed httpx.Page[models.StripeEvent]
 		s.Call(http.MethodGet, "/api/v1/webhooks/stripe/events?outcome=failed", nil).JSON(t, &failed)
 		require.Len(t, failed.Data, 1)
 		assert.Equal(t, "evt_orphan", failed.Data[0].ID)

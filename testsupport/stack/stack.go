@@ -27,6 +27,7 @@ import (
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/devserver"
 	"github.com/licenseflow/licenseflow/email"
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
@@ -171,10 +172,10 @@ func (r Response) JSON(t testing.TB, v any) {
 }
 
 // Error decodes an error answer.
-func (r Response) Error(t testing.TB) api.Error {
+func (r Response) Error(t testing.TB) httpx.Error {
 	t.Helper()
 	var body struct {
-		Error api.Error `json:"error"`
+		Error httpx.Error `json:"error"`
 	}
 	r.JSON(t, &body)
 	return body.Error

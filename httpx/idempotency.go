@@ -1,4 +1,4 @@
-package api
+package httpx
 
 import (
 	"bytes"
@@ -11,41 +11,55 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/licenseflow/licenseflow/models"
 )
 
 // IdempotencyHeader is honoured on every POST that creates something.
 const IdempotencyHeader = "Idempotency-Key"
 
-// idempotent makes a creating POST safe to retry: the first request with a
+// IdempotencyKeys remember the answers to requests with an Idempotency-Key.
+type IdempotencyKeys interface {
+	ClaimIdempotencyKey(ctx context.Context, key, hash string, now time.Time) (models.IdempotencyRecord, bool, error)
+	GetIdempotencyRecord(ctx context.Context, key string) (models.IdempotencyRecord, error)
+	CompleteIdempotencyKey(ctx context.Context, key string, status int, body string) error
+	ReleaseIdempotencyKey(ctx context.Context, key string) error
+}
+
+// Idempotent makes a creating POST safe to retry: the first request with a
 // key runs and its answer is stored; a retry with the same key and body gets
 // that answer again (header Idempotent-Replayed: true); the same key with a
 // different body is refused. Keys are scoped to the API token and route and
 // remembered for 24 hours. Answers of 5xx are not stored, so a retry after
 // an outage runs again.
-func (s *server) idempotent(c *gin.Context) {
+func Idempotent(keys IdempotencyKeys, now func() time.Time) gin.HandlerFunc {
+	return func(c *gin.Context) { idempotent(c, keys, now) }
+}
+
+func idempotent(c *gin.Context, keys IdempotencyKeys, now func() time.Time) {
 	key := c.GetHeader(IdempotencyHeader)
 	if key == "" {
 		c.Next()
 		return
 	}
 	if len(key) > 200 {
-		abort(c, newError(http.StatusBadRequest, "invalid_idempotency_key", IdempotencyHeader, "Idempotency-Key must be at most 200 characters"))
+		Fail(c, NewError(http.StatusBadRequest, "invalid_idempotency_key", IdempotencyHeader, "Idempotency-Key must be at most 200 characters"))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
 	if err != nil {
-		abort(c, newError(http.StatusRequestEntityTooLarge, "body_too_large", "", "the request body is larger than 1 MiB"))
+		Fail(c, NewError(http.StatusRequestEntityTooLarge, "body_too_large", "", "the request body is larger than 1 MiB"))
 		return
 	}
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
-	scoped := fmt.Sprintf("%d %s %s %s", token(c).ID, c.Request.Method, c.Request.URL.Path, key)
+	scoped := fmt.Sprintf("%d %s %s %s", Token(c).ID, c.Request.Method, c.Request.URL.Path, key)
 	ctx := c.Request.Context()
 
-	rec, claimed, err := s.Store.ClaimIdempotencyKey(ctx, scoped, hash, s.Now())
+	rec, claimed, err := keys.ClaimIdempotencyKey(ctx, scoped, hash, now())
 	if err != nil {
-		s.fail(c, err)
+		Fail(c, err)
 		return
 	}
 	for !claimed && !rec.Done { // the first request is still running: wait for its answer
@@ -58,18 +72,18 @@ func (s *server) idempotent(c *gin.Context) {
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Since(rec.CreatedAt) > 30*time.Second {
-			abort(c, newError(http.StatusConflict, "idempotency_key_in_use", IdempotencyHeader,
+			Fail(c, NewError(http.StatusConflict, "idempotency_key_in_use", IdempotencyHeader,
 				"a request with this Idempotency-Key is still being processed; retry later"))
 			return
 		}
-		if rec, err = s.Store.GetIdempotencyRecord(ctx, scoped); err != nil {
-			s.fail(c, err)
+		if rec, err = keys.GetIdempotencyRecord(ctx, scoped); err != nil {
+			Fail(c, err)
 			return
 		}
 	}
 	if !claimed {
 		if rec.RequestHash != hash {
-			abort(c, newError(http.StatusUnprocessableEntity, "idempotency_key_reused", IdempotencyHeader,
+			Fail(c, NewError(http.StatusUnprocessableEntity, "idempotency_key_reused", IdempotencyHeader,
 				"this Idempotency-Key was already used with a different request body; use a new key for a new request"))
 			return
 		}
@@ -86,9 +100,9 @@ func (s *server) idempotent(c *gin.Context) {
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if status := rw.Status(); status >= 500 || status == 0 {
-		_ = s.Store.ReleaseIdempotencyKey(bg, scoped)
-	} else if err := s.Store.CompleteIdempotencyKey(bg, scoped, status, rw.body.String()); err != nil {
-		logger(c).Error("storing idempotent response failed", "error", err)
+		_ = keys.ReleaseIdempotencyKey(bg, scoped)
+	} else if err := keys.CompleteIdempotencyKey(bg, scoped, status, rw.body.String()); err != nil {
+		Logger(c).Error("storing idempotent response failed", "error", err)
 	}
 }
 

@@ -1,9 +1,11 @@
-package api
+package httpx
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -29,29 +31,53 @@ type ErrorBody struct {
 	Error *Error `json:"error"`
 }
 
-func newError(status int, code, field, message string) *Error {
+// NewError returns an API error.
+func NewError(status int, code, field, message string) *Error {
 	return &Error{Status: status, Code: code, Field: field, Message: message}
 }
 
+// Invalid is a 422 for a bad field value.
+func Invalid(code, field, message string) *Error {
+	return NewError(http.StatusUnprocessableEntity, code, field, message)
+}
+
+// Outages: nothing was changed, the caller should retry.
 var (
-	errTemporalUnavailable = newError(http.StatusServiceUnavailable, "temporal_unavailable", "",
+	ErrTemporalUnavailable = NewError(http.StatusServiceUnavailable, "temporal_unavailable", "",
 		"the workflow service is unreachable; nothing was changed, retry in a moment")
-	errDatabaseUnavailable = newError(http.StatusServiceUnavailable, "database_unavailable", "",
+	ErrDatabaseUnavailable = NewError(http.StatusServiceUnavailable, "database_unavailable", "",
 		"the database is unreachable; nothing was changed, retry in a moment")
 )
 
-// abort answers the request with err mapped to an API error.
-func abort(c *gin.Context, err error) {
-	e := toError(err)
+// Fail answers the request with err mapped to an API error (see ToError).
+// An error nothing explains while the database does not answer becomes a
+// 503 (retry later), never a 500 or a false 4xx.
+func Fail(c *gin.Context, err error) {
+	e := ToError(err)
+	var explained *Error
+	if e.Status == http.StatusInternalServerError && !errors.As(err, &explained) && databaseDown(c) {
+		e = ErrDatabaseUnavailable
+	}
 	if e.Status >= 500 {
-		logger(c).Error("request failed", "status", e.Status, "code", e.Code, "error", err)
+		Logger(c).Error("request failed", "status", e.Status, "code", e.Code, "error", err)
 	}
 	c.AbortWithStatusJSON(e.Status, ErrorBody{Error: e})
 }
 
-// toError maps what can go wrong below the API to a status and code:
+// databaseDown pings the request's database, if it has one.
+func databaseDown(c *gin.Context) bool {
+	db, ok := c.Get(ctxDatabase)
+	if !ok {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), time.Second)
+	defer cancel()
+	return db.(Pinger).Ping(ctx) != nil
+}
+
+// ToError maps what can go wrong below the HTTP layer to a status and code:
 // domain problems, update rejections, and outages (503, never a false 4xx).
-func toError(err error) *Error {
+func ToError(err error) *Error {
 	var apiErr *Error
 	if errors.As(err, &apiErr) {
 		return apiErr
@@ -64,7 +90,7 @@ func toError(err error) *Error {
 		case errors.Is(p, models.ErrConflict):
 			status = http.StatusConflict
 		}
-		return newError(status, p.Code, p.Field, p.Message)
+		return NewError(status, p.Code, p.Field, p.Message)
 	}
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
@@ -72,15 +98,15 @@ func toError(err error) *Error {
 		_ = app.Details(&code, &field)
 		switch app.Type() {
 		case workflows.RejectConflict:
-			return newError(http.StatusConflict, orDefault(code, "conflict"), field, app.Message())
+			return NewError(http.StatusConflict, cmp.Or(code, "conflict"), field, app.Message())
 		case workflows.RejectInvalidValue:
-			return newError(http.StatusUnprocessableEntity, orDefault(code, "invalid_value"), field, app.Message())
+			return NewError(http.StatusUnprocessableEntity, cmp.Or(code, "invalid_value"), field, app.Message())
 		}
 	}
 	if isTemporalOutage(err) {
-		return errTemporalUnavailable
+		return ErrTemporalUnavailable
 	}
-	return newError(http.StatusInternalServerError, "internal", "", "something went wrong on our side; the error is logged")
+	return NewError(http.StatusInternalServerError, "internal", "", "something went wrong on our side; the error is logged")
 }
 
 func isTemporalOutage(err error) bool {
@@ -89,16 +115,4 @@ func isTemporalOutage(err error) bool {
 	var canceled *serviceerror.Canceled
 	return errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &canceled) ||
 		errors.Is(err, context.DeadlineExceeded)
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// invalid is a 422 for a bad field value.
-func invalid(code, field, message string) *Error {
-	return newError(http.StatusUnprocessableEntity, code, field, message)
 }
