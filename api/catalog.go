@@ -32,7 +32,7 @@ func (s *server) listProducts(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, httpx.Page[models.Product]{Data: nonNil(ps)})
+	c.JSON(http.StatusOK, pageOf(ps, productView))
 }
 
 func (s *server) getProduct(c *gin.Context) {
@@ -41,7 +41,7 @@ func (s *server) getProduct(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, p)
+	c.JSON(http.StatusOK, productView(p))
 }
 
 func (s *server) createProduct(c *gin.Context) {
@@ -55,7 +55,7 @@ func (s *server) createProduct(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, p)
+	c.JSON(http.StatusCreated, productView(p))
 }
 
 func (s *server) updateProduct(c *gin.Context) {
@@ -69,7 +69,7 @@ func (s *server) updateProduct(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, p)
+	c.JSON(http.StatusOK, productView(p))
 }
 
 func (s *server) deleteProduct(c *gin.Context) {
@@ -112,7 +112,7 @@ func (s *server) listTiers(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, httpx.Page[models.Tier]{Data: nonNil(ts)})
+	c.JSON(http.StatusOK, pageOf(ts, tierView))
 }
 
 func (s *server) getTier(c *gin.Context) {
@@ -121,7 +121,7 @@ func (s *server) getTier(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, t)
+	c.JSON(http.StatusOK, tierView(t))
 }
 
 func (s *server) createTier(c *gin.Context) {
@@ -135,7 +135,7 @@ func (s *server) createTier(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, t)
+	c.JSON(http.StatusCreated, tierView(t))
 }
 
 func (s *server) updateTier(c *gin.Context) {
@@ -149,7 +149,7 @@ func (s *server) updateTier(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, t)
+	c.JSON(http.StatusOK, tierView(t))
 }
 
 // retireTier stops selling a tier; licenses on it keep working, so tiers
@@ -160,5 +160,5 @@ func (s *server) retireTier(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, t)
+	c.JSON(http.StatusOK, tierView(t))
 }

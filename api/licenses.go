@@ -69,7 +69,7 @@ func (s *server) createLicense(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	if err := s.lifecycle.StartLicense(ctx, license, order, p.Tier, req.CustomerName); err != nil {
+	if err := s.Lifecycle.StartLicense(ctx, license, order, p.Tier, req.CustomerName); err != nil {
 		httpx.Logger(c).Error("starting license workflow failed", "license", license.ID, "error", err)
 		// The order is recorded; retrying with the same order_id starts the workflow.
 		httpx.Fail(c, httpx.NewError(http.StatusServiceUnavailable, "temporal_unavailable", "",
@@ -230,7 +230,7 @@ func (s *server) getLicense(c *gin.Context) {
 		return
 	}
 	v := s.licenseView(l, ents)
-	if st, err := s.lifecycle.QueryLicense(c.Request.Context(), l.WorkflowID); err != nil {
+	if st, err := s.Lifecycle.QueryLicense(c.Request.Context(), l.WorkflowID); err != nil {
 		v.Workflow = &WorkflowView{Reachable: false, Error: "live state unavailable: " + err.Error()}
 	} else {
 		v.Workflow = workflowView(st)
@@ -346,7 +346,7 @@ func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) 
 		return nil, httpx.Invalid("invalid_expires_months", "expires_months", fmt.Sprintf("expires_months must be between 1 and %d", models.MaxTermMonths))
 	}
 	// Refuse what the workflow would refuse before a paid order is recorded.
-	if err := s.renewable(l); err != nil {
+	if err := models.CheckRenewal(l); err != nil {
 		return nil, err
 	}
 	tier, err := s.Store.GetTier(c.Request.Context(), l.TierKey)
@@ -437,7 +437,7 @@ func (s *server) licenseAction(c *gin.Context) {
 // the workflow projects its state before answering, so the database view
 // and the workflow agree.
 func (s *server) applyUpdate(c *gin.Context, l models.License, name string, arg any) {
-	st, err := s.lifecycle.UpdateLicense(c.Request.Context(), l, name, arg)
+	st, err := s.Lifecycle.UpdateLicense(c.Request.Context(), l, name, arg)
 	if err != nil {
 		httpx.Fail(c, err)
 		return

@@ -11,7 +11,6 @@ import (
 
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
-	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
@@ -54,7 +53,7 @@ func (s *server) createOrder(c *gin.Context) {
 		status = http.StatusOK
 	}
 	c.Header("Location", "/api/v1/orders/"+o.ID)
-	c.JSON(status, o)
+	c.JSON(status, orderView(o))
 }
 
 func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.NewOrder, error) {
@@ -83,7 +82,7 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 		} else if err != nil {
 			return n, err
 		}
-		if err := s.renewable(l); err != nil {
+		if err := models.CheckRenewal(l); err != nil {
 			return n, err
 		}
 		if tier, err = s.Store.GetTier(ctx, l.TierKey); err != nil {
@@ -122,18 +121,6 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 	return n, nil
 }
 
-// renewable refuses renewals the workflow would refuse, before any order
-// is recorded.
-func (s *server) renewable(l models.License) error {
-	if err := models.CheckTransition(l.Status, models.ActionRenew); err != nil {
-		return err
-	}
-	if l.Lifetime() {
-		return models.Conflict("license_lifetime", "a lifetime license never expires, so there is nothing to renew")
-	}
-	return nil
-}
-
 // PayOrderRequest marks an order paid.
 type PayOrderRequest struct {
 	PaymentRef string `json:"payment_ref"`
@@ -141,8 +128,8 @@ type PayOrderRequest struct {
 
 // OrderPaid answers a paid order with the license it issued or extended.
 type OrderPaid struct {
-	Order   models.Order `json:"order"`
-	License LicenseView  `json:"license"`
+	Order   OrderView   `json:"order"`
+	License LicenseView `json:"license"`
 }
 
 // payOrder marks an order paid and acts on it: a new order issues its
@@ -166,15 +153,15 @@ func (s *server) payOrder(c *gin.Context) {
 			httpx.Fail(c, err)
 			return
 		}
-		if err := s.lifecycle.StartLicense(ctx, l, o, tier, o.Customer.Name); err != nil {
+		if err := s.Lifecycle.StartLicense(ctx, l, o, tier, o.Customer.Name); err != nil {
 			httpx.Fail(c, httpx.NewError(http.StatusServiceUnavailable, "temporal_unavailable", "",
 				fmt.Sprintf("order %s is paid but the workflow service is unreachable; retry this request to issue the license", o.ID)))
 			return
 		}
-		c.JSON(http.StatusAccepted, OrderPaid{Order: o, License: s.licenseView(l, nil)})
+		c.JSON(http.StatusAccepted, OrderPaid{Order: orderView(o), License: s.licenseView(l, nil)})
 		return
 	}
-	st, err := s.lifecycle.UpdateLicense(ctx, l, workflows.Renew, workflows.RenewRequest{Months: o.Months, PaymentRef: "order:" + o.ID, OrderID: o.ID})
+	st, err := s.Lifecycle.UpdateLicense(ctx, l, workflows.Renew, workflows.RenewRequest{Months: o.Months, PaymentRef: "order:" + o.ID, OrderID: o.ID})
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -185,7 +172,7 @@ func (s *server) payOrder(c *gin.Context) {
 	}
 	v := s.licenseView(l, ents)
 	v.Workflow = workflowView(st)
-	c.JSON(http.StatusOK, OrderPaid{Order: o, License: v})
+	c.JSON(http.StatusOK, OrderPaid{Order: orderView(o), License: v})
 }
 
 func (s *server) licenseOrders(c *gin.Context) {
@@ -199,17 +186,7 @@ func (s *server) licenseOrders(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, httpx.Page[models.Order]{Data: nonNil(orders)})
-}
-
-// RenewalLink is where a customer pays a renewal: a Stripe Checkout page, or,
-// without Stripe, a pending renewal order for the CRM to collect.
-type RenewalLink struct {
-	Provider  string `json:"provider"`
-	URL       string `json:"url,omitempty"`
-	SessionID string `json:"session_id,omitempty"`
-	OrderID   string `json:"order_id,omitempty"`
-	Message   string `json:"message"`
+	c.JSON(http.StatusOK, pageOf(orders, orderView))
 }
 
 // RenewalLinkRequest optionally overrides the renewal term.
@@ -217,7 +194,9 @@ type RenewalLinkRequest struct {
 	Months *int `json:"months"`
 }
 
-func (s *server) renewalLinkHandler(c *gin.Context) {
+// renewalLink prepares a renewal payment: a Stripe Checkout URL, or a
+// pending CRM order.
+func (s *server) renewalLink(c *gin.Context) {
 	var req RenewalLinkRequest
 	if err := httpx.DecodeOptional(c, &req); err != nil {
 		httpx.Fail(c, err)
@@ -228,50 +207,10 @@ func (s *server) renewalLinkHandler(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	link, err := s.renewalLink(c.Request.Context(), l, req.Months)
+	link, err := s.Renewals.Link(c.Request.Context(), l, req.Months)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, link)
-}
-
-// renewalLink prepares a renewal payment for a license, priced from its tier.
-func (s *server) renewalLink(ctx context.Context, l models.License, months *int) (RenewalLink, error) {
-	if err := s.renewable(l); err != nil {
-		return RenewalLink{}, err
-	}
-	tier, err := s.Store.GetTier(ctx, l.TierKey)
-	if err != nil {
-		return RenewalLink{}, err
-	}
-	term, _ := tier.Months()
-	if months != nil {
-		if *months < 1 || *months > models.MaxTermMonths {
-			return RenewalLink{}, httpx.Invalid("invalid_months", "months", fmt.Sprintf("months must be between 1 and %d", models.MaxTermMonths))
-		}
-		term = *months
-	}
-	if s.Payments == nil {
-		o, _, err := s.Store.CreateOrder(ctx, models.NewOrder{
-			ID: models.NewOrderID(), Kind: models.OrderRenewal, Email: l.Customer.Email, Tier: tier, LicenseID: l.ID,
-			Months: term, MaxDomains: l.MaxDomains, AmountCents: tier.PriceFor(term), Currency: tier.Currency,
-		})
-		if err != nil {
-			return RenewalLink{}, err
-		}
-		return RenewalLink{Provider: "crm", OrderID: o.ID,
-			Message: fmt.Sprintf("Stripe is not configured: renewal order %s (%s) awaits payment; the CRM marks it paid with POST /api/v1/orders/%s/paid",
-				o.ID, models.FormatMoney(o.AmountCents, o.Currency), o.ID)}, nil
-	}
-	session, err := s.Payments.CreateRenewalSession(ctx, payments.RenewalSession{
-		LicenseID: l.ID, TierKey: tier.Key, TierName: tier.Name, Months: term, PriceID: tier.StripePriceID,
-		AmountCents: tier.PriceFor(term), Currency: tier.Currency, CustomerID: l.StripeCustomerID, CustomerEmail: l.Customer.Email,
-		SuccessURL: s.PublicURL + "/portal?renewed=" + l.ID, CancelURL: s.PublicURL + "/portal",
-	})
-	if err != nil {
-		return RenewalLink{}, err
-	}
-	return RenewalLink{Provider: "stripe", URL: session.URL, SessionID: session.ID,
-		Message: "send the customer to url; the license is renewed when Stripe reports the payment"}, nil
 }

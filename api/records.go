@@ -22,7 +22,7 @@ func (s *server) licenseEmails(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, httpx.Page[models.EmailMessage]{Data: nonNil(msgs)})
+	c.JSON(http.StatusOK, pageOf(msgs, emailView))
 }
 
 // listEmails is the outbox, for operators.
@@ -38,7 +38,7 @@ func (s *server) listEmails(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, httpx.Page[models.EmailMessage]{Data: nonNil(msgs)})
+	c.JSON(http.StatusOK, pageOf(msgs, emailView))
 }
 
 func (s *server) licenseInvoices(c *gin.Context) {
@@ -52,7 +52,7 @@ func (s *server) licenseInvoices(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, httpx.Page[models.Invoice]{Data: nonNil(invs)})
+	c.JSON(http.StatusOK, pageOf(invs, invoiceView))
 }
 
 func (s *server) getInvoice(c *gin.Context) {
@@ -61,7 +61,7 @@ func (s *server) getInvoice(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, inv)
+	c.JSON(http.StatusOK, invoiceView(inv))
 }
 
 func (s *server) invoicePDF(c *gin.Context) {
@@ -80,14 +80,7 @@ func (s *server) getOrder(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, o)
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
+	c.JSON(http.StatusOK, orderView(o))
 }
 
 // licenseUsage summarizes a license's site traffic: counts by kind and
@@ -122,5 +115,5 @@ func (s *server) licenseActivations(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, httpx.Page[models.Activation]{Data: nonNil(acts)})
+	c.JSON(http.StatusOK, pageOf(acts, activationView))
 }

@@ -83,11 +83,11 @@ func (s *server) publishRelease(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	if err := s.lifecycle.AnnounceRelease(ctx, product, created); err != nil {
+	if err := s.Lifecycle.AnnounceRelease(ctx, product, created); err != nil {
 		httpx.Logger(c).Error("starting the new-release notification failed; publish again is not needed, start it from the Web UI or retry", "release", created.Version, "error", err)
 	}
 	c.Header("Location", "/api/v1/products/"+product.Code+"/releases/"+created.Version)
-	c.JSON(http.StatusCreated, created)
+	c.JSON(http.StatusCreated, releaseView(created))
 }
 
 // storeArtifact writes the upload under <releases dir>/<product>/<version>/.
@@ -134,5 +134,5 @@ func (s *server) listReleases(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, httpx.Page[models.Release]{Data: nonNil(releases)})
+	c.JSON(http.StatusOK, pageOf(releases, releaseView))
 }

@@ -18,8 +18,8 @@ type TokenRequest struct {
 
 // TokenCreated shows a new token's secret, the only time it is shown.
 type TokenCreated struct {
-	Token  string          `json:"token"`
-	Detail models.APIToken `json:"detail"`
+	Token  string    `json:"token"`
+	Detail TokenView `json:"detail"`
 }
 
 func (s *server) createToken(c *gin.Context) {
@@ -38,7 +38,7 @@ func (s *server) createToken(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, TokenCreated{Token: secret, Detail: tok})
+	c.JSON(http.StatusCreated, TokenCreated{Token: secret, Detail: tokenView(tok)})
 }
 
 func (s *server) listTokens(c *gin.Context) {
@@ -47,7 +47,7 @@ func (s *server) listTokens(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, httpx.Page[models.APIToken]{Data: nonNil(ts)})
+	c.JSON(http.StatusOK, pageOf(ts, tokenView))
 }
 
 func (s *server) revokeToken(c *gin.Context) {

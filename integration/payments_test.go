@@ -327,7 +327,7 @@ func TestRenewalLinkCreatesACheckoutSessionOnStripe(t *testing.T) {
 
 	r := s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+created.ID+"/renewal-link", nil)
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
-	var link api.RenewalLink
+	var link payments.RenewalLink
 	r.JSON(t, &link)
 	assert.Equal(t, "stripe", link.Provider)
 	assert.NotEmpty(t, link.URL)
@@ -368,7 +368,7 @@ func TestRenewalLinkWithoutStripeIsAPendingCRMOrder(t *testing.T) {
 	v := s.WaitIssued(created.ID)
 	r := s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+created.ID+"/renewal-link", nil)
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
-	var link api.RenewalLink
+	var link payments.RenewalLink
 	r.JSON(t, &link)
 	assert.Equal(t, "crm", link.Provider)
 	o, err := s.Store.GetOrder(ctx, link.OrderID)

@@ -145,6 +145,18 @@ func CheckTransition(status LicenseStatus, action Action) error {
 	return nil
 }
 
+// CheckRenewal refuses what a renewal of l would be refused, before any
+// order is recorded: renewing a revoked license, or a lifetime one.
+func CheckRenewal(l License) error {
+	if err := CheckTransition(l.Status, ActionRenew); err != nil {
+		return err
+	}
+	if l.Lifetime() {
+		return Conflict("license_lifetime", "a lifetime license never expires, so there is nothing to renew")
+	}
+	return nil
+}
+
 // AddMonths adds calendar months, clamping to the last day of a shorter
 // month (31 January + 1 month = 28/29 February, not 2/3 March).
 func AddMonths(t time.Time, months int) time.Time {

@@ -16,7 +16,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/licenseflow/licenseflow/activities"
-	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/app"
 	"github.com/licenseflow/licenseflow/cmd/licenseflow/config"
 	"github.com/licenseflow/licenseflow/database"
 	"github.com/licenseflow/licenseflow/email"
@@ -92,12 +92,8 @@ func prepareNamespace(ctx context.Context, c client.Client, namespace string, lo
 }
 
 func newActivities(cfg config.Config, store *store.Store, log *slog.Logger) (*activities.Activities, error) {
-	renderer, err := email.NewRenderer()
-	if err != nil {
-		return nil, err
-	}
-	acts := &activities.Activities{
-		Store: store, Renderer: renderer, From: cfg.SMTP.From, PublicURL: cfg.PublicURL, Logger: log,
+	opts := app.ActivityOptions{
+		From: cfg.SMTP.From, PublicURL: cfg.PublicURL, Logger: log,
 		Seller: invoicepdf.Seller{Name: cfg.Vendor.Name, Address: cfg.Vendor.Address, VATID: cfg.Vendor.VATID, Email: cfg.Vendor.Email},
 	}
 	if cfg.SMTP.Host != "" {
@@ -108,12 +104,12 @@ func newActivities(cfg config.Config, store *store.Store, log *slog.Logger) (*ac
 		if err != nil {
 			return nil, err
 		}
-		acts.Sender = sender
+		opts.Sender = sender
 		log.Info("email via SMTP", "host", cfg.SMTP.Host, "port", cfg.SMTP.Port)
 	} else {
 		log.Info("SMTP_HOST not set: emails are kept in the outbox (GET /api/v1/emails)")
 	}
-	return acts, nil
+	return app.NewActivities(store, opts)
 }
 
 // bootstrapAdminToken makes sure an operator can call the API: the token
@@ -140,7 +136,7 @@ func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *store.St
 
 func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder *usage.Recorder, cacheTTL time.Duration, log *slog.Logger) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
-	deps := api.Deps{
+	deps := app.Deps{
 		Store: store, Temporal: c, Namespace: cfg.Temporal.Namespace, WebUIURL: cfg.Temporal.UIURL, Logger: log,
 		Policy:    workflows.Policy{GracePeriod: cfg.GracePeriod, Retention: cfg.Retention},
 		PublicURL: cfg.PublicURL, WebhookSecrets: cfg.Stripe.WebhookSecrets, Usage: recorder,
@@ -156,7 +152,7 @@ func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder 
 	if len(cfg.Stripe.WebhookSecrets) == 0 {
 		log.Info("STRIPE_WEBHOOK_SECRETS not set: POST /api/v1/webhooks/stripe answers 503")
 	}
-	return api.NewRouter(deps), nil
+	return app.NewRouter(deps), nil
 }
 
 // serveHTTP serves until ctx ends, then drains in-flight requests.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/licenseflow/licenseflow/activities"
 	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/app"
 	"github.com/licenseflow/licenseflow/devserver"
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/httpx"
@@ -91,13 +92,12 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	if err := worker.EnsureSearchAttributes(ctx, c, namespace); err != nil {
 		t.Fatalf("register search attributes: %v", err)
 	}
-	renderer, err := email.NewRenderer()
+	acts, err := app.NewActivities(store, app.ActivityOptions{
+		Sender: opts.Sender, From: "licenses@vendor.example", PublicURL: "https://licenses.vendor.example",
+		Seller: invoicepdf.Seller{Name: "Moko Consulting", Address: "1 Main Street\nSpringfield"},
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	acts := &activities.Activities{
-		Store: store, Renderer: renderer, Sender: opts.Sender, From: "licenses@vendor.example",
-		Seller: invoicepdf.Seller{Name: "Moko Consulting", Address: "1 Main Street\nSpringfield"}, PublicURL: "https://licenses.vendor.example",
 	}
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{WorkflowPanicPolicy: sdkworker.FailWorkflow})
 	worker.Register(w, acts)
@@ -113,7 +113,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	}
 	gin.SetMode(gin.TestMode)
 	recorder := usage.NewRecorder(store, nil, 50*time.Millisecond)
-	srv := httptest.NewServer(api.NewRouter(api.Deps{
+	srv := httptest.NewServer(app.NewRouter(app.Deps{
 		Store: store, Temporal: c, Namespace: namespace, WebUIURL: "http://localhost:8233",
 		Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout,
 		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, Payments: opts.Payments,

@@ -1,4 +1,4 @@
-package api
+package app
 
 import (
 	"context"
@@ -6,26 +6,35 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle"
 )
 
+// health answers the load balancer's questions.
+type health struct {
+	store     httpx.Pinger
+	lifecycle lifecycle.Client
+}
+
 // healthz answers while the process is up.
-func (s *server) healthz(c *gin.Context) {
+func (h health) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
 // readyz answers 200 only when the database and Temporal both answer, so a
 // load balancer sends no traffic to an instance that would fail it.
-func (s *server) readyz(c *gin.Context) {
+func (h health) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	checks := gin.H{}
 	ready := true
-	if err := s.Store.Ping(ctx); err != nil {
+	if err := h.store.Ping(ctx); err != nil {
 		checks["database"], ready = err.Error(), false
 	} else {
 		checks["database"] = "ok"
 	}
-	if err := s.lifecycle.CheckHealth(ctx); err != nil {
+	if err := h.lifecycle.CheckHealth(ctx); err != nil {
 		checks["temporal"], ready = err.Error(), false
 	} else {
 		checks["temporal"] = "ok"

@@ -1,4 +1,4 @@
-package api
+package siteapi
 
 import (
 	"encoding/base64"
@@ -82,7 +82,7 @@ func (s *server) feedAccess(c *gin.Context, product models.Product, kind models.
 		}
 	}
 	if sl == nil {
-		if dlid != "" && !s.site.unknownKeys.Allow(c.ClientIP()) {
+		if dlid != "" && !s.unknownKeys.Allow(c.ClientIP()) {
 			c.Header("Retry-After", "60")
 			httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_unknown_keys", "", "too many unknown license keys from this address; retry in a minute"))
 			return nil, false
@@ -93,7 +93,7 @@ func (s *server) feedAccess(c *gin.Context, product models.Product, kind models.
 		return nil, true
 	}
 	d := s.decide(sl, SiteRequest{Product: product.Repo})
-	s.site.usage.Record(models.UsageEvent{LicenseID: sl.License.ID, Kind: kind, IP: c.ClientIP(), Result: d.Code, At: s.Now()})
+	s.Usage.Record(models.UsageEvent{LicenseID: sl.License.ID, Kind: kind, IP: c.ClientIP(), Result: d.Code, At: s.Now()})
 	switch {
 	case d.Valid:
 		return sl.License.Channels, true
@@ -133,13 +133,7 @@ func (s *server) releasesOn(c *gin.Context, product models.Product, channels []s
 		httpx.Fail(c, err)
 		return nil, false
 	}
-	var out []models.Release
-	for _, r := range all {
-		if slices.Contains(channels, r.Channel) {
-			out = append(out, r)
-		}
-	}
-	return out, true
+	return models.OnChannels(all, channels), true
 }
 
 // updatesFeed routes /updates/{product}.xml (Joomla) and

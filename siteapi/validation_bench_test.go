@@ -1,4 +1,4 @@
-package api_test
+package siteapi_test
 
 import (
 	"context"
@@ -15,8 +15,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -35,7 +36,7 @@ type loadResult struct {
 // to a bare gin handler returning constant JSON, in the same run:
 // closed-loop throughput, and p99 at a fixed 1,000 requests per second.
 //
-//	go test ./api -run '^$' -bench Validation -benchtime 1x
+//	go test ./siteapi -run '^$' -bench Validation -benchtime 1x
 func BenchmarkValidation(b *testing.B) {
 	store := testsupport.Postgres(b)
 	ctx := context.Background()
@@ -63,7 +64,9 @@ func BenchmarkValidation(b *testing.B) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	recorder := usage.NewRecorder(store, quiet, 200*time.Millisecond)
 	defer recorder.Close()
-	licenseflow := serve(b, api.NewRouter(api.Deps{Store: store, Logger: quiet, Usage: recorder, SiteCacheTTL: 30 * time.Second}))
+	router := httpx.NewRouter(httpx.Options{Logger: quiet, Database: store})
+	siteapi.Mount(router, siteapi.Deps{Store: store, Usage: recorder, SiteCacheTTL: 30 * time.Second})
+	licenseflow := serve(b, router)
 	bare := gin.New()
 	bare.POST("/api/v1/licenses/validate", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"valid": true, "code": "VALID", "ts": "2026-01-01T00:00:00Z"})

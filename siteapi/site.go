@@ -1,4 +1,4 @@
-package api
+package siteapi
 
 import (
 	"context"
@@ -18,8 +18,6 @@ import (
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/licensetoken"
 	"github.com/licenseflow/licenseflow/models"
-	"github.com/licenseflow/licenseflow/siteapi"
-	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/usage"
 )
 
@@ -60,15 +58,74 @@ type SiteLicense struct {
 	ActiveDomains []string             `json:"active_domains"`
 }
 
-// site holds what the site-facing endpoints share: signing, rate limits
-// and the usage recorder.
-type site struct {
+// Deps are the site-facing API's collaborators.
+type Deps struct {
+	Store Store
+	// Usage records site-facing hits.
+	Usage *usage.Recorder
+	// PublicURL is where sites reach licenseflow (download links in feeds).
+	PublicURL string
+	Now       func() time.Time
+	// SiteCacheTTL keeps looked-up keys in memory, invalidated by the
+	// store's change notices; 0 reads the database every time (use 0 when
+	// another process writes licenses and no notices reach this one, i.e.
+	// SQLite shared by separate processes).
+	SiteCacheTTL time.Duration
+}
+
+// Store is what the site-facing API reads and records.
+type Store interface {
+	httpx.Tokens
+	cacheStore
+	signingKeys
+	Activate(ctx context.Context, licenseID, domain string, now time.Time) (models.Activation, []string, error)
+	Deactivate(ctx context.Context, licenseID, domain string, now time.Time) error
+	GetLicense(ctx context.Context, id string) (models.License, error)
+	GetProduct(ctx context.Context, code string) (models.Product, error)
+	GetRelease(ctx context.Context, productCode, version string) (models.Release, error)
+	Heartbeat(ctx context.Context, licenseID, domain string, now time.Time) error
+	ListReleases(ctx context.Context, productCode string) ([]models.Release, error)
+	RotateSigningKey(ctx context.Context) (models.SigningKey, error)
+	SigningKeys(ctx context.Context) ([]models.SigningKey, error)
+}
+
+// server holds what the site-facing endpoints share: signing, rate limits,
+// the usage recorder and the key cache.
+type server struct {
+	Deps
 	signer      *signer
 	unknownKeys *httpx.LimiterSet // per client IP, for keys that match nothing
 	activations *httpx.LimiterSet // per license
-	signIns     *httpx.LimiterSet // magic links asked for, per client IP
-	usage       *usage.Recorder
-	cache       *siteapi.Cache // nil: no cache
+	cache       *Cache            // nil: no cache
+}
+
+// Mount adds the routes installed sites call to r.
+func Mount(r gin.IRouter, d Deps) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &server{Deps: d, signer: &signer{store: d.Store},
+		unknownKeys: httpx.NewLimiterSet(60, 30), activations: httpx.NewLimiterSet(30, 20)}
+	if d.SiteCacheTTL > 0 {
+		s.cache = NewCache(d.Store, d.SiteCacheTTL)
+	}
+	admin := httpx.RequireScope(d.Store, d.Now, models.ScopeAdmin)
+
+	// Installed sites only have their key.
+	v1 := r.Group("/api/v1")
+	v1.POST("/licenses/validate", s.validate)
+	v1.POST("/licenses/activate", s.activate)
+	v1.POST("/licenses/deactivate", s.deactivate)
+	v1.POST("/licenses/heartbeat", s.heartbeat)
+	v1.POST("/licenses/token", s.siteToken)
+	v1.GET("/keys/public", s.publicKeys)
+	// Operators issue tokens for a license and rotate the signing key.
+	v1.POST("/licenses/:id/token", admin, s.adminToken)
+	v1.POST("/keys/rotate", admin, s.rotateKey)
+
+	r.GET("/updates/:product", s.joomlaFeed)
+	r.GET("/updates/:product/latest", s.latestVersion)
+	r.GET("/downloads/:product/:version", s.download)
 }
 
 // siteCall reads and checks a site request and looks its key up. ok=false
@@ -98,7 +155,7 @@ func (s *server) siteCall(c *gin.Context, needDomain bool) (req SiteRequest, sl 
 		httpx.Fail(c, err)
 		return req, nil, false
 	}
-	if found == nil && !s.site.unknownKeys.Allow(c.ClientIP()) {
+	if found == nil && !s.unknownKeys.Allow(c.ClientIP()) {
 		c.Header("Retry-After", "60")
 		httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_unknown_keys", "",
 			"too many unknown license keys from this address; retry in a minute"))
@@ -117,8 +174,8 @@ func (s *server) lookupKey(c *gin.Context, dlid string) (*models.SiteLicense, er
 		sl  models.SiteLicense
 		err error
 	)
-	if s.site.cache != nil {
-		sl, err = s.site.cache.Lookup(c.Request.Context(), dlid)
+	if s.cache != nil {
+		sl, err = s.cache.Lookup(c.Request.Context(), dlid)
 	} else {
 		sl, err = s.Store.LookupSiteLicense(c.Request.Context(), dlid)
 	}
@@ -153,7 +210,10 @@ func (s *server) siteAnswer(sl *models.SiteLicense, req SiteRequest, d models.De
 		repos = append(repos, e.Repo)
 	}
 	a.License = &SiteLicense{ID: l.ID, Tier: l.TierKey, Status: l.Status, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil,
-		Entitlements: repos, MaxDomains: l.MaxDomains, ActiveDomains: nonNil(sl.ActiveDomains)}
+		Entitlements: repos, MaxDomains: l.MaxDomains, ActiveDomains: sl.ActiveDomains}
+	if a.License.ActiveDomains == nil {
+		a.License.ActiveDomains = []string{}
+	}
 	a.ActivationLimit, a.ActivationUsage = l.MaxDomains, len(sl.ActiveDomains)
 	return a
 }
@@ -161,7 +221,7 @@ func (s *server) siteAnswer(sl *models.SiteLicense, req SiteRequest, d models.De
 // answer signs and sends a site answer, and records the hit.
 func (s *server) answer(c *gin.Context, kind models.UsageKind, sl *models.SiteLicense, req SiteRequest, a SiteAnswer) {
 	if sl != nil {
-		s.site.usage.Record(models.UsageEvent{LicenseID: sl.License.ID, Kind: kind, Domain: req.Domain,
+		s.Usage.Record(models.UsageEvent{LicenseID: sl.License.ID, Kind: kind, Domain: req.Domain,
 			IP: c.ClientIP(), Result: a.Code, At: s.Now()})
 	}
 	s.signed(c, http.StatusOK, a)
@@ -174,7 +234,7 @@ func (s *server) signed(c *gin.Context, status int, v any) {
 		httpx.Fail(c, err)
 		return
 	}
-	key, err := s.site.signer.key(c.Request.Context())
+	key, err := s.signer.key(c.Request.Context())
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -209,7 +269,7 @@ func (s *server) activate(c *gin.Context) {
 		s.answer(c, models.UsageActivate, sl, req, a)
 		return
 	}
-	if !s.site.activations.Allow(sl.License.ID) {
+	if !s.activations.Allow(sl.License.ID) {
 		c.Header("Retry-After", "60")
 		httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_activations", "",
 			"this license changed its domains too often; retry in a minute"))
@@ -301,7 +361,7 @@ type PublicKey struct {
 // publicKeys publishes every signing key's public half (retired ones too,
 // so what they signed still verifies).
 func (s *server) publicKeys(c *gin.Context) {
-	if _, err := s.site.signer.key(c.Request.Context()); err != nil { // the first start creates one
+	if _, err := s.signer.key(c.Request.Context()); err != nil { // the first start creates one
 		httpx.Fail(c, err)
 		return
 	}
@@ -324,7 +384,7 @@ func (s *server) rotateKey(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	s.site.signer.set(k)
+	s.signer.set(k)
 	c.JSON(http.StatusCreated, PublicKey{KeyID: k.ID, Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(k.PublicKey), Active: true})
 }
 
@@ -367,7 +427,7 @@ func (s *server) adminToken(c *gin.Context) {
 }
 
 func (s *server) issueToken(c *gin.Context, sl *models.SiteLicense) {
-	key, err := s.site.signer.key(c.Request.Context())
+	key, err := s.signer.key(c.Request.Context())
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -390,10 +450,15 @@ func (s *server) issueToken(c *gin.Context, sl *models.SiteLicense) {
 // signer caches the active signing key, re-reading it every minute so a
 // rotation on another instance is picked up.
 type signer struct {
-	store   *store.Store
+	store   signingKeys
 	mu      sync.Mutex
 	current models.SigningKey
 	loaded  time.Time
+}
+
+// signingKeys is where the signer finds the active key.
+type signingKeys interface {
+	ActiveSigningKey(ctx context.Context) (models.SigningKey, error)
 }
 
 func (g *signer) key(ctx context.Context) (models.SigningKey, error) {

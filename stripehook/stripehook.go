@@ -1,4 +1,8 @@
-package api
+// Package stripehook receives Stripe's webhooks: it verifies each event,
+// records it once, and turns it into a purchase, a renewal, a dunning email
+// or a suspension through the license's workflow. Operators list the
+// received events and what became of them.
+package stripehook
 
 import (
 	"context"
@@ -12,10 +16,78 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/workflows"
 )
+
+// Deps are the webhook's collaborators.
+type Deps struct {
+	Store     Store
+	Lifecycle lifecycle.Client
+	// Payments looks up the price a Checkout Session sold; nil without a
+	// Stripe key (sessions then need a tier in their metadata).
+	Payments *payments.Checkout
+	// WebhookSecrets verify Stripe webhooks (several while rotating).
+	WebhookSecrets []string
+	Now            func() time.Time
+}
+
+// Store is what handling Stripe events reads and records.
+type Store interface {
+	httpx.Tokens
+	ClaimStripeEvent(ctx context.Context, e models.StripeEvent, now time.Time) (models.StripeEvent, bool, error)
+	FinishStripeEvent(ctx context.Context, id string, outcome models.StripeEventOutcome, reason, licenseID, orderID string, now time.Time) error
+	GetLicense(ctx context.Context, id string) (models.License, error)
+	GetStripeEvent(ctx context.Context, id string) (models.StripeEvent, error)
+	GetTier(ctx context.Context, key string) (models.Tier, error)
+	LicenseForSubscription(ctx context.Context, subscriptionID string) (models.License, error)
+	LinkStripe(ctx context.Context, licenseID, customerID, subscriptionID string) error
+	ListStripeEvents(ctx context.Context, outcome models.StripeEventOutcome, licenseID string, limit int) ([]models.StripeEvent, error)
+	MarkOrder(ctx context.Context, id string, status models.OrderStatus) error
+	OrderForPayment(ctx context.Context, paymentIntentID, invoiceID string) (models.Order, error)
+	RecordPurchase(ctx context.Context, p models.Purchase) (order models.Order, license models.License, created bool, err error)
+	RecordRenewal(ctx context.Context, r models.RenewalOrder) (models.Order, error)
+	ReleaseStripeEvent(ctx context.Context, id string) error
+	SetAutoRenew(ctx context.Context, licenseID string, on bool) error
+	TierForStripePrice(ctx context.Context, priceID string) (models.Tier, error)
+}
+
+type server struct {
+	Deps
+}
+
+// Mount adds the webhook and the admin listing of its events to r.
+func Mount(r gin.IRouter, d Deps) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &server{Deps: d}
+	admin := httpx.RequireScope(d.Store, d.Now, models.ScopeAdmin)
+	v1 := r.Group("/api/v1")
+	v1.POST("/webhooks/stripe", s.stripeWebhook)
+	v1.GET("/webhooks/stripe/events", admin, s.stripeEvents)
+	v1.GET("/webhooks/stripe/events/:id", admin, s.stripeEvent)
+}
+
+// EventView is a received Stripe event and what became of it.
+type EventView struct {
+	ID         string                    `json:"id"`
+	Type       string                    `json:"type"`
+	Livemode   bool                      `json:"livemode"`
+	Outcome    models.StripeEventOutcome `json:"outcome"`
+	Reason     string                    `json:"reason,omitempty"`
+	LicenseID  string                    `json:"license_id,omitempty"`
+	OrderID    string                    `json:"order_id,omitempty"`
+	ReceivedAt time.Time                 `json:"received_at"`
+	FinishedAt *time.Time                `json:"finished_at"`
+}
+
+func eventView(e models.StripeEvent) EventView {
+	return EventView{ID: e.ID, Type: e.Type, Livemode: e.Livemode, Outcome: e.Outcome, Reason: e.Reason,
+		LicenseID: e.LicenseID, OrderID: e.OrderID, ReceivedAt: e.CreatedAt, FinishedAt: e.FinishedAt}
+}
 
 // stripeOutcome is what handling one event came to.
 type stripeOutcome struct {
@@ -169,7 +241,7 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 		return stripeOutcome{orderID: orderID}, err
 	}
 	out := stripeOutcome{licenseID: license.ID, orderID: order.ID}
-	return out, s.lifecycle.StartLicense(ctx, license, order, tier, cs.CustomerDetails.Name)
+	return out, s.Lifecycle.StartLicense(ctx, license, order, tier, cs.CustomerDetails.Name)
 }
 
 // checkoutTier finds the tier a Checkout Session sold: from its metadata,
@@ -222,7 +294,7 @@ func (s *server) onPaymentFailed(ctx context.Context, ev payments.Event) (stripe
 	if err != nil {
 		return stripeOutcome{}, err
 	}
-	return stripeOutcome{licenseID: l.ID}, s.lifecycle.SignalLicense(ctx, l, workflows.PaymentFailed, workflows.PaymentFailedRequest{
+	return stripeOutcome{licenseID: l.ID}, s.Lifecycle.SignalLicense(ctx, l, workflows.PaymentFailed, workflows.PaymentFailedRequest{
 		EventID: ev.ID, AmountDue: models.FormatMoney(inv.AmountDue, strings.ToUpper(inv.Currency)), PaymentURL: inv.HostedInvoiceURL,
 	})
 }
@@ -278,7 +350,7 @@ func (s *server) onReversal(ctx context.Context, ev payments.Event) (stripeOutco
 		out.outcome, out.reason = models.StripeEventIgnored, "the license is already "+string(l.Status)
 		return out, nil
 	}
-	return out, s.lifecycle.SignalLicense(ctx, l, workflows.Suspend, workflows.SuspendRequest{Reason: reason, RequestID: ev.ID})
+	return out, s.Lifecycle.SignalLicense(ctx, l, workflows.Suspend, workflows.SuspendRequest{Reason: reason, RequestID: ev.ID})
 }
 
 // paidRenewal is a renewal payment reported by a webhook.
@@ -322,7 +394,7 @@ func (s *server) renewFromPayment(ctx context.Context, l models.License, p paidR
 	} else {
 		req.Months = months
 	}
-	return out, s.lifecycle.SignalLicense(ctx, l, workflows.Renew, req)
+	return out, s.Lifecycle.SignalLicense(ctx, l, workflows.Renew, req)
 }
 
 // stripeEvents lists recorded webhook events, for operators.
@@ -336,7 +408,11 @@ func (s *server) stripeEvents(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, httpx.Page[models.StripeEvent]{Data: nonNil(events)})
+	out := httpx.Page[EventView]{Data: make([]EventView, 0, len(events))}
+	for _, e := range events {
+		out.Data = append(out.Data, eventView(e))
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 func (s *server) stripeEvent(c *gin.Context) {
@@ -345,5 +421,5 @@ func (s *server) stripeEvent(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, e)
+	c.JSON(http.StatusOK, eventView(e))
 }

@@ -1,7 +1,13 @@
-package api
+// Package web is the customer portal and the admin dashboard:
+// server-rendered pages (templates and static files embedded) that work
+// without JavaScript (a few lines add click-to-copy), with magic-link
+// sign-in, server-side sessions and CSRF tokens. Every change an operator
+// makes goes through the license's workflow.
+package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -18,13 +24,12 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payments"
 )
 
-// The customer portal and the admin dashboard are server-rendered pages
-// that work without JavaScript (a few lines add click-to-copy).
-
-//go:embed web
+//go:embed templates static
 var webFiles embed.FS
 
 var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
@@ -39,7 +44,7 @@ var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
 	"mask":     models.MaskDLID,
 	"join":     strings.Join,
 	"lower":    strings.ToLower,
-}).ParseFS(webFiles, "web/*.html"))
+}).ParseFS(webFiles, "templates/*.html"))
 
 // webPage is what every page template gets.
 type webPage struct {
@@ -77,7 +82,7 @@ func (s *server) webError(c *gin.Context, status int, area, message string) {
 
 // staticFiles serves the embedded CSS and JavaScript.
 func staticFiles() http.FileSystem {
-	sub, err := fs.Sub(webFiles, "web/static")
+	sub, err := fs.Sub(webFiles, "static")
 	if err != nil {
 		panic(err)
 	}
@@ -168,11 +173,66 @@ func (s *server) startSignInEmail(c *gin.Context, email string, aud models.Audie
 	}
 	sum := sha256.Sum256([]byte(token))
 	key := hex.EncodeToString(sum[:8]) // unique per link, and reveals nothing of it
-	return s.lifecycle.SendSignIn(ctx, key, email, fmt.Sprintf("%s%s?token=%s", s.PublicURL, path, token), aud == models.AudienceAdmin)
+	return s.Lifecycle.SendSignIn(ctx, key, email, fmt.Sprintf("%s%s?token=%s", s.PublicURL, path, token), aud == models.AudienceAdmin)
 }
 
-// webRoutes mounts the portal and the dashboard.
-func (s *server) webRoutes(r *gin.Engine) {
+// Deps are the portal's and dashboard's collaborators.
+type Deps struct {
+	Store     Store
+	Lifecycle lifecycle.Client
+	// Renewals prepares renewal payments for the portal's renew button.
+	Renewals *payments.Renewals
+	// PublicURL is where customers reach licenseflow (sign-in links,
+	// Secure cookies over https).
+	PublicURL string
+	// AdminEmails may sign in to the dashboard by magic link.
+	AdminEmails []string
+	Now         func() time.Time
+}
+
+// Store is what the pages read, and the sessions and sign-in links they keep.
+type Store interface {
+	httpx.Tokens
+	ConsumeMagicLink(ctx context.Context, token string, aud models.Audience, now time.Time) (string, error)
+	CountRecentMagicLinks(ctx context.Context, email string, since time.Time) (int, error)
+	CreateMagicLink(ctx context.Context, email string, aud models.Audience, now time.Time) (string, error)
+	CreateSession(ctx context.Context, aud models.Audience, email, customerID string, now time.Time) (string, models.Session, error)
+	CustomerInvoices(ctx context.Context, customerID string) ([]models.Invoice, error)
+	CustomerLicenses(ctx context.Context, customerID string) ([]models.License, error)
+	CustomerOrders(ctx context.Context, customerID string) ([]models.Order, error)
+	Deactivate(ctx context.Context, licenseID, domain string, now time.Time) error
+	DeleteSession(ctx context.Context, id string) error
+	FindCustomer(ctx context.Context, email string) (models.Customer, error)
+	GetCustomer(ctx context.Context, id string) (models.Customer, error)
+	GetEmail(ctx context.Context, id uint) (models.EmailMessage, error)
+	GetEntitlements(ctx context.Context, licenseID string) ([]models.Entitlement, error)
+	GetInvoice(ctx context.Context, number string) (models.Invoice, error)
+	GetLicense(ctx context.Context, id string) (models.License, error)
+	GetProduct(ctx context.Context, code string) (models.Product, error)
+	GetSession(ctx context.Context, id string, now time.Time) (models.Session, error)
+	GetTier(ctx context.Context, key string) (models.Tier, error)
+	ListActivations(ctx context.Context, licenseID string) ([]models.Activation, error)
+	ListEmails(ctx context.Context, f models.EmailFilter) ([]models.EmailMessage, error)
+	ListLicenses(ctx context.Context, f models.LicenseFilter) (models.LicensePage, error)
+	ListProducts(ctx context.Context) ([]models.Product, error)
+	ListReleases(ctx context.Context, productCode string) ([]models.Release, error)
+	ListTiers(ctx context.Context, activeOnly bool) ([]models.Tier, error)
+	SalesMetrics(ctx context.Context, from, to, now time.Time) ([]models.MonthMetrics, []models.TierRevenue, error)
+	SearchCustomers(ctx context.Context, q string, limit int) ([]models.Customer, error)
+	UsageSince(ctx context.Context, licenseID string, since time.Time) (models.Usage, error)
+}
+
+type server struct {
+	Deps
+	signIns *httpx.LimiterSet // magic links asked for, per client IP
+}
+
+// Mount adds the portal, the dashboard and their static files to r.
+func Mount(r gin.IRouter, d Deps) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &server{Deps: d, signIns: httpx.NewLimiterSet(10, 10)}
 	r.StaticFS("/static", staticFiles())
 	portal := r.Group("/portal")
 	portal.GET("", s.portalHome)

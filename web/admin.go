@@ -1,4 +1,4 @@
-package api
+package web
 
 import (
 	"errors"
@@ -186,7 +186,7 @@ func (s *server) adminDashboard(c *gin.Context) {
 	}
 	s.adminPage(c, sess, http.StatusOK, "Dashboard", "admin-dashboard", gin.H{
 		"Months": months, "Chart": salesChart(months), "Tiers": tiers, "Totals": totals, "Expiring": expiring.Licenses,
-		"Attention": s.lifecycle.NeedingAttention(ctx), "FailedEmails": failedEmails,
+		"Attention": s.Lifecycle.NeedingAttention(ctx), "FailedEmails": failedEmails,
 	})
 }
 
@@ -274,9 +274,9 @@ func (s *server) adminLicense(c *gin.Context) {
 		s.webFail(c, "admin", err)
 		return
 	}
-	var live *WorkflowView
-	if st, err := s.lifecycle.QueryLicense(ctx, l.WorkflowID); err == nil {
-		live = workflowView(st)
+	var live *workflows.LicenseState
+	if st, err := s.Lifecycle.QueryLicense(ctx, l.WorkflowID); err == nil {
+		live = &st
 	}
 	active := 0
 	for _, a := range activations {
@@ -286,7 +286,7 @@ func (s *server) adminLicense(c *gin.Context) {
 	}
 	s.adminPage(c, sess, http.StatusOK, "License "+l.ID, "admin-license", gin.H{
 		"License": l, "ActiveDomains": active, "Entitlements": ents, "Activations": activations, "Usage": usage, "Tiers": tiers,
-		"Products": products, "Workflow": live, "WorkflowURL": s.lifecycle.WorkflowURL(l.WorkflowID),
+		"Products": products, "Workflow": live, "WorkflowURL": s.Lifecycle.WorkflowURL(l.WorkflowID),
 	})
 }
 
@@ -335,7 +335,7 @@ func (s *server) adminAction(c *gin.Context) {
 		s.webError(c, http.StatusBadRequest, "admin", "Unknown action.")
 		return
 	}
-	if _, err := s.lifecycle.UpdateLicense(ctx, l, name, arg); err != nil {
+	if _, err := s.Lifecycle.UpdateLicense(ctx, l, name, arg); err != nil {
 		if e := httpx.ToError(err); e.Status < 500 {
 			s.redirectToLicense(c, l.ID, "Not done: "+e.Message)
 			return

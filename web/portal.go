@@ -1,4 +1,4 @@
-package api
+package web
 
 import (
 	"errors"
@@ -94,7 +94,7 @@ func (s *server) portalSignIn(c *gin.Context) {
 // signInAllowed limits magic links: per client address in memory, and at
 // most 5 per address per 15 minutes in the database (across instances).
 func (s *server) signInAllowed(c *gin.Context, email string) bool {
-	if !s.site.signIns.Allow(c.ClientIP()) {
+	if !s.signIns.Allow(c.ClientIP()) {
 		return false
 	}
 	n, err := s.Store.CountRecentMagicLinks(c.Request.Context(), email, s.Now().Add(-models.MagicLinkTTL))
@@ -181,9 +181,14 @@ func (s *server) portalLicense(c *gin.Context) {
 		if err != nil {
 			continue // a product removed from the catalog has nothing to download
 		}
-		releases, ok := s.releasesOn(c, product, l.Channels)
-		if !ok {
-			return
+		var releases []models.Release
+		if len(l.Channels) > 0 {
+			all, err := s.Store.ListReleases(ctx, product.Code)
+			if err != nil {
+				httpx.Fail(c, err)
+				return
+			}
+			releases = models.OnChannels(all, l.Channels)
 		}
 		for _, r := range releases {
 			downloads = append(downloads, DownloadLine{Product: product, Release: r,
@@ -193,7 +198,7 @@ func (s *server) portalLicense(c *gin.Context) {
 	s.render(c, http.StatusOK, webPage{Title: "License " + models.MaskDLID(l.Key()), Area: "portal", Template: "portal-license",
 		Email: sess.Email, CSRF: sess.CSRFToken, Notice: c.Query("notice"), Data: gin.H{
 			"License": l, "Entitlements": ents, "Activations": activations, "Downloads": downloads, "Usable": usable,
-			"Renewable": s.renewable(l) == nil,
+			"Renewable": models.CheckRenewal(l) == nil,
 		}})
 }
 
@@ -226,7 +231,7 @@ func (s *server) portalRenewPage(c *gin.Context) {
 	months, _ := tier.Months()
 	s.render(c, http.StatusOK, webPage{Title: "Renew", Area: "portal", Template: "portal-renew", Email: sess.Email, CSRF: sess.CSRFToken,
 		Data: gin.H{"License": l, "Tier": tier, "Months": months, "Price": models.FormatMoney(tier.PriceFor(months), tier.Currency),
-			"Problem": s.renewable(l)}})
+			"Problem": models.CheckRenewal(l)}})
 }
 
 // portalRenew sends the customer to pay: Stripe Checkout when configured,
@@ -236,7 +241,7 @@ func (s *server) portalRenew(c *gin.Context) {
 	if !ok || !s.checkCSRF(c, "portal", sess.CSRFToken) {
 		return
 	}
-	link, err := s.renewalLink(c.Request.Context(), l, nil)
+	link, err := s.Renewals.Link(c.Request.Context(), l, nil)
 	if p, isProblem := models.AsProblem(err); isProblem {
 		s.webError(c, http.StatusConflict, "portal", p.Message)
 		return
