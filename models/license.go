@@ -116,6 +116,7 @@ type Action string
 
 const (
 	ActionRenew         Action = "renew"
+	ActionCorrectExpiry Action = "correct-expiry"
 	ActionChangeTier    Action = "change-tier"
 	ActionSetMaxDomains Action = "set-max-domains"
 	ActionSuspend       Action = "suspend"
@@ -226,6 +227,8 @@ type Projection struct {
 	GraceUntil *time.Time
 	MaxDomains int
 	Channels   StringList
+	// Events are the ledger lines of this revision's change.
+	Events []LicenseEvent
 }
 
 // LicenseFilter narrows a license list; zero fields do not filter.
