@@ -80,9 +80,9 @@ func NewRouter(d Deps) *gin.Engine {
 	renewals := &payments.Renewals{Store: d.Store, Checkout: d.Payments, PublicURL: d.PublicURL}
 
 	r := httpx.NewRouter(httpx.Options{Logger: d.Logger, Database: d.Store, TrustedProxies: d.TrustedProxies})
-	health := health{store: d.Store, lifecycle: flows}
-	r.GET("/healthz", health.healthz)
-	r.GET("/readyz", health.readyz)
+	checks := health{store: d.Store, lifecycle: flows}
+	r.GET("/healthz", checks.healthz)
+	r.GET("/readyz", checks.readyz)
 	api.Mount(r, api.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, Now: d.Now, ReleasesDir: d.ReleasesDir})
 	siteapi.Mount(r, siteapi.Deps{Store: d.Store, Usage: d.Usage, PublicURL: d.PublicURL, Now: d.Now,
 		SiteCacheTTL: d.SiteCacheTTL})
