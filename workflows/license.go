@@ -306,7 +306,12 @@ func rejection(err error) error {
 	})
 }
 
+// graceEndedStep is the change that adds the end of grace as a deadline of
+// its own; runs recorded before it replay without that timer.
+const graceEndedStep = "grace-ended-step"
+
 func (l *license) run(ctx workflow.Context) (LicenseResult, error) {
+	l.policy.graceEnded = workflow.GetVersion(ctx, graceEndedStep, workflow.DefaultVersion, 1) >= 1
 	if err := l.issue(ctx); err != nil {
 		return LicenseResult{}, err
 	}

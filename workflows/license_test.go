@@ -83,6 +83,28 @@ func TestRemindersFireOnceEachAtTheirInstants(t *testing.T) {
 	assert.Equal(t, expires.Add(models.DefaultGracePeriod), *l.GraceUntil)
 }
 
+func TestGraceEndsAtItsInstantWithoutAnEmail(t *testing.T) {
+	h := newHarness(t)
+	in := purchase("crm-grace", "pos", 12)
+	h.paidOrder(in)
+	r := h.run(in, t0, nil)
+	require.NoError(t, r.err)
+	expires := models.AddMonths(t0, 12)
+	events, err := h.store.LicenseLedger(context.Background(), models.LedgerFilter{LicenseID: in.Purchase.LicenseID, Limit: 500})
+	require.NoError(t, err)
+	var graceEnded []models.LicenseEvent
+	for _, e := range events {
+		if e.Action == workflows.StepGraceEnded {
+			graceEnded = append(graceEnded, e)
+		}
+	}
+	require.Len(t, graceEnded, 1, "the end of grace is reached once")
+	assert.Equal(t, expires.Add(models.DefaultGracePeriod), graceEnded[0].At)
+	assert.Equal(t, "timer:"+workflows.StepGraceEnded, graceEnded[0].Actor)
+	assert.Len(t, h.sent("expired"), 1, "the expiry email goes out once")
+	assert.Len(t, h.emails, 5, "delivery, invoice, two reminders and the expiry: nothing at the end of grace")
+}
+
 func TestRenewalBeforeReminderRearmsTimersOnTheSameDLID(t *testing.T) {
 	h := newHarness(t)
 	in := purchase("crm-3", "pos", 12)

@@ -28,6 +28,12 @@ type Purchase struct {
 type Policy struct {
 	GracePeriod time.Duration
 	Retention   time.Duration
+
+	// graceEnded marks a run that waits for the end of grace as a deadline
+	// of its own (StepGraceEnded). Runs recorded before that step existed
+	// replay without it; each run decides once, by workflow.GetVersion, and
+	// the field is never serialized.
+	graceEnded bool
 }
 
 func (p Policy) withDefaults() Policy {
@@ -187,9 +193,12 @@ func (s *LicenseState) projection() models.Projection {
 // Deadline steps, in the order they fall. Each is also the timer's summary
 // in the workflow history.
 const (
-	StepReminder30     = "reminder-30d"
-	StepReminder7      = "reminder-7d"
-	StepExpired        = "expired"
+	StepReminder30 = "reminder-30d"
+	StepReminder7  = "reminder-7d"
+	StepExpired    = "expired"
+	// StepGraceEnded sends no email: it marks the moment the key stops
+	// validating, for the ledger and the license.grace_ended webhook.
+	StepGraceEnded     = "grace-ended"
 	StepRetentionEnded = "retention-ended"
 )
 
@@ -205,18 +214,23 @@ func (s *LicenseState) deadlines(p Policy) []deadline {
 		return nil
 	}
 	exp := *s.ExpiresAt
-	return []deadline{
+	ds := []deadline{
 		{StepReminder30, exp.Add(-30 * 24 * time.Hour)},
 		{StepReminder7, exp.Add(-7 * 24 * time.Hour)},
 		{StepExpired, exp},
-		{StepRetentionEnded, exp.Add(p.GracePeriod + p.Retention)},
 	}
+	if p.graceEnded {
+		ds = append(ds, deadline{StepGraceEnded, exp.Add(p.GracePeriod)})
+	}
+	return append(ds, deadline{StepRetentionEnded, exp.Add(p.GracePeriod + p.Retention)})
 }
 
 // nextDeadline returns the first deadline not yet handled. When a later
 // deadline is already due too (the worker was down, or a short period
 // skipped past a reminder), catchUp is true: the step is recorded without
-// its email, so the customer only gets the message that is current.
+// its email, so the customer only gets the message that is current. The
+// end of grace sends nothing, so it never makes an earlier email stale: a
+// worker back after the grace period still sends the expiry email.
 func (s *LicenseState) nextDeadline(p Policy, now time.Time) (next deadline, catchUp, ok bool) {
 	var pending []deadline
 	for _, d := range s.deadlines(p) {
@@ -227,7 +241,12 @@ func (s *LicenseState) nextDeadline(p Policy, now time.Time) (next deadline, cat
 	if len(pending) == 0 {
 		return deadline{}, false, false
 	}
-	catchUp = len(pending) > 1 && !pending[1].At.After(now)
+	for _, later := range pending[1:] {
+		if later.Step != StepGraceEnded {
+			catchUp = !later.At.After(now)
+			break
+		}
+	}
 	return pending[0], catchUp, true
 }
 

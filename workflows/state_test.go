@@ -41,6 +41,48 @@ func TestNextDeadlineCatchesUpWithoutStaleEmails(t *testing.T) {
 	}
 }
 
+// The end of grace is a deadline that sends nothing: a worker that comes
+// back after the grace period still sends the expiry email, as it did before
+// that step existed; only a later deadline with an email of its own (or the
+// end of retention) makes the expiry email stale.
+func TestTheEndOfGraceNeverSilencesTheExpiryEmail(t *testing.T) {
+	day := 24 * time.Hour
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	expires := start.Add(365 * day)
+	reminded := []string{StepReminder30, StepReminder7}
+	for _, grace := range []time.Duration{0, 7 * day} {
+		p := Policy{GracePeriod: grace}.withDefaults()
+		if grace == 0 {
+			p.GracePeriod = 0 // no grace at all: the end of grace falls on the expiry itself
+		}
+		p.graceEnded = true
+		st := LicenseState{Minted: true}
+		st.setExpiry(start, &expires, p.GracePeriod)
+		st.StepsDone = reminded
+
+		next, catchUp, _ := st.nextDeadline(p, expires.Add(grace+day))
+		assert.Equal(t, StepExpired, next.Step, "grace %s", grace)
+		assert.False(t, catchUp, "grace %s: the expiry email still goes out when the end of grace is due too", grace)
+
+		st.StepsDone = append(reminded, StepExpired)
+		next, catchUp, _ = st.nextDeadline(p, expires.Add(grace+day))
+		assert.Equal(t, StepGraceEnded, next.Step)
+		assert.Equal(t, expires.Add(p.GracePeriod), next.At)
+		assert.False(t, catchUp)
+
+		st.StepsDone = reminded
+		next, catchUp, _ = st.nextDeadline(p, expires.Add(p.GracePeriod+p.Retention))
+		assert.Equal(t, StepExpired, next.Step)
+		assert.True(t, catchUp, "past the end of retention the expiry email is stale, as before")
+	}
+	without := Policy{}.withDefaults()
+	st := LicenseState{Minted: true}
+	st.setExpiry(start, &expires, without.GracePeriod)
+	st.StepsDone = []string{StepReminder30, StepReminder7, StepExpired}
+	next, _, _ := st.nextDeadline(without, expires.Add(8*day))
+	assert.Equal(t, StepRetentionEnded, next.Step, "runs recorded before the step keep their deadlines")
+}
+
 func TestRemindersOnlyInTheSecondHalfOfAPeriod(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	monthly := start.AddDate(0, 1, 0)
