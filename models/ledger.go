@@ -25,6 +25,20 @@ type LicenseEvent struct {
 	Note  string `gorm:"size:1000"`
 }
 
+// Ledger actions that are neither an Action nor a message: the license
+// workflow's issuing, its resumption from the database, its deadlines (also
+// the names of their timers and emails) and a failed payment. Webhook events
+// are derived from them (see LicenseChanges).
+const (
+	LedgerIssue         = "issue"
+	LedgerResume        = "resume"
+	LedgerReminder30    = "reminder-30d"
+	LedgerReminder7     = "reminder-7d"
+	LedgerExpired       = "expired"
+	LedgerGraceEnded    = "grace-ended"
+	LedgerPaymentFailed = "payment-failed"
+)
+
 // LedgerSystemActor marks changes licenseflow made on its own account
 // (resuming a closed workflow, a default when a caller named nobody).
 const LedgerSystemActor = "system"

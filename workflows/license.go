@@ -395,7 +395,7 @@ func (l *license) issue(ctx workflow.Context) error {
 	}
 	st := &l.st
 	buyer := orDefault(l.purchase.Actor, "order:"+st.OrderID)
-	l.cause = cause{action: "issue", actor: buyer}
+	l.cause = cause{action: models.LedgerIssue, actor: buyer}
 	if !st.Minted {
 		if st.StartsAt.IsZero() {
 			now := models.Instant(workflow.Now(ctx))
@@ -461,7 +461,7 @@ func (l *license) load(ctx workflow.Context) error {
 	}
 	st.setExpiry(st.StartsAt, got.ExpiresAt, l.policy.GracePeriod)
 	l.st, l.published = st, st
-	l.cause = cause{action: "resume", actor: models.LedgerSystemActor, note: "workflow resumed from the database after it had closed"}
+	l.cause = cause{action: models.LedgerResume, actor: models.LedgerSystemActor, note: "workflow resumed from the database after it had closed"}
 	l.publish(ctx)
 	return nil
 }

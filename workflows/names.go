@@ -47,7 +47,7 @@ const AddEntitlement = "add-entitlement"
 
 // PaymentFailed tells the license a renewal payment failed; it emails the
 // customer (dunning). A signal only: payment webhooks send it.
-const PaymentFailed = "payment-failed"
+const PaymentFailed = models.LedgerPaymentFailed
 
 // Patch applies a PatchRequest (several changes, all or nothing); it is an
 // update only, for the API's PATCH.

@@ -193,12 +193,12 @@ func (s *LicenseState) projection() models.Projection {
 // Deadline steps, in the order they fall. Each is also the timer's summary
 // in the workflow history.
 const (
-	StepReminder30 = "reminder-30d"
-	StepReminder7  = "reminder-7d"
-	StepExpired    = "expired"
+	StepReminder30 = models.LedgerReminder30
+	StepReminder7  = models.LedgerReminder7
+	StepExpired    = models.LedgerExpired
 	// StepGraceEnded sends no email: it marks the moment the key stops
 	// validating, for the ledger and the license.grace_ended webhook.
-	StepGraceEnded     = "grace-ended"
+	StepGraceEnded     = models.LedgerGraceEnded
 	StepRetentionEnded = "retention-ended"
 )
 
