@@ -109,9 +109,13 @@ func (s *Store) MintLicense(ctx context.Context, m models.Mint) (models.License,
 
 // ProjectLicense stores a workflow's view of a license unless a newer
 // revision is already stored (projections can arrive out of order on retry),
-// and appends the change to the license's ledger, in one transaction.
+// and appends the change to the license's ledger and the webhook events it
+// brings about to the outbox, in one transaction.
 func (s *Store) ProjectLicense(ctx context.Context, p models.Projection) error {
-	var changed bool
+	var (
+		changed bool
+		due     []string
+	)
 	err := s.with(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := appendLedger(tx, p.Events); err != nil {
 			return err
@@ -122,11 +126,22 @@ func (s *Store) ProjectLicense(ctx context.Context, p models.Projection) error {
 				"revision": p.Revision, "status": p.Status, "tier_key": p.TierKey, "starts_at": p.StartsAt,
 				"expires_at": p.ExpiresAt, "grace_until": p.GraceUntil, "max_domains": p.MaxDomains, "channels": p.Channels,
 			})
+		if res.Error != nil {
+			return res.Error
+		}
 		changed = res.RowsAffected > 0
-		return res.Error
+		events, err := licenseChangeEvents(tx, p)
+		if err != nil {
+			return err
+		}
+		due, err = writeWebhookEvents(tx, events)
+		return err
 	})
 	if err == nil && changed {
 		s.licenseChanged(ctx, p.LicenseID)
+	}
+	if err == nil {
+		s.webhooksDue(due)
 	}
 	return err
 }

@@ -19,6 +19,7 @@ func applyStripe(o *models.Order, l models.StripeLinks) {
 // in one transaction. The same order recorded twice returns the first
 // license (created=false); the same order id with different terms is a Conflict.
 func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order models.Order, license models.License, created bool, err error) {
+	var due []string
 	err = s.transaction(ctx, func(tx *Store) error {
 		customer, err := tx.UpsertCustomer(ctx, p.Email, p.CustomerName, p.Company)
 		if err != nil {
@@ -35,10 +36,14 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 		if err := tx.db.Omit("Customer").Create(&order).Error; err != nil {
 			return err
 		}
-		license, err = tx.createLicenseFor(order, p.Tier, p.Type, p.WorkflowID)
+		if license, err = tx.createLicenseFor(order, p.Tier, p.Type, p.WorkflowID); err != nil {
+			return err
+		}
+		due, err = tx.orderPaid(order)
 		return err
 	})
 	if err == nil {
+		s.webhooksDue(due)
 		return order, license, true, nil
 	}
 	if !isDuplicate(err) {
@@ -95,7 +100,18 @@ func (s *Store) RecordRenewal(ctx context.Context, r models.RenewalOrder) (model
 		Status: models.OrderPaid, PaymentRef: r.PaymentRef, LicenseID: r.License.ID, PaidAt: &paidAt,
 	}
 	applyStripe(&o, r.Stripe)
-	err := s.with(ctx).Create(&o).Error
+	var due []string
+	err := s.transaction(ctx, func(tx *Store) error {
+		if err := tx.db.Create(&o).Error; err != nil {
+			return err
+		}
+		var err error
+		due, err = tx.orderPaid(o)
+		return err
+	})
+	if err == nil {
+		s.webhooksDue(due)
+	}
 	if isDuplicate(err) {
 		existing, err := s.GetOrder(ctx, r.OrderID)
 		if err != nil {
@@ -151,48 +167,69 @@ func (s *Store) CreateOrder(ctx context.Context, n models.NewOrder) (models.Orde
 // transaction. It returns the order and the license it creates or extends.
 func (s *Store) PayOrder(ctx context.Context, id, paymentRef string, paidAt time.Time, workflowID func(string) string) (models.Order, models.License, error) {
 	var (
-		o models.Order
-		l models.License
+		o   models.Order
+		l   models.License
+		due []string
 	)
 	err := s.transaction(ctx, func(tx *Store) error {
 		var err error
 		if o, err = tx.GetOrder(ctx, id); err != nil {
 			return err
 		}
-		switch o.Status {
-		case models.OrderPending:
-			at := models.Instant(paidAt)
-			res := tx.db.Model(&models.Order{}).Where("id = ? AND status = ?", id, models.OrderPending).
-				Updates(map[string]any{"status": models.OrderPaid, "payment_ref": paymentRef, "paid_at": &at})
-			if res.Error != nil {
-				return res.Error
-			}
-			o.Status, o.PaymentRef, o.PaidAt = models.OrderPaid, paymentRef, &at
-		case models.OrderPaid:
-		default:
-			return models.Conflict("order_not_payable", "order %q is %s and cannot be paid; create a new order", id, o.Status)
-		}
-		if o.Kind == models.OrderRenewal {
-			l, err = tx.GetLicense(ctx, o.LicenseID)
+		paidNow := o.Status == models.OrderPending
+		if l, err = tx.payOrder(ctx, o, paymentRef, paidAt, workflowID); err != nil || !paidNow {
 			return err
 		}
-		l, err = tx.GetLicense(ctx, o.LicenseID)
-		if !errors.Is(err, models.ErrNotFound) {
-			return err
-		}
-		tier, err := tx.GetTier(ctx, o.TierKey)
-		if err != nil {
-			return err
-		}
-		l, err = tx.createLicenseFor(o, tier, models.TypeCommercial, workflowID)
+		o.Status, o.PaymentRef = models.OrderPaid, paymentRef
+		at := models.Instant(paidAt)
+		o.PaidAt = &at
+		due, err = tx.orderPaid(o)
 		return err
 	})
 	if isDuplicate(err) { // paid concurrently: the other call wrote the license
 		if o, err = s.GetOrder(ctx, id); err == nil {
 			l, err = s.GetLicense(ctx, o.LicenseID)
 		}
+	} else if err == nil {
+		s.webhooksDue(due)
 	}
 	return o, l, err
+}
+
+// payOrder marks a pending order paid and returns its license, writing the
+// pending license of a new order.
+func (s *Store) payOrder(ctx context.Context, o models.Order, paymentRef string, paidAt time.Time, workflowID func(string) string) (models.License, error) {
+	switch o.Status {
+	case models.OrderPending:
+		at := models.Instant(paidAt)
+		res := s.db.Model(&models.Order{}).Where("id = ? AND status = ?", o.ID, models.OrderPending).
+			Updates(map[string]any{"status": models.OrderPaid, "payment_ref": paymentRef, "paid_at": &at})
+		if res.Error != nil {
+			return models.License{}, res.Error
+		}
+	case models.OrderPaid:
+	default:
+		return models.License{}, models.Conflict("order_not_payable", "order %q is %s and cannot be paid; create a new order", o.ID, o.Status)
+	}
+	l, err := s.GetLicense(ctx, o.LicenseID)
+	if o.Kind == models.OrderRenewal || !errors.Is(err, models.ErrNotFound) {
+		return l, err
+	}
+	tier, err := s.GetTier(ctx, o.TierKey)
+	if err != nil {
+		return l, err
+	}
+	return s.createLicenseFor(o, tier, models.TypeCommercial, workflowID)
+}
+
+// orderPaid writes the order.paid event of an order that became paid in
+// this transaction.
+func (s *Store) orderPaid(o models.Order) ([]string, error) {
+	e, err := orderPaidEvent(s.db, o)
+	if err != nil {
+		return nil, err
+	}
+	return writeWebhookEvents(s.db, []models.WebhookEvent{e})
 }
 
 // MarkOrder sets an order's status after a payment event (failed, refunded).

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"sort"
 	"time"
 
@@ -63,6 +64,7 @@ func (s *Store) Activate(ctx context.Context, licenseID, domain string, now time
 	var (
 		act    models.Activation
 		active []string
+		due    []string
 	)
 	now = models.Instant(now)
 	err := s.transaction(ctx, func(tx *Store) error {
@@ -89,30 +91,64 @@ func (s *Store) Activate(ctx context.Context, licenseID, domain string, now time
 		sort.Strings(active)
 		if found {
 			act.Status, act.LastSeen, act.DeactivatedAt = models.ActivationActive, now, nil
-			return tx.db.Model(&act).Updates(map[string]any{"status": models.ActivationActive, "last_seen": now, "deactivated_at": nil}).Error
+			err = tx.db.Model(&act).Updates(map[string]any{"status": models.ActivationActive, "last_seen": now, "deactivated_at": nil}).Error
+		} else {
+			act = models.Activation{LicenseID: licenseID, Domain: domain, Status: models.ActivationActive, FirstSeen: now, LastSeen: now}
+			err = tx.db.Create(&act).Error
 		}
-		act = models.Activation{LicenseID: licenseID, Domain: domain, Status: models.ActivationActive, FirstSeen: now, LastSeen: now}
-		return tx.db.Create(&act).Error
+		if err != nil {
+			return err
+		}
+		due, err = domainEvents(tx.db, models.EventLicenseDomainActivated, now, "", act)
+		return err
 	})
 	if err == nil {
 		s.licenseChanged(ctx, licenseID)
+		s.webhooksDue(due)
 	}
 	return act, active, err
 }
 
+// domainEvents reports activations or deactivations to the webhook outbox.
+func domainEvents(tx *gorm.DB, t models.WebhookEventType, at time.Time, reason string, acts ...models.Activation) ([]string, error) {
+	events := make([]models.WebhookEvent, len(acts))
+	for i, a := range acts {
+		var err error
+		if events[i], err = licenseEvent(tx, a.LicenseID, t, at, models.WebhookData{Domain: a.Domain, Reason: reason}); err != nil {
+			return nil, err
+		}
+	}
+	return writeWebhookEvents(tx, events)
+}
+
 // Deactivate frees a domain's slot. Deactivating a domain that is not
-// active is NotFound.
+// active is NotFound. Like Activate it locks the license row first (the
+// same order of locks, so the two never deadlock).
 func (s *Store) Deactivate(ctx context.Context, licenseID, domain string, now time.Time) error {
 	at := models.Instant(now)
-	res := s.with(ctx).Model(&models.Activation{}).Where("license_id = ? AND domain = ? AND status = ?", licenseID, domain, models.ActivationActive).
-		Updates(map[string]any{"status": models.ActivationDeactivated, "deactivated_at": &at})
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return models.NotFound(models.CodeDomainNotActivated, "%s is not an active domain of this license", domain)
+	var due []string
+	err := s.transaction(ctx, func(tx *Store) error {
+		var l models.License
+		if err := tx.db.Clauses(clause.Locking{Strength: "UPDATE"}).First(&l, "id = ?", licenseID).Error; err != nil {
+			return err
+		}
+		res := tx.db.Model(&models.Activation{}).Where("license_id = ? AND domain = ? AND status = ?", licenseID, domain, models.ActivationActive).
+			Updates(map[string]any{"status": models.ActivationDeactivated, "deactivated_at": &at})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return models.NotFound(models.CodeDomainNotActivated, "%s is not an active domain of this license", domain)
+		}
+		var err error
+		due, err = domainEvents(tx.db, models.EventLicenseDomainDeactivated, at, "", models.Activation{LicenseID: licenseID, Domain: domain})
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	s.licenseChanged(ctx, licenseID)
+	s.webhooksDue(due)
 	return nil
 }
 
@@ -130,15 +166,48 @@ func (s *Store) Heartbeat(ctx context.Context, licenseID, domain string, now tim
 }
 
 // ReleaseSilentDomains deactivates domains not seen since before; it
-// returns how many it freed.
+// returns how many it freed. The licenses concerned are locked first, in
+// id order, as Activate and Deactivate lock them.
 func (s *Store) ReleaseSilentDomains(ctx context.Context, before, now time.Time) (int, error) {
-	at := models.Instant(now)
-	res := s.with(ctx).Model(&models.Activation{}).Where("status = ? AND last_seen < ?", models.ActivationActive, models.Instant(before)).
-		Updates(map[string]any{"status": models.ActivationDeactivated, "deactivated_at": &at})
-	if res.Error == nil && res.RowsAffected > 0 {
+	at, cutoff := models.Instant(now), models.Instant(before)
+	var (
+		released []models.Activation
+		due      []string
+	)
+	err := s.transaction(ctx, func(tx *Store) error {
+		silent := func() *gorm.DB {
+			return tx.db.Model(&models.Activation{}).Where("status = ? AND last_seen < ?", models.ActivationActive, cutoff)
+		}
+		var licenseIDs []string
+		if err := silent().Distinct("license_id").Order("license_id").Pluck("license_id", &licenseIDs).Error; err != nil || len(licenseIDs) == 0 {
+			return err
+		}
+		var locked []string
+		if err := tx.db.Clauses(clause.Locking{Strength: "UPDATE"}).Model(&models.License{}).Where("id IN ?", licenseIDs).
+			Order("id").Pluck("id", &locked).Error; err != nil {
+			return err
+		}
+		if err := silent().Order("license_id, domain").Find(&released).Error; err != nil || len(released) == 0 {
+			return err
+		}
+		ids := make([]uint, len(released))
+		for i, a := range released {
+			ids[i] = a.ID
+		}
+		if err := tx.db.Model(&models.Activation{}).Where("id IN ?", ids).
+			Updates(map[string]any{"status": models.ActivationDeactivated, "deactivated_at": &at}).Error; err != nil {
+			return err
+		}
+		var err error
+		due, err = domainEvents(tx.db, models.EventLicenseDomainDeactivated, at,
+			fmt.Sprintf("no heartbeat or validation since %s", cutoff.Format(time.RFC3339)), released...)
+		return err
+	})
+	if err == nil && len(released) > 0 {
 		s.licenseChanged(ctx, AllLicenses)
+		s.webhooksDue(due)
 	}
-	return int(res.RowsAffected), res.Error
+	return len(released), err
 }
 
 // RecordUsage stores usage events in one batch.
@@ -179,9 +248,25 @@ func (s *Store) UsageSince(ctx context.Context, licenseID string, since time.Tim
 
 // CreateRelease records a published release; the same version twice is a Conflict.
 func (s *Store) CreateRelease(ctx context.Context, r models.Release) (models.Release, error) {
-	err := s.with(ctx).Create(&r).Error
+	var due []string
+	err := s.transaction(ctx, func(tx *Store) error {
+		if err := tx.db.Create(&r).Error; err != nil {
+			return err
+		}
+		var err error
+		due, err = writeWebhookEvents(tx.db, []models.WebhookEvent{{
+			Type: models.EventReleasePublished, OccurredAt: r.PublishedAt, Source: fmt.Sprintf("release:%s:%s", r.ProductCode, r.Version),
+			Data: models.JSONValue[models.WebhookData]{V: models.WebhookData{Release: &models.WebhookRelease{
+				Product: r.ProductCode, Version: r.Version, Channel: r.Channel, Notes: r.Notes, SHA256: r.SHA256, PublishedAt: r.PublishedAt,
+			}}},
+		}})
+		return err
+	})
 	if isDuplicate(err) {
 		return r, models.Conflict("release_exists", "%s %s is already published; publish a new version", r.ProductCode, r.Version)
+	}
+	if err == nil {
+		s.webhooksDue(due)
 	}
 	return r, err
 }

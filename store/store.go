@@ -19,10 +19,12 @@ import (
 type Store struct {
 	db      *gorm.DB
 	changes *changeFeed
+	// webhooks announces endpoints with new pending deliveries.
+	webhooks *changeFeed
 }
 
 // New wraps an open database.
-func New(db *gorm.DB) *Store { return &Store{db: db, changes: &changeFeed{}} }
+func New(db *gorm.DB) *Store { return &Store{db: db, changes: &changeFeed{}, webhooks: &changeFeed{}} }
 
 // DB exposes the handle for health checks and tests.
 func (s *Store) DB() *gorm.DB { return s.db }
@@ -42,7 +44,7 @@ func tables() []any {
 		&models.Product{}, &models.Tier{}, &models.Customer{}, &models.Order{}, &models.License{}, &models.Entitlement{},
 		&models.InvoiceSequence{}, &models.Invoice{}, &models.EmailMessage{}, &models.APIToken{}, &models.IdempotencyRecord{},
 		&models.StripeEvent{}, &models.Activation{}, &models.UsageEvent{}, &models.Release{}, &models.SigningKey{}, &models.MagicLink{}, &models.Session{},
-		&models.LicenseEvent{},
+		&models.LicenseEvent{}, &models.WebhookEndpoint{}, &models.WebhookEvent{}, &models.WebhookDelivery{},
 	}
 }
 
@@ -60,7 +62,7 @@ func (s *Store) with(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx
 
 // transaction runs fn with a Store bound to one transaction.
 func (s *Store) transaction(ctx context.Context, fn func(tx *Store) error) error {
-	return s.with(ctx).Transaction(func(tx *gorm.DB) error { return fn(&Store{db: tx, changes: s.changes}) })
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error { return fn(&Store{db: tx, changes: s.changes, webhooks: s.webhooks}) })
 }
 
 func isDuplicate(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) }
