@@ -7,6 +7,7 @@ package activities
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/webhooks"
 )
 
 // Store is the database writes and reads the activities make.
@@ -48,8 +50,14 @@ type Activities struct {
 	Seller invoicepdf.Seller
 	// PublicURL is where customers reach licenseflow (links in emails).
 	PublicURL string
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// Webhooks is the outbox and delivery log of outbound webhooks;
+	// WebhookClient posts deliveries (webhooks.Targets.Client: no private
+	// networks, no redirects) and WebhookSecrets opens the signing secrets.
+	Webhooks       WebhookStore
+	WebhookClient  *http.Client
+	WebhookSecrets *webhooks.SecretBox
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
 func (a *Activities) now() time.Time {

@@ -14,6 +14,7 @@ import (
 	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/webhooks"
 )
 
 // Deps are the JSON API's collaborators.
@@ -25,6 +26,10 @@ type Deps struct {
 	Now      func() time.Time
 	// ReleasesDir holds uploaded release artifacts.
 	ReleasesDir string
+	// WebhookTargets says where webhook endpoints may point; WebhookSecrets
+	// seals their signing secrets (nil: stored as they are).
+	WebhookTargets webhooks.Targets
+	WebhookSecrets *webhooks.SecretBox
 }
 
 // Store is what the JSON API reads and records (a license's own state
@@ -32,6 +37,7 @@ type Deps struct {
 type Store interface {
 	httpx.Tokens
 	httpx.IdempotencyKeys
+	WebhookStore
 	CountActiveDomains(ctx context.Context, licenseID string) (int, error)
 	CreateOrder(ctx context.Context, n models.NewOrder) (models.Order, bool, error)
 	CreateProduct(ctx context.Context, p models.Product) (models.Product, error)
@@ -122,4 +128,5 @@ func Mount(r gin.IRouter, d Deps) {
 	v1.GET("/tokens", admin, s.listTokens)
 	v1.POST("/tokens", admin, idempotent, s.createToken)
 	v1.DELETE("/tokens/:id", admin, s.revokeToken)
+	s.mountWebhooks(v1, admin, idempotent)
 }

@@ -19,7 +19,9 @@ type ActivityOptions struct {
 	Seller invoicepdf.Seller
 	// PublicURL is where customers reach licenseflow (links in emails).
 	PublicURL string
-	Logger    *slog.Logger
+	// Webhooks says where deliveries may go and opens their secrets.
+	Webhooks Webhooks
+	Logger   *slog.Logger
 }
 
 // NewActivities builds the worker's activities on st.
@@ -29,5 +31,6 @@ func NewActivities(st *store.Store, o ActivityOptions) (*activities.Activities, 
 		return nil, err
 	}
 	return &activities.Activities{Store: st, Renderer: renderer, Sender: o.Sender, From: o.From, Seller: o.Seller,
-		PublicURL: o.PublicURL, Logger: o.Logger}, nil
+		PublicURL: o.PublicURL, Webhooks: st, WebhookClient: o.Webhooks.Targets.Client(), WebhookSecrets: o.Webhooks.Secrets,
+		Logger: o.Logger}, nil
 }

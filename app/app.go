@@ -61,6 +61,8 @@ type Deps struct {
 	// TrustedProxies may set X-Forwarded-For (client IPs for rate limits);
 	// empty trusts none.
 	TrustedProxies []string
+	// Webhooks configures the registration of webhook endpoints.
+	Webhooks Webhooks
 }
 
 // NewRouter builds the HTTP handler: every audience's routes on one router,
@@ -83,7 +85,8 @@ func NewRouter(d Deps) *gin.Engine {
 	checks := health{store: d.Store, lifecycle: flows}
 	r.GET("/healthz", checks.healthz)
 	r.GET("/readyz", checks.readyz)
-	api.Mount(r, api.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, Now: d.Now, ReleasesDir: d.ReleasesDir})
+	api.Mount(r, api.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, Now: d.Now, ReleasesDir: d.ReleasesDir,
+		WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets})
 	siteapi.Mount(r, siteapi.Deps{Store: d.Store, Usage: d.Usage, PublicURL: d.PublicURL, Now: d.Now,
 		SiteCacheTTL: d.SiteCacheTTL})
 	stripehook.Mount(r, stripehook.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,

@@ -1,8 +1,8 @@
 // Package lifecycle is the HTTP side's one door to Temporal. It starts a
 // license's workflow, sends it updates (resuming a closed workflow, retrying
 // while it continues as new) and signals, asks for its live state, starts
-// the release-announcement and sign-in workflows, and links workflows to the
-// Temporal Web UI. Handlers depend on the Client interface; the
+// the release-announcement and sign-in workflows, wakes webhook
+// dispatchers, and links workflows to the Temporal Web UI. Handlers depend on the Client interface; the
 // lifecyclefake package answers it in memory for their tests.
 package lifecycle
 
@@ -67,6 +67,8 @@ type Options struct {
 	UpdateTimeout time.Duration
 	// ReleaseEmailsPerMinute throttles new-release notifications.
 	ReleaseEmailsPerMinute int
+	// Webhooks shapes the deliveries of the webhook dispatchers it starts.
+	Webhooks workflows.WebhookPolicy
 }
 
 // Temporal is the Client that talks to a Temporal frontend.
@@ -229,6 +231,18 @@ func (t *Temporal) SendSignIn(ctx context.Context, key, to, link string, admin b
 	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.SignInWorkflowID(key), TaskQueue: workflows.TaskQueue, StaticSummary: "Sign-in link for " + to,
 	}, workflows.SignInEmailWorkflow, workflows.SignInRequest{Key: "signin/" + key, To: to, Link: link, Admin: admin})
+	return err
+}
+
+// WakeWebhookDispatcher tells an endpoint's dispatcher that deliveries are
+// waiting, starting it when it is not running.
+func (t *Temporal) WakeWebhookDispatcher(ctx context.Context, endpointID string) error {
+	id := workflows.WebhookDispatcherID(endpointID)
+	_, err := t.c.SignalWithStartWorkflow(ctx, id, workflows.WakeWebhooks, nil, client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		StaticSummary:         "Webhook deliveries to endpoint " + endpointID,
+	}, workflows.WebhookDispatchWorkflow, workflows.WebhookDispatchInput{EndpointID: endpointID, Policy: t.o.Webhooks})
 	return err
 }
 

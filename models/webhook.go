@@ -326,6 +326,30 @@ type DeliveryFilter struct {
 	Limit  int
 }
 
+// DeliveryClaim is what one delivery attempt needs: the delivery, its
+// endpoint and its event.
+type DeliveryClaim struct {
+	Delivery WebhookDelivery
+	Endpoint WebhookEndpoint
+	Event    WebhookEvent
+	// Claimed is true when this caller holds the delivery's lease and must
+	// attempt it; otherwise Delivery says why not (delivered, failed) or
+	// another attempt is in flight (InFlight).
+	Claimed  bool
+	InFlight bool
+}
+
+// WebhookPayload is the JSON body of a delivery.
+type WebhookPayload struct {
+	// ID is the event id: the same in every delivery (and redelivery) of
+	// the event, so receivers dedupe by it.
+	ID   string           `json:"id"`
+	Type WebhookEventType `json:"type"`
+	// Created is when the change happened.
+	Created time.Time   `json:"created"`
+	Data    WebhookData `json:"data"`
+}
+
 // DeliveryAttempt is the outcome of one attempt to deliver.
 type DeliveryAttempt struct {
 	At         time.Time

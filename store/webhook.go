@@ -246,25 +246,12 @@ func (s *Store) DueWebhookEndpoints(ctx context.Context) ([]string, error) {
 	return ids, err
 }
 
-// WebhookAttempt is what one delivery attempt needs: the delivery, its
-// endpoint and its event.
-type WebhookAttempt struct {
-	Delivery models.WebhookDelivery
-	Endpoint models.WebhookEndpoint
-	Event    models.WebhookEvent
-	// Claimed is true when this caller holds the delivery's lease and must
-	// attempt it; otherwise Delivery says why not (delivered, failed) or
-	// another attempt is in flight (InFlight).
-	Claimed  bool
-	InFlight bool
-}
-
 // ClaimWebhookDelivery takes a pending delivery's lease until now+lease and
 // counts the attempt, so that no two attempts of it overlap (a dispatcher
 // that continued as new while an attempt was in flight, a redelivery).
 // A missing delivery or endpoint (deleted) is NotFound.
-func (s *Store) ClaimWebhookDelivery(ctx context.Context, id uint64, now time.Time, lease time.Duration) (WebhookAttempt, error) {
-	var a WebhookAttempt
+func (s *Store) ClaimWebhookDelivery(ctx context.Context, id uint64, now time.Time, lease time.Duration) (models.DeliveryClaim, error) {
+	var a models.DeliveryClaim
 	now = models.Instant(now)
 	err := s.transaction(ctx, func(tx *Store) error {
 		if err := tx.db.First(&a.Delivery, "id = ?", id).Error; err != nil {

@@ -98,3 +98,12 @@ func (b *SecretBox) Open(sealed string) (string, error) {
 	}
 	return string(secret), nil
 }
+
+// New returns a fresh secret, to show once, and its sealed form, to store.
+func (b *SecretBox) New() (secret, sealed string, err error) {
+	if secret, err = NewSecret(); err != nil {
+		return "", "", err
+	}
+	sealed, err = b.Seal(secret)
+	return secret, sealed, err
+}

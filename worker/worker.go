@@ -49,29 +49,43 @@ func RegisterWorkflows(r interface{ RegisterWorkflow(any) }) {
 	r.RegisterWorkflow(workflows.ReleaseNotificationWorkflow)
 	r.RegisterWorkflow(workflows.ReleaseSilentDomainsWorkflow)
 	r.RegisterWorkflow(workflows.SignInEmailWorkflow)
+	r.RegisterWorkflow(workflows.WebhookDispatchWorkflow)
+	r.RegisterWorkflow(workflows.WebhookSweepWorkflow)
 }
 
 // EnsureSilentDomainsSchedule creates (or updates) the daily schedule that
 // releases domains silent for longer than silence.
 func EnsureSilentDomainsSchedule(ctx context.Context, c client.Client, silence time.Duration) error {
-	action := &client.ScheduleWorkflowAction{
+	return ensureSchedule(ctx, c, workflows.SilentDomainsSchedule, 24*time.Hour, &client.ScheduleWorkflowAction{
 		ID: "release-silent-domains", Workflow: workflows.ReleaseSilentDomainsWorkflow, TaskQueue: workflows.TaskQueue,
 		Args: []any{workflows.SilentDomainsInput{Silence: silence}},
-	}
+	}, "Releases domains of licenses that sent no heartbeat or validation for a while.")
+}
+
+// EnsureWebhookSweepSchedule creates (or updates) the schedule that wakes
+// the dispatchers of webhook endpoints with pending deliveries, every
+// interval; dispatchers it starts deliver under policy.
+func EnsureWebhookSweepSchedule(ctx context.Context, c client.Client, every time.Duration, policy workflows.WebhookPolicy) error {
+	return ensureSchedule(ctx, c, workflows.WebhookSweepSchedule, every, &client.ScheduleWorkflowAction{
+		ID: "webhook-sweep", Workflow: workflows.WebhookSweepWorkflow, TaskQueue: workflows.TaskQueue,
+		Args: []any{workflows.WebhookSweepInput{Policy: policy}},
+	}, "Wakes the dispatchers of webhook endpoints with pending deliveries, so a lost wake-up only delays them.")
+}
+
+// ensureSchedule creates a schedule, or refreshes the action and interval
+// of one that exists (keeping its history).
+func ensureSchedule(ctx context.Context, c client.Client, id string, every time.Duration, action *client.ScheduleWorkflowAction, note string) error {
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:      workflows.SilentDomainsSchedule,
-		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: 24 * time.Hour}}},
-		Action:  action,
-		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		Note:    "Releases domains of licenses that sent no heartbeat or validation for a while.",
+		ID: id, Spec: spec, Action: action, Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, Note: note,
 	})
 	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 		return err
 	}
-	// It exists: keep its spec and history, refresh the window.
-	return c.ScheduleClient().GetHandle(ctx, workflows.SilentDomainsSchedule).Update(ctx, client.ScheduleUpdateOptions{
+	return c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
 		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 			in.Description.Schedule.Action = action
+			in.Description.Schedule.Spec = &spec
 			return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
 		},
 	})

@@ -25,6 +25,18 @@ func SignInWorkflowID(key string) string { return "signin-" + key }
 // domains silent for too long.
 const SilentDomainsSchedule = "licenseflow-release-silent-domains"
 
+// WebhookDispatcherID names the workflow that delivers one webhook
+// endpoint's events.
+func WebhookDispatcherID(endpointID string) string { return "webhooks-" + endpointID }
+
+// WakeWebhooks is the signal telling a webhook dispatcher that deliveries
+// are waiting (best effort: the sweep schedule repeats it).
+const WakeWebhooks = "wake"
+
+// WebhookSweepSchedule is the id of the schedule that wakes the dispatchers
+// of endpoints with pending deliveries.
+const WebhookSweepSchedule = "licenseflow-webhook-sweep"
+
 // Message names. Each action is both a signal (payment webhooks: durable
 // once accepted, answered at once) and an update (API calls: validated
 // before anything enters history, answered with the new state).

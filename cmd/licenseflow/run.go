@@ -25,6 +25,7 @@ import (
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/usage"
+	"github.com/licenseflow/licenseflow/webhooks"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
 )
@@ -95,9 +96,26 @@ func prepareNamespace(ctx context.Context, c client.Client, namespace string, se
 	}
 }
 
-func newActivities(cfg config.Config, store *store.Store, log *slog.Logger) (*activities.Activities, error) {
+// webhookSettings turns the configuration into the webhook settings every
+// role shares; dev mode trusts every target (a CRM on localhost).
+func webhookSettings(cfg config.Config, r roles) (app.Webhooks, error) {
+	secrets, err := webhooks.NewSecretBox(cfg.Webhooks.Key)
+	if err != nil {
+		return app.Webhooks{}, fmt.Errorf("LICENSEFLOW_WEBHOOK_KEY: %w", err)
+	}
+	targets := webhooks.AnyTarget()
+	if !r.trustEveryWebhookTarget {
+		if targets, err = webhooks.TrustTargets(cfg.Webhooks.TrustedTargets); err != nil {
+			return app.Webhooks{}, fmt.Errorf("LICENSEFLOW_WEBHOOK_TRUSTED_TARGETS: %w", err)
+		}
+	}
+	return app.Webhooks{Targets: targets, Secrets: secrets,
+		Policy: workflows.WebhookPolicy{RetryFor: cfg.Webhooks.RetryFor, Timeout: cfg.Webhooks.Timeout}}, nil
+}
+
+func newActivities(cfg config.Config, store *store.Store, hooks app.Webhooks, log *slog.Logger) (*activities.Activities, error) {
 	opts := app.ActivityOptions{
-		From: cfg.SMTP.From, PublicURL: cfg.PublicURL, Logger: log,
+		From: cfg.SMTP.From, PublicURL: cfg.PublicURL, Logger: log, Webhooks: hooks,
 		Seller: invoicepdf.Seller{Name: cfg.Vendor.Name, Address: cfg.Vendor.Address, VATID: cfg.Vendor.VATID, Email: cfg.Vendor.Email},
 	}
 	if cfg.SMTP.Host != "" {
@@ -138,10 +156,11 @@ func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *store.St
 	return nil
 }
 
-func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder *usage.Recorder, cacheTTL time.Duration, log *slog.Logger) (http.Handler, error) {
+func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder *usage.Recorder, cacheTTL time.Duration, hooks app.Webhooks, log *slog.Logger) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	deps := app.Deps{
-		Store: store, Temporal: c, Namespace: cfg.Temporal.Namespace, WebUIURL: cfg.Temporal.UIURL, Logger: log,
+		Webhooks: hooks,
+		Store:    store, Temporal: c, Namespace: cfg.Temporal.Namespace, WebUIURL: cfg.Temporal.UIURL, Logger: log,
 		Policy:    workflows.Policy{GracePeriod: cfg.GracePeriod, Retention: cfg.Retention},
 		PublicURL: cfg.PublicURL, WebhookSecrets: cfg.Stripe.WebhookSecrets, Usage: recorder,
 		ReleasesDir: cfg.Site.ReleasesDir, SiteCacheTTL: cacheTTL, AdminEmails: cfg.AdminEmails, ReleaseEmailsPerMinute: cfg.Site.ReleaseEmailsPerMinute, TrustedProxies: cfg.Site.TrustedProxies,
@@ -180,6 +199,8 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 type roles struct {
 	api, worker bool
 	namespace   worker.NamespaceSettings
+	// trustEveryWebhookTarget lets webhook endpoints point anywhere (dev mode).
+	trustEveryWebhookTarget bool
 }
 
 // runRoles wires a process: database, Temporal client, then the worker
@@ -200,8 +221,17 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 	}
 	defer c.Close()
 	prepareNamespace(ctx, c, cfg.Temporal.Namespace, r.namespace, log)
+	hooks, err := webhookSettings(cfg, r)
+	if err != nil {
+		return err
+	}
+	if !hooks.Secrets.Encrypts() {
+		log.Info("LICENSEFLOW_WEBHOOK_KEY not set: webhook signing secrets are stored unencrypted")
+	}
+	waker := app.WakeWebhookDispatchers(store, c, hooks.Policy, log)
+	defer waker.Close()
 	if r.worker {
-		acts, err := newActivities(cfg, store, log)
+		acts, err := newActivities(cfg, store, hooks, log)
 		if err != nil {
 			return err
 		}
@@ -215,6 +245,9 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		if err := worker.EnsureSilentDomainsSchedule(sctx, c, cfg.Site.DomainSilence); err != nil {
 			log.Warn("silent-domain schedule not set up; silent domains will not be released", "error", err)
 		}
+		if err := worker.EnsureWebhookSweepSchedule(sctx, c, time.Minute, hooks.Policy); err != nil {
+			log.Warn("webhook sweep schedule not set up; a lost wake-up delays deliveries until the next event", "error", err)
+		}
 		cancel()
 	}
 	if !r.api {
@@ -223,7 +256,7 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 	}
 	recorder := usage.NewRecorder(store, log, time.Second)
 	defer recorder.Close() // after the HTTP server drained: every queued hit is written
-	router, err := newRouter(cfg, store, c, recorder, siteCacheTTL(ctx, cfg, store, r, log), log)
+	router, err := newRouter(cfg, store, c, recorder, siteCacheTTL(ctx, cfg, store, r, log), hooks, log)
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,10 @@ var Vars = []Var{
 	{"STRIPE_SECRET_KEY", "", "Stripe secret key (sk_live_… / sk_test_…), for renewal Checkout Sessions. Unset: renewal links become pending CRM orders."},
 	{"STRIPE_WEBHOOK_SECRETS", "", "Signing secrets of the Stripe webhook endpoint (whsec_…), comma-separated while rotating. Unset: the webhook answers 503."},
 	{"STRIPE_API_URL", "", "Stripe API base URL override (stripe-mock in tests); empty means https://api.stripe.com."},
+	{"LICENSEFLOW_WEBHOOK_KEY", "", "Key that encrypts webhook endpoint secrets at rest: 32 bytes, base64 (`openssl rand -base64 32`). Unset: the secrets are stored as they are; protect the database and its backups like the secrets."},
+	{"LICENSEFLOW_WEBHOOK_TRUSTED_TARGETS", "", "Comma-separated hosts and networks (`crm.internal,10.1.0.0/16`) webhook endpoints may point to although private, over plain http too. Others must be https on public addresses. Dev mode trusts every target."},
+	{"LICENSEFLOW_WEBHOOK_RETRY_HOURS", "72", "How long a failing webhook delivery is retried (backing off from 30 s to 1 h) before it is marked failed."},
+	{"LICENSEFLOW_WEBHOOK_TIMEOUT_SECONDS", "10", "How long one webhook delivery may take before it counts as failed (and is retried)."},
 	{"LICENSEFLOW_VENDOR_NAME", "licenseflow", "Seller name on invoices and emails."},
 	{"LICENSEFLOW_VENDOR_ADDRESS", "", "Seller address on invoices (use \\n for line breaks)."},
 	{"LICENSEFLOW_VENDOR_VAT_ID", "", "Seller VAT id on invoices."},
@@ -78,6 +82,17 @@ type Config struct {
 	SMTP        SMTP
 	Stripe      Stripe
 	Vendor      Vendor
+	Webhooks    Webhooks
+}
+
+// Webhooks configures outbound webhooks.
+type Webhooks struct {
+	// Key encrypts endpoint secrets at rest (base64 of 32 bytes); empty
+	// stores them as they are.
+	Key            string
+	TrustedTargets []string
+	RetryFor       time.Duration
+	Timeout        time.Duration
 }
 
 // Site configures the site-facing API.
@@ -214,6 +229,11 @@ func Load(getenv func(string) string) (Config, error) {
 			Password: get("SMTP_PASSWORD"), From: get("SMTP_FROM"), TLS: oneOf("SMTP_TLS", "starttls", "tls", "none"),
 		},
 		Stripe: Stripe{SecretKey: get("STRIPE_SECRET_KEY"), WebhookSecrets: splitList(get("STRIPE_WEBHOOK_SECRETS")), APIURL: get("STRIPE_API_URL")},
+		Webhooks: Webhooks{
+			Key: get("LICENSEFLOW_WEBHOOK_KEY"), TrustedTargets: splitList(get("LICENSEFLOW_WEBHOOK_TRUSTED_TARGETS")),
+			RetryFor: time.Duration(integer("LICENSEFLOW_WEBHOOK_RETRY_HOURS", 1, 24*30)) * time.Hour,
+			Timeout:  time.Duration(integer("LICENSEFLOW_WEBHOOK_TIMEOUT_SECONDS", 1, 120)) * time.Second,
+		},
 		Vendor: Vendor{
 			Name: get("LICENSEFLOW_VENDOR_NAME"), Address: strings.ReplaceAll(get("LICENSEFLOW_VENDOR_ADDRESS"), `\n`, "\n"),
 			VATID: get("LICENSEFLOW_VENDOR_VAT_ID"), Email: get("LICENSEFLOW_VENDOR_EMAIL"),
