@@ -92,6 +92,6 @@ func NewRouter(d Deps) *gin.Engine {
 	stripehook.Mount(r, stripehook.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,
 		WebhookSecrets: d.WebhookSecrets, Now: d.Now})
 	web.Mount(r, web.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, PublicURL: d.PublicURL,
-		AdminEmails: d.AdminEmails, Now: d.Now})
+		AdminEmails: d.AdminEmails, WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets, Now: d.Now})
 	return r
 }

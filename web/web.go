@@ -27,6 +27,7 @@ import (
 	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/webhooks"
 )
 
 //go:embed templates static
@@ -187,12 +188,17 @@ type Deps struct {
 	PublicURL string
 	// AdminEmails may sign in to the dashboard by magic link.
 	AdminEmails []string
-	Now         func() time.Time
+	// WebhookTargets says where webhook endpoints may point; WebhookSecrets
+	// seals their signing secrets (nil: stored as they are).
+	WebhookTargets webhooks.Targets
+	WebhookSecrets *webhooks.SecretBox
+	Now            func() time.Time
 }
 
 // Store is what the pages read, and the sessions and sign-in links they keep.
 type Store interface {
 	httpx.Tokens
+	WebhookStore
 	ConsumeMagicLink(ctx context.Context, token string, aud models.Audience, now time.Time) (string, error)
 	CountRecentMagicLinks(ctx context.Context, email string, since time.Time) (int, error)
 	CreateMagicLink(ctx context.Context, email string, aud models.Audience, now time.Time) (string, error)
@@ -257,5 +263,10 @@ func Mount(r gin.IRouter, d Deps) {
 	admin.POST("/licenses/:id/action", s.adminAction)
 	admin.GET("/outbox", s.adminOutbox)
 	admin.GET("/outbox/:id", s.adminEmail)
+	admin.GET("/webhooks", s.adminWebhooks)
+	admin.POST("/webhooks", s.adminCreateWebhook)
+	admin.GET("/webhooks/:id", s.adminWebhook)
+	admin.POST("/webhooks/:id/action", s.adminWebhookAction)
+	admin.POST("/webhooks/:id/deliveries/:delivery/redeliver", s.adminRedeliver)
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/portal") })
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/usage"
+	"github.com/licenseflow/licenseflow/webhooks"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
 )
@@ -53,6 +54,18 @@ type Options struct {
 	// Embedded runs the dev-mode server (devserver, SQLite file) instead of
 	// temporaltest, to measure what `licenseflow dev` does.
 	Embedded bool
+	// WebhookPolicy shapes webhook deliveries; zero fields take
+	// TestWebhookPolicy's (retries a test can wait for).
+	WebhookPolicy workflows.WebhookPolicy
+	// WithoutWebhookWakeups leaves dispatchers to the sweep, as if every
+	// wake-up after a commit were lost.
+	WithoutWebhookWakeups bool
+}
+
+// TestWebhookPolicy retries quickly, so tests see retries and give-ups
+// within seconds.
+var TestWebhookPolicy = workflows.WebhookPolicy{
+	RetryFor: time.Minute, FirstRetry: 50 * time.Millisecond, MaxRetry: 400 * time.Millisecond, Timeout: 2 * time.Second, Lanes: 8,
 }
 
 // Stack is a running licenseflow.
@@ -64,6 +77,10 @@ type Stack struct {
 	Worker   sdkworker.Worker
 	Acts     *activities.Activities
 	API      *httptest.Server
+	// Webhooks are the webhook settings of the API and the worker: every
+	// target allowed (receivers listen on loopback), deliveries under the
+	// test policy.
+	Webhooks app.Webhooks
 	// Token is an admin API token.
 	Token string
 }
@@ -92,9 +109,11 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	if err := worker.EnsureSearchAttributes(ctx, c, namespace); err != nil {
 		t.Fatalf("register search attributes: %v", err)
 	}
+	hooks := app.Webhooks{Targets: webhooks.AnyTarget(), Policy: webhookPolicy(opts.WebhookPolicy)}
 	acts, err := app.NewActivities(store, app.ActivityOptions{
 		Sender: opts.Sender, From: "licenses@vendor.example", PublicURL: "https://licenses.vendor.example",
-		Seller: invoicepdf.Seller{Name: "Moko Consulting", Address: "1 Main Street\nSpringfield"},
+		Seller:   invoicepdf.Seller{Name: "Moko Consulting", Address: "1 Main Street\nSpringfield"},
+		Webhooks: hooks,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -119,11 +138,35 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, Payments: opts.Payments,
 		Usage: recorder, ReleasesDir: filepath.Join(t.TempDir(), "releases"), ReleaseEmailsPerMinute: 6000,
 		SiteCacheTTL: time.Minute, // the worker writes through the same store: every change invalidates
-		AdminEmails:  []string{OperatorEmail},
+		AdminEmails:  []string{OperatorEmail}, Webhooks: hooks,
 	}))
 	t.Cleanup(recorder.Close)
 	t.Cleanup(srv.Close)
-	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken}
+	if !opts.WithoutWebhookWakeups {
+		t.Cleanup(app.WakeWebhookDispatchers(store, c, hooks.Policy, nil).Close)
+	}
+	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken, Webhooks: hooks}
+}
+
+// webhookPolicy fills the zero fields of p from TestWebhookPolicy.
+func webhookPolicy(p workflows.WebhookPolicy) workflows.WebhookPolicy {
+	d := TestWebhookPolicy
+	if p.RetryFor > 0 {
+		d.RetryFor = p.RetryFor
+	}
+	if p.FirstRetry > 0 {
+		d.FirstRetry = p.FirstRetry
+	}
+	if p.MaxRetry > 0 {
+		d.MaxRetry = p.MaxRetry
+	}
+	if p.Timeout > 0 {
+		d.Timeout = p.Timeout
+	}
+	if p.Lanes > 0 {
+		d.Lanes = p.Lanes
+	}
+	return d
 }
 
 func startTestServer(t testing.TB) (*temporaltest.TestServer, client.Client, string) {

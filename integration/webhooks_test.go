@@ -1,0 +1,361 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/siteapi"
+	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/testsupport"
+	"github.com/licenseflow/licenseflow/testsupport/stack"
+	"github.com/licenseflow/licenseflow/webhooks"
+	"github.com/licenseflow/licenseflow/worker"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// register adds an endpoint for a receiver through the API and hands the
+// receiver the secret shown once.
+func register(t *testing.T, s *stack.Stack, r *testsupport.WebhookReceiver, includeDLID bool, types ...models.WebhookEventType) api.WebhookEndpointView {
+	t.Helper()
+	names := make([]string, len(types))
+	for i, typ := range types {
+		names[i] = string(typ)
+	}
+	resp := s.Call(http.MethodPost, "/api/v1/webhook-endpoints", map[string]any{
+		"url": r.URL, "event_types": names, "include_dlid": includeDLID, "description": "CRM",
+	})
+	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	var created api.WebhookSecretShown
+	resp.JSON(t, &created)
+	require.Contains(t, created.Secret, webhooks.SecretPrefix)
+	r.SetSecret(created.Secret)
+	return created.Endpoint
+}
+
+// deliveryLog reads an endpoint's delivery log through the API.
+func deliveryLog(t *testing.T, s *stack.Stack, endpointID, query string) []api.WebhookDeliveryView {
+	t.Helper()
+	resp := s.Call(http.MethodGet, "/api/v1/webhook-endpoints/"+endpointID+"/deliveries?limit=500"+query, nil)
+	require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
+	var page struct {
+		Data []api.WebhookDeliveryView `json:"data"`
+	}
+	resp.JSON(t, &page)
+	return page.Data
+}
+
+// settled waits until no delivery of the endpoints is pending, so what the
+// receivers saw is final.
+func settled(t *testing.T, s *stack.Stack, endpointIDs ...string) {
+	t.Helper()
+	s.WaitFor("every delivery to finish", 30*time.Second, func() bool {
+		for _, id := range endpointIDs {
+			if len(deliveryLog(t, s, id, "&status=pending")) > 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// received holds once an accepted delivery has the type (and reminder).
+func received(typ models.WebhookEventType, reminder string) func([]testsupport.ReceivedWebhook) bool {
+	return func(all []testsupport.ReceivedWebhook) bool {
+		return slices.ContainsFunc(all, func(got testsupport.ReceivedWebhook) bool {
+			return got.Status == http.StatusOK && got.Payload.Type == typ && got.Payload.Data.Reminder == reminder
+		})
+	}
+}
+
+// ofLicense lists the types of a license's events in the order they arrived.
+func ofLicense(all []testsupport.ReceivedWebhook, licenseID string) []string {
+	var out []string
+	for _, got := range all {
+		if l := got.Payload.Data.License; l != nil && l.ID == licenseID {
+			out = append(out, string(got.Payload.Type)+suffix(got.Payload.Data.Reminder))
+		}
+	}
+	return out
+}
+
+func suffix(reminder string) string {
+	if reminder == "" {
+		return ""
+	}
+	return ":" + reminder
+}
+
+// checkSignedOnce checks every delivery verifies and no event arrived twice.
+func checkSignedOnce(t *testing.T, all []testsupport.ReceivedWebhook) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, got := range all {
+		assert.NoError(t, got.Signature, "%s verifies with the endpoint's secret", got.Payload.ID)
+		assert.Equal(t, got.Payload.ID, got.Header.Get(webhooks.EventIDHeader))
+		assert.Equal(t, string(got.Payload.Type), got.Header.Get(webhooks.EventTypeHeader))
+		assert.Regexp(t, `^evt_[0-9a-f]{20}$`, got.Payload.ID)
+		assert.False(t, seen[got.Payload.ID], "%s (%s) delivered twice", got.Payload.ID, got.Payload.Type)
+		seen[got.Payload.ID] = true
+	}
+}
+
+// A CRM registers endpoints and receives every event type it subscribed to,
+// signed, once, in the order things happened to the license; an endpoint
+// subscribed to other types gets none of them; the full key only goes to
+// the endpoint that opted in.
+func TestEveryEventReachesItsSubscribersSignedOnce(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
+		s := stack.Start(t, store, stack.Options{Policy: workflows.Policy{GracePeriod: time.Second}})
+		crm, keys, releases := testsupport.StartWebhookReceiver(t), testsupport.StartWebhookReceiver(t), testsupport.StartWebhookReceiver(t)
+		all := register(t, s, crm, false, models.AllWebhookEvents)
+		issued := register(t, s, keys, true, models.EventLicenseIssued)
+		onlyReleases := register(t, s, releases, false, models.EventReleasePublished)
+
+		// The CRM's order flow issues the license.
+		require.Equal(t, http.StatusCreated, s.Call(http.MethodPost, "/api/v1/orders", `{"id":"crm-wh-1","customer_email":"crm@example.com","tier":"pos"}`).Status)
+		var paid api.OrderPaid
+		s.Call(http.MethodPost, "/api/v1/orders/crm-wh-1/paid", `{"payment_ref":"bank-1"}`).JSON(t, &paid)
+		v := s.WaitIssued(paid.License.ID)
+		path := "/api/v1/licensing/licenses/" + v.ID
+		call := func(method, path, body string) {
+			t.Helper()
+			r := s.Call(method, path, body)
+			require.Equal(t, http.StatusOK, r.Status, "%s %s: %s", method, path, r.Body)
+		}
+		siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: "shop.example"})
+		siteCall(t, s, "deactivate", siteapi.SiteRequest{DLID: v.DLID, Domain: "shop.example"})
+		call(http.MethodPost, path+"/suspend", `{"reason":"chargeback"}`)
+		call(http.MethodPost, path+"/reinstate", ``)
+		call(http.MethodPatch, path, `{"tier":"suite"}`)
+		call(http.MethodPost, path+"/renew", `{"months":1}`) // records a paid renewal order too
+		require.NoError(t, s.Temporal.SignalWorkflow(ctx, v.WorkflowID, "", workflows.PaymentFailed,
+			workflows.PaymentFailedRequest{EventID: "evt_stripe_failed", AmountDue: "49.00 EUR"}))
+		crm.WaitUntil("payment.failed", 20*time.Second, received(models.EventPaymentFailed, ""))
+		// Deadlines: move the expiry so each one falls due in a moment.
+		for _, step := range []struct {
+			before   time.Duration
+			typ      models.WebhookEventType
+			reminder string
+		}{{30 * 24 * time.Hour, models.EventLicenseExpiring, "30d"}, {7 * 24 * time.Hour, models.EventLicenseExpiring, "7d"}, {0, models.EventLicenseGraceEnded, ""}} {
+			call(http.MethodPatch, path, `{"expires_at":"`+time.Now().Add(step.before+2*time.Second).UTC().Format(time.RFC3339)+`"}`)
+			crm.WaitUntil(string(step.typ)+" "+step.reminder, 30*time.Second, received(step.typ, step.reminder))
+		}
+		require.Equal(t, http.StatusCreated, publish(t, s, "pos", "7.0.0", "stable", []byte("zip")).Status)
+		call(http.MethodPost, path+"/revoke", `{"reason":"end of contract"}`)
+		crm.WaitUntil("license.revoked", 20*time.Second, received(models.EventLicenseRevoked, ""))
+		settled(t, s, all.ID, issued.ID, onlyReleases.ID)
+
+		got := crm.Requests()
+		checkSignedOnce(t, got)
+		assert.Equal(t, []string{
+			"order.paid", "license.issued", "license.domain_activated", "license.domain_deactivated",
+			"license.suspended", "license.reinstated", "license.tier_changed", "order.paid", "license.renewed", "payment.failed",
+			"license.expiring:30d", "license.expiring:7d", "license.expired", "license.grace_ended", "license.revoked",
+		}, ofLicense(got, v.ID), "each event once, in the order it happened")
+		var types []models.WebhookEventType
+		for _, r := range got {
+			if !slices.Contains(types, r.Payload.Type) {
+				types = append(types, r.Payload.Type)
+			}
+		}
+		assert.ElementsMatch(t, models.WebhookEventTypes, types, "every event type reached the endpoint subscribed to all")
+		for _, r := range got {
+			if l := r.Payload.Data.License; l != nil {
+				assert.Empty(t, l.DLID, "%s: the key stays masked", r.Payload.Type)
+				if r.Payload.Type != models.EventOrderPaid { // paid before the key was minted
+					assert.Equal(t, models.MaskDLID(v.DLID), l.DLIDMasked)
+				}
+				assert.NotContains(t, string(r.Body), v.DLID)
+			}
+			switch r.Payload.Type {
+			case models.EventLicenseSuspended:
+				assert.Equal(t, "chargeback", r.Payload.Data.Reason)
+				assert.Equal(t, models.StatusSuspended, r.Payload.Data.License.Status)
+			case models.EventLicenseTierChanged:
+				assert.Equal(t, "pos", r.Payload.Data.PreviousTier)
+				assert.Equal(t, "suite", r.Payload.Data.License.Tier)
+			case models.EventLicenseDomainActivated:
+				assert.Equal(t, "shop.example", r.Payload.Data.Domain)
+			case models.EventOrderPaid:
+				if o := r.Payload.Data.Order; o.Kind == models.OrderNew {
+					assert.Equal(t, "crm-wh-1", o.ID)
+					assert.Equal(t, "bank-1", o.PaymentRef)
+				} else {
+					assert.Equal(t, 1, o.Months, "the renewal's order")
+				}
+			case models.EventReleasePublished:
+				assert.Equal(t, "7.0.0", r.Payload.Data.Release.Version)
+			}
+		}
+
+		full := keys.Requests()
+		require.Len(t, full, 1, "license.issued only")
+		checkSignedOnce(t, full)
+		assert.Equal(t, models.EventLicenseIssued, full[0].Payload.Type)
+		assert.Equal(t, v.DLID, full[0].Payload.Data.License.DLID, "the endpoint that opted in gets the full key")
+
+		rel := releases.Requests()
+		require.Len(t, rel, 1, "an endpoint gets nothing it did not subscribe to")
+		assert.Equal(t, models.EventReleasePublished, rel[0].Payload.Type)
+
+		log := deliveryLog(t, s, all.ID, "")
+		assert.Len(t, log, len(got))
+		for _, d := range log {
+			assert.Equal(t, models.DeliveryDelivered, d.Status)
+			assert.Equal(t, 1, d.Attempts)
+			assert.Equal(t, http.StatusOK, d.LastStatusCode)
+		}
+	})
+}
+
+// A receiver that is down for a while loses nothing: its deliveries are
+// retried until it is back, and each license's events still arrive in the
+// order they happened.
+func TestAReceiverDownForAWhileLosesNothingAndKeepsEachLicensesOrder(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
+		s := stack.Start(t, store, stack.Options{})
+		crm := testsupport.StartWebhookReceiver(t)
+		endpoint := register(t, s, crm, false, models.AllWebhookEvents)
+		crm.Down()
+
+		const licenses = 4
+		ids := make([]string, licenses)
+		var wg sync.WaitGroup
+		for i := range licenses {
+			wg.Go(func() {
+				v := issue(t, s, fmt.Sprintf(`{"user_email":"down-%d@example.com","tier":"pos"}`, i))
+				ids[i] = v.ID
+				for _, action := range []string{"suspend", "reinstate", "suspend", "reinstate"} {
+					r := s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+v.ID+"/"+action, `{}`)
+					assert.Equal(t, http.StatusOK, r.Status, string(r.Body))
+				}
+			})
+		}
+		wg.Wait()
+		s.WaitFor("deliveries to be retried while the receiver is down", 30*time.Second, func() bool {
+			for _, d := range deliveryLog(t, s, endpoint.ID, "&status=pending") {
+				if d.Attempts >= 3 && d.LastError != "" && d.NextAttemptAt != nil {
+					return true
+				}
+			}
+			return false
+		})
+		assert.Empty(t, crm.Requests(), "nothing got through while it was down")
+
+		crm.Up()
+		want := licenses * 6
+		crm.WaitAccepted(want, 60*time.Second)
+		settled(t, s, endpoint.ID)
+		got := crm.Requests()
+		require.Len(t, got, want, "every event, once")
+		checkSignedOnce(t, got)
+		for _, id := range ids {
+			assert.Equal(t, []string{"order.paid", "license.issued", "license.suspended", "license.reinstated", "license.suspended", "license.reinstated"},
+				ofLicense(got, id), "license %s's events in order", id)
+		}
+		retried := 0
+		for _, d := range deliveryLog(t, s, endpoint.ID, "") {
+			assert.Equal(t, models.DeliveryDelivered, d.Status)
+			if d.Attempts > 1 {
+				retried++
+			}
+		}
+		assert.Positive(t, retried, "the log shows the attempts made while the receiver was down")
+	})
+}
+
+// 5xx answers and timeouts are retried; a 4xx is recorded as the
+// receiver's refusal at once; a delivery that keeps failing is given up
+// after the retry window; both can be redelivered.
+func TestRetriesRefusalsGiveUpsAndRedelivery(t *testing.T) {
+	s := stack.Start(t, testsupport.SQLite(t), stack.Options{WebhookPolicy: workflows.WebhookPolicy{RetryFor: 3 * time.Second, Timeout: time.Second}})
+	crm := testsupport.StartWebhookReceiver(t)
+	endpoint := register(t, s, crm, false, models.EventReleasePublished)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	refuse := true
+	crm.Answer(func(p models.WebhookPayload) int {
+		mu.Lock()
+		defer mu.Unlock()
+		v := p.Data.Release.Version
+		seen[v]++
+		switch {
+		case v == "1.0.0" && seen[v] <= 2:
+			return http.StatusInternalServerError
+		case v == "2.0.0" && refuse:
+			return http.StatusBadRequest
+		case v == "3.0.0" && seen[v] == 1:
+			return testsupport.Hang
+		case v == "4.0.0":
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	})
+	for _, v := range []string{"1.0.0", "2.0.0", "3.0.0", "4.0.0"} {
+		require.Equal(t, http.StatusCreated, publish(t, s, "pos", v, "stable", []byte(v)).Status)
+	}
+	settled(t, s, endpoint.ID)
+
+	byVersion := map[string]api.WebhookDeliveryView{}
+	for _, d := range deliveryLog(t, s, endpoint.ID, "") {
+		detail := s.Call(http.MethodGet, "/api/v1/webhook-endpoints/"+endpoint.ID+"/deliveries/"+strconv.FormatUint(d.ID, 10), nil)
+		var full api.WebhookDeliveryView
+		detail.JSON(t, &full)
+		require.NotNil(t, full.Event)
+		byVersion[full.Event.Data.Release.Version] = full
+	}
+	assert.Equal(t, models.DeliveryDelivered, byVersion["1.0.0"].Status, "5xx is retried")
+	assert.Equal(t, 3, byVersion["1.0.0"].Attempts)
+	assert.Equal(t, models.DeliveryFailed, byVersion["2.0.0"].Status, "4xx is the receiver's answer")
+	assert.Equal(t, 1, byVersion["2.0.0"].Attempts, "and is not retried")
+	assert.Equal(t, http.StatusBadRequest, byVersion["2.0.0"].LastStatusCode)
+	assert.Equal(t, "Bad Request", byVersion["2.0.0"].LastResponse)
+	assert.Equal(t, models.DeliveryDelivered, byVersion["3.0.0"].Status, "a timeout is retried")
+	assert.Equal(t, 2, byVersion["3.0.0"].Attempts)
+	assert.Equal(t, models.DeliveryFailed, byVersion["4.0.0"].Status, "given up after the retry window")
+	assert.Contains(t, byVersion["4.0.0"].LastError, "gave up after")
+	assert.GreaterOrEqual(t, byVersion["4.0.0"].Attempts, 3)
+
+	mu.Lock()
+	refuse = false
+	mu.Unlock()
+	r := s.Call(http.MethodPost, fmt.Sprintf("/api/v1/webhook-endpoints/%s/deliveries/%d/redeliver", endpoint.ID, byVersion["2.0.0"].ID), nil)
+	require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+	again := s.Call(http.MethodPost, fmt.Sprintf("/api/v1/webhook-endpoints/%s/deliveries/%d/redeliver", endpoint.ID, byVersion["1.0.0"].ID), nil)
+	require.Equal(t, http.StatusAccepted, again.Status, "a delivered event can be sent again too")
+	settled(t, s, endpoint.ID)
+	redelivered := deliveryLog(t, s, endpoint.ID, "&event_id="+byVersion["2.0.0"].EventID)
+	require.Len(t, redelivered, 1)
+	assert.Equal(t, models.DeliveryDelivered, redelivered[0].Status)
+	assert.Equal(t, 2, redelivered[0].Attempts)
+	var twice int
+	for _, got := range crm.Accepted() {
+		if got.Payload.ID == byVersion["1.0.0"].EventID {
+			twice++
+		}
+	}
+	assert.Equal(t, 2, twice, "a redelivery carries the same event id, for the receiver to dedupe")
+}
+
+// With every wake-up lost, the sweep schedule still starts the dispatcher.
+func TestALostWakeUpOnlyWaitsForTheSweep(t *testing.T) {
+	s := stack.Start(t, testsupport.SQLite(t), stack.Options{WithoutWebhookWakeups: true})
+	crm := testsupport.StartWebhookReceiver(t)
+	register(t, s, crm, false, models.EventReleasePublished)
+	require.Equal(t, http.StatusCreated, publish(t, s, "pos", "5.0.0", "stable", []byte("zip")).Status)
+	require.NoError(t, worker.EnsureWebhookSweepSchedule(ctx, s.Temporal, time.Hour, s.Webhooks.Policy))
+	require.NoError(t, s.Temporal.ScheduleClient().GetHandle(ctx, workflows.WebhookSweepSchedule).Trigger(ctx, client.ScheduleTriggerOptions{}))
+	got := crm.WaitAccepted(1, 30*time.Second)
+	assert.Equal(t, "5.0.0", got[0].Payload.Data.Release.Version)
+}
