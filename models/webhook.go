@@ -47,7 +47,7 @@ type WebhookEndpoint struct {
 	EventTypes  StringList `gorm:"not null" json:"event_types"`
 	// IncludeDLID puts the full key into license events; without it they
 	// carry the masked key only.
-	IncludeDLID bool `gorm:"not null" json:"include_dlid"`
+	IncludeDLID bool `gorm:"column:include_dlid;not null" json:"include_dlid"`
 	Enabled     bool `gorm:"not null" json:"enabled"`
 	// Secret signs deliveries, sealed for storage (encrypted when a key is
 	// configured). It is shown once, when created or rotated.
