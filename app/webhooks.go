@@ -85,8 +85,18 @@ func (w *WebhookWaker) loop() {
 			}
 			cancel()
 		}
+		// A burst of commits becomes a few wake-ups per endpoint, not one
+		// per commit: a woken dispatcher reads everything pending anyway.
+		select {
+		case <-w.stop:
+			return
+		case <-time.After(wakePacing):
+		}
 	}
 }
+
+// wakePacing is the least time between two rounds of wake-ups.
+const wakePacing = 250 * time.Millisecond
 
 // Close stops the waker; wake-ups not sent yet are left to the sweep.
 func (w *WebhookWaker) Close() {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -24,7 +25,7 @@ type WebhookPolicy struct {
 	// Timeout bounds one HTTP attempt (default 10 s).
 	Timeout time.Duration
 	// Lanes is how many licenses' deliveries are in flight at once
-	// (default 8); one license's deliveries always go one after the other.
+	// (default 16); one license's deliveries always go one after the other.
 	Lanes int
 }
 
@@ -34,7 +35,7 @@ const (
 	DefaultWebhookFirstRetry = 30 * time.Second
 	DefaultWebhookMaxRetry   = time.Hour
 	DefaultWebhookTimeout    = 10 * time.Second
-	DefaultWebhookLanes      = 8
+	DefaultWebhookLanes      = 16
 )
 
 // WithDefaults fills the zero fields.
@@ -71,8 +72,9 @@ type WebhookDispatchResult struct {
 const (
 	// webhookPage is how many pending deliveries one page reads.
 	webhookPage = 100
-	// webhookHeld bounds the deliveries a dispatcher holds in its lanes.
-	webhookHeld = 200
+	// webhookHeld bounds the deliveries a dispatcher holds in its lanes; a
+	// page is read when a whole one fits.
+	webhookHeld = 300
 	// webhookDeliveriesPerRun bounds a run's history; then it continues as new.
 	webhookDeliveriesPerRun = 300
 	// webhookLeaseMargin matches the activities' lease beyond the timeout.
@@ -111,8 +113,11 @@ type dispatcher struct {
 	// arrived (iterating a map would not be deterministic).
 	lanes map[string]*lane
 	order []string
-	// held lists the deliveries in lanes (queued or in flight), in order.
+	// held lists the deliveries in lanes (queued or in flight), in order;
+	// paging is the page being read, if any (one at a time, so a delivery
+	// is never queued twice).
 	held    []uint64
+	paging  workflow.Future
 	running int
 	// finished counts deliveries finished in this run; changed tells the
 	// main loop a lane moved.
@@ -130,12 +135,10 @@ func (d *dispatcher) run(ctx workflow.Context) (WebhookDispatchResult, error) {
 		if d.drainWakes() {
 			d.more, d.paused = true, false
 		}
-		if d.more && !d.paused && !d.gone && len(d.held) < webhookHeld {
-			if err := d.page(ctx); err != nil {
-				return WebhookDispatchResult{Finished: d.finished}, err
-			}
+		if d.paging == nil && d.more && !d.paused && !d.gone && len(d.held)+webhookPage <= webhookHeld {
+			d.paging = d.readPage(ctx)
 		}
-		if d.gone && d.running == 0 {
+		if d.gone && d.running == 0 && d.paging == nil {
 			return WebhookDispatchResult{Finished: d.finished}, nil
 		}
 		d.startLanes(ctx)
@@ -143,8 +146,18 @@ func (d *dispatcher) run(ctx workflow.Context) (WebhookDispatchResult, error) {
 			return d.continueAsNew(ctx)
 		}
 		d.changed = false
-		if err := workflow.Await(ctx, func() bool { return d.changed || d.wake.Len() > 0 }); err != nil {
+		err := workflow.Await(ctx, func() bool {
+			return d.changed || d.wake.Len() > 0 || (d.paging != nil && d.paging.IsReady())
+		})
+		if err != nil {
 			return WebhookDispatchResult{Finished: d.finished}, err
+		}
+		if d.paging != nil && d.paging.IsReady() {
+			err := d.takePage(ctx, d.paging)
+			d.paging = nil
+			if err != nil {
+				return WebhookDispatchResult{Finished: d.finished}, err
+			}
 		}
 	}
 }
@@ -158,18 +171,23 @@ func (d *dispatcher) drainWakes() bool {
 	return woken
 }
 
-// page reads the next pending deliveries the lanes do not hold yet.
-func (d *dispatcher) page(ctx workflow.Context) error {
+// readPage starts reading the next pending deliveries the lanes do not
+// hold yet; the lanes keep going meanwhile.
+func (d *dispatcher) readPage(ctx workflow.Context) workflow.Future {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		Summary:             "pending deliveries",
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	})
+	return workflow.ExecuteActivity(actx, a.PendingWebhookDeliveries, activities.WebhookPageInput{
+		EndpointID: d.in.EndpointID, Skip: slices.Clone(d.held), Limit: webhookPage,
+	})
+}
+
+// takePage queues a page's deliveries in their lanes.
+func (d *dispatcher) takePage(ctx workflow.Context, f workflow.Future) error {
 	var got activities.WebhookPageResult
-	err := workflow.ExecuteActivity(actx, a.PendingWebhookDeliveries, activities.WebhookPageInput{
-		EndpointID: d.in.EndpointID, Skip: d.held, Limit: webhookPage,
-	}).Get(ctx, &got)
-	if err != nil {
+	if err := f.Get(ctx, &got); err != nil {
 		return fmt.Errorf("read pending deliveries of %s: %w", d.in.EndpointID, err)
 	}
 	d.gone, d.more = got.Gone, len(got.Deliveries) == webhookPage
