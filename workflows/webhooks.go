@@ -287,9 +287,10 @@ func (d *dispatcher) deliver(ctx workflow.Context, ref activities.DeliveryRef) {
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: p.Timeout + 2*webhookLeaseMargin,
-		// A backstop: the activity itself gives up once RetryFor has passed
-		// since the delivery's first attempt.
-		ScheduleToCloseTimeout: p.RetryFor + 2*p.MaxRetry,
+		// A backstop, never reached while the activity runs: it gives up
+		// itself on the first failed attempt once RetryFor has passed since
+		// the delivery's first attempt.
+		ScheduleToCloseTimeout: p.RetryFor + 2*(p.MaxRetry+p.Timeout) + time.Minute,
 		Summary:                "deliver " + ref.EventID,
 		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: p.FirstRetry, BackoffCoefficient: 2, MaximumInterval: p.MaxRetry},
 	})
