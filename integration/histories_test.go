@@ -37,11 +37,14 @@ const RecordHistoriesEnv = "LICENSEFLOW_RECORD_HISTORIES"
 // event a workflow sees on a real server — updates, signals (renewal,
 // payment failed), deadline timers that fire, a continue-as-new, a workflow
 // closed by retention and resumed by a renewal — plus the release
-// notification and silent-domain workflows, then replays each run's history.
+// notification, silent-domain, webhook dispatch and webhook sweep
+// workflows, then replays each run's history.
 func TestHistoriesReplayDeterministically(t *testing.T) {
 	// Short windows so the expiry, the end of grace and the end of retention
 	// pass within the test.
 	s := stack.Start(t, testsupport.SQLite(t), stack.Options{Policy: workflows.Policy{GracePeriod: time.Second, Retention: time.Second}})
+	crm := testsupport.StartWebhookReceiver(t) // its dispatcher's history is recorded too
+	endpoint := register(t, s, crm, false, models.AllWebhookEvents)
 	var created api.LicenseView
 	s.Call(http.MethodPost, "/api/v1/licensing/licenses", crmOrder).JSON(t, &created)
 	s.WaitIssued(created.ID)
@@ -95,10 +98,19 @@ func TestHistoriesReplayDeterministically(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, sweep.Get(ctx, nil))
 
+	// The webhook sweep, with the endpoint's deliveries settled.
+	settled(t, s, endpoint.ID)
+	sweepRun, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "replay-webhook-sweep", TaskQueue: workflows.TaskQueue},
+		workflows.WebhookSweepWorkflow, workflows.WebhookSweepInput{Policy: s.Webhooks.Policy})
+	require.NoError(t, err)
+	require.NoError(t, sweepRun.Get(ctx, nil))
+
 	recorded := map[string][]*historypb.History{
 		"license-lifecycle":    allRunHistories(t, s.Temporal, created.WorkflowID),
 		"release-notification": {runHistory(t, s.Temporal, workflows.ReleaseWorkflowID("pos", "9.0.0"), "")},
 		"silent-domains":       {runHistory(t, s.Temporal, "replay-silent-domains", "")},
+		"webhook-dispatch":     {runHistory(t, s.Temporal, workflows.WebhookDispatcherID(endpoint.ID), "")},
+		"webhook-sweep":        {runHistory(t, s.Temporal, "replay-webhook-sweep", "")},
 	}
 	// The purchase's run, the run after the signalled renewal (closed by
 	// retention), the run resumed by the API renewal, the run after it.
