@@ -76,7 +76,7 @@ const (
 	// page is read when a whole one fits.
 	webhookHeld = 300
 	// webhookDeliveriesPerRun bounds a run's history; then it continues as new.
-	webhookDeliveriesPerRun = 300
+	webhookDeliveriesPerRun = 200
 	// webhookLeaseMargin matches the activities' lease beyond the timeout.
 	webhookLeaseMargin = 5 * time.Second
 )
