@@ -52,6 +52,26 @@ final class ActivationTest extends ServerTestCase
         self::assertTrue($client->activate($this->dlid(), 'three.example')->activated, 'the freed slot is taken');
     }
 
+    public function testTheReadmeExampleLicensesASite(): void
+    {
+        $readme = (string) file_get_contents(__DIR__ . '/../../../README.md');
+        self::assertSame(1, preg_match('/^## PHP client for sites$.*?^```php\n(.*?)^```/ms', $readme, $example));
+        $code = strtr($example[1], [
+            "'https://licenses.vendor.example'" => var_export($this->serverUrl(), true),
+            "__DIR__ . '/cache/licenseflow'" => var_export($this->cacheDir(), true),
+            "'https://www.shop.example'" => "'https://www.readme.example'",
+        ]);
+        self::assertLessThanOrEqual(10, substr_count($code, "\n"), 'a ten-line example');
+        $this->taken = ['readme.example'];
+        $dlid = $this->dlid();
+
+        eval($code); // the README's lines as written, pointed at the test server
+
+        self::assertTrue($licensed ?? null);
+        self::assertSame('VALID', $result->code);
+        self::assertSame(['readme.example'], $result->license?->activeDomains);
+    }
+
     public function testDeactivatingADomainThatIsNotActiveSaysSo(): void
     {
         $result = $this->client()->deactivate($this->dlid(), 'not-active.example');
