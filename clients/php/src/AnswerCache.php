@@ -43,6 +43,10 @@ final class AnswerCache
         }
     }
 
+    /**
+     * Read, change, write: two page loads storing at once each write a whole
+     * file and the last one wins, which costs at most one more request later.
+     */
     public function store(SiteRequest $request, string $body, string $signature): void
     {
         $entries = $this->entries($request->dlid);
