@@ -80,10 +80,15 @@ func refs(es []models.Entitlement) []EntitlementRef {
 	return out
 }
 
-// ProjectLicense writes the workflow's view of a license to the database,
-// so lists and dashboards never need a running worker. Run as a local activity.
-func (a *Activities) ProjectLicense(ctx context.Context, p models.Projection) error {
-	return a.Store.ProjectLicense(ctx, p)
+// ProjectResult is empty: a projection either is stored or fails (and is
+// retried).
+type ProjectResult struct{}
+
+// ProjectLicense writes the workflow's view of a license and the change's
+// ledger lines to the database, so lists and dashboards never need a running
+// worker. Run as a local activity.
+func (a *Activities) ProjectLicense(ctx context.Context, p models.Projection) (ProjectResult, error) {
+	return ProjectResult{}, a.Store.ProjectLicense(ctx, p)
 }
 
 // LoadInput names a license to load.
@@ -133,11 +138,22 @@ type AddEntitlementInput struct {
 	Product   string
 }
 
+// AddEntitlementResult is every entitlement of the license after the add.
+type AddEntitlementResult struct {
+	Entitlements []EntitlementRef
+}
+
+// UnmarshalJSON also reads the bare list earlier workers returned.
+func (r *AddEntitlementResult) UnmarshalJSON(b []byte) error {
+	type plain AddEntitlementResult
+	return decodeEarlierShape(b, &r.Entitlements, (*plain)(r))
+}
+
 // AddEntitlement grants a custom add-on and returns all entitlements.
-func (a *Activities) AddEntitlement(ctx context.Context, in AddEntitlementInput) ([]EntitlementRef, error) {
+func (a *Activities) AddEntitlement(ctx context.Context, in AddEntitlementInput) (AddEntitlementResult, error) {
 	if _, err := a.Store.AddCustomEntitlement(ctx, in.LicenseID, in.Product); err != nil {
-		return nil, permanent(err)
+		return AddEntitlementResult{}, permanent(err)
 	}
 	all, err := a.Store.GetEntitlements(ctx, in.LicenseID)
-	return refs(all), err
+	return AddEntitlementResult{Entitlements: refs(all)}, err
 }

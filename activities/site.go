@@ -12,18 +12,29 @@ type NotifiableInput struct {
 	Limit int
 }
 
+// NotifiableResult is a page of license ids.
+type NotifiableResult struct {
+	LicenseIDs []string
+}
+
+// UnmarshalJSON also reads the bare list of ids earlier workers returned.
+func (r *NotifiableResult) UnmarshalJSON(b []byte) error {
+	type plain NotifiableResult
+	return decodeEarlierShape(b, &r.LicenseIDs, (*plain)(r))
+}
+
 // NotifiableLicenses returns the ids of active licenses entitled to a repo,
 // after a cursor, in id order.
-func (a *Activities) NotifiableLicenses(ctx context.Context, in NotifiableInput) ([]string, error) {
+func (a *Activities) NotifiableLicenses(ctx context.Context, in NotifiableInput) (NotifiableResult, error) {
 	ls, err := a.Store.NotifiableLicenses(ctx, in.Repo, in.After, in.Limit)
 	if err != nil {
-		return nil, err
+		return NotifiableResult{}, err
 	}
 	ids := make([]string, len(ls))
 	for i, l := range ls {
 		ids[i] = l.ID
 	}
-	return ids, nil
+	return NotifiableResult{LicenseIDs: ids}, nil
 }
 
 // SilentDomainsInput is the silence window.
@@ -31,12 +42,23 @@ type SilentDomainsInput struct {
 	Silence time.Duration
 }
 
+// SilentDomainsResult counts the domains released.
+type SilentDomainsResult struct {
+	Released int
+}
+
+// UnmarshalJSON also reads the bare count earlier workers returned.
+func (r *SilentDomainsResult) UnmarshalJSON(b []byte) error {
+	type plain SilentDomainsResult
+	return decodeEarlierShape(b, &r.Released, (*plain)(r))
+}
+
 // ReleaseSilentDomains deactivates domains not seen within the window.
-func (a *Activities) ReleaseSilentDomains(ctx context.Context, in SilentDomainsInput) (int, error) {
+func (a *Activities) ReleaseSilentDomains(ctx context.Context, in SilentDomainsInput) (SilentDomainsResult, error) {
 	now := a.now()
 	n, err := a.Store.ReleaseSilentDomains(ctx, now.Add(-in.Silence), now)
 	if err == nil && n > 0 {
 		a.logger().Info("released silent domains", "count", n, "silent_for", in.Silence)
 	}
-	return n, err
+	return SilentDomainsResult{Released: n}, err
 }

@@ -304,8 +304,20 @@ func (s *server) patchLicense(c *gin.Context) {
 	if req.Status != nil {
 		patch.Status = models.LicenseStatus(*req.Status)
 	}
+	if req.ExpiresMonths != nil && req.ExpiresAt != nil {
+		abort(c, invalid("ambiguous_renewal", "expires_at", "give either expires_months (a renewal) or expires_at (a correction of the expiry), not both"))
+		return
+	}
+	if req.ExpiresAt != nil { // a correction, not a renewal: nothing is paid or invoiced
+		at, err := parseExpiresAt(*req.ExpiresAt)
+		if err != nil {
+			abort(c, err)
+			return
+		}
+		patch.ExpiresAt = &at
+	}
 	renew, err := s.renewalFrom(c, l, renewalInput{
-		Months: req.ExpiresMonths, ExpiresAt: req.ExpiresAt, OrderID: req.OrderID, PaymentRef: req.PaymentRef, AmountCents: req.AmountCents,
+		Months: req.ExpiresMonths, OrderID: req.OrderID, PaymentRef: req.PaymentRef, AmountCents: req.AmountCents,
 	})
 	if err != nil {
 		s.fail(c, err)
@@ -313,6 +325,14 @@ func (s *server) patchLicense(c *gin.Context) {
 	}
 	patch.Renew = renew
 	s.applyUpdate(c, l, workflows.Patch, patch)
+}
+
+func parseExpiresAt(raw string) (time.Time, error) {
+	at, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		return at, invalid("invalid_expires_at", "expires_at", "expires_at must be an RFC 3339 time such as 2027-01-31T00:00:00Z")
+	}
+	return at, nil
 }
 
 type renewalInput struct {
@@ -334,9 +354,9 @@ func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) 
 		return nil, invalid("ambiguous_renewal", "expires_at", "give either expires_months or expires_at, not both")
 	}
 	if in.ExpiresAt != nil {
-		at, err := time.Parse(time.RFC3339, *in.ExpiresAt)
+		at, err := parseExpiresAt(*in.ExpiresAt)
 		if err != nil {
-			return nil, invalid("invalid_expires_at", "expires_at", "expires_at must be an RFC 3339 time such as 2027-01-31T00:00:00Z")
+			return nil, err
 		}
 		return &workflows.RenewRequest{ExpiresAt: &at, PaymentRef: in.PaymentRef}, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,6 +27,7 @@ import (
 	"go.temporal.io/server/common/primitives"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // Options configure the embedded server.
@@ -45,6 +47,15 @@ type Options struct {
 	SearchAttributes map[string]enumspb.IndexedValueType
 	// LogLevel of the server's own logs: debug, info, warn or error (default).
 	LogLevel string
+	// ArchiveDir turns on Temporal's filestore archival: the histories and
+	// visibility records of closed runs are copied under it, and stay
+	// readable (the Web UI's Archive) after retention deletes them. Empty
+	// disables archival. A namespace created here archives from the start;
+	// an existing one opts in with ArchiveURIs.
+	ArchiveDir string
+	// Retention of closed runs for a namespace created here (0: Temporal's
+	// default, one day); change an existing namespace's through the API.
+	Retention time.Duration
 }
 
 // Server is a running embedded Temporal server.
@@ -53,6 +64,7 @@ type Server struct {
 	ui       *uiserver.Server
 	frontend string
 	uiAddr   string
+	archive  string
 }
 
 // clusterName names the single local cluster.
@@ -81,6 +93,11 @@ func Start(opts Options) (*Server, error) {
 	}
 	frontend := net.JoinHostPort(opts.IP, strconv.Itoa(opts.FrontendPort))
 
+	if opts.ArchiveDir != "" {
+		if opts.ArchiveDir, err = filepath.Abs(opts.ArchiveDir); err != nil {
+			return nil, fmt.Errorf("devserver: archive directory: %w", err)
+		}
+	}
 	sqlCfg, err := prepareDatabase(opts)
 	if err != nil {
 		return nil, err
@@ -99,6 +116,14 @@ func Start(opts Options) (*Server, error) {
 			// Search attributes added at runtime are visible at once.
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key():      true,
 			dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+			// A development server may keep closed runs for minutes (tests
+			// of archival); real clusters keep their one-day floor.
+			dynamicconfig.NamespaceMinRetentionLocal.Key():  time.Second,
+			dynamicconfig.NamespaceMinRetentionGlobal.Key(): time.Second,
+			// Archive a closed run at once and delete it when its retention
+			// ends, not minutes later (clusters spread these out under load).
+			dynamicconfig.ArchivalProcessorArchiveDelay.Key(): time.Duration(0),
+			dynamicconfig.RetentionTimerJitterDuration.Key():  time.Second,
 		}),
 	)
 	if err != nil {
@@ -107,7 +132,7 @@ func Start(opts Options) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("devserver: start Temporal server: %w", err)
 	}
-	s := &Server{server: srv, frontend: frontend}
+	s := &Server{server: srv, frontend: frontend, archive: opts.ArchiveDir}
 	if opts.UIPort > 0 {
 		s.uiAddr = net.JoinHostPort(opts.IP, strconv.Itoa(opts.UIPort))
 		s.ui = uiserver.NewServer(uioptions.WithConfigProvider(&uiconfig.Config{
@@ -130,6 +155,22 @@ func (s *Server) FrontendAddress() string { return s.frontend }
 
 // UIAddress is the Web UI's host:port, or "" without a UI.
 func (s *Server) UIAddress() string { return s.uiAddr }
+
+// ArchiveURIs are the filestore URIs a namespace archives its closed runs'
+// histories and visibility records to; empty without Options.ArchiveDir.
+func (s *Server) ArchiveURIs() (history, visibility string) {
+	if s.archive == "" {
+		return "", ""
+	}
+	return archiveURIs(s.archive)
+}
+
+func archiveURIs(dir string) (history, visibility string) {
+	uri := func(sub string) string {
+		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(dir, sub))}).String()
+	}
+	return uri("history"), uri("visibility")
+}
 
 // Stop shuts the UI and the server down.
 func (s *Server) Stop() {
@@ -171,6 +212,14 @@ func prepareDatabase(opts Options) (*config.SQL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devserver: namespace %s: %w", opts.Namespace, err)
 	}
+	if opts.Retention > 0 {
+		ns.Detail.Config.Retention = durationpb.New(opts.Retention)
+	}
+	if opts.ArchiveDir != "" {
+		c := ns.Detail.Config
+		c.HistoryArchivalState, c.VisibilityArchivalState = enumspb.ARCHIVAL_STATE_ENABLED, enumspb.ARCHIVAL_STATE_ENABLED
+		c.HistoryArchivalUri, c.VisibilityArchivalUri = archiveURIs(opts.ArchiveDir)
+	}
 	if err := sqliteschema.CreateNamespaces(cfg, ns); err != nil {
 		return nil, fmt.Errorf("devserver: create namespace %s: %w", opts.Namespace, err)
 	}
@@ -204,6 +253,18 @@ func serverConfig(opts Options, sqlCfg *config.SQL, frontend string, ports []int
 	cfg.NamespaceDefaults = config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
 		History: config.HistoryArchivalNamespaceDefaults{State: "disabled"}, Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
 	}}
+	if opts.ArchiveDir != "" {
+		files := &config.FilestoreArchiver{FileMode: "0640", DirMode: "0750"}
+		cfg.Archival = config.Archival{
+			History:    config.HistoryArchival{State: "enabled", EnableRead: true, Provider: &config.HistoryArchiverProvider{Filestore: files}},
+			Visibility: config.VisibilityArchival{State: "enabled", EnableRead: true, Provider: &config.VisibilityArchiverProvider{Filestore: files}},
+		}
+		history, visibility := archiveURIs(opts.ArchiveDir)
+		cfg.NamespaceDefaults.Archival = config.ArchivalNamespaceDefaults{
+			History:    config.HistoryArchivalNamespaceDefaults{State: "enabled", URI: history},
+			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "enabled", URI: visibility},
+		}
+	}
 	cfg.PublicClient = config.PublicClient{HostPort: frontend}
 	return cfg
 }

@@ -175,7 +175,7 @@ func TestHistoryStaysBoundedAcrossRenewals(t *testing.T) {
 		require.NoError(t, err)
 		return d.WorkflowExecutionInfo.CloseTime != nil
 	})
-	histories := runHistories(t, s.Temporal, created.WorkflowID)
+	histories := allRunHistories(t, s.Temporal, created.WorkflowID)
 	total, largest := 0, 0
 	for _, h := range histories {
 		total += len(h.Events)

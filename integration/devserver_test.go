@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -33,10 +35,16 @@ type devProcess struct {
 
 func startDev(t *testing.T, dir string, store *models.Store) *devProcess {
 	t.Helper()
-	srv, err := devserver.Start(devserver.Options{
-		DatabaseFile: filepath.Join(dir, "temporal.db"), Namespace: "default",
-		SearchAttributes: workflows.SearchAttributes(),
-	})
+	return startDevWith(t, dir, store, devserver.Options{})
+}
+
+// startDevWith starts a dev process whose server takes opts (the data
+// directory, namespace, search attributes and archive are filled in).
+func startDevWith(t *testing.T, dir string, store *models.Store, opts devserver.Options) *devProcess {
+	t.Helper()
+	opts.DatabaseFile, opts.Namespace = filepath.Join(dir, "temporal.db"), "default"
+	opts.SearchAttributes, opts.ArchiveDir = workflows.SearchAttributes(), filepath.Join(dir, "archive")
+	srv, err := devserver.Start(opts)
 	require.NoError(t, err)
 	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: "default"})
 	require.NoError(t, err)
@@ -130,4 +138,84 @@ func waitState(t *testing.T, c client.Client, licenseID string, done func(workfl
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// purchaseOnDev records a purchase and starts its license's workflow on a
+// dev process, returning the license id.
+func purchaseOnDev(t *testing.T, p *devProcess, store *models.Store, orderID string) string {
+	t.Helper()
+	licenseID := models.LicenseIDForOrder(orderID)
+	tier, err := store.GetTier(ctx, "pos")
+	require.NoError(t, err)
+	_, _, _, err = store.RecordPurchase(ctx, models.Purchase{OrderID: orderID, Email: "dev@example.com", Tier: tier,
+		MaxDomains: 2, Months: 12, AmountCents: 100, Currency: "EUR", WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+	require.NoError(t, err)
+	_, err = p.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(licenseID), TaskQueue: workflows.TaskQueue},
+		workflows.LicenseWorkflow, workflows.LicenseInput{Purchase: workflows.Purchase{
+			LicenseID: licenseID, OrderID: orderID, CustomerEmail: "dev@example.com", Tier: "pos", MaxDomains: 2, Months: 12,
+			Type: models.TypeCommercial,
+		}})
+	require.NoError(t, err)
+	waitState(t, p.client, licenseID, func(st workflows.LicenseState) bool { return st.Issued() })
+	return licenseID
+}
+
+func TestDevModeArchivesRunsThatRetentionDeleted(t *testing.T) {
+	dir := t.TempDir()
+	store := testsupport.SQLiteAt(t, filepath.Join(dir, "licenseflow.db"))
+	dev := startDevWith(t, dir, store, devserver.Options{Retention: 2 * time.Second})
+	defer dev.stop()
+	history, visibility := dev.server.ArchiveURIs()
+	require.NotEmpty(t, history)
+	// What `licenseflow dev` applies on every start: a no-op on a namespace
+	// created with these settings.
+	require.NoError(t, worker.ConfigureNamespace(ctx, dev.client, "default", worker.NamespaceSettings{
+		Retention: 2 * time.Second, HistoryArchiveURI: history, VisibilityArchiveURI: visibility,
+	}))
+
+	licenseID := purchaseOnDev(t, dev, store, "archive-1")
+	workflowID := workflows.WorkflowID(licenseID)
+	d, err := dev.client.DescribeWorkflowExecution(ctx, workflowID, "")
+	require.NoError(t, err)
+	firstRun := d.WorkflowExecutionInfo.Execution.RunId
+	h, err := dev.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflowID,
+		UpdateName: workflows.Renew, Args: []any{workflows.RenewRequest{Months: 12, PaymentRef: "archive-renewal"}},
+		WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.NoError(t, err)
+	require.NoError(t, h.Get(ctx, nil))
+
+	// The renewal closed the first run (continue-as-new); retention then
+	// deletes it from the server's own store.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, err := dev.client.DescribeWorkflowExecution(ctx, workflowID, firstRun)
+		if err != nil {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the first run was not deleted after its retention")
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// Its history is still readable: the server reads it from the archive.
+	it := dev.client.GetWorkflowHistory(ctx, workflowID, firstRun, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var events []string
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(t, err, "history of the deleted run, from the archive")
+		events = append(events, e.GetEventType().String())
+	}
+	require.NotEmpty(t, events)
+	assert.Equal(t, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED.String(), events[0])
+	assert.Equal(t, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW.String(), events[len(events)-1])
+
+	// And the Web UI's Archive lists it.
+	archived, err := dev.client.ListArchivedWorkflow(ctx, &workflowservice.ListArchivedWorkflowExecutionsRequest{
+		Namespace: "default", PageSize: 10, Query: fmt.Sprintf("WorkflowId = '%s'", workflowID),
+	})
+	require.NoError(t, err)
+	var runs []string
+	for _, e := range archived.GetExecutions() {
+		runs = append(runs, e.GetExecution().GetRunId())
+	}
+	assert.Contains(t, runs, firstRun)
 }

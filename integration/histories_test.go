@@ -1,104 +1,181 @@
 package integration
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
 	"github.com/licenseflow/licenseflow/worker"
+	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // RecordHistoriesEnv=1 makes TestHistoriesReplayDeterministically write the
 // histories it produces to workflows/testdata/histories, where the
 // workflows package's replay test keeps checking every later change of the
-// workflow code against them.
+// workflow code against them (beside the histories recorded before).
 const RecordHistoriesEnv = "LICENSEFLOW_RECORD_HISTORIES"
 
-// TestHistoriesReplayDeterministically drives a license through every kind
-// of message on a real server, then replays each run's history.
+// TestHistoriesReplayDeterministically drives licenses through every kind of
+// event a workflow sees on a real server — updates, signals (renewal,
+// payment failed), deadline timers that fire, a continue-as-new, a workflow
+// closed by retention and resumed by a renewal — plus the release
+// notification and silent-domain workflows, then replays each run's history.
 func TestHistoriesReplayDeterministically(t *testing.T) {
-	s := stack.Start(t, testsupport.SQLite(t), stack.Options{})
+	// Short windows so the expiry, the end of grace and the end of retention
+	// pass within the test.
+	s := stack.Start(t, testsupport.SQLite(t), stack.Options{Policy: workflows.Policy{GracePeriod: time.Second, Retention: time.Second}})
 	var created api.LicenseView
 	s.Call(http.MethodPost, "/api/v1/licensing/licenses", crmOrder).JSON(t, &created)
 	s.WaitIssued(created.ID)
 	path := "/api/v1/licensing/licenses/" + created.ID
-	for _, step := range []struct{ method, path, body string }{
-		{http.MethodPost, path + "/suspend", `{"reason":"payment review"}`},
-		{http.MethodPost, path + "/reinstate", ``},
-		{http.MethodPatch, path, `{"tier":"suite","max_domains":8}`},
-		{http.MethodPost, path + "/renew", `{"months":12,"order_id":"replay-renewal"}`},
-		{http.MethodPatch, path, `{"status":"revoked","reason":"end of scenario"}`},
-	} {
-		r := s.Call(step.method, step.path, step.body)
-		require.Equal(t, http.StatusOK, r.Status, "%s %s: %s", step.method, step.path, r.Body)
+	call := func(method, path, body string) {
+		t.Helper()
+		r := s.Call(method, path, body)
+		require.Equal(t, http.StatusOK, r.Status, "%s %s: %s", method, path, r.Body)
 	}
-	s.WaitFor("the revoked license's workflow to close", 10*time.Second, func() bool {
-		d, err := s.Temporal.DescribeWorkflowExecution(ctx, created.WorkflowID, "")
-		require.NoError(t, err)
-		return d.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
-	})
-	histories := runHistories(t, s.Temporal, created.WorkflowID)
-	for i, h := range histories {
-		t.Logf("run %d: %d events, first %s last %s", i, len(h.Events), h.Events[0].GetEventType(), h.Events[len(h.Events)-1].GetEventType())
+	// moveExpiryAndWaitFor corrects the expiry to fire the deadline `step`
+	// in a moment, and waits for its email.
+	moveExpiryAndWaitFor := func(step string, before time.Duration) {
+		t.Helper()
+		to := time.Now().Add(before + 2*time.Second).UTC().Format(time.RFC3339)
+		call(http.MethodPatch, path, `{"expires_at":"`+to+`"}`)
+		s.WaitFor(step+" email", 20*time.Second, func() bool { return emailCount(t, s, created.ID, step) == 1 })
 	}
-	require.Len(t, histories, 2, "the renewal continued as new")
 
+	call(http.MethodPost, path+"/suspend", `{"reason":"payment review"}`)
+	call(http.MethodPost, path+"/reinstate", ``)
+	call(http.MethodPatch, path, `{"tier":"suite","max_domains":8}`)
+	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: created.WorkflowID, UpdateName: workflows.AddEntitlement,
+		Args: []any{workflows.AddEntitlementRequest{Product: "restaurant", RequestID: "replay-addon"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.NoError(t, err)
+	require.NoError(t, h.Get(ctx, nil))
+	require.NoError(t, s.Temporal.SignalWorkflow(ctx, created.WorkflowID, "", workflows.PaymentFailed,
+		workflows.PaymentFailedRequest{EventID: "evt_replay_failed", AmountDue: "49.00 EUR"}))
+	s.WaitFor("the dunning email", 10*time.Second, func() bool { return emailCount(t, s, created.ID, "payment-failed") == 1 })
+	moveExpiryAndWaitFor(workflows.StepReminder30, 30*24*time.Hour)
+	moveExpiryAndWaitFor(workflows.StepReminder7, 7*24*time.Hour)
+	// A renewal by signal, as payment webhooks send it: the run continues as new.
+	require.NoError(t, s.Temporal.SignalWorkflow(ctx, created.WorkflowID, "", workflows.Renew,
+		workflows.RenewRequest{Months: 1, PaymentRef: "pay_replay_1"}))
+	s.WaitFor("the renewal", 10*time.Second, func() bool { return emailCount(t, s, created.ID, "renewed") == 1 })
+	// In the next run: expiry, grace and retention pass, and the workflow closes.
+	moveExpiryAndWaitFor(workflows.StepExpired, 0)
+	waitClosed(t, s, created.WorkflowID)
+	// A renewal resumes the closed license (a new run, loaded from the database).
+	call(http.MethodPost, path+"/renew", `{"months":12,"order_id":"replay-renewal"}`)
+	call(http.MethodPatch, path, `{"status":"revoked","reason":"end of scenario"}`)
+	waitClosed(t, s, created.WorkflowID)
+
+	// A release announcement (to another license's holder) and a
+	// silent-domain sweep.
+	issue(t, s, `{"user_email":"replay-release@example.com","tier":"pos"}`)
+	require.Equal(t, http.StatusCreated, publish(t, s, "pos", "9.0.0", "stable", []byte("replay")).Status)
+	var sent workflows.ReleaseResult
+	require.NoError(t, s.Temporal.GetWorkflow(ctx, workflows.ReleaseWorkflowID("pos", "9.0.0"), "").Get(ctx, &sent))
+	sweep, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "replay-silent-domains", TaskQueue: workflows.TaskQueue},
+		workflows.ReleaseSilentDomainsWorkflow, workflows.SilentDomainsInput{Silence: time.Hour})
+	require.NoError(t, err)
+	require.NoError(t, sweep.Get(ctx, nil))
+
+	recorded := map[string][]*historypb.History{
+		"license-lifecycle":    allRunHistories(t, s.Temporal, created.WorkflowID),
+		"release-notification": {runHistory(t, s.Temporal, workflows.ReleaseWorkflowID("pos", "9.0.0"), "")},
+		"silent-domains":       {runHistory(t, s.Temporal, "replay-silent-domains", "")},
+	}
+	// The purchase's run, the run after the signalled renewal (closed by
+	// retention), the run resumed by the API renewal, the run after it.
+	require.Len(t, recorded["license-lifecycle"], 4)
 	replayer := sdkworker.NewWorkflowReplayer()
 	worker.RegisterWorkflows(replayer)
-	for i, h := range histories {
-		require.NoError(t, replayer.ReplayWorkflowHistory(nil, h), "run %d", i)
+	for name, runs := range recorded {
+		for i, h := range runs {
+			t.Logf("%s run %d: %d events, last %s", name, i+1, len(h.Events), h.Events[len(h.Events)-1].GetEventType())
+			require.NoError(t, replayer.ReplayWorkflowHistory(nil, h), "%s run %d", name, i+1)
+		}
 	}
 	if os.Getenv(RecordHistoriesEnv) == "1" {
 		dir := filepath.Join("..", "workflows", "testdata", "histories")
 		require.NoError(t, os.MkdirAll(dir, 0o755))
-		for i, h := range histories {
-			raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(h)
-			require.NoError(t, err)
-			name := filepath.Join(dir, "license-lifecycle-run"+string(rune('1'+i))+".json")
-			require.NoError(t, os.WriteFile(name, raw, 0o644))
-			t.Logf("recorded %s (%d events)", name, len(h.Events))
+		stamp := time.Now().UTC().Format("2006-01-02")
+		for name, runs := range recorded {
+			for i, h := range runs {
+				raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(h)
+				require.NoError(t, err)
+				file := filepath.Join(dir, fmt.Sprintf("%s-%s-run%d.json", stamp, name, i+1))
+				require.NoError(t, os.WriteFile(file, raw, 0o644))
+				t.Logf("recorded %s (%d events)", file, len(h.Events))
+			}
 		}
 	}
 }
 
-// runHistories returns the history of every run of a workflow, oldest
-// first, following continue-as-new links back from the latest run.
-func runHistories(t *testing.T, c client.Client, workflowID string) []*historypb.History {
+func emailCount(t *testing.T, s *stack.Stack, licenseID, template string) int {
 	t.Helper()
-	var out []*historypb.History
-	for runID := firstRun(t, c, workflowID); runID != ""; {
-		h := &historypb.History{}
-		it := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		next := ""
-		for it.HasNext() {
-			e, err := it.Next()
-			require.NoError(t, err)
-			h.Events = append(h.Events, e)
-			if a := e.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
-				next = a.GetNewExecutionRunId()
-			}
-		}
-		out = append(out, h)
-		runID = next
+	msgs, err := s.Store.ListEmails(ctx, models.EmailFilter{LicenseID: licenseID, Template: template})
+	require.NoError(t, err)
+	return len(msgs)
+}
+
+func waitClosed(t *testing.T, s *stack.Stack, workflowID string) {
+	t.Helper()
+	s.WaitFor(workflowID+" to close", 20*time.Second, func() bool {
+		d, err := s.Temporal.DescribeWorkflowExecution(ctx, workflowID, "")
+		require.NoError(t, err)
+		return d.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	})
+}
+
+// allRunHistories returns the history of every run of a workflow id, oldest
+// first: runs chained by continue-as-new and runs started anew after the
+// previous one closed.
+func allRunHistories(t *testing.T, c client.Client, workflowID string) []*historypb.History {
+	t.Helper()
+	d, err := c.DescribeWorkflowExecution(ctx, workflowID, "")
+	require.NoError(t, err)
+	latest := d.WorkflowExecutionInfo.GetExecution().GetRunId()
+	var execs []*workflowpb.WorkflowExecutionInfo
+	// Visibility is written asynchronously: wait until it lists the latest run.
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.ContainsFunc(execs, func(e *workflowpb.WorkflowExecutionInfo) bool { return e.GetExecution().GetRunId() == latest }) {
+		require.True(t, time.Now().Before(deadline), "visibility does not list run %s of %s", latest, workflowID)
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = %q", workflowID)})
+		require.NoError(t, err)
+		execs = resp.GetExecutions()
+	}
+	sort.Slice(execs, func(i, j int) bool { return execs[i].GetStartTime().AsTime().Before(execs[j].GetStartTime().AsTime()) })
+	out := make([]*historypb.History, len(execs))
+	for i, e := range execs {
+		out[i] = runHistory(t, c, workflowID, e.GetExecution().GetRunId())
 	}
 	return out
 }
 
-func firstRun(t *testing.T, c client.Client, workflowID string) string {
+func runHistory(t *testing.T, c client.Client, workflowID, runID string) *historypb.History {
 	t.Helper()
-	d, err := c.DescribeWorkflowExecution(ctx, workflowID, "")
-	require.NoError(t, err)
-	return d.WorkflowExecutionInfo.GetFirstRunId()
+	h := &historypb.History{}
+	it := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, e)
+	}
+	return h
 }

@@ -116,6 +116,7 @@ type Action string
 
 const (
 	ActionRenew         Action = "renew"
+	ActionCorrectExpiry Action = "correct-expiry"
 	ActionChangeTier    Action = "change-tier"
 	ActionSetMaxDomains Action = "set-max-domains"
 	ActionSuspend       Action = "suspend"

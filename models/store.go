@@ -40,6 +40,7 @@ func tables() []any {
 		&Product{}, &Tier{}, &Customer{}, &Order{}, &License{}, &Entitlement{},
 		&InvoiceSequence{}, &Invoice{}, &EmailMessage{}, &APIToken{}, &IdempotencyRecord{},
 		&StripeEvent{}, &Activation{}, &UsageEvent{}, &Release{}, &SigningKey{}, &MagicLink{}, &Session{},
+		&LicenseEvent{},
 	}
 }
 

@@ -134,21 +134,32 @@ type Projection struct {
 	GraceUntil *time.Time
 	MaxDomains int
 	Channels   StringList
+	// Events are the ledger lines of this revision's change.
+	Events []LicenseEvent
 }
 
 // ProjectLicense stores a workflow's view of a license unless a newer
-// revision is already stored (projections can arrive out of order on retry).
+// revision is already stored (projections can arrive out of order on retry),
+// and appends the change to the license's ledger, in one transaction.
 func (s *Store) ProjectLicense(ctx context.Context, p Projection) error {
-	res := s.with(ctx).Model(&License{}).Where("id = ? AND revision < ?", p.LicenseID, p.Revision).
-		Select("revision", "status", "tier_key", "starts_at", "expires_at", "grace_until", "max_domains", "channels").
-		Updates(map[string]any{
-			"revision": p.Revision, "status": p.Status, "tier_key": p.TierKey, "starts_at": p.StartsAt,
-			"expires_at": p.ExpiresAt, "grace_until": p.GraceUntil, "max_domains": p.MaxDomains, "channels": p.Channels,
-		})
-	if res.Error == nil && res.RowsAffected > 0 {
+	var changed bool
+	err := s.with(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := appendLedger(tx, p.Events); err != nil {
+			return err
+		}
+		res := tx.Model(&License{}).Where("id = ? AND revision < ?", p.LicenseID, p.Revision).
+			Select("revision", "status", "tier_key", "starts_at", "expires_at", "grace_until", "max_domains", "channels").
+			Updates(map[string]any{
+				"revision": p.Revision, "status": p.Status, "tier_key": p.TierKey, "starts_at": p.StartsAt,
+				"expires_at": p.ExpiresAt, "grace_until": p.GraceUntil, "max_domains": p.MaxDomains, "channels": p.Channels,
+			})
+		changed = res.RowsAffected > 0
+		return res.Error
+	})
+	if err == nil && changed {
 		s.licenseChanged(ctx, p.LicenseID)
 	}
-	return res.Error
+	return err
 }
 
 // LicenseFilter narrows a license list; zero fields do not filter.

@@ -55,28 +55,58 @@ func (l *license) invoiceRenewal(ctx workflow.Context, r RenewRequest) (string, 
 	return number, asRejection(err)
 }
 
+// applyRenewal starts the next paid period, from the current expiry while it
+// is ahead, from now once it has passed. A renewal never shortens the
+// license: one that would (a payment period ending before an expiry an
+// operator moved further out) is counted and invoiced but leaves the expiry.
 func (l *license) applyRenewal(ctx workflow.Context, r RenewRequest, invoice string) {
 	now := models.Instant(workflow.Now(ctx))
-	start, expires := now, time.Time{}
+	start := now
+	if l.st.ExpiresAt != nil && l.st.ExpiresAt.After(now) {
+		start = *l.st.ExpiresAt
+	}
+	expires := models.AddMonths(start, r.Months)
 	if r.ExpiresAt != nil {
 		expires = models.Instant(*r.ExpiresAt)
-	} else {
-		if l.st.ExpiresAt != nil && l.st.ExpiresAt.After(now) {
-			start = *l.st.ExpiresAt
-		}
-		expires = models.AddMonths(start, r.Months)
 	}
-	extended := l.st.ExpiresAt == nil || expires.After(*l.st.ExpiresAt)
-	l.st.setExpiry(start, &expires, l.policy.GracePeriod)
+	if l.st.ExpiresAt == nil || expires.After(*l.st.ExpiresAt) {
+		l.st.setExpiry(start, &expires, l.policy.GracePeriod)
+		l.outbox = append(l.outbox, outgoingEmail{template: activities.TemplateRenewed, step: "renewed/" + l.expiryKey()})
+	}
 	l.st.Renewals++
 	l.st.remember(r.PaymentRef)
 	l.renewed = true
-	if extended {
-		l.outbox = append(l.outbox, outgoingEmail{template: activities.TemplateRenewed, step: "renewed/" + l.expiryKey()})
-	}
 	if invoice != "" {
 		l.outbox = append(l.outbox, outgoingEmail{template: activities.TemplateInvoice, step: "invoice/" + r.OrderID, invoice: invoice})
+		l.cause.note = "invoice " + invoice
 	}
+}
+
+func (l *license) validateCorrection(ctx workflow.Context, r CorrectExpiryRequest) error {
+	now := workflow.Now(ctx)
+	switch {
+	case l.st.ExpiresAt == nil && (l.st.Minted || l.purchase.Lifetime):
+		return rejection(models.Conflict("license_lifetime", "a lifetime license never expires, so its expiry cannot be moved"))
+	case r.ExpiresAt.IsZero():
+		return rejection(models.Invalid("missing_expires_at", "expires_at", "give the new expires_at"))
+	case !r.ExpiresAt.After(now):
+		return rejection(models.Invalid("expires_at_in_past", "expires_at", "expires_at %s is not in the future", r.ExpiresAt.UTC().Format(time.RFC3339)))
+	case r.ExpiresAt.After(now.Add(maxTermAhead)):
+		return rejection(models.Invalid("expires_at_too_far", "expires_at", "expires_at may be at most 10 years ahead"))
+	}
+	return nil
+}
+
+// correctExpiry moves the expiry, earlier or later, without a renewal: the
+// period start and the renewal count stay, no renewal email goes out, and
+// the deadline timer is re-armed against the new expiry.
+func (l *license) correctExpiry(ctx workflow.Context, r CorrectExpiryRequest) error {
+	to := models.Instant(r.ExpiresAt)
+	if l.st.ExpiresAt == nil || !l.st.ExpiresAt.Equal(to) {
+		l.st.correctExpiry(models.Instant(workflow.Now(ctx)), to, l.policy)
+	}
+	l.cause.note = r.Reason
+	return nil
 }
 
 func (l *license) validateChangeTier(_ workflow.Context, r ChangeTierRequest) error {
@@ -115,6 +145,7 @@ func (l *license) setMaxDomains(_ workflow.Context, r SetMaxDomainsRequest) erro
 
 func (l *license) suspend(_ workflow.Context, r SuspendRequest) error {
 	l.st.Suspended, l.st.SuspendReason = true, r.Reason
+	l.cause.note = r.Reason
 	return nil
 }
 
@@ -125,6 +156,7 @@ func (l *license) reinstate(workflow.Context, ReinstateRequest) error {
 
 func (l *license) revoke(_ workflow.Context, r RevokeRequest) error {
 	l.st.Revoked, l.st.RevokeReason = true, r.Reason
+	l.cause.note = r.Reason
 	return nil
 }
 
@@ -142,20 +174,33 @@ func asRejection(err error) error {
 }
 
 // PatchRequest applies several changes as one, all or nothing: the tier,
-// then max domains, then the expiry, then the status (active reinstates a
-// suspended license; suspended; revoked).
+// then max domains, then the expiry (a renewal, or a correction to
+// ExpiresAt), then the status (active reinstates a suspended license;
+// suspended; revoked).
 type PatchRequest struct {
 	Tier       string                `json:"tier,omitempty"`
 	MaxDomains *SetMaxDomainsRequest `json:"max_domains,omitempty"`
 	Renew      *RenewRequest         `json:"renew,omitempty"`
+	ExpiresAt  *time.Time            `json:"expires_at,omitempty"`
 	Status     models.LicenseStatus  `json:"status,omitempty"`
 	Reason     string                `json:"reason,omitempty"`
 	RequestID  string                `json:"request_id,omitempty"`
+	Actor      string                `json:"actor,omitempty"`
+}
+
+func (p PatchRequest) dedupeRef() string { return p.RequestID }
+func (p PatchRequest) sentBy() string    { return p.Actor }
+
+func (p PatchRequest) correction() CorrectExpiryRequest {
+	return CorrectExpiryRequest{ExpiresAt: *p.ExpiresAt, Reason: p.Reason}
 }
 
 func (l *license) validatePatch(ctx workflow.Context, p PatchRequest) error {
-	if p.Tier == "" && p.MaxDomains == nil && p.Renew == nil && p.Status == "" {
+	if p.Tier == "" && p.MaxDomains == nil && p.Renew == nil && p.ExpiresAt == nil && p.Status == "" {
 		return rejection(models.Invalid("empty_patch", "", "give at least one of expires_months, expires_at, tier, max_domains, status"))
+	}
+	if p.Renew != nil && p.ExpiresAt != nil {
+		return rejection(models.Invalid("ambiguous_renewal", "expires_at", "give either expires_months (a renewal) or expires_at (a correction), not both"))
 	}
 	checks := []func() error{}
 	if p.Tier != "" {
@@ -168,6 +213,9 @@ func (l *license) validatePatch(ctx workflow.Context, p PatchRequest) error {
 	}
 	if p.Renew != nil && !l.st.seen(p.Renew.PaymentRef) {
 		checks = append(checks, func() error { return l.validateRenew(ctx, *p.Renew) })
+	}
+	if p.ExpiresAt != nil {
+		checks = append(checks, func() error { return l.validateCorrection(ctx, p.correction()) })
 	}
 	switch p.Status {
 	case "":
@@ -210,6 +258,11 @@ func (l *license) patch(ctx workflow.Context, p PatchRequest) error {
 	if renew {
 		l.applyRenewal(ctx, *p.Renew, invoice)
 	}
+	if p.ExpiresAt != nil {
+		if err := l.correctExpiry(ctx, p.correction()); err != nil {
+			return err
+		}
+	}
 	switch p.Status {
 	case models.StatusSuspended:
 		l.st.Suspended, l.st.SuspendReason = true, p.Reason
@@ -241,12 +294,12 @@ func (l *license) validateAddEntitlement(_ workflow.Context, r AddEntitlementReq
 // addEntitlement grants a product as a custom add-on (kept across tier
 // changes); an unknown product is refused with the activity's reason.
 func (l *license) addEntitlement(ctx workflow.Context, r AddEntitlementRequest) error {
-	var ents []activities.EntitlementRef
+	var got activities.AddEntitlementResult
 	err := workflow.ExecuteActivity(withActivity(ctx, "add entitlement"), a.AddEntitlement,
-		activities.AddEntitlementInput{LicenseID: l.st.LicenseID, Product: strings.TrimSpace(r.Product)}).Get(ctx, &ents)
+		activities.AddEntitlementInput{LicenseID: l.st.LicenseID, Product: strings.TrimSpace(r.Product)}).Get(ctx, &got)
 	if err != nil {
 		return asRejection(err)
 	}
-	l.st.Entitlements = ents
+	l.st.Entitlements = got.Entitlements
 	return nil
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -58,6 +59,20 @@ type license struct {
 	outbox []outgoingEmail
 	attrs  searchAttrs
 	logger log.Logger
+
+	// published is the state as last projected; the ledger records what
+	// each change moved away from it.
+	published LicenseState
+	// cause names the change being applied, for its ledger lines.
+	cause cause
+}
+
+// cause is why the state is changing: the message or deadline, who sent it,
+// and a note for the ledger.
+type cause struct {
+	action string
+	actor  string
+	note   string
 }
 
 type outgoingEmail struct {
@@ -81,6 +96,7 @@ func newLicense(ctx workflow.Context, in LicenseInput) (*license, error) {
 	case in.State != nil:
 		l.st = *in.State
 		l.st.Run++
+		l.published = l.st
 	case in.Resume:
 		if in.Purchase.LicenseID == "" {
 			return nil, invalidInput("resuming a license needs its license id")
@@ -96,6 +112,7 @@ func newLicense(ctx workflow.Context, in LicenseInput) (*license, error) {
 			LicenseID: p.LicenseID, OrderID: p.OrderID, CustomerEmail: p.CustomerEmail, CustomerName: p.CustomerName,
 			Tier: p.Tier, Type: p.Type, Status: models.StatusPending, MaxDomains: p.MaxDomains,
 		}
+		l.published = l.st
 	}
 	return l, nil
 }
@@ -125,9 +142,12 @@ func (l *license) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (LicenseState, error) { return l.st, nil }); err != nil {
 		return err
 	}
+	// Every run, a continued one included, shows the license at a glance in
+	// the Web UI from its first moment.
+	workflow.SetCurrentDetails(ctx, l.details(ctx))
 	err := workflow.SetUpdateHandlerWithOptions(ctx, Patch,
 		func(ctx workflow.Context, p PatchRequest) (LicenseState, error) {
-			return l.apply(ctx, "", p.RequestID, func(ctx workflow.Context) error {
+			return l.apply(ctx, Patch, "", p, func(ctx workflow.Context) error {
 				if err := l.validatePatch(ctx, p); err != nil {
 					return err
 				}
@@ -138,33 +158,33 @@ func (l *license) setup(ctx workflow.Context) error {
 			if l.draining {
 				return retryLater()
 			}
-			if l.st.seen(p.RequestID) || l.loading() {
+			if l.st.seen(p.dedupeRef()) || l.loading() {
 				return nil
 			}
 			return l.validatePatch(ctx, p)
 		}},
 	)
-	onSignal(ctx, l, PaymentFailed, "", func(r PaymentFailedRequest) string { return r.EventID }, l.paymentFailed)
+	onSignal(ctx, l, PaymentFailed, "", l.paymentFailed)
 	return errors.Join(err,
-		listen(ctx, l, Renew, models.ActionRenew, renewRef, l.validateRenew, l.renew),
-		listen(ctx, l, ChangeTier, models.ActionChangeTier, func(r ChangeTierRequest) string { return r.RequestID }, l.validateChangeTier, l.changeTier),
-		listen(ctx, l, SetMaxDomains, models.ActionSetMaxDomains, func(r SetMaxDomainsRequest) string { return r.RequestID }, l.validateMaxDomains, l.setMaxDomains),
-		listen(ctx, l, Suspend, models.ActionSuspend, func(r SuspendRequest) string { return r.RequestID }, noFields[SuspendRequest], l.suspend),
-		listen(ctx, l, Reinstate, models.ActionReinstate, func(r ReinstateRequest) string { return r.RequestID }, noFields[ReinstateRequest], l.reinstate),
-		listen(ctx, l, Revoke, models.ActionRevoke, func(r RevokeRequest) string { return r.RequestID }, noFields[RevokeRequest], l.revoke),
-		listen(ctx, l, AddEntitlement, "", func(r AddEntitlementRequest) string { return r.RequestID }, l.validateAddEntitlement, l.addEntitlement),
+		listen(ctx, l, Renew, models.ActionRenew, l.validateRenew, l.renew),
+		listen(ctx, l, CorrectExpiry, models.ActionCorrectExpiry, l.validateCorrection, l.correctExpiry),
+		listen(ctx, l, ChangeTier, models.ActionChangeTier, l.validateChangeTier, l.changeTier),
+		listen(ctx, l, SetMaxDomains, models.ActionSetMaxDomains, l.validateMaxDomains, l.setMaxDomains),
+		listen(ctx, l, Suspend, models.ActionSuspend, noFields[SuspendRequest], l.suspend),
+		listen(ctx, l, Reinstate, models.ActionReinstate, noFields[ReinstateRequest], l.reinstate),
+		listen(ctx, l, Revoke, models.ActionRevoke, noFields[RevokeRequest], l.revoke),
+		listen(ctx, l, AddEntitlement, "", l.validateAddEntitlement, l.addEntitlement),
 	)
 }
 
 // listen registers one message as both an update (validated, answered with
 // the new state) and a signal (applied when it can be, logged when it cannot).
-// ref extracts the payment ref / request id that makes a message idempotent.
-func listen[T any](ctx workflow.Context, l *license, name string, action models.Action,
-	ref func(T) string, validate func(workflow.Context, T) error, change func(workflow.Context, T) error,
+func listen[T message](ctx workflow.Context, l *license, name string, action models.Action,
+	validate func(workflow.Context, T) error, change func(workflow.Context, T) error,
 ) error {
 	err := workflow.SetUpdateHandlerWithOptions(ctx, name,
 		func(ctx workflow.Context, req T) (LicenseState, error) {
-			return l.apply(ctx, action, ref(req), func(ctx workflow.Context) error {
+			return l.apply(ctx, name, action, req, func(ctx workflow.Context) error {
 				if err := validate(ctx, req); err != nil { // the state may have moved since validation
 					return err
 				}
@@ -175,7 +195,7 @@ func listen[T any](ctx workflow.Context, l *license, name string, action models.
 			if l.draining {
 				return retryLater()
 			}
-			if l.st.seen(ref(req)) || l.loading() {
+			if l.st.seen(req.dedupeRef()) || l.loading() {
 				return nil // a duplicate changes nothing; a resumed license is checked once loaded
 			}
 			if err := l.checkTransition(ctx, action); err != nil {
@@ -187,7 +207,7 @@ func listen[T any](ctx workflow.Context, l *license, name string, action models.
 	if err != nil {
 		return err
 	}
-	onSignal(ctx, l, name, action, ref, func(ctx workflow.Context, req T) error {
+	onSignal(ctx, l, name, action, func(ctx workflow.Context, req T) error {
 		if err := validate(ctx, req); err != nil {
 			return err
 		}
@@ -199,8 +219,8 @@ func listen[T any](ctx workflow.Context, l *license, name string, action models.
 // onSignal applies every signal called name with change, once the license
 // is issued (signals that arrive earlier stay buffered until then). A
 // signal cannot be refused, so one that does not apply is logged.
-func onSignal[T any](ctx workflow.Context, l *license, name string, action models.Action,
-	ref func(T) string, change func(workflow.Context, T) error,
+func onSignal[T message](ctx workflow.Context, l *license, name string, action models.Action,
+	change func(workflow.Context, T) error,
 ) {
 	ch := workflow.GetSignalChannel(ctx, name)
 	l.signals = append(l.signals, ch)
@@ -212,7 +232,7 @@ func onSignal[T any](ctx workflow.Context, l *license, name string, action model
 			var req T
 			ch.Receive(ctx, &req)
 			l.busy++
-			_, err := l.apply(ctx, action, ref(req), func(ctx workflow.Context) error { return change(ctx, req) })
+			_, err := l.apply(ctx, name, action, req, func(ctx workflow.Context) error { return change(ctx, req) })
 			if err != nil {
 				l.logger.Warn("Signal ignored", "signal", name, "error", err)
 			}
@@ -225,12 +245,11 @@ func onSignal[T any](ctx workflow.Context, l *license, name string, action model
 // updates are validated by the handler, after loading.
 func (l *license) loading() bool { return l.resume && !l.st.Issued() }
 
-func renewRef(r RenewRequest) string { return r.PaymentRef }
-
 func noFields[T any](workflow.Context, T) error { return nil }
 
-// apply runs one change under the lock, once per ref, then publishes it.
-func (l *license) apply(ctx workflow.Context, action models.Action, ref string, change func(workflow.Context) error) (LicenseState, error) {
+// apply runs one change under the lock, once per message ref, then
+// publishes it.
+func (l *license) apply(ctx workflow.Context, name string, action models.Action, m message, change func(workflow.Context) error) (LicenseState, error) {
 	// An update that arrives while the license is still being issued waits.
 	if err := workflow.Await(ctx, l.st.Issued); err != nil {
 		return l.st, err
@@ -239,16 +258,17 @@ func (l *license) apply(ctx workflow.Context, action models.Action, ref string, 
 		return l.st, err
 	}
 	defer l.lock.Unlock()
-	if l.st.seen(ref) {
+	if l.st.seen(m.dedupeRef()) {
 		return l.st, nil
 	}
 	if err := l.checkTransition(ctx, action); err != nil {
 		return l.st, err
 	}
+	l.cause = cause{action: name, actor: m.sentBy()}
 	if err := change(ctx); err != nil {
 		return l.st, err
 	}
-	l.st.remember(ref)
+	l.st.remember(m.dedupeRef())
 	l.publish(ctx)
 	l.flushEmails(ctx)
 	return l.st, nil
@@ -310,9 +330,7 @@ func (l *license) run(ctx workflow.Context) (LicenseResult, error) {
 			continue
 		}
 		if wait := next.At.Sub(workflow.Now(ctx)); wait > 0 {
-			woken, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
-				Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: next.Step},
-			}, changed)
+			woken, err := l.sleepUntil(ctx, next.Step, wait, changed)
 			if err != nil {
 				return LicenseResult{}, err
 			}
@@ -335,6 +353,32 @@ func (l *license) run(ctx workflow.Context) (LicenseResult, error) {
 	}
 }
 
+// cancelRearmedTimer is the change that cancels the deadline timer when a
+// message re-arms it; earlier histories left it running (it fired later,
+// unused), and replaying them must start the same commands.
+const cancelRearmedTimer = "cancel-rearmed-timer"
+
+// sleepUntil waits for the deadline timer (named after its step in the
+// history) or for a change, whichever comes first; woken reports a change.
+// The timer of a deadline a change re-armed is cancelled, so the history
+// only ever holds one live timer.
+func (l *license) sleepUntil(ctx workflow.Context, step string, wait time.Duration, changed func() bool) (woken bool, err error) {
+	opts := workflow.TimerOptions{Summary: step}
+	if workflow.GetVersion(ctx, cancelRearmedTimer, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: wait, TimerOptions: opts}, changed)
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := workflow.NewTimerWithOptions(tctx, wait, opts)
+	if err := workflow.Await(ctx, func() bool { return timer.IsReady() || changed() }); err != nil {
+		return false, err
+	}
+	if timer.IsReady() {
+		return false, timer.Get(ctx, nil)
+	}
+	return true, nil
+}
+
 func (l *license) result(reason string) LicenseResult {
 	return LicenseResult{LicenseID: l.st.LicenseID, Status: l.st.Status, Reason: reason}
 }
@@ -345,6 +389,8 @@ func (l *license) issue(ctx workflow.Context) error {
 		return l.load(ctx)
 	}
 	st := &l.st
+	buyer := orDefault(l.purchase.Actor, "order:"+st.OrderID)
+	l.cause = cause{action: "issue", actor: buyer}
 	if !st.Minted {
 		if st.StartsAt.IsZero() {
 			now := models.Instant(workflow.Now(ctx))
@@ -385,6 +431,7 @@ func (l *license) issue(ctx workflow.Context) error {
 		}
 		l.email(ctx, outgoingEmail{template: activities.TemplateInvoice, step: "invoice/" + st.OrderID, invoice: number})
 		st.Invoiced = true
+		l.cause = cause{action: "invoice", actor: buyer, note: "invoice " + number}
 		l.publish(ctx)
 	}
 	return nil
@@ -408,7 +455,8 @@ func (l *license) load(ctx workflow.Context) error {
 		st.StartsAt = *got.StartsAt
 	}
 	st.setExpiry(st.StartsAt, got.ExpiresAt, l.policy.GracePeriod)
-	l.st = st
+	l.st, l.published = st, st
+	l.cause = cause{action: "resume", actor: models.LedgerSystemActor, note: "workflow resumed from the database after it had closed"}
 	l.publish(ctx)
 	return nil
 }
@@ -420,21 +468,28 @@ func (l *license) reach(ctx workflow.Context, d deadline, catchUp bool) error {
 	}
 	defer l.lock.Unlock()
 	l.st.StepsDone = append(l.st.StepsDone, d.Step)
-	send := !catchUp && !l.st.Suspended
-	template := d.Step // reminder and expiry steps are named after their templates
-	switch d.Step {
-	case StepReminder30, StepReminder7:
-		send = send && l.st.remindable(d.At)
-	case StepExpired:
-	default:
-		send = false
-	}
-	if send {
-		l.outbox = append(l.outbox, outgoingEmail{template: template, step: d.Step + "/" + l.expiryKey()})
-	}
+	l.cause = cause{action: d.Step, actor: "timer:" + d.Step, note: l.deadlineEmail(d, catchUp)}
 	l.publish(ctx)
 	l.flushEmails(ctx)
 	return nil
+}
+
+// deadlineEmail queues a deadline's email when it is due one, and says for
+// the ledger what happened.
+func (l *license) deadlineEmail(d deadline, catchUp bool) string {
+	template := d.Step // reminder and expiry steps are named after their templates
+	switch {
+	case d.Step != StepReminder30 && d.Step != StepReminder7 && d.Step != StepExpired:
+		return ""
+	case catchUp:
+		return "no email: a later deadline is already due"
+	case l.st.Suspended:
+		return "no email: the license is suspended"
+	case d.Step != StepExpired && !l.st.remindable(d.At):
+		return "no email: too early in the paid period for a reminder"
+	}
+	l.outbox = append(l.outbox, outgoingEmail{template: template, step: d.Step + "/" + l.expiryKey()})
+	return "email: " + template
 }
 
 func (l *license) expiryKey() string {
@@ -445,20 +500,28 @@ func (l *license) expiryKey() string {
 }
 
 // publish records a change: a new revision and status, the database
-// projection, the search attributes and the Web UI details.
+// projection with the change's ledger lines, the search attributes and the
+// Web UI details.
 func (l *license) publish(ctx workflow.Context) {
+	now := workflow.Now(ctx)
 	l.st.Revision++
-	l.st.Status = l.st.statusAt(workflow.Now(ctx))
+	l.st.Status = l.st.statusAt(now)
+	p := l.st.projection()
+	p.Events = ledgerLines(&l.published, &l.st, l.cause, now)
+	l.cause = cause{}
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	})
 	// Retried until the database answers: lists must not show stale licenses.
-	if err := workflow.ExecuteLocalActivity(lctx, a.ProjectLicense, l.st.projection()).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(lctx, a.ProjectLicense, p).Get(ctx, nil); err != nil {
 		l.logger.Error("Projecting license state failed", "error", err)
 	}
+	// Slices in the state are replaced on change, never edited in place, so
+	// a shallow copy keeps what was published.
+	l.published = l.st
 	l.upsertSearchAttributes(ctx)
-	workflow.SetCurrentDetails(ctx, l.details())
+	workflow.SetCurrentDetails(ctx, l.details(ctx))
 }
 
 func (l *license) upsertSearchAttributes(ctx workflow.Context) {
@@ -486,27 +549,37 @@ func (l *license) upsertSearchAttributes(ctx workflow.Context) {
 	l.attrs = want
 }
 
-// details is the Web UI's at-a-glance view of the license.
-func (l *license) details() string {
+// details is the Web UI's at-a-glance view of the license: a summary line
+// (the start options' summary is not carried to continued runs), the facts,
+// and links to the workflow's earlier runs.
+func (l *license) details(ctx workflow.Context) string {
 	expiry := "lifetime"
 	if l.st.ExpiresAt != nil {
 		expiry = "expires " + l.st.ExpiresAt.UTC().Format("2006-01-02")
 	}
-	parts := []string{
+	facts := []string{
 		"**" + string(l.st.Status) + "**",
 		"tier " + l.st.Tier,
 		expiry,
-		"key " + l.st.DLIDMasked,
+		"key " + orDefault(l.st.DLIDMasked, "not minted yet"),
 		fmt.Sprintf("max %d domains", l.st.MaxDomains),
-		l.st.CustomerEmail,
 	}
 	if l.st.Renewals > 0 {
-		parts = append(parts, fmt.Sprintf("%d renewals", l.st.Renewals))
+		facts = append(facts, fmt.Sprintf("%d renewals", l.st.Renewals))
 	}
 	if l.st.Suspended && l.st.SuspendReason != "" {
-		parts = append(parts, "suspended: "+l.st.SuspendReason)
+		facts = append(facts, "suspended: "+l.st.SuspendReason)
 	}
-	return strings.Join(parts, " · ")
+	info := workflow.GetInfo(ctx)
+	base := "/namespaces/" + url.PathEscape(info.Namespace) + "/workflows"
+	id := info.WorkflowExecution.ID
+	runs := fmt.Sprintf("Run %d · [all runs](%s?query=%s)", l.st.Run+1, base,
+		url.QueryEscape(fmt.Sprintf("WorkflowId = %q", id)))
+	if prev := info.ContinuedExecutionRunID; prev != "" {
+		runs += fmt.Sprintf(" · [previous run](%s/%s/%s/history)", base, url.PathEscape(id), url.PathEscape(prev))
+	}
+	summary := fmt.Sprintf("%s license for %s", orDefault(l.st.TierName, l.st.Tier), l.st.CustomerEmail)
+	return "### " + summary + "\n\n" + strings.Join(facts, " · ") + "\n\n" + runs
 }
 
 // email sends one license email and waits for it. A permanently refused
@@ -585,6 +658,13 @@ func (l *license) continueAsNew(ctx workflow.Context) (LicenseResult, error) {
 	}
 	st := l.st
 	return LicenseResult{}, workflow.NewContinueAsNewError(ctx, LicenseWorkflow, LicenseInput{Policy: l.policy, State: &st})
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func withActivity(ctx workflow.Context, summary string) workflow.Context {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -313,13 +314,23 @@ func TestContinueAsNewCarriesTheState(t *testing.T) {
 	before := *first.next.State
 	assert.Equal(t, first.end, t0.Add(50*day), "the run continues as new right after the renewal")
 	var after workflows.LicenseState
+	var details string
 	second := h.run(*first.next, first.end, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
 			after = query(t, env)
+			v, err := env.QueryWorkflow("__temporal_workflow_metadata")
+			require.NoError(t, err)
+			var meta sdkpb.WorkflowMetadata
+			require.NoError(t, v.Get(&meta))
+			details = meta.GetCurrentDetails()
 			env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{})
 		}, time.Minute)
 	})
 	require.NoError(t, second.err)
+	assert.Contains(t, details, "Point of Sale license for customer@example.com", "a continued run shows its summary before any change")
+	assert.Contains(t, details, "**active**")
+	assert.Contains(t, details, "1 renewals")
+	assert.Contains(t, details, "Run 2 · [all runs](/namespaces/")
 	assert.Equal(t, before.Run+1, after.Run)
 	after.Run = before.Run
 	assert.Equal(t, before, after, "the next run starts exactly where the last one stopped")

@@ -14,6 +14,17 @@ const TaskQueue = "licenseflow"
 // from the order id, so one paid order can only ever start one workflow.
 func WorkflowID(licenseID string) string { return "license-" + licenseID }
 
+// ReleaseWorkflowID names the notification workflow of one release, so
+// publishing the same release twice notifies once.
+func ReleaseWorkflowID(product, version string) string { return "release-" + product + "-" + version }
+
+// SignInWorkflowID names the workflow that emails one magic link.
+func SignInWorkflowID(key string) string { return "signin-" + key }
+
+// SilentDomainsSchedule is the id of the daily schedule that releases
+// domains silent for too long.
+const SilentDomainsSchedule = "licenseflow-release-silent-domains"
+
 // Message names. Each action is both a signal (payment webhooks: durable
 // once accepted, answered at once) and an update (API calls: validated
 // before anything enters history, answered with the new state).
@@ -25,6 +36,10 @@ const (
 	Reinstate     = string(models.ActionReinstate)
 	Revoke        = string(models.ActionRevoke)
 )
+
+// CorrectExpiry moves the expiry (a correction, not a renewal); an update
+// and a signal, like the actions.
+const CorrectExpiry = string(models.ActionCorrectExpiry)
 
 // AddEntitlement grants a product beyond the tier (a custom add-on that
 // survives tier changes); an update and a signal, like the actions.

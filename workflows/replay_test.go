@@ -3,11 +3,15 @@ package workflows_test
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/licenseflow/licenseflow/worker"
+	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // TestRecordedHistoriesReplay replays histories recorded from a real server
@@ -25,5 +29,22 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
+	}
+}
+
+// TestReplayCatchesAChangedWorkflow shows the replay test has teeth: a
+// LicenseWorkflow that issues other commands than the recorded ones (here it
+// skips minting and waits on a timer) fails to replay a recorded history.
+func TestReplayCatchesAChangedWorkflow(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*license-lifecycle-run1.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	changed := func(ctx workflow.Context, in workflows.LicenseInput) (workflows.LicenseResult, error) {
+		return workflows.LicenseResult{}, workflow.Sleep(ctx, time.Hour)
+	}
+	replayer := sdkworker.NewWorkflowReplayer()
+	replayer.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: "LicenseWorkflow"})
+	for _, f := range files {
+		assert.Error(t, replayer.ReplayWorkflowHistoryFromJSONFile(nil, f), f)
 	}
 }

@@ -19,6 +19,9 @@ type Purchase struct {
 	Months        int
 	Lifetime      bool
 	Type          models.LicenseType
+	// Actor is who bought it, for the ledger ("token:crm", "stripe:evt_…");
+	// empty means the order itself.
+	Actor string
 }
 
 // Policy holds the lifecycle windows; zero fields take the defaults.
@@ -82,10 +85,15 @@ type LicenseState struct {
 	StartsAt   time.Time
 	ExpiresAt  *time.Time // nil: lifetime
 	GraceUntil *time.Time
-	// PeriodStart is where the current paid period began; reminders are only
-	// sent in the second half of a period (a monthly license gets no
-	// "30 days left" mail the day after purchase).
+	// PeriodStart is where the current paid period began. A correction of
+	// the expiry keeps it.
 	PeriodStart time.Time
+	// RemindFrom is the earliest deadline a reminder is emailed for: the
+	// middle of a paid period (a monthly license gets no "30 days left" mail
+	// the day after purchase), or the moment of an expiry correction (every
+	// reminder still ahead goes out). Zero in states carried from runs that
+	// predate it: the middle of the period then.
+	RemindFrom time.Time
 
 	MaxDomains   int
 	Channels     []string
@@ -135,13 +143,36 @@ func (s *LicenseState) statusAt(now time.Time) models.LicenseStatus {
 // setExpiry starts a new paid period ending at expiresAt.
 func (s *LicenseState) setExpiry(periodStart time.Time, expiresAt *time.Time, grace time.Duration) {
 	s.PeriodStart = periodStart
+	s.moveExpiry(expiresAt, grace)
+	s.RemindFrom = time.Time{}
+	if expiresAt != nil {
+		s.RemindFrom = periodStart.Add(expiresAt.Sub(periodStart) / 2)
+	}
+	s.StepsDone = nil
+}
+
+// correctExpiry moves the expiry without starting a new period. Deadlines
+// already past stay handled; those ahead are armed again, and each of their
+// reminders goes out once.
+func (s *LicenseState) correctExpiry(now, expiresAt time.Time, p Policy) {
+	s.moveExpiry(&expiresAt, p.GracePeriod)
+	s.RemindFrom = now
+	var done []string
+	for _, d := range s.deadlines(p) {
+		if slices.Contains(s.StepsDone, d.Step) && !d.At.After(now) {
+			done = append(done, d.Step)
+		}
+	}
+	s.StepsDone = done
+}
+
+func (s *LicenseState) moveExpiry(expiresAt *time.Time, grace time.Duration) {
 	s.ExpiresAt = expiresAt
 	s.GraceUntil = nil
 	if expiresAt != nil {
 		g := expiresAt.Add(grace)
 		s.GraceUntil = &g
 	}
-	s.StepsDone = nil
 }
 
 func (s *LicenseState) projection() models.Projection {
@@ -200,12 +231,14 @@ func (s *LicenseState) nextDeadline(p Policy, now time.Time) (next deadline, cat
 	return pending[0], catchUp, true
 }
 
-// remindable says whether a reminder at `at` falls in the second half of the
-// current period.
+// remindable says whether a reminder due at `at` is emailed (see RemindFrom).
 func (s *LicenseState) remindable(at time.Time) bool {
 	if s.ExpiresAt == nil {
 		return false
 	}
-	half := s.ExpiresAt.Sub(s.PeriodStart) / 2
-	return !at.Before(s.PeriodStart.Add(half))
+	from := s.RemindFrom
+	if from.IsZero() {
+		from = s.PeriodStart.Add(s.ExpiresAt.Sub(s.PeriodStart) / 2)
+	}
+	return !at.Before(from)
 }

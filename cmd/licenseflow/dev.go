@@ -12,6 +12,7 @@ import (
 
 	"github.com/licenseflow/licenseflow/cmd/licenseflow/config"
 	"github.com/licenseflow/licenseflow/devserver"
+	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
@@ -25,15 +26,22 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	port, _ := strconv.Atoi(portText)
 	dbFile := filepath.Join(cfg.DataDir, "temporal.db")
+	ns := worker.NamespaceSettings{Retention: cfg.Temporal.HistoryRetention}
+	if ns.Retention == 0 {
+		ns.Retention = config.DevHistoryRetention
+	}
 	srv, err := devserver.Start(devserver.Options{
 		DatabaseFile: dbFile, Namespace: cfg.Temporal.Namespace, FrontendPort: port, UIPort: cfg.Temporal.UIPort,
 		SearchAttributes: workflows.SearchAttributes(), LogLevel: cfg.Temporal.LogLevel,
+		ArchiveDir: filepath.Join(cfg.DataDir, "archive"), Retention: ns.Retention,
 	})
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
 	cfg.Temporal.Address = srv.FrontendAddress()
+	// A namespace from an earlier start gets today's settings too.
+	ns.HistoryArchiveURI, ns.VisibilityArchiveURI = srv.ArchiveURIs()
 	log.Info("embedded Temporal server running", "frontend", srv.FrontendAddress(), "web_ui", "http://"+srv.UIAddress(), "state", dbFile)
-	return runRoles(ctx, cfg, log, roles{api: true, worker: true})
+	return runRoles(ctx, cfg, log, roles{api: true, worker: true, namespace: ns})
 }

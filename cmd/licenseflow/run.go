@@ -80,13 +80,17 @@ func dialTemporal(cfg config.Temporal, log *slog.Logger) (client.Client, error) 
 	return c, nil
 }
 
-// prepareNamespace registers the search attributes; lacking the permission
-// to do so is a warning, not a failure (an operator may register them).
-func prepareNamespace(ctx context.Context, c client.Client, namespace string, log *slog.Logger) {
+// prepareNamespace registers the search attributes and applies the
+// retention and archival settings; lacking the permission to do so is a
+// warning, not a failure (an operator may set them up).
+func prepareNamespace(ctx context.Context, c client.Client, namespace string, settings worker.NamespaceSettings, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := worker.EnsureSearchAttributes(ctx, c, namespace); err != nil {
 		log.Warn("search attributes not registered; Web UI filters will be missing", "error", err)
+	}
+	if err := worker.ConfigureNamespace(ctx, c, namespace, settings); err != nil {
+		log.Warn("namespace retention/archival not set", "error", err)
 	}
 }
 
@@ -174,9 +178,11 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 	return srv.Shutdown(shutdown)
 }
 
-// roles are what one process runs: the API, the worker, or both (dev mode).
+// roles are what one process runs: the API, the worker, or both (dev mode),
+// and how it sets up the namespace.
 type roles struct {
 	api, worker bool
+	namespace   worker.NamespaceSettings
 }
 
 // runRoles wires a process: database, Temporal client, then the worker
@@ -196,7 +202,7 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		return err
 	}
 	defer c.Close()
-	prepareNamespace(ctx, c, cfg.Temporal.Namespace, log)
+	prepareNamespace(ctx, c, cfg.Temporal.Namespace, r.namespace, log)
 	if r.worker {
 		acts, err := newActivities(cfg, store, log)
 		if err != nil {
@@ -246,11 +252,11 @@ func siteCacheTTL(ctx context.Context, cfg config.Config, store *models.Store, r
 }
 
 func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	return runRoles(ctx, cfg, log, roles{api: true})
+	return runRoles(ctx, cfg, log, roles{api: true, namespace: worker.NamespaceSettings{Retention: cfg.Temporal.HistoryRetention}})
 }
 
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	return runRoles(ctx, cfg, log, roles{worker: true})
+	return runRoles(ctx, cfg, log, roles{worker: true, namespace: worker.NamespaceSettings{Retention: cfg.Temporal.HistoryRetention}})
 }
 
 func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {

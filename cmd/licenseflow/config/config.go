@@ -45,6 +45,7 @@ var Vars = []Var{
 	{"TEMPORAL_UI_URL", "http://localhost:8233", "Temporal Web UI base URL, for links from licenses to their workflows."},
 	{"TEMPORAL_UI_PORT", "8233", "Dev mode: port of the embedded Web UI."},
 	{"TEMPORAL_LOG_LEVEL", "error", "Dev mode: log level of the embedded Temporal server."},
+	{"LICENSEFLOW_HISTORY_RETENTION", "", "How long Temporal keeps a license's closed workflow runs (`30d`, `720h`; at least a day). Set on the namespace at start when given; dev mode uses 30d and also archives closed runs under `<data dir>/archive`."},
 	{"SMTP_HOST", "", "SMTP server. Unset: emails stay in the outbox (status held), readable through the API."},
 	{"SMTP_PORT", "587", "SMTP port."},
 	{"SMTP_USERNAME", "", "SMTP user (no authentication when empty)."},
@@ -106,7 +107,13 @@ type Temporal struct {
 	UIURL      string
 	UIPort     int
 	LogLevel   string
+	// HistoryRetention is the namespace's retention of closed runs; 0
+	// leaves the namespace's own (dev mode: DevHistoryRetention).
+	HistoryRetention time.Duration
 }
+
+// DevHistoryRetention is how long `licenseflow dev` keeps closed runs.
+const DevHistoryRetention = 30 * 24 * time.Hour
 
 // TLS reports whether the connection to Temporal uses TLS.
 func (t Temporal) TLS() bool {
@@ -152,6 +159,21 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		return n
 	}
+	// duration reads `30d` or a Go duration such as `720h`; empty is 0.
+	duration := func(name string, min time.Duration) time.Duration {
+		raw := get(name)
+		if raw == "" {
+			return 0
+		}
+		d, err := time.ParseDuration(raw)
+		if days, derr := strconv.Atoi(strings.TrimSuffix(raw, "d")); derr == nil && strings.HasSuffix(raw, "d") {
+			d, err = time.Duration(days)*24*time.Hour, nil
+		}
+		if err != nil || d < min {
+			errs = append(errs, fmt.Errorf("%s=%q must be a duration of at least %s, such as 30d or 720h", name, raw, min))
+		}
+		return d
+	}
 	oneOf := func(name string, allowed ...string) string {
 		v := strings.ToLower(get(name))
 		for _, a := range allowed {
@@ -184,7 +206,8 @@ func Load(getenv func(string) string) (Config, error) {
 			TLSCert: get("TEMPORAL_TLS_CERT"), TLSKey: get("TEMPORAL_TLS_KEY"), TLSCA: get("TEMPORAL_TLS_CA"),
 			ServerName: get("TEMPORAL_TLS_SERVER_NAME"), APIKey: get("TEMPORAL_API_KEY"),
 			UIURL: strings.TrimRight(get("TEMPORAL_UI_URL"), "/"), UIPort: integer("TEMPORAL_UI_PORT", 1, 65535),
-			LogLevel: oneOf("TEMPORAL_LOG_LEVEL", "debug", "info", "warn", "error"),
+			LogLevel:         oneOf("TEMPORAL_LOG_LEVEL", "debug", "info", "warn", "error"),
+			HistoryRetention: duration("LICENSEFLOW_HISTORY_RETENTION", 24*time.Hour),
 		},
 		SMTP: SMTP{
 			Host: get("SMTP_HOST"), Port: integer("SMTP_PORT", 1, 65535), Username: get("SMTP_USERNAME"),

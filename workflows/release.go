@@ -10,14 +10,6 @@ import (
 	"github.com/licenseflow/licenseflow/activities"
 )
 
-// ReleaseWorkflowID names the notification workflow of one release, so
-// publishing the same release twice notifies once.
-func ReleaseWorkflowID(product, version string) string { return "release-" + product + "-" + version }
-
-// SilentDomainsSchedule is the id of the daily schedule that releases
-// domains silent for too long.
-const SilentDomainsSchedule = "licenseflow-release-silent-domains"
-
 // ReleaseInput announces a release to every active license entitled to it.
 // Cursor and Sent carry progress across continue-as-new.
 type ReleaseInput struct {
@@ -52,13 +44,14 @@ func ReleaseNotificationWorkflow(ctx workflow.Context, in ReleaseInput) (Release
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute},
 	})
 	for batch := 0; batch < releaseBatchesPerRun; batch++ {
-		var ids []string
+		var page activities.NotifiableResult
 		err := workflow.ExecuteActivity(actx, a.NotifiableLicenses, activities.NotifiableInput{
 			Repo: in.Repo, After: in.Cursor, Limit: releaseBatch,
-		}).Get(ctx, &ids)
+		}).Get(ctx, &page)
 		if err != nil {
 			return ReleaseResult{Sent: in.Sent}, err
 		}
+		ids := page.LicenseIDs
 		futures := make([]workflow.Future, len(ids))
 		for i, id := range ids {
 			futures[i] = workflow.ExecuteActivity(actx, a.SendLicenseEmail, activities.EmailInput{
@@ -84,42 +77,4 @@ func ReleaseNotificationWorkflow(ctx workflow.Context, in ReleaseInput) (Release
 		}
 	}
 	return ReleaseResult{}, workflow.NewContinueAsNewError(ctx, ReleaseNotificationWorkflow, in)
-}
-
-// SilentDomainsInput says how long a domain may stay silent.
-type SilentDomainsInput struct {
-	Silence time.Duration
-}
-
-// ReleaseSilentDomainsWorkflow frees the slots of domains that sent no
-// heartbeat or validation within the silence window. The daily schedule
-// starts it.
-func ReleaseSilentDomainsWorkflow(ctx workflow.Context, in SilentDomainsInput) (int, error) {
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute})
-	var released int
-	err := workflow.ExecuteActivity(actx, a.ReleaseSilentDomains, activities.SilentDomainsInput{Silence: in.Silence}).Get(ctx, &released)
-	return released, err
-}
-
-// SignInWorkflowID names the workflow that emails one magic link.
-func SignInWorkflowID(key string) string { return "signin-" + key }
-
-// SignInRequest is one magic link to email; Key makes it one outbox message.
-type SignInRequest struct {
-	Key   string
-	To    string
-	Link  string
-	Admin bool
-}
-
-// SignInEmailWorkflow emails a magic link. It exists so the link goes out
-// through the worker, which holds the SMTP settings and the outbox retry
-// logic every other email uses.
-func SignInEmailWorkflow(ctx workflow.Context, in SignInRequest) error {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		// A sign-in link is only useful for 15 minutes.
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
-	})
-	return workflow.ExecuteActivity(ctx, a.SendSignInEmail, activities.SignInInput(in)).Get(ctx, nil)
 }

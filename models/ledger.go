@@ -1,0 +1,30 @@
+package models
+
+import "time"
+
+// LicenseEvent is one line of a license's ledger: what changed (Field, Old
+// → New), why (Action, Note) and who asked (Actor). The license's workflow
+// writes it with each projection, so the ledger spans every run of the
+// workflow and outlives Temporal's history retention. Rows are only ever
+// added. Keys appear masked, never in full.
+type LicenseEvent struct {
+	ID        uint64    `gorm:"primaryKey;autoIncrement" json:"-"`
+	LicenseID string    `gorm:"size:64;not null;uniqueIndex:idx_license_events_revision,priority:1"`
+	Revision  int64     `gorm:"not null;uniqueIndex:idx_license_events_revision,priority:2"`
+	Seq       int       `gorm:"not null;uniqueIndex:idx_license_events_revision,priority:3"`
+	At        time.Time `gorm:"not null"`
+	// Actor is who asked: "token:<name>", "admin:<email>", "stripe:<event id>",
+	// "order:<id>", "timer:<deadline>", "customer:<email>".
+	Actor  string `gorm:"size:320;not null"`
+	Action string `gorm:"size:64;not null"`
+	// Field is empty for an action that changed no field (a reminder, a
+	// dunning email).
+	Field string `gorm:"size:64"`
+	Old   string `gorm:"size:1000"`
+	New   string `gorm:"size:1000"`
+	Note  string `gorm:"size:1000"`
+}
+
+// LedgerSystemActor marks changes licenseflow made on its own account
+// (resuming a closed workflow, a default when a caller named nobody).
+const LedgerSystemActor = "system"

@@ -1,0 +1,44 @@
+package models
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// appendLedger adds a projection's ledger lines. A retried projection
+// brings the same (license, revision, seq) again and adds nothing.
+func appendLedger(db *gorm.DB, events []LicenseEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	rows := make([]LicenseEvent, len(events))
+	for i, e := range events {
+		e.ID = 0
+		e.At = Instant(e.At)
+		rows[i] = e
+	}
+	return db.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
+}
+
+// LedgerFilter pages through a license's ledger, newest first.
+type LedgerFilter struct {
+	LicenseID string
+	// Before is the ID of the last event of the previous page (0: first page).
+	Before uint64
+	Limit  int
+}
+
+// LicenseLedger returns a license's ledger lines, newest first.
+func (s *Store) LicenseLedger(ctx context.Context, f LedgerFilter) ([]LicenseEvent, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	q := s.with(ctx).Where("license_id = ?", f.LicenseID).Order("id DESC").Limit(f.Limit)
+	if f.Before > 0 {
+		q = q.Where("id < ?", f.Before)
+	}
+	var out []LicenseEvent
+	return out, q.Find(&out).Error
+}
