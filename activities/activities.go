@@ -5,6 +5,7 @@
 package activities
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 	"time"
@@ -16,9 +17,28 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 )
 
+// Store is the database writes and reads the activities make.
+type Store interface {
+	AddCustomEntitlement(ctx context.Context, licenseID, productCode string) (models.Entitlement, error)
+	EnqueueEmail(ctx context.Context, m models.EmailMessage) (models.EmailMessage, error)
+	GetEntitlements(ctx context.Context, licenseID string) ([]models.Entitlement, error)
+	GetInvoice(ctx context.Context, number string) (models.Invoice, error)
+	GetLicense(ctx context.Context, id string) (models.License, error)
+	GetRelease(ctx context.Context, productCode, version string) (models.Release, error)
+	GetTier(ctx context.Context, key string) (models.Tier, error)
+	IssueInvoice(ctx context.Context, orderID string, issuedAt time.Time, render func(models.Invoice) ([]byte, error)) (inv models.Invoice, created bool, err error)
+	ListProducts(ctx context.Context) ([]models.Product, error)
+	MintLicense(ctx context.Context, m models.Mint) (models.License, error)
+	NotifiableLicenses(ctx context.Context, repo, afterID string, limit int) ([]models.License, error)
+	ProjectLicense(ctx context.Context, p models.Projection) error
+	RecordEmailOutcome(ctx context.Context, id uint, o models.EmailOutcome) error
+	ReleaseSilentDomains(ctx context.Context, before, now time.Time) (int, error)
+	SetEntitlements(ctx context.Context, licenseID, tierKey string) (models.Tier, []models.Entitlement, error)
+}
+
 // Activities carries the dependencies of every activity.
 type Activities struct {
-	Store    *models.Store
+	Store    Store
 	Renderer *email.Renderer
 	// Sender delivers email; nil keeps messages in the outbox (status held),
 	// readable through the API, which is the development default.

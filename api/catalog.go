@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 )
 
@@ -28,52 +29,52 @@ func (r ProductRequest) product() models.Product {
 func (s *server) listProducts(c *gin.Context) {
 	ps, err := s.Store.ListProducts(c.Request.Context())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[models.Product]{Data: nonNil(ps)})
+	c.JSON(http.StatusOK, pageOf(ps, productView))
 }
 
 func (s *server) getProduct(c *gin.Context) {
 	p, err := s.Store.GetProduct(c.Request.Context(), c.Param("code"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, p)
+	c.JSON(http.StatusOK, productView(p))
 }
 
 func (s *server) createProduct(c *gin.Context) {
 	var req ProductRequest
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	p, err := s.Store.CreateProduct(c.Request.Context(), req.product())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, p)
+	c.JSON(http.StatusCreated, productView(p))
 }
 
 func (s *server) updateProduct(c *gin.Context) {
 	var req ProductRequest
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	p, err := s.Store.UpdateProduct(c.Request.Context(), c.Param("code"), req.product())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, p)
+	c.JSON(http.StatusOK, productView(p))
 }
 
 func (s *server) deleteProduct(c *gin.Context) {
 	if err := s.Store.DeleteProduct(c.Request.Context(), c.Param("code")); err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -108,47 +109,47 @@ func (r TierRequest) tier() models.Tier {
 func (s *server) listTiers(c *gin.Context) {
 	ts, err := s.Store.ListTiers(c.Request.Context(), c.Query("active") == "true")
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[models.Tier]{Data: nonNil(ts)})
+	c.JSON(http.StatusOK, pageOf(ts, tierView))
 }
 
 func (s *server) getTier(c *gin.Context) {
 	t, err := s.Store.GetTier(c.Request.Context(), c.Param("key"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, t)
+	c.JSON(http.StatusOK, tierView(t))
 }
 
 func (s *server) createTier(c *gin.Context) {
 	var req TierRequest
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	t, err := s.Store.CreateTier(c.Request.Context(), req.tier())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, t)
+	c.JSON(http.StatusCreated, tierView(t))
 }
 
 func (s *server) updateTier(c *gin.Context) {
 	var req TierRequest
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	t, err := s.Store.UpdateTier(c.Request.Context(), c.Param("key"), req.tier())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, t)
+	c.JSON(http.StatusOK, tierView(t))
 }
 
 // retireTier stops selling a tier; licenses on it keep working, so tiers
@@ -156,8 +157,8 @@ func (s *server) updateTier(c *gin.Context) {
 func (s *server) retireTier(c *gin.Context) {
 	t, err := s.Store.RetireTier(c.Request.Context(), c.Param("key"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, t)
+	c.JSON(http.StatusOK, tierView(t))
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/workflows"
 )
@@ -43,7 +44,7 @@ func orderID(raw string) (string, error) {
 		return models.NewOrderID(), nil
 	}
 	if !orderIDPattern.MatchString(id) {
-		return "", invalid("invalid_order_id", "order_id", "order_id must be 1-128 letters, digits or . _ : / -, starting with a letter or digit")
+		return "", httpx.Invalid("invalid_order_id", "order_id", "order_id must be 1-128 letters, digits or . _ : / -, starting with a letter or digit")
 	}
 	return id, nil
 }
@@ -53,25 +54,25 @@ func orderID(raw string) (string, error) {
 // (the same license is returned, nothing new is issued).
 func (s *server) createLicense(c *gin.Context) {
 	var req CreateLicenseRequest
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	ctx := c.Request.Context()
 	p, err := s.purchaseFrom(c, req)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	order, license, created, err := s.Store.RecordPurchase(ctx, p)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	if err := s.startLicense(ctx, license, order, p.Tier, req.CustomerName); err != nil {
-		logger(c).Error("starting license workflow failed", "license", license.ID, "error", err)
+	if err := s.Lifecycle.StartLicense(ctx, license, order, p.Tier, req.CustomerName); err != nil {
+		httpx.Logger(c).Error("starting license workflow failed", "license", license.ID, "error", err)
 		// The order is recorded; retrying with the same order_id starts the workflow.
-		abort(c, newError(http.StatusServiceUnavailable, "temporal_unavailable", "",
+		httpx.Fail(c, httpx.NewError(http.StatusServiceUnavailable, "temporal_unavailable", "",
 			fmt.Sprintf("order %s is recorded but the workflow service is unreachable; retry the same request (same order_id) to finish", order.ID)))
 		return
 	}
@@ -79,7 +80,7 @@ func (s *server) createLicense(c *gin.Context) {
 	if !created {
 		status = http.StatusOK
 		if license, err = s.Store.GetLicense(ctx, license.ID); err != nil {
-			s.fail(c, err)
+			httpx.Fail(c, err)
 			return
 		}
 	}
@@ -103,17 +104,17 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 	}
 	if req.MaxDomains != nil {
 		if *req.MaxDomains < 1 || *req.MaxDomains > models.MaxDomainsLimit {
-			return p, invalid("invalid_max_domains", "max_domains", fmt.Sprintf("max_domains must be between 1 and %d", models.MaxDomainsLimit))
+			return p, httpx.Invalid("invalid_max_domains", "max_domains", fmt.Sprintf("max_domains must be between 1 and %d", models.MaxDomainsLimit))
 		}
 		p.MaxDomains = *req.MaxDomains
 	}
 	months, lifetime := tier.Months()
 	if req.ExpiresMonths != nil {
 		if lifetime {
-			return p, invalid("lifetime_tier", "expires_months", fmt.Sprintf("tier %q is a lifetime tier; omit expires_months", tier.Key))
+			return p, httpx.Invalid("lifetime_tier", "expires_months", fmt.Sprintf("tier %q is a lifetime tier; omit expires_months", tier.Key))
 		}
 		if *req.ExpiresMonths < 1 || *req.ExpiresMonths > models.MaxTermMonths {
-			return p, invalid("invalid_expires_months", "expires_months", fmt.Sprintf("expires_months must be between 1 and %d", models.MaxTermMonths))
+			return p, httpx.Invalid("invalid_expires_months", "expires_months", fmt.Sprintf("expires_months must be between 1 and %d", models.MaxTermMonths))
 		}
 		months = *req.ExpiresMonths
 	}
@@ -121,14 +122,14 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 	p.AmountCents = tier.PriceFor(months)
 	if req.AmountCents != nil {
 		if *req.AmountCents < 0 {
-			return p, invalid("invalid_amount", "amount_cents", "amount_cents cannot be negative")
+			return p, httpx.Invalid("invalid_amount", "amount_cents", "amount_cents cannot be negative")
 		}
 		p.AmountCents = *req.AmountCents
 	}
 	if req.Currency != "" {
 		p.Currency = strings.ToUpper(strings.TrimSpace(req.Currency))
 		if len(p.Currency) != 3 {
-			return p, invalid("invalid_currency", "currency", "currency must be a three-letter code such as EUR")
+			return p, httpx.Invalid("invalid_currency", "currency", "currency must be a three-letter code such as EUR")
 		}
 	}
 	switch models.LicenseType(req.Type) {
@@ -136,15 +137,15 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 	case models.TypeCommercial, models.TypeTrial, models.TypeCustom:
 		p.Type = models.LicenseType(req.Type)
 	default:
-		return p, invalid("invalid_type", "type", "type must be commercial, trial or custom")
+		return p, httpx.Invalid("invalid_type", "type", "type must be commercial, trial or custom")
 	}
 	if p.OrderID, err = orderID(req.OrderID); err != nil {
 		return p, err
 	}
-	if req.OrderID == "" && c.GetHeader(IdempotencyHeader) != "" {
+	if req.OrderID == "" && c.GetHeader(httpx.IdempotencyHeader) != "" {
 		// A retry after an outage carries the same key: it must find the
 		// order the first attempt recorded, not record another one.
-		sum := sha256.Sum256([]byte(fmt.Sprintf("%d %s", token(c).ID, c.GetHeader(IdempotencyHeader))))
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%d %s", httpx.Token(c).ID, c.GetHeader(httpx.IdempotencyHeader))))
 		p.OrderID = "idem_" + hex.EncodeToString(sum[:10])
 	}
 	return p, nil
@@ -154,17 +155,17 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 // 422 on the tier field, with the tiers that do exist.
 func (s *server) sellableTier(ctx context.Context, key string) (models.Tier, error) {
 	if strings.TrimSpace(key) == "" {
-		return models.Tier{}, invalid("missing_tier", "tier", "tier is required, e.g. \"pos\"")
+		return models.Tier{}, httpx.Invalid("missing_tier", "tier", "tier is required, e.g. \"pos\"")
 	}
 	tier, err := s.Store.GetTier(ctx, key)
 	if p, ok := models.AsProblem(err); ok {
-		return tier, invalid(p.Code, "tier", p.Message)
+		return tier, httpx.Invalid(p.Code, "tier", p.Message)
 	}
 	if err != nil {
 		return tier, err
 	}
 	if !tier.Active {
-		return tier, invalid("tier_inactive", "tier", fmt.Sprintf("tier %q is no longer sold", tier.Key))
+		return tier, httpx.Invalid("tier_inactive", "tier", fmt.Sprintf("tier %q is no longer sold", tier.Key))
 	}
 	return tier, nil
 }
@@ -174,7 +175,7 @@ func (s *server) listLicenses(c *gin.Context) {
 	f := models.LicenseFilter{Email: c.Query("email"), Tier: strings.ToLower(c.Query("tier")), Cursor: c.Query("cursor"), Now: s.Now(), Limit: 50}
 	if st := c.Query("status"); st != "" {
 		if !slices.Contains(models.LicenseStatuses, models.LicenseStatus(st)) {
-			abort(c, invalid("invalid_status", "status", "status must be one of pending, active, expiring, expired, suspended, revoked"))
+			httpx.Fail(c, httpx.Invalid("invalid_status", "status", "status must be one of pending, active, expiring, expired, suspended, revoked"))
 			return
 		}
 		f.Status = models.LicenseStatus(st)
@@ -182,7 +183,7 @@ func (s *server) listLicenses(c *gin.Context) {
 	if w := c.Query("expiring_within"); w != "" {
 		d, err := parseWindow(w)
 		if err != nil {
-			abort(c, invalid("invalid_expiring_within", "expiring_within", "expiring_within must be a number of days (30 or 30d) or a duration such as 720h"))
+			httpx.Fail(c, httpx.Invalid("invalid_expiring_within", "expiring_within", "expiring_within must be a number of days (30 or 30d) or a duration such as 720h"))
 			return
 		}
 		f.ExpiringWithin = d
@@ -190,17 +191,17 @@ func (s *server) listLicenses(c *gin.Context) {
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 200 {
-			abort(c, invalid("invalid_limit", "limit", "limit must be between 1 and 200"))
+			httpx.Fail(c, httpx.Invalid("invalid_limit", "limit", "limit must be between 1 and 200"))
 			return
 		}
 		f.Limit = n
 	}
 	page, err := s.Store.ListLicenses(c.Request.Context(), f)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	out := Page[LicenseView]{Data: make([]LicenseView, 0, len(page.Licenses)), NextCursor: page.NextCursor}
+	out := httpx.Page[LicenseView]{Data: make([]LicenseView, 0, len(page.Licenses)), NextCursor: page.NextCursor}
 	for _, l := range page.Licenses {
 		out.Data = append(out.Data, s.licenseView(l, nil))
 	}
@@ -229,7 +230,7 @@ func (s *server) getLicense(c *gin.Context) {
 		return
 	}
 	v := s.licenseView(l, ents)
-	if st, err := s.queryLicense(c.Request.Context(), l.WorkflowID); err != nil {
+	if st, err := s.Lifecycle.QueryLicense(c.Request.Context(), l.WorkflowID); err != nil {
 		v.Workflow = &WorkflowView{Reachable: false, Error: "live state unavailable: " + err.Error()}
 	} else {
 		v.Workflow = workflowView(st)
@@ -246,12 +247,12 @@ func (s *server) loadLicense(c *gin.Context) (models.License, []models.Entitleme
 func (s *server) loadLicenseByID(c *gin.Context, id string) (models.License, []models.Entitlement, bool) {
 	l, err := s.Store.GetLicense(c.Request.Context(), id)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return l, nil, false
 	}
 	ents, err := s.Store.GetEntitlements(c.Request.Context(), l.ID)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return l, nil, false
 	}
 	return l, ents, true
@@ -275,20 +276,20 @@ type PatchLicenseRequest struct {
 // renewal by months records a paid renewal order (invoiced by the workflow).
 func (s *server) patchLicense(c *gin.Context) {
 	var req PatchLicenseRequest
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	patch := workflows.PatchRequest{Reason: req.Reason, RequestID: c.GetHeader(IdempotencyHeader)}
+	patch := workflows.PatchRequest{Reason: req.Reason, RequestID: c.GetHeader(httpx.IdempotencyHeader)}
 	if req.Tier != nil {
 		tier, err := s.sellableTier(c.Request.Context(), *req.Tier)
 		if err != nil {
-			s.fail(c, err)
+			httpx.Fail(c, err)
 			return
 		}
 		patch.Tier = tier.Key
@@ -296,7 +297,7 @@ func (s *server) patchLicense(c *gin.Context) {
 	if req.MaxDomains != nil {
 		active, err := s.Store.CountActiveDomains(c.Request.Context(), l.ID)
 		if err != nil {
-			s.fail(c, err)
+			httpx.Fail(c, err)
 			return
 		}
 		patch.MaxDomains = &workflows.SetMaxDomainsRequest{MaxDomains: *req.MaxDomains, ActiveDomains: active}
@@ -305,13 +306,13 @@ func (s *server) patchLicense(c *gin.Context) {
 		patch.Status = models.LicenseStatus(*req.Status)
 	}
 	if req.ExpiresMonths != nil && req.ExpiresAt != nil {
-		abort(c, invalid("ambiguous_renewal", "expires_at", "give either expires_months (a renewal) or expires_at (a correction of the expiry), not both"))
+		httpx.Fail(c, httpx.Invalid("ambiguous_renewal", "expires_at", "give either expires_months (a renewal) or expires_at (a correction of the expiry), not both"))
 		return
 	}
 	if req.ExpiresAt != nil { // a correction, not a renewal: nothing is paid or invoiced
 		at, err := parseExpiresAt(*req.ExpiresAt)
 		if err != nil {
-			abort(c, err)
+			httpx.Fail(c, err)
 			return
 		}
 		patch.ExpiresAt = &at
@@ -320,7 +321,7 @@ func (s *server) patchLicense(c *gin.Context) {
 		Months: req.ExpiresMonths, OrderID: req.OrderID, PaymentRef: req.PaymentRef, AmountCents: req.AmountCents,
 	})
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	patch.Renew = renew
@@ -330,7 +331,7 @@ func (s *server) patchLicense(c *gin.Context) {
 func parseExpiresAt(raw string) (time.Time, error) {
 	at, err := time.Parse(time.RFC3339, raw)
 	if err != nil {
-		return at, invalid("invalid_expires_at", "expires_at", "expires_at must be an RFC 3339 time such as 2027-01-31T00:00:00Z")
+		return at, httpx.Invalid("invalid_expires_at", "expires_at", "expires_at must be an RFC 3339 time such as 2027-01-31T00:00:00Z")
 	}
 	return at, nil
 }
@@ -351,7 +352,7 @@ func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) 
 		return nil, nil
 	}
 	if in.Months != nil && in.ExpiresAt != nil {
-		return nil, invalid("ambiguous_renewal", "expires_at", "give either expires_months or expires_at, not both")
+		return nil, httpx.Invalid("ambiguous_renewal", "expires_at", "give either expires_months or expires_at, not both")
 	}
 	if in.ExpiresAt != nil {
 		at, err := parseExpiresAt(*in.ExpiresAt)
@@ -362,10 +363,10 @@ func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) 
 	}
 	months := *in.Months
 	if months < 1 || months > models.MaxTermMonths {
-		return nil, invalid("invalid_expires_months", "expires_months", fmt.Sprintf("expires_months must be between 1 and %d", models.MaxTermMonths))
+		return nil, httpx.Invalid("invalid_expires_months", "expires_months", fmt.Sprintf("expires_months must be between 1 and %d", models.MaxTermMonths))
 	}
 	// Refuse what the workflow would refuse before a paid order is recorded.
-	if err := s.renewable(l); err != nil {
+	if err := models.CheckRenewal(l); err != nil {
 		return nil, err
 	}
 	tier, err := s.Store.GetTier(c.Request.Context(), l.TierKey)
@@ -375,7 +376,7 @@ func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) 
 	amount := tier.PriceFor(months)
 	if in.AmountCents != nil {
 		if *in.AmountCents < 0 {
-			return nil, invalid("invalid_amount", "amount_cents", "amount_cents cannot be negative")
+			return nil, httpx.Invalid("invalid_amount", "amount_cents", "amount_cents cannot be negative")
 		}
 		amount = *in.AmountCents
 	}
@@ -412,26 +413,26 @@ type ActionRequest struct {
 func (s *server) licenseAction(c *gin.Context) {
 	action := models.Action(c.Param("action"))
 	if !slices.Contains([]models.Action{models.ActionRenew, models.ActionSuspend, models.ActionReinstate, models.ActionRevoke}, action) {
-		abort(c, newError(http.StatusNotFound, "route_not_found", "", fmt.Sprintf("unknown action %q; use renew, suspend, reinstate or revoke", action)))
+		httpx.Fail(c, httpx.NewError(http.StatusNotFound, "route_not_found", "", fmt.Sprintf("unknown action %q; use renew, suspend, reinstate or revoke", action)))
 		return
 	}
 	var req ActionRequest
-	if err := decodeOptional(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.DecodeOptional(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	requestID := c.GetHeader(IdempotencyHeader)
+	requestID := c.GetHeader(httpx.IdempotencyHeader)
 	switch action {
 	case models.ActionRenew:
 		if req.Months == nil && req.ExpiresAt == nil {
 			tier, err := s.Store.GetTier(c.Request.Context(), l.TierKey)
 			if err != nil {
-				s.fail(c, err)
+				httpx.Fail(c, err)
 				return
 			}
 			months, _ := tier.Months()
@@ -439,7 +440,7 @@ func (s *server) licenseAction(c *gin.Context) {
 		}
 		renew, err := s.renewalFrom(c, l, renewalInput{Months: req.Months, ExpiresAt: req.ExpiresAt, OrderID: req.OrderID, PaymentRef: req.PaymentRef, AmountCents: req.AmountCents})
 		if err != nil {
-			s.fail(c, err)
+			httpx.Fail(c, err)
 			return
 		}
 		s.applyUpdate(c, l, workflows.Renew, *renew)
@@ -456,9 +457,9 @@ func (s *server) licenseAction(c *gin.Context) {
 // the workflow projects its state before answering, so the database view
 // and the workflow agree.
 func (s *server) applyUpdate(c *gin.Context, l models.License, name string, arg any) {
-	st, err := s.updateLicense(c.Request.Context(), l, name, arg)
+	st, err := s.Lifecycle.UpdateLicense(c.Request.Context(), l, name, arg)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	l, ents, ok := s.loadLicense(c)

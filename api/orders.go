@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -8,8 +9,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
-	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
@@ -33,18 +34,18 @@ type CreateOrderRequest struct {
 // created, 200 when the same order was already recorded.
 func (s *server) createOrder(c *gin.Context) {
 	var req CreateOrderRequest
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	n, err := s.newOrder(c.Request.Context(), req)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	o, created, err := s.Store.CreateOrder(c.Request.Context(), n)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	status := http.StatusCreated
@@ -52,7 +53,7 @@ func (s *server) createOrder(c *gin.Context) {
 		status = http.StatusOK
 	}
 	c.Header("Location", "/api/v1/orders/"+o.ID)
-	c.JSON(status, o)
+	c.JSON(status, orderView(o))
 }
 
 func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.NewOrder, error) {
@@ -60,7 +61,7 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 	if err != nil {
 		return models.NewOrder{}, err
 	}
-	n := models.NewOrder{ID: id, Kind: models.OrderKind(orDefault(req.Kind, string(models.OrderNew))),
+	n := models.NewOrder{ID: id, Kind: models.OrderKind(cmp.Or(req.Kind, string(models.OrderNew))),
 		CustomerName: strings.TrimSpace(req.CustomerName), Company: strings.TrimSpace(req.Company)}
 	var tier models.Tier
 	switch n.Kind {
@@ -73,15 +74,15 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 		}
 	case models.OrderRenewal:
 		if strings.TrimSpace(req.LicenseID) == "" {
-			return n, invalid("missing_license_id", "license_id", "a renewal order names the license it renews in license_id")
+			return n, httpx.Invalid("missing_license_id", "license_id", "a renewal order names the license it renews in license_id")
 		}
 		l, err := s.Store.GetLicense(ctx, strings.TrimSpace(req.LicenseID))
 		if p, ok := models.AsProblem(err); ok {
-			return n, invalid(p.Code, "license_id", p.Message)
+			return n, httpx.Invalid(p.Code, "license_id", p.Message)
 		} else if err != nil {
 			return n, err
 		}
-		if err := s.renewable(l); err != nil {
+		if err := models.CheckRenewal(l); err != nil {
 			return n, err
 		}
 		if tier, err = s.Store.GetTier(ctx, l.TierKey); err != nil {
@@ -89,47 +90,35 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 		}
 		n.LicenseID, n.Email = l.ID, l.Customer.Email
 	default:
-		return n, invalid("invalid_kind", "kind", "kind must be new or renewal")
+		return n, httpx.Invalid("invalid_kind", "kind", "kind must be new or renewal")
 	}
 	n.Tier, n.MaxDomains, n.Currency = tier, tier.MaxDomains, tier.Currency
 	n.Months, n.Lifetime = tier.Months()
 	if req.Months != nil {
 		if n.Lifetime || *req.Months < 1 || *req.Months > models.MaxTermMonths {
-			return n, invalid("invalid_months", "months", fmt.Sprintf("months must be between 1 and %d, and absent for lifetime tiers", models.MaxTermMonths))
+			return n, httpx.Invalid("invalid_months", "months", fmt.Sprintf("months must be between 1 and %d, and absent for lifetime tiers", models.MaxTermMonths))
 		}
 		n.Months = *req.Months
 	}
 	if req.MaxDomains != nil {
 		if n.Kind == models.OrderRenewal || *req.MaxDomains < 1 || *req.MaxDomains > models.MaxDomainsLimit {
-			return n, invalid("invalid_max_domains", "max_domains", fmt.Sprintf("max_domains must be between 1 and %d, on new orders only", models.MaxDomainsLimit))
+			return n, httpx.Invalid("invalid_max_domains", "max_domains", fmt.Sprintf("max_domains must be between 1 and %d, on new orders only", models.MaxDomainsLimit))
 		}
 		n.MaxDomains = *req.MaxDomains
 	}
 	n.AmountCents = tier.PriceFor(n.Months)
 	if req.AmountCents != nil {
 		if *req.AmountCents < 0 {
-			return n, invalid("invalid_amount", "amount_cents", "amount_cents cannot be negative")
+			return n, httpx.Invalid("invalid_amount", "amount_cents", "amount_cents cannot be negative")
 		}
 		n.AmountCents = *req.AmountCents
 	}
 	if req.Currency != "" {
 		if n.Currency = strings.ToUpper(strings.TrimSpace(req.Currency)); len(n.Currency) != 3 {
-			return n, invalid("invalid_currency", "currency", "currency must be a three-letter code such as EUR")
+			return n, httpx.Invalid("invalid_currency", "currency", "currency must be a three-letter code such as EUR")
 		}
 	}
 	return n, nil
-}
-
-// renewable refuses renewals the workflow would refuse, before any order
-// is recorded.
-func (s *server) renewable(l models.License) error {
-	if err := models.CheckTransition(l.Status, models.ActionRenew); err != nil {
-		return err
-	}
-	if l.Lifetime() {
-		return models.Conflict("license_lifetime", "a lifetime license never expires, so there is nothing to renew")
-	}
-	return nil
 }
 
 // PayOrderRequest marks an order paid.
@@ -139,8 +128,8 @@ type PayOrderRequest struct {
 
 // OrderPaid answers a paid order with the license it issued or extended.
 type OrderPaid struct {
-	Order   models.Order `json:"order"`
-	License LicenseView  `json:"license"`
+	Order   OrderView   `json:"order"`
+	License LicenseView `json:"license"`
 }
 
 // payOrder marks an order paid and acts on it: a new order issues its
@@ -148,33 +137,33 @@ type OrderPaid struct {
 // DLID (200: renewed). Paying the same order again changes nothing.
 func (s *server) payOrder(c *gin.Context) {
 	var req PayOrderRequest
-	if err := decodeOptional(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.DecodeOptional(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	ctx := c.Request.Context()
 	o, l, err := s.Store.PayOrder(ctx, c.Param("id"), strings.TrimSpace(req.PaymentRef), s.Now(), workflows.WorkflowID)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	if o.Kind == models.OrderNew {
 		tier, err := s.Store.GetTier(ctx, o.TierKey)
 		if err != nil {
-			s.fail(c, err)
+			httpx.Fail(c, err)
 			return
 		}
-		if err := s.startLicense(ctx, l, o, tier, o.Customer.Name); err != nil {
-			abort(c, newError(http.StatusServiceUnavailable, "temporal_unavailable", "",
+		if err := s.Lifecycle.StartLicense(ctx, l, o, tier, o.Customer.Name); err != nil {
+			httpx.Fail(c, httpx.NewError(http.StatusServiceUnavailable, "temporal_unavailable", "",
 				fmt.Sprintf("order %s is paid but the workflow service is unreachable; retry this request to issue the license", o.ID)))
 			return
 		}
-		c.JSON(http.StatusAccepted, OrderPaid{Order: o, License: s.licenseView(l, nil)})
+		c.JSON(http.StatusAccepted, OrderPaid{Order: orderView(o), License: s.licenseView(l, nil)})
 		return
 	}
-	st, err := s.updateLicense(ctx, l, workflows.Renew, workflows.RenewRequest{Months: o.Months, PaymentRef: "order:" + o.ID, OrderID: o.ID})
+	st, err := s.Lifecycle.UpdateLicense(ctx, l, workflows.Renew, workflows.RenewRequest{Months: o.Months, PaymentRef: "order:" + o.ID, OrderID: o.ID})
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	l, ents, ok := s.loadLicenseByID(c, l.ID)
@@ -183,31 +172,21 @@ func (s *server) payOrder(c *gin.Context) {
 	}
 	v := s.licenseView(l, ents)
 	v.Workflow = workflowView(st)
-	c.JSON(http.StatusOK, OrderPaid{Order: o, License: v})
+	c.JSON(http.StatusOK, OrderPaid{Order: orderView(o), License: v})
 }
 
 func (s *server) licenseOrders(c *gin.Context) {
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	orders, err := s.Store.ListOrders(c.Request.Context(), l.ID)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[models.Order]{Data: nonNil(orders)})
-}
-
-// RenewalLink is where a customer pays a renewal: a Stripe Checkout page, or,
-// without Stripe, a pending renewal order for the CRM to collect.
-type RenewalLink struct {
-	Provider  string `json:"provider"`
-	URL       string `json:"url,omitempty"`
-	SessionID string `json:"session_id,omitempty"`
-	OrderID   string `json:"order_id,omitempty"`
-	Message   string `json:"message"`
+	c.JSON(http.StatusOK, pageOf(orders, orderView))
 }
 
 // RenewalLinkRequest optionally overrides the renewal term.
@@ -215,61 +194,23 @@ type RenewalLinkRequest struct {
 	Months *int `json:"months"`
 }
 
-func (s *server) renewalLinkHandler(c *gin.Context) {
+// renewalLink prepares a renewal payment: a Stripe Checkout URL, or a
+// pending CRM order.
+func (s *server) renewalLink(c *gin.Context) {
 	var req RenewalLinkRequest
-	if err := decodeOptional(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.DecodeOptional(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	link, err := s.renewalLink(c.Request.Context(), l, req.Months)
+	link, err := s.Renewals.Link(c.Request.Context(), l, req.Months)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, link)
-}
-
-// renewalLink prepares a renewal payment for a license, priced from its tier.
-func (s *server) renewalLink(ctx context.Context, l models.License, months *int) (RenewalLink, error) {
-	if err := s.renewable(l); err != nil {
-		return RenewalLink{}, err
-	}
-	tier, err := s.Store.GetTier(ctx, l.TierKey)
-	if err != nil {
-		return RenewalLink{}, err
-	}
-	term, _ := tier.Months()
-	if months != nil {
-		if *months < 1 || *months > models.MaxTermMonths {
-			return RenewalLink{}, invalid("invalid_months", "months", fmt.Sprintf("months must be between 1 and %d", models.MaxTermMonths))
-		}
-		term = *months
-	}
-	if s.Payments == nil {
-		o, _, err := s.Store.CreateOrder(ctx, models.NewOrder{
-			ID: models.NewOrderID(), Kind: models.OrderRenewal, Email: l.Customer.Email, Tier: tier, LicenseID: l.ID,
-			Months: term, MaxDomains: l.MaxDomains, AmountCents: tier.PriceFor(term), Currency: tier.Currency,
-		})
-		if err != nil {
-			return RenewalLink{}, err
-		}
-		return RenewalLink{Provider: "crm", OrderID: o.ID,
-			Message: fmt.Sprintf("Stripe is not configured: renewal order %s (%s) awaits payment; the CRM marks it paid with POST /api/v1/orders/%s/paid",
-				o.ID, models.FormatMoney(o.AmountCents, o.Currency), o.ID)}, nil
-	}
-	session, err := s.Payments.CreateRenewalSession(ctx, payments.RenewalSession{
-		LicenseID: l.ID, TierKey: tier.Key, TierName: tier.Name, Months: term, PriceID: tier.StripePriceID,
-		AmountCents: tier.PriceFor(term), Currency: tier.Currency, CustomerID: l.StripeCustomerID, CustomerEmail: l.Customer.Email,
-		SuccessURL: s.PublicURL + "/portal?renewed=" + l.ID, CancelURL: s.PublicURL + "/portal",
-	})
-	if err != nil {
-		return RenewalLink{}, err
-	}
-	return RenewalLink{Provider: "stripe", URL: session.URL, SessionID: session.ID,
-		Message: "send the customer to url; the license is renewed when Stripe reports the payment"}, nil
 }

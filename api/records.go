@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 )
 
@@ -13,15 +14,15 @@ import (
 func (s *server) licenseEmails(c *gin.Context) {
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	msgs, err := s.Store.ListEmails(c.Request.Context(), models.EmailFilter{LicenseID: l.ID, Template: c.Query("template"), Limit: 200})
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[models.EmailMessage]{Data: nonNil(msgs)})
+	c.JSON(http.StatusOK, pageOf(msgs, emailView))
 }
 
 // listEmails is the outbox, for operators.
@@ -34,39 +35,39 @@ func (s *server) listEmails(c *gin.Context) {
 		LicenseID: c.Query("license_id"), To: c.Query("to"), Template: c.Query("template"), Limit: limit,
 	})
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[models.EmailMessage]{Data: nonNil(msgs)})
+	c.JSON(http.StatusOK, pageOf(msgs, emailView))
 }
 
 func (s *server) licenseInvoices(c *gin.Context) {
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	invs, err := s.Store.ListInvoices(c.Request.Context(), l.ID)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[models.Invoice]{Data: nonNil(invs)})
+	c.JSON(http.StatusOK, pageOf(invs, invoiceView))
 }
 
 func (s *server) getInvoice(c *gin.Context) {
 	inv, err := s.Store.GetInvoice(c.Request.Context(), c.Param("number"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, inv)
+	c.JSON(http.StatusOK, invoiceView(inv))
 }
 
 func (s *server) invoicePDF(c *gin.Context) {
 	inv, err := s.Store.GetInvoice(c.Request.Context(), c.Param("number"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.Header("Content-Disposition", `attachment; filename="`+inv.Number+`.pdf"`)
@@ -76,17 +77,10 @@ func (s *server) invoicePDF(c *gin.Context) {
 func (s *server) getOrder(c *gin.Context) {
 	o, err := s.Store.GetOrder(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, o)
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
+	c.JSON(http.StatusOK, orderView(o))
 }
 
 // licenseUsage summarizes a license's site traffic: counts by kind and
@@ -94,7 +88,7 @@ func nonNil[T any](s []T) []T {
 func (s *server) licenseUsage(c *gin.Context) {
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	days := 30
@@ -103,7 +97,7 @@ func (s *server) licenseUsage(c *gin.Context) {
 	}
 	u, err := s.Store.UsageSince(c.Request.Context(), l.ID, s.Now().AddDate(0, 0, -days))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, u)
@@ -113,13 +107,13 @@ func (s *server) licenseUsage(c *gin.Context) {
 func (s *server) licenseActivations(c *gin.Context) {
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	acts, err := s.Store.ListActivations(c.Request.Context(), l.ID)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[models.Activation]{Data: nonNil(acts)})
+	c.JSON(http.StatusOK, pageOf(acts, activationView))
 }

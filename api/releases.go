@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 )
 
@@ -34,32 +36,32 @@ func (s *server) publishRelease(c *gin.Context) {
 	ctx := c.Request.Context()
 	product, err := s.Store.GetProduct(ctx, c.Param("code"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxArtifactBytes)
 	r := models.Release{
 		ProductCode:    product.Code,
 		Version:        strings.TrimSpace(c.PostForm("version")),
-		Channel:        strings.ToLower(strings.TrimSpace(orDefault(c.PostForm("channel"), "stable"))),
+		Channel:        strings.ToLower(strings.TrimSpace(cmp.Or(c.PostForm("channel"), "stable"))),
 		Notes:          strings.TrimSpace(c.PostForm("notes")),
-		Element:        strings.TrimSpace(orDefault(c.PostForm("element"), strings.ToLower(product.Repo))),
-		ExtensionType:  strings.TrimSpace(orDefault(c.PostForm("type"), "package")),
-		TargetPlatform: strings.TrimSpace(orDefault(c.PostForm("target_platform"), "5.*")),
+		Element:        strings.TrimSpace(cmp.Or(c.PostForm("element"), strings.ToLower(product.Repo))),
+		ExtensionType:  strings.TrimSpace(cmp.Or(c.PostForm("type"), "package")),
+		TargetPlatform: strings.TrimSpace(cmp.Or(c.PostForm("target_platform"), "5.*")),
 		PHPMinimum:     strings.TrimSpace(c.PostForm("php_minimum")),
 		PublishedAt:    models.Instant(s.Now()),
 	}
 	switch {
 	case !models.ValidVersion(r.Version):
-		abort(c, invalid("invalid_version", "version", "version must be a semantic version such as 2.1.0 or 2.1.0-beta.1"))
+		httpx.Fail(c, httpx.Invalid("invalid_version", "version", "version must be a semantic version such as 2.1.0 or 2.1.0-beta.1"))
 		return
 	case !channelPattern.MatchString(r.Channel):
-		abort(c, invalid("invalid_channel", "channel", "channel must be lower-case letters, digits, '-' or '_', e.g. stable or beta"))
+		httpx.Fail(c, httpx.Invalid("invalid_channel", "channel", "channel must be lower-case letters, digits, '-' or '_', e.g. stable or beta"))
 		return
 	}
 	file, header, err := c.Request.FormFile("file")
 	if err != nil {
-		abort(c, invalid("missing_file", "file", "attach the release artifact as the multipart field \"file\" (at most 1 GiB)"))
+		httpx.Fail(c, httpx.Invalid("missing_file", "file", "attach the release artifact as the multipart field \"file\" (at most 1 GiB)"))
 		return
 	}
 	defer file.Close()
@@ -68,24 +70,24 @@ func (s *server) publishRelease(c *gin.Context) {
 		r.Filename = product.Code + "-" + r.Version + ".zip"
 	}
 	if _, err := s.Store.GetRelease(ctx, r.ProductCode, r.Version); err == nil {
-		abort(c, models.Conflict("release_exists", "%s %s is already published; publish a new version", r.ProductCode, r.Version))
+		httpx.Fail(c, models.Conflict("release_exists", "%s %s is already published; publish a new version", r.ProductCode, r.Version))
 		return
 	}
 	if err := s.storeArtifact(&r, file); err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	created, err := s.Store.CreateRelease(ctx, r)
 	if err != nil {
 		_ = os.Remove(r.Path)
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	if err := s.announceRelease(ctx, product, created); err != nil {
-		logger(c).Error("starting the new-release notification failed; publish again is not needed, start it from the Web UI or retry", "release", created.Version, "error", err)
+	if err := s.Lifecycle.AnnounceRelease(ctx, product, created); err != nil {
+		httpx.Logger(c).Error("starting the new-release notification failed; publish again is not needed, start it from the Web UI or retry", "release", created.Version, "error", err)
 	}
 	c.Header("Location", "/api/v1/products/"+product.Code+"/releases/"+created.Version)
-	c.JSON(http.StatusCreated, created)
+	c.JSON(http.StatusCreated, releaseView(created))
 }
 
 // storeArtifact writes the upload under <releases dir>/<product>/<version>/.
@@ -109,13 +111,13 @@ func (s *server) storeArtifact(r *models.Release, src io.Reader) error {
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return newError(http.StatusRequestEntityTooLarge, "file_too_large", "file", "the artifact is larger than 1 GiB")
+		return httpx.NewError(http.StatusRequestEntityTooLarge, "file_too_large", "file", "the artifact is larger than 1 GiB")
 	}
 	if err != nil {
 		return fmt.Errorf("write release file: %w", err)
 	}
 	if n == 0 {
-		return invalid("empty_file", "file", "the uploaded artifact is empty")
+		return httpx.Invalid("empty_file", "file", "the uploaded artifact is empty")
 	}
 	r.Path, r.Size, r.SHA256 = filepath.Join(dir, r.Filename), n, hex.EncodeToString(hash.Sum(nil))
 	return os.Rename(tmp.Name(), r.Path)
@@ -124,13 +126,13 @@ func (s *server) storeArtifact(r *models.Release, src io.Reader) error {
 func (s *server) listReleases(c *gin.Context) {
 	product, err := s.Store.GetProduct(c.Request.Context(), c.Param("code"))
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	releases, err := s.Store.ListReleases(c.Request.Context(), product.Code)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[models.Release]{Data: nonNil(releases)})
+	c.JSON(http.StatusOK, pageOf(releases, releaseView))
 }

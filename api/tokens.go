@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 )
 
@@ -17,46 +18,46 @@ type TokenRequest struct {
 
 // TokenCreated shows a new token's secret, the only time it is shown.
 type TokenCreated struct {
-	Token  string          `json:"token"`
-	Detail models.APIToken `json:"detail"`
+	Token  string    `json:"token"`
+	Detail TokenView `json:"detail"`
 }
 
 func (s *server) createToken(c *gin.Context) {
 	var req TokenRequest
-	if err := decode(c, &req); err != nil {
-		abort(c, err)
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	scopes, err := models.ParseScopes(req.Scopes)
 	if err != nil {
-		abort(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	secret, tok, err := s.Store.CreateToken(c.Request.Context(), req.Name, scopes)
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, TokenCreated{Token: secret, Detail: tok})
+	c.JSON(http.StatusCreated, TokenCreated{Token: secret, Detail: tokenView(tok)})
 }
 
 func (s *server) listTokens(c *gin.Context) {
 	ts, err := s.Store.ListTokens(c.Request.Context())
 	if err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Page[models.APIToken]{Data: nonNil(ts)})
+	c.JSON(http.StatusOK, pageOf(ts, tokenView))
 }
 
 func (s *server) revokeToken(c *gin.Context) {
 	id, err := strconv.ParseUint(c.Param("id"), 10, 64)
 	if err != nil {
-		abort(c, invalid("invalid_id", "id", "token id must be a number"))
+		httpx.Fail(c, httpx.Invalid("invalid_id", "id", "token id must be a number"))
 		return
 	}
 	if err := s.Store.RevokeToken(c.Request.Context(), uint(id), s.Now()); err != nil {
-		s.fail(c, err)
+		httpx.Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)

@@ -1,6 +1,6 @@
 // Package database opens licenseflow's application database: PostgreSQL in
 // production, an embedded SQLite file by default. It is the only place that
-// knows about SQL drivers; everything else talks to gorm through models.Store.
+// knows about SQL drivers; everything else talks to gorm through store.Store.
 package database
 
 import (

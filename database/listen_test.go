@@ -11,6 +11,8 @@ import (
 
 	"github.com/licenseflow/licenseflow/database"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/siteapi"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 )
 
@@ -21,7 +23,7 @@ func TestChangeNoticesReachOtherProcessesCaches(t *testing.T) {
 	url := testsupport.PostgresURL(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	open := func() *models.Store {
+	open := func() *store.Store {
 		db, err := database.Open(url, database.Options{MaxOpenConns: 4})
 		require.NoError(t, err)
 		t.Cleanup(func() {
@@ -29,7 +31,7 @@ func TestChangeNoticesReachOtherProcessesCaches(t *testing.T) {
 				_ = sqlDB.Close()
 			}
 		})
-		return models.NewStore(db)
+		return store.New(db)
 	}
 	api, worker := open(), open()
 	require.NoError(t, api.Migrate(ctx))
@@ -44,13 +46,13 @@ func TestChangeNoticesReachOtherProcessesCaches(t *testing.T) {
 	require.NoError(t, err)
 
 	connected := make(chan struct{}, 1)
-	go database.Listen(ctx, url, models.ChangeChannel, api.DeliverChange, func() {
-		api.DeliverChange(models.AllLicenses)
+	go database.Listen(ctx, url, store.ChangeChannel, api.DeliverChange, func() {
+		api.DeliverChange(store.AllLicenses)
 		connected <- struct{}{}
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	<-connected
 
-	cache := models.NewSiteCache(api, time.Hour)
+	cache := siteapi.NewCache(api, time.Hour)
 	before, err := cache.Lookup(ctx, l.Key())
 	require.NoError(t, err)
 	require.Empty(t, before.ActiveDomains)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -202,7 +203,7 @@ func TestOperatorUsesTheDashboardInABrowser(t *testing.T) {
 
 // seedSalesHistory records paid purchases and renewals over the past
 // eleven months, straight into the database (as if licenseflow had run).
-func seedSalesHistory(t *testing.T, store *models.Store) models.MonthMetrics {
+func seedSalesHistory(t *testing.T, store *store.Store) models.MonthMetrics {
 	t.Helper()
 	var total models.MonthMetrics
 	now := time.Now().UTC()

@@ -8,15 +8,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
 )
 
 func TestCatalogIsDataEditableThroughTheAPI(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
-		var tiers api.Page[models.Tier]
+		var tiers httpx.Page[models.Tier]
 		s.Call(http.MethodGet, "/api/v1/tiers", nil).JSON(t, &tiers)
 		assert.GreaterOrEqual(t, len(tiers.Data), 3)
 

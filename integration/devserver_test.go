@@ -20,6 +20,7 @@ import (
 	"github.com/licenseflow/licenseflow/devserver"
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -33,14 +34,14 @@ type devProcess struct {
 	worker sdkworker.Worker
 }
 
-func startDev(t *testing.T, dir string, store *models.Store) *devProcess {
+func startDev(t *testing.T, dir string, store *store.Store) *devProcess {
 	t.Helper()
 	return startDevWith(t, dir, store, devserver.Options{})
 }
 
 // startDevWith starts a dev process whose server takes opts (the data
 // directory, namespace, search attributes and archive are filled in).
-func startDevWith(t *testing.T, dir string, store *models.Store, opts devserver.Options) *devProcess {
+func startDevWith(t *testing.T, dir string, store *store.Store, opts devserver.Options) *devProcess {
 	t.Helper()
 	opts.DatabaseFile, opts.Namespace = filepath.Join(dir, "temporal.db"), "default"
 	opts.SearchAttributes, opts.ArchiveDir = workflows.SearchAttributes(), filepath.Join(dir, "archive")
@@ -142,7 +143,7 @@ func waitState(t *testing.T, c client.Client, licenseID string, done func(workfl
 
 // purchaseOnDev records a purchase and starts its license's workflow on a
 // dev process, returning the license id.
-func purchaseOnDev(t *testing.T, p *devProcess, store *models.Store, orderID string) string {
+func purchaseOnDev(t *testing.T, p *devProcess, store *store.Store, orderID string) string {
 	t.Helper()
 	licenseID := models.LicenseIDForOrder(orderID)
 	tier, err := store.GetTier(ctx, "pos")

@@ -18,7 +18,9 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -30,7 +32,7 @@ var ctx = context.Background()
 const crmOrder = `{"user_email":"customer@example.com","tier":"pos","max_domains":5,"expires_months":12}`
 
 func TestPurchaseThroughTheAPIIssuesTheLicenseWithinSeconds(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		start := time.Now()
 		r := s.Call(http.MethodPost, "/api/v1/licensing/licenses", crmOrder)
@@ -70,14 +72,14 @@ func TestPurchaseThroughTheAPIIssuesTheLicenseWithinSeconds(t *testing.T) {
 
 		outbox := s.Call(http.MethodGet, "/api/v1/licensing/licenses/"+v.ID+"/emails", nil)
 		require.Equal(t, http.StatusOK, outbox.Status)
-		var msgs api.Page[models.EmailMessage]
+		var msgs httpx.Page[models.EmailMessage]
 		outbox.JSON(t, &msgs)
 		assert.Len(t, msgs.Data, 2, "delivery and invoice emails")
 	})
 }
 
 func TestPatchRenewsOnTheSameDLID(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		var created api.LicenseView
 		s.Call(http.MethodPost, "/api/v1/licensing/licenses", crmOrder).JSON(t, &created)
@@ -116,7 +118,7 @@ func TestPatchRenewsOnTheSameDLID(t *testing.T) {
 }
 
 func TestConcurrentIdenticalRequestsCreateOneLicense(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		const n = 10
 		run := func(body string, headers ...string) []string {
@@ -167,7 +169,7 @@ func TestIllegalTransitionsAnswer409AndLeaveNoTrace(t *testing.T) {
 
 	r = s.Call(http.MethodPatch, path, `{"max_domains":0}`)
 	assert.Equal(t, http.StatusUnprocessableEntity, r.Status)
-	assert.Equal(t, api.Error{Code: "invalid_max_domains", Field: "max_domains",
+	assert.Equal(t, httpx.Error{Code: "invalid_max_domains", Field: "max_domains",
 		Message: "max_domains must be between 1 and 10000"}, r.Error(t))
 
 	r = s.Call(http.MethodPost, path+"/suspend", `{"reason":"chargeback"}`)
@@ -201,7 +203,7 @@ func TestIllegalTransitionsAnswer409AndLeaveNoTrace(t *testing.T) {
 }
 
 func TestBadInputGetsAClearErrorAndWritesNothing(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		cases := []struct {
 			body   string
@@ -325,11 +327,11 @@ func TestListLicensesFromTheDatabase(t *testing.T) {
 		r := s.Call(http.MethodPost, "/api/v1/licensing/licenses", fmt.Sprintf(`{"user_email":"list@example.com","tier":"pos","order_id":"list-%d"}`, i))
 		require.Equal(t, http.StatusAccepted, r.Status)
 	}
-	var page api.Page[api.LicenseView]
+	var page httpx.Page[api.LicenseView]
 	s.Call(http.MethodGet, "/api/v1/licensing/licenses?email=list@example.com&limit=2", nil).JSON(t, &page)
 	assert.Len(t, page.Data, 2)
 	require.NotEmpty(t, page.NextCursor)
-	var rest api.Page[api.LicenseView]
+	var rest httpx.Page[api.LicenseView]
 	s.Call(http.MethodGet, "/api/v1/licensing/licenses?email=list@example.com&limit=2&cursor="+page.NextCursor, nil).JSON(t, &rest)
 	assert.Len(t, rest.Data, 1)
 	assert.Empty(t, rest.NextCursor)

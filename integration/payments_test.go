@@ -13,8 +13,10 @@ import (
 	"github.com/stripe/stripe-go/v79/webhook"
 
 	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
 )
@@ -23,7 +25,7 @@ const webhookSecret = "whsec_test_licenseflow"
 
 // stripeStack runs licenseflow accepting webhooks signed with webhookSecret
 // (and an older secret being rotated out).
-func stripeStack(t *testing.T, store *models.Store) *stack.Stack {
+func stripeStack(t *testing.T, store *store.Store) *stack.Stack {
 	return stack.Start(t, store, stack.Options{WebhookSecrets: []string{"whsec_old_secret", webhookSecret}})
 }
 
@@ -88,7 +90,7 @@ func purchaseByCheckout(t *testing.T, s *stack.Stack, session string) api.Licens
 }
 
 func TestCheckoutCompletedPurchasesALicenseOnce(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stripeStack(t, store)
 		v := purchaseByCheckout(t, s, "cs_1")
 		assert.Equal(t, "buyer@example.com", v.Customer.Email)
@@ -112,7 +114,7 @@ func TestCheckoutCompletedPurchasesALicenseOnce(t *testing.T) {
 }
 
 func TestInvoicePaidDeliveredFiveTimesConcurrentlyRenewsOnce(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stripeStack(t, store)
 		v := purchaseByCheckout(t, s, "cs_2")
 		periodEnd := models.Instant(v.ExpiresAt.AddDate(1, 0, 3))
@@ -186,7 +188,7 @@ func TestBadWebhookSignaturesAreRejectedAndRecordNothing(t *testing.T) {
 }
 
 func TestInvoicePaidRenewsAnExpiredLicenseOnTheSameDLID(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stripeStack(t, store)
 		v := purchaseByCheckout(t, s, "cs_3")
 		soon := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
@@ -207,7 +209,7 @@ func TestInvoicePaidRenewsAnExpiredLicenseOnTheSameDLID(t *testing.T) {
 }
 
 func TestAsyncPaymentPurchasesOnlyWhenItSucceeds(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stripeStack(t, store)
 		session := checkoutSession("cs_async", map[string]any{"tier": "crm"})
 		session["payment_status"] = "unpaid"
@@ -222,7 +224,7 @@ func TestAsyncPaymentPurchasesOnlyWhenItSucceeds(t *testing.T) {
 }
 
 func TestPaymentFailedSendsADunningEmail(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stripeStack(t, store)
 		v := purchaseByCheckout(t, s, "cs_4")
 		inv := subscriptionInvoice("in_4", "sub_cs_4", time.Now().AddDate(1, 0, 0))
@@ -241,7 +243,7 @@ func TestPaymentFailedSendsADunningEmail(t *testing.T) {
 }
 
 func TestSubscriptionDeletedTurnsAutoRenewOff(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stripeStack(t, store)
 		v := purchaseByCheckout(t, s, "cs_5")
 		a := answer(t, deliver(s, stripeEvent("evt_del_5", payments.SubscriptionDeleted, map[string]any{
@@ -255,7 +257,7 @@ func TestSubscriptionDeletedTurnsAutoRenewOff(t *testing.T) {
 }
 
 func TestRefundsAndDisputesSuspendTheLicense(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stripeStack(t, store)
 		refunded := purchaseByCheckout(t, s, "cs_6")
 		disputed := purchaseByCheckout(t, s, "cs_7")
@@ -282,7 +284,7 @@ func TestRefundsAndDisputesSuspendTheLicense(t *testing.T) {
 }
 
 func TestUnknownAndUnmatchedEventsAreAcknowledgedAndVisible(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stripeStack(t, store)
 		a := answer(t, deliver(s, stripeEvent("evt_other", "customer.created", map[string]any{"id": "cus_9", "object": "customer"})))
 		assert.Equal(t, models.StripeEventIgnored, a.Outcome)
@@ -290,7 +292,7 @@ func TestUnknownAndUnmatchedEventsAreAcknowledgedAndVisible(t *testing.T) {
 		assert.Equal(t, models.StripeEventFailed, a.Outcome)
 		assert.Contains(t, a.Reason, "sub_nobody")
 
-		var failed api.Page[models.StripeEvent]
+		var failed httpx.Page[models.StripeEvent]
 		s.Call(http.MethodGet, "/api/v1/webhooks/stripe/events?outcome=failed", nil).JSON(t, &failed)
 		require.Len(t, failed.Data, 1)
 		assert.Equal(t, "evt_orphan", failed.Data[0].ID)
@@ -299,7 +301,7 @@ func TestUnknownAndUnmatchedEventsAreAcknowledgedAndVisible(t *testing.T) {
 }
 
 func TestCheckoutForALicenseRenewsIt(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stripeStack(t, store)
 		var created api.LicenseView
 		s.Call(http.MethodPost, "/api/v1/licensing/licenses", crmOrder).JSON(t, &created)
@@ -325,7 +327,7 @@ func TestRenewalLinkCreatesACheckoutSessionOnStripe(t *testing.T) {
 
 	r := s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+created.ID+"/renewal-link", nil)
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
-	var link api.RenewalLink
+	var link payments.RenewalLink
 	r.JSON(t, &link)
 	assert.Equal(t, "stripe", link.Provider)
 	assert.NotEmpty(t, link.URL)
@@ -366,7 +368,7 @@ func TestRenewalLinkWithoutStripeIsAPendingCRMOrder(t *testing.T) {
 	v := s.WaitIssued(created.ID)
 	r := s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+created.ID+"/renewal-link", nil)
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
-	var link api.RenewalLink
+	var link payments.RenewalLink
 	r.JSON(t, &link)
 	assert.Equal(t, "crm", link.Provider)
 	o, err := s.Store.GetOrder(ctx, link.OrderID)
@@ -384,7 +386,7 @@ func TestRenewalLinkWithoutStripeIsAPendingCRMOrder(t *testing.T) {
 }
 
 func TestCRMOrderFlowEndToEnd(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		r := s.Call(http.MethodPost, "/api/v1/orders", `{"id":"crm-500","customer_email":"crm@example.com","customer_name":"Cris","tier":"restaurant"}`)
 		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))

@@ -23,6 +23,8 @@ import (
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/licensetoken"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/siteapi"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
 	"github.com/licenseflow/licenseflow/worker"
@@ -43,7 +45,7 @@ func issue(t *testing.T, s *stack.Stack, body string) api.LicenseView {
 func publicKeys(t *testing.T, s *stack.Stack) map[string]ed25519.PublicKey {
 	t.Helper()
 	var body struct {
-		Keys []api.PublicKey `json:"keys"`
+		Keys []siteapi.PublicKey `json:"keys"`
 	}
 	s.CallAs("", http.MethodGet, "/api/v1/keys/public", nil).JSON(t, &body)
 	keys := map[string]ed25519.PublicKey{}
@@ -57,51 +59,51 @@ func publicKeys(t *testing.T, s *stack.Stack) map[string]ed25519.PublicKey {
 }
 
 // siteCall posts like an installed site and checks the answer's signature.
-func siteCall(t *testing.T, s *stack.Stack, path string, req api.SiteRequest) api.SiteAnswer {
+func siteCall(t *testing.T, s *stack.Stack, path string, req siteapi.SiteRequest) siteapi.SiteAnswer {
 	t.Helper()
 	r := s.CallAs("", http.MethodPost, "/api/v1/licenses/"+path, req)
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	require.NoError(t, licensetoken.VerifyAnswer(r.Body, r.Header.Get(licensetoken.SignatureHeader), publicKeys(t, s)), "signed answer")
-	var a api.SiteAnswer
+	var a siteapi.SiteAnswer
 	r.JSON(t, &a)
 	return a
 }
 
 func TestSitesValidateAndActivateWithSignedAnswers(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		v := issue(t, s, `{"user_email":"site@example.com","tier":"pos","max_domains":2}`)
 		key := v.DLID
 
-		a := siteCall(t, s, "validate", api.SiteRequest{DLID: key, Nonce: "n-1"})
+		a := siteCall(t, s, "validate", siteapi.SiteRequest{DLID: key, Nonce: "n-1"})
 		assert.True(t, a.Valid)
 		assert.Equal(t, models.CodeValid, a.Code)
 		assert.Equal(t, "n-1", a.Nonce)
 		assert.Equal(t, 2, a.ActivationLimit)
 		assert.Equal(t, []string{"MokoSuite", "MokoSuitePOS"}, a.License.Entitlements)
 
-		a = siteCall(t, s, "validate", api.SiteRequest{DLID: key, Domain: "https://www.Shop-One.com/administrator"})
+		a = siteCall(t, s, "validate", siteapi.SiteRequest{DLID: key, Domain: "https://www.Shop-One.com/administrator"})
 		assert.Equal(t, models.CodeDomainNotActivated, a.Code)
 		assert.False(t, a.Valid)
 		for _, d := range []string{"shop-one.com", "http://shop-two.com:8080"} {
-			a = siteCall(t, s, "activate", api.SiteRequest{DLID: key, Domain: d})
+			a = siteCall(t, s, "activate", siteapi.SiteRequest{DLID: key, Domain: d})
 			require.True(t, *a.Activated, a.Detail)
 		}
-		a = siteCall(t, s, "activate", api.SiteRequest{DLID: key, Domain: "shop-three.com"})
+		a = siteCall(t, s, "activate", siteapi.SiteRequest{DLID: key, Domain: "shop-three.com"})
 		assert.False(t, *a.Activated)
 		assert.Equal(t, models.CodeTooManyDomains, a.Code)
 		assert.Equal(t, 2, a.ActivationUsage)
-		a = siteCall(t, s, "validate", api.SiteRequest{DLID: key, Domain: "WWW.SHOP-ONE.COM"})
+		a = siteCall(t, s, "validate", siteapi.SiteRequest{DLID: key, Domain: "WWW.SHOP-ONE.COM"})
 		assert.Equal(t, models.CodeValid, a.Code)
 		assert.Equal(t, []string{"shop-one.com", "shop-two.com"}, a.License.ActiveDomains)
-		a = siteCall(t, s, "validate", api.SiteRequest{DLID: key, Domain: "shop-three.com"})
+		a = siteCall(t, s, "validate", siteapi.SiteRequest{DLID: key, Domain: "shop-three.com"})
 		assert.Equal(t, models.CodeTooManyDomains, a.Code)
 
-		a = siteCall(t, s, "validate", api.SiteRequest{DLID: key, Product: "crm"})
+		a = siteCall(t, s, "validate", siteapi.SiteRequest{DLID: key, Product: "crm"})
 		assert.Equal(t, models.CodeNotEntitled, a.Code)
-		a = siteCall(t, s, "validate", api.SiteRequest{DLID: key, Product: "MokoSuitePOS"})
+		a = siteCall(t, s, "validate", siteapi.SiteRequest{DLID: key, Product: "MokoSuitePOS"})
 		assert.Equal(t, models.CodeValid, a.Code)
-		a = siteCall(t, s, "validate", api.SiteRequest{DLID: "00000000000000000000000000000000"})
+		a = siteCall(t, s, "validate", siteapi.SiteRequest{DLID: "00000000000000000000000000000000"})
 		assert.Equal(t, models.CodeNotFound, a.Code)
 		assert.Nil(t, a.License)
 
@@ -109,16 +111,16 @@ func TestSitesValidateAndActivateWithSignedAnswers(t *testing.T) {
 		r := s.Call(http.MethodPatch, "/api/v1/licensing/licenses/"+v.ID, `{"max_domains":1}`)
 		assert.Equal(t, http.StatusConflict, r.Status)
 		assert.Equal(t, "domains_in_use", r.Error(t).Code)
-		a = siteCall(t, s, "deactivate", api.SiteRequest{DLID: key, Domain: "shop-two.com"})
+		a = siteCall(t, s, "deactivate", siteapi.SiteRequest{DLID: key, Domain: "shop-two.com"})
 		assert.True(t, *a.Deactivated)
-		a = siteCall(t, s, "heartbeat", api.SiteRequest{DLID: key, Domain: "shop-one.com"})
+		a = siteCall(t, s, "heartbeat", siteapi.SiteRequest{DLID: key, Domain: "shop-one.com"})
 		assert.Equal(t, models.CodeValid, a.Code)
 		require.Equal(t, http.StatusOK, s.Call(http.MethodPatch, "/api/v1/licensing/licenses/"+v.ID, `{"max_domains":1}`).Status)
 
 		require.Equal(t, http.StatusOK, s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+v.ID+"/suspend", nil).Status)
-		assert.Equal(t, models.CodeSuspended, siteCall(t, s, "validate", api.SiteRequest{DLID: key}).Code)
+		assert.Equal(t, models.CodeSuspended, siteCall(t, s, "validate", siteapi.SiteRequest{DLID: key}).Code)
 		require.Equal(t, http.StatusOK, s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+v.ID+"/revoke", nil).Status)
-		assert.Equal(t, models.CodeRevoked, siteCall(t, s, "validate", api.SiteRequest{DLID: key, Product: "crm"}).Code)
+		assert.Equal(t, models.CodeRevoked, siteCall(t, s, "validate", siteapi.SiteRequest{DLID: key, Product: "crm"}).Code)
 
 		var u models.Usage
 		s.WaitFor("usage to be recorded", 5*time.Second, func() bool {
@@ -133,7 +135,7 @@ func TestSitesValidateAndActivateWithSignedAnswers(t *testing.T) {
 func TestSignatureFailsWhenTheAnswerIsTamperedWith(t *testing.T) {
 	s := stack.Start(t, testsupport.SQLite(t), stack.Options{})
 	v := issue(t, s, crmOrder)
-	r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", api.SiteRequest{DLID: v.DLID})
+	r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", siteapi.SiteRequest{DLID: v.DLID})
 	header := r.Header.Get(licensetoken.SignatureHeader)
 	keys := publicKeys(t, s)
 	require.NoError(t, licensetoken.VerifyAnswer(r.Body, header, keys))
@@ -146,7 +148,7 @@ func TestSignatureFailsWhenTheAnswerIsTamperedWith(t *testing.T) {
 	require.Equal(t, http.StatusCreated, s.Call(http.MethodPost, "/api/v1/keys/rotate", nil).Status)
 	keys = publicKeys(t, s)
 	require.NoError(t, licensetoken.VerifyAnswer(r.Body, header, keys))
-	fresh := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", api.SiteRequest{DLID: v.DLID})
+	fresh := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", siteapi.SiteRequest{DLID: v.DLID})
 	assert.NotEqual(t, header[:20], fresh.Header.Get(licensetoken.SignatureHeader)[:20], "a new key id")
 	require.NoError(t, licensetoken.VerifyAnswer(fresh.Body, fresh.Header.Get(licensetoken.SignatureHeader), keys))
 }
@@ -157,14 +159,14 @@ func TestExpiredLicenseValidatesDuringGrace(t *testing.T) {
 	soon := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
 	require.Equal(t, http.StatusOK, s.Call(http.MethodPatch, "/api/v1/licensing/licenses/"+v.ID, `{"expires_at":"`+soon+`"}`).Status)
 	time.Sleep(2500 * time.Millisecond)
-	a := siteCall(t, s, "validate", api.SiteRequest{DLID: v.DLID})
+	a := siteCall(t, s, "validate", siteapi.SiteRequest{DLID: v.DLID})
 	assert.True(t, a.Valid, "sites keep working during the grace period")
 	assert.Equal(t, models.CodeExpired, a.Code)
 	assert.Equal(t, models.DetailInGrace, a.Detail)
 }
 
 func TestTenParallelActivationsOfAFiveDomainLicense(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		v := issue(t, s, `{"user_email":"par@example.com","tier":"pos","max_domains":5}`)
 		var wg sync.WaitGroup
@@ -172,9 +174,9 @@ func TestTenParallelActivationsOfAFiveDomainLicense(t *testing.T) {
 		activated := 0
 		for i := range 10 {
 			wg.Go(func() {
-				r := s.CallAs("", http.MethodPost, "/api/v1/licenses/activate", api.SiteRequest{DLID: v.DLID, Domain: fmt.Sprintf("site-%d.example.com", i)})
+				r := s.CallAs("", http.MethodPost, "/api/v1/licenses/activate", siteapi.SiteRequest{DLID: v.DLID, Domain: fmt.Sprintf("site-%d.example.com", i)})
 				require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-				var a api.SiteAnswer
+				var a siteapi.SiteAnswer
 				r.JSON(t, &a)
 				if *a.Activated {
 					mu.Lock()
@@ -197,9 +199,9 @@ func TestTenParallelActivationsOfAFiveDomainLicense(t *testing.T) {
 func TestOfflineTokenVerifiesWithThePublicKeyAlone(t *testing.T) {
 	s := stack.Start(t, testsupport.SQLite(t), stack.Options{})
 	v := issue(t, s, `{"user_email":"offline@example.com","tier":"suite"}`)
-	r := s.CallAs("", http.MethodPost, "/api/v1/licenses/token", api.SiteRequest{DLID: v.DLID})
+	r := s.CallAs("", http.MethodPost, "/api/v1/licenses/token", siteapi.SiteRequest{DLID: v.DLID})
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-	var tok api.LicenseToken
+	var tok siteapi.LicenseToken
 	r.JSON(t, &tok)
 	claims, err := licensetoken.Verify(tok.Token, publicKeys(t, s))
 	require.NoError(t, err)
@@ -211,7 +213,7 @@ func TestOfflineTokenVerifiesWithThePublicKeyAlone(t *testing.T) {
 
 	admin := s.Call(http.MethodPost, "/api/v1/licenses/"+v.ID+"/token", nil)
 	require.Equal(t, http.StatusOK, admin.Status, string(admin.Body))
-	unknown := s.CallAs("", http.MethodPost, "/api/v1/licenses/token", api.SiteRequest{DLID: "ffffffffffffffffffffffffffffffff"})
+	unknown := s.CallAs("", http.MethodPost, "/api/v1/licenses/token", siteapi.SiteRequest{DLID: "ffffffffffffffffffffffffffffffff"})
 	assert.Equal(t, http.StatusForbidden, unknown.Status)
 }
 
@@ -238,18 +240,18 @@ func publish(t *testing.T, s *stack.Stack, product, version, channel string, con
 	return stack.Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
 }
 
-func joomlaFeed(t *testing.T, s *stack.Stack, product, dlid string) api.JoomlaUpdates {
+func joomlaFeed(t *testing.T, s *stack.Stack, product, dlid string) siteapi.JoomlaUpdates {
 	t.Helper()
 	r := s.CallAs("", http.MethodGet, "/updates/"+product+".xml?dlid="+dlid, nil)
 	require.Equal(t, http.StatusOK, r.Status, "Joomla always gets a document")
 	assert.Contains(t, r.Header.Get("Content-Type"), "xml")
-	var doc api.JoomlaUpdates
+	var doc siteapi.JoomlaUpdates
 	require.NoError(t, xml.Unmarshal(r.Body, &doc), string(r.Body))
 	return doc
 }
 
 func TestJoomlaFeedsAndDownloadsFollowEntitlementsAndChannels(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *models.Store) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stack.Start(t, store, stack.Options{})
 		pos := issue(t, s, `{"user_email":"pos@example.com","tier":"pos"}`)     // stable only
 		suite := issue(t, s, `{"user_email":"all@example.com","tier":"suite"}`) // stable and beta
@@ -276,7 +278,7 @@ func TestJoomlaFeedsAndDownloadsFollowEntitlementsAndChannels(t *testing.T) {
 		assert.Equal(t, "package", u.Type)
 		assert.Equal(t, rel.SHA256, u.SHA256)
 		assert.Equal(t, []string{"stable"}, u.Tags.Tags)
-		assert.Equal(t, api.JoomlaPlatform{Name: "joomla", Version: "5.*"}, u.TargetPlatform)
+		assert.Equal(t, siteapi.JoomlaPlatform{Name: "joomla", Version: "5.*"}, u.TargetPlatform)
 		assert.Equal(t, "8.1", u.PHPMinimum)
 		require.Len(t, u.Downloads.URLs, 1)
 		assert.Contains(t, u.Downloads.URLs[0].URL, "/downloads/pos/1.0.0?dlid="+pos.DLID)
@@ -368,7 +370,7 @@ func TestDatabaseOutageAnswers503NeverInvalid(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, sqlDB.Close())
 	for _, path := range []string{"validate", "activate", "heartbeat"} {
-		r := s.CallAs("", http.MethodPost, "/api/v1/licenses/"+path, api.SiteRequest{DLID: v.DLID, Domain: "x.example.com"})
+		r := s.CallAs("", http.MethodPost, "/api/v1/licenses/"+path, siteapi.SiteRequest{DLID: v.DLID, Domain: "x.example.com"})
 		assert.Equal(t, http.StatusServiceUnavailable, r.Status, "%s: %s", path, r.Body)
 		assert.Equal(t, "database_unavailable", r.Error(t).Code)
 	}
@@ -403,7 +405,7 @@ func TestUnknownKeysAreRateLimitedPerAddress(t *testing.T) {
 	limited := 0
 	var retryAfter string
 	for i := range 40 {
-		r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", api.SiteRequest{DLID: fmt.Sprintf("%032x", i+1)})
+		r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", siteapi.SiteRequest{DLID: fmt.Sprintf("%032x", i+1)})
 		if r.Status == http.StatusTooManyRequests {
 			limited++
 			retryAfter = r.Header.Get("Retry-After")
@@ -411,9 +413,9 @@ func TestUnknownKeysAreRateLimitedPerAddress(t *testing.T) {
 	}
 	assert.Positive(t, limited, "guessing keys is slowed down")
 	assert.Equal(t, "60", retryAfter)
-	r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", api.SiteRequest{DLID: v.DLID})
+	r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", siteapi.SiteRequest{DLID: v.DLID})
 	assert.Equal(t, http.StatusOK, r.Status, "a real key is still answered")
-	var a api.SiteAnswer
+	var a siteapi.SiteAnswer
 	require.NoError(t, json.Unmarshal(r.Body, &a))
 	assert.True(t, a.Valid)
 }

@@ -43,3 +43,22 @@ type UsageEvent struct {
 	Result    string    `gorm:"size:32;not null" json:"result"`
 	At        time.Time `gorm:"not null;index:ix_usage_license_at,priority:2" json:"at"`
 }
+
+// UsageDay counts one day's hits by kind.
+type UsageDay struct {
+	Day    string            `json:"day"`
+	Counts map[UsageKind]int `json:"counts"`
+}
+
+// DomainSeen is when a domain last showed up.
+type DomainSeen struct {
+	Domain   string    `json:"domain"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// Usage summarizes a license's usage since a moment.
+type Usage struct {
+	Totals  map[UsageKind]int `json:"totals"`
+	Days    []UsageDay        `json:"days"`
+	Domains []DomainSeen      `json:"domains"`
+}

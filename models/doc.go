@@ -1,4 +1,4 @@
 // Package models holds licenseflow's domain: licenses, tiers, entitlements,
-// orders, invoices and their rules, plus the gorm store that persists them.
-// It depends on nothing but gorm and the standard library.
+// orders, invoices and their rules. It depends on nothing but the standard
+// library (its types carry gorm tags, but no query lives here: see store).
 package models

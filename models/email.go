@@ -36,3 +36,20 @@ type EmailMessage struct {
 	CreatedAt         time.Time   `json:"created_at"`
 	UpdatedAt         time.Time   `json:"updated_at"`
 }
+
+// EmailOutcome is what happened when a message was handed to delivery.
+type EmailOutcome struct {
+	Status            EmailStatus
+	ProviderMessageID string
+	Error             string
+	At                time.Time
+}
+
+// EmailFilter narrows an outbox listing.
+type EmailFilter struct {
+	LicenseID string
+	To        string
+	Template  string
+	Status    EmailStatus
+	Limit     int
+}

@@ -28,3 +28,11 @@ type LicenseEvent struct {
 // LedgerSystemActor marks changes licenseflow made on its own account
 // (resuming a closed workflow, a default when a caller named nobody).
 const LedgerSystemActor = "system"
+
+// LedgerFilter pages through a license's ledger, newest first.
+type LedgerFilter struct {
+	LicenseID string
+	// Before is the ID of the last event of the previous page (0: first page).
+	Before uint64
+	Limit  int
+}

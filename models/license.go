@@ -146,6 +146,18 @@ func CheckTransition(status LicenseStatus, action Action) error {
 	return nil
 }
 
+// CheckRenewal refuses what a renewal of l would be refused, before any
+// order is recorded: renewing a revoked license, or a lifetime one.
+func CheckRenewal(l License) error {
+	if err := CheckTransition(l.Status, ActionRenew); err != nil {
+		return err
+	}
+	if l.Lifetime() {
+		return Conflict("license_lifetime", "a lifetime license never expires, so there is nothing to renew")
+	}
+	return nil
+}
+
 // AddMonths adds calendar months, clamping to the last day of a shorter
 // month (31 January + 1 month = 28/29 February, not 2/3 March).
 func AddMonths(t time.Time, months int) time.Time {
@@ -184,4 +196,54 @@ func MaskDLID(dlid string) string {
 		return "…"
 	}
 	return dlid[:4] + "…" + dlid[len(dlid)-4:]
+}
+
+// Mint gives a license its dates and DLID. It is idempotent on the license
+// id: a license that already has a DLID is returned unchanged, and a missing
+// row (a workflow started without the API) is created.
+type Mint struct {
+	LicenseID  string
+	OrderID    string
+	WorkflowID string
+	Email      string
+	Name       string
+	TierKey    string
+	Type       LicenseType
+	MaxDomains int
+	Channels   StringList
+	StartsAt   time.Time
+	ExpiresAt  *time.Time
+	GraceUntil *time.Time
+}
+
+// Projection is a license's state as its workflow sees it at a revision.
+type Projection struct {
+	LicenseID  string
+	Revision   int64
+	Status     LicenseStatus
+	TierKey    string
+	StartsAt   *time.Time
+	ExpiresAt  *time.Time
+	GraceUntil *time.Time
+	MaxDomains int
+	Channels   StringList
+	// Events are the ledger lines of this revision's change.
+	Events []LicenseEvent
+}
+
+// LicenseFilter narrows a license list; zero fields do not filter.
+type LicenseFilter struct {
+	Email          string
+	Status         LicenseStatus
+	Tier           string
+	ExpiringWithin time.Duration
+	Now            time.Time
+	Limit          int
+	Cursor         string
+}
+
+// LicensePage is one page of a license list; NextCursor is empty on the last page.
+type LicensePage struct {
+	Licenses   []License
+	NextCursor string
 }

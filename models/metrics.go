@@ -1,11 +1,5 @@
 package models
 
-import (
-	"context"
-	"sort"
-	"time"
-)
-
 // MonthMetrics are one calendar month (UTC) of license sales:
 //   - New: first-purchase orders paid in the month;
 //   - Renewed: renewal orders paid in the month;
@@ -26,80 +20,4 @@ type TierRevenue struct {
 	Orders   int    `json:"orders"`
 	Amount   int64  `json:"amount_cents"`
 	Currency string `json:"currency"`
-}
-
-// SalesMetrics gives the months from `from` to `to` (inclusive, oldest
-// first) and revenue by tier over that span. Months are bucketed here,
-// not in SQL, so PostgreSQL and SQLite agree.
-func (s *Store) SalesMetrics(ctx context.Context, from, to, now time.Time) ([]MonthMetrics, []TierRevenue, error) {
-	start := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
-	end := time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
-	var months []MonthMetrics
-	index := map[string]int{}
-	for m := start; m.Before(end); m = m.AddDate(0, 1, 0) {
-		index[m.Format("2006-01")] = len(months)
-		months = append(months, MonthMetrics{Month: m.Format("2006-01"), Revenue: map[string]int64{}})
-	}
-	bucket := func(t time.Time) (*MonthMetrics, bool) {
-		i, ok := index[t.UTC().Format("2006-01")]
-		if !ok {
-			return nil, false
-		}
-		return &months[i], true
-	}
-
-	var orders []Order
-	if err := s.with(ctx).Where("status IN ? AND paid_at >= ? AND paid_at < ?", []OrderStatus{OrderPaid, OrderRefunded}, start, end).
-		Find(&orders).Error; err != nil {
-		return nil, nil, err
-	}
-	byTier := map[[2]string]*TierRevenue{}
-	for _, o := range orders {
-		m, ok := bucket(*o.PaidAt)
-		if !ok {
-			continue
-		}
-		if o.Kind == OrderRenewal {
-			m.Renewed++
-		} else {
-			m.New++
-		}
-		if o.Status != OrderPaid {
-			continue // refunded: counted as a sale, not as revenue
-		}
-		m.Revenue[o.Currency] += o.AmountCents
-		k := [2]string{o.TierKey, o.Currency}
-		if byTier[k] == nil {
-			byTier[k] = &TierRevenue{Tier: o.TierKey, Currency: o.Currency}
-		}
-		byTier[k].Orders++
-		byTier[k].Amount += o.AmountCents
-	}
-
-	var lapsed []License
-	if err := s.with(ctx).Where("(status = ? AND grace_until >= ? AND grace_until < ? AND grace_until <= ?) OR (status = ? AND updated_at >= ? AND updated_at < ?)",
-		StatusExpired, start, end, now, StatusRevoked, start, end).Find(&lapsed).Error; err != nil {
-		return nil, nil, err
-	}
-	for _, l := range lapsed {
-		at := l.UpdatedAt
-		if l.Status == StatusExpired {
-			at = *l.GraceUntil
-		}
-		if m, ok := bucket(at); ok {
-			m.Churned++
-		}
-	}
-
-	tiers := make([]TierRevenue, 0, len(byTier))
-	for _, t := range byTier {
-		tiers = append(tiers, *t)
-	}
-	sort.Slice(tiers, func(i, j int) bool {
-		if tiers[i].Amount != tiers[j].Amount {
-			return tiers[i].Amount > tiers[j].Amount
-		}
-		return tiers[i].Tier < tiers[j].Tier
-	})
-	return months, tiers, nil
 }

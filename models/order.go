@@ -47,3 +47,62 @@ type Order struct {
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 }
+
+// StripeLinks are the Stripe objects behind a payment, stored on the order
+// (and the customer and subscription on the license too), so an operator
+// can go from a license to its payments and back.
+type StripeLinks struct {
+	CustomerID        string
+	SubscriptionID    string
+	CheckoutSessionID string
+	PaymentIntentID   string
+	InvoiceID         string
+}
+
+// Purchase is a paid order for a new license, as the CRM or a payment reported it.
+type Purchase struct {
+	OrderID      string
+	Email        string
+	CustomerName string
+	Company      string
+	Tier         Tier
+	MaxDomains   int
+	Months       int
+	Lifetime     bool
+	Type         LicenseType
+	AmountCents  int64
+	Currency     string
+	PaymentRef   string
+	Stripe       StripeLinks
+	WorkflowID   func(licenseID string) string
+	PaidAt       time.Time
+}
+
+// RenewalOrder describes a paid renewal of an existing license.
+type RenewalOrder struct {
+	OrderID     string
+	License     License
+	Months      int
+	AmountCents int64
+	Currency    string
+	PaymentRef  string
+	Stripe      StripeLinks
+	PaidAt      time.Time
+}
+
+// NewOrder is an order the CRM records before it is paid.
+type NewOrder struct {
+	ID           string
+	Email        string
+	CustomerName string
+	Company      string
+	Tier         Tier
+	Kind         OrderKind
+	// LicenseID is the license a renewal extends.
+	LicenseID   string
+	Months      int
+	Lifetime    bool
+	MaxDomains  int
+	AmountCents int64
+	Currency    string
+}

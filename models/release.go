@@ -2,6 +2,7 @@ package models
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,17 @@ type Release struct {
 }
 
 var semverPattern = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`)
+
+// OnChannels keeps the releases published on one of channels, in order.
+func OnChannels(releases []Release, channels []string) []Release {
+	var out []Release
+	for _, r := range releases {
+		if slices.Contains(channels, r.Channel) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 // ValidVersion reports whether v is a semantic version (1.2.3, 2.0.0-beta.1).
 func ValidVersion(v string) bool { return semverPattern.MatchString(v) }

@@ -73,3 +73,12 @@ func Decide(f ValidationFacts) Decision {
 	}
 	return Decision{Valid: true, Code: CodeValid}
 }
+
+// SiteLicense is what a site-facing request needs to know about a key: the
+// license, its entitlements and its active domains, read in one go.
+type SiteLicense struct {
+	License       License
+	Entitled      []string // repos and product codes
+	Entitlements  []Entitlement
+	ActiveDomains []string
+}

@@ -1,6 +1,7 @@
 // Package payments adapts Stripe to licenseflow: it verifies webhook
 // signatures, reads the few fields licenseflow acts on from each event, and
-// creates Checkout Sessions for renewals. Nothing else imports stripe-go.
+// prepares renewal links (Checkout Sessions, or pending CRM orders without
+// Stripe). Nothing else imports stripe-go.
 package payments
 
 import (

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/licenseflow/licenseflow/database"
-	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 )
 
 // PostgresURLEnv names the PostgreSQL server tests use; RequirePostgresEnv=1
@@ -25,19 +25,19 @@ const (
 )
 
 // SQLite returns a migrated store on a fresh SQLite file.
-func SQLite(t testing.TB) *models.Store {
+func SQLite(t testing.TB) *store.Store {
 	t.Helper()
 	return SQLiteAt(t, filepath.Join(t.TempDir(), "licenseflow.db"))
 }
 
 // SQLiteAt returns a migrated store on the SQLite file at path.
-func SQLiteAt(t testing.TB, path string) *models.Store {
+func SQLiteAt(t testing.TB, path string) *store.Store {
 	t.Helper()
 	db, err := database.Open(path, database.Options{})
 	if err != nil {
 		t.Fatalf("open SQLite: %v", err)
 	}
-	store := models.NewStore(db)
+	store := store.New(db)
 	t.Cleanup(func() {
 		if sqlDB, err := db.DB(); err == nil {
 			_ = sqlDB.Close()
@@ -60,7 +60,7 @@ func PostgresURL(t testing.TB) string {
 	}
 	admin, err := database.Open(base, database.Options{MaxOpenConns: 2})
 	if err == nil {
-		err = models.NewStore(admin).Ping(context.Background())
+		err = store.New(admin).Ping(context.Background())
 	}
 	if err != nil {
 		if os.Getenv(RequirePostgresEnv) == "1" {
@@ -89,7 +89,7 @@ func PostgresURL(t testing.TB) string {
 }
 
 // Postgres returns a migrated store on a fresh PostgreSQL schema.
-func Postgres(t testing.TB) *models.Store {
+func Postgres(t testing.TB) *store.Store {
 	t.Helper()
 	db, err := database.Open(PostgresURL(t), database.Options{MaxOpenConns: 10})
 	if err != nil {
@@ -100,7 +100,7 @@ func Postgres(t testing.TB) *models.Store {
 			_ = sqlDB.Close()
 		}
 	})
-	store := models.NewStore(db)
+	store := store.New(db)
 	if err := store.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate PostgreSQL: %v", err)
 	}
@@ -110,14 +110,14 @@ func Postgres(t testing.TB) *models.Store {
 // Backend names a database a test runs on.
 type Backend struct {
 	Name string
-	Open func(testing.TB) *models.Store
+	Open func(testing.TB) *store.Store
 }
 
 // Backends are the databases every store-facing test runs on.
 var Backends = []Backend{{"sqlite", SQLite}, {"postgres", Postgres}}
 
 // EachBackend runs fn as a subtest on every backend.
-func EachBackend(t *testing.T, fn func(t *testing.T, store *models.Store)) {
+func EachBackend(t *testing.T, fn func(t *testing.T, store *store.Store)) {
 	for _, b := range Backends {
 		t.Run(b.Name, func(t *testing.T) { fn(t, b.Open(t)) })
 	}

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 )
 
 // Recorder batches usage events. A clean shutdown (Close) writes every
 // queued event; a crash loses at most one flush interval of statistics,
 // which is the price of not writing once per validation.
 type Recorder struct {
-	store    *models.Store
+	store    *store.Store
 	log      *slog.Logger
 	queue    chan models.UsageEvent
 	interval time.Duration
@@ -27,7 +28,7 @@ type Recorder struct {
 }
 
 // NewRecorder starts a recorder flushing every interval (or every 500 events).
-func NewRecorder(store *models.Store, log *slog.Logger, interval time.Duration) *Recorder {
+func NewRecorder(store *store.Store, log *slog.Logger, interval time.Duration) *Recorder {
 	if log == nil {
 		log = slog.Default()
 	}

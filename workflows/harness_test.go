@@ -21,6 +21,7 @@ import (
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/workflows"
 )
@@ -31,7 +32,7 @@ import (
 type harness struct {
 	testsuite.WorkflowTestSuite
 	t     *testing.T
-	store *models.Store
+	store *store.Store
 	acts  *activities.Activities
 
 	mu       sync.Mutex

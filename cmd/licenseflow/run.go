@@ -16,25 +16,26 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/licenseflow/licenseflow/activities"
-	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/app"
 	"github.com/licenseflow/licenseflow/cmd/licenseflow/config"
 	"github.com/licenseflow/licenseflow/database"
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // openStore connects to the database and brings its schema up to date.
-func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*models.Store, error) {
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
 	db, err := database.Open(cfg.DatabaseURL, database.Options{})
 	if err != nil {
 		return nil, err
 	}
-	store := models.NewStore(db)
+	store := store.New(db)
 	if err := store.Migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -94,13 +95,9 @@ func prepareNamespace(ctx context.Context, c client.Client, namespace string, se
 	}
 }
 
-func newActivities(cfg config.Config, store *models.Store, log *slog.Logger) (*activities.Activities, error) {
-	renderer, err := email.NewRenderer()
-	if err != nil {
-		return nil, err
-	}
-	acts := &activities.Activities{
-		Store: store, Renderer: renderer, From: cfg.SMTP.From, PublicURL: cfg.PublicURL, Logger: log,
+func newActivities(cfg config.Config, store *store.Store, log *slog.Logger) (*activities.Activities, error) {
+	opts := app.ActivityOptions{
+		From: cfg.SMTP.From, PublicURL: cfg.PublicURL, Logger: log,
 		Seller: invoicepdf.Seller{Name: cfg.Vendor.Name, Address: cfg.Vendor.Address, VATID: cfg.Vendor.VATID, Email: cfg.Vendor.Email},
 	}
 	if cfg.SMTP.Host != "" {
@@ -111,18 +108,18 @@ func newActivities(cfg config.Config, store *models.Store, log *slog.Logger) (*a
 		if err != nil {
 			return nil, err
 		}
-		acts.Sender = sender
+		opts.Sender = sender
 		log.Info("email via SMTP", "host", cfg.SMTP.Host, "port", cfg.SMTP.Port)
 	} else {
 		log.Info("SMTP_HOST not set: emails are kept in the outbox (GET /api/v1/emails)")
 	}
-	return acts, nil
+	return app.NewActivities(store, opts)
 }
 
 // bootstrapAdminToken makes sure an operator can call the API: the token
 // from LICENSEFLOW_ADMIN_TOKEN, or a generated one printed once when no
 // admin token exists.
-func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *models.Store, log *slog.Logger) error {
+func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *store.Store, log *slog.Logger) error {
 	admin := models.StringList{string(models.ScopeAdmin)}
 	if cfg.AdminToken != "" {
 		_, err := store.EnsureToken(ctx, "bootstrap-admin", cfg.AdminToken, admin)
@@ -141,9 +138,9 @@ func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *models.S
 	return nil
 }
 
-func newRouter(cfg config.Config, store *models.Store, c client.Client, recorder *usage.Recorder, cacheTTL time.Duration, log *slog.Logger) (http.Handler, error) {
+func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder *usage.Recorder, cacheTTL time.Duration, log *slog.Logger) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
-	deps := api.Deps{
+	deps := app.Deps{
 		Store: store, Temporal: c, Namespace: cfg.Temporal.Namespace, WebUIURL: cfg.Temporal.UIURL, Logger: log,
 		Policy:    workflows.Policy{GracePeriod: cfg.GracePeriod, Retention: cfg.Retention},
 		PublicURL: cfg.PublicURL, WebhookSecrets: cfg.Stripe.WebhookSecrets, Usage: recorder,
@@ -159,7 +156,7 @@ func newRouter(cfg config.Config, store *models.Store, c client.Client, recorder
 	if len(cfg.Stripe.WebhookSecrets) == 0 {
 		log.Info("STRIPE_WEBHOOK_SECRETS not set: POST /api/v1/webhooks/stripe answers 503")
 	}
-	return api.NewRouter(deps), nil
+	return app.NewRouter(deps), nil
 }
 
 // serveHTTP serves until ctx ends, then drains in-flight requests.
@@ -237,11 +234,11 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 // when every change reaches it, that is on PostgreSQL (it listens for the
 // change notices other processes send) or when the worker writing the
 // licenses runs in this same process.
-func siteCacheTTL(ctx context.Context, cfg config.Config, store *models.Store, r roles, log *slog.Logger) time.Duration {
+func siteCacheTTL(ctx context.Context, cfg config.Config, st *store.Store, r roles, log *slog.Logger) time.Duration {
 	const ttl = 30 * time.Second
 	if database.IsPostgres(cfg.DatabaseURL) {
-		go database.Listen(ctx, cfg.DatabaseURL, models.ChangeChannel, store.DeliverChange,
-			func() { store.DeliverChange(models.AllLicenses) }, log)
+		go database.Listen(ctx, cfg.DatabaseURL, store.ChangeChannel, st.DeliverChange,
+			func() { st.DeliverChange(store.AllLicenses) }, log)
 		return ttl
 	}
 	if r.worker {

@@ -25,11 +25,14 @@ import (
 
 	"github.com/licenseflow/licenseflow/activities"
 	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/app"
 	"github.com/licenseflow/licenseflow/devserver"
 	"github.com/licenseflow/licenseflow/email"
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -55,7 +58,7 @@ type Options struct {
 // Stack is a running licenseflow.
 type Stack struct {
 	t        testing.TB
-	Store    *models.Store
+	Store    *store.Store
 	Server   *temporaltest.TestServer
 	Temporal client.Client
 	Worker   sdkworker.Worker
@@ -72,7 +75,7 @@ const OperatorEmail = "ops@vendor.example"
 const AdminToken = "lft_integration-test-admin-token"
 
 // Start runs a stack on store until the test ends.
-func Start(t testing.TB, store *models.Store, opts Options) *Stack {
+func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	t.Helper()
 	var (
 		ts        *temporaltest.TestServer
@@ -89,13 +92,12 @@ func Start(t testing.TB, store *models.Store, opts Options) *Stack {
 	if err := worker.EnsureSearchAttributes(ctx, c, namespace); err != nil {
 		t.Fatalf("register search attributes: %v", err)
 	}
-	renderer, err := email.NewRenderer()
+	acts, err := app.NewActivities(store, app.ActivityOptions{
+		Sender: opts.Sender, From: "licenses@vendor.example", PublicURL: "https://licenses.vendor.example",
+		Seller: invoicepdf.Seller{Name: "Moko Consulting", Address: "1 Main Street\nSpringfield"},
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	acts := &activities.Activities{
-		Store: store, Renderer: renderer, Sender: opts.Sender, From: "licenses@vendor.example",
-		Seller: invoicepdf.Seller{Name: "Moko Consulting", Address: "1 Main Street\nSpringfield"}, PublicURL: "https://licenses.vendor.example",
 	}
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{WorkflowPanicPolicy: sdkworker.FailWorkflow})
 	worker.Register(w, acts)
@@ -111,7 +113,7 @@ func Start(t testing.TB, store *models.Store, opts Options) *Stack {
 	}
 	gin.SetMode(gin.TestMode)
 	recorder := usage.NewRecorder(store, nil, 50*time.Millisecond)
-	srv := httptest.NewServer(api.NewRouter(api.Deps{
+	srv := httptest.NewServer(app.NewRouter(app.Deps{
 		Store: store, Temporal: c, Namespace: namespace, WebUIURL: "http://localhost:8233",
 		Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout,
 		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, Payments: opts.Payments,
@@ -170,10 +172,10 @@ func (r Response) JSON(t testing.TB, v any) {
 }
 
 // Error decodes an error answer.
-func (r Response) Error(t testing.TB) api.Error {
+func (r Response) Error(t testing.TB) httpx.Error {
 	t.Helper()
 	var body struct {
-		Error api.Error `json:"error"`
+		Error httpx.Error `json:"error"`
 	}
 	r.JSON(t, &body)
 	return body.Error

@@ -1,0 +1,212 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/testsupport"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// These tests run the JSON API's handlers on a real SQLite store with the
+// workflows faked: what the API asks of a license's workflow, and how it
+// answers what the workflow says, without a Temporal server.
+
+const (
+	adminToken = "lft_handler-test-admin-token"
+	readToken  = "lft_handler-test-read-token"
+)
+
+type apiTest struct {
+	t      *testing.T
+	store  *store.Store
+	flows  *lifecyclefake.Fake
+	router *gin.Engine
+}
+
+func newAPITest(t *testing.T) *apiTest {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	st := testsupport.SQLite(t)
+	ctx := context.Background()
+	_, err := st.EnsureToken(ctx, "admin", adminToken, models.StringList{string(models.ScopeAdmin)})
+	require.NoError(t, err)
+	_, err = st.EnsureToken(ctx, "reader", readToken, models.StringList{string(models.ScopeLicensesRead)})
+	require.NoError(t, err)
+	flows := &lifecyclefake.Fake{}
+	r := httpx.NewRouter(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Database: st})
+	api.Mount(r, api.Deps{Store: st, Lifecycle: flows, Renewals: &payments.Renewals{Store: st}, ReleasesDir: t.TempDir()})
+	return &apiTest{t: t, store: st, flows: flows, router: r}
+}
+
+// call sends body (JSON text) with token ("" for none).
+func (a *apiTest) call(token, method, path, body string) *httptest.ResponseRecorder {
+	a.t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	w := httptest.NewRecorder()
+	a.router.ServeHTTP(w, req)
+	return w
+}
+
+func errorOf(t *testing.T, w *httptest.ResponseRecorder) httpx.Error {
+	t.Helper()
+	var body struct {
+		Error httpx.Error `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body), w.Body.String())
+	return body.Error
+}
+
+// purchased records a paid order with its pending license, as the API does
+// before it starts the workflow.
+func (a *apiTest) purchased(orderID string) models.License {
+	a.t.Helper()
+	ctx := context.Background()
+	tier, err := a.store.GetTier(ctx, "pos")
+	require.NoError(a.t, err)
+	_, l, _, err := a.store.RecordPurchase(ctx, models.Purchase{OrderID: orderID, Email: "buyer@example.com", Tier: tier,
+		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+	require.NoError(a.t, err)
+	return l
+}
+
+func TestCreatingALicenseStartsItsWorkflowWithThePurchase(t *testing.T) {
+	a := newAPITest(t)
+	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses",
+		`{"user_email":"Ada@Example.com","tier":"pos","max_domains":3,"expires_months":24,"order_id":"crm-7","customer_name":"Ada"}`)
+	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
+
+	var v api.LicenseView
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v))
+	assert.Equal(t, models.LicenseIDForOrder("crm-7"), v.ID)
+	assert.Equal(t, models.StatusPending, v.Status)
+	assert.Equal(t, workflows.WorkflowID(v.ID), v.WorkflowID)
+	assert.Equal(t, "/api/v1/licensing/licenses/"+v.ID, w.Header().Get("Location"))
+
+	starts := a.flows.Starts()
+	require.Len(t, starts, 1)
+	s := starts[0]
+	assert.Equal(t, v.ID, s.License.ID)
+	assert.Equal(t, "ada@example.com", s.License.Customer.Email)
+	assert.Equal(t, "crm-7", s.Order.ID)
+	assert.Equal(t, "pos", s.Tier.Key)
+	assert.Equal(t, "token:admin", s.Actor, "the purchase names who bought it")
+	assert.Equal(t, 3, s.Order.MaxDomains)
+	assert.Equal(t, 24, s.Order.Months)
+	assert.Equal(t, "Ada", s.CustomerName)
+}
+
+func TestMalformedJSONIsRefusedBeforeAnythingIsRecorded(t *testing.T) {
+	a := newAPITest(t)
+	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"ada@example.com",`)
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Equal(t, "invalid_json", errorOf(t, w).Code)
+	assert.Empty(t, a.flows.Starts())
+}
+
+func TestAnUnknownFieldIsNamedNotIgnored(t *testing.T) {
+	a := newAPITest(t)
+	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses",
+		`{"user_email":"ada@example.com","tier":"pos","expire_months":12}`)
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	e := errorOf(t, w)
+	assert.Equal(t, "unknown_field", e.Code)
+	assert.Equal(t, "expire_months", e.Field)
+	assert.Empty(t, a.flows.Starts())
+}
+
+func TestAnUnknownTierIsA422OnTheTierField(t *testing.T) {
+	a := newAPITest(t)
+	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"ada@example.com","tier":"gold"}`)
+	assert.Equal(t, http.StatusUnprocessableEntity, w.Code)
+	e := errorOf(t, w)
+	assert.Equal(t, "tier_not_found", e.Code)
+	assert.Equal(t, "tier", e.Field)
+	assert.Contains(t, e.Message, "pos", "the message names the tiers that exist")
+}
+
+func TestCallsWithoutATokenOrScopeAreRefused(t *testing.T) {
+	a := newAPITest(t)
+	w := a.call("", http.MethodGet, "/api/v1/licensing/licenses", "")
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.Equal(t, "missing_token", errorOf(t, w).Code)
+	assert.NotEmpty(t, w.Header().Get("WWW-Authenticate"))
+
+	w = a.call(readToken, http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"ada@example.com","tier":"pos"}`)
+	assert.Equal(t, http.StatusForbidden, w.Code)
+	assert.Equal(t, "insufficient_scope", errorOf(t, w).Code)
+	assert.Empty(t, a.flows.Starts())
+}
+
+func TestAChangeTheWorkflowRejectsIsA409(t *testing.T) {
+	a := newAPITest(t)
+	l := a.purchased("crm-8")
+	a.flows.UpdateErr = lifecyclefake.Rejection(workflows.RejectConflict, "not_suspended", "status",
+		"the license is active, not suspended; only a suspended license can be reinstated")
+
+	w := a.call(adminToken, http.MethodPatch, "/api/v1/licensing/licenses/"+l.ID, `{"status":"active","reason":"by hand"}`)
+	assert.Equal(t, http.StatusConflict, w.Code, w.Body.String())
+	e := errorOf(t, w)
+	assert.Equal(t, "not_suspended", e.Code)
+	assert.Equal(t, "status", e.Field)
+
+	updates := a.flows.Updates()
+	require.Len(t, updates, 1)
+	assert.Equal(t, workflows.Patch, updates[0].Name)
+	assert.Equal(t, workflows.PatchRequest{Status: models.StatusActive, Reason: "by hand", Actor: "token:admin"}, updates[0].Arg,
+		"the ledger names the API token")
+}
+
+func TestAnAcceptedChangeAnswersTheWorkflowsState(t *testing.T) {
+	a := newAPITest(t)
+	l := a.purchased("crm-9")
+	a.flows.State = workflows.LicenseState{Status: models.StatusSuspended, Revision: 4, Run: 2, SuspendReason: "chargeback"}
+
+	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses/"+l.ID+"/suspend", `{"reason":"chargeback"}`)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	var v api.LicenseView
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v))
+	require.NotNil(t, v.Workflow)
+	assert.Equal(t, api.WorkflowView{Reachable: true, Status: models.StatusSuspended, Revision: 4, Run: 2, SuspendReason: "chargeback"}, *v.Workflow)
+	assert.Equal(t, workflows.SuspendRequest{Reason: "chargeback", Actor: "token:admin"}, a.flows.Updates()[0].Arg)
+}
+
+func TestATemporalOutageKeepsTheOrderAndAsksForARetry(t *testing.T) {
+	a := newAPITest(t)
+	a.flows.StartErr = serviceerror.NewUnavailable("connection refused")
+	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"ada@example.com","tier":"pos","order_id":"crm-10"}`)
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	e := errorOf(t, w)
+	assert.Equal(t, "temporal_unavailable", e.Code)
+	assert.Contains(t, e.Message, "crm-10")
+
+	// The retry finds the recorded order and starts the same license.
+	a.flows.StartErr = nil
+	w = a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"ada@example.com","tier":"pos","order_id":"crm-10"}`)
+	assert.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	starts := a.flows.Starts()
+	require.Len(t, starts, 2)
+	assert.Equal(t, starts[0].License.ID, starts[1].License.ID)
+}

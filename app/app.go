@@ -1,0 +1,94 @@
+// Package app composes licenseflow from its parts: the HTTP router (the
+// JSON API, the site-facing API, Stripe webhooks, the portal and dashboard,
+// and health checks) and the worker's activities. cmd/licenseflow and the
+// integration tests' stack both build licenseflow through it.
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle"
+	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/siteapi"
+	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/stripehook"
+	"github.com/licenseflow/licenseflow/usage"
+	"github.com/licenseflow/licenseflow/web"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// Deps are what the HTTP side of licenseflow runs on.
+type Deps struct {
+	Store    *store.Store
+	Temporal client.Client
+	// Namespace is the Temporal namespace (for Web UI links).
+	Namespace string
+	// WebUIURL is the Temporal Web UI's base URL; empty omits links.
+	WebUIURL string
+	// Policy sets the lifecycle windows of new licenses.
+	Policy workflows.Policy
+	Logger *slog.Logger
+	Now    func() time.Time
+	// UpdateTimeout bounds how long a change waits for its workflow.
+	UpdateTimeout time.Duration
+	// PublicURL is where customers and sites reach licenseflow.
+	PublicURL string
+	// Payments creates Stripe Checkout Sessions; nil without a Stripe key
+	// (renewal links then become pending CRM orders).
+	Payments *payments.Checkout
+	// WebhookSecrets verify Stripe webhooks (several while rotating).
+	WebhookSecrets []string
+	// ReleasesDir holds uploaded release artifacts.
+	ReleasesDir string
+	// Usage records site-facing hits; nil starts one that is never closed
+	// (tests); production passes one and closes it on shutdown.
+	Usage *usage.Recorder
+	// ReleaseEmailsPerMinute throttles new-release notifications.
+	ReleaseEmailsPerMinute int
+	// SiteCacheTTL keeps looked-up keys in memory for site-facing calls,
+	// invalidated by the store's change notices; 0 reads the database every
+	// time (use 0 when another process writes licenses and no notices reach
+	// this one, i.e. SQLite shared by separate processes).
+	SiteCacheTTL time.Duration
+	// AdminEmails may sign in to the dashboard by magic link.
+	AdminEmails []string
+	// TrustedProxies may set X-Forwarded-For (client IPs for rate limits);
+	// empty trusts none.
+	TrustedProxies []string
+}
+
+// NewRouter builds the HTTP handler: every audience's routes on one router,
+// plus /healthz and /readyz.
+func NewRouter(d Deps) *gin.Engine {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Usage == nil {
+		d.Usage = usage.NewRecorder(d.Store, d.Logger, 200*time.Millisecond)
+	}
+	flows := lifecycle.New(d.Temporal, lifecycle.Options{Namespace: d.Namespace, WebUIURL: d.WebUIURL, Policy: d.Policy,
+		UpdateTimeout: d.UpdateTimeout, ReleaseEmailsPerMinute: d.ReleaseEmailsPerMinute})
+	renewals := &payments.Renewals{Store: d.Store, Checkout: d.Payments, PublicURL: d.PublicURL}
+
+	r := httpx.NewRouter(httpx.Options{Logger: d.Logger, Database: d.Store, TrustedProxies: d.TrustedProxies})
+	checks := health{store: d.Store, lifecycle: flows}
+	r.GET("/healthz", checks.healthz)
+	r.GET("/readyz", checks.readyz)
+	api.Mount(r, api.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, Now: d.Now, ReleasesDir: d.ReleasesDir})
+	siteapi.Mount(r, siteapi.Deps{Store: d.Store, Usage: d.Usage, PublicURL: d.PublicURL, Now: d.Now,
+		SiteCacheTTL: d.SiteCacheTTL})
+	stripehook.Mount(r, stripehook.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,
+		WebhookSecrets: d.WebhookSecrets, Now: d.Now})
+	web.Mount(r, web.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, PublicURL: d.PublicURL,
+		AdminEmails: d.AdminEmails, Now: d.Now})
+	return r
+}

@@ -1,0 +1,47 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle"
+)
+
+// health answers the load balancer's questions.
+type health struct {
+	store     httpx.Pinger
+	lifecycle lifecycle.Client
+}
+
+// healthz answers while the process is up.
+func (h health) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz answers 200 only when the database and Temporal both answer, so a
+// load balancer sends no traffic to an instance that would fail it.
+func (h health) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	checks := gin.H{}
+	ready := true
+	if err := h.store.Ping(ctx); err != nil {
+		checks["database"], ready = err.Error(), false
+	} else {
+		checks["database"] = "ok"
+	}
+	if err := h.lifecycle.CheckHealth(ctx); err != nil {
+		checks["temporal"], ready = err.Error(), false
+	} else {
+		checks["temporal"] = "ok"
+	}
+	status, word := http.StatusOK, "ready"
+	if !ready {
+		status, word = http.StatusServiceUnavailable, "unavailable"
+	}
+	c.JSON(status, gin.H{"status": word, "checks": checks})
+}

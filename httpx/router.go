@@ -1,0 +1,109 @@
+package httpx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Pinger checks the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Options shape a router.
+type Options struct {
+	Logger *slog.Logger
+	// Database is pinged when an error nothing explains happens, so an
+	// outage answers 503 rather than 500.
+	Database Pinger
+	// TrustedProxies may set X-Forwarded-For (client IPs for rate limits);
+	// empty trusts none.
+	TrustedProxies []string
+}
+
+const (
+	ctxLogger   = "licenseflow.logger"
+	ctxToken    = "licenseflow.token"
+	ctxDatabase = "licenseflow.database"
+)
+
+// NewRouter returns a gin engine that tags and logs every request, turns
+// panics into 500 answers, and answers unknown routes and methods with
+// licenseflow's JSON errors. Each audience's package mounts its routes on it.
+func NewRouter(o Options) *gin.Engine {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	r := gin.New()
+	if err := r.SetTrustedProxies(o.TrustedProxies); err != nil {
+		o.Logger.Error("ignoring LICENSEFLOW_TRUSTED_PROXIES", "error", err)
+		_ = r.SetTrustedProxies(nil)
+	}
+	r.HandleMethodNotAllowed = true
+	r.Use(requestContext(o.Logger, o.Database), recoverPanic)
+	r.NoRoute(func(c *gin.Context) {
+		Fail(c, NewError(http.StatusNotFound, "route_not_found", "", "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		Fail(c, NewError(http.StatusMethodNotAllowed, "method_not_allowed", "", c.Request.Method+" is not allowed on "+c.Request.URL.Path))
+	})
+	return r
+}
+
+// requestContext tags the request with an id (echoed in X-Request-ID) and
+// logs it when done.
+func requestContext(log *slog.Logger, db Pinger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-ID")
+		if id == "" || len(id) > 64 {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Header("X-Request-ID", id)
+		l := log.With("request_id", id) // With is cheap: attributes are formatted only when logged
+		c.Set(ctxLogger, l)
+		if db != nil {
+			c.Set(ctxDatabase, db)
+		}
+		start := time.Now()
+		c.Next()
+		// Successful requests log at debug: sites validate thousands of times a
+		// second, and an access log line each would cost more than the answer.
+		level := slog.LevelDebug
+		switch status := c.Writer.Status(); {
+		case status >= 500:
+			level = slog.LevelError
+		case status >= 400:
+			level = slog.LevelInfo
+		}
+		if l.Enabled(c.Request.Context(), level) {
+			l.Log(c.Request.Context(), level, "http request", "method", c.Request.Method, "path", c.FullPath(),
+				"status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds())
+		}
+	}
+}
+
+func recoverPanic(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			Logger(c).Error("panic serving request", "panic", r)
+			Fail(c, NewError(http.StatusInternalServerError, "internal", "", "something went wrong on our side; the error is logged"))
+		}
+	}()
+	c.Next()
+}
+
+// Logger is the request's logger, tagged with its request id.
+func Logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(ctxLogger); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.Default()
+}

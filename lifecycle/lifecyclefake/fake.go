@@ -1,0 +1,182 @@
+// Package lifecyclefake answers lifecycle.Client in memory, so HTTP
+// handlers can be tested without Temporal: it records every call and
+// answers with the state and errors a test sets.
+package lifecyclefake
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/licenseflow/licenseflow/lifecycle"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// Fake is an in-memory lifecycle.Client. Set its answers before the
+// requests that use them; read what it was asked afterwards.
+type Fake struct {
+	mu sync.Mutex
+
+	// State answers updates and queries.
+	State workflows.LicenseState
+	// Errors the matching calls return; nil succeeds.
+	StartErr, UpdateErr, SignalErr, QueryErr, AnnounceErr, SignInErr, HealthErr error
+	// Issues answers NeedingAttention.
+	Issues []lifecycle.WorkflowIssue
+	// WebUIURL, when set, makes WorkflowURL answer WebUIURL + "/" + id.
+	WebUIURL string
+
+	starts        []Start
+	updates       []Message
+	signals       []Message
+	queries       []string
+	announcements []Announcement
+	signIns       []SignIn
+}
+
+// Start is a StartLicense call.
+type Start struct {
+	License      models.License
+	Order        models.Order
+	Tier         models.Tier
+	CustomerName string
+	// Actor is who the request context named (workflows.WithActor).
+	Actor string
+}
+
+// Message is an UpdateLicense or SignalLicense call; Arg carries the actor
+// the request context named, as the real client stamps it.
+type Message struct {
+	License models.License
+	Name    string
+	Arg     any
+}
+
+// Announcement is an AnnounceRelease call.
+type Announcement struct {
+	Product models.Product
+	Release models.Release
+}
+
+// SignIn is a SendSignIn call.
+type SignIn struct {
+	Key, To, Link string
+	Admin         bool
+}
+
+var _ lifecycle.Client = (*Fake)(nil)
+
+// Rejection is an update refused by the workflow's validator, as the
+// workflow reports it: kind is workflows.RejectConflict (409) or
+// workflows.RejectInvalidValue (422).
+func Rejection(kind, code, field, message string) error {
+	return temporal.NewApplicationErrorWithOptions(message, kind, temporal.ApplicationErrorOptions{
+		NonRetryable: true, Details: []any{code, field},
+	})
+}
+
+// StartLicense records the start.
+func (f *Fake) StartLicense(ctx context.Context, l models.License, o models.Order, tier models.Tier, customerName string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.starts = append(f.starts, Start{License: l, Order: o, Tier: tier, CustomerName: customerName, Actor: workflows.ActorFrom(ctx)})
+	return f.StartErr
+}
+
+// UpdateLicense records the update and answers State or UpdateErr.
+func (f *Fake) UpdateLicense(ctx context.Context, l models.License, update string, arg any) (workflows.LicenseState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.updates = append(f.updates, Message{License: l, Name: update, Arg: workflows.StampActor(arg, workflows.ActorFrom(ctx))})
+	if f.UpdateErr != nil {
+		return workflows.LicenseState{}, f.UpdateErr
+	}
+	return f.State, nil
+}
+
+// SignalLicense records the signal.
+func (f *Fake) SignalLicense(ctx context.Context, l models.License, signal string, arg any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals = append(f.signals, Message{License: l, Name: signal, Arg: workflows.StampActor(arg, workflows.ActorFrom(ctx))})
+	return f.SignalErr
+}
+
+// QueryLicense records the query and answers State or QueryErr.
+func (f *Fake) QueryLicense(_ context.Context, workflowID string) (workflows.LicenseState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queries = append(f.queries, workflowID)
+	if f.QueryErr != nil {
+		return workflows.LicenseState{}, f.QueryErr
+	}
+	return f.State, nil
+}
+
+// AnnounceRelease records the announcement.
+func (f *Fake) AnnounceRelease(_ context.Context, p models.Product, r models.Release) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.announcements = append(f.announcements, Announcement{Product: p, Release: r})
+	return f.AnnounceErr
+}
+
+// SendSignIn records the sign-in email.
+func (f *Fake) SendSignIn(_ context.Context, key, to, link string, admin bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signIns = append(f.signIns, SignIn{Key: key, To: to, Link: link, Admin: admin})
+	return f.SignInErr
+}
+
+// NeedingAttention answers Issues.
+func (f *Fake) NeedingAttention(context.Context) []lifecycle.WorkflowIssue {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.Issues)
+}
+
+// WorkflowURL answers WebUIURL + "/" + workflowID, or "" without WebUIURL.
+func (f *Fake) WorkflowURL(workflowID string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.WebUIURL == "" || workflowID == "" {
+		return ""
+	}
+	return f.WebUIURL + "/" + workflowID
+}
+
+// CheckHealth answers HealthErr.
+func (f *Fake) CheckHealth(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.HealthErr
+}
+
+// Starts are the StartLicense calls so far.
+func (f *Fake) Starts() []Start { return snapshot(f, &f.starts) }
+
+// Updates are the UpdateLicense calls so far.
+func (f *Fake) Updates() []Message { return snapshot(f, &f.updates) }
+
+// Signals are the SignalLicense calls so far.
+func (f *Fake) Signals() []Message { return snapshot(f, &f.signals) }
+
+// Queries are the workflow ids QueryLicense was asked about so far.
+func (f *Fake) Queries() []string { return snapshot(f, &f.queries) }
+
+// Announcements are the AnnounceRelease calls so far.
+func (f *Fake) Announcements() []Announcement { return snapshot(f, &f.announcements) }
+
+// SignIns are the SendSignIn calls so far.
+func (f *Fake) SignIns() []SignIn { return snapshot(f, &f.signIns) }
+
+// snapshot copies one of the call lists under the lock.
+func snapshot[T any](f *Fake, list *[]T) []T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(*list)
+}

@@ -1,0 +1,75 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// RenewalLink is where a customer pays a renewal: a Stripe Checkout page, or,
+// without Stripe, a pending renewal order for the CRM to collect.
+type RenewalLink struct {
+	Provider  string `json:"provider"`
+	URL       string `json:"url,omitempty"`
+	SessionID string `json:"session_id,omitempty"`
+	OrderID   string `json:"order_id,omitempty"`
+	Message   string `json:"message"`
+}
+
+// RenewalStore is what renewal links read and record.
+type RenewalStore interface {
+	GetTier(ctx context.Context, key string) (models.Tier, error)
+	CreateOrder(ctx context.Context, n models.NewOrder) (models.Order, bool, error)
+}
+
+// Renewals prepares renewal payments for licenses, priced from their tier.
+type Renewals struct {
+	Store RenewalStore
+	// Checkout creates Stripe Checkout Sessions; nil without a Stripe key
+	// (renewal links then become pending CRM orders).
+	Checkout *Checkout
+	// PublicURL is where customers reach licenseflow (Checkout return links).
+	PublicURL string
+}
+
+// Link prepares a renewal payment for a license, for months (nil: the
+// tier's term).
+func (r *Renewals) Link(ctx context.Context, l models.License, months *int) (RenewalLink, error) {
+	if err := models.CheckRenewal(l); err != nil {
+		return RenewalLink{}, err
+	}
+	tier, err := r.Store.GetTier(ctx, l.TierKey)
+	if err != nil {
+		return RenewalLink{}, err
+	}
+	term, _ := tier.Months()
+	if months != nil {
+		if *months < 1 || *months > models.MaxTermMonths {
+			return RenewalLink{}, models.Invalid("invalid_months", "months", "months must be between 1 and %d", models.MaxTermMonths)
+		}
+		term = *months
+	}
+	if r.Checkout == nil {
+		o, _, err := r.Store.CreateOrder(ctx, models.NewOrder{
+			ID: models.NewOrderID(), Kind: models.OrderRenewal, Email: l.Customer.Email, Tier: tier, LicenseID: l.ID,
+			Months: term, MaxDomains: l.MaxDomains, AmountCents: tier.PriceFor(term), Currency: tier.Currency,
+		})
+		if err != nil {
+			return RenewalLink{}, err
+		}
+		return RenewalLink{Provider: "crm", OrderID: o.ID,
+			Message: fmt.Sprintf("Stripe is not configured: renewal order %s (%s) awaits payment; the CRM marks it paid with POST /api/v1/orders/%s/paid",
+				o.ID, models.FormatMoney(o.AmountCents, o.Currency), o.ID)}, nil
+	}
+	session, err := r.Checkout.CreateRenewalSession(ctx, RenewalSession{
+		LicenseID: l.ID, TierKey: tier.Key, TierName: tier.Name, Months: term, PriceID: tier.StripePriceID,
+		AmountCents: tier.PriceFor(term), Currency: tier.Currency, CustomerID: l.StripeCustomerID, CustomerEmail: l.Customer.Email,
+		SuccessURL: r.PublicURL + "/portal?renewed=" + l.ID, CancelURL: r.PublicURL + "/portal",
+	})
+	if err != nil {
+		return RenewalLink{}, err
+	}
+	return RenewalLink{Provider: "stripe", URL: session.URL, SessionID: session.ID,
+		Message: "send the customer to url; the license is renewed when Stripe reports the payment"}, nil
+}

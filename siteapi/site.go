@@ -1,0 +1,488 @@
+package siteapi
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/licensetoken"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/usage"
+)
+
+// SiteRequest is what an installed site sends: its key, and for some calls
+// its domain, the product asking and a nonce echoed in the signed answer.
+type SiteRequest struct {
+	DLID    string `json:"dlid"`
+	Domain  string `json:"domain"`
+	Product string `json:"product"`
+	Nonce   string `json:"nonce"`
+}
+
+// SiteAnswer is licenseflow's signed answer to a site. Valid and Code are
+// separate: an expired license in its grace period is valid with code
+// EXPIRED and detail IN_GRACE.
+type SiteAnswer struct {
+	Valid           bool         `json:"valid"`
+	Code            string       `json:"code"`
+	Detail          string       `json:"detail,omitempty"`
+	Activated       *bool        `json:"activated,omitempty"`
+	Deactivated     *bool        `json:"deactivated,omitempty"`
+	License         *SiteLicense `json:"license,omitempty"`
+	ActivationLimit int          `json:"activation_limit"`
+	ActivationUsage int          `json:"activation_usage"`
+	TS              time.Time    `json:"ts"`
+	Nonce           string       `json:"nonce,omitempty"`
+}
+
+// SiteLicense is the license as a site sees it.
+type SiteLicense struct {
+	ID            string               `json:"id"`
+	Tier          string               `json:"tier"`
+	Status        models.LicenseStatus `json:"status"`
+	ExpiresAt     *time.Time           `json:"expires_at"`
+	GraceUntil    *time.Time           `json:"grace_until"`
+	Entitlements  []string             `json:"entitlements"`
+	MaxDomains    int                  `json:"max_domains"`
+	ActiveDomains []string             `json:"active_domains"`
+}
+
+// Deps are the site-facing API's collaborators.
+type Deps struct {
+	Store Store
+	// Usage records site-facing hits.
+	Usage *usage.Recorder
+	// PublicURL is where sites reach licenseflow (download links in feeds).
+	PublicURL string
+	Now       func() time.Time
+	// SiteCacheTTL keeps looked-up keys in memory, invalidated by the
+	// store's change notices; 0 reads the database every time (use 0 when
+	// another process writes licenses and no notices reach this one, i.e.
+	// SQLite shared by separate processes).
+	SiteCacheTTL time.Duration
+}
+
+// Store is what the site-facing API reads and records.
+type Store interface {
+	httpx.Tokens
+	cacheStore
+	signingKeys
+	Activate(ctx context.Context, licenseID, domain string, now time.Time) (models.Activation, []string, error)
+	Deactivate(ctx context.Context, licenseID, domain string, now time.Time) error
+	GetLicense(ctx context.Context, id string) (models.License, error)
+	GetProduct(ctx context.Context, code string) (models.Product, error)
+	GetRelease(ctx context.Context, productCode, version string) (models.Release, error)
+	Heartbeat(ctx context.Context, licenseID, domain string, now time.Time) error
+	ListReleases(ctx context.Context, productCode string) ([]models.Release, error)
+	RotateSigningKey(ctx context.Context) (models.SigningKey, error)
+	SigningKeys(ctx context.Context) ([]models.SigningKey, error)
+}
+
+// server holds what the site-facing endpoints share: signing, rate limits,
+// the usage recorder and the key cache.
+type server struct {
+	Deps
+	signer      *signer
+	unknownKeys *httpx.LimiterSet // per client IP, for keys that match nothing
+	activations *httpx.LimiterSet // per license
+	cache       *Cache            // nil: no cache
+}
+
+// Mount adds the routes installed sites call to r.
+func Mount(r gin.IRouter, d Deps) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &server{Deps: d, signer: &signer{store: d.Store},
+		unknownKeys: httpx.NewLimiterSet(60, 30), activations: httpx.NewLimiterSet(30, 20)}
+	if d.SiteCacheTTL > 0 {
+		s.cache = NewCache(d.Store, d.SiteCacheTTL)
+	}
+	admin := httpx.RequireScope(d.Store, d.Now, models.ScopeAdmin)
+
+	// Installed sites only have their key.
+	v1 := r.Group("/api/v1")
+	v1.POST("/licenses/validate", s.validate)
+	v1.POST("/licenses/activate", s.activate)
+	v1.POST("/licenses/deactivate", s.deactivate)
+	v1.POST("/licenses/heartbeat", s.heartbeat)
+	v1.POST("/licenses/token", s.siteToken)
+	v1.GET("/keys/public", s.publicKeys)
+	// Operators issue tokens for a license and rotate the signing key.
+	v1.POST("/licenses/:id/token", admin, s.adminToken)
+	v1.POST("/keys/rotate", admin, s.rotateKey)
+
+	r.GET("/updates/:product", s.joomlaFeed)
+	r.GET("/updates/:product/latest", s.latestVersion)
+	r.GET("/downloads/:product/:version", s.download)
+}
+
+// siteCall reads and checks a site request and looks its key up. ok=false
+// means the request was already answered: malformed input, a rate limit,
+// or an outage (503: a site must never be told a good key is invalid
+// because the database is down). sl is nil for a key that matches nothing.
+func (s *server) siteCall(c *gin.Context, needDomain bool) (req SiteRequest, sl *models.SiteLicense, ok bool) {
+	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
+		return req, nil, false
+	}
+	req.DLID = strings.ToLower(strings.TrimSpace(req.DLID))
+	if req.DLID == "" {
+		httpx.Fail(c, httpx.Invalid("missing_dlid", "dlid", "send the license key as dlid"))
+		return req, nil, false
+	}
+	if req.Domain != "" || needDomain {
+		domain, err := models.NormalizeDomain(req.Domain)
+		if err != nil {
+			httpx.Fail(c, err)
+			return req, nil, false
+		}
+		req.Domain = domain
+	}
+	found, err := s.lookupKey(c, req.DLID)
+	if err != nil {
+		httpx.Fail(c, err)
+		return req, nil, false
+	}
+	if found == nil && !s.unknownKeys.Allow(c.ClientIP()) {
+		c.Header("Retry-After", "60")
+		httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_unknown_keys", "",
+			"too many unknown license keys from this address; retry in a minute"))
+		return req, nil, false
+	}
+	return req, found, true
+}
+
+// lookupKey finds the license of a key (nil when none has it). The stored
+// key is compared in constant time; malformed keys never reach the database.
+func (s *server) lookupKey(c *gin.Context, dlid string) (*models.SiteLicense, error) {
+	if !models.ValidDLID(dlid) {
+		return nil, nil
+	}
+	var (
+		sl  models.SiteLicense
+		err error
+	)
+	if s.cache != nil {
+		sl, err = s.cache.Lookup(c.Request.Context(), dlid)
+	} else {
+		sl, err = s.Store.LookupSiteLicense(c.Request.Context(), dlid)
+	}
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(sl.License.Key()), []byte(dlid)) != 1 {
+		return nil, nil
+	}
+	return &sl, nil
+}
+
+func (s *server) decide(sl *models.SiteLicense, req SiteRequest) models.Decision {
+	f := models.ValidationFacts{Product: req.Product, Domain: req.Domain, Now: s.Now()}
+	if sl != nil {
+		f.License, f.Entitled, f.ActiveDomains = &sl.License, sl.Entitled, sl.ActiveDomains
+	}
+	return models.Decide(f)
+}
+
+func (s *server) siteAnswer(sl *models.SiteLicense, req SiteRequest, d models.Decision) SiteAnswer {
+	a := SiteAnswer{Valid: d.Valid, Code: d.Code, Detail: d.Detail, TS: s.Now().UTC().Truncate(time.Second), Nonce: req.Nonce}
+	if sl == nil || sl.License.Status == models.StatusPending {
+		return a
+	}
+	l := sl.License
+	repos := make([]string, 0, len(sl.Entitlements))
+	for _, e := range sl.Entitlements {
+		repos = append(repos, e.Repo)
+	}
+	a.License = &SiteLicense{ID: l.ID, Tier: l.TierKey, Status: l.Status, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil,
+		Entitlements: repos, MaxDomains: l.MaxDomains, ActiveDomains: sl.ActiveDomains}
+	if a.License.ActiveDomains == nil {
+		a.License.ActiveDomains = []string{}
+	}
+	a.ActivationLimit, a.ActivationUsage = l.MaxDomains, len(sl.ActiveDomains)
+	return a
+}
+
+// answer signs and sends a site answer, and records the hit.
+func (s *server) answer(c *gin.Context, kind models.UsageKind, sl *models.SiteLicense, req SiteRequest, a SiteAnswer) {
+	if sl != nil {
+		s.Usage.Record(models.UsageEvent{LicenseID: sl.License.ID, Kind: kind, Domain: req.Domain,
+			IP: c.ClientIP(), Result: a.Code, At: s.Now()})
+	}
+	s.signed(c, http.StatusOK, a)
+}
+
+// signed writes v as JSON with its Ed25519 signature header.
+func (s *server) signed(c *gin.Context, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	key, err := s.signer.key(c.Request.Context())
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	c.Header(licensetoken.SignatureHeader, licensetoken.SignAnswer(body, key.ID, key.PrivateKey))
+	c.Data(status, "application/json; charset=utf-8", body)
+}
+
+// validate answers POST /api/v1/licenses/validate.
+func (s *server) validate(c *gin.Context) {
+	req, sl, ok := s.siteCall(c, false)
+	if !ok {
+		return
+	}
+	s.answer(c, models.UsageValidate, sl, req, s.siteAnswer(sl, req, s.decide(sl, req)))
+}
+
+// activate takes a domain slot for a site (or refreshes it).
+func (s *server) activate(c *gin.Context) {
+	req, sl, ok := s.siteCall(c, true)
+	if !ok {
+		return
+	}
+	domain := req.Domain
+	req.Domain = "" // the license itself must be usable; the domain is what we add
+	d := s.decide(sl, req)
+	req.Domain = domain
+	activated := false
+	if !d.Valid {
+		a := s.siteAnswer(sl, req, d)
+		a.Activated = &activated
+		s.answer(c, models.UsageActivate, sl, req, a)
+		return
+	}
+	if !s.activations.Allow(sl.License.ID) {
+		c.Header("Retry-After", "60")
+		httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_activations", "",
+			"this license changed its domains too often; retry in a minute"))
+		return
+	}
+	_, active, err := s.Store.Activate(c.Request.Context(), sl.License.ID, domain, s.Now())
+	if p, isProblem := models.AsProblem(err); isProblem && p.Code == models.CodeTooManyDomains {
+		a := s.siteAnswer(sl, req, models.Decision{Code: models.CodeTooManyDomains, Detail: p.Message})
+		a.Activated = &activated
+		s.answer(c, models.UsageActivate, sl, req, a)
+		return
+	}
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	sl.ActiveDomains = active
+	activated = true
+	a := s.siteAnswer(sl, req, d)
+	a.Activated = &activated
+	s.answer(c, models.UsageActivate, sl, req, a)
+}
+
+// deactivate frees a site's domain slot.
+func (s *server) deactivate(c *gin.Context) {
+	req, sl, ok := s.siteCall(c, true)
+	if !ok {
+		return
+	}
+	done := false
+	if sl == nil {
+		a := s.siteAnswer(nil, req, s.decide(nil, req))
+		a.Deactivated = &done
+		s.answer(c, models.UsageActivate, nil, req, a)
+		return
+	}
+	err := s.Store.Deactivate(c.Request.Context(), sl.License.ID, req.Domain, s.Now())
+	d := models.Decision{Valid: true, Code: models.CodeValid}
+	switch p, isProblem := models.AsProblem(err); {
+	case isProblem:
+		d = models.Decision{Code: p.Code, Detail: p.Message}
+	case err != nil:
+		httpx.Fail(c, err)
+		return
+	default:
+		done = true
+		sl.ActiveDomains = without(sl.ActiveDomains, req.Domain)
+	}
+	a := s.siteAnswer(sl, req, d)
+	a.Deactivated = &done
+	s.answer(c, models.UsageActivate, sl, req, a)
+}
+
+// heartbeat tells licenseflow an active domain is still in use, so it is
+// not released as silent; the answer is a full validation.
+func (s *server) heartbeat(c *gin.Context) {
+	req, sl, ok := s.siteCall(c, true)
+	if !ok {
+		return
+	}
+	if sl != nil {
+		err := s.Store.Heartbeat(c.Request.Context(), sl.License.ID, req.Domain, s.Now())
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			httpx.Fail(c, err)
+			return
+		}
+	}
+	s.answer(c, models.UsageHeartbeat, sl, req, s.siteAnswer(sl, req, s.decide(sl, req)))
+}
+
+func without(list []string, item string) []string {
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		if x != item {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// PublicKey is one published verification key.
+type PublicKey struct {
+	KeyID     string `json:"kid"`
+	Algorithm string `json:"alg"`
+	PublicKey string `json:"public_key"`
+	Active    bool   `json:"active"`
+}
+
+// publicKeys publishes every signing key's public half (retired ones too,
+// so what they signed still verifies).
+func (s *server) publicKeys(c *gin.Context) {
+	if _, err := s.signer.key(c.Request.Context()); err != nil { // the first start creates one
+		httpx.Fail(c, err)
+		return
+	}
+	keys, err := s.Store.SigningKeys(c.Request.Context())
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	out := make([]PublicKey, len(keys))
+	for i, k := range keys {
+		out[i] = PublicKey{KeyID: k.ID, Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(k.PublicKey), Active: k.Active}
+	}
+	c.JSON(http.StatusOK, gin.H{"keys": out, "signature_header": licensetoken.SignatureHeader})
+}
+
+// rotateKey makes a new signing key (admin).
+func (s *server) rotateKey(c *gin.Context) {
+	k, err := s.Store.RotateSigningKey(c.Request.Context())
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	s.signer.set(k)
+	c.JSON(http.StatusCreated, PublicKey{KeyID: k.ID, Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(k.PublicKey), Active: true})
+}
+
+// LicenseToken is an offline license token and what it claims.
+type LicenseToken struct {
+	Token  string              `json:"token"`
+	Claims licensetoken.Claims `json:"claims"`
+}
+
+// siteToken issues an offline token to a site holding a usable key.
+func (s *server) siteToken(c *gin.Context) {
+	req, sl, ok := s.siteCall(c, false)
+	if !ok {
+		return
+	}
+	if d := s.decide(sl, req); !d.Valid {
+		httpx.Fail(c, httpx.NewError(http.StatusForbidden, strings.ToLower(d.Code), "dlid", "no token for this key: "+d.Detail))
+		return
+	}
+	s.issueToken(c, sl)
+}
+
+// adminToken issues an offline token for a license by id.
+func (s *server) adminToken(c *gin.Context) {
+	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	if l.Key() == "" {
+		httpx.Fail(c, models.Conflict("license_pending", "the license is still being issued; retry in a few seconds"))
+		return
+	}
+	sl, err := s.Store.LookupSiteLicense(c.Request.Context(), l.Key())
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	s.issueToken(c, &sl)
+}
+
+func (s *server) issueToken(c *gin.Context, sl *models.SiteLicense) {
+	key, err := s.signer.key(c.Request.Context())
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	l := sl.License
+	claims := licensetoken.Claims{DLID: l.Key(), Tier: l.TierKey, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil,
+		MaxDomains: l.MaxDomains, IssuedAt: s.Now().UTC().Truncate(time.Second), Entitlements: []string{}}
+	for _, e := range sl.Entitlements {
+		claims.Entitlements = append(claims.Entitlements, e.Repo)
+	}
+	tok, err := licensetoken.Sign(claims, key.ID, key.PrivateKey)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	claims.KeyID = key.ID
+	c.JSON(http.StatusOK, LicenseToken{Token: tok, Claims: claims})
+}
+
+// signer caches the active signing key, re-reading it every minute so a
+// rotation on another instance is picked up.
+type signer struct {
+	store   signingKeys
+	mu      sync.Mutex
+	current models.SigningKey
+	loaded  time.Time
+}
+
+// signingKeys is where the signer finds the active key.
+type signingKeys interface {
+	ActiveSigningKey(ctx context.Context) (models.SigningKey, error)
+}
+
+func (g *signer) key(ctx context.Context) (models.SigningKey, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.current.ID != "" && time.Since(g.loaded) < time.Minute {
+		return g.current, nil
+	}
+	k, err := g.store.ActiveSigningKey(ctx)
+	if err != nil {
+		if g.current.ID != "" { // keep signing with the key we have
+			return g.current, nil
+		}
+		return k, fmt.Errorf("load signing key: %w", err)
+	}
+	if len(k.PrivateKey) != ed25519.PrivateKeySize {
+		return k, fmt.Errorf("signing key %s is corrupt", k.ID)
+	}
+	g.current, g.loaded = k, time.Now()
+	return k, nil
+}
+
+func (g *signer) set(k models.SigningKey) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.current, g.loaded = k, time.Now()
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// SetEntitlements rebuilds a license's tier entitlements from tierKey:
+// rows with source=tier are replaced, custom add-ons are kept. It returns the
+// tier and the license's full entitlement list.
+func (s *Store) SetEntitlements(ctx context.Context, licenseID, tierKey string) (models.Tier, []models.Entitlement, error) {
+	var tier models.Tier
+	var all []models.Entitlement
+	err := s.transaction(ctx, func(tx *Store) error {
+		var err error
+		if tier, err = tx.GetTier(ctx, tierKey); err != nil {
+			return err
+		}
+		products, err := tx.ListProducts(ctx)
+		if err != nil {
+			return err
+		}
+		expanded, err := models.ExpandTier(tier, products)
+		if err != nil {
+			return err
+		}
+		if err := tx.db.Where("license_id = ? AND source = ?", licenseID, models.SourceTier).Delete(&models.Entitlement{}).Error; err != nil {
+			return err
+		}
+		for i := range expanded {
+			expanded[i].LicenseID = licenseID
+		}
+		// A repo already granted as a custom add-on keeps its custom row.
+		if err := insertIgnoringDuplicates(tx.db, &expanded); err != nil {
+			return err
+		}
+		all, err = tx.GetEntitlements(ctx, licenseID)
+		return err
+	})
+	if err == nil {
+		s.licenseChanged(ctx, licenseID)
+	}
+	return tier, all, err
+}
+
+// GetEntitlements lists a license's entitlements ordered by repo.
+func (s *Store) GetEntitlements(ctx context.Context, licenseID string) ([]models.Entitlement, error) {
+	var out []models.Entitlement
+	return out, s.with(ctx).Where("license_id = ?", licenseID).Order("repo").Find(&out).Error
+}
+
+// HasEntitlement answers with one lookup on the (license, repo) unique index.
+func (s *Store) HasEntitlement(ctx context.Context, licenseID, repo string) (bool, error) {
+	var n int64
+	err := s.with(ctx).Model(&models.Entitlement{}).Where("license_id = ? AND repo = ?", licenseID, repo).Limit(1).Count(&n).Error
+	return n > 0, err
+}
+
+// AddCustomEntitlement grants a product beyond the tier. It survives tier
+// changes; a product the tier already grants becomes a custom grant.
+func (s *Store) AddCustomEntitlement(ctx context.Context, licenseID, productCode string) (models.Entitlement, error) {
+	var e models.Entitlement
+	err := s.transaction(ctx, func(tx *Store) error {
+		if _, err := tx.GetLicense(ctx, licenseID); err != nil {
+			return err
+		}
+		p, err := tx.GetProduct(ctx, strings.TrimSpace(productCode))
+		if err != nil {
+			return err
+		}
+		e = models.Entitlement{LicenseID: licenseID, ProductCode: p.Code, Repo: p.Repo, Source: models.SourceCustom}
+		if err := insertIgnoringDuplicates(tx.db, &e); err != nil {
+			return err
+		}
+		return tx.db.Model(&models.Entitlement{}).Where("license_id = ? AND repo = ?", licenseID, p.Repo).
+			Update("source", models.SourceCustom).Error
+	})
+	if err == nil {
+		s.licenseChanged(ctx, licenseID)
+	}
+	return e, err
+}

@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// ClaimIdempotencyKey claims key for a request whose body hashes to hash.
+// It returns the stored record and claimed=true when this caller owns the key
+// and must run the request; otherwise the record shows the first request's
+// state (Done with its answer, or still running).
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, key, hash string, now time.Time) (models.IdempotencyRecord, bool, error) {
+	// Forget expired keys lazily, one key at a time.
+	if err := s.with(ctx).Where("key = ? AND created_at < ?", key, now.Add(-models.IdempotencyTTL)).Delete(&models.IdempotencyRecord{}).Error; err != nil {
+		return models.IdempotencyRecord{}, false, err
+	}
+	rec := models.IdempotencyRecord{Key: key, RequestHash: hash, CreatedAt: now}
+	err := s.with(ctx).Create(&rec).Error
+	if err == nil {
+		return rec, true, nil
+	}
+	if !isDuplicate(err) {
+		return rec, false, err
+	}
+	var stored models.IdempotencyRecord
+	return stored, false, s.with(ctx).First(&stored, "key = ?", key).Error
+}
+
+// GetIdempotencyRecord reads a claimed key's current state.
+func (s *Store) GetIdempotencyRecord(ctx context.Context, key string) (models.IdempotencyRecord, error) {
+	var rec models.IdempotencyRecord
+	return rec, s.with(ctx).First(&rec, "key = ?", key).Error
+}
+
+// CompleteIdempotencyKey stores the answer for later retries.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, key string, status int, body string) error {
+	return s.with(ctx).Model(&models.IdempotencyRecord{}).Where("key = ?", key).
+		Updates(map[string]any{"done": true, "status_code": status, "response_body": body}).Error
+}
+
+// ReleaseIdempotencyKey forgets a claim whose request failed in a way a retry
+// may fix (an outage), so the retry runs again.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, key string) error {
+	return s.with(ctx).Where("key = ? AND done = ?", key, false).Delete(&models.IdempotencyRecord{}).Error
+}

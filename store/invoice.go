@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// IssueInvoice bills a paid order once. The number is taken from the year's
+// sequence inside the same transaction as the invoice row, so concurrent
+// issuing never skips or repeats a number; render produces the PDF inside
+// that transaction too, so an invoice never exists without its document.
+// Issuing an order that already has an invoice returns it (created=false).
+func (s *Store) IssueInvoice(ctx context.Context, orderID string, issuedAt time.Time, render func(models.Invoice) ([]byte, error)) (inv models.Invoice, created bool, err error) {
+	if existing, err := s.InvoiceForOrder(ctx, orderID); err == nil {
+		return existing, false, nil
+	}
+	err = s.transaction(ctx, func(tx *Store) error {
+		order, err := tx.GetOrder(ctx, orderID)
+		if err != nil {
+			return err
+		}
+		if order.Status != models.OrderPaid {
+			return models.Conflict("order_not_paid", "order %q is %s; only paid orders are invoiced", orderID, order.Status)
+		}
+		tier, err := tx.GetTier(ctx, order.TierKey)
+		if err != nil {
+			return err
+		}
+		issuedAt = models.Instant(issuedAt)
+		year := issuedAt.Year()
+		seq, err := tx.nextInvoiceSequence(ctx, year)
+		if err != nil {
+			return err
+		}
+		inv = models.Invoice{
+			Number: models.InvoiceNumber(year, seq), Year: year, Sequence: seq, OrderID: order.ID,
+			LicenseID: order.LicenseID, CustomerID: order.CustomerID, BillTo: billTo(order.Customer),
+			Lines:         models.JSONValue[[]models.InvoiceLine]{V: []models.InvoiceLine{invoiceLine(order, tier)}},
+			SubtotalCents: order.AmountCents, TotalCents: order.AmountCents, Currency: order.Currency,
+			Status: models.InvoiceIssued, IssuedAt: issuedAt,
+		}
+		if inv.PDF, err = render(inv); err != nil {
+			return fmt.Errorf("render invoice %s: %w", inv.Number, err)
+		}
+		return tx.db.Create(&inv).Error
+	})
+	if isDuplicate(err) { // issued concurrently for the same order; the sequence rolled back with us
+		existing, err := s.InvoiceForOrder(ctx, orderID)
+		return existing, false, err
+	}
+	return inv, err == nil, err
+}
+
+func (s *Store) nextInvoiceSequence(ctx context.Context, year int) (int, error) {
+	if err := s.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.InvoiceSequence{Year: year}).Error; err != nil {
+		return 0, err
+	}
+	// The UPDATE takes the row lock on PostgreSQL (SQLite serializes writers),
+	// so the read below sees our own increment and nobody else's.
+	if err := s.db.Exec("UPDATE invoice_sequences SET last = last + 1 WHERE year = ?", year).Error; err != nil {
+		return 0, err
+	}
+	var seq models.InvoiceSequence
+	err := s.db.First(&seq, "year = ?", year).Error
+	return seq.Last, err
+}
+
+func billTo(c models.Customer) string {
+	parts := []string{}
+	for _, s := range []string{c.Name, c.Company, c.Email} {
+		if strings.TrimSpace(s) != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+func invoiceLine(o models.Order, t models.Tier) models.InvoiceLine {
+	var what string
+	switch {
+	case o.Lifetime:
+		what = "lifetime license"
+	case o.Months == 1:
+		what = "1 month"
+	default:
+		what = fmt.Sprintf("%d months", o.Months)
+	}
+	kind := "license"
+	if o.Kind == models.OrderRenewal {
+		kind = "renewal"
+	}
+	return models.InvoiceLine{
+		Description: fmt.Sprintf("%s %s, %s, up to %d domains (license %s)", t.Name, kind, what, o.MaxDomains, o.LicenseID),
+		Quantity:    1, UnitCents: o.AmountCents, TotalCents: o.AmountCents,
+	}
+}
+
+// InvoiceForOrder finds the invoice of an order.
+func (s *Store) InvoiceForOrder(ctx context.Context, orderID string) (models.Invoice, error) {
+	var inv models.Invoice
+	err := s.with(ctx).First(&inv, "order_id = ?", orderID).Error
+	if isNotFound(err) {
+		return inv, models.NotFound("invoice_not_found", "order %q has no invoice yet", orderID)
+	}
+	return inv, err
+}
+
+// GetInvoice finds an invoice by number.
+func (s *Store) GetInvoice(ctx context.Context, number string) (models.Invoice, error) {
+	var inv models.Invoice
+	err := s.with(ctx).First(&inv, "number = ?", number).Error
+	if isNotFound(err) {
+		return inv, models.NotFound("invoice_not_found", "invoice %q does not exist", number)
+	}
+	return inv, err
+}
+
+// ListInvoices lists a license's invoices, oldest first, without their PDFs.
+func (s *Store) ListInvoices(ctx context.Context, licenseID string) ([]models.Invoice, error) {
+	var out []models.Invoice
+	return out, s.with(ctx).Omit("PDF").Where("license_id = ?", licenseID).Order("issued_at, id").Find(&out).Error
+}

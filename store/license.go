@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// UpsertCustomer finds a customer by email or creates one. A name or company
+// given for an existing customer without one fills the gap. It inserts with
+// ON CONFLICT DO NOTHING, so a concurrent insert of the same email never
+// raises an error (which would abort a surrounding PostgreSQL transaction).
+func (s *Store) UpsertCustomer(ctx context.Context, email, name, company string) (models.Customer, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	fresh := models.Customer{ID: models.NewCustomerID(), Email: email, Name: name, Company: company}
+	if err := insertIgnoringDuplicates(s.with(ctx), &fresh); err != nil {
+		return fresh, err
+	}
+	var c models.Customer
+	if err := s.with(ctx).First(&c, "email = ?", email).Error; err != nil {
+		return c, err
+	}
+	updates := map[string]any{}
+	if c.Name == "" && name != "" {
+		updates["name"] = name
+	}
+	if c.Company == "" && company != "" {
+		updates["company"] = company
+	}
+	if len(updates) > 0 {
+		if err := s.with(ctx).Model(&c).Updates(updates).Error; err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// GetLicense finds a license by id, with its customer.
+func (s *Store) GetLicense(ctx context.Context, id string) (models.License, error) {
+	var l models.License
+	err := s.with(ctx).Preload("Customer").First(&l, "id = ?", id).Error
+	if isNotFound(err) {
+		return l, models.NotFound("license_not_found", "license %q does not exist", id)
+	}
+	return l, err
+}
+
+// GetLicenseByDLID finds a license by its key.
+func (s *Store) GetLicenseByDLID(ctx context.Context, dlid string) (models.License, error) {
+	var l models.License
+	err := s.with(ctx).Preload("Customer").First(&l, "dlid = ?", dlid).Error
+	if isNotFound(err) {
+		return l, models.NotFound("license_not_found", "no license has that key")
+	}
+	return l, err
+}
+
+// MintLicense applies m; see Mint.
+func (s *Store) MintLicense(ctx context.Context, m models.Mint) (models.License, error) {
+	var out models.License
+	err := s.transaction(ctx, func(tx *Store) error {
+		l, err := tx.GetLicense(ctx, m.LicenseID)
+		if errors.Is(err, models.ErrNotFound) {
+			customer, err := tx.UpsertCustomer(ctx, m.Email, m.Name, "")
+			if err != nil {
+				return err
+			}
+			l = models.License{ID: m.LicenseID, CustomerID: customer.ID, TierKey: m.TierKey, Status: models.StatusPending,
+				Type: m.Type, MaxDomains: m.MaxDomains, Channels: m.Channels, OrderID: m.OrderID, WorkflowID: m.WorkflowID}
+			if err := tx.db.Omit("Customer").Create(&l).Error; err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		if l.DLID != nil {
+			out = l
+			return nil
+		}
+		dlid, err := models.NewDLID()
+		if err != nil {
+			return err
+		}
+		starts := models.Instant(m.StartsAt)
+		err = tx.db.Model(&models.License{}).Where("id = ? AND dlid IS NULL", l.ID).Updates(map[string]any{
+			"dlid": dlid, "starts_at": starts, "expires_at": m.ExpiresAt, "grace_until": m.GraceUntil,
+			"status": models.StatusActive, "max_domains": m.MaxDomains, "channels": m.Channels, "tier_key": m.TierKey,
+		}).Error
+		if err != nil {
+			return err
+		}
+		out, err = tx.GetLicense(ctx, l.ID)
+		return err
+	})
+	// A duplicate key here is a concurrent mint of the same license (or a
+	// 128-bit DLID collision); either way the activity's retry resolves it.
+	if err == nil {
+		s.licenseChanged(ctx, out.ID)
+	}
+	return out, err
+}
+
+// ProjectLicense stores a workflow's view of a license unless a newer
+// revision is already stored (projections can arrive out of order on retry),
+// and appends the change to the license's ledger, in one transaction.
+func (s *Store) ProjectLicense(ctx context.Context, p models.Projection) error {
+	var changed bool
+	err := s.with(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := appendLedger(tx, p.Events); err != nil {
+			return err
+		}
+		res := tx.Model(&models.License{}).Where("id = ? AND revision < ?", p.LicenseID, p.Revision).
+			Select("revision", "status", "tier_key", "starts_at", "expires_at", "grace_until", "max_domains", "channels").
+			Updates(map[string]any{
+				"revision": p.Revision, "status": p.Status, "tier_key": p.TierKey, "starts_at": p.StartsAt,
+				"expires_at": p.ExpiresAt, "grace_until": p.GraceUntil, "max_domains": p.MaxDomains, "channels": p.Channels,
+			})
+		changed = res.RowsAffected > 0
+		return res.Error
+	})
+	if err == nil && changed {
+		s.licenseChanged(ctx, p.LicenseID)
+	}
+	return err
+}
+
+// ListLicenses returns licenses newest first, a page at a time.
+func (s *Store) ListLicenses(ctx context.Context, f models.LicenseFilter) (models.LicensePage, error) {
+	q := s.with(ctx).Preload("Customer").Order("created_at DESC").Order("id DESC")
+	if f.Email != "" {
+		q = q.Where("customer_id IN (?)", s.with(ctx).Model(&models.Customer{}).Select("id").Where("email = ?", strings.ToLower(f.Email)))
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.Tier != "" {
+		q = q.Where("tier_key = ?", f.Tier)
+	}
+	if f.ExpiringWithin > 0 {
+		q = q.Where("expires_at >= ? AND expires_at <= ?", f.Now, f.Now.Add(f.ExpiringWithin))
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return models.LicensePage{}, err
+		}
+		q = q.Where("created_at < ? OR (created_at = ? AND id < ?)", at, at, id)
+	}
+	var rows []models.License
+	if err := q.Limit(f.Limit + 1).Find(&rows).Error; err != nil {
+		return models.LicensePage{}, err
+	}
+	page := models.LicensePage{Licenses: rows}
+	if len(rows) > f.Limit {
+		page.Licenses = rows[:f.Limit]
+		last := page.Licenses[f.Limit-1]
+		page.NextCursor = encodeCursor(last.CreatedAt, last.ID)
+	}
+	return page, nil
+}
+
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func decodeCursor(c string) (time.Time, string, error) {
+	bad := models.Invalid("invalid_cursor", "cursor", "cursor is not one this API returned; start again without it")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", bad
+	}
+	ts, id, ok := strings.Cut(string(raw), "|")
+	if !ok {
+		return time.Time{}, "", bad
+	}
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return time.Time{}, "", bad
+	}
+	return at, id, nil
+}
+
+// insertIgnoringDuplicates inserts rows, skipping any that collide with a unique key.
+func insertIgnoringDuplicates(db *gorm.DB, rows any) error {
+	return db.Clauses(clause.OnConflict{DoNothing: true}).Create(rows).Error
+}

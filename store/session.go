@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/licenseflow/licenseflow/models"
+)
+
+func randomToken() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateMagicLink stores a new sign-in link for email and returns its token.
+func (s *Store) CreateMagicLink(ctx context.Context, email string, aud models.Audience, now time.Time) (string, error) {
+	token := randomToken()
+	err := s.with(ctx).Create(&models.MagicLink{TokenHash: tokenHash(token), Email: strings.ToLower(email), Audience: aud,
+		ExpiresAt: now.Add(models.MagicLinkTTL), CreatedAt: now}).Error
+	return token, err
+}
+
+// CountRecentMagicLinks counts links sent to an email since a moment (rate limit).
+func (s *Store) CountRecentMagicLinks(ctx context.Context, email string, since time.Time) (int, error) {
+	var n int64
+	err := s.with(ctx).Model(&models.MagicLink{}).Where("email = ? AND created_at >= ?", strings.ToLower(email), since).Count(&n).Error
+	return int(n), err
+}
+
+// ConsumeMagicLink uses a link once: it must exist, be unused, unexpired
+// and for the audience. The conditional update makes two clicks at once
+// sign in once.
+func (s *Store) ConsumeMagicLink(ctx context.Context, token string, aud models.Audience, now time.Time) (string, error) {
+	h := tokenHash(token)
+	res := s.with(ctx).Model(&models.MagicLink{}).
+		Where("token_hash = ? AND audience = ? AND used_at IS NULL AND expires_at > ?", h, aud, now).
+		Update("used_at", now)
+	if res.Error != nil {
+		return "", res.Error
+	}
+	if res.RowsAffected == 0 {
+		return "", models.Invalid("link_expired", "token", "this sign-in link is expired or was already used; ask for a new one")
+	}
+	var l models.MagicLink
+	return l.Email, s.with(ctx).First(&l, "token_hash = ?", h).Error
+}
+
+// CreateSession signs a browser in; it returns the cookie value.
+func (s *Store) CreateSession(ctx context.Context, aud models.Audience, email, customerID string, now time.Time) (string, models.Session, error) {
+	id := randomToken()
+	sess := models.Session{IDHash: tokenHash(id), Audience: aud, Email: strings.ToLower(email), CustomerID: customerID,
+		CSRFToken: randomToken(), ExpiresAt: now.Add(models.SessionTTL), CreatedAt: now}
+	return id, sess, s.with(ctx).Create(&sess).Error
+}
+
+// GetSession finds a live session by cookie value.
+func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (models.Session, error) {
+	var sess models.Session
+	err := s.with(ctx).First(&sess, "id_hash = ? AND expires_at > ?", tokenHash(id), now).Error
+	if isNotFound(err) {
+		return sess, models.NotFound("no_session", "sign in again")
+	}
+	return sess, err
+}
+
+// DeleteSession signs a browser out.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	return s.with(ctx).Where("id_hash = ?", tokenHash(id)).Delete(&models.Session{}).Error
+}
+
+// FindCustomer finds a customer by email.
+func (s *Store) FindCustomer(ctx context.Context, email string) (models.Customer, error) {
+	var c models.Customer
+	err := s.with(ctx).First(&c, "email = ?", strings.ToLower(strings.TrimSpace(email))).Error
+	if isNotFound(err) {
+		return c, models.NotFound("customer_not_found", "no customer has that email")
+	}
+	return c, err
+}
+
+// GetCustomer finds a customer by id.
+func (s *Store) GetCustomer(ctx context.Context, id string) (models.Customer, error) {
+	var c models.Customer
+	err := s.with(ctx).First(&c, "id = ?", id).Error
+	if isNotFound(err) {
+		return c, models.NotFound("customer_not_found", "customer %q does not exist", id)
+	}
+	return c, err
+}
+
+// SearchCustomers finds customers whose email, name or company contains q.
+func (s *Store) SearchCustomers(ctx context.Context, q string, limit int) ([]models.Customer, error) {
+	like := "%" + strings.ToLower(strings.TrimSpace(q)) + "%"
+	var out []models.Customer
+	return out, s.with(ctx).Where("LOWER(email) LIKE ? OR LOWER(name) LIKE ? OR LOWER(company) LIKE ?", like, like, like).
+		Order("email").Limit(limit).Find(&out).Error
+}
+
+// CustomerLicenses lists a customer's licenses, newest first.
+func (s *Store) CustomerLicenses(ctx context.Context, customerID string) ([]models.License, error) {
+	var out []models.License
+	return out, s.with(ctx).Preload("Customer").Where("customer_id = ?", customerID).Order("created_at DESC").Find(&out).Error
+}
+
+// CustomerOrders lists a customer's orders, newest first.
+func (s *Store) CustomerOrders(ctx context.Context, customerID string) ([]models.Order, error) {
+	var out []models.Order
+	return out, s.with(ctx).Where("customer_id = ?", customerID).Order("created_at DESC").Find(&out).Error
+}
+
+// CustomerInvoices lists a customer's invoices (without PDFs), newest first.
+func (s *Store) CustomerInvoices(ctx context.Context, customerID string) ([]models.Invoice, error) {
+	var out []models.Invoice
+	return out, s.with(ctx).Omit("PDF").Where("customer_id = ?", customerID).Order("issued_at DESC, id DESC").Find(&out).Error
+}

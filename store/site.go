@@ -1,0 +1,253 @@
+package store
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// LookupSiteLicense finds the license of a DLID with its entitlements and
+// active domains. A key that matches nothing is ErrNotFound.
+func (s *Store) LookupSiteLicense(ctx context.Context, dlid string) (models.SiteLicense, error) {
+	var out models.SiteLicense
+	err := s.with(ctx).First(&out.License, "dlid = ?", dlid).Error
+	if isNotFound(err) {
+		return out, models.NotFound("license_not_found", "no license has that key")
+	}
+	if err != nil {
+		return out, err
+	}
+	if out.Entitlements, err = s.GetEntitlements(ctx, out.License.ID); err != nil {
+		return out, err
+	}
+	for _, e := range out.Entitlements {
+		out.Entitled = append(out.Entitled, e.Repo, e.ProductCode)
+	}
+	out.ActiveDomains, err = s.activeDomains(s.with(ctx), out.License.ID)
+	return out, err
+}
+
+func (s *Store) activeDomains(db *gorm.DB, licenseID string) ([]string, error) {
+	var domains []string
+	err := db.Model(&models.Activation{}).Where("license_id = ? AND status = ?", licenseID, models.ActivationActive).
+		Order("domain").Pluck("domain", &domains).Error
+	return domains, err
+}
+
+// ListActivations lists a license's activations, active first.
+func (s *Store) ListActivations(ctx context.Context, licenseID string) ([]models.Activation, error) {
+	var out []models.Activation
+	return out, s.with(ctx).Where("license_id = ?", licenseID).Order("status, domain").Find(&out).Error
+}
+
+// CountActiveDomains counts a license's active domains.
+func (s *Store) CountActiveDomains(ctx context.Context, licenseID string) (int, error) {
+	var n int64
+	err := s.with(ctx).Model(&models.Activation{}).Where("license_id = ? AND status = ?", licenseID, models.ActivationActive).Count(&n).Error
+	return int(n), err
+}
+
+// Activate makes domain an active domain of the license, unless every slot
+// is taken (Conflict TOO_MANY_DOMAINS). It holds the license row locked on
+// PostgreSQL (SQLite serializes writers), so concurrent activations never
+// exceed max_domains. Activating an active domain only refreshes last_seen.
+func (s *Store) Activate(ctx context.Context, licenseID, domain string, now time.Time) (models.Activation, []string, error) {
+	var (
+		act    models.Activation
+		active []string
+	)
+	now = models.Instant(now)
+	err := s.transaction(ctx, func(tx *Store) error {
+		var l models.License
+		if err := tx.db.Clauses(clause.Locking{Strength: "UPDATE"}).First(&l, "id = ?", licenseID).Error; err != nil {
+			return err
+		}
+		err := tx.db.First(&act, "license_id = ? AND domain = ?", licenseID, domain).Error
+		found := err == nil
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		if active, err = tx.activeDomains(tx.db, licenseID); err != nil {
+			return err
+		}
+		if found && act.Status == models.ActivationActive {
+			act.LastSeen = now
+			return tx.db.Model(&act).Update("last_seen", now).Error
+		}
+		if len(active) >= l.MaxDomains {
+			return models.Conflict(models.CodeTooManyDomains, "all %d domain slots of this license are in use (%d active); deactivate one first", l.MaxDomains, len(active))
+		}
+		active = append(active, domain)
+		sort.Strings(active)
+		if found {
+			act.Status, act.LastSeen, act.DeactivatedAt = models.ActivationActive, now, nil
+			return tx.db.Model(&act).Updates(map[string]any{"status": models.ActivationActive, "last_seen": now, "deactivated_at": nil}).Error
+		}
+		act = models.Activation{LicenseID: licenseID, Domain: domain, Status: models.ActivationActive, FirstSeen: now, LastSeen: now}
+		return tx.db.Create(&act).Error
+	})
+	if err == nil {
+		s.licenseChanged(ctx, licenseID)
+	}
+	return act, active, err
+}
+
+// Deactivate frees a domain's slot. Deactivating a domain that is not
+// active is NotFound.
+func (s *Store) Deactivate(ctx context.Context, licenseID, domain string, now time.Time) error {
+	at := models.Instant(now)
+	res := s.with(ctx).Model(&models.Activation{}).Where("license_id = ? AND domain = ? AND status = ?", licenseID, domain, models.ActivationActive).
+		Updates(map[string]any{"status": models.ActivationDeactivated, "deactivated_at": &at})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return models.NotFound(models.CodeDomainNotActivated, "%s is not an active domain of this license", domain)
+	}
+	s.licenseChanged(ctx, licenseID)
+	return nil
+}
+
+// Heartbeat records that an active domain is still in use.
+func (s *Store) Heartbeat(ctx context.Context, licenseID, domain string, now time.Time) error {
+	res := s.with(ctx).Model(&models.Activation{}).Where("license_id = ? AND domain = ? AND status = ?", licenseID, domain, models.ActivationActive).
+		Update("last_seen", models.Instant(now))
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return models.NotFound(models.CodeDomainNotActivated, "%s is not an active domain of this license; activate it first", domain)
+	}
+	return nil
+}
+
+// ReleaseSilentDomains deactivates domains not seen since before; it
+// returns how many it freed.
+func (s *Store) ReleaseSilentDomains(ctx context.Context, before, now time.Time) (int, error) {
+	at := models.Instant(now)
+	res := s.with(ctx).Model(&models.Activation{}).Where("status = ? AND last_seen < ?", models.ActivationActive, models.Instant(before)).
+		Updates(map[string]any{"status": models.ActivationDeactivated, "deactivated_at": &at})
+	if res.Error == nil && res.RowsAffected > 0 {
+		s.licenseChanged(ctx, AllLicenses)
+	}
+	return int(res.RowsAffected), res.Error
+}
+
+// RecordUsage stores usage events in one batch.
+func (s *Store) RecordUsage(ctx context.Context, events []models.UsageEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	return s.with(ctx).CreateInBatches(events, 500).Error
+}
+
+// UsageSince counts a license's usage events by kind and UTC day (bucketed
+// here, so PostgreSQL and SQLite agree) and when each domain was last seen.
+func (s *Store) UsageSince(ctx context.Context, licenseID string, since time.Time) (models.Usage, error) {
+	var events []models.UsageEvent
+	if err := s.with(ctx).Select("kind", "domain", "at").Where("license_id = ? AND at >= ?", licenseID, models.Instant(since)).
+		Order("at").Find(&events).Error; err != nil {
+		return models.Usage{}, err
+	}
+	u := models.Usage{Totals: map[models.UsageKind]int{}, Days: []models.UsageDay{}, Domains: []models.DomainSeen{}}
+	lastSeen := map[string]time.Time{}
+	for _, e := range events {
+		day := e.At.UTC().Format("2006-01-02")
+		if n := len(u.Days); n == 0 || u.Days[n-1].Day != day {
+			u.Days = append(u.Days, models.UsageDay{Day: day, Counts: map[models.UsageKind]int{}})
+		}
+		u.Days[len(u.Days)-1].Counts[e.Kind]++
+		u.Totals[e.Kind]++
+		if e.Domain != "" && e.At.After(lastSeen[e.Domain]) {
+			lastSeen[e.Domain] = e.At
+		}
+	}
+	for d, at := range lastSeen {
+		u.Domains = append(u.Domains, models.DomainSeen{Domain: d, LastSeen: at})
+	}
+	sort.Slice(u.Domains, func(i, j int) bool { return u.Domains[i].Domain < u.Domains[j].Domain })
+	return u, nil
+}
+
+// CreateRelease records a published release; the same version twice is a Conflict.
+func (s *Store) CreateRelease(ctx context.Context, r models.Release) (models.Release, error) {
+	err := s.with(ctx).Create(&r).Error
+	if isDuplicate(err) {
+		return r, models.Conflict("release_exists", "%s %s is already published; publish a new version", r.ProductCode, r.Version)
+	}
+	return r, err
+}
+
+// ListReleases lists a product's releases, newest version first.
+func (s *Store) ListReleases(ctx context.Context, productCode string) ([]models.Release, error) {
+	var out []models.Release
+	if err := s.with(ctx).Where("product_code = ?", productCode).Find(&out).Error; err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return models.CompareVersions(out[i].Version, out[j].Version) > 0 })
+	return out, nil
+}
+
+// GetRelease finds one release.
+func (s *Store) GetRelease(ctx context.Context, productCode, version string) (models.Release, error) {
+	var r models.Release
+	err := s.with(ctx).First(&r, "product_code = ? AND version = ?", productCode, version).Error
+	if isNotFound(err) {
+		return r, models.NotFound("release_not_found", "%s has no version %s", productCode, version)
+	}
+	return r, err
+}
+
+// NotifiableLicenses pages through licenses that are active (or expiring)
+// and entitled to repo, ordered by id, after the given id.
+func (s *Store) NotifiableLicenses(ctx context.Context, repo, afterID string, limit int) ([]models.License, error) {
+	var out []models.License
+	err := s.with(ctx).Where("id > ? AND status IN ? AND id IN (?)", afterID, []models.LicenseStatus{models.StatusActive, models.StatusExpiring},
+		s.with(ctx).Model(&models.Entitlement{}).Select("license_id").Where("repo = ?", repo)).
+		Order("id").Limit(limit).Find(&out).Error
+	return out, err
+}
+
+// ActiveSigningKey returns the key that signs now, creating the first one.
+func (s *Store) ActiveSigningKey(ctx context.Context) (models.SigningKey, error) {
+	var k models.SigningKey
+	err := s.with(ctx).Order("created_at DESC").First(&k, "active = ?", true).Error
+	if isNotFound(err) {
+		return s.RotateSigningKey(ctx)
+	}
+	return k, err
+}
+
+// RotateSigningKey makes a new active key; the old ones stay for verification.
+func (s *Store) RotateSigningKey(ctx context.Context) (models.SigningKey, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return models.SigningKey{}, err
+	}
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return models.SigningKey{}, err
+	}
+	k := models.SigningKey{ID: hex.EncodeToString(id[:]), PublicKey: pub, PrivateKey: priv, Active: true}
+	err = s.transaction(ctx, func(tx *Store) error {
+		if err := tx.db.Model(&models.SigningKey{}).Where("active = ?", true).Update("active", false).Error; err != nil {
+			return err
+		}
+		return tx.db.Create(&k).Error
+	})
+	return k, err
+}
+
+// SigningKeys lists every key, newest first.
+func (s *Store) SigningKeys(ctx context.Context) ([]models.SigningKey, error) {
+	var out []models.SigningKey
+	return out, s.with(ctx).Order("created_at DESC").Find(&out).Error
+}

@@ -1,0 +1,124 @@
+package store_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/testsupport"
+)
+
+func issuedLicense(t *testing.T, store *store.Store, order string, maxDomains int) models.License {
+	t.Helper()
+	_, l := purchase(t, store, order, order+"@example.com", "pos")
+	exp := models.Instant(time.Now().AddDate(1, 0, 0))
+	l, err := store.MintLicense(ctx, models.Mint{LicenseID: l.ID, TierKey: "pos", MaxDomains: maxDomains, StartsAt: time.Now(), ExpiresAt: &exp})
+	require.NoError(t, err)
+	return l
+}
+
+func TestConcurrentActivationsNeverExceedTheLimit(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
+		l := issuedLicense(t, store, "act-1", 5)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ok, full := 0, 0
+		for i := range 10 {
+			wg.Go(func() {
+				_, _, err := store.Activate(ctx, l.ID, fmt.Sprintf("site%d.example.com", i), time.Now())
+				mu.Lock()
+				defer mu.Unlock()
+				if p, isProblem := models.AsProblem(err); isProblem && p.Code == models.CodeTooManyDomains {
+					full++
+					return
+				}
+				require.NoError(t, err)
+				ok++
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, 5, ok)
+		assert.Equal(t, 5, full)
+		n, err := store.CountActiveDomains(ctx, l.ID)
+		require.NoError(t, err)
+		assert.Equal(t, 5, n)
+
+		// Re-activating an active domain takes no new slot; deactivating frees one.
+		sites, err := store.ListActivations(ctx, l.ID)
+		require.NoError(t, err)
+		_, active, err := store.Activate(ctx, l.ID, sites[0].Domain, time.Now())
+		require.NoError(t, err)
+		assert.Len(t, active, 5)
+		require.NoError(t, store.Deactivate(ctx, l.ID, sites[0].Domain, time.Now()))
+		_, active, err = store.Activate(ctx, l.ID, "new.example.com", time.Now())
+		require.NoError(t, err)
+		assert.Len(t, active, 5)
+	})
+}
+
+func TestSilentDomainsAreReleased(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
+		l := issuedLicense(t, store, "silent-1", 3)
+		now := time.Now()
+		_, _, err := store.Activate(ctx, l.ID, "old.example.com", now.AddDate(0, 0, -40))
+		require.NoError(t, err)
+		_, _, err = store.Activate(ctx, l.ID, "fresh.example.com", now.AddDate(0, 0, -40))
+		require.NoError(t, err)
+		require.NoError(t, store.Heartbeat(ctx, l.ID, "fresh.example.com", now))
+		n, err := store.ReleaseSilentDomains(ctx, now.AddDate(0, 0, -30), now)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		sl, err := store.LookupSiteLicense(ctx, l.Key())
+		require.NoError(t, err)
+		assert.Equal(t, []string{"fresh.example.com"}, sl.ActiveDomains)
+		err = store.Heartbeat(ctx, l.ID, "old.example.com", now)
+		assert.ErrorIs(t, err, models.ErrNotFound)
+	})
+}
+
+func TestUsageIsCountedByKindAndDay(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
+		day1 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+		day2 := day1.AddDate(0, 0, 1)
+		require.NoError(t, store.RecordUsage(ctx, []models.UsageEvent{
+			{LicenseID: "lic_u", Kind: models.UsageValidate, Domain: "a.com", Result: "VALID", At: day1},
+			{LicenseID: "lic_u", Kind: models.UsageValidate, Domain: "b.com", Result: "VALID", At: day1.Add(time.Hour)},
+			{LicenseID: "lic_u", Kind: models.UsageDownload, Result: "OK", At: day2},
+			{LicenseID: "lic_u", Kind: models.UsageHeartbeat, Domain: "a.com", Result: "OK", At: day2.Add(time.Hour)},
+			{LicenseID: "lic_other", Kind: models.UsageValidate, At: day2},
+		}))
+		u, err := store.UsageSince(ctx, "lic_u", day1.Add(-time.Hour))
+		require.NoError(t, err)
+		assert.Equal(t, map[models.UsageKind]int{"validate": 2, "download": 1, "heartbeat": 1}, u.Totals)
+		require.Len(t, u.Days, 2)
+		assert.Equal(t, "2026-05-01", u.Days[0].Day)
+		assert.Equal(t, 2, u.Days[0].Counts[models.UsageValidate])
+		require.Len(t, u.Domains, 2)
+		assert.Equal(t, "a.com", u.Domains[0].Domain)
+		assert.True(t, u.Domains[0].LastSeen.Equal(day2.Add(time.Hour)))
+	})
+}
+
+func TestSigningKeysRotate(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
+		first, err := store.ActiveSigningKey(ctx)
+		require.NoError(t, err)
+		again, err := store.ActiveSigningKey(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, first.ID, again.ID)
+		second, err := store.RotateSigningKey(ctx)
+		require.NoError(t, err)
+		active, err := store.ActiveSigningKey(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, second.ID, active.ID)
+		keys, err := store.SigningKeys(ctx)
+		require.NoError(t, err)
+		assert.Len(t, keys, 2, "the retired key stays for verification")
+	})
+}

@@ -1,0 +1,70 @@
+// Package store is licenseflow's database: every gorm query, the schema
+// migrations, sign-in sessions, sales metrics and the change notices that
+// keep site caches fresh. It works the same on PostgreSQL and SQLite.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// Store persists the domain with gorm; it works the same on PostgreSQL and
+// SQLite (the *gorm.DB must be opened with TranslateError so unique
+// violations surface as gorm.ErrDuplicatedKey).
+type Store struct {
+	db      *gorm.DB
+	changes *changeFeed
+}
+
+// New wraps an open database.
+func New(db *gorm.DB) *Store { return &Store{db: db, changes: &changeFeed{}} }
+
+// DB exposes the handle for health checks and tests.
+func (s *Store) DB() *gorm.DB { return s.db }
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// tables lists every table the store owns, in creation order.
+func tables() []any {
+	return []any{
+		&models.Product{}, &models.Tier{}, &models.Customer{}, &models.Order{}, &models.License{}, &models.Entitlement{},
+		&models.InvoiceSequence{}, &models.Invoice{}, &models.EmailMessage{}, &models.APIToken{}, &models.IdempotencyRecord{},
+		&models.StripeEvent{}, &models.Activation{}, &models.UsageEvent{}, &models.Release{}, &models.SigningKey{}, &models.MagicLink{}, &models.Session{},
+		&models.LicenseEvent{},
+	}
+}
+
+// Migrate brings the schema up to date and seeds the example catalog into an
+// empty database. It is safe to run on every start and from several
+// processes at once.
+func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.db.WithContext(ctx).AutoMigrate(tables()...); err != nil {
+		return fmt.Errorf("migrate schema: %w", err)
+	}
+	return s.SeedCatalog(ctx)
+}
+
+func (s *Store) with(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// transaction runs fn with a Store bound to one transaction.
+func (s *Store) transaction(ctx context.Context, fn func(tx *Store) error) error {
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error { return fn(&Store{db: tx, changes: s.changes}) })
+}
+
+func isDuplicate(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) }
+
+func gormExpr(sql string) any { return gorm.Expr(sql) }
+
+func isNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

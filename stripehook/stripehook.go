@@ -1,0 +1,426 @@
+// Package stripehook receives Stripe's webhooks: it verifies each event,
+// records it once, and turns it into a purchase, a renewal, a dunning email
+// or a suspension through the license's workflow. Operators list the
+// received events and what became of them.
+package stripehook
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// Deps are the webhook's collaborators.
+type Deps struct {
+	Store     Store
+	Lifecycle lifecycle.Client
+	// Payments looks up the price a Checkout Session sold; nil without a
+	// Stripe key (sessions then need a tier in their metadata).
+	Payments *payments.Checkout
+	// WebhookSecrets verify Stripe webhooks (several while rotating).
+	WebhookSecrets []string
+	Now            func() time.Time
+}
+
+// Store is what handling Stripe events reads and records.
+type Store interface {
+	httpx.Tokens
+	ClaimStripeEvent(ctx context.Context, e models.StripeEvent, now time.Time) (models.StripeEvent, bool, error)
+	FinishStripeEvent(ctx context.Context, id string, outcome models.StripeEventOutcome, reason, licenseID, orderID string, now time.Time) error
+	GetLicense(ctx context.Context, id string) (models.License, error)
+	GetStripeEvent(ctx context.Context, id string) (models.StripeEvent, error)
+	GetTier(ctx context.Context, key string) (models.Tier, error)
+	LicenseForSubscription(ctx context.Context, subscriptionID string) (models.License, error)
+	LinkStripe(ctx context.Context, licenseID, customerID, subscriptionID string) error
+	ListStripeEvents(ctx context.Context, outcome models.StripeEventOutcome, licenseID string, limit int) ([]models.StripeEvent, error)
+	MarkOrder(ctx context.Context, id string, status models.OrderStatus) error
+	OrderForPayment(ctx context.Context, paymentIntentID, invoiceID string) (models.Order, error)
+	RecordPurchase(ctx context.Context, p models.Purchase) (order models.Order, license models.License, created bool, err error)
+	RecordRenewal(ctx context.Context, r models.RenewalOrder) (models.Order, error)
+	ReleaseStripeEvent(ctx context.Context, id string) error
+	SetAutoRenew(ctx context.Context, licenseID string, on bool) error
+	TierForStripePrice(ctx context.Context, priceID string) (models.Tier, error)
+}
+
+type server struct {
+	Deps
+}
+
+// Mount adds the webhook and the admin listing of its events to r.
+func Mount(r gin.IRouter, d Deps) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &server{Deps: d}
+	admin := httpx.RequireScope(d.Store, d.Now, models.ScopeAdmin)
+	v1 := r.Group("/api/v1")
+	v1.POST("/webhooks/stripe", s.stripeWebhook)
+	v1.GET("/webhooks/stripe/events", admin, s.stripeEvents)
+	v1.GET("/webhooks/stripe/events/:id", admin, s.stripeEvent)
+}
+
+// EventView is a received Stripe event and what became of it.
+type EventView struct {
+	ID         string                    `json:"id"`
+	Type       string                    `json:"type"`
+	Livemode   bool                      `json:"livemode"`
+	Outcome    models.StripeEventOutcome `json:"outcome"`
+	Reason     string                    `json:"reason,omitempty"`
+	LicenseID  string                    `json:"license_id,omitempty"`
+	OrderID    string                    `json:"order_id,omitempty"`
+	ReceivedAt time.Time                 `json:"received_at"`
+	FinishedAt *time.Time                `json:"finished_at"`
+}
+
+func eventView(e models.StripeEvent) EventView {
+	return EventView{ID: e.ID, Type: e.Type, Livemode: e.Livemode, Outcome: e.Outcome, Reason: e.Reason,
+		LicenseID: e.LicenseID, OrderID: e.OrderID, ReceivedAt: e.CreatedAt, FinishedAt: e.FinishedAt}
+}
+
+// stripeOutcome is what handling one event came to.
+type stripeOutcome struct {
+	outcome   models.StripeEventOutcome
+	reason    string
+	licenseID string
+	orderID   string
+}
+
+func ignored(reason string) stripeOutcome {
+	return stripeOutcome{outcome: models.StripeEventIgnored, reason: reason}
+}
+
+// stripeWebhook receives Stripe events. The signature is verified first
+// (a bad one is a 400 and nothing is recorded), then the event id is
+// recorded (unique: each event is handled once, concurrent redeliveries
+// included), then the event is acted upon. Stripe gets a 2xx only once the
+// event is recorded and its effect is durable (a workflow signal or start
+// accepted by Temporal); an outage answers 503 and releases the event so
+// Stripe's redelivery handles it. An event that can never apply (no such
+// license) is recorded as failed with the reason, and acknowledged.
+func (s *server) stripeWebhook(c *gin.Context) {
+	if len(s.WebhookSecrets) == 0 {
+		httpx.Fail(c, httpx.NewError(http.StatusServiceUnavailable, "stripe_not_configured", "",
+			"Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRETS to the endpoint's signing secret"))
+		return
+	}
+	payload, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, httpx.MaxBodyBytes))
+	if err != nil {
+		httpx.Fail(c, httpx.NewError(http.StatusRequestEntityTooLarge, "body_too_large", "", "the event is larger than 1 MiB"))
+		return
+	}
+	ev, err := payments.Verify(payload, c.GetHeader("Stripe-Signature"), s.WebhookSecrets)
+	if err != nil {
+		httpx.Fail(c, httpx.NewError(http.StatusBadRequest, "invalid_signature", "Stripe-Signature", err.Error()))
+		return
+	}
+	ctx := c.Request.Context()
+	rec, claimed, err := s.Store.ClaimStripeEvent(ctx, models.StripeEvent{
+		ID: ev.ID, Type: ev.Type, Livemode: ev.Livemode, Payload: string(payload),
+	}, s.Now())
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	if !claimed {
+		c.JSON(http.StatusOK, gin.H{"received": true, "duplicate": true, "outcome": rec.Outcome})
+		return
+	}
+	result, err := s.handleStripeEvent(ctx, ev)
+	if err != nil {
+		httpx.Logger(c).Error("stripe event not handled; releasing it for redelivery", "event", ev.ID, "type", ev.Type, "error", err)
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = s.Store.ReleaseStripeEvent(bg, ev.ID)
+		httpx.Fail(c, err)
+		return
+	}
+	if err := s.Store.FinishStripeEvent(ctx, ev.ID, result.outcome, result.reason, result.licenseID, result.orderID, s.Now()); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	if result.outcome == models.StripeEventFailed {
+		httpx.Logger(c).Warn("stripe event failed", "event", ev.ID, "type", ev.Type, "reason", result.reason)
+	}
+	c.JSON(http.StatusOK, gin.H{"received": true, "outcome": result.outcome, "reason": result.reason})
+}
+
+// handleStripeEvent acts on one event. A domain Problem (unknown license,
+// unknown tier) makes the event failed for good; any other error is
+// transient and returned.
+func (s *server) handleStripeEvent(ctx context.Context, ev payments.Event) (stripeOutcome, error) {
+	ctx = workflows.WithActor(ctx, "stripe:"+ev.ID)
+	var (
+		out stripeOutcome
+		err error
+	)
+	switch ev.Type {
+	case payments.CheckoutCompleted, payments.CheckoutAsyncSucceeded:
+		out, err = s.onCheckout(ctx, ev)
+	case payments.InvoicePaid:
+		out, err = s.onInvoicePaid(ctx, ev)
+	case payments.InvoicePaymentFailed:
+		out, err = s.onPaymentFailed(ctx, ev)
+	case payments.SubscriptionDeleted:
+		out, err = s.onSubscriptionDeleted(ctx, ev)
+	case payments.ChargeRefunded, payments.DisputeCreated:
+		out, err = s.onReversal(ctx, ev)
+	default:
+		return ignored("licenseflow does not act on " + ev.Type), nil
+	}
+	if p, ok := models.AsProblem(err); ok {
+		return stripeOutcome{outcome: models.StripeEventFailed, reason: p.Message, licenseID: out.licenseID, orderID: out.orderID}, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	if out.outcome == "" {
+		out.outcome = models.StripeEventProcessed
+	}
+	return out, nil
+}
+
+// onCheckout turns a paid Checkout Session into a purchase, or, when the
+// session names a license (a renewal link), into a renewal of that license.
+func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutcome, error) {
+	var cs payments.CheckoutSession
+	if err := ev.Decode(&cs); err != nil {
+		return stripeOutcome{}, models.Invalid("invalid_event", "", "%v", err)
+	}
+	if ev.Type == payments.CheckoutCompleted && cs.PaymentStatus == "unpaid" {
+		return ignored("the payment is still processing; checkout.session.async_payment_succeeded will complete it"), nil
+	}
+	links := models.StripeLinks{CustomerID: string(cs.Customer), SubscriptionID: string(cs.Subscription),
+		CheckoutSessionID: cs.ID, PaymentIntentID: string(cs.PaymentIntent), InvoiceID: string(cs.Invoice)}
+	orderID := "stripe:" + cs.ID
+	if licenseID := cs.Metadata["license_id"]; licenseID != "" {
+		l, err := s.Store.GetLicense(ctx, licenseID)
+		if err != nil {
+			return stripeOutcome{licenseID: licenseID}, err
+		}
+		months := cs.MetadataInt("months")
+		out, err := s.renewFromPayment(ctx, l, paidRenewal{orderID: orderID, months: months, amount: cs.AmountTotal,
+			currency: cs.Currency, paymentRef: cs.ID, links: links})
+		if err != nil {
+			return out, err
+		}
+		return out, s.Store.LinkStripe(ctx, l.ID, links.CustomerID, links.SubscriptionID)
+	}
+	tier, err := s.checkoutTier(ctx, cs)
+	if err != nil {
+		return stripeOutcome{}, err
+	}
+	email, err := models.NormalizeEmail(cs.Email(), "customer_email")
+	if err != nil {
+		return stripeOutcome{}, err
+	}
+	months, lifetime := tier.Months()
+	if m := cs.MetadataInt("months"); m > 0 && !lifetime {
+		months = m
+	}
+	maxDomains := tier.MaxDomains
+	if d := cs.MetadataInt("max_domains"); d > 0 {
+		maxDomains = d
+	}
+	order, license, _, err := s.Store.RecordPurchase(ctx, models.Purchase{
+		OrderID: orderID, Email: email, CustomerName: cs.CustomerDetails.Name, Tier: tier, MaxDomains: maxDomains,
+		Months: months, Lifetime: lifetime, Type: models.TypeCommercial, AmountCents: cs.AmountTotal,
+		Currency: strings.ToUpper(cs.Currency), PaymentRef: cs.ID, Stripe: links, WorkflowID: workflows.WorkflowID, PaidAt: s.Now(),
+	})
+	if err != nil {
+		return stripeOutcome{orderID: orderID}, err
+	}
+	out := stripeOutcome{licenseID: license.ID, orderID: order.ID}
+	return out, s.Lifecycle.StartLicense(ctx, license, order, tier, cs.CustomerDetails.Name)
+}
+
+// checkoutTier finds the tier a Checkout Session sold: from its metadata,
+// or from the price of its line item.
+func (s *server) checkoutTier(ctx context.Context, cs payments.CheckoutSession) (models.Tier, error) {
+	if key := cs.Metadata["tier"]; key != "" {
+		return s.Store.GetTier(ctx, key)
+	}
+	if s.Payments == nil {
+		return models.Tier{}, models.Invalid("tier_unknown", "", "checkout session %s has no tier in its metadata and no Stripe API key is configured to look up its price", cs.ID)
+	}
+	price, err := s.Payments.SessionPriceID(ctx, cs.ID)
+	if err != nil {
+		return models.Tier{}, err
+	}
+	return s.Store.TierForStripePrice(ctx, price)
+}
+
+// onInvoicePaid renews the license a subscription pays for, up to the end
+// of the period the invoice covers (not "now + term").
+func (s *server) onInvoicePaid(ctx context.Context, ev payments.Event) (stripeOutcome, error) {
+	var inv payments.Invoice
+	if err := ev.Decode(&inv); err != nil {
+		return stripeOutcome{}, models.Invalid("invalid_event", "", "%v", err)
+	}
+	if inv.BillingReason != "subscription_cycle" {
+		return ignored("billing reason " + inv.BillingReason + ": first payments arrive as checkout.session.completed"), nil
+	}
+	l, err := s.Store.LicenseForSubscription(ctx, string(inv.Subscription))
+	if err != nil {
+		return stripeOutcome{}, err
+	}
+	end, ok := inv.ServiceEnd()
+	if !ok {
+		return stripeOutcome{licenseID: l.ID}, models.Invalid("invalid_event", "", "invoice %s has no service period", inv.ID)
+	}
+	return s.renewFromPayment(ctx, l, paidRenewal{
+		orderID: "stripe:" + inv.ID, expiresAt: &end, amount: inv.AmountPaid, currency: inv.Currency, paymentRef: inv.ID,
+		links: models.StripeLinks{CustomerID: string(inv.Customer), SubscriptionID: string(inv.Subscription),
+			PaymentIntentID: string(inv.PaymentIntent), InvoiceID: inv.ID},
+	})
+}
+
+func (s *server) onPaymentFailed(ctx context.Context, ev payments.Event) (stripeOutcome, error) {
+	var inv payments.Invoice
+	if err := ev.Decode(&inv); err != nil {
+		return stripeOutcome{}, models.Invalid("invalid_event", "", "%v", err)
+	}
+	l, err := s.Store.LicenseForSubscription(ctx, string(inv.Subscription))
+	if err != nil {
+		return stripeOutcome{}, err
+	}
+	return stripeOutcome{licenseID: l.ID}, s.Lifecycle.SignalLicense(ctx, l, workflows.PaymentFailed, workflows.PaymentFailedRequest{
+		EventID: ev.ID, AmountDue: models.FormatMoney(inv.AmountDue, strings.ToUpper(inv.Currency)), PaymentURL: inv.HostedInvoiceURL,
+	})
+}
+
+// onSubscriptionDeleted turns automatic renewal off; the license runs to
+// its expiry and its reminders still go out.
+func (s *server) onSubscriptionDeleted(ctx context.Context, ev payments.Event) (stripeOutcome, error) {
+	var sub payments.Subscription
+	if err := ev.Decode(&sub); err != nil {
+		return stripeOutcome{}, models.Invalid("invalid_event", "", "%v", err)
+	}
+	l, err := s.Store.LicenseForSubscription(ctx, sub.ID)
+	if err != nil {
+		return stripeOutcome{}, err
+	}
+	return stripeOutcome{licenseID: l.ID}, s.Store.SetAutoRenew(ctx, l.ID, false)
+}
+
+// onReversal suspends the license a refunded or disputed payment paid for.
+func (s *server) onReversal(ctx context.Context, ev payments.Event) (stripeOutcome, error) {
+	var paymentIntent, invoice, reason string
+	if ev.Type == payments.ChargeRefunded {
+		var ch payments.Charge
+		if err := ev.Decode(&ch); err != nil {
+			return stripeOutcome{}, models.Invalid("invalid_event", "", "%v", err)
+		}
+		if !ch.Refunded {
+			return ignored(fmt.Sprintf("partial refund (%d of %d): the license stays active", ch.AmountRefunded, ch.Amount)), nil
+		}
+		paymentIntent, invoice, reason = string(ch.PaymentIntent), string(ch.Invoice), "payment refunded (charge "+ch.ID+")"
+	} else {
+		var d payments.Dispute
+		if err := ev.Decode(&d); err != nil {
+			return stripeOutcome{}, models.Invalid("invalid_event", "", "%v", err)
+		}
+		paymentIntent, reason = string(d.PaymentIntent), "payment disputed ("+d.Reason+", dispute "+d.ID+")"
+	}
+	o, err := s.Store.OrderForPayment(ctx, paymentIntent, invoice)
+	if err != nil {
+		return stripeOutcome{}, err
+	}
+	out := stripeOutcome{licenseID: o.LicenseID, orderID: o.ID}
+	if ev.Type == payments.ChargeRefunded {
+		if err := s.Store.MarkOrder(ctx, o.ID, models.OrderRefunded); err != nil {
+			return out, err
+		}
+	}
+	l, err := s.Store.GetLicense(ctx, o.LicenseID)
+	if err != nil {
+		return out, err
+	}
+	if l.Status == models.StatusSuspended || l.Status == models.StatusRevoked {
+		out.outcome, out.reason = models.StripeEventIgnored, "the license is already "+string(l.Status)
+		return out, nil
+	}
+	return out, s.Lifecycle.SignalLicense(ctx, l, workflows.Suspend, workflows.SuspendRequest{Reason: reason, RequestID: ev.ID})
+}
+
+// paidRenewal is a renewal payment reported by a webhook.
+type paidRenewal struct {
+	orderID    string
+	months     int
+	expiresAt  *time.Time
+	amount     int64
+	currency   string
+	paymentRef string
+	links      models.StripeLinks
+}
+
+// renewFromPayment records the renewal order and signals the renewal; the
+// payment ref makes a redelivered payment renew once.
+func (s *server) renewFromPayment(ctx context.Context, l models.License, p paidRenewal) (stripeOutcome, error) {
+	out := stripeOutcome{licenseID: l.ID, orderID: p.orderID}
+	if l.Status == models.StatusRevoked {
+		return out, models.CheckTransition(l.Status, models.ActionRenew)
+	}
+	if l.Lifetime() {
+		return out, models.Conflict("license_lifetime", "license %s is a lifetime license; a renewal payment for it needs a refund, not a renewal", l.ID)
+	}
+	tier, err := s.Store.GetTier(ctx, l.TierKey)
+	if err != nil {
+		return out, err
+	}
+	months := p.months
+	if months <= 0 {
+		months, _ = tier.Months()
+	}
+	if _, err := s.Store.RecordRenewal(ctx, models.RenewalOrder{
+		OrderID: p.orderID, License: l, Months: months, AmountCents: p.amount, Currency: strings.ToUpper(p.currency),
+		PaymentRef: p.paymentRef, Stripe: p.links, PaidAt: s.Now(),
+	}); err != nil {
+		return out, err
+	}
+	req := workflows.RenewRequest{PaymentRef: p.paymentRef, OrderID: p.orderID}
+	if p.expiresAt != nil {
+		req.ExpiresAt = p.expiresAt
+	} else {
+		req.Months = months
+	}
+	return out, s.Lifecycle.SignalLicense(ctx, l, workflows.Renew, req)
+}
+
+// stripeEvents lists recorded webhook events, for operators.
+func (s *server) stripeEvents(c *gin.Context) {
+	limit := 100
+	if n, err := strconv.Atoi(c.Query("limit")); err == nil && n > 0 && n <= 500 {
+		limit = n
+	}
+	events, err := s.Store.ListStripeEvents(c.Request.Context(), models.StripeEventOutcome(c.Query("outcome")), c.Query("license_id"), limit)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	out := httpx.Page[EventView]{Data: make([]EventView, 0, len(events))}
+	for _, e := range events {
+		out.Data = append(out.Data, eventView(e))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *server) stripeEvent(c *gin.Context) {
+	e, err := s.Store.GetStripeEvent(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, eventView(e))
+}

@@ -1,0 +1,412 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// The admin dashboard: sales metrics, expiring licenses, customers, the
+// outbox, workflows that need attention, and manual actions that all go
+// through each license's workflow.
+
+// operator returns the admin session, or shows the sign-in page.
+func (s *server) operator(c *gin.Context) (models.Session, bool) {
+	sess, _, ok := s.session(c, models.AudienceAdmin)
+	if !ok {
+		s.render(c, http.StatusUnauthorized, webPage{Title: "Operator sign-in", Area: "admin", Template: "admin-signin",
+			CSRF: s.anonymousCSRF(c, "/admin")})
+		c.Abort()
+	}
+	return sess, ok
+}
+
+func (s *server) adminPage(c *gin.Context, sess models.Session, status int, title, template string, data any) {
+	s.render(c, status, webPage{Title: title, Area: "admin", Template: template, Email: sess.Email, CSRF: sess.CSRFToken,
+		Notice: c.Query("notice"), Data: data})
+}
+
+// adminSignIn emails a magic link to an address in LICENSEFLOW_ADMIN_EMAILS
+// (and says the same to any other address).
+func (s *server) adminSignIn(c *gin.Context) {
+	if !s.checkCSRF(c, "admin", s.anonymousCSRF(c, "/admin")) {
+		return
+	}
+	email, err := models.NormalizeEmail(c.PostForm("email"), "email")
+	page := webPage{Title: "Operator sign-in", Area: "admin", Template: "admin-signin", CSRF: s.anonymousCSRF(c, "/admin")}
+	switch {
+	case err != nil:
+		page.Error = "Enter your operator email address."
+		s.render(c, http.StatusUnprocessableEntity, page)
+		return
+	case !s.signInAllowed(c, email):
+		page.Error = "Too many sign-in links were asked for. Wait a few minutes."
+		s.render(c, http.StatusTooManyRequests, page)
+		return
+	case slices.Contains(s.AdminEmails, email):
+		if err := s.startSignInEmail(c, email, models.AudienceAdmin); err != nil {
+			s.webFail(c, "admin", err)
+			return
+		}
+	}
+	page.Notice = "If that address is an operator's, a sign-in link is on its way. It works once, for 15 minutes."
+	s.render(c, http.StatusOK, page)
+}
+
+// adminAuth consumes an operator's magic link.
+func (s *server) adminAuth(c *gin.Context) {
+	email, err := s.Store.ConsumeMagicLink(c.Request.Context(), c.Query("token"), models.AudienceAdmin, s.Now())
+	if err == nil && !slices.Contains(s.AdminEmails, email) {
+		err = models.Invalid("not_an_operator", "email", "that address is no longer an operator")
+	}
+	if err != nil {
+		s.render(c, http.StatusUnauthorized, webPage{Title: "Operator sign-in", Area: "admin", Template: "admin-signin",
+			CSRF: s.anonymousCSRF(c, "/admin"), Error: "This sign-in link is expired or was already used. Ask for a new one."})
+		return
+	}
+	if err := s.signIn(c, models.AudienceAdmin, email, ""); err != nil {
+		s.webFail(c, "admin", err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin")
+}
+
+// adminTokenSignIn exchanges an admin API token for a dashboard session.
+func (s *server) adminTokenSignIn(c *gin.Context) {
+	if !s.checkCSRF(c, "admin", s.anonymousCSRF(c, "/admin")) {
+		return
+	}
+	tok, err := s.Store.AuthenticateToken(c.Request.Context(), strings.TrimSpace(c.PostForm("token")), s.Now())
+	if err != nil || !tok.Allows(models.ScopeAdmin) {
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			s.webFail(c, "admin", err)
+			return
+		}
+		s.render(c, http.StatusUnauthorized, webPage{Title: "Operator sign-in", Area: "admin", Template: "admin-signin",
+			CSRF: s.anonymousCSRF(c, "/admin"), Error: "That is not a live API token with the admin scope."})
+		return
+	}
+	if err := s.signIn(c, models.AudienceAdmin, "token:"+tok.Name, ""); err != nil {
+		s.webFail(c, "admin", err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin")
+}
+
+func (s *server) adminSignOut(c *gin.Context) {
+	if sess, id, ok := s.session(c, models.AudienceAdmin); ok && s.checkCSRF(c, "admin", sess.CSRFToken) {
+		_ = s.Store.DeleteSession(c.Request.Context(), id)
+	}
+	s.setCookie(c, adminCookie, "", "/admin", -time.Second)
+	c.Redirect(http.StatusSeeOther, "/admin")
+}
+
+// Chart is the monthly sales chart, laid out here and drawn as inline SVG.
+type Chart struct {
+	Width, Height int
+	Bars          []ChartBar
+	Labels        []ChartLabel
+	Max           int
+}
+
+// ChartBar is one bar.
+type ChartBar struct {
+	X, Y, W, H int
+	Class      string
+	Title      string
+}
+
+// ChartLabel is one month's label.
+type ChartLabel struct {
+	X    int
+	Text string
+}
+
+func salesChart(months []models.MonthMetrics) Chart {
+	const width, height, pad, barW = 720, 220, 24, 10
+	c := Chart{Width: width, Height: height, Max: 1}
+	for _, m := range months {
+		c.Max = max(c.Max, m.New, m.Renewed, m.Churned)
+	}
+	slot := (width - 2*pad) / max(len(months), 1)
+	scale := func(n int) int { return n * (height - 2*pad) / c.Max }
+	for i, m := range months {
+		x := pad + i*slot + (slot-3*barW)/2
+		for j, v := range []struct {
+			n     int
+			class string
+		}{{m.New, "new"}, {m.Renewed, "renewed"}, {m.Churned, "churned"}} {
+			h := scale(v.n)
+			c.Bars = append(c.Bars, ChartBar{X: x + j*barW, Y: height - pad - h, W: barW - 1, H: h, Class: v.class,
+				Title: fmt.Sprintf("%s: %d %s", m.Month, v.n, v.class)})
+		}
+		c.Labels = append(c.Labels, ChartLabel{X: x + barW/2, Text: m.Month[2:]})
+	}
+	return c
+}
+
+// adminDashboard shows the last twelve months, revenue by tier, licenses
+// expiring within 30 days and workflows that need attention.
+func (s *server) adminDashboard(c *gin.Context) {
+	sess, ok := s.operator(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	now := s.Now().UTC()
+	months, tiers, err := s.Store.SalesMetrics(ctx, now.AddDate(0, -11, 0), now, now)
+	if err != nil {
+		s.webFail(c, "admin", err)
+		return
+	}
+	expiring, err := s.Store.ListLicenses(ctx, models.LicenseFilter{ExpiringWithin: 30 * 24 * time.Hour, Now: now, Limit: 100})
+	if err != nil {
+		s.webFail(c, "admin", err)
+		return
+	}
+	failedEmails, err := s.Store.ListEmails(ctx, models.EmailFilter{Status: models.EmailFailed, Limit: 20})
+	if err != nil {
+		s.webFail(c, "admin", err)
+		return
+	}
+	totals := models.MonthMetrics{Revenue: map[string]int64{}}
+	for _, m := range months {
+		totals.New, totals.Renewed, totals.Churned = totals.New+m.New, totals.Renewed+m.Renewed, totals.Churned+m.Churned
+	}
+	s.adminPage(c, sess, http.StatusOK, "Dashboard", "admin-dashboard", gin.H{
+		"Months": months, "Chart": salesChart(months), "Tiers": tiers, "Totals": totals, "Expiring": expiring.Licenses,
+		"Attention": s.Lifecycle.NeedingAttention(ctx), "FailedEmails": failedEmails,
+	})
+}
+
+// adminCustomers searches customers.
+func (s *server) adminCustomers(c *gin.Context) {
+	sess, ok := s.operator(c)
+	if !ok {
+		return
+	}
+	q := strings.TrimSpace(c.Query("q"))
+	var found []models.Customer
+	if q != "" {
+		var err error
+		if found, err = s.Store.SearchCustomers(c.Request.Context(), q, 50); err != nil {
+			s.webFail(c, "admin", err)
+			return
+		}
+	}
+	s.adminPage(c, sess, http.StatusOK, "Customers", "admin-customers", gin.H{"Query": q, "Customers": found})
+}
+
+// adminCustomer shows one customer: licenses, orders, invoices, emails.
+func (s *server) adminCustomer(c *gin.Context) {
+	sess, ok := s.operator(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	customer, err := s.Store.GetCustomer(ctx, c.Param("id"))
+	if err != nil {
+		s.webFail(c, "admin", err)
+		return
+	}
+	var (
+		licenses []models.License
+		orders   []models.Order
+		invoices []models.Invoice
+		emails   []models.EmailMessage
+	)
+	err = firstError(
+		func() (err error) { licenses, err = s.Store.CustomerLicenses(ctx, customer.ID); return },
+		func() (err error) { orders, err = s.Store.CustomerOrders(ctx, customer.ID); return },
+		func() (err error) { invoices, err = s.Store.CustomerInvoices(ctx, customer.ID); return },
+		func() (err error) {
+			emails, err = s.Store.ListEmails(ctx, models.EmailFilter{To: customer.Email, Limit: 50})
+			return
+		},
+	)
+	if err != nil {
+		s.webFail(c, "admin", err)
+		return
+	}
+	s.adminPage(c, sess, http.StatusOK, customer.Email, "admin-customer", gin.H{
+		"Customer": customer, "Licenses": licenses, "Orders": orders, "Invoices": invoices, "Emails": emails})
+}
+
+// adminLicense shows a license with its live workflow state, usage and
+// the manual actions.
+func (s *server) adminLicense(c *gin.Context) {
+	sess, ok := s.operator(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	l, err := s.Store.GetLicense(ctx, c.Param("id"))
+	if err != nil {
+		s.webFail(c, "admin", err)
+		return
+	}
+	var (
+		ents        []models.Entitlement
+		activations []models.Activation
+		usage       models.Usage
+		tiers       []models.Tier
+		products    []models.Product
+		ledger      []models.LicenseEvent
+	)
+	err = firstError(
+		func() (err error) { ents, err = s.Store.GetEntitlements(ctx, l.ID); return },
+		func() (err error) { activations, err = s.Store.ListActivations(ctx, l.ID); return },
+		func() (err error) { usage, err = s.Store.UsageSince(ctx, l.ID, s.Now().AddDate(0, 0, -30)); return },
+		func() (err error) { tiers, err = s.Store.ListTiers(ctx, true); return },
+		func() (err error) { products, err = s.Store.ListProducts(ctx); return },
+		func() (err error) {
+			ledger, err = s.Store.LicenseLedger(ctx, models.LedgerFilter{LicenseID: l.ID, Limit: 200})
+			return
+		},
+	)
+	if err != nil {
+		s.webFail(c, "admin", err)
+		return
+	}
+	var live *workflows.LicenseState
+	if st, err := s.Lifecycle.QueryLicense(ctx, l.WorkflowID); err == nil {
+		live = &st
+	}
+	active := 0
+	for _, a := range activations {
+		if a.Status == models.ActivationActive {
+			active++
+		}
+	}
+	s.adminPage(c, sess, http.StatusOK, "License "+l.ID, "admin-license", gin.H{
+		"License": l, "ActiveDomains": active, "Entitlements": ents, "Activations": activations, "Usage": usage, "Tiers": tiers,
+		"Products": products, "Workflow": live, "WorkflowURL": s.Lifecycle.WorkflowURL(l.WorkflowID), "Ledger": ledger,
+	})
+}
+
+// adminAction applies a manual action through the license's workflow
+// (a validated update: an illegal one is refused with its reason and
+// changes nothing), then shows the license as the workflow left it.
+func (s *server) adminAction(c *gin.Context) {
+	sess, ok := s.operator(c)
+	if !ok || !s.checkCSRF(c, "admin", sess.CSRFToken) {
+		return
+	}
+	ctx := workflows.WithActor(c.Request.Context(), operatorActor(sess))
+	l, err := s.Store.GetLicense(ctx, c.Param("id"))
+	if err != nil {
+		s.webFail(c, "admin", err)
+		return
+	}
+	reason := strings.TrimSpace(c.PostForm("reason"))
+	if reason == "" {
+		reason = "by " + sess.Email
+	}
+	var (
+		name string
+		arg  any
+	)
+	switch c.PostForm("action") {
+	case "extend":
+		months, err := strconv.Atoi(c.PostForm("months"))
+		if err != nil || months < 1 || months > models.MaxTermMonths {
+			s.redirectToLicense(c, l.ID, "Extend by 1 to 120 months.")
+			return
+		}
+		// A goodwill extension: no order, no invoice.
+		name, arg = workflows.Renew, workflows.RenewRequest{Months: months}
+	case "correct-expiry":
+		// A correction, not a renewal: the form's date and time are UTC.
+		to, err := time.Parse("2006-01-02T15:04", c.PostForm("expires_at"))
+		if err != nil {
+			s.redirectToLicense(c, l.ID, "Give the new expiry as a date and time (UTC).")
+			return
+		}
+		name, arg = workflows.CorrectExpiry, workflows.CorrectExpiryRequest{ExpiresAt: to, Reason: strings.TrimSpace(c.PostForm("reason"))}
+	case "suspend":
+		name, arg = workflows.Suspend, workflows.SuspendRequest{Reason: reason}
+	case "reinstate":
+		name, arg = workflows.Reinstate, workflows.ReinstateRequest{}
+	case "revoke":
+		name, arg = workflows.Revoke, workflows.RevokeRequest{Reason: reason}
+	case "change-tier":
+		name, arg = workflows.ChangeTier, workflows.ChangeTierRequest{Tier: c.PostForm("tier")}
+	case "add-entitlement":
+		name, arg = workflows.AddEntitlement, workflows.AddEntitlementRequest{Product: c.PostForm("product")}
+	default:
+		s.webError(c, http.StatusBadRequest, "admin", "Unknown action.")
+		return
+	}
+	if _, err := s.Lifecycle.UpdateLicense(ctx, l, name, arg); err != nil {
+		if e := httpx.ToError(err); e.Status < 500 {
+			s.redirectToLicense(c, l.ID, "Not done: "+e.Message)
+			return
+		}
+		s.webFail(c, "admin", err)
+		return
+	}
+	s.redirectToLicense(c, l.ID, "Done: "+strings.ReplaceAll(c.PostForm("action"), "-", " ")+".")
+}
+
+// operatorActor names the operator for the license's ledger: their email,
+// or the API token they signed in with.
+func operatorActor(sess models.Session) string {
+	if strings.HasPrefix(sess.Email, "token:") {
+		return sess.Email
+	}
+	return "admin:" + sess.Email
+}
+
+func (s *server) redirectToLicense(c *gin.Context, id, notice string) {
+	c.Redirect(http.StatusSeeOther, "/admin/licenses/"+id+"?notice="+url.QueryEscape(notice))
+}
+
+// adminOutbox lists recent emails.
+func (s *server) adminOutbox(c *gin.Context) {
+	sess, ok := s.operator(c)
+	if !ok {
+		return
+	}
+	msgs, err := s.Store.ListEmails(c.Request.Context(), models.EmailFilter{Limit: 100, Status: models.EmailStatus(c.Query("status"))})
+	if err != nil {
+		s.webFail(c, "admin", err)
+		return
+	}
+	s.adminPage(c, sess, http.StatusOK, "Outbox", "admin-outbox", gin.H{"Emails": msgs, "Status": c.Query("status")})
+}
+
+// adminEmail shows one outbox message.
+func (s *server) adminEmail(c *gin.Context) {
+	sess, ok := s.operator(c)
+	if !ok {
+		return
+	}
+	id, _ := strconv.Atoi(c.Param("id"))
+	msg, err := s.Store.GetEmail(c.Request.Context(), uint(id))
+	if err != nil {
+		s.webFail(c, "admin", err)
+		return
+	}
+	s.adminPage(c, sess, http.StatusOK, msg.Subject, "admin-email", msg)
+}
+
+// firstError runs the page's reads in order and stops at the first failure.
+func firstError(reads ...func() error) error {
+	for _, read := range reads {
+		if err := read(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

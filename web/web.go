@@ -1,0 +1,262 @@
+// Package web is the customer portal and the admin dashboard:
+// server-rendered pages (templates and static files embedded) that work
+// without JavaScript (a few lines add click-to-copy), with magic-link
+// sign-in, server-side sessions and CSRF tokens. Every change an operator
+// makes goes through the license's workflow.
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payments"
+)
+
+//go:embed templates static
+var webFiles embed.FS
+
+var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
+	"date": func(t *time.Time) string {
+		if t == nil {
+			return "never"
+		}
+		return t.UTC().Format("2 Jan 2006")
+	},
+	"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+	"money":    models.FormatMoney,
+	"mask":     models.MaskDLID,
+	"join":     strings.Join,
+	"lower":    strings.ToLower,
+}).ParseFS(webFiles, "templates/*.html"))
+
+// webPage is what every page template gets.
+type webPage struct {
+	Title    string
+	Area     string // "portal" or "admin"
+	Email    string // signed-in user, if any
+	CSRF     string
+	Notice   string
+	Error    string
+	Data     any
+	Template string
+}
+
+// render writes a page; a template error is a bug and answers 500.
+func (s *server) render(c *gin.Context, status int, p webPage) {
+	var b bytes.Buffer
+	if err := pages.ExecuteTemplate(&b, p.Template, p); err != nil {
+		httpx.Logger(c).Error("rendering page failed", "template", p.Template, "error", err)
+		c.String(http.StatusInternalServerError, "Something went wrong on our side; the error is logged.")
+		return
+	}
+	c.Header("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'")
+	c.Header("X-Frame-Options", "DENY")
+	c.Header("Referrer-Policy", "same-origin")
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Data(status, "text/html; charset=utf-8", b.Bytes())
+}
+
+// webError answers a page request with a friendly page; 404 for what the
+// visitor may not see (never "forbidden", which would confirm it exists).
+func (s *server) webError(c *gin.Context, status int, area, message string) {
+	s.render(c, status, webPage{Title: http.StatusText(status), Area: area, Template: "error", Error: message})
+	c.Abort()
+}
+
+// staticFiles serves the embedded CSS and JavaScript.
+func staticFiles() http.FileSystem {
+	sub, err := fs.Sub(webFiles, "static")
+	if err != nil {
+		panic(err)
+	}
+	return http.FS(sub)
+}
+
+// Cookies: one session per area, HttpOnly, SameSite=Lax (links from emails
+// still sign in), Secure when licenseflow is served over https.
+const (
+	portalCookie = "lf_portal"
+	adminCookie  = "lf_admin"
+	csrfCookie   = "lf_csrf" // double-submit token for forms shown before sign-in
+)
+
+func (s *server) setCookie(c *gin.Context, name, value, path string, maxAge time.Duration) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: name, Value: value, Path: path, MaxAge: int(maxAge.Seconds()), HttpOnly: true,
+		Secure: strings.HasPrefix(s.PublicURL, "https://"), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// session returns the signed-in session of an area, if any.
+func (s *server) session(c *gin.Context, aud models.Audience) (models.Session, string, bool) {
+	name := portalCookie
+	if aud == models.AudienceAdmin {
+		name = adminCookie
+	}
+	id, err := c.Cookie(name)
+	if err != nil || id == "" {
+		return models.Session{}, "", false
+	}
+	sess, err := s.Store.GetSession(c.Request.Context(), id, s.Now())
+	if err != nil || sess.Audience != aud {
+		return models.Session{}, "", false
+	}
+	return sess, id, true
+}
+
+// signIn starts a session after a magic link or a token exchange.
+func (s *server) signIn(c *gin.Context, aud models.Audience, email, customerID string) error {
+	id, _, err := s.Store.CreateSession(c.Request.Context(), aud, email, customerID, s.Now())
+	if err != nil {
+		return err
+	}
+	name, path := portalCookie, "/portal"
+	if aud == models.AudienceAdmin {
+		name, path = adminCookie, "/admin"
+	}
+	s.setCookie(c, name, id, path, models.SessionTTL)
+	return nil
+}
+
+// anonymousCSRF returns the double-submit token of a visitor who is not
+// signed in, setting its cookie on first use.
+func (s *server) anonymousCSRF(c *gin.Context, path string) string {
+	if tok, err := c.Cookie(csrfCookie); err == nil && len(tok) >= 32 {
+		return tok
+	}
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	tok := base64.RawURLEncoding.EncodeToString(b[:])
+	s.setCookie(c, csrfCookie, tok, path, 2*time.Hour)
+	return tok
+}
+
+// checkCSRF refuses a form post whose csrf field does not match the
+// session's token (or, before sign-in, the double-submit cookie).
+func (s *server) checkCSRF(c *gin.Context, area, want string) bool {
+	got := c.PostForm("csrf")
+	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		s.webError(c, http.StatusForbidden, area, "This form expired or did not come from this site. Go back, reload the page and try again.")
+		return false
+	}
+	return true
+}
+
+// startSignInEmail sends a magic link through the worker, which holds the
+// SMTP settings (the same outbox path as every email).
+func (s *server) startSignInEmail(c *gin.Context, email string, aud models.Audience) error {
+	ctx := c.Request.Context()
+	token, err := s.Store.CreateMagicLink(ctx, email, aud, s.Now())
+	if err != nil {
+		return err
+	}
+	path := "/portal/auth"
+	if aud == models.AudienceAdmin {
+		path = "/admin/auth"
+	}
+	sum := sha256.Sum256([]byte(token))
+	key := hex.EncodeToString(sum[:8]) // unique per link, and reveals nothing of it
+	return s.Lifecycle.SendSignIn(ctx, key, email, fmt.Sprintf("%s%s?token=%s", s.PublicURL, path, token), aud == models.AudienceAdmin)
+}
+
+// Deps are the portal's and dashboard's collaborators.
+type Deps struct {
+	Store     Store
+	Lifecycle lifecycle.Client
+	// Renewals prepares renewal payments for the portal's renew button.
+	Renewals *payments.Renewals
+	// PublicURL is where customers reach licenseflow (sign-in links,
+	// Secure cookies over https).
+	PublicURL string
+	// AdminEmails may sign in to the dashboard by magic link.
+	AdminEmails []string
+	Now         func() time.Time
+}
+
+// Store is what the pages read, and the sessions and sign-in links they keep.
+type Store interface {
+	httpx.Tokens
+	ConsumeMagicLink(ctx context.Context, token string, aud models.Audience, now time.Time) (string, error)
+	CountRecentMagicLinks(ctx context.Context, email string, since time.Time) (int, error)
+	CreateMagicLink(ctx context.Context, email string, aud models.Audience, now time.Time) (string, error)
+	CreateSession(ctx context.Context, aud models.Audience, email, customerID string, now time.Time) (string, models.Session, error)
+	CustomerInvoices(ctx context.Context, customerID string) ([]models.Invoice, error)
+	CustomerLicenses(ctx context.Context, customerID string) ([]models.License, error)
+	CustomerOrders(ctx context.Context, customerID string) ([]models.Order, error)
+	Deactivate(ctx context.Context, licenseID, domain string, now time.Time) error
+	DeleteSession(ctx context.Context, id string) error
+	FindCustomer(ctx context.Context, email string) (models.Customer, error)
+	GetCustomer(ctx context.Context, id string) (models.Customer, error)
+	GetEmail(ctx context.Context, id uint) (models.EmailMessage, error)
+	GetEntitlements(ctx context.Context, licenseID string) ([]models.Entitlement, error)
+	GetInvoice(ctx context.Context, number string) (models.Invoice, error)
+	GetLicense(ctx context.Context, id string) (models.License, error)
+	GetProduct(ctx context.Context, code string) (models.Product, error)
+	GetSession(ctx context.Context, id string, now time.Time) (models.Session, error)
+	GetTier(ctx context.Context, key string) (models.Tier, error)
+	LicenseLedger(ctx context.Context, f models.LedgerFilter) ([]models.LicenseEvent, error)
+	ListActivations(ctx context.Context, licenseID string) ([]models.Activation, error)
+	ListEmails(ctx context.Context, f models.EmailFilter) ([]models.EmailMessage, error)
+	ListLicenses(ctx context.Context, f models.LicenseFilter) (models.LicensePage, error)
+	ListProducts(ctx context.Context) ([]models.Product, error)
+	ListReleases(ctx context.Context, productCode string) ([]models.Release, error)
+	ListTiers(ctx context.Context, activeOnly bool) ([]models.Tier, error)
+	SalesMetrics(ctx context.Context, from, to, now time.Time) ([]models.MonthMetrics, []models.TierRevenue, error)
+	SearchCustomers(ctx context.Context, q string, limit int) ([]models.Customer, error)
+	UsageSince(ctx context.Context, licenseID string, since time.Time) (models.Usage, error)
+}
+
+type server struct {
+	Deps
+	signIns *httpx.LimiterSet // magic links asked for, per client IP
+}
+
+// Mount adds the portal, the dashboard and their static files to r.
+func Mount(r gin.IRouter, d Deps) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &server{Deps: d, signIns: httpx.NewLimiterSet(10, 10)}
+	r.StaticFS("/static", staticFiles())
+	portal := r.Group("/portal")
+	portal.GET("", s.portalHome)
+	portal.POST("/signin", s.portalSignIn)
+	portal.GET("/auth", s.portalAuth)
+	portal.POST("/signout", s.portalSignOut)
+	portal.GET("/licenses/:id", s.portalLicense)
+	portal.POST("/licenses/:id/deactivate", s.portalDeactivate)
+	portal.GET("/licenses/:id/renew", s.portalRenewPage)
+	portal.POST("/licenses/:id/renew", s.portalRenew)
+	portal.GET("/invoices/:number", s.portalInvoice)
+
+	admin := r.Group("/admin")
+	admin.GET("", s.adminDashboard)
+	admin.POST("/signin", s.adminSignIn)
+	admin.GET("/auth", s.adminAuth)
+	admin.POST("/token", s.adminTokenSignIn)
+	admin.POST("/signout", s.adminSignOut)
+	admin.GET("/customers", s.adminCustomers)
+	admin.GET("/customers/:id", s.adminCustomer)
+	admin.GET("/licenses/:id", s.adminLicense)
+	admin.POST("/licenses/:id/action", s.adminAction)
+	admin.GET("/outbox", s.adminOutbox)
+	admin.GET("/outbox/:id", s.adminEmail)
+	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/portal") })
+}
