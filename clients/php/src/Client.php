@@ -100,11 +100,10 @@ final class Client
             if ($cached !== null && $this->age($cached, $now) < $this->graceFor) {
                 return Result::fromAnswer($cached, fromCache: true, offline: true)->asOf($now);
             }
-            return Result::unreachable(sprintf(
-                '%s; no answer from the last %d days is cached',
-                $e->getMessage(),
-                intdiv($this->graceFor, 86400),
-            ));
+            $window = $this->graceFor >= 86400
+                ? intdiv($this->graceFor, 86400) . ' days'
+                : intdiv($this->graceFor, 3600) . ' hours';
+            return Result::unreachable(sprintf('%s; no answer from the last %s is cached', $e->getMessage(), $window));
         }
     }
 
