@@ -1,12 +1,19 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/models"
@@ -17,14 +24,17 @@ import (
 )
 
 // BenchmarkWebhookFanOut makes 1,000 license events (50 licenses issued,
-// then 18 suspensions and reinstatements each, the 50 licenses at once,
+// then 18 suspensions and reinstatements each, ten licenses at a time,
 // through the API) and delivers each to 3 endpoints subscribed to
 // everything, one of which is down for the first 30 seconds. It reports
 // deliveries per second (all 3,000, and the 2,000 to the endpoints that
 // stayed up), and event-to-delivery latency (from the commit that wrote the
 // event, as its delivery row records it, to the receiver's 2xx); it fails
 // unless every receiver saw every event exactly once, each license's in
-// order. Deliveries retry after 1 s, backing off to 5 s. Run it with
+// order. Deliveries retry after 1 s, backing off to 5 s. For scale, the
+// baseline, measured first on the same server, is a workflow running 300
+// activities 16 at a time (a dispatcher's lanes), each posting to a
+// receiver and nothing else. Run it with
 //
 //	go test ./integration -run '^$' -bench WebhookFanOut -benchtime 1x
 func BenchmarkWebhookFanOut(b *testing.B) {
@@ -41,14 +51,16 @@ func fanOut(b *testing.B, st *store.Store) {
 	const (
 		licenses   = 50
 		changes    = 18 // per license, after its order.paid and license.issued
+		writers    = 10 // licenses changing at once
 		events     = licenses * (2 + changes)
 		outage     = 30 * time.Second
 		receivers  = 3
 		deliveries = events * receivers
 	)
-	s := stack.Start(b, st, stack.Options{WebhookPolicy: workflows.WebhookPolicy{
+	s := stack.Start(b, st, stack.Options{UpdateTimeout: 2 * time.Minute, WebhookPolicy: workflows.WebhookPolicy{
 		RetryFor: time.Hour, FirstRetry: time.Second, MaxRetry: 5 * time.Second, Timeout: 5 * time.Second,
 	}})
+	baseline := postingBaseline(b, s)
 	crms := make([]*testsupport.WebhookReceiver, receivers)
 	endpoints := make([]string, receivers)
 	for i := range crms {
@@ -83,17 +95,24 @@ func fanOut(b *testing.B, st *store.Store) {
 			}
 		}
 	}
+	next := make(chan string)
 	var wg sync.WaitGroup
-	for _, id := range ids {
+	for range writers {
 		wg.Go(func() {
-			for c := range changes {
-				action := []string{"suspend", "reinstate"}[c%2]
-				if r := s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+id+"/"+action, `{}`); r.Status != http.StatusOK {
-					b.Errorf("%s: %d %s", action, r.Status, r.Body)
+			for id := range next {
+				for c := range changes {
+					action := []string{"suspend", "reinstate"}[c%2]
+					if r := s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+id+"/"+action, `{}`); r.Status != http.StatusOK {
+						b.Errorf("%s: %d %s", action, r.Status, r.Body)
+					}
 				}
 			}
 		})
 	}
+	for _, id := range ids {
+		next <- id
+	}
+	close(next)
 	wg.Wait()
 	written := time.Since(start)
 	var healthyDone time.Duration
@@ -175,4 +194,52 @@ func fanOut(b *testing.B, st *store.Store) {
 	b.ReportMetric(ms(allDone), "all-delivered-ms")
 	b.ReportMetric(0, "lost")
 	b.ReportMetric(0, "duplicated")
+	b.ReportMetric(baseline, "baseline-posts/s")
+}
+
+// postingBaseline runs one workflow of 300 activities, 16 at a time, each
+// an HTTP POST to a receiver, and returns activities per second.
+func postingBaseline(b *testing.B, s *stack.Stack) float64 {
+	const posts, lanes, queue = 300, 16, "baseline-posts"
+	receiver := testsupport.StartWebhookReceiver(b)
+	w := sdkworker.New(s.Temporal, queue, sdkworker.Options{})
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, n int) error {
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
+		running := 0
+		for range n {
+			if err := workflow.Await(ctx, func() bool { return running < lanes }); err != nil {
+				return err
+			}
+			running++
+			workflow.Go(ctx, func(ctx workflow.Context) {
+				_ = workflow.ExecuteActivity(actx, "Post").Get(ctx, nil)
+				running--
+			})
+		}
+		return workflow.Await(ctx, func() bool { return running == 0 })
+	}, workflow.RegisterOptions{Name: "PostingBaseline"})
+	w.RegisterActivityWithOptions(func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, receiver.URL, strings.NewReader(`{}`))
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	}, activity.RegisterOptions{Name: "Post"})
+	if err := w.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+	start := time.Now()
+	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: queue}, "PostingBaseline", posts)
+	if err == nil {
+		err = run.Get(ctx, nil)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return posts / time.Since(start).Seconds()
 }
