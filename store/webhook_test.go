@@ -142,6 +142,9 @@ func TestADeliveryIsAttemptedByOneCallerAtATime(t *testing.T) {
 		require.NoError(t, err)
 		d := deliveries(t, st, e.ID)[0]
 		now := time.Now()
+		due, err := st.DueWebhookEndpoints(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, []string{e.ID}, due, "the sweep wakes endpoints with pending deliveries")
 
 		first, err := st.ClaimWebhookDelivery(ctx, d.ID, now, time.Minute)
 		require.NoError(t, err)
@@ -157,6 +160,9 @@ func TestADeliveryIsAttemptedByOneCallerAtATime(t *testing.T) {
 
 		require.NoError(t, st.RecordWebhookAttempt(ctx, d.ID, models.DeliveryAttempt{At: now, StatusCode: 200, Response: "ok",
 			Outcome: models.DeliveryDelivered}))
+		due, err = st.DueWebhookEndpoints(ctx)
+		require.NoError(t, err)
+		assert.Empty(t, due)
 		after, err := st.ClaimWebhookDelivery(ctx, d.ID, now.Add(2*time.Second), time.Minute)
 		require.NoError(t, err)
 		assert.False(t, after.Claimed)
