@@ -14,6 +14,7 @@ import (
 
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
+	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
 )
 
@@ -50,6 +51,8 @@ type Activities struct {
 	PublicURL string
 	Now       func() time.Time
 	Logger    *slog.Logger
+	// Metrics counts emails by template and status; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 func (a *Activities) now() time.Time {

@@ -277,13 +277,14 @@ func releaseView(r models.Release) ReleaseView {
 type ActivationView struct {
 	Domain        string                  `json:"domain"`
 	Status        models.ActivationStatus `json:"status"`
+	Staging       bool                    `json:"staging"`
 	FirstSeen     time.Time               `json:"first_seen"`
 	LastSeen      time.Time               `json:"last_seen"`
 	DeactivatedAt *time.Time              `json:"deactivated_at,omitempty"`
 }
 
 func activationView(a models.Activation) ActivationView {
-	return ActivationView{Domain: a.Domain, Status: a.Status, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, DeactivatedAt: a.DeactivatedAt}
+	return ActivationView{Domain: a.Domain, Status: a.Status, Staging: a.Staging, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, DeactivatedAt: a.DeactivatedAt}
 }
 
 // pageOf shows rows as a page (an empty list, never null).

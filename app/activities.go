@@ -6,6 +6,7 @@ import (
 	"github.com/licenseflow/licenseflow/activities"
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
+	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/store"
 )
 
@@ -20,6 +21,8 @@ type ActivityOptions struct {
 	// PublicURL is where customers reach licenseflow (links in emails).
 	PublicURL string
 	Logger    *slog.Logger
+	// Metrics counts emails; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // NewActivities builds the worker's activities on st.
@@ -29,5 +32,5 @@ func NewActivities(st *store.Store, o ActivityOptions) (*activities.Activities, 
 		return nil, err
 	}
 	return &activities.Activities{Store: st, Renderer: renderer, Sender: o.Sender, From: o.From, Seller: o.Seller,
-		PublicURL: o.PublicURL, Logger: o.Logger}, nil
+		PublicURL: o.PublicURL, Logger: o.Logger, Metrics: o.Metrics}, nil
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/lifecycle"
+	"github.com/licenseflow/licenseflow/metrics"
+	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
@@ -61,10 +63,20 @@ type Deps struct {
 	// TrustedProxies may set X-Forwarded-For (client IPs for rate limits);
 	// empty trusts none.
 	TrustedProxies []string
+	// Staging tells staging and local copies of sites, which activate
+	// without taking a domain slot; the zero rule exempts nothing.
+	Staging models.StagingRule
+	// Metrics instruments the HTTP side; nil measures nothing.
+	Metrics *metrics.Metrics
+	// ServeMetrics adds GET /metrics to the router (false when it is served
+	// on a separate address); MetricsToken, when set, must come as a bearer
+	// token.
+	ServeMetrics bool
+	MetricsToken string
 }
 
 // NewRouter builds the HTTP handler: every audience's routes on one router,
-// plus /healthz and /readyz.
+// plus /healthz, /readyz and, when asked, /metrics.
 func NewRouter(d Deps) *gin.Engine {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
@@ -79,15 +91,19 @@ func NewRouter(d Deps) *gin.Engine {
 		UpdateTimeout: d.UpdateTimeout, ReleaseEmailsPerMinute: d.ReleaseEmailsPerMinute})
 	renewals := &payments.Renewals{Store: d.Store, Checkout: d.Payments, PublicURL: d.PublicURL}
 
-	r := httpx.NewRouter(httpx.Options{Logger: d.Logger, Database: d.Store, TrustedProxies: d.TrustedProxies})
+	r := httpx.NewRouter(httpx.Options{Logger: d.Logger, Database: d.Store, TrustedProxies: d.TrustedProxies, Requests: d.Metrics})
 	checks := health{store: d.Store, lifecycle: flows}
 	r.GET("/healthz", checks.healthz)
 	r.GET("/readyz", checks.readyz)
+	d.Metrics.WatchLicenses(d.Store.LicensesByStatus)
+	if d.ServeMetrics && d.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(d.Metrics.Handler(d.MetricsToken)))
+	}
 	api.Mount(r, api.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, Now: d.Now, ReleasesDir: d.ReleasesDir})
 	siteapi.Mount(r, siteapi.Deps{Store: d.Store, Usage: d.Usage, PublicURL: d.PublicURL, Now: d.Now,
-		SiteCacheTTL: d.SiteCacheTTL})
+		SiteCacheTTL: d.SiteCacheTTL, Staging: d.Staging, Metrics: d.Metrics})
 	stripehook.Mount(r, stripehook.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,
-		WebhookSecrets: d.WebhookSecrets, Now: d.Now})
+		WebhookSecrets: d.WebhookSecrets, Now: d.Now, Metrics: d.Metrics})
 	web.Mount(r, web.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, PublicURL: d.PublicURL,
 		AdminEmails: d.AdminEmails, Now: d.Now})
 	return r

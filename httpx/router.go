@@ -25,6 +25,14 @@ type Options struct {
 	// TrustedProxies may set X-Forwarded-For (client IPs for rate limits);
 	// empty trusts none.
 	TrustedProxies []string
+	// Requests is told about every answered request (metrics); nil: nobody.
+	Requests RequestObserver
+}
+
+// RequestObserver is told about every answered request, by route template
+// ("" when no route matched).
+type RequestObserver interface {
+	ObserveRequest(route, method string, status int, took time.Duration)
 }
 
 const (
@@ -46,7 +54,7 @@ func NewRouter(o Options) *gin.Engine {
 		_ = r.SetTrustedProxies(nil)
 	}
 	r.HandleMethodNotAllowed = true
-	r.Use(requestContext(o.Logger, o.Database), recoverPanic)
+	r.Use(requestContext(o.Logger, o.Database, o.Requests), recoverPanic)
 	r.NoRoute(func(c *gin.Context) {
 		Fail(c, NewError(http.StatusNotFound, "route_not_found", "", "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path))
 	})
@@ -56,9 +64,9 @@ func NewRouter(o Options) *gin.Engine {
 	return r
 }
 
-// requestContext tags the request with an id (echoed in X-Request-ID) and
-// logs it when done.
-func requestContext(log *slog.Logger, db Pinger) gin.HandlerFunc {
+// requestContext tags the request with an id (echoed in X-Request-ID), and
+// logs and reports it when done.
+func requestContext(log *slog.Logger, db Pinger, observer RequestObserver) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-ID")
 		if id == "" || len(id) > 64 {
@@ -74,6 +82,9 @@ func requestContext(log *slog.Logger, db Pinger) gin.HandlerFunc {
 		}
 		start := time.Now()
 		c.Next()
+		if observer != nil {
+			observer.ObserveRequest(c.FullPath(), c.Request.Method, c.Writer.Status(), time.Since(start))
+		}
 		// Successful requests log at debug: sites validate thousands of times a
 		// second, and an access log line each would cost more than the answer.
 		level := slog.LevelDebug

@@ -10,9 +10,11 @@ import (
 type Platform string
 
 const (
-	PlatformJoomla   Platform = "joomla"
-	PlatformDolibarr Platform = "dolibarr"
-	PlatformBoth     Platform = "both"
+	PlatformJoomla    Platform = "joomla"
+	PlatformDolibarr  Platform = "dolibarr"
+	PlatformWordPress Platform = "wordpress"
+	// PlatformBoth is a product that installs into Joomla and Dolibarr.
+	PlatformBoth Platform = "both"
 )
 
 // Product is one installable extension: its code (used in tiers), the
@@ -107,9 +109,9 @@ func (p *Product) Validate() error {
 		return Invalid("missing_name", "name", "product name is required")
 	}
 	switch p.Platform {
-	case PlatformJoomla, PlatformDolibarr, PlatformBoth:
+	case PlatformJoomla, PlatformDolibarr, PlatformWordPress, PlatformBoth:
 	default:
-		return Invalid("invalid_platform", "platform", "platform %q must be one of joomla, dolibarr, both", p.Platform)
+		return Invalid("invalid_platform", "platform", "platform %q must be one of joomla, dolibarr, wordpress, both (Joomla and Dolibarr)", p.Platform)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/lifecycle"
+	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -32,6 +33,8 @@ type Deps struct {
 	// WebhookSecrets verify Stripe webhooks (several while rotating).
 	WebhookSecrets []string
 	Now            func() time.Time
+	// Metrics counts received events by outcome; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Store is what handling Stripe events reads and records.
@@ -122,6 +125,7 @@ func (s *server) stripeWebhook(c *gin.Context) {
 	}
 	ev, err := payments.Verify(payload, c.GetHeader("Stripe-Signature"), s.WebhookSecrets)
 	if err != nil {
+		s.Metrics.WebhookIn("stripe", "rejected")
 		httpx.Fail(c, httpx.NewError(http.StatusBadRequest, "invalid_signature", "Stripe-Signature", err.Error()))
 		return
 	}
@@ -134,6 +138,7 @@ func (s *server) stripeWebhook(c *gin.Context) {
 		return
 	}
 	if !claimed {
+		s.Metrics.WebhookIn("stripe", "duplicate")
 		c.JSON(http.StatusOK, gin.H{"received": true, "duplicate": true, "outcome": rec.Outcome})
 		return
 	}
@@ -143,6 +148,7 @@ func (s *server) stripeWebhook(c *gin.Context) {
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = s.Store.ReleaseStripeEvent(bg, ev.ID)
+		s.Metrics.WebhookIn("stripe", "unavailable")
 		httpx.Fail(c, err)
 		return
 	}
@@ -153,6 +159,7 @@ func (s *server) stripeWebhook(c *gin.Context) {
 	if result.outcome == models.StripeEventFailed {
 		httpx.Logger(c).Warn("stripe event failed", "event", ev.ID, "type", ev.Type, "reason", result.reason)
 	}
+	s.Metrics.WebhookIn("stripe", string(result.outcome))
 	c.JSON(http.StatusOK, gin.H{"received": true, "outcome": result.outcome, "reason": result.reason})
 }
 

@@ -280,7 +280,7 @@ func (s *server) adminLicense(c *gin.Context) {
 	}
 	active := 0
 	for _, a := range activations {
-		if a.Status == models.ActivationActive {
+		if a.Status == models.ActivationActive && !a.Staging { // staging copies take no slot
 			active++
 		}
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/invoicepdf"
+	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/store"
@@ -66,6 +67,8 @@ type Stack struct {
 	API      *httptest.Server
 	// Token is an admin API token.
 	Token string
+	// Metrics is what the API and the activities report; GET /metrics serves it.
+	Metrics *metrics.Metrics
 }
 
 // OperatorEmail may sign in to the dashboard by magic link.
@@ -92,9 +95,10 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	if err := worker.EnsureSearchAttributes(ctx, c, namespace); err != nil {
 		t.Fatalf("register search attributes: %v", err)
 	}
+	m := metrics.New()
 	acts, err := app.NewActivities(store, app.ActivityOptions{
 		Sender: opts.Sender, From: "licenses@vendor.example", PublicURL: "https://licenses.vendor.example",
-		Seller: invoicepdf.Seller{Name: "Moko Consulting", Address: "1 Main Street\nSpringfield"},
+		Seller: invoicepdf.Seller{Name: "Moko Consulting", Address: "1 Main Street\nSpringfield"}, Metrics: m,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -120,10 +124,12 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 		Usage: recorder, ReleasesDir: filepath.Join(t.TempDir(), "releases"), ReleaseEmailsPerMinute: 6000,
 		SiteCacheTTL: time.Minute, // the worker writes through the same store: every change invalidates
 		AdminEmails:  []string{OperatorEmail},
+		Staging:      models.DefaultStagingRule(),
+		Metrics:      m, ServeMetrics: true,
 	}))
 	t.Cleanup(recorder.Close)
 	t.Cleanup(srv.Close)
-	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken}
+	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken, Metrics: m}
 }
 
 func startTestServer(t testing.TB) (*temporaltest.TestServer, client.Client, string) {

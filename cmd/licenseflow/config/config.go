@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/licenseflow/licenseflow/models"
 )
 
 // Var is one environment variable licenseflow reads.
@@ -35,6 +37,9 @@ var Vars = []Var{
 	{"LICENSEFLOW_DOMAIN_SILENCE_DAYS", "30", "Domains with no heartbeat or validation for this many days are released by a daily schedule."},
 	{"LICENSEFLOW_RELEASE_EMAILS_PER_MINUTE", "120", "Throttle of new-release notification emails."},
 	{"LICENSEFLOW_TRUSTED_PROXIES", "", "Comma-separated proxy addresses/CIDRs allowed to set X-Forwarded-For (client IPs for rate limits). Empty: none."},
+	{"LICENSEFLOW_STAGING_DOMAINS", "default", "Staging and local copies of sites, which activate without taking a domain slot: comma-separated names (`localhost`), `*.suffix`, `prefix.*` (a subdomain whose first label is prefix) and CIDR prefixes. `default` stands for `" + strings.Join(models.DefaultStagingDomains, ", ") + "`; add to it (`default,*.internal`) or replace it; `none` exempts nothing."},
+	{"LICENSEFLOW_METRICS_ADDR", "", "Separate address for `GET /metrics` (e.g. `127.0.0.1:9090`, reachable by Prometheus only). Empty: the API serves /metrics on its own address and the worker serves none."},
+	{"LICENSEFLOW_METRICS_TOKEN", "", "When set, `/metrics` answers only requests with `Authorization: Bearer <token>`."},
 	{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend (host:port). Dev mode serves the embedded server here."},
 	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace."},
 	{"TEMPORAL_TLS_CERT", "", "Client certificate file for mTLS to Temporal."},
@@ -78,6 +83,7 @@ type Config struct {
 	SMTP        SMTP
 	Stripe      Stripe
 	Vendor      Vendor
+	Metrics     Metrics
 }
 
 // Site configures the site-facing API.
@@ -86,6 +92,15 @@ type Site struct {
 	DomainSilence          time.Duration
 	ReleaseEmailsPerMinute int
 	TrustedProxies         []string
+	// Staging tells staging copies of sites, which take no domain slot.
+	Staging models.StagingRule
+}
+
+// Metrics says where Prometheus scrapes licenseflow.
+type Metrics struct {
+	// Addr is a separate listener for /metrics; empty serves it on the API.
+	Addr  string
+	Token string
 }
 
 // Stripe configures payments; an empty SecretKey means no outgoing calls.
@@ -199,6 +214,7 @@ func Load(getenv func(string) string) (Config, error) {
 			ReleaseEmailsPerMinute: integer("LICENSEFLOW_RELEASE_EMAILS_PER_MINUTE", 1, 100000),
 			TrustedProxies:         splitList(get("LICENSEFLOW_TRUSTED_PROXIES")),
 		},
+		Metrics:   Metrics{Addr: get("LICENSEFLOW_METRICS_ADDR"), Token: get("LICENSEFLOW_METRICS_TOKEN")},
 		LogLevel:  oneOf("LICENSEFLOW_LOG_LEVEL", "debug", "info", "warn", "error"),
 		LogFormat: oneOf("LICENSEFLOW_LOG_FORMAT", "text", "json"),
 		Temporal: Temporal{
@@ -219,6 +235,11 @@ func Load(getenv func(string) string) (Config, error) {
 			VATID: get("LICENSEFLOW_VENDOR_VAT_ID"), Email: get("LICENSEFLOW_VENDOR_EMAIL"),
 		},
 	}
+	staging, err := stagingRule(get("LICENSEFLOW_STAGING_DOMAINS"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("LICENSEFLOW_STAGING_DOMAINS: %w", err))
+	}
+	c.Site.Staging = staging
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("LICENSEFLOW_ADMIN_TOKEN must be at least 16 characters"))
 	}
@@ -229,6 +250,22 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("LICENSEFLOW_PUBLIC_URL=%q must be an http(s) URL such as https://licenses.example.com", c.PublicURL))
 	}
 	return c, errors.Join(errs...)
+}
+
+// stagingRule reads LICENSEFLOW_STAGING_DOMAINS: patterns, where default
+// stands for the built-in list and none for no exemption.
+func stagingRule(raw string) (models.StagingRule, error) {
+	var patterns []string
+	for _, p := range splitList(raw) {
+		switch strings.ToLower(p) {
+		case "none":
+		case "default":
+			patterns = append(patterns, models.DefaultStagingDomains...)
+		default:
+			patterns = append(patterns, p)
+		}
+	}
+	return models.ParseStagingRule(patterns)
 }
 
 func splitList(s string) []string {

@@ -40,3 +40,21 @@ func TestEveryVariableIsDocumentedOnce(t *testing.T) {
 		assert.NotEmpty(t, strings.TrimSpace(v.Description), v.Name)
 	}
 }
+
+func TestStagingDomainsExtendOrReplaceTheDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	assert.True(t, c.Site.Staging.IsStaging("staging.shop.example"), "the built-in list by default")
+
+	c, err = Load(env(map[string]string{"LICENSEFLOW_STAGING_DOMAINS": "default, *.internal"}))
+	require.NoError(t, err)
+	assert.True(t, c.Site.Staging.IsStaging("localhost"))
+	assert.True(t, c.Site.Staging.IsStaging("shop.internal"))
+
+	c, err = Load(env(map[string]string{"LICENSEFLOW_STAGING_DOMAINS": "none"}))
+	require.NoError(t, err)
+	assert.False(t, c.Site.Staging.IsStaging("localhost"), "none exempts nothing")
+
+	_, err = Load(env(map[string]string{"LICENSEFLOW_STAGING_DOMAINS": "staging."}))
+	assert.ErrorContains(t, err, "LICENSEFLOW_STAGING_DOMAINS")
+}
