@@ -25,10 +25,14 @@ const maxArtifactBytes = 1 << 30
 var (
 	channelPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 	filenameCleaner = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+	// hostVersionPattern is a version of the application a release installs
+	// into (WordPress 6.7, Joomla 5.2.1).
+	hostVersionPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+){0,3}$`)
 )
 
 // publishRelease stores an uploaded release (multipart form: version,
-// channel, notes, element, type, target_platform, php_minimum, file). The
+// channel, notes, element, type, target_platform, php_minimum, requires,
+// tested, file). The
 // artifact is written to a temporary file, hashed on the way, synced and
 // renamed into place, so a half-written file is never served. Publishing
 // starts the workflow that tells entitled customers about it.
@@ -49,6 +53,8 @@ func (s *server) publishRelease(c *gin.Context) {
 		ExtensionType:  strings.TrimSpace(cmp.Or(c.PostForm("type"), "package")),
 		TargetPlatform: strings.TrimSpace(cmp.Or(c.PostForm("target_platform"), "5.*")),
 		PHPMinimum:     strings.TrimSpace(c.PostForm("php_minimum")),
+		Requires:       strings.TrimSpace(c.PostForm("requires")),
+		Tested:         strings.TrimSpace(c.PostForm("tested")),
 		PublishedAt:    models.Instant(s.Now()),
 	}
 	switch {
@@ -57,6 +63,12 @@ func (s *server) publishRelease(c *gin.Context) {
 		return
 	case !channelPattern.MatchString(r.Channel):
 		httpx.Fail(c, httpx.Invalid("invalid_channel", "channel", "channel must be lower-case letters, digits, '-' or '_', e.g. stable or beta"))
+		return
+	case r.Requires != "" && !hostVersionPattern.MatchString(r.Requires):
+		httpx.Fail(c, httpx.Invalid("invalid_requires", "requires", "requires must be a host application version such as 6.2"))
+		return
+	case r.Tested != "" && !hostVersionPattern.MatchString(r.Tested):
+		httpx.Fail(c, httpx.Invalid("invalid_tested", "tested", "tested must be a host application version such as 6.7"))
 		return
 	}
 	file, header, err := c.Request.FormFile("file")

@@ -261,6 +261,8 @@ type ReleaseView struct {
 	Type           string    `json:"type"`
 	TargetPlatform string    `json:"target_platform"`
 	PHPMinimum     string    `json:"php_minimum,omitempty"`
+	Requires       string    `json:"requires,omitempty"`
+	Tested         string    `json:"tested,omitempty"`
 	Filename       string    `json:"filename"`
 	Size           int64     `json:"size"`
 	SHA256         string    `json:"sha256"`
@@ -269,7 +271,7 @@ type ReleaseView struct {
 
 func releaseView(r models.Release) ReleaseView {
 	return ReleaseView{Product: r.ProductCode, Version: r.Version, Channel: r.Channel, Notes: r.Notes, Element: r.Element,
-		Type: r.ExtensionType, TargetPlatform: r.TargetPlatform, PHPMinimum: r.PHPMinimum, Filename: r.Filename,
+		Type: r.ExtensionType, TargetPlatform: r.TargetPlatform, PHPMinimum: r.PHPMinimum, Requires: r.Requires, Tested: r.Tested, Filename: r.Filename,
 		Size: r.Size, SHA256: r.SHA256, PublishedAt: r.PublishedAt}
 }
 

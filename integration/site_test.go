@@ -218,11 +218,16 @@ func TestOfflineTokenVerifiesWithThePublicKeyAlone(t *testing.T) {
 }
 
 // publish uploads a release the way a build pipeline does.
-func publish(t *testing.T, s *stack.Stack, product, version, channel string, content []byte) stack.Response {
+// publish uploads a release; extra are more form fields as name, value pairs.
+func publish(t *testing.T, s *stack.Stack, product, version, channel string, content []byte, extra ...string) stack.Response {
 	t.Helper()
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
-	for k, v := range map[string]string{"version": version, "channel": channel, "notes": "Fixes and speed-ups.", "target_platform": "5.*", "php_minimum": "8.1"} {
+	fields := map[string]string{"version": version, "channel": channel, "notes": "Fixes and speed-ups.", "target_platform": "5.*", "php_minimum": "8.1"}
+	for i := 0; i+1 < len(extra); i += 2 {
+		fields[extra[i]] = extra[i+1]
+	}
+	for k, v := range fields {
 		require.NoError(t, w.WriteField(k, v))
 	}
 	f, err := w.CreateFormFile("file", "pkg_"+product+"-"+version+".zip")

@@ -10,20 +10,25 @@ import (
 
 // Release is one published version of a product, with its artifact.
 type Release struct {
-	ID             uint      `gorm:"primaryKey" json:"-"`
-	ProductCode    string    `gorm:"size:64;not null;uniqueIndex:ux_release_product_version,priority:1" json:"product"`
-	Version        string    `gorm:"size:64;not null;uniqueIndex:ux_release_product_version,priority:2" json:"version"`
-	Channel        string    `gorm:"size:64;not null" json:"channel"`
-	Notes          string    `gorm:"type:text;not null" json:"notes"`
-	Element        string    `gorm:"size:128;not null" json:"element"`
-	ExtensionType  string    `gorm:"size:32;not null" json:"type"`
-	TargetPlatform string    `gorm:"size:64;not null" json:"target_platform"`
-	PHPMinimum     string    `gorm:"size:16;not null" json:"php_minimum,omitempty"`
-	Filename       string    `gorm:"size:255;not null" json:"filename"`
-	Path           string    `gorm:"size:1024;not null" json:"-"`
-	Size           int64     `gorm:"not null" json:"size"`
-	SHA256         string    `gorm:"size:64;not null" json:"sha256"`
-	PublishedAt    time.Time `gorm:"not null" json:"published_at"`
+	ID             uint   `gorm:"primaryKey" json:"-"`
+	ProductCode    string `gorm:"size:64;not null;uniqueIndex:ux_release_product_version,priority:1" json:"product"`
+	Version        string `gorm:"size:64;not null;uniqueIndex:ux_release_product_version,priority:2" json:"version"`
+	Channel        string `gorm:"size:64;not null" json:"channel"`
+	Notes          string `gorm:"type:text;not null" json:"notes"`
+	Element        string `gorm:"size:128;not null" json:"element"`
+	ExtensionType  string `gorm:"size:32;not null" json:"type"`
+	TargetPlatform string `gorm:"size:64;not null" json:"target_platform"`
+	PHPMinimum     string `gorm:"size:16;not null" json:"php_minimum,omitempty"`
+	// Requires and Tested are the oldest host application version the
+	// release installs on and the newest it was tested with (WordPress'
+	// "Requires at least" and "Tested up to").
+	Requires    string    `gorm:"size:16;not null;default:''" json:"requires,omitempty"`
+	Tested      string    `gorm:"size:16;not null;default:''" json:"tested,omitempty"`
+	Filename    string    `gorm:"size:255;not null" json:"filename"`
+	Path        string    `gorm:"size:1024;not null" json:"-"`
+	Size        int64     `gorm:"not null" json:"size"`
+	SHA256      string    `gorm:"size:64;not null" json:"sha256"`
+	PublishedAt time.Time `gorm:"not null" json:"published_at"`
 }
 
 var semverPattern = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`)

@@ -96,6 +96,7 @@ type Store interface {
 	GetProduct(ctx context.Context, code string) (models.Product, error)
 	GetRelease(ctx context.Context, productCode, version string) (models.Release, error)
 	Heartbeat(ctx context.Context, licenseID, domain string, now time.Time) error
+	ListProducts(ctx context.Context) ([]models.Product, error)
 	ListReleases(ctx context.Context, productCode string) ([]models.Release, error)
 	RotateSigningKey(ctx context.Context) (models.SigningKey, error)
 	SigningKeys(ctx context.Context) ([]models.SigningKey, error)
@@ -138,6 +139,11 @@ func Mount(r gin.IRouter, d Deps) {
 	r.GET("/updates/:product", s.joomlaFeed)
 	r.GET("/updates/:product/latest", s.latestVersion)
 	r.GET("/downloads/:product/:version", s.download)
+	// WordPress plugins and themes using EDD's updater (it adds the slash).
+	for _, path := range []string{EDDPath, EDDPath + "/"} {
+		r.GET(path, s.edd)
+		r.POST(path, s.edd)
+	}
 }
 
 // siteCall reads and checks a site request and looks its key up. ok=false
