@@ -16,6 +16,7 @@ import (
 	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/openapi"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
@@ -76,7 +77,7 @@ type Deps struct {
 }
 
 // NewRouter builds the HTTP handler: every audience's routes on one router,
-// plus /healthz, /readyz and, when asked, /metrics.
+// plus /healthz, /readyz, /openapi.json and, when asked, /metrics.
 func NewRouter(d Deps) *gin.Engine {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
@@ -96,6 +97,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/healthz", checks.healthz)
 	r.GET("/readyz", checks.readyz)
 	d.Metrics.WatchLicenses(d.Store.LicensesByStatus)
+	r.GET("/openapi.json", gin.WrapF(openapi.Handler))
 	if d.ServeMetrics && d.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(d.Metrics.Handler(d.MetricsToken)))
 	}

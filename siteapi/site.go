@@ -390,6 +390,13 @@ type PublicKey struct {
 	Active    bool   `json:"active"`
 }
 
+// PublicKeys are the keys that verify signed answers and offline tokens,
+// and the header signed answers carry.
+type PublicKeys struct {
+	Keys            []PublicKey `json:"keys"`
+	SignatureHeader string      `json:"signature_header"`
+}
+
 // publicKeys publishes every signing key's public half (retired ones too,
 // so what they signed still verifies).
 func (s *server) publicKeys(c *gin.Context) {
@@ -406,7 +413,7 @@ func (s *server) publicKeys(c *gin.Context) {
 	for i, k := range keys {
 		out[i] = PublicKey{KeyID: k.ID, Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(k.PublicKey), Active: k.Active}
 	}
-	c.JSON(http.StatusOK, gin.H{"keys": out, "signature_header": licensetoken.SignatureHeader})
+	c.JSON(http.StatusOK, PublicKeys{Keys: out, SignatureHeader: licensetoken.SignatureHeader})
 }
 
 // rotateKey makes a new signing key (admin).

@@ -74,6 +74,15 @@ func Mount(r gin.IRouter, d Deps) {
 	v1.GET("/webhooks/stripe/events/:id", admin, s.stripeEvent)
 }
 
+// Receipt acknowledges a webhook to Stripe.
+type Receipt struct {
+	Received bool `json:"received"`
+	// Duplicate says the event was handled before (a redelivery).
+	Duplicate bool                      `json:"duplicate,omitempty"`
+	Outcome   models.StripeEventOutcome `json:"outcome"`
+	Reason    string                    `json:"reason,omitempty"`
+}
+
 // EventView is a received Stripe event and what became of it.
 type EventView struct {
 	ID         string                    `json:"id"`
@@ -139,7 +148,7 @@ func (s *server) stripeWebhook(c *gin.Context) {
 	}
 	if !claimed {
 		s.Metrics.WebhookIn("stripe", "duplicate")
-		c.JSON(http.StatusOK, gin.H{"received": true, "duplicate": true, "outcome": rec.Outcome})
+		c.JSON(http.StatusOK, Receipt{Received: true, Duplicate: true, Outcome: rec.Outcome})
 		return
 	}
 	result, err := s.handleStripeEvent(ctx, ev)
@@ -160,7 +169,7 @@ func (s *server) stripeWebhook(c *gin.Context) {
 		httpx.Logger(c).Warn("stripe event failed", "event", ev.ID, "type", ev.Type, "reason", result.reason)
 	}
 	s.Metrics.WebhookIn("stripe", string(result.outcome))
-	c.JSON(http.StatusOK, gin.H{"received": true, "outcome": result.outcome, "reason": result.reason})
+	c.JSON(http.StatusOK, Receipt{Received: true, Outcome: result.outcome, Reason: result.reason})
 }
 
 // handleStripeEvent acts on one event. A domain Problem (unknown license,

@@ -34,6 +34,7 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/testsupport/openapicheck"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -69,6 +70,8 @@ type Stack struct {
 	Token string
 	// Metrics is what the API and the activities report; GET /metrics serves it.
 	Metrics *metrics.Metrics
+	// OpenAPI checks the API's answers against its OpenAPI document.
+	OpenAPI *openapicheck.Checker
 }
 
 // OperatorEmail may sign in to the dashboard by magic link.
@@ -117,7 +120,18 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	}
 	gin.SetMode(gin.TestMode)
 	recorder := usage.NewRecorder(store, nil, 50*time.Millisecond)
-	srv := httptest.NewServer(app.NewRouter(app.Deps{
+	// Every JSON answer under /api/v1 is checked against the OpenAPI
+	// document; mismatches fail the test when the stack stops.
+	checker, err := openapicheck.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, p := range checker.Problems() {
+			t.Error(p)
+		}
+	})
+	srv := httptest.NewServer(checker.Wrap(app.NewRouter(app.Deps{
 		Store: store, Temporal: c, Namespace: namespace, WebUIURL: "http://localhost:8233",
 		Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout,
 		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, Payments: opts.Payments,
@@ -126,10 +140,10 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 		AdminEmails:  []string{OperatorEmail},
 		Staging:      models.DefaultStagingRule(),
 		Metrics:      m, ServeMetrics: true,
-	}))
+	})))
 	t.Cleanup(recorder.Close)
 	t.Cleanup(srv.Close)
-	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken, Metrics: m}
+	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken, Metrics: m, OpenAPI: checker}
 }
 
 func startTestServer(t testing.TB) (*temporaltest.TestServer, client.Client, string) {
