@@ -35,7 +35,8 @@ type Metrics struct {
 
 	// routes caches the series of each (route, method, status), so the
 	// request path pays one map read instead of hashing label values.
-	routes sync.Map // routeKey -> routeSeries
+	routesMu sync.RWMutex
+	routes   map[routeKey]routeSeries
 	// byCode caches the validation counters of the known codes, for the
 	// same reason on the validation hot path.
 	byCode map[string]prometheus.Counter
@@ -82,6 +83,7 @@ func New() *Metrics {
 			"Licenses by status, read from the database at scrape time.", []string{"status"}, nil)},
 		temporal: newTemporalCollector(),
 		byCode:   map[string]prometheus.Counter{},
+		routes:   map[routeKey]routeSeries{},
 	}
 	m.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.latency, m.validations, m.activations, m.webhooksIn, m.webhooksOut, m.emails, m.licenses, m.temporal)
@@ -121,14 +123,18 @@ func (m *Metrics) ObserveRequest(route, method string, status int, took time.Dur
 		route = "unmatched"
 	}
 	key := routeKey{route, method, status}
-	s, ok := m.routes.Load(key)
+	m.routesMu.RLock()
+	series, ok := m.routes[key]
+	m.routesMu.RUnlock()
 	if !ok {
-		s, _ = m.routes.LoadOrStore(key, routeSeries{
+		series = routeSeries{
 			count:   m.requests.WithLabelValues(route, method, strconv.Itoa(status)),
 			latency: m.latency.WithLabelValues(route, method),
-		})
+		}
+		m.routesMu.Lock()
+		m.routes[key] = series
+		m.routesMu.Unlock()
 	}
-	series := s.(routeSeries)
 	series.count.Inc()
 	series.latency.Observe(took.Seconds())
 }

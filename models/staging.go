@@ -74,7 +74,11 @@ func (r StagingRule) IsStaging(domain string) bool {
 	if domain == "" {
 		return false
 	}
-	if addr, err := netip.ParseAddr(domain); err == nil {
+	if looksLikeIP(domain) {
+		addr, err := netip.ParseAddr(domain)
+		if err != nil {
+			return false
+		}
 		addr = addr.Unmap()
 		for _, n := range r.networks {
 			if n.Contains(addr) {
@@ -98,6 +102,15 @@ func (r StagingRule) IsStaging(domain string) bool {
 		}
 	}
 	return false
+}
+
+// looksLikeIP skips parsing names as addresses (a failed parse allocates,
+// and this runs on every validation with a domain). Normalized names never
+// contain ":" and their top-level label never starts with a digit;
+// addresses always match one or the other.
+func looksLikeIP(domain string) bool {
+	last := domain[strings.LastIndexByte(domain, '.')+1:]
+	return strings.Contains(domain, ":") || last != "" && last[0] >= '0' && last[0] <= '9'
 }
 
 // validLabels reports whether s is dot-separated DNS labels.
