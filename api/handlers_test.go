@@ -112,6 +112,7 @@ func TestCreatingALicenseStartsItsWorkflowWithThePurchase(t *testing.T) {
 	assert.Equal(t, "ada@example.com", s.License.Customer.Email)
 	assert.Equal(t, "crm-7", s.Order.ID)
 	assert.Equal(t, "pos", s.Tier.Key)
+	assert.Equal(t, "token:admin", s.Actor, "the purchase names who bought it")
 	assert.Equal(t, 3, s.Order.MaxDomains)
 	assert.Equal(t, 24, s.Order.Months)
 	assert.Equal(t, "Ada", s.CustomerName)
@@ -174,7 +175,8 @@ func TestAChangeTheWorkflowRejectsIsA409(t *testing.T) {
 	updates := a.flows.Updates()
 	require.Len(t, updates, 1)
 	assert.Equal(t, workflows.Patch, updates[0].Name)
-	assert.Equal(t, workflows.PatchRequest{Status: models.StatusActive, Reason: "by hand"}, updates[0].Arg)
+	assert.Equal(t, workflows.PatchRequest{Status: models.StatusActive, Reason: "by hand", Actor: "token:admin"}, updates[0].Arg,
+		"the ledger names the API token")
 }
 
 func TestAnAcceptedChangeAnswersTheWorkflowsState(t *testing.T) {
@@ -188,7 +190,7 @@ func TestAnAcceptedChangeAnswersTheWorkflowsState(t *testing.T) {
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v))
 	require.NotNil(t, v.Workflow)
 	assert.Equal(t, api.WorkflowView{Reachable: true, Status: models.StatusSuspended, Revision: 4, Run: 2, SuspendReason: "chargeback"}, *v.Workflow)
-	assert.Equal(t, workflows.SuspendRequest{Reason: "chargeback"}, a.flows.Updates()[0].Arg)
+	assert.Equal(t, workflows.SuspendRequest{Reason: "chargeback", Actor: "token:admin"}, a.flows.Updates()[0].Arg)
 }
 
 func TestATemporalOutageKeepsTheOrderAndAsksForARetry(t *testing.T) {

@@ -46,6 +46,7 @@ type Store interface {
 	GetProduct(ctx context.Context, code string) (models.Product, error)
 	GetRelease(ctx context.Context, productCode, version string) (models.Release, error)
 	GetTier(ctx context.Context, key string) (models.Tier, error)
+	LicenseLedger(ctx context.Context, f models.LedgerFilter) ([]models.LicenseEvent, error)
 	ListActivations(ctx context.Context, licenseID string) ([]models.Activation, error)
 	ListEmails(ctx context.Context, f models.EmailFilter) ([]models.EmailMessage, error)
 	ListInvoices(ctx context.Context, licenseID string) ([]models.Invoice, error)
@@ -95,6 +96,7 @@ func Mount(r gin.IRouter, d Deps) {
 	licensing.POST("/:id/renewal-link", write, idempotent, s.renewalLink)
 	licensing.GET("/:id/usage", read, s.licenseUsage)
 	licensing.GET("/:id/activations", read, s.licenseActivations)
+	licensing.GET("/:id/events", read, s.licenseEvents)
 
 	orders := scope(models.ScopeOrdersWrite)
 	v1.POST("/orders", orders, idempotent, s.createOrder)

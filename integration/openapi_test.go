@@ -37,7 +37,7 @@ func TestAPIAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	call(http.StatusOK, http.MethodPost, lic+"/suspend", `{"reason":"chargeback"}`)
 	call(http.StatusOK, http.MethodPost, lic+"/reinstate", nil)
 	call(http.StatusConflict, http.MethodPost, lic+"/reinstate", nil)
-	for _, sub := range []string{"/emails", "/invoices", "/orders", "/usage", "/activations"} {
+	for _, sub := range []string{"/emails", "/invoices", "/orders", "/usage", "/activations", "/events"} {
 		call(http.StatusOK, http.MethodGet, lic+sub, nil)
 	}
 	call(http.StatusCreated, http.MethodPost, lic+"/renewal-link", `{"months":12}`)

@@ -90,6 +90,7 @@ func (t *Temporal) StartLicense(ctx context.Context, l models.License, o models.
 	in := workflows.LicenseInput{Policy: t.o.Policy, Purchase: workflows.Purchase{
 		LicenseID: l.ID, OrderID: o.ID, CustomerEmail: l.Customer.Email, CustomerName: customerName,
 		Tier: tier.Key, MaxDomains: o.MaxDomains, Months: o.Months, Lifetime: o.Lifetime, Type: l.Type,
+		Actor: workflows.ActorFrom(ctx),
 	}}
 	term := fmt.Sprintf("%d months", o.Months)
 	if o.Lifetime {
@@ -140,7 +141,8 @@ func (t *Temporal) UpdateLicense(ctx context.Context, l models.License, name str
 
 func (t *Temporal) updateOnce(ctx context.Context, l models.License, name string, arg any) (workflows.LicenseState, error) {
 	opts := client.UpdateWorkflowOptions{
-		WorkflowID: l.WorkflowID, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		WorkflowID: l.WorkflowID, UpdateName: name, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.StampActor(arg, workflows.ActorFrom(ctx))},
 	}
 	handle, err := t.c.UpdateWorkflow(ctx, opts)
 	var notFound *serviceerror.NotFound
@@ -173,6 +175,7 @@ func (t *Temporal) SignalLicense(ctx context.Context, l models.License, name str
 	if l.Status == models.StatusRevoked {
 		return models.CheckTransition(l.Status, models.Action(name))
 	}
+	arg = workflows.StampActor(arg, workflows.ActorFrom(ctx))
 	err := t.c.SignalWorkflow(ctx, l.WorkflowID, "", name, arg)
 	var notFound *serviceerror.NotFound
 	if !errors.As(err, &notFound) || l.Status == models.StatusPending {

@@ -176,6 +176,7 @@ func (s *server) stripeWebhook(c *gin.Context) {
 // unknown tier) makes the event failed for good; any other error is
 // transient and returned.
 func (s *server) handleStripeEvent(ctx context.Context, ev payments.Event) (stripeOutcome, error) {
+	ctx = workflows.WithActor(ctx, "stripe:"+ev.ID)
 	var (
 		out stripeOutcome
 		err error

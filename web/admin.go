@@ -262,6 +262,7 @@ func (s *server) adminLicense(c *gin.Context) {
 		usage       models.Usage
 		tiers       []models.Tier
 		products    []models.Product
+		ledger      []models.LicenseEvent
 	)
 	err = firstError(
 		func() (err error) { ents, err = s.Store.GetEntitlements(ctx, l.ID); return },
@@ -269,6 +270,10 @@ func (s *server) adminLicense(c *gin.Context) {
 		func() (err error) { usage, err = s.Store.UsageSince(ctx, l.ID, s.Now().AddDate(0, 0, -30)); return },
 		func() (err error) { tiers, err = s.Store.ListTiers(ctx, true); return },
 		func() (err error) { products, err = s.Store.ListProducts(ctx); return },
+		func() (err error) {
+			ledger, err = s.Store.LicenseLedger(ctx, models.LedgerFilter{LicenseID: l.ID, Limit: 200})
+			return
+		},
 	)
 	if err != nil {
 		s.webFail(c, "admin", err)
@@ -286,7 +291,7 @@ func (s *server) adminLicense(c *gin.Context) {
 	}
 	s.adminPage(c, sess, http.StatusOK, "License "+l.ID, "admin-license", gin.H{
 		"License": l, "ActiveDomains": active, "Entitlements": ents, "Activations": activations, "Usage": usage, "Tiers": tiers,
-		"Products": products, "Workflow": live, "WorkflowURL": s.Lifecycle.WorkflowURL(l.WorkflowID),
+		"Products": products, "Workflow": live, "WorkflowURL": s.Lifecycle.WorkflowURL(l.WorkflowID), "Ledger": ledger,
 	})
 }
 
@@ -298,7 +303,7 @@ func (s *server) adminAction(c *gin.Context) {
 	if !ok || !s.checkCSRF(c, "admin", sess.CSRFToken) {
 		return
 	}
-	ctx := c.Request.Context()
+	ctx := workflows.WithActor(c.Request.Context(), operatorActor(sess))
 	l, err := s.Store.GetLicense(ctx, c.Param("id"))
 	if err != nil {
 		s.webFail(c, "admin", err)
@@ -321,6 +326,14 @@ func (s *server) adminAction(c *gin.Context) {
 		}
 		// A goodwill extension: no order, no invoice.
 		name, arg = workflows.Renew, workflows.RenewRequest{Months: months}
+	case "correct-expiry":
+		// A correction, not a renewal: the form's date and time are UTC.
+		to, err := time.Parse("2006-01-02T15:04", c.PostForm("expires_at"))
+		if err != nil {
+			s.redirectToLicense(c, l.ID, "Give the new expiry as a date and time (UTC).")
+			return
+		}
+		name, arg = workflows.CorrectExpiry, workflows.CorrectExpiryRequest{ExpiresAt: to, Reason: strings.TrimSpace(c.PostForm("reason"))}
 	case "suspend":
 		name, arg = workflows.Suspend, workflows.SuspendRequest{Reason: reason}
 	case "reinstate":
@@ -344,6 +357,15 @@ func (s *server) adminAction(c *gin.Context) {
 		return
 	}
 	s.redirectToLicense(c, l.ID, "Done: "+strings.ReplaceAll(c.PostForm("action"), "-", " ")+".")
+}
+
+// operatorActor names the operator for the license's ledger: their email,
+// or the API token they signed in with.
+func operatorActor(sess models.Session) string {
+	if strings.HasPrefix(sess.Email, "token:") {
+		return sess.Email
+	}
+	return "admin:" + sess.Email
 }
 
 func (s *server) redirectToLicense(c *gin.Context, id, notice string) {

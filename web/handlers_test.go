@@ -88,4 +88,20 @@ func TestAnActionTheWorkflowRefusesIsShownWithItsReason(t *testing.T) {
 	require.Len(t, updates, 1)
 	assert.Equal(t, workflows.Reinstate, updates[0].Name)
 	assert.Equal(t, l.ID, updates[0].License.ID)
+	assert.Equal(t, "token:admin", updates[0].Arg.(workflows.ReinstateRequest).Actor, "the ledger names the operator")
+
+	// Correcting the expiry sends a correction, not a renewal.
+	flows.UpdateErr = nil
+	resp = post("/admin/licenses/"+l.ID+"/action", url.Values{"csrf": {m[1]}, "action": {"correct-expiry"},
+		"expires_at": {"2027-03-01T12:30"}, "reason": {"goodwill"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	updates = flows.Updates()
+	require.Len(t, updates, 2)
+	assert.Equal(t, workflows.CorrectExpiry, updates[1].Name)
+	assert.Equal(t, workflows.CorrectExpiryRequest{ExpiresAt: time.Date(2027, 3, 1, 12, 30, 0, 0, time.UTC), Reason: "goodwill", Actor: "token:admin"},
+		updates[1].Arg)
+	resp = post("/admin/licenses/"+l.ID+"/action", url.Values{"csrf": {m[1]}, "action": {"correct-expiry"}, "expires_at": {"next week"}})
+	assert.Contains(t, resp.Header.Get("Location"), url.QueryEscape("Give the new expiry as a date and time (UTC)."))
+	assert.Len(t, flows.Updates(), 2, "an unreadable date sends nothing")
+	assert.Contains(t, page("/admin/licenses/"+l.ID), `id="ledger"`, "the license page shows its ledger")
 }

@@ -211,6 +211,7 @@ type Store interface {
 	GetProduct(ctx context.Context, code string) (models.Product, error)
 	GetSession(ctx context.Context, id string, now time.Time) (models.Session, error)
 	GetTier(ctx context.Context, key string) (models.Tier, error)
+	LicenseLedger(ctx context.Context, f models.LedgerFilter) ([]models.LicenseEvent, error)
 	ListActivations(ctx context.Context, licenseID string) ([]models.Activation, error)
 	ListEmails(ctx context.Context, f models.EmailFilter) ([]models.EmailMessage, error)
 	ListLicenses(ctx context.Context, f models.LicenseFilter) (models.LicensePage, error)

@@ -43,9 +43,12 @@ type Start struct {
 	Order        models.Order
 	Tier         models.Tier
 	CustomerName string
+	// Actor is who the request context named (workflows.WithActor).
+	Actor string
 }
 
-// Message is an UpdateLicense or SignalLicense call.
+// Message is an UpdateLicense or SignalLicense call; Arg carries the actor
+// the request context named, as the real client stamps it.
 type Message struct {
 	License models.License
 	Name    string
@@ -76,18 +79,18 @@ func Rejection(kind, code, field, message string) error {
 }
 
 // StartLicense records the start.
-func (f *Fake) StartLicense(_ context.Context, l models.License, o models.Order, tier models.Tier, customerName string) error {
+func (f *Fake) StartLicense(ctx context.Context, l models.License, o models.Order, tier models.Tier, customerName string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.starts = append(f.starts, Start{License: l, Order: o, Tier: tier, CustomerName: customerName})
+	f.starts = append(f.starts, Start{License: l, Order: o, Tier: tier, CustomerName: customerName, Actor: workflows.ActorFrom(ctx)})
 	return f.StartErr
 }
 
 // UpdateLicense records the update and answers State or UpdateErr.
-func (f *Fake) UpdateLicense(_ context.Context, l models.License, update string, arg any) (workflows.LicenseState, error) {
+func (f *Fake) UpdateLicense(ctx context.Context, l models.License, update string, arg any) (workflows.LicenseState, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.updates = append(f.updates, Message{License: l, Name: update, Arg: arg})
+	f.updates = append(f.updates, Message{License: l, Name: update, Arg: workflows.StampActor(arg, workflows.ActorFrom(ctx))})
 	if f.UpdateErr != nil {
 		return workflows.LicenseState{}, f.UpdateErr
 	}
@@ -95,10 +98,10 @@ func (f *Fake) UpdateLicense(_ context.Context, l models.License, update string,
 }
 
 // SignalLicense records the signal.
-func (f *Fake) SignalLicense(_ context.Context, l models.License, signal string, arg any) error {
+func (f *Fake) SignalLicense(ctx context.Context, l models.License, signal string, arg any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.signals = append(f.signals, Message{License: l, Name: signal, Arg: arg})
+	f.signals = append(f.signals, Message{License: l, Name: signal, Arg: workflows.StampActor(arg, workflows.ActorFrom(ctx))})
 	return f.SignalErr
 }
 
