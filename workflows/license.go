@@ -449,7 +449,7 @@ func (l *license) load(ctx workflow.Context) error {
 		Tier: got.Tier, Type: got.Type, MaxDomains: got.MaxDomains, Channels: got.Channels, Entitlements: got.Entitlements,
 		Minted: true, Expanded: true, Delivered: true, Invoiced: true,
 		Suspended: got.Status == models.StatusSuspended, Revoked: got.Status == models.StatusRevoked,
-		Revision: got.Revision,
+		Status: got.Status, Revision: got.Revision,
 	}
 	if got.StartsAt != nil {
 		st.StartsAt = *got.StartsAt

@@ -1,0 +1,46 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Licenseflow\Client;
+
+use Licenseflow\Client\Exception\SignatureException;
+use Licenseflow\Client\Exception\UnreachableException;
+
+/**
+ * Turns a signed body into an answer that may be believed.
+ *
+ * @internal
+ */
+final class Answer
+{
+    /**
+     * A live answer must echo this request's own nonce (an older signed
+     * answer replayed on the wire does not); a cached one must carry a
+     * nonce made for the same question.
+     *
+     * @return array<string, mixed>
+     * @throws SignatureException the signature does not verify, or the answer is not to this question
+     * @throws UnreachableException a key had to be fetched and could not be
+     */
+    public static function verified(
+        string $body,
+        ?string $signature,
+        SiteRequest $request,
+        KeyRing $keys,
+        bool $live,
+    ): array {
+        $keys->verifyAnswer($body, $signature);
+        $answer = json_decode($body, true);
+        if (!is_array($answer)) {
+            throw new SignatureException('the signed answer is not JSON');
+        }
+        $nonce = $answer['nonce'] ?? null;
+        if (!is_string($nonce) || ($live ? !hash_equals($request->nonce, $nonce) : !$request->madeThe($nonce))) {
+            throw new SignatureException(
+                'the signed answer does not echo the nonce of this request: it answers another question'
+            );
+        }
+        return $answer;
+    }
+}
