@@ -32,7 +32,9 @@ func NewIsolatedPostgres(t testing.TB) *IsolatedPostgres {
 	t.Cleanup(func() {
 		// FORCE ends what is left of this database's own connections.
 		_ = admin.Exec("ALTER DATABASE " + d.Name + " ALLOW_CONNECTIONS true").Error
-		_ = admin.Exec("DROP DATABASE IF EXISTS " + d.Name + " WITH (FORCE)").Error
+		if err := admin.Exec("DROP DATABASE IF EXISTS " + d.Name + " WITH (FORCE)").Error; err != nil {
+			t.Errorf("drop database %s: %v", d.Name, err)
+		}
 	})
 	u, err := url.Parse(base)
 	if err != nil {

@@ -71,6 +71,14 @@ type Stack struct {
 	embedded *embeddedServer // Options.Embedded only
 }
 
+// WorkerOptions are those of the stack's worker: a workflow that panics
+// fails at once, so a test sees the bug instead of waiting on retries. The
+// SDK also panics when a workflow task runs over its deadlock timeout (1 s
+// by default), which a loaded test machine reaches without any deadlock;
+// with FailWorkflow that would fail the license for good (production
+// workers block and retry the task), so the timeout is the workflow task's.
+var WorkerOptions = sdkworker.Options{WorkflowPanicPolicy: sdkworker.FailWorkflow, DeadlockDetectionTimeout: 10 * time.Second}
+
 // OperatorEmail may sign in to the dashboard by magic link.
 const OperatorEmail = "ops@vendor.example"
 
@@ -104,7 +112,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{WorkflowPanicPolicy: sdkworker.FailWorkflow})
+	w := sdkworker.New(c, workflows.TaskQueue, WorkerOptions)
 	worker.Register(w, acts)
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
