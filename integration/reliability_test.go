@@ -36,7 +36,7 @@ func TestWorkerStoppedMidIssueLosesAndDuplicatesNothing(t *testing.T) {
 	s.Worker.Stop()
 	time.Sleep(300 * time.Millisecond) // nothing runs the license now
 
-	replacement := sdkworker.New(s.Temporal, workflows.TaskQueue, sdkworker.Options{WorkflowPanicPolicy: sdkworker.FailWorkflow})
+	replacement := sdkworker.New(s.Temporal, workflows.TaskQueue, stack.WorkerOptions)
 	worker.Register(replacement, s.Acts)
 	require.NoError(t, replacement.Start())
 	t.Cleanup(replacement.Stop)

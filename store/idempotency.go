@@ -24,14 +24,28 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, key, hash string, now t
 	if !isDuplicate(err) {
 		return rec, false, err
 	}
-	var stored models.IdempotencyRecord
-	return stored, false, s.with(ctx).First(&stored, "key = ?", key).Error
+	stored, err := s.GetIdempotencyRecord(ctx, key)
+	return stored, false, err
 }
 
-// GetIdempotencyRecord reads a claimed key's current state.
+// GetIdempotencyRecord reads a claimed key's current state; NotFound once
+// its claim was released.
 func (s *Store) GetIdempotencyRecord(ctx context.Context, key string) (models.IdempotencyRecord, error) {
 	var rec models.IdempotencyRecord
-	return rec, s.with(ctx).First(&rec, "key = ?", key).Error
+	err := s.with(ctx).First(&rec, "key = ?", key).Error
+	if isNotFound(err) {
+		return rec, models.NotFound("idempotency_key_released", "no request holds this Idempotency-Key")
+	}
+	return rec, err
+}
+
+// TakeOverIdempotencyKey claims a key whose claim, made at claimedAt, was
+// abandoned (its request never completed or released it). Of several
+// callers, one gets claimed=true.
+func (s *Store) TakeOverIdempotencyKey(ctx context.Context, key string, claimedAt, now time.Time) (bool, error) {
+	res := s.with(ctx).Model(&models.IdempotencyRecord{}).Where("key = ? AND done = ? AND created_at <= ?", key, false, claimedAt).
+		Update("created_at", now)
+	return res.RowsAffected == 1, res.Error
 }
 
 // CompleteIdempotencyKey stores the answer for later retries.
