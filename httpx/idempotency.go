@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -30,8 +31,9 @@ type IdempotencyKeys interface {
 // key runs and its answer is stored; a retry with the same key and body gets
 // that answer again (header Idempotent-Replayed: true); the same key with a
 // different body is refused. Keys are scoped to the API token and route and
-// remembered for 24 hours. Answers of 5xx are not stored, so a retry after
-// an outage runs again.
+// remembered for 24 hours (then swept). Answers of 5xx are not stored, so a
+// retry after an outage runs again. Answers marked Sensitive are never
+// stored: a retry is told the secret was shown once.
 func Idempotent(keys IdempotencyKeys, now func() time.Time) gin.HandlerFunc {
 	return func(c *gin.Context) { idempotent(c, keys, now) }
 }
@@ -42,8 +44,8 @@ func idempotent(c *gin.Context, keys IdempotencyKeys, now func() time.Time) {
 		c.Next()
 		return
 	}
-	if len(key) > 200 {
-		Fail(c, NewError(http.StatusBadRequest, "invalid_idempotency_key", IdempotencyHeader, "Idempotency-Key must be at most 200 characters"))
+	if len(key) > 200 || strings.IndexFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+		Fail(c, NewError(http.StatusBadRequest, "invalid_idempotency_key", IdempotencyHeader, "Idempotency-Key must be at most 200 printable ASCII characters, such as a UUID"))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
@@ -99,12 +101,24 @@ func idempotent(c *gin.Context, keys IdempotencyKeys, now func() time.Time) {
 	// Store or release with a fresh context: the client may have gone away.
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if status := rw.Status(); status >= 500 || status == 0 {
+	status, answer := rw.Status(), rw.body.String()
+	if what, sensitive := c.Get(ctxSensitive); sensitive && status < 300 {
+		// The answer holds a secret shown once: it is never stored. A retry
+		// is told so (409) and runs nothing.
+		status, answer = http.StatusConflict, models.SecretShownOnceBody(what.(string))
+	}
+	if status >= 500 || status == 0 {
 		_ = keys.ReleaseIdempotencyKey(bg, scoped)
-	} else if err := keys.CompleteIdempotencyKey(bg, scoped, status, rw.body.String()); err != nil {
+	} else if err := keys.CompleteIdempotencyKey(bg, scoped, status, answer); err != nil {
 		Logger(c).Error("storing idempotent response failed", "error", err)
 	}
 }
+
+// Sensitive marks the request's answer as holding a secret that is shown
+// once (a new API token's plaintext): Idempotent does not store it, and a
+// retry with the same key gets a 409 secret_shown_once naming what (e.g.
+// `token 7 "crm"`) instead of a replay.
+func Sensitive(c *gin.Context, what string) { c.Set(ctxSensitive, what) }
 
 type recordingWriter struct {
 	gin.ResponseWriter
