@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -44,8 +43,8 @@ func idempotent(c *gin.Context, keys IdempotencyKeys, now func() time.Time) {
 		c.Next()
 		return
 	}
-	if len(key) > 200 || strings.IndexFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
-		Fail(c, NewError(http.StatusBadRequest, "invalid_idempotency_key", IdempotencyHeader, "Idempotency-Key must be at most 200 printable ASCII characters, such as a UUID"))
+	if len(key) > 200 || !cleanText(key) {
+		Fail(c, NewError(http.StatusBadRequest, "invalid_idempotency_key", IdempotencyHeader, "Idempotency-Key must be at most 200 bytes of UTF-8 text without control characters, such as a UUID"))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))

@@ -68,7 +68,7 @@ func TestMigrateForgetsStoredTokenSecrets(t *testing.T) {
 	st := testsupport.SQLite(t)
 	now := time.Now()
 	for key, body := range map[string]string{
-		"1 POST /api/v1/tokens k1":              `{"token":"lft_abcdefghijklmnop","detail":{"id":3}}`,
+		"1 POST /api/v1/tokens k1":             `{"token":"lft_abcdefghijklmnop","detail":{"id":3}}`,
 		"1 POST /api/v1/licensing/licenses k2": `{"id":"lic_1"}`,
 	} {
 		_, claimed, err := st.ClaimIdempotencyKey(ctx, key, "hash", now)

@@ -2,6 +2,7 @@ package stripehook_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -215,4 +216,46 @@ func TestASignedEventWithoutDataIsRecordedAsFailed(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, w.Code, body)
 		assert.Equal(t, "invalid_event", errorCode(t, w), body)
 	}
+}
+
+// A paid session is checked as a whole before its purchase is recorded:
+// what can never become a license is failed with the reason; a buyer's
+// name, which is theirs, is made one safe line instead.
+func TestCheckoutFieldsAreCheckedBeforeThePurchaseIsRecorded(t *testing.T) {
+	h := newHookTest(t)
+	failed := map[string]func(map[string]any){
+		"currency":        func(o map[string]any) { o["currency"] = "€" },
+		"metadata.months": func(o map[string]any) { o["metadata"] = map[string]any{"tier": "pos", "months": "100000"} },
+		"max_domains":     func(o map[string]any) { o["metadata"] = map[string]any{"tier": "pos", "max_domains": "99999999"} },
+		"customer":        func(o map[string]any) { o["customer"] = strings.Repeat("c", 101) },
+		"metadata.tier":   func(o map[string]any) { o["metadata"] = map[string]any{"tier": strings.Repeat("t", 500)} },
+		"customer_email": func(o map[string]any) {
+			o["customer_details"] = map[string]any{"email": "a@example.com\r\nBcc: b@example.com"}
+		},
+		"unknown tier":     func(o map[string]any) { o["metadata"] = map[string]any{"tier": "gold"} },
+		"no license there": func(o map[string]any) { o["metadata"] = map[string]any{"license_id": "lic_nope"} },
+	}
+	i := 0
+	for what, breakIt := range failed {
+		i++
+		session := checkout(fmt.Sprintf("cs_bad_%d", i), "bea@example.com")
+		breakIt(session)
+		a := decode(t, h.deliver(event(fmt.Sprintf("evt_bad_%d", i), payments.CheckoutCompleted, session)))
+		assert.Equal(t, models.StripeEventFailed, a.Outcome, "%s: %s", what, a.Reason)
+		assert.NotEmpty(t, a.Reason, what)
+	}
+	counts := testsupport.RowCounts(t, h.store)
+	assert.Zero(t, counts["orders"], "no purchase recorded")
+	assert.Zero(t, counts["licenses"], "no license left pending")
+	assert.Empty(t, h.flows.Starts())
+
+	session := checkout("cs_name", "bea@example.com")
+	session["customer_details"] = map[string]any{"email": "bea@example.com", "name": "Bea\r\nBcc: x@example.com " + strings.Repeat("b", 300)}
+	a := decode(t, h.deliver(event("evt_name", payments.CheckoutCompleted, session)))
+	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	starts := h.flows.Starts()
+	require.Len(t, starts, 1)
+	assert.NotContains(t, starts[0].CustomerName, "\n")
+	assert.Equal(t, models.MaxNameLength, len([]rune(starts[0].CustomerName)))
+	assert.True(t, strings.HasPrefix(starts[0].CustomerName, "Bea Bcc: x@example.com bbb"))
 }
