@@ -30,6 +30,9 @@ import (
 type Deps struct {
 	Store    *store.Store
 	Temporal client.Client
+	// Lifecycle, when set, answers for the workflows instead of a client
+	// on Temporal (handler tests pass lifecyclefake).
+	Lifecycle lifecycle.Client
 	// Namespace is the Temporal namespace (for Web UI links).
 	Namespace string
 	// WebUIURL is the Temporal Web UI's base URL; empty omits links.
@@ -88,8 +91,11 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.Usage == nil {
 		d.Usage = usage.NewRecorder(d.Store, d.Logger, 200*time.Millisecond)
 	}
-	flows := lifecycle.New(d.Temporal, lifecycle.Options{Namespace: d.Namespace, WebUIURL: d.WebUIURL, Policy: d.Policy,
-		UpdateTimeout: d.UpdateTimeout, ReleaseEmailsPerMinute: d.ReleaseEmailsPerMinute})
+	flows := d.Lifecycle
+	if flows == nil {
+		flows = lifecycle.New(d.Temporal, lifecycle.Options{Namespace: d.Namespace, WebUIURL: d.WebUIURL, Policy: d.Policy,
+			UpdateTimeout: d.UpdateTimeout, ReleaseEmailsPerMinute: d.ReleaseEmailsPerMinute})
+	}
 	renewals := &payments.Renewals{Store: d.Store, Checkout: d.Payments, PublicURL: d.PublicURL}
 
 	r := httpx.NewRouter(httpx.Options{Logger: d.Logger, Database: d.Store, TrustedProxies: d.TrustedProxies, Requests: d.Metrics})

@@ -41,8 +41,9 @@ const (
 // key runs and its answer is stored; a retry with the same key and body gets
 // that answer again (header Idempotent-Replayed: true); the same key with a
 // different body is refused. Keys are scoped to the API token and route and
-// remembered for 24 hours. Answers of 5xx are not stored, so a retry after
-// an outage runs again.
+// remembered for 24 hours (then swept). Answers of 5xx are not stored, so a
+// retry after an outage runs again. Answers marked Sensitive are never
+// stored: a retry is told the secret was shown once.
 func Idempotent(keys IdempotencyKeys, now func() time.Time) gin.HandlerFunc {
 	return func(c *gin.Context) { idempotent(c, keys, now) }
 }
@@ -53,8 +54,8 @@ func idempotent(c *gin.Context, keys IdempotencyKeys, now func() time.Time) {
 		c.Next()
 		return
 	}
-	if len(key) > 200 {
-		Fail(c, NewError(http.StatusBadRequest, "invalid_idempotency_key", IdempotencyHeader, "Idempotency-Key must be at most 200 characters"))
+	if len(key) > 200 || !cleanText(key) {
+		Fail(c, NewError(http.StatusBadRequest, "invalid_idempotency_key", IdempotencyHeader, "Idempotency-Key must be at most 200 bytes of UTF-8 text without control characters, such as a UUID"))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
@@ -112,12 +113,17 @@ func idempotent(c *gin.Context, keys IdempotencyKeys, now func() time.Time) {
 	rw := &recordingWriter{ResponseWriter: c.Writer}
 	c.Writer = rw
 	c.Next()
-	if status := rw.Status(); status >= 500 || status == 0 {
+	status, answer := rw.Status(), rw.body.String()
+	if what, sensitive := c.Get(ctxSensitive); sensitive && status < 300 {
+		// The answer holds a secret shown once: it is never stored. A retry
+		// is told so (409) and runs nothing.
+		status, answer = http.StatusConflict, models.SecretShownOnceBody(what.(string))
+	}
+	if status >= 500 || status == 0 {
 		settle(c, rec.CreatedAt, "release", func(ctx context.Context) error { return keys.ReleaseIdempotencyKey(ctx, scoped) })
 	} else {
-		body := rw.body.String()
 		settle(c, rec.CreatedAt, "store the answer", func(ctx context.Context) error {
-			return keys.CompleteIdempotencyKey(ctx, scoped, status, body)
+			return keys.CompleteIdempotencyKey(ctx, scoped, status, answer)
 		})
 	}
 }
@@ -169,6 +175,12 @@ func settle(c *gin.Context, claimedAt time.Time, what string, fn func(context.Co
 		log.Error("could not "+what+" of an Idempotency-Key; a retry takes the key over when its claim is abandoned", "after", abandonedClaim)
 	}()
 }
+
+// Sensitive marks the request's answer as holding a secret that is shown
+// once (a new API token's plaintext): Idempotent does not store it, and a
+// retry with the same key gets a 409 secret_shown_once naming what (e.g.
+// `token 7 "crm"`) instead of a replay.
+func Sensitive(c *gin.Context, what string) { c.Set(ctxSensitive, what) }
 
 type recordingWriter struct {
 	gin.ResponseWriter

@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -39,6 +42,8 @@ const (
 	ctxLogger   = "licenseflow.logger"
 	ctxToken    = "licenseflow.token"
 	ctxDatabase = "licenseflow.database"
+	// ctxSensitive marks an answer that must not be stored (see Sensitive).
+	ctxSensitive = "licenseflow.sensitive"
 )
 
 // NewRouter returns a gin engine that tags and logs every request, turns
@@ -54,7 +59,7 @@ func NewRouter(o Options) *gin.Engine {
 		_ = r.SetTrustedProxies(nil)
 	}
 	r.HandleMethodNotAllowed = true
-	r.Use(requestContext(o.Logger, o.Database, o.Requests), recoverPanic)
+	r.Use(requestContext(o.Logger, o.Database, o.Requests), recoverPanic, cleanURL)
 	r.NoRoute(func(c *gin.Context) {
 		Fail(c, NewError(http.StatusNotFound, "route_not_found", "", "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path))
 	})
@@ -109,6 +114,33 @@ func recoverPanic(c *gin.Context) {
 		}
 	}()
 	c.Next()
+}
+
+// cleanURL refuses a path or query that is not UTF-8 text or holds
+// control characters (%00, %0A, %FF): no route means them, and a database
+// asked about them fails instead of answering "not found".
+func cleanURL(c *gin.Context) {
+	if !cleanText(c.Request.URL.Path) || !cleanText(c.Request.URL.RawQuery) {
+		Fail(c, NewError(http.StatusBadRequest, "invalid_encoding", "", "the URL holds characters that are not UTF-8 text (control characters or invalid bytes)"))
+		return
+	}
+	if q, err := url.QueryUnescape(c.Request.URL.RawQuery); err == nil && !cleanText(q) {
+		Fail(c, NewError(http.StatusBadRequest, "invalid_encoding", "", "the query holds characters that are not UTF-8 text (control characters or invalid bytes)"))
+		return
+	}
+	c.Next()
+}
+
+func cleanText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Logger is the request's logger, tagged with its request id.

@@ -158,8 +158,13 @@ func TestExpiredLicenseValidatesDuringGrace(t *testing.T) {
 	v := issue(t, s, crmOrder)
 	soon := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
 	require.Equal(t, http.StatusOK, s.Call(http.MethodPatch, "/api/v1/licensing/licenses/"+v.ID, `{"expires_at":"`+soon+`"}`).Status)
-	time.Sleep(2500 * time.Millisecond)
-	a := siteCall(t, s, "validate", siteapi.SiteRequest{DLID: v.DLID})
+	// Wait for the expiry itself (as a site sees it), not for a guess at how
+	// long it takes.
+	var a siteapi.SiteAnswer
+	s.WaitFor("the license to expire", 10*time.Second, func() bool {
+		a = siteCall(t, s, "validate", siteapi.SiteRequest{DLID: v.DLID})
+		return a.Code != models.CodeValid
+	})
 	assert.True(t, a.Valid, "sites keep working during the grace period")
 	assert.Equal(t, models.CodeExpired, a.Code)
 	assert.Equal(t, models.DetailInGrace, a.Detail)
@@ -343,6 +348,26 @@ func TestPublishingAReleaseNotifiesEntitledCustomersOnce(t *testing.T) {
 			assert.Contains(t, msgs[0].Subject, "MokoSuite POS 2.0.0")
 			assert.Contains(t, msgs[0].TextBody, "Fixes and speed-ups.")
 		}
+	}
+}
+
+// Issue 9, item 4: a beta release was emailed as "included in your
+// license" to stable-only licenses. It is announced only to licenses whose
+// channels include beta.
+func TestABetaReleaseIsAnnouncedOnlyOnItsChannel(t *testing.T) {
+	s := stack.Start(t, testsupport.SQLite(t), stack.Options{})
+	pos := issue(t, s, `{"user_email":"b1@example.com","tier":"pos"}`)     // stable only
+	suite := issue(t, s, `{"user_email":"b2@example.com","tier":"suite"}`) // stable and beta
+	require.Equal(t, http.StatusCreated, publish(t, s, "pos", "3.0.0-beta.1", "beta", []byte("beta")).Status)
+
+	run := s.Temporal.GetWorkflow(ctx, workflows.ReleaseWorkflowID("pos", "3.0.0-beta.1"), "")
+	var res workflows.ReleaseResult
+	require.NoError(t, run.Get(ctx, &res))
+	assert.Equal(t, 1, res.Sent)
+	for id, want := range map[string]int{pos.ID: 0, suite.ID: 1} {
+		msgs, err := s.Store.ListEmails(ctx, models.EmailFilter{LicenseID: id, Template: "new-release"})
+		require.NoError(t, err)
+		assert.Len(t, msgs, want, id)
 	}
 }
 

@@ -171,32 +171,56 @@ func (s *server) joomlaFeed(c *gin.Context) {
 	if !ok {
 		return
 	}
+	s.writeJoomla(c, JoomlaDocument(s.PublicURL, c.Query("dlid"), product, releases))
+}
+
+// JoomlaDocument is the update feed of a product's releases for the key
+// dlid (carried into the download links; "" for none).
+func JoomlaDocument(publicURL, dlid string, product models.Product, releases []models.Release) JoomlaUpdates {
 	doc := JoomlaUpdates{Updates: []JoomlaUpdate{}}
-	dlid := strings.ToLower(strings.TrimSpace(c.Query("dlid")))
+	dlid = strings.ToLower(strings.TrimSpace(dlid))
 	for _, r := range releases {
-		download := fmt.Sprintf("%s/downloads/%s/%s", s.PublicURL, url.PathEscape(product.Code), url.PathEscape(r.Version))
+		download := fmt.Sprintf("%s/downloads/%s/%s", publicURL, url.PathEscape(product.Code), url.PathEscape(r.Version))
 		if dlid != "" {
 			download += "?dlid=" + url.QueryEscape(dlid)
 		}
 		doc.Updates = append(doc.Updates, JoomlaUpdate{
 			Name: product.Name, Description: fmt.Sprintf("%s %s", product.Name, r.Version), Element: r.Element,
 			Type: r.ExtensionType, Version: r.Version,
-			InfoURL:   JoomlaInfoURL{Title: product.Name, URL: fmt.Sprintf("%s/api/v1/products/%s/releases", s.PublicURL, product.Code)},
+			InfoURL:   JoomlaInfoURL{Title: product.Name, URL: ReleasePageURL(publicURL, product, r)},
 			Downloads: JoomlaDownloads{URLs: []JoomlaDownloadURL{{Type: "full", Format: formatOf(r.Filename), URL: download}}},
 			SHA256:    r.SHA256, Tags: JoomlaTags{Tags: []string{r.Channel}},
 			TargetPlatform: JoomlaPlatform{Name: "joomla", Version: r.TargetPlatform}, PHPMinimum: r.PHPMinimum,
 		})
 	}
-	s.writeJoomla(c, doc)
+	return doc
+}
+
+// ReleasePageURL is the public page about a release (its notes), which
+// the feed links as the release's information: no key or token needed.
+func ReleasePageURL(publicURL string, p models.Product, r models.Release) string {
+	return fmt.Sprintf("%s/releases/%s/%s", publicURL, url.PathEscape(p.Code), url.PathEscape(r.Version))
+}
+
+// Render writes the document as Joomla reads it: an XML declaration and
+// the indented <updates> element. Text that XML cannot carry (control
+// characters in release notes or names) is replaced, so the output always
+// parses.
+func (d JoomlaUpdates) Render() ([]byte, error) {
+	body, err := xml.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(xml.Header), body...), nil
 }
 
 func (s *server) writeJoomla(c *gin.Context, doc JoomlaUpdates) {
-	body, err := xml.MarshalIndent(doc, "", "  ")
+	body, err := doc.Render()
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
-	c.Data(http.StatusOK, "application/xml; charset=utf-8", append([]byte(xml.Header), body...))
+	c.Data(http.StatusOK, "application/xml; charset=utf-8", body)
 }
 
 func formatOf(filename string) string {

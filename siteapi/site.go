@@ -144,7 +144,11 @@ func Mount(r gin.IRouter, d Deps) {
 		r.GET(path, s.edd)
 		r.POST(path, s.edd)
 	}
+	r.GET("/releases/:product/:version", s.releasePage)
 }
+
+// maxSiteField bounds a site's nonce and product name.
+const maxSiteField = 128
 
 // siteCall reads and checks a site request and looks its key up. ok=false
 // means the request was already answered: malformed input, a rate limit,
@@ -154,6 +158,12 @@ func (s *server) siteCall(c *gin.Context, needDomain bool) (req SiteRequest, sl 
 	if err := httpx.Decode(c, &req); err != nil {
 		httpx.Fail(c, err)
 		return req, nil, false
+	}
+	for _, f := range []struct{ field, value string }{{"nonce", req.Nonce}, {"product", req.Product}} {
+		if err := models.CheckLine(f.field, f.value, maxSiteField); err != nil { // echoed in signed answers
+			httpx.Fail(c, err)
+			return req, nil, false
+		}
 	}
 	req.DLID = strings.ToLower(strings.TrimSpace(req.DLID))
 	if req.DLID == "" {
@@ -184,8 +194,9 @@ func (s *server) siteCall(c *gin.Context, needDomain bool) (req SiteRequest, sl 
 
 // lookupKey finds the license of a key (nil when none has it). The stored
 // key is compared in constant time; malformed keys never reach the database.
-func (s *server) lookupKey(c *gin.Context, dlid string) (*models.SiteLicense, error) {
-	if !models.ValidDLID(dlid) {
+func (s *server) lookupKey(c *gin.Context, raw string) (*models.SiteLicense, error) {
+	dlid, ok := models.ParseDLID(raw)
+	if !ok {
 		return nil, nil
 	}
 	var (

@@ -227,14 +227,31 @@ func (s *Store) GetRelease(ctx context.Context, productCode, version string) (mo
 	return r, err
 }
 
-// NotifiableLicenses pages through licenses that are active (or expiring)
-// and entitled to repo, ordered by id, after the given id.
-func (s *Store) NotifiableLicenses(ctx context.Context, repo, afterID string, limit int) ([]models.License, error) {
+// NotifiableLicenses pages through licenses that are active (or expiring),
+// entitled to repo and, when channel is not empty, on that update channel
+// (a beta release is news only to licenses that receive beta releases),
+// ordered by id, after the given id. A page shorter than limit is the last.
+func (s *Store) NotifiableLicenses(ctx context.Context, repo, channel, afterID string, limit int) ([]models.License, error) {
 	var out []models.License
-	err := s.with(ctx).Where("id > ? AND status IN ? AND id IN (?)", afterID, []models.LicenseStatus{models.StatusActive, models.StatusExpiring},
-		s.with(ctx).Model(&models.Entitlement{}).Select("license_id").Where("repo = ?", repo)).
-		Order("id").Limit(limit).Find(&out).Error
-	return out, err
+	for len(out) < limit {
+		var page []models.License
+		err := s.with(ctx).Where("id > ? AND status IN ? AND id IN (?)", afterID, []models.LicenseStatus{models.StatusActive, models.StatusExpiring},
+			s.with(ctx).Model(&models.Entitlement{}).Select("license_id").Where("repo = ?", repo)).
+			Order("id").Limit(limit).Find(&page).Error
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range page {
+			if (channel == "" || l.Channels.Contains(channel)) && len(out) < limit {
+				out = append(out, l)
+			}
+		}
+		if len(page) < limit {
+			break
+		}
+		afterID = page[len(page)-1].ID
+	}
+	return out, nil
 }
 
 // ActiveSigningKey returns the key that signs now, creating the first one.

@@ -47,8 +47,8 @@ var Vars = []Var{
 	{"TEMPORAL_TLS_CA", "", "CA bundle to verify the Temporal server (empty: system roots when TLS is on)."},
 	{"TEMPORAL_TLS_SERVER_NAME", "", "Server name to verify, when it differs from the address."},
 	{"TEMPORAL_API_KEY", "", "API key for Temporal Cloud (implies TLS)."},
-	{"TEMPORAL_UI_URL", "http://localhost:8233", "Temporal Web UI base URL, for links from licenses to their workflows."},
-	{"TEMPORAL_UI_PORT", "8233", "Dev mode: port of the embedded Web UI."},
+	{"TEMPORAL_UI_URL", "http://localhost:8233", "Temporal Web UI base URL, for links from licenses to their workflows. Unset: `http://localhost:<TEMPORAL_UI_PORT>`."},
+	{"TEMPORAL_UI_PORT", "8233", "Dev mode: port of the embedded Web UI (and of the links to it unless `TEMPORAL_UI_URL` is set)."},
 	{"TEMPORAL_LOG_LEVEL", "error", "Dev mode: log level of the embedded Temporal server."},
 	{"LICENSEFLOW_HISTORY_RETENTION", "", "How long Temporal keeps a license's closed workflow runs (`30d`, `720h`; at least a day). Set on the namespace at start when given; dev mode uses 30d and also archives closed runs under `<data dir>/archive`."},
 	{"SMTP_HOST", "", "SMTP server. Unset: emails stay in the outbox (status held), readable through the API."},
@@ -240,6 +240,11 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("LICENSEFLOW_STAGING_DOMAINS: %w", err))
 	}
 	c.Site.Staging = staging
+	if strings.TrimSpace(getenv("TEMPORAL_UI_URL")) == "" {
+		// Without an explicit URL the link follows the UI's port (the
+		// embedded Web UI in dev mode listens on TEMPORAL_UI_PORT).
+		c.Temporal.UIURL = fmt.Sprintf("http://localhost:%d", c.Temporal.UIPort)
+	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("LICENSEFLOW_ADMIN_TOKEN must be at least 16 characters"))
 	}
