@@ -15,6 +15,7 @@ import (
 
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
+	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/webhooks"
 )
@@ -31,7 +32,7 @@ type Store interface {
 	IssueInvoice(ctx context.Context, orderID string, issuedAt time.Time, render func(models.Invoice) ([]byte, error)) (inv models.Invoice, created bool, err error)
 	ListProducts(ctx context.Context) ([]models.Product, error)
 	MintLicense(ctx context.Context, m models.Mint) (models.License, error)
-	NotifiableLicenses(ctx context.Context, repo, afterID string, limit int) ([]models.License, error)
+	NotifiableLicenses(ctx context.Context, repo, channel, afterID string, limit int) ([]models.License, error)
 	ProjectLicense(ctx context.Context, p models.Projection) error
 	RecordEmailOutcome(ctx context.Context, id uint, o models.EmailOutcome) error
 	ReleaseSilentDomains(ctx context.Context, before, now time.Time) (int, error)
@@ -58,6 +59,8 @@ type Activities struct {
 	WebhookSecrets *webhooks.SecretBox
 	Now            func() time.Time
 	Logger         *slog.Logger
+	// Metrics counts emails by template and status; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 func (a *Activities) now() time.Time {

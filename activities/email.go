@@ -75,6 +75,7 @@ func (a *Activities) deliver(ctx context.Context, msg models.EmailMessage) (Emai
 	}
 	if a.Sender == nil {
 		result.Status = models.EmailHeld
+		a.Metrics.Email(msg.Template, models.EmailHeld)
 		return result, a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailHeld, At: a.now()})
 	}
 	out, err := a.message(ctx, msg)
@@ -82,6 +83,7 @@ func (a *Activities) deliver(ctx context.Context, msg models.EmailMessage) (Emai
 		return result, err
 	}
 	sendErr := a.Sender.Send(ctx, out)
+	defer func() { a.Metrics.Email(msg.Template, result.Status) }()
 	switch {
 	case sendErr == nil:
 		result.Status = models.EmailSent
@@ -94,6 +96,7 @@ func (a *Activities) deliver(ctx context.Context, msg models.EmailMessage) (Emai
 		return result, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("%s email to %s was refused: %v", msg.Template, msg.To, sendErr), ErrTypeEmailRejected, sendErr)
 	default:
+		result.Status = models.EmailQueued // to be retried
 		_ = a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailQueued, Error: sendErr.Error(), At: a.now()})
 		return result, fmt.Errorf("send %s email to %s: %w", msg.Template, msg.To, sendErr)
 	}

@@ -5,11 +5,14 @@ import (
 	"time"
 )
 
-// NotifiableInput pages through licenses entitled to a repo.
+// NotifiableInput pages through licenses entitled to a repo and on the
+// release's channel. Channel is empty in histories recorded before it
+// existed: then every entitled license is notified, as it was.
 type NotifiableInput struct {
-	Repo  string
-	After string
-	Limit int
+	Repo    string
+	Channel string `json:",omitempty"`
+	After   string
+	Limit   int
 }
 
 // NotifiableResult is a page of license ids.
@@ -23,10 +26,10 @@ func (r *NotifiableResult) UnmarshalJSON(b []byte) error {
 	return decodeEarlierShape(b, &r.LicenseIDs, (*plain)(r))
 }
 
-// NotifiableLicenses returns the ids of active licenses entitled to a repo,
-// after a cursor, in id order.
+// NotifiableLicenses returns the ids of active licenses entitled to a repo
+// and on the release's channel, after a cursor, in id order.
 func (a *Activities) NotifiableLicenses(ctx context.Context, in NotifiableInput) (NotifiableResult, error) {
-	ls, err := a.Store.NotifiableLicenses(ctx, in.Repo, in.After, in.Limit)
+	ls, err := a.Store.NotifiableLicenses(ctx, in.Repo, in.Channel, in.After, in.Limit)
 	if err != nil {
 		return NotifiableResult{}, err
 	}

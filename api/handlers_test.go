@@ -40,6 +40,8 @@ type apiTest struct {
 	store  *store.Store
 	flows  *lifecyclefake.Fake
 	router *gin.Engine
+	// releasesDir holds uploaded artifacts.
+	releasesDir string
 }
 
 func newAPITest(t *testing.T) *apiTest {
@@ -53,8 +55,9 @@ func newAPITest(t *testing.T) *apiTest {
 	require.NoError(t, err)
 	flows := &lifecyclefake.Fake{}
 	r := httpx.NewRouter(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Database: st})
-	api.Mount(r, api.Deps{Store: st, Lifecycle: flows, Renewals: &payments.Renewals{Store: st}, ReleasesDir: t.TempDir()})
-	return &apiTest{t: t, store: st, flows: flows, router: r}
+	dir := t.TempDir()
+	api.Mount(r, api.Deps{Store: st, Lifecycle: flows, Renewals: &payments.Renewals{Store: st}, ReleasesDir: dir})
+	return &apiTest{t: t, store: st, flows: flows, router: r, releasesDir: dir}
 }
 
 // call sends body (JSON text) with token ("" for none).

@@ -93,6 +93,13 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 	if err != nil {
 		return models.Purchase{}, err
 	}
+	if err := checkLines(
+		line{"customer_name", req.CustomerName, models.MaxNameLength},
+		line{"company", req.Company, models.MaxNameLength},
+		line{"payment_ref", req.PaymentRef, models.MaxPaymentRefLength},
+	); err != nil {
+		return models.Purchase{}, err
+	}
 	tier, err := s.sellableTier(c.Request.Context(), req.Tier)
 	if err != nil {
 		return models.Purchase{}, err
@@ -127,9 +134,8 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 		p.AmountCents = *req.AmountCents
 	}
 	if req.Currency != "" {
-		p.Currency = strings.ToUpper(strings.TrimSpace(req.Currency))
-		if len(p.Currency) != 3 {
-			return p, httpx.Invalid("invalid_currency", "currency", "currency must be a three-letter code such as EUR")
+		if p.Currency, err = models.NormalizeCurrency(req.Currency, "currency"); err != nil {
+			return p, err
 		}
 	}
 	switch models.LicenseType(req.Type) {
@@ -156,6 +162,9 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 func (s *server) sellableTier(ctx context.Context, key string) (models.Tier, error) {
 	if strings.TrimSpace(key) == "" {
 		return models.Tier{}, httpx.Invalid("missing_tier", "tier", "tier is required, e.g. \"pos\"")
+	}
+	if err := models.CheckLine("tier", key, 64); err != nil {
+		return models.Tier{}, err
 	}
 	tier, err := s.Store.GetTier(ctx, key)
 	if p, ok := models.AsProblem(err); ok {
@@ -277,6 +286,13 @@ type PatchLicenseRequest struct {
 func (s *server) patchLicense(c *gin.Context) {
 	var req PatchLicenseRequest
 	if err := httpx.Decode(c, &req); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	if err := checkLines(
+		line{"reason", req.Reason, models.MaxReasonLength},
+		line{"payment_ref", req.PaymentRef, models.MaxPaymentRefLength},
+	); err != nil {
 		httpx.Fail(c, err)
 		return
 	}
@@ -421,6 +437,13 @@ func (s *server) licenseAction(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
+	if err := checkLines(
+		line{"reason", req.Reason, models.MaxReasonLength},
+		line{"payment_ref", req.PaymentRef, models.MaxPaymentRefLength},
+	); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		httpx.Fail(c, err)
@@ -469,4 +492,20 @@ func (s *server) applyUpdate(c *gin.Context, l models.License, name string, arg 
 	v := s.licenseView(l, ents)
 	v.Workflow = workflowView(st)
 	c.JSON(http.StatusOK, v)
+}
+
+// line is a one-line text field and its limit.
+type line struct {
+	field, value string
+	max          int
+}
+
+// checkLines checks one-line text fields in order (see models.CheckLine).
+func checkLines(lines ...line) error {
+	for _, l := range lines {
+		if err := models.CheckLine(l.field, l.value, l.max); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -61,6 +61,12 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 	if err != nil {
 		return models.NewOrder{}, err
 	}
+	if err := checkLines(
+		line{"customer_name", req.CustomerName, models.MaxNameLength},
+		line{"company", req.Company, models.MaxNameLength},
+	); err != nil {
+		return models.NewOrder{}, err
+	}
 	n := models.NewOrder{ID: id, Kind: models.OrderKind(cmp.Or(req.Kind, string(models.OrderNew))),
 		CustomerName: strings.TrimSpace(req.CustomerName), Company: strings.TrimSpace(req.Company)}
 	var tier models.Tier
@@ -114,8 +120,8 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 		n.AmountCents = *req.AmountCents
 	}
 	if req.Currency != "" {
-		if n.Currency = strings.ToUpper(strings.TrimSpace(req.Currency)); len(n.Currency) != 3 {
-			return n, httpx.Invalid("invalid_currency", "currency", "currency must be a three-letter code such as EUR")
+		if n.Currency, err = models.NormalizeCurrency(req.Currency, "currency"); err != nil {
+			return n, err
 		}
 	}
 	return n, nil
@@ -141,7 +147,15 @@ func (s *server) payOrder(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
+	if err := checkLines(line{"payment_ref", req.PaymentRef, models.MaxPaymentRefLength}); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
 	ctx := c.Request.Context()
+	if err := s.checkIssuable(ctx, c.Param("id")); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
 	o, l, err := s.Store.PayOrder(ctx, c.Param("id"), strings.TrimSpace(req.PaymentRef), s.Now(), workflows.WorkflowID)
 	if err != nil {
 		httpx.Fail(c, err)
@@ -173,6 +187,22 @@ func (s *server) payOrder(c *gin.Context) {
 	v := s.licenseView(l, ents)
 	v.Workflow = workflowView(st)
 	c.JSON(http.StatusOK, OrderPaid{Order: orderView(o), License: v})
+}
+
+// checkIssuable refuses to pay a new order whose license could never be
+// issued: its customer's address or name would not fit the workflow's
+// search attributes and emails (an order recorded before the limits, or
+// by hand). The order stays pending and no license waits for a workflow
+// that cannot start.
+func (s *server) checkIssuable(ctx context.Context, id string) error {
+	o, err := s.Store.GetOrder(ctx, id)
+	if err != nil || o.Kind != models.OrderNew || o.Status != models.OrderPending {
+		return err
+	}
+	if _, err := models.NormalizeEmail(o.Customer.Email, "customer_email"); err != nil {
+		return err
+	}
+	return checkLines(line{"customer_name", o.Customer.Name, models.MaxNameLength}, line{"company", o.Customer.Company, models.MaxNameLength})
 }
 
 func (s *server) licenseOrders(c *gin.Context) {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -22,15 +21,15 @@ import (
 // maxArtifactBytes bounds an uploaded release artifact.
 const maxArtifactBytes = 1 << 30
 
-var (
-	channelPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-	filenameCleaner = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-)
-
 // publishRelease stores an uploaded release (multipart form: version,
-// channel, notes, element, type, target_platform, php_minimum, file). The
-// artifact is written to a temporary file, hashed on the way, synced and
-// renamed into place, so a half-written file is never served. Publishing
+// channel, notes, element, type, target_platform, php_minimum, requires,
+// tested, file).
+// Every field and the file name are checked before anything is written.
+// The artifact goes into a directory of its own (one per upload), hashed on
+// the way, synced and renamed into place; only then is the release row
+// inserted, and the row's unique (product, version) decides between
+// concurrent uploads of one version: the loser removes its own directory
+// and answers 409, the winner's artifact is never touched. Publishing
 // starts the workflow that tells entitled customers about it.
 func (s *server) publishRelease(c *gin.Context) {
 	ctx := c.Request.Context()
@@ -40,6 +39,17 @@ func (s *server) publishRelease(c *gin.Context) {
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxArtifactBytes)
+	if err := c.Request.ParseMultipartForm(32 << 20); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpx.Fail(c, httpx.NewError(http.StatusRequestEntityTooLarge, "file_too_large", "file", "the upload is larger than 1 GiB"))
+			return
+		}
+		httpx.Fail(c, httpx.NewError(http.StatusBadRequest, "invalid_form", "",
+			"send the release as multipart/form-data with the fields version, channel, notes… and the artifact as \"file\": "+err.Error()))
+		return
+	}
+	defer func() { _ = c.Request.MultipartForm.RemoveAll() }()
 	r := models.Release{
 		ProductCode:    product.Code,
 		Version:        strings.TrimSpace(c.PostForm("version")),
@@ -49,14 +59,12 @@ func (s *server) publishRelease(c *gin.Context) {
 		ExtensionType:  strings.TrimSpace(cmp.Or(c.PostForm("type"), "package")),
 		TargetPlatform: strings.TrimSpace(cmp.Or(c.PostForm("target_platform"), "5.*")),
 		PHPMinimum:     strings.TrimSpace(c.PostForm("php_minimum")),
+		Requires:       strings.TrimSpace(c.PostForm("requires")),
+		Tested:         strings.TrimSpace(c.PostForm("tested")),
 		PublishedAt:    models.Instant(s.Now()),
 	}
-	switch {
-	case !models.ValidVersion(r.Version):
-		httpx.Fail(c, httpx.Invalid("invalid_version", "version", "version must be a semantic version such as 2.1.0 or 2.1.0-beta.1"))
-		return
-	case !channelPattern.MatchString(r.Channel):
-		httpx.Fail(c, httpx.Invalid("invalid_channel", "channel", "channel must be lower-case letters, digits, '-' or '_', e.g. stable or beta"))
+	if err := r.Validate(); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	file, header, err := c.Request.FormFile("file")
@@ -65,9 +73,9 @@ func (s *server) publishRelease(c *gin.Context) {
 		return
 	}
 	defer file.Close()
-	r.Filename = filenameCleaner.ReplaceAllString(filepath.Base(header.Filename), "_")
-	if r.Filename == "" || r.Filename == "." {
-		r.Filename = product.Code + "-" + r.Version + ".zip"
+	if r.Filename, err = models.SafeFilename(header.Filename); err != nil {
+		httpx.Fail(c, err)
+		return
 	}
 	if _, err := s.Store.GetRelease(ctx, r.ProductCode, r.Version); err == nil {
 		httpx.Fail(c, models.Conflict("release_exists", "%s %s is already published; publish a new version", r.ProductCode, r.Version))
@@ -79,7 +87,7 @@ func (s *server) publishRelease(c *gin.Context) {
 	}
 	created, err := s.Store.CreateRelease(ctx, r)
 	if err != nil {
-		_ = os.Remove(r.Path)
+		_ = os.RemoveAll(filepath.Dir(r.Path)) // this upload's own directory, nobody else's
 		httpx.Fail(c, err)
 		return
 	}
@@ -90,17 +98,27 @@ func (s *server) publishRelease(c *gin.Context) {
 	c.JSON(http.StatusCreated, releaseView(created))
 }
 
-// storeArtifact writes the upload under <releases dir>/<product>/<version>/.
-func (s *server) storeArtifact(r *models.Release, src io.Reader) error {
-	dir := filepath.Join(s.ReleasesDir, r.ProductCode, r.Version)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// storeArtifact writes the upload to
+// <releases dir>/<product>/<version>/<upload id>/<file name>, a path no
+// other upload uses: through a temporary name, synced, then renamed.
+func (s *server) storeArtifact(r *models.Release, src io.Reader) (err error) {
+	parent := filepath.Join(s.ReleasesDir, r.ProductCode, r.Version)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("create release directory: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".upload-*")
+	dir, err := os.MkdirTemp(parent, "upload-")
+	if err != nil {
+		return fmt.Errorf("create upload directory: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(dir)
+		}
+	}()
+	tmp, err := os.CreateTemp(dir, ".part-*")
 	if err != nil {
 		return fmt.Errorf("create release file: %w", err)
 	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
 	hash := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, hash), src)
 	if err == nil {
@@ -120,7 +138,10 @@ func (s *server) storeArtifact(r *models.Release, src io.Reader) error {
 		return httpx.Invalid("empty_file", "file", "the uploaded artifact is empty")
 	}
 	r.Path, r.Size, r.SHA256 = filepath.Join(dir, r.Filename), n, hex.EncodeToString(hash.Sum(nil))
-	return os.Rename(tmp.Name(), r.Path)
+	if err := os.Rename(tmp.Name(), r.Path); err != nil {
+		return fmt.Errorf("move release file into place: %w", err)
+	}
+	return nil
 }
 
 func (s *server) listReleases(c *gin.Context) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -28,6 +29,10 @@ func (s *server) createToken(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
+	if err := checkLines(line{"name", req.Name, models.MaxNameLength}); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
 	scopes, err := models.ParseScopes(req.Scopes)
 	if err != nil {
 		httpx.Fail(c, err)
@@ -38,6 +43,7 @@ func (s *server) createToken(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
+	httpx.Sensitive(c, fmt.Sprintf("API token %d (%q)", tok.ID, tok.Name))
 	c.JSON(http.StatusCreated, TokenCreated{Token: secret, Detail: tokenView(tok)})
 }
 

@@ -261,6 +261,8 @@ type ReleaseView struct {
 	Type           string    `json:"type"`
 	TargetPlatform string    `json:"target_platform"`
 	PHPMinimum     string    `json:"php_minimum,omitempty"`
+	Requires       string    `json:"requires,omitempty"`
+	Tested         string    `json:"tested,omitempty"`
 	Filename       string    `json:"filename"`
 	Size           int64     `json:"size"`
 	SHA256         string    `json:"sha256"`
@@ -269,7 +271,7 @@ type ReleaseView struct {
 
 func releaseView(r models.Release) ReleaseView {
 	return ReleaseView{Product: r.ProductCode, Version: r.Version, Channel: r.Channel, Notes: r.Notes, Element: r.Element,
-		Type: r.ExtensionType, TargetPlatform: r.TargetPlatform, PHPMinimum: r.PHPMinimum, Filename: r.Filename,
+		Type: r.ExtensionType, TargetPlatform: r.TargetPlatform, PHPMinimum: r.PHPMinimum, Requires: r.Requires, Tested: r.Tested, Filename: r.Filename,
 		Size: r.Size, SHA256: r.SHA256, PublishedAt: r.PublishedAt}
 }
 
@@ -277,13 +279,14 @@ func releaseView(r models.Release) ReleaseView {
 type ActivationView struct {
 	Domain        string                  `json:"domain"`
 	Status        models.ActivationStatus `json:"status"`
+	Staging       bool                    `json:"staging"`
 	FirstSeen     time.Time               `json:"first_seen"`
 	LastSeen      time.Time               `json:"last_seen"`
 	DeactivatedAt *time.Time              `json:"deactivated_at,omitempty"`
 }
 
 func activationView(a models.Activation) ActivationView {
-	return ActivationView{Domain: a.Domain, Status: a.Status, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, DeactivatedAt: a.DeactivatedAt}
+	return ActivationView{Domain: a.Domain, Status: a.Status, Staging: a.Staging, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, DeactivatedAt: a.DeactivatedAt}
 }
 
 // pageOf shows rows as a page (an empty list, never null).

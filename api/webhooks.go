@@ -141,6 +141,7 @@ func (s *server) createWebhookEndpoint(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
+	httpx.Sensitive(c, "webhook endpoint "+created.ID)
 	c.Header("Location", "/api/v1/webhook-endpoints/"+created.ID)
 	c.JSON(http.StatusCreated, WebhookSecretShown{Secret: secret, Endpoint: webhookEndpointView(created)})
 }

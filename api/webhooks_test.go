@@ -77,15 +77,29 @@ func TestWebhookEndpointsAreManagedAndTheirSecretIsShownOnce(t *testing.T) {
 	assert.False(t, e.IncludeDLID, "the full key is opt-in")
 	assert.Equal(t, "/api/v1/webhook-endpoints/"+e.ID, w.Header().Get("Location"))
 
+	stored, err := a.store.GetWebhookEndpoint(context.Background(), e.ID)
+	require.NoError(t, err)
+
+	// A retry with the same Idempotency-Key creates nothing and cannot replay the secret.
+	req := `{"url":"https://crm.example.com/other","event_types":["*"]}`
+	first := a.callWith(adminToken, http.MethodPost, "/api/v1/webhook-endpoints", req, "Idempotency-Key", "hook-key-1")
+	require.Equal(t, http.StatusCreated, first.Code, first.Body.String())
+	again := a.callWith(adminToken, http.MethodPost, "/api/v1/webhook-endpoints", req, "Idempotency-Key", "hook-key-1")
+	require.Equal(t, http.StatusConflict, again.Code, again.Body.String())
+	assert.Equal(t, models.SecretShownOnceCode, errorOf(t, again).Code)
+	assert.NotContains(t, again.Body.String(), "whsec_")
+	var idem []models.IdempotencyRecord
+	require.NoError(t, a.store.DB().Find(&idem).Error)
+	for _, r := range idem {
+		assert.NotContains(t, r.ResponseBody, "whsec_", "no stored answer holds a secret")
+	}
+
 	for _, path := range []string{"/api/v1/webhook-endpoints", "/api/v1/webhook-endpoints/" + e.ID} {
 		w = a.call(adminToken, http.MethodGet, path, "")
 		require.Equal(t, http.StatusOK, w.Code)
 		assert.NotContains(t, w.Body.String(), created.Secret, "%s never shows the secret", path)
 		assert.NotContains(t, w.Body.String(), "secret")
 	}
-	stored, err := a.store.GetWebhookEndpoint(context.Background(), e.ID)
-	require.NoError(t, err)
-
 	w = a.call(adminToken, http.MethodPatch, "/api/v1/webhook-endpoints/"+e.ID, `{"include_dlid":true,"enabled":false}`)
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	var updated api.WebhookEndpointView

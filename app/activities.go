@@ -6,6 +6,7 @@ import (
 	"github.com/licenseflow/licenseflow/activities"
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
+	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/store"
 )
 
@@ -22,6 +23,8 @@ type ActivityOptions struct {
 	// Webhooks says where deliveries may go and opens their secrets.
 	Webhooks Webhooks
 	Logger   *slog.Logger
+	// Metrics counts emails; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // NewActivities builds the worker's activities on st.
@@ -32,5 +35,5 @@ func NewActivities(st *store.Store, o ActivityOptions) (*activities.Activities, 
 	}
 	return &activities.Activities{Store: st, Renderer: renderer, Sender: o.Sender, From: o.From, Seller: o.Seller,
 		PublicURL: o.PublicURL, Webhooks: st, WebhookClient: o.Webhooks.Targets.Client(), WebhookSecrets: o.Webhooks.Secrets,
-		Logger: o.Logger}, nil
+		Logger: o.Logger, Metrics: o.Metrics}, nil
 }

@@ -14,6 +14,9 @@ import (
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/lifecycle"
+	"github.com/licenseflow/licenseflow/metrics"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/openapi"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
@@ -27,6 +30,9 @@ import (
 type Deps struct {
 	Store    *store.Store
 	Temporal client.Client
+	// Lifecycle, when set, answers for the workflows instead of a client
+	// on Temporal (handler tests pass lifecyclefake).
+	Lifecycle lifecycle.Client
 	// Namespace is the Temporal namespace (for Web UI links).
 	Namespace string
 	// WebUIURL is the Temporal Web UI's base URL; empty omits links.
@@ -63,10 +69,20 @@ type Deps struct {
 	TrustedProxies []string
 	// Webhooks configures the registration of webhook endpoints.
 	Webhooks Webhooks
+	// Staging tells staging and local copies of sites, which activate
+	// without taking a domain slot; the zero rule exempts nothing.
+	Staging models.StagingRule
+	// Metrics instruments the HTTP side; nil measures nothing.
+	Metrics *metrics.Metrics
+	// ServeMetrics adds GET /metrics to the router (false when it is served
+	// on a separate address); MetricsToken, when set, must come as a bearer
+	// token.
+	ServeMetrics bool
+	MetricsToken string
 }
 
 // NewRouter builds the HTTP handler: every audience's routes on one router,
-// plus /healthz and /readyz.
+// plus /healthz, /readyz, /openapi.json and, when asked, /metrics.
 func NewRouter(d Deps) *gin.Engine {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
@@ -77,20 +93,28 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.Usage == nil {
 		d.Usage = usage.NewRecorder(d.Store, d.Logger, 200*time.Millisecond)
 	}
-	flows := lifecycle.New(d.Temporal, lifecycle.Options{Namespace: d.Namespace, WebUIURL: d.WebUIURL, Policy: d.Policy,
-		UpdateTimeout: d.UpdateTimeout, ReleaseEmailsPerMinute: d.ReleaseEmailsPerMinute})
+	flows := d.Lifecycle
+	if flows == nil {
+		flows = lifecycle.New(d.Temporal, lifecycle.Options{Namespace: d.Namespace, WebUIURL: d.WebUIURL, Policy: d.Policy,
+			UpdateTimeout: d.UpdateTimeout, ReleaseEmailsPerMinute: d.ReleaseEmailsPerMinute})
+	}
 	renewals := &payments.Renewals{Store: d.Store, Checkout: d.Payments, PublicURL: d.PublicURL}
 
-	r := httpx.NewRouter(httpx.Options{Logger: d.Logger, Database: d.Store, TrustedProxies: d.TrustedProxies})
+	r := httpx.NewRouter(httpx.Options{Logger: d.Logger, Database: d.Store, TrustedProxies: d.TrustedProxies, Requests: d.Metrics})
 	checks := health{store: d.Store, lifecycle: flows}
 	r.GET("/healthz", checks.healthz)
 	r.GET("/readyz", checks.readyz)
+	d.Metrics.WatchLicenses(d.Store.LicensesByStatus)
+	r.GET("/openapi.json", gin.WrapF(openapi.Handler))
+	if d.ServeMetrics && d.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(d.Metrics.Handler(d.MetricsToken)))
+	}
 	api.Mount(r, api.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, Now: d.Now, ReleasesDir: d.ReleasesDir,
 		WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets})
 	siteapi.Mount(r, siteapi.Deps{Store: d.Store, Usage: d.Usage, PublicURL: d.PublicURL, Now: d.Now,
-		SiteCacheTTL: d.SiteCacheTTL})
+		SiteCacheTTL: d.SiteCacheTTL, Staging: d.Staging, Metrics: d.Metrics})
 	stripehook.Mount(r, stripehook.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,
-		WebhookSecrets: d.WebhookSecrets, Now: d.Now})
+		WebhookSecrets: d.WebhookSecrets, Now: d.Now, Metrics: d.Metrics})
 	web.Mount(r, web.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, PublicURL: d.PublicURL,
 		AdminEmails: d.AdminEmails, WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets, Now: d.Now})
 	return r

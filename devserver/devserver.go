@@ -81,7 +81,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.LogLevel == "" {
 		opts.LogLevel = "error"
 	}
-	ports, err := freePorts(opts.IP, 5)
+	ports, err := freePorts(opts.IP, 5, opts.FrontendPort)
 	if err != nil {
 		return nil, err
 	}
@@ -269,22 +269,26 @@ func serverConfig(opts Options, sqlCfg *config.SQL, frontend string, ports []int
 	return cfg
 }
 
-// freePorts asks the kernel for n distinct free ports.
-func freePorts(ip string, n int) ([]int, error) {
+// freePorts asks the kernel for n distinct free ports other than taken
+// (a port chosen by the caller, which may be free right now: a restart on
+// the same frontend port).
+func freePorts(ip string, n, taken int) ([]int, error) {
 	var listeners []net.Listener
 	defer func() {
 		for _, l := range listeners {
 			_ = l.Close()
 		}
 	}()
-	ports := make([]int, n)
-	for i := range ports {
+	var ports []int
+	for len(ports) < n {
 		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 		if err != nil {
 			return nil, fmt.Errorf("devserver: find a free port: %w", err)
 		}
-		listeners = append(listeners, l)
-		ports[i] = l.Addr().(*net.TCPAddr).Port
+		listeners = append(listeners, l) // held open until all are found: distinct ports
+		if port := l.Addr().(*net.TCPAddr).Port; port != taken {
+			ports = append(ports, port)
+		}
 	}
 	return ports, nil
 }

@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -25,12 +28,22 @@ type Options struct {
 	// TrustedProxies may set X-Forwarded-For (client IPs for rate limits);
 	// empty trusts none.
 	TrustedProxies []string
+	// Requests is told about every answered request (metrics); nil: nobody.
+	Requests RequestObserver
+}
+
+// RequestObserver is told about every answered request, by route template
+// ("" when no route matched).
+type RequestObserver interface {
+	ObserveRequest(route, method string, status int, took time.Duration)
 }
 
 const (
 	ctxLogger   = "licenseflow.logger"
 	ctxToken    = "licenseflow.token"
 	ctxDatabase = "licenseflow.database"
+	// ctxSensitive marks an answer that must not be stored (see Sensitive).
+	ctxSensitive = "licenseflow.sensitive"
 )
 
 // NewRouter returns a gin engine that tags and logs every request, turns
@@ -46,7 +59,7 @@ func NewRouter(o Options) *gin.Engine {
 		_ = r.SetTrustedProxies(nil)
 	}
 	r.HandleMethodNotAllowed = true
-	r.Use(requestContext(o.Logger, o.Database), recoverPanic)
+	r.Use(requestContext(o.Logger, o.Database, o.Requests), recoverPanic, cleanURL)
 	r.NoRoute(func(c *gin.Context) {
 		Fail(c, NewError(http.StatusNotFound, "route_not_found", "", "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path))
 	})
@@ -56,9 +69,9 @@ func NewRouter(o Options) *gin.Engine {
 	return r
 }
 
-// requestContext tags the request with an id (echoed in X-Request-ID) and
-// logs it when done.
-func requestContext(log *slog.Logger, db Pinger) gin.HandlerFunc {
+// requestContext tags the request with an id (echoed in X-Request-ID), and
+// logs and reports it when done.
+func requestContext(log *slog.Logger, db Pinger, observer RequestObserver) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-ID")
 		if id == "" || len(id) > 64 {
@@ -74,6 +87,9 @@ func requestContext(log *slog.Logger, db Pinger) gin.HandlerFunc {
 		}
 		start := time.Now()
 		c.Next()
+		if observer != nil {
+			observer.ObserveRequest(c.FullPath(), c.Request.Method, c.Writer.Status(), time.Since(start))
+		}
 		// Successful requests log at debug: sites validate thousands of times a
 		// second, and an access log line each would cost more than the answer.
 		level := slog.LevelDebug
@@ -98,6 +114,33 @@ func recoverPanic(c *gin.Context) {
 		}
 	}()
 	c.Next()
+}
+
+// cleanURL refuses a path or query that is not UTF-8 text or holds
+// control characters (%00, %0A, %FF): no route means them, and a database
+// asked about them fails instead of answering "not found".
+func cleanURL(c *gin.Context) {
+	if !cleanText(c.Request.URL.Path) || !cleanText(c.Request.URL.RawQuery) {
+		Fail(c, NewError(http.StatusBadRequest, "invalid_encoding", "", "the URL holds characters that are not UTF-8 text (control characters or invalid bytes)"))
+		return
+	}
+	if q, err := url.QueryUnescape(c.Request.URL.RawQuery); err == nil && !cleanText(q) {
+		Fail(c, NewError(http.StatusBadRequest, "invalid_encoding", "", "the query holds characters that are not UTF-8 text (control characters or invalid bytes)"))
+		return
+	}
+	c.Next()
+}
+
+func cleanText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Logger is the request's logger, tagged with its request id.

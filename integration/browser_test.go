@@ -68,6 +68,25 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// submit runs an action that makes the page navigate (a submitted form, a
+// clicked link or button) and returns once the new page has loaded: what
+// runs next reads the new document, never a node of the old one (reading
+// a node of the page being replaced was "No node with given id found").
+func submit(t *testing.T, ctx context.Context, action chromedp.Action) {
+	t.Helper()
+	resp, err := chromedp.RunResponse(ctx, action)
+	require.NoError(t, err, "navigate")
+	require.NotNil(t, resp, "a page loaded")
+	require.Less(t, resp.Status, int64(500), "the page answered %d", resp.Status)
+}
+
+// text waits until sel is on the page and reads its text content. It
+// evaluates JavaScript in the page, so it holds no DOM node ids that a
+// navigation could invalidate.
+func text(sel string, out *string) chromedp.Action {
+	return chromedp.Poll(fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.textContent : false })()`, sel), out)
+}
+
 // screenshot saves a full-page PNG under docs/ when ScreenshotsEnv=1.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
@@ -98,23 +117,23 @@ func TestCustomerUsesThePortalInABrowser(t *testing.T) {
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Navigate(s.API.URL+"/portal"),
 		chromedp.SendKeys(`input[name="email"]`, "ada@example.com"),
-		chromedp.Submit(`input[name="email"]`),
-		chromedp.Text(`.notice`, &notice),
 	))
+	submit(t, ctx, chromedp.Submit(`input[name="email"]`))
+	require.NoError(t, chromedp.Run(ctx, text(`.notice`, &notice)))
 	assert.Contains(t, notice, "sign-in link is on its way")
 
 	var heading string
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Navigate(s.API.URL+signInLink(t, s, "ada@example.com")),
-		chromedp.Text(`h1`, &heading),
+		text(`h1`, &heading),
 	))
 	assert.Equal(t, "Your licenses", heading)
 	screenshot(t, ctx, "portal-licenses.png")
 
 	// The license: the copy button carries the full key and copies it.
 	var payload, copied string
+	submit(t, ctx, chromedp.Click(`a[href="/portal/licenses/`+v.ID+`"]`))
 	require.NoError(t, chromedp.Run(ctx,
-		chromedp.Click(`a[href="/portal/licenses/`+v.ID+`"]`),
 		chromedp.WaitVisible(`#copy-dlid`),
 		chromedp.AttributeValue(`#copy-dlid`, "data-copy", &payload, nil),
 		chromedp.Click(`#copy-dlid`),
@@ -129,10 +148,8 @@ func TestCustomerUsesThePortalInABrowser(t *testing.T) {
 	screenshot(t, ctx, "portal-license.png")
 
 	// Deactivate a domain.
-	require.NoError(t, chromedp.Run(ctx,
-		chromedp.Click(`form[action$="/deactivate"] button`),
-		chromedp.Text(`.notice`, &notice),
-	))
+	submit(t, ctx, chromedp.Click(`form[action$="/deactivate"] button`))
+	require.NoError(t, chromedp.Run(ctx, text(`.notice`, &notice)))
 	assert.Contains(t, notice, "was deactivated")
 	n, err := s.Store.CountActiveDomains(ctx, v.ID)
 	require.NoError(t, err)
@@ -168,9 +185,11 @@ func TestOperatorUsesTheDashboardInABrowser(t *testing.T) {
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Navigate(s.API.URL+"/admin"),
 		chromedp.SendKeys(`#token-signin input[name="token"]`, s.Token),
-		chromedp.Submit(`#token-signin input[name="token"]`),
-		chromedp.Text(`#stat-new`, &newCount),
-		chromedp.Text(`#stat-renewed`, &renewedCount),
+	))
+	submit(t, ctx, chromedp.Submit(`#token-signin input[name="token"]`))
+	require.NoError(t, chromedp.Run(ctx,
+		text(`#stat-new`, &newCount),
+		text(`#stat-renewed`, &renewedCount),
 	))
 	assert.Equal(t, fmt.Sprint(3+history.New), newCount)
 	assert.Equal(t, fmt.Sprint(1+history.Renewed), renewedCount)
@@ -190,9 +209,11 @@ func TestOperatorUsesTheDashboardInABrowser(t *testing.T) {
 		chromedp.Navigate(s.API.URL+"/admin/licenses/"+v.ID),
 		chromedp.AttributeValue(`#workflow-link`, "href", &link, nil),
 		chromedp.SetValue(`#extend-form input[name="months"]`, "12"),
-		chromedp.Submit(`#extend-form input[name="months"]`),
-		chromedp.Text(`.notice`, &notice),
-		chromedp.Text(`#expires`, &expires),
+	))
+	submit(t, ctx, chromedp.Submit(`#extend-form input[name="months"]`))
+	require.NoError(t, chromedp.Run(ctx,
+		text(`.notice`, &notice),
+		text(`#expires`, &expires),
 	))
 	assert.Contains(t, notice, "Done")
 	assert.Equal(t, want, strings.TrimSpace(expires))

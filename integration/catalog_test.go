@@ -26,7 +26,7 @@ func TestCatalogIsDataEditableThroughTheAPI(t *testing.T) {
 		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 		r = s.Call(http.MethodPost, "/api/v1/products", `{"code":"kiosk","repo":"Other","name":"x","platform":"joomla"}`)
 		assert.Equal(t, http.StatusConflict, r.Status)
-		r = s.Call(http.MethodPost, "/api/v1/products", `{"code":"x","repo":"X","name":"x","platform":"wordpress"}`)
+		r = s.Call(http.MethodPost, "/api/v1/products", `{"code":"x","repo":"X","name":"x","platform":"drupal"}`)
 		assert.Equal(t, "platform", r.Error(t).Field)
 
 		r = s.Call(http.MethodPost, "/api/v1/tiers", `{"key":"kiosk","name":"Kiosk","products":["base","kiosk"],"max_domains":2,"term":"custom","term_months":6,"price_cents":9900,"currency":"eur","channels":["stable"]}`)

@@ -158,8 +158,13 @@ func TestExpiredLicenseValidatesDuringGrace(t *testing.T) {
 	v := issue(t, s, crmOrder)
 	soon := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
 	require.Equal(t, http.StatusOK, s.Call(http.MethodPatch, "/api/v1/licensing/licenses/"+v.ID, `{"expires_at":"`+soon+`"}`).Status)
-	time.Sleep(2500 * time.Millisecond)
-	a := siteCall(t, s, "validate", siteapi.SiteRequest{DLID: v.DLID})
+	// Wait for the expiry itself (as a site sees it), not for a guess at how
+	// long it takes.
+	var a siteapi.SiteAnswer
+	s.WaitFor("the license to expire", 10*time.Second, func() bool {
+		a = siteCall(t, s, "validate", siteapi.SiteRequest{DLID: v.DLID})
+		return a.Code != models.CodeValid
+	})
 	assert.True(t, a.Valid, "sites keep working during the grace period")
 	assert.Equal(t, models.CodeExpired, a.Code)
 	assert.Equal(t, models.DetailInGrace, a.Detail)
@@ -218,11 +223,16 @@ func TestOfflineTokenVerifiesWithThePublicKeyAlone(t *testing.T) {
 }
 
 // publish uploads a release the way a build pipeline does.
-func publish(t *testing.T, s *stack.Stack, product, version, channel string, content []byte) stack.Response {
+// publish uploads a release; extra are more form fields as name, value pairs.
+func publish(t *testing.T, s *stack.Stack, product, version, channel string, content []byte, extra ...string) stack.Response {
 	t.Helper()
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
-	for k, v := range map[string]string{"version": version, "channel": channel, "notes": "Fixes and speed-ups.", "target_platform": "5.*", "php_minimum": "8.1"} {
+	fields := map[string]string{"version": version, "channel": channel, "notes": "Fixes and speed-ups.", "target_platform": "5.*", "php_minimum": "8.1"}
+	for i := 0; i+1 < len(extra); i += 2 {
+		fields[extra[i]] = extra[i+1]
+	}
+	for k, v := range fields {
 		require.NoError(t, w.WriteField(k, v))
 	}
 	f, err := w.CreateFormFile("file", "pkg_"+product+"-"+version+".zip")
@@ -338,6 +348,26 @@ func TestPublishingAReleaseNotifiesEntitledCustomersOnce(t *testing.T) {
 			assert.Contains(t, msgs[0].Subject, "MokoSuite POS 2.0.0")
 			assert.Contains(t, msgs[0].TextBody, "Fixes and speed-ups.")
 		}
+	}
+}
+
+// Issue 9, item 4: a beta release was emailed as "included in your
+// license" to stable-only licenses. It is announced only to licenses whose
+// channels include beta.
+func TestABetaReleaseIsAnnouncedOnlyOnItsChannel(t *testing.T) {
+	s := stack.Start(t, testsupport.SQLite(t), stack.Options{})
+	pos := issue(t, s, `{"user_email":"b1@example.com","tier":"pos"}`)     // stable only
+	suite := issue(t, s, `{"user_email":"b2@example.com","tier":"suite"}`) // stable and beta
+	require.Equal(t, http.StatusCreated, publish(t, s, "pos", "3.0.0-beta.1", "beta", []byte("beta")).Status)
+
+	run := s.Temporal.GetWorkflow(ctx, workflows.ReleaseWorkflowID("pos", "3.0.0-beta.1"), "")
+	var res workflows.ReleaseResult
+	require.NoError(t, run.Get(ctx, &res))
+	assert.Equal(t, 1, res.Sent)
+	for id, want := range map[string]int{pos.ID: 0, suite.ID: 1} {
+		msgs, err := s.Store.ListEmails(ctx, models.EmailFilter{LicenseID: id, Template: "new-release"})
+		require.NoError(t, err)
+		assert.Len(t, msgs, want, id)
 	}
 }
 

@@ -224,7 +224,7 @@ func (t *Temporal) AnnounceRelease(ctx context.Context, p models.Product, r mode
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary:            fmt.Sprintf("Announce %s %s to entitled customers", p.Name, r.Version),
 	}, workflows.ReleaseNotificationWorkflow, workflows.ReleaseInput{
-		Product: p.Code, Repo: p.Repo, Version: r.Version, PerMinute: t.o.ReleaseEmailsPerMinute,
+		Product: p.Code, Repo: p.Repo, Version: r.Version, Channel: r.Channel, PerMinute: t.o.ReleaseEmailsPerMinute,
 	})
 	return err
 }

@@ -13,13 +13,16 @@ const (
 // Activation is one domain using a license; at most max_domains are active
 // at once. A deactivated domain can be activated again (same row).
 type Activation struct {
-	ID            uint             `gorm:"primaryKey" json:"-"`
-	LicenseID     string           `gorm:"size:64;not null;uniqueIndex:ux_activation_license_domain,priority:1;index:ix_activation_license_status,priority:1" json:"-"`
-	Domain        string           `gorm:"size:253;not null;uniqueIndex:ux_activation_license_domain,priority:2" json:"domain"`
-	Status        ActivationStatus `gorm:"size:16;not null;index:ix_activation_license_status,priority:2" json:"status"`
-	FirstSeen     time.Time        `gorm:"not null" json:"first_seen"`
-	LastSeen      time.Time        `gorm:"not null;index" json:"last_seen"`
-	DeactivatedAt *time.Time       `json:"deactivated_at,omitempty"`
+	ID        uint             `gorm:"primaryKey" json:"-"`
+	LicenseID string           `gorm:"size:64;not null;uniqueIndex:ux_activation_license_domain,priority:1;index:ix_activation_license_status,priority:1" json:"-"`
+	Domain    string           `gorm:"size:253;not null;uniqueIndex:ux_activation_license_domain,priority:2" json:"domain"`
+	Status    ActivationStatus `gorm:"size:16;not null;index:ix_activation_license_status,priority:2" json:"status"`
+	// Staging marks a staging or local copy of a site (see StagingRule): it
+	// takes no domain slot.
+	Staging       bool       `gorm:"not null;default:false" json:"staging"`
+	FirstSeen     time.Time  `gorm:"not null" json:"first_seen"`
+	LastSeen      time.Time  `gorm:"not null;index" json:"last_seen"`
+	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
 }
 
 // UsageKind is what a site did with its key.

@@ -10,9 +10,11 @@ import (
 type Platform string
 
 const (
-	PlatformJoomla   Platform = "joomla"
-	PlatformDolibarr Platform = "dolibarr"
-	PlatformBoth     Platform = "both"
+	PlatformJoomla    Platform = "joomla"
+	PlatformDolibarr  Platform = "dolibarr"
+	PlatformWordPress Platform = "wordpress"
+	// PlatformBoth is a product that installs into Joomla and Dolibarr.
+	PlatformBoth Platform = "both"
 )
 
 // Product is one installable extension: its code (used in tiers), the
@@ -82,9 +84,9 @@ func (t Tier) PriceFor(months int) int64 {
 }
 
 var (
-	keyPattern      = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-	repoPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+	keyPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	repoPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	stripeID    = regexp.MustCompile(`^[A-Za-z0-9_]{1,100}$`)
 )
 
 // Normalize trims and lower-cases what is case-insensitive.
@@ -98,18 +100,21 @@ func (p *Product) Normalize() {
 // Validate checks the product's own fields.
 func (p *Product) Validate() error {
 	if !keyPattern.MatchString(p.Code) {
-		return Invalid("invalid_code", "code", "product code %q must be 1-64 lower-case letters, digits, '-' or '_'", p.Code)
+		return Invalid("invalid_code", "code", "product code %s must be 1-64 lower-case letters, digits, '-' or '_'", quoted(p.Code))
 	}
 	if !repoPattern.MatchString(p.Repo) {
-		return Invalid("invalid_repo", "repo", "repo %q must be 1-128 letters, digits, '.', '-' or '_'", p.Repo)
+		return Invalid("invalid_repo", "repo", "repo %s must be 1-128 letters, digits, '.', '-' or '_'", quoted(p.Repo))
 	}
 	if p.Name == "" {
 		return Invalid("missing_name", "name", "product name is required")
 	}
+	if err := CheckLine("name", p.Name, MaxNameLength); err != nil { // the name is in email subjects and feeds
+		return err
+	}
 	switch p.Platform {
-	case PlatformJoomla, PlatformDolibarr, PlatformBoth:
+	case PlatformJoomla, PlatformDolibarr, PlatformWordPress, PlatformBoth:
 	default:
-		return Invalid("invalid_platform", "platform", "platform %q must be one of joomla, dolibarr, both", p.Platform)
+		return Invalid("invalid_platform", "platform", "platform %s must be one of joomla, dolibarr, wordpress, both (Joomla and Dolibarr)", quoted(string(p.Platform)))
 	}
 	return nil
 }
@@ -119,7 +124,7 @@ func (t *Tier) Normalize() {
 	t.Key = strings.ToLower(strings.TrimSpace(t.Key))
 	t.Name = strings.TrimSpace(t.Name)
 	t.Term = Term(strings.ToLower(strings.TrimSpace(string(t.Term))))
-	t.Currency = strings.ToUpper(strings.TrimSpace(t.Currency))
+	t.Currency = upperASCII(strings.TrimSpace(t.Currency))
 	t.Products = normalizedSet(t.Products)
 	t.Channels = normalizedSet(t.Channels)
 	t.StripePriceID = strings.TrimSpace(t.StripePriceID)
@@ -132,10 +137,13 @@ func (t *Tier) Normalize() {
 // by the store against the catalog.
 func (t *Tier) Validate() error {
 	if !keyPattern.MatchString(t.Key) {
-		return Invalid("invalid_key", "key", "tier key %q must be 1-64 lower-case letters, digits, '-' or '_'", t.Key)
+		return Invalid("invalid_key", "key", "tier key %s must be 1-64 lower-case letters, digits, '-' or '_'", quoted(t.Key))
 	}
 	if t.Name == "" {
 		return Invalid("missing_name", "name", "tier name is required")
+	}
+	if err := CheckLine("name", t.Name, MaxNameLength); err != nil { // the name is in email subjects
+		return err
 	}
 	if len(t.Products) == 0 {
 		return Invalid("missing_products", "products", "a tier must grant at least one product code")
@@ -150,20 +158,28 @@ func (t *Tier) Validate() error {
 			return Invalid("invalid_term_months", "term_months", "a custom term needs term_months between 1 and %d", MaxTermMonths)
 		}
 	default:
-		return Invalid("invalid_term", "term", "term %q must be one of monthly, annual, lifetime, custom", t.Term)
+		return Invalid("invalid_term", "term", "term %s must be one of monthly, annual, lifetime, custom", quoted(string(t.Term)))
 	}
 	if t.PriceCents < 0 {
 		return Invalid("invalid_price", "price_cents", "price_cents cannot be negative")
 	}
-	if !currencyPattern.MatchString(t.Currency) {
-		return Invalid("invalid_currency", "currency", "currency %q must be a three-letter ISO 4217 code such as EUR or USD", t.Currency)
+	if !ValidCurrency(t.Currency) {
+		return Invalid("invalid_currency", "currency", "currency %s must be an ISO 4217 currency code such as EUR or USD", quoted(t.Currency))
 	}
 	if len(t.Channels) == 0 {
 		return Invalid("missing_channels", "channels", "a tier must grant at least one update channel, e.g. stable")
 	}
 	for _, ch := range t.Channels {
 		if !keyPattern.MatchString(ch) {
-			return Invalid("invalid_channel", "channels", "channel %q must be lower-case letters, digits, '-' or '_'", ch)
+			return Invalid("invalid_channel", "channels", "channel %s must be lower-case letters, digits, '-' or '_'", quoted(ch))
+		}
+	}
+	if t.StripePriceID != "" {
+		if err := CheckLine("stripe_price_id", t.StripePriceID, MaxRefLength); err != nil {
+			return err
+		}
+		if !stripeID.MatchString(t.StripePriceID) {
+			return Invalid("invalid_stripe_price_id", "stripe_price_id", "stripe_price_id %s must be a Stripe price id such as price_1Nx…", quoted(t.StripePriceID))
 		}
 	}
 	return nil

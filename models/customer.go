@@ -23,9 +23,21 @@ func NormalizeEmail(raw, field string) (string, error) {
 	if raw == "" {
 		return "", Invalid("missing_email", field, "%s is required", field)
 	}
+	// The length is checked first: the address becomes a search attribute
+	// and an email header, and parsing a megabyte of it is pointless.
+	if len(raw) > MaxEmailLength {
+		return "", Invalid("invalid_email", field, "%s must be at most %d characters (RFC 5321); it has %d", field, MaxEmailLength, len(raw))
+	}
+	if err := CheckLine(field, raw, MaxEmailLength); err != nil {
+		return "", Invalid("invalid_email", field, "%s %s is not a valid email address: it contains control characters", field, quoted(raw))
+	}
 	addr, err := mail.ParseAddress(raw)
-	if err != nil || addr.Address != raw || !strings.Contains(addr.Address[strings.LastIndexByte(addr.Address, '@')+1:], ".") {
-		return "", Invalid("invalid_email", field, "%s %q is not a valid email address such as customer@example.com", field, raw)
+	at := strings.LastIndexByte(raw, '@')
+	if err != nil || addr.Address != raw || at < 0 || !strings.Contains(raw[at+1:], ".") {
+		return "", Invalid("invalid_email", field, "%s %s is not a valid email address such as customer@example.com", field, quoted(raw))
+	}
+	if at > MaxEmailLocalLength {
+		return "", Invalid("invalid_email", field, "the part of %s before the @ must be at most %d characters (RFC 5321)", field, MaxEmailLocalLength)
 	}
 	return strings.ToLower(addr.Address), nil
 }

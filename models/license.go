@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -188,6 +189,20 @@ func NewDLID() (string, error) {
 
 // ValidDLID reports whether s has the shape of a DLID.
 func ValidDLID(s string) bool { return dlidPattern.MatchString(s) }
+
+// ParseDLID reads a key as a site or Joomla sends it (surrounding spaces,
+// any case) and returns it in its canonical form, or ok=false when it
+// cannot be a DLID (such a key is never looked up).
+func ParseDLID(raw string) (dlid string, ok bool) {
+	s := strings.TrimSpace(raw)
+	if len(s) != 32 {
+		return "", false
+	}
+	if s = strings.ToLower(s); !ValidDLID(s) {
+		return "", false
+	}
+	return s, true
+}
 
 // MaskDLID shows the first and last four characters only (a1b2…9f0e), for
 // logs, workflow history and lists.

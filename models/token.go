@@ -69,7 +69,7 @@ func ParseScopes(names []string) (StringList, error) {
 	}
 	for _, s := range out {
 		if !slices.Contains(Scopes, Scope(s)) {
-			return nil, Invalid("invalid_scope", "scopes", "scope %q does not exist; known scopes: %s", s, scopeNames())
+			return nil, Invalid("invalid_scope", "scopes", "scope %s does not exist; known scopes: %s", quoted(s), scopeNames())
 		}
 	}
 	return out, nil

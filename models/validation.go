@@ -32,7 +32,13 @@ type ValidationFacts struct {
 	Domain string
 	// ActiveDomains are the license's active domains.
 	ActiveDomains []string
-	Now           time.Time
+	// StagingDomains are the active domains that are staging copies: they
+	// take no domain slot.
+	StagingDomains []string
+	// DomainIsStaging says Domain is a staging copy, which can always be
+	// activated (never TOO_MANY_DOMAINS).
+	DomainIsStaging bool
+	Now             time.Time
 }
 
 // Decision is a validation answer: whether the key may be used (Valid) and
@@ -60,7 +66,7 @@ func Decide(f ValidationFacts) Decision {
 		return Decision{Code: CodeNotEntitled, Detail: "the license does not include " + f.Product}
 	}
 	if f.Domain != "" && !slices.Contains(f.ActiveDomains, f.Domain) {
-		if len(f.ActiveDomains) >= l.MaxDomains {
+		if !f.DomainIsStaging && len(f.ActiveDomains)-len(f.StagingDomains) >= l.MaxDomains {
 			return Decision{Code: CodeTooManyDomains, Detail: "every domain slot is in use; deactivate a domain first"}
 		}
 		return Decision{Code: CodeDomainNotActivated, Detail: "activate this domain first"}
@@ -81,4 +87,9 @@ type SiteLicense struct {
 	Entitled      []string // repos and product codes
 	Entitlements  []Entitlement
 	ActiveDomains []string
+	// StagingDomains are the active domains that take no slot.
+	StagingDomains []string
 }
+
+// SlotsInUse counts the active domains that take a domain slot.
+func (sl SiteLicense) SlotsInUse() int { return len(sl.ActiveDomains) - len(sl.StagingDomains) }

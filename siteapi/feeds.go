@@ -68,39 +68,53 @@ type JoomlaPlatform struct {
 	Version string `xml:"version,attr"`
 }
 
-// feedAccess works out which releases of a product a key may see. It
-// answers ok=false after an outage (503, never an empty feed for a good
-// key); an unknown or unentitled key simply sees nothing.
+// feedAccess works out which releases of a product the request's dlid may
+// see. It answers ok=false after an outage (503, never an empty feed for a
+// good key); an unknown or unentitled key simply sees nothing.
 func (s *server) feedAccess(c *gin.Context, product models.Product, kind models.UsageKind) (channels []string, ok bool) {
-	dlid := strings.ToLower(strings.TrimSpace(c.Query("dlid")))
+	_, channels, ok = s.access(c, c.Query("dlid"), product, kind)
+	return channels, ok
+}
+
+// access decides what a key may do with a product: the channels whose
+// releases it may install, and why (Code NOT_FOUND for a missing or
+// unknown key). A hit by a known key is a usage event of the given kind.
+// ok=false means the request was answered (an outage, a rate limit).
+func (s *server) access(c *gin.Context, dlid string, product models.Product, kind models.UsageKind) (d models.Decision, channels []string, ok bool) {
+	dlid = strings.ToLower(strings.TrimSpace(dlid))
 	var sl *models.SiteLicense
 	if dlid != "" {
 		var err error
 		if sl, err = s.lookupKey(c, dlid); err != nil {
 			httpx.Fail(c, err)
-			return nil, false
+			return d, nil, false
+		}
+		if sl == nil && s.tooManyUnknownKeys(c) {
+			return d, nil, false
 		}
 	}
-	if sl == nil {
-		if dlid != "" && !s.unknownKeys.Allow(c.ClientIP()) {
-			c.Header("Retry-After", "60")
-			httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_unknown_keys", "", "too many unknown license keys from this address; retry in a minute"))
-			return nil, false
-		}
-		if !product.RequiresKey {
-			return []string{"stable"}, true
-		}
-		return nil, true
+	d = s.decide(sl, SiteRequest{Product: product.Repo})
+	if sl != nil {
+		s.Usage.Record(models.UsageEvent{LicenseID: sl.License.ID, Kind: kind, IP: c.ClientIP(), Result: d.Code, At: s.Now()})
 	}
-	d := s.decide(sl, SiteRequest{Product: product.Repo})
-	s.Usage.Record(models.UsageEvent{LicenseID: sl.License.ID, Kind: kind, IP: c.ClientIP(), Result: d.Code, At: s.Now()})
 	switch {
 	case d.Valid:
-		return sl.License.Channels, true
+		return d, sl.License.Channels, true
 	case !product.RequiresKey:
-		return []string{"stable"}, true
+		return d, []string{"stable"}, true
 	}
-	return nil, true
+	return d, nil, true
+}
+
+// tooManyUnknownKeys rate-limits unknown keys per client address,
+// answering 429 when the limit is reached.
+func (s *server) tooManyUnknownKeys(c *gin.Context) bool {
+	if s.unknownKeys.Allow(c.ClientIP()) {
+		return false
+	}
+	c.Header("Retry-After", "60")
+	httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_unknown_keys", "", "too many unknown license keys from this address; retry in a minute"))
+	return true
 }
 
 // productOf reads the product from the path; ok=false if answered.
@@ -157,32 +171,56 @@ func (s *server) joomlaFeed(c *gin.Context) {
 	if !ok {
 		return
 	}
+	s.writeJoomla(c, JoomlaDocument(s.PublicURL, c.Query("dlid"), product, releases))
+}
+
+// JoomlaDocument is the update feed of a product's releases for the key
+// dlid (carried into the download links; "" for none).
+func JoomlaDocument(publicURL, dlid string, product models.Product, releases []models.Release) JoomlaUpdates {
 	doc := JoomlaUpdates{Updates: []JoomlaUpdate{}}
-	dlid := strings.ToLower(strings.TrimSpace(c.Query("dlid")))
+	dlid = strings.ToLower(strings.TrimSpace(dlid))
 	for _, r := range releases {
-		download := fmt.Sprintf("%s/downloads/%s/%s", s.PublicURL, url.PathEscape(product.Code), url.PathEscape(r.Version))
+		download := fmt.Sprintf("%s/downloads/%s/%s", publicURL, url.PathEscape(product.Code), url.PathEscape(r.Version))
 		if dlid != "" {
 			download += "?dlid=" + url.QueryEscape(dlid)
 		}
 		doc.Updates = append(doc.Updates, JoomlaUpdate{
 			Name: product.Name, Description: fmt.Sprintf("%s %s", product.Name, r.Version), Element: r.Element,
 			Type: r.ExtensionType, Version: r.Version,
-			InfoURL:   JoomlaInfoURL{Title: product.Name, URL: fmt.Sprintf("%s/api/v1/products/%s/releases", s.PublicURL, product.Code)},
+			InfoURL:   JoomlaInfoURL{Title: product.Name, URL: ReleasePageURL(publicURL, product, r)},
 			Downloads: JoomlaDownloads{URLs: []JoomlaDownloadURL{{Type: "full", Format: formatOf(r.Filename), URL: download}}},
 			SHA256:    r.SHA256, Tags: JoomlaTags{Tags: []string{r.Channel}},
 			TargetPlatform: JoomlaPlatform{Name: "joomla", Version: r.TargetPlatform}, PHPMinimum: r.PHPMinimum,
 		})
 	}
-	s.writeJoomla(c, doc)
+	return doc
+}
+
+// ReleasePageURL is the public page about a release (its notes), which
+// the feed links as the release's information: no key or token needed.
+func ReleasePageURL(publicURL string, p models.Product, r models.Release) string {
+	return fmt.Sprintf("%s/releases/%s/%s", publicURL, url.PathEscape(p.Code), url.PathEscape(r.Version))
+}
+
+// Render writes the document as Joomla reads it: an XML declaration and
+// the indented <updates> element. Text that XML cannot carry (control
+// characters in release notes or names) is replaced, so the output always
+// parses.
+func (d JoomlaUpdates) Render() ([]byte, error) {
+	body, err := xml.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(xml.Header), body...), nil
 }
 
 func (s *server) writeJoomla(c *gin.Context, doc JoomlaUpdates) {
-	body, err := xml.MarshalIndent(doc, "", "  ")
+	body, err := doc.Render()
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
-	c.Data(http.StatusOK, "application/xml; charset=utf-8", append([]byte(xml.Header), body...))
+	c.Data(http.StatusOK, "application/xml; charset=utf-8", body)
 }
 
 func formatOf(filename string) string {

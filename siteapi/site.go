@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/licensetoken"
+	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/usage"
 )
@@ -34,11 +36,14 @@ type SiteRequest struct {
 // separate: an expired license in its grace period is valid with code
 // EXPIRED and detail IN_GRACE.
 type SiteAnswer struct {
-	Valid           bool         `json:"valid"`
-	Code            string       `json:"code"`
-	Detail          string       `json:"detail,omitempty"`
-	Activated       *bool        `json:"activated,omitempty"`
-	Deactivated     *bool        `json:"deactivated,omitempty"`
+	Valid       bool   `json:"valid"`
+	Code        string `json:"code"`
+	Detail      string `json:"detail,omitempty"`
+	Activated   *bool  `json:"activated,omitempty"`
+	Deactivated *bool  `json:"deactivated,omitempty"`
+	// Staging says the request's domain is a staging or local copy of a
+	// site: it activates without taking a slot.
+	Staging         bool         `json:"staging,omitempty"`
 	License         *SiteLicense `json:"license,omitempty"`
 	ActivationLimit int          `json:"activation_limit"`
 	ActivationUsage int          `json:"activation_usage"`
@@ -56,6 +61,8 @@ type SiteLicense struct {
 	Entitlements  []string             `json:"entitlements"`
 	MaxDomains    int                  `json:"max_domains"`
 	ActiveDomains []string             `json:"active_domains"`
+	// StagingDomains are the active domains that take no slot.
+	StagingDomains []string `json:"staging_domains,omitempty"`
 }
 
 // Deps are the site-facing API's collaborators.
@@ -71,6 +78,10 @@ type Deps struct {
 	// another process writes licenses and no notices reach this one, i.e.
 	// SQLite shared by separate processes).
 	SiteCacheTTL time.Duration
+	// Staging tells staging copies of sites, which take no domain slot.
+	Staging models.StagingRule
+	// Metrics counts validations and activations; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Store is what the site-facing API reads and records.
@@ -79,11 +90,13 @@ type Store interface {
 	cacheStore
 	signingKeys
 	Activate(ctx context.Context, licenseID, domain string, now time.Time) (models.Activation, []string, error)
+	ActivateStaging(ctx context.Context, licenseID, domain string, now time.Time) (models.Activation, []string, error)
 	Deactivate(ctx context.Context, licenseID, domain string, now time.Time) error
 	GetLicense(ctx context.Context, id string) (models.License, error)
 	GetProduct(ctx context.Context, code string) (models.Product, error)
 	GetRelease(ctx context.Context, productCode, version string) (models.Release, error)
 	Heartbeat(ctx context.Context, licenseID, domain string, now time.Time) error
+	ListProducts(ctx context.Context) ([]models.Product, error)
 	ListReleases(ctx context.Context, productCode string) ([]models.Release, error)
 	RotateSigningKey(ctx context.Context) (models.SigningKey, error)
 	SigningKeys(ctx context.Context) ([]models.SigningKey, error)
@@ -126,7 +139,16 @@ func Mount(r gin.IRouter, d Deps) {
 	r.GET("/updates/:product", s.joomlaFeed)
 	r.GET("/updates/:product/latest", s.latestVersion)
 	r.GET("/downloads/:product/:version", s.download)
+	// WordPress plugins and themes using EDD's updater (it adds the slash).
+	for _, path := range []string{EDDPath, EDDPath + "/"} {
+		r.GET(path, s.edd)
+		r.POST(path, s.edd)
+	}
+	r.GET("/releases/:product/:version", s.releasePage)
 }
+
+// maxSiteField bounds a site's nonce and product name.
+const maxSiteField = 128
 
 // siteCall reads and checks a site request and looks its key up. ok=false
 // means the request was already answered: malformed input, a rate limit,
@@ -136,6 +158,12 @@ func (s *server) siteCall(c *gin.Context, needDomain bool) (req SiteRequest, sl 
 	if err := httpx.Decode(c, &req); err != nil {
 		httpx.Fail(c, err)
 		return req, nil, false
+	}
+	for _, f := range []struct{ field, value string }{{"nonce", req.Nonce}, {"product", req.Product}} {
+		if err := models.CheckLine(f.field, f.value, maxSiteField); err != nil { // echoed in signed answers
+			httpx.Fail(c, err)
+			return req, nil, false
+		}
 	}
 	req.DLID = strings.ToLower(strings.TrimSpace(req.DLID))
 	if req.DLID == "" {
@@ -166,8 +194,9 @@ func (s *server) siteCall(c *gin.Context, needDomain bool) (req SiteRequest, sl 
 
 // lookupKey finds the license of a key (nil when none has it). The stored
 // key is compared in constant time; malformed keys never reach the database.
-func (s *server) lookupKey(c *gin.Context, dlid string) (*models.SiteLicense, error) {
-	if !models.ValidDLID(dlid) {
+func (s *server) lookupKey(c *gin.Context, raw string) (*models.SiteLicense, error) {
+	dlid, ok := models.ParseDLID(raw)
+	if !ok {
 		return nil, nil
 	}
 	var (
@@ -192,15 +221,16 @@ func (s *server) lookupKey(c *gin.Context, dlid string) (*models.SiteLicense, er
 }
 
 func (s *server) decide(sl *models.SiteLicense, req SiteRequest) models.Decision {
-	f := models.ValidationFacts{Product: req.Product, Domain: req.Domain, Now: s.Now()}
+	f := models.ValidationFacts{Product: req.Product, Domain: req.Domain, Now: s.Now(), DomainIsStaging: s.Staging.IsStaging(req.Domain)}
 	if sl != nil {
-		f.License, f.Entitled, f.ActiveDomains = &sl.License, sl.Entitled, sl.ActiveDomains
+		f.License, f.Entitled, f.ActiveDomains, f.StagingDomains = &sl.License, sl.Entitled, sl.ActiveDomains, sl.StagingDomains
 	}
 	return models.Decide(f)
 }
 
 func (s *server) siteAnswer(sl *models.SiteLicense, req SiteRequest, d models.Decision) SiteAnswer {
-	a := SiteAnswer{Valid: d.Valid, Code: d.Code, Detail: d.Detail, TS: s.Now().UTC().Truncate(time.Second), Nonce: req.Nonce}
+	a := SiteAnswer{Valid: d.Valid, Code: d.Code, Detail: d.Detail, TS: s.Now().UTC().Truncate(time.Second), Nonce: req.Nonce,
+		Staging: s.Staging.IsStaging(req.Domain)}
 	if sl == nil || sl.License.Status == models.StatusPending {
 		return a
 	}
@@ -210,11 +240,11 @@ func (s *server) siteAnswer(sl *models.SiteLicense, req SiteRequest, d models.De
 		repos = append(repos, e.Repo)
 	}
 	a.License = &SiteLicense{ID: l.ID, Tier: l.TierKey, Status: l.Status, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil,
-		Entitlements: repos, MaxDomains: l.MaxDomains, ActiveDomains: sl.ActiveDomains}
+		Entitlements: repos, MaxDomains: l.MaxDomains, ActiveDomains: sl.ActiveDomains, StagingDomains: sl.StagingDomains}
 	if a.License.ActiveDomains == nil {
 		a.License.ActiveDomains = []string{}
 	}
-	a.ActivationLimit, a.ActivationUsage = l.MaxDomains, len(sl.ActiveDomains)
+	a.ActivationLimit, a.ActivationUsage = l.MaxDomains, sl.SlotsInUse()
 	return a
 }
 
@@ -249,7 +279,9 @@ func (s *server) validate(c *gin.Context) {
 	if !ok {
 		return
 	}
-	s.answer(c, models.UsageValidate, sl, req, s.siteAnswer(sl, req, s.decide(sl, req)))
+	d := s.decide(sl, req)
+	s.Metrics.Validation(d.Code)
+	s.answer(c, models.UsageValidate, sl, req, s.siteAnswer(sl, req, d))
 }
 
 // activate takes a domain slot for a site (or refreshes it).
@@ -258,39 +290,50 @@ func (s *server) activate(c *gin.Context) {
 	if !ok {
 		return
 	}
-	domain := req.Domain
-	req.Domain = "" // the license itself must be usable; the domain is what we add
-	d := s.decide(sl, req)
-	req.Domain = domain
-	activated := false
-	if !d.Valid {
-		a := s.siteAnswer(sl, req, d)
-		a.Activated = &activated
-		s.answer(c, models.UsageActivate, sl, req, a)
-		return
-	}
-	if !s.activations.Allow(sl.License.ID) {
-		c.Header("Retry-After", "60")
-		httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_activations", "",
-			"this license changed its domains too often; retry in a minute"))
-		return
-	}
-	_, active, err := s.Store.Activate(c.Request.Context(), sl.License.ID, domain, s.Now())
-	if p, isProblem := models.AsProblem(err); isProblem && p.Code == models.CodeTooManyDomains {
-		a := s.siteAnswer(sl, req, models.Decision{Code: models.CodeTooManyDomains, Detail: p.Message})
-		a.Activated = &activated
-		s.answer(c, models.UsageActivate, sl, req, a)
-		return
-	}
+	d, activated, err := s.activateDomain(c, sl, req)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
-	sl.ActiveDomains = active
-	activated = true
 	a := s.siteAnswer(sl, req, d)
 	a.Activated = &activated
 	s.answer(c, models.UsageActivate, sl, req, a)
+}
+
+// activateDomain takes a slot for req.Domain, or none for a staging copy
+// (or refreshes it); sl gets the new active domains. When the license
+// cannot be used or every slot is taken, d says why and activated is
+// false. err is for the caller to answer (a rate limit, an outage).
+func (s *server) activateDomain(c *gin.Context, sl *models.SiteLicense, req SiteRequest) (d models.Decision, activated bool, err error) {
+	domain, staging := req.Domain, s.Staging.IsStaging(req.Domain)
+	req.Domain = "" // the license itself must be usable; the domain is what we add
+	if d = s.decide(sl, req); !d.Valid {
+		s.Metrics.Activation(d.Code, staging)
+		return d, false, nil
+	}
+	if !s.activations.Allow(sl.License.ID) {
+		c.Header("Retry-After", "60")
+		return d, false, httpx.NewError(http.StatusTooManyRequests, "too_many_activations", "",
+			"this license changed its domains too often; retry in a minute")
+	}
+	activate := s.Store.Activate
+	if staging {
+		activate = s.Store.ActivateStaging
+	}
+	_, active, err := activate(c.Request.Context(), sl.License.ID, domain, s.Now())
+	if p, isProblem := models.AsProblem(err); isProblem && p.Code == models.CodeTooManyDomains {
+		s.Metrics.Activation(models.CodeTooManyDomains, staging)
+		return models.Decision{Code: models.CodeTooManyDomains, Detail: p.Message}, false, nil
+	}
+	if err != nil {
+		return d, false, err
+	}
+	sl.ActiveDomains = active
+	if staging && !slices.Contains(sl.StagingDomains, domain) {
+		sl.StagingDomains = slices.Concat(sl.StagingDomains, []string{domain}) // a copy: sl may share the cache's slices
+	}
+	s.Metrics.Activation("ACTIVATED", staging)
+	return d, true, nil
 }
 
 // deactivate frees a site's domain slot.
@@ -316,7 +359,7 @@ func (s *server) deactivate(c *gin.Context) {
 		return
 	default:
 		done = true
-		sl.ActiveDomains = without(sl.ActiveDomains, req.Domain)
+		sl.ActiveDomains, sl.StagingDomains = without(sl.ActiveDomains, req.Domain), without(sl.StagingDomains, req.Domain)
 	}
 	a := s.siteAnswer(sl, req, d)
 	a.Deactivated = &done
@@ -358,6 +401,13 @@ type PublicKey struct {
 	Active    bool   `json:"active"`
 }
 
+// PublicKeys are the keys that verify signed answers and offline tokens,
+// and the header signed answers carry.
+type PublicKeys struct {
+	Keys            []PublicKey `json:"keys"`
+	SignatureHeader string      `json:"signature_header"`
+}
+
 // publicKeys publishes every signing key's public half (retired ones too,
 // so what they signed still verifies).
 func (s *server) publicKeys(c *gin.Context) {
@@ -374,7 +424,7 @@ func (s *server) publicKeys(c *gin.Context) {
 	for i, k := range keys {
 		out[i] = PublicKey{KeyID: k.ID, Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(k.PublicKey), Active: k.Active}
 	}
-	c.JSON(http.StatusOK, gin.H{"keys": out, "signature_header": licensetoken.SignatureHeader})
+	c.JSON(http.StatusOK, PublicKeys{Keys: out, SignatureHeader: licensetoken.SignatureHeader})
 }
 
 // rotateKey makes a new signing key (admin).

@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/testsupport"
@@ -64,8 +65,10 @@ func BenchmarkValidation(b *testing.B) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	recorder := usage.NewRecorder(store, quiet, 200*time.Millisecond)
 	defer recorder.Close()
-	router := httpx.NewRouter(httpx.Options{Logger: quiet, Database: store})
-	siteapi.Mount(router, siteapi.Deps{Store: store, Usage: recorder, SiteCacheTTL: 30 * time.Second})
+	m := metrics.New() // as in production: every request and validation is counted
+	router := httpx.NewRouter(httpx.Options{Logger: quiet, Database: store, Requests: m})
+	siteapi.Mount(router, siteapi.Deps{Store: store, Usage: recorder, SiteCacheTTL: 30 * time.Second,
+		Staging: models.DefaultStagingRule(), Metrics: m})
 	licenseflow := serve(b, router)
 	bare := gin.New()
 	bare.POST("/api/v1/licenses/validate", func(c *gin.Context) {

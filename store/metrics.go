@@ -83,3 +83,20 @@ func (s *Store) SalesMetrics(ctx context.Context, from, to, now time.Time) ([]mo
 	})
 	return months, tiers, nil
 }
+
+// LicensesByStatus counts licenses per status in one grouped query (the
+// licenses-by-status gauge of /metrics).
+func (s *Store) LicensesByStatus(ctx context.Context) (map[models.LicenseStatus]int, error) {
+	var rows []struct {
+		Status models.LicenseStatus
+		N      int
+	}
+	if err := s.with(ctx).Model(&models.License{}).Select("status, count(*) AS n").Group("status").Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[models.LicenseStatus]int, len(rows))
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
+}

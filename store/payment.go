@@ -42,7 +42,8 @@ func (s *Store) ClaimStripeEvent(ctx context.Context, e models.StripeEvent, now 
 func (s *Store) FinishStripeEvent(ctx context.Context, id string, outcome models.StripeEventOutcome, reason, licenseID, orderID string, now time.Time) error {
 	at := models.Instant(now)
 	return s.with(ctx).Model(&models.StripeEvent{}).Where("id = ?", id).Updates(map[string]any{
-		"outcome": outcome, "reason": reason, "license_id": licenseID, "order_id": orderID, "finished_at": &at,
+		// The reason column holds 1000 characters.
+		"outcome": outcome, "reason": models.Clip(reason, 990), "license_id": licenseID, "order_id": orderID, "finished_at": &at,
 	}).Error
 }
 

@@ -32,15 +32,23 @@ func (s *Store) LookupSiteLicense(ctx context.Context, dlid string) (models.Site
 	for _, e := range out.Entitlements {
 		out.Entitled = append(out.Entitled, e.Repo, e.ProductCode)
 	}
-	out.ActiveDomains, err = s.activeDomains(s.with(ctx), out.License.ID)
+	out.ActiveDomains, out.StagingDomains, err = s.activeDomains(s.with(ctx), out.License.ID)
 	return out, err
 }
 
-func (s *Store) activeDomains(db *gorm.DB, licenseID string) ([]string, error) {
-	var domains []string
-	err := db.Model(&models.Activation{}).Where("license_id = ? AND status = ?", licenseID, models.ActivationActive).
-		Order("domain").Pluck("domain", &domains).Error
-	return domains, err
+// activeDomains lists a license's active domains, and those of them that
+// are staging copies, in one query.
+func (s *Store) activeDomains(db *gorm.DB, licenseID string) (active, staging []string, err error) {
+	var rows []models.Activation
+	err = db.Select("domain", "staging").Where("license_id = ? AND status = ?", licenseID, models.ActivationActive).
+		Order("domain").Find(&rows).Error
+	for _, r := range rows {
+		active = append(active, r.Domain)
+		if r.Staging {
+			staging = append(staging, r.Domain)
+		}
+	}
+	return active, staging, err
 }
 
 // ListActivations lists a license's activations, active first.
@@ -49,10 +57,11 @@ func (s *Store) ListActivations(ctx context.Context, licenseID string) ([]models
 	return out, s.with(ctx).Where("license_id = ?", licenseID).Order("status, domain").Find(&out).Error
 }
 
-// CountActiveDomains counts a license's active domains.
+// CountActiveDomains counts a license's active domains that take a slot
+// (staging copies take none).
 func (s *Store) CountActiveDomains(ctx context.Context, licenseID string) (int, error) {
 	var n int64
-	err := s.with(ctx).Model(&models.Activation{}).Where("license_id = ? AND status = ?", licenseID, models.ActivationActive).Count(&n).Error
+	err := s.with(ctx).Model(&models.Activation{}).Where("license_id = ? AND status = ? AND staging = ?", licenseID, models.ActivationActive, false).Count(&n).Error
 	return int(n), err
 }
 
@@ -60,7 +69,18 @@ func (s *Store) CountActiveDomains(ctx context.Context, licenseID string) (int, 
 // is taken (Conflict TOO_MANY_DOMAINS). It holds the license row locked on
 // PostgreSQL (SQLite serializes writers), so concurrent activations never
 // exceed max_domains. Activating an active domain only refreshes last_seen.
+// It returns the license's active domains.
 func (s *Store) Activate(ctx context.Context, licenseID, domain string, now time.Time) (models.Activation, []string, error) {
+	return s.activate(ctx, licenseID, domain, false, now)
+}
+
+// ActivateStaging makes a staging or local copy of a site an active domain
+// of the license without taking a slot (see models.StagingRule).
+func (s *Store) ActivateStaging(ctx context.Context, licenseID, domain string, now time.Time) (models.Activation, []string, error) {
+	return s.activate(ctx, licenseID, domain, true, now)
+}
+
+func (s *Store) activate(ctx context.Context, licenseID, domain string, staging bool, now time.Time) (models.Activation, []string, error) {
 	var (
 		act    models.Activation
 		active []string
@@ -77,23 +97,24 @@ func (s *Store) Activate(ctx context.Context, licenseID, domain string, now time
 		if err != nil && !isNotFound(err) {
 			return err
 		}
-		if active, err = tx.activeDomains(tx.db, licenseID); err != nil {
+		var stagingDomains []string
+		if active, stagingDomains, err = tx.activeDomains(tx.db, licenseID); err != nil {
 			return err
 		}
 		if found && act.Status == models.ActivationActive {
 			act.LastSeen = now
 			return tx.db.Model(&act).Update("last_seen", now).Error
 		}
-		if len(active) >= l.MaxDomains {
-			return models.Conflict(models.CodeTooManyDomains, "all %d domain slots of this license are in use (%d active); deactivate one first", l.MaxDomains, len(active))
+		if inUse := len(active) - len(stagingDomains); !staging && inUse >= l.MaxDomains {
+			return models.Conflict(models.CodeTooManyDomains, "all %d domain slots of this license are in use (%d active); deactivate one first", l.MaxDomains, inUse)
 		}
 		active = append(active, domain)
 		sort.Strings(active)
 		if found {
-			act.Status, act.LastSeen, act.DeactivatedAt = models.ActivationActive, now, nil
-			err = tx.db.Model(&act).Updates(map[string]any{"status": models.ActivationActive, "last_seen": now, "deactivated_at": nil}).Error
+			act.Status, act.Staging, act.LastSeen, act.DeactivatedAt = models.ActivationActive, staging, now, nil
+			err = tx.db.Model(&act).Updates(map[string]any{"status": models.ActivationActive, "staging": staging, "last_seen": now, "deactivated_at": nil}).Error
 		} else {
-			act = models.Activation{LicenseID: licenseID, Domain: domain, Status: models.ActivationActive, FirstSeen: now, LastSeen: now}
+			act = models.Activation{LicenseID: licenseID, Domain: domain, Status: models.ActivationActive, Staging: staging, FirstSeen: now, LastSeen: now}
 			err = tx.db.Create(&act).Error
 		}
 		if err != nil {
@@ -291,14 +312,31 @@ func (s *Store) GetRelease(ctx context.Context, productCode, version string) (mo
 	return r, err
 }
 
-// NotifiableLicenses pages through licenses that are active (or expiring)
-// and entitled to repo, ordered by id, after the given id.
-func (s *Store) NotifiableLicenses(ctx context.Context, repo, afterID string, limit int) ([]models.License, error) {
+// NotifiableLicenses pages through licenses that are active (or expiring),
+// entitled to repo and, when channel is not empty, on that update channel
+// (a beta release is news only to licenses that receive beta releases),
+// ordered by id, after the given id. A page shorter than limit is the last.
+func (s *Store) NotifiableLicenses(ctx context.Context, repo, channel, afterID string, limit int) ([]models.License, error) {
 	var out []models.License
-	err := s.with(ctx).Where("id > ? AND status IN ? AND id IN (?)", afterID, []models.LicenseStatus{models.StatusActive, models.StatusExpiring},
-		s.with(ctx).Model(&models.Entitlement{}).Select("license_id").Where("repo = ?", repo)).
-		Order("id").Limit(limit).Find(&out).Error
-	return out, err
+	for len(out) < limit {
+		var page []models.License
+		err := s.with(ctx).Where("id > ? AND status IN ? AND id IN (?)", afterID, []models.LicenseStatus{models.StatusActive, models.StatusExpiring},
+			s.with(ctx).Model(&models.Entitlement{}).Select("license_id").Where("repo = ?", repo)).
+			Order("id").Limit(limit).Find(&page).Error
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range page {
+			if (channel == "" || l.Channels.Contains(channel)) && len(out) < limit {
+				out = append(out, l)
+			}
+		}
+		if len(page) < limit {
+			break
+		}
+		afterID = page[len(page)-1].ID
+	}
+	return out, nil
 }
 
 // ActiveSigningKey returns the key that signs now, creating the first one.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 
@@ -21,10 +22,14 @@ type Store struct {
 	changes *changeFeed
 	// webhooks announces endpoints with new pending deliveries.
 	webhooks *changeFeed
+	// swept is when expired idempotency records were last swept (Unix seconds).
+	swept *atomic.Int64
 }
 
 // New wraps an open database.
-func New(db *gorm.DB) *Store { return &Store{db: db, changes: &changeFeed{}, webhooks: &changeFeed{}} }
+func New(db *gorm.DB) *Store {
+	return &Store{db: db, changes: &changeFeed{}, webhooks: &changeFeed{}, swept: &atomic.Int64{}}
+}
 
 // DB exposes the handle for health checks and tests.
 func (s *Store) DB() *gorm.DB { return s.db }
@@ -55,6 +60,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.db.WithContext(ctx).AutoMigrate(tables()...); err != nil {
 		return fmt.Errorf("migrate schema: %w", err)
 	}
+	if err := s.forgetStoredSecrets(ctx); err != nil {
+		return fmt.Errorf("forget stored token secrets: %w", err)
+	}
 	return s.SeedCatalog(ctx)
 }
 
@@ -62,7 +70,9 @@ func (s *Store) with(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx
 
 // transaction runs fn with a Store bound to one transaction.
 func (s *Store) transaction(ctx context.Context, fn func(tx *Store) error) error {
-	return s.with(ctx).Transaction(func(tx *gorm.DB) error { return fn(&Store{db: tx, changes: s.changes, webhooks: s.webhooks}) })
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(&Store{db: tx, changes: s.changes, webhooks: s.webhooks, swept: s.swept})
+	})
 }
 
 func isDuplicate(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) }

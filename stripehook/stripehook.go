@@ -9,14 +9,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
-	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/lifecycle"
+	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -32,6 +35,8 @@ type Deps struct {
 	// WebhookSecrets verify Stripe webhooks (several while rotating).
 	WebhookSecrets []string
 	Now            func() time.Time
+	// Metrics counts received events by outcome; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Store is what handling Stripe events reads and records.
@@ -69,6 +74,15 @@ func Mount(r gin.IRouter, d Deps) {
 	v1.POST("/webhooks/stripe", s.stripeWebhook)
 	v1.GET("/webhooks/stripe/events", admin, s.stripeEvents)
 	v1.GET("/webhooks/stripe/events/:id", admin, s.stripeEvent)
+}
+
+// Receipt acknowledges a webhook to Stripe.
+type Receipt struct {
+	Received bool `json:"received"`
+	// Duplicate says the event was handled before (a redelivery).
+	Duplicate bool                      `json:"duplicate,omitempty"`
+	Outcome   models.StripeEventOutcome `json:"outcome"`
+	Reason    string                    `json:"reason,omitempty"`
 }
 
 // EventView is a received Stripe event and what became of it.
@@ -120,9 +134,14 @@ func (s *server) stripeWebhook(c *gin.Context) {
 		httpx.Fail(c, httpx.NewError(http.StatusRequestEntityTooLarge, "body_too_large", "", "the event is larger than 1 MiB"))
 		return
 	}
-	ev, err := payments.Verify(payload, c.GetHeader("Stripe-Signature"), s.WebhookSecrets)
+	ev, err := payments.VerifyAt(payload, c.GetHeader("Stripe-Signature"), s.WebhookSecrets, s.Now())
 	if err != nil {
+		s.Metrics.WebhookIn("stripe", "rejected")
 		httpx.Fail(c, httpx.NewError(http.StatusBadRequest, "invalid_signature", "Stripe-Signature", err.Error()))
+		return
+	}
+	if !utf8.Valid(payload) || !stripeID(ev.ID) || ev.Type == "" || len(ev.Type) > 100 {
+		httpx.Fail(c, httpx.NewError(http.StatusBadRequest, "invalid_event", "", "the event is not a Stripe event this endpoint can record (id, type or encoding)"))
 		return
 	}
 	ctx := c.Request.Context()
@@ -133,8 +152,17 @@ func (s *server) stripeWebhook(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
+	if !claimed && rec.Outcome == models.StripeEventReceived {
+		// Another delivery is handling it and its effect is not durable yet:
+		// no 2xx, so that should it fail, Stripe delivers the event again.
+		c.Header("Retry-After", "60")
+		httpx.Fail(c, httpx.NewError(http.StatusConflict, "event_in_progress", "",
+			fmt.Sprintf("event %s is being handled by another delivery; it is acknowledged once that is done, retry later", ev.ID)))
+		return
+	}
 	if !claimed {
-		c.JSON(http.StatusOK, gin.H{"received": true, "duplicate": true, "outcome": rec.Outcome})
+		s.Metrics.WebhookIn("stripe", "duplicate")
+		c.JSON(http.StatusOK, Receipt{Received: true, Duplicate: true, Outcome: rec.Outcome})
 		return
 	}
 	result, err := s.handleStripeEvent(ctx, ev)
@@ -143,6 +171,7 @@ func (s *server) stripeWebhook(c *gin.Context) {
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = s.Store.ReleaseStripeEvent(bg, ev.ID)
+		s.Metrics.WebhookIn("stripe", "unavailable")
 		httpx.Fail(c, err)
 		return
 	}
@@ -153,7 +182,8 @@ func (s *server) stripeWebhook(c *gin.Context) {
 	if result.outcome == models.StripeEventFailed {
 		httpx.Logger(c).Warn("stripe event failed", "event", ev.ID, "type", ev.Type, "reason", result.reason)
 	}
-	c.JSON(http.StatusOK, gin.H{"received": true, "outcome": result.outcome, "reason": result.reason})
+	s.Metrics.WebhookIn("stripe", string(result.outcome))
+	c.JSON(http.StatusOK, Receipt{Received: true, Outcome: result.outcome, Reason: result.reason})
 }
 
 // handleStripeEvent acts on one event. A domain Problem (unknown license,
@@ -203,6 +233,9 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 	}
 	links := models.StripeLinks{CustomerID: string(cs.Customer), SubscriptionID: string(cs.Subscription),
 		CheckoutSessionID: cs.ID, PaymentIntentID: string(cs.PaymentIntent), InvoiceID: string(cs.Invoice)}
+	if err := checkLinks(links, true); err != nil {
+		return stripeOutcome{}, err
+	}
 	orderID := "stripe:" + cs.ID
 	if licenseID := cs.Metadata["license_id"]; licenseID != "" {
 		l, err := s.Store.GetLicense(ctx, licenseID)
@@ -221,34 +254,53 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 	if err != nil {
 		return stripeOutcome{}, err
 	}
+	// Everything is checked before the purchase is recorded: an event that
+	// can never become a license is failed with the reason (and Stripe is
+	// answered 2xx), never recorded half-way and retried forever.
 	email, err := models.NormalizeEmail(cs.Email(), "customer_email")
+	if err != nil {
+		return stripeOutcome{}, err
+	}
+	currency, err := paidCurrency(cs.Currency, tier)
 	if err != nil {
 		return stripeOutcome{}, err
 	}
 	months, lifetime := tier.Months()
 	if m := cs.MetadataInt("months"); m > 0 && !lifetime {
+		if m > models.MaxTermMonths {
+			return stripeOutcome{}, models.Invalid("invalid_months", "metadata.months", "metadata.months %d is more than %d", m, models.MaxTermMonths)
+		}
 		months = m
 	}
 	maxDomains := tier.MaxDomains
 	if d := cs.MetadataInt("max_domains"); d > 0 {
+		if d > models.MaxDomainsLimit {
+			return stripeOutcome{}, models.Invalid("invalid_max_domains", "metadata.max_domains", "metadata.max_domains %d is more than %d", d, models.MaxDomainsLimit)
+		}
 		maxDomains = d
 	}
+	// The name is the buyer's as Stripe has it: the purchase is paid, so it
+	// is made safe (one line, at most 200 characters), not refused.
+	name := models.CleanLine(cs.CustomerDetails.Name, models.MaxNameLength)
 	order, license, _, err := s.Store.RecordPurchase(ctx, models.Purchase{
-		OrderID: orderID, Email: email, CustomerName: cs.CustomerDetails.Name, Tier: tier, MaxDomains: maxDomains,
+		OrderID: orderID, Email: email, CustomerName: name, Tier: tier, MaxDomains: maxDomains,
 		Months: months, Lifetime: lifetime, Type: models.TypeCommercial, AmountCents: cs.AmountTotal,
-		Currency: strings.ToUpper(cs.Currency), PaymentRef: cs.ID, Stripe: links, WorkflowID: workflows.WorkflowID, PaidAt: s.Now(),
+		Currency: currency, PaymentRef: cs.ID, Stripe: links, WorkflowID: workflows.WorkflowID, PaidAt: s.Now(),
 	})
 	if err != nil {
 		return stripeOutcome{orderID: orderID}, err
 	}
 	out := stripeOutcome{licenseID: license.ID, orderID: order.ID}
-	return out, s.Lifecycle.StartLicense(ctx, license, order, tier, cs.CustomerDetails.Name)
+	return out, s.Lifecycle.StartLicense(ctx, license, order, tier, name)
 }
 
 // checkoutTier finds the tier a Checkout Session sold: from its metadata,
 // or from the price of its line item.
 func (s *server) checkoutTier(ctx context.Context, cs payments.CheckoutSession) (models.Tier, error) {
 	if key := cs.Metadata["tier"]; key != "" {
+		if err := models.CheckLine("metadata.tier", key, 64); err != nil {
+			return models.Tier{}, err
+		}
 		return s.Store.GetTier(ctx, key)
 	}
 	if s.Payments == nil {
@@ -271,6 +323,11 @@ func (s *server) onInvoicePaid(ctx context.Context, ev payments.Event) (stripeOu
 	if inv.BillingReason != "subscription_cycle" {
 		return ignored("billing reason " + inv.BillingReason + ": first payments arrive as checkout.session.completed"), nil
 	}
+	links := models.StripeLinks{CustomerID: string(inv.Customer), SubscriptionID: string(inv.Subscription),
+		PaymentIntentID: string(inv.PaymentIntent), InvoiceID: inv.ID}
+	if err := checkLinks(links, false); err != nil {
+		return stripeOutcome{}, err
+	}
 	l, err := s.Store.LicenseForSubscription(ctx, string(inv.Subscription))
 	if err != nil {
 		return stripeOutcome{}, err
@@ -281,8 +338,7 @@ func (s *server) onInvoicePaid(ctx context.Context, ev payments.Event) (stripeOu
 	}
 	return s.renewFromPayment(ctx, l, paidRenewal{
 		orderID: "stripe:" + inv.ID, expiresAt: &end, amount: inv.AmountPaid, currency: inv.Currency, paymentRef: inv.ID,
-		links: models.StripeLinks{CustomerID: string(inv.Customer), SubscriptionID: string(inv.Subscription),
-			PaymentIntentID: string(inv.PaymentIntent), InvoiceID: inv.ID},
+		links: links,
 	})
 }
 
@@ -295,8 +351,14 @@ func (s *server) onPaymentFailed(ctx context.Context, ev payments.Event) (stripe
 	if err != nil {
 		return stripeOutcome{}, err
 	}
+	currency := ""
+	if inv.Currency != "" { // the email then shows the amount without one
+		if currency, err = paidCurrency(inv.Currency, models.Tier{}); err != nil {
+			return stripeOutcome{licenseID: l.ID}, err
+		}
+	}
 	return stripeOutcome{licenseID: l.ID}, s.Lifecycle.SignalLicense(ctx, l, workflows.PaymentFailed, workflows.PaymentFailedRequest{
-		EventID: ev.ID, AmountDue: models.FormatMoney(inv.AmountDue, strings.ToUpper(inv.Currency)), PaymentURL: inv.HostedInvoiceURL,
+		EventID: ev.ID, AmountDue: models.FormatMoney(inv.AmountDue, currency), PaymentURL: paymentURL(inv.HostedInvoiceURL),
 	})
 }
 
@@ -333,6 +395,7 @@ func (s *server) onReversal(ctx context.Context, ev payments.Event) (stripeOutco
 		}
 		paymentIntent, reason = string(d.PaymentIntent), "payment disputed ("+d.Reason+", dispute "+d.ID+")"
 	}
+	reason = models.CleanLine(reason, models.MaxReasonLength)
 	o, err := s.Store.OrderForPayment(ctx, paymentIntent, invoice)
 	if err != nil {
 		return stripeOutcome{}, err
@@ -383,8 +446,15 @@ func (s *server) renewFromPayment(ctx context.Context, l models.License, p paidR
 	if months <= 0 {
 		months, _ = tier.Months()
 	}
+	if months > models.MaxTermMonths {
+		return out, models.Invalid("invalid_months", "metadata.months", "metadata.months %d is more than %d", months, models.MaxTermMonths)
+	}
+	currency, err := paidCurrency(p.currency, tier)
+	if err != nil {
+		return out, err
+	}
 	if _, err := s.Store.RecordRenewal(ctx, models.RenewalOrder{
-		OrderID: p.orderID, License: l, Months: months, AmountCents: p.amount, Currency: strings.ToUpper(p.currency),
+		OrderID: p.orderID, License: l, Months: months, AmountCents: p.amount, Currency: currency,
 		PaymentRef: p.paymentRef, Stripe: p.links, PaidAt: s.Now(),
 	}); err != nil {
 		return out, err
@@ -396,6 +466,51 @@ func (s *server) renewFromPayment(ctx context.Context, l models.License, p paidR
 		req.Months = months
 	}
 	return out, s.Lifecycle.SignalLicense(ctx, l, workflows.Renew, req)
+}
+
+var stripeIDPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+
+// stripeID reports whether id looks like a Stripe object id and fits the
+// columns Stripe ids are stored in.
+func stripeID(id string) bool {
+	return len(id) <= models.MaxRefLength && stripeIDPattern.MatchString(id)
+}
+
+// checkLinks checks the Stripe ids a payment is recorded with (an empty
+// one is fine, except the Checkout Session's own when session is set).
+func checkLinks(l models.StripeLinks, session bool) error {
+	ids := []struct{ field, id string }{
+		{"id", l.CheckoutSessionID}, {"customer", l.CustomerID}, {"subscription", l.SubscriptionID},
+		{"payment_intent", l.PaymentIntentID}, {"invoice", l.InvoiceID},
+	}
+	for i, x := range ids {
+		if x.id == "" && !(i == 0 && session) {
+			continue
+		}
+		if !stripeID(x.id) {
+			return models.Invalid("invalid_event", x.field, "the event's %s %s is not a Stripe id licenseflow can record", x.field, models.Clip(strconv.Quote(x.id), 80))
+		}
+	}
+	return nil
+}
+
+// paidCurrency is the ISO 4217 code of a payment's currency (Stripe sends
+// lower case), the tier's when Stripe sent none.
+func paidCurrency(raw string, tier models.Tier) (string, error) {
+	if raw == "" && tier.Currency != "" {
+		return tier.Currency, nil
+	}
+	return models.NormalizeCurrency(raw, "currency")
+}
+
+// paymentURL keeps Stripe's hosted payment page for the dunning email when
+// it is a sane https URL, and drops it otherwise.
+func paymentURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || len(raw) > 2048 || models.CheckLine("url", raw, 2048) != nil {
+		return ""
+	}
+	return raw
 }
 
 // stripeEvents lists recorded webhook events, for operators.

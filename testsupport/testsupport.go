@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"github.com/licenseflow/licenseflow/database"
 	"github.com/licenseflow/licenseflow/store"
 )
@@ -54,6 +56,27 @@ func SQLiteAt(t testing.TB, path string) *store.Store {
 // server is unreachable and not required.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
+	admin, base := postgresAdmin(t)
+	schema := "lf_test_" + randomSuffix()
+	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() { _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse %s: %v", PostgresURLEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// postgresAdmin connects to the test PostgreSQL server (closed when the
+// test ends) and returns the connection and its URL, or skips the test
+// when the server is unreachable and not required.
+func postgresAdmin(t testing.TB) (*gorm.DB, string) {
+	t.Helper()
 	base := os.Getenv(PostgresURLEnv)
 	if base == "" {
 		base = defaultPostgresURL
@@ -68,30 +91,25 @@ func PostgresURL(t testing.TB) string {
 		}
 		t.Skipf("PostgreSQL at %s unreachable (%v); set %s to run these tests", database.Redact(base), err, PostgresURLEnv)
 	}
-	schema := "lf_test_" + randomSuffix()
-	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
 	t.Cleanup(func() {
-		_ = admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error
 		if sqlDB, err := admin.DB(); err == nil {
 			_ = sqlDB.Close()
 		}
 	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse %s: %v", PostgresURLEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return admin, base
 }
 
 // Postgres returns a migrated store on a fresh PostgreSQL schema.
 func Postgres(t testing.TB) *store.Store {
 	t.Helper()
-	db, err := database.Open(PostgresURL(t), database.Options{MaxOpenConns: 10})
+	return postgresStore(t, PostgresURL(t), 10)
+}
+
+// postgresStore opens a migrated store on a PostgreSQL URL with at most
+// maxConns connections, closed when the test ends.
+func postgresStore(t testing.TB, url string, maxConns int) *store.Store {
+	t.Helper()
+	db, err := database.Open(url, database.Options{MaxOpenConns: maxConns})
 	if err != nil {
 		t.Fatalf("open PostgreSQL: %v", err)
 	}

@@ -285,7 +285,7 @@ func (s *server) adminLicense(c *gin.Context) {
 	}
 	active := 0
 	for _, a := range activations {
-		if a.Status == models.ActivationActive {
+		if a.Status == models.ActivationActive && !a.Staging { // staging copies take no slot
 			active++
 		}
 	}
@@ -310,6 +310,10 @@ func (s *server) adminAction(c *gin.Context) {
 		return
 	}
 	reason := strings.TrimSpace(c.PostForm("reason"))
+	if err := models.CheckLine("reason", reason, models.MaxReasonLength); err != nil {
+		s.redirectToLicense(c, l.ID, "Not done: "+err.Error())
+		return
+	}
 	if reason == "" {
 		reason = "by " + sess.Email
 	}

@@ -234,6 +234,36 @@ type server struct {
 	signIns *httpx.LimiterSet // magic links asked for, per client IP
 }
 
+// maxFormValue bounds one form field (the longest is a reason).
+const maxFormValue = 1000
+
+// cleanForm refuses a posted form that is larger than 64 KiB or holds a
+// value that is not one line of UTF-8 text of at most maxFormValue
+// characters: no form here asks for more, and a database asked about NUL
+// or invalid bytes fails instead of answering.
+func (s *server) cleanForm(area string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.Method != http.MethodPost {
+			c.Next()
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
+		if err := c.Request.ParseForm(); err != nil {
+			s.webError(c, http.StatusBadRequest, area, "The form could not be read. Go back and try again.")
+			return
+		}
+		for name, values := range c.Request.PostForm {
+			for _, v := range values {
+				if models.CheckLine(name, v, maxFormValue) != nil || models.CheckLine("field", name, 100) != nil {
+					s.webError(c, http.StatusUnprocessableEntity, area, "The form holds text we cannot accept (too long, or with control characters). Go back and check it.")
+					return
+				}
+			}
+		}
+		c.Next()
+	}
+}
+
 // Mount adds the portal, the dashboard and their static files to r.
 func Mount(r gin.IRouter, d Deps) {
 	if d.Now == nil {
@@ -241,7 +271,7 @@ func Mount(r gin.IRouter, d Deps) {
 	}
 	s := &server{Deps: d, signIns: httpx.NewLimiterSet(10, 10)}
 	r.StaticFS("/static", staticFiles())
-	portal := r.Group("/portal")
+	portal := r.Group("/portal", s.cleanForm("portal"))
 	portal.GET("", s.portalHome)
 	portal.POST("/signin", s.portalSignIn)
 	portal.GET("/auth", s.portalAuth)
@@ -252,7 +282,7 @@ func Mount(r gin.IRouter, d Deps) {
 	portal.POST("/licenses/:id/renew", s.portalRenew)
 	portal.GET("/invoices/:number", s.portalInvoice)
 
-	admin := r.Group("/admin")
+	admin := r.Group("/admin", s.cleanForm("admin"))
 	admin.GET("", s.adminDashboard)
 	admin.POST("/signin", s.adminSignIn)
 	admin.GET("/auth", s.adminAuth)

@@ -13,9 +13,13 @@ import (
 // ReleaseInput announces a release to every active license entitled to it.
 // Cursor and Sent carry progress across continue-as-new.
 type ReleaseInput struct {
-	Product   string
-	Repo      string
-	Version   string
+	Product string
+	Repo    string
+	Version string
+	// Channel is the release's update channel: only licenses on it are
+	// told. Runs started before it existed have none and tell every
+	// entitled license, as they did.
+	Channel   string `json:",omitempty"`
 	PerMinute int
 	Cursor    string
 	Sent      int
@@ -46,7 +50,7 @@ func ReleaseNotificationWorkflow(ctx workflow.Context, in ReleaseInput) (Release
 	for batch := 0; batch < releaseBatchesPerRun; batch++ {
 		var page activities.NotifiableResult
 		err := workflow.ExecuteActivity(actx, a.NotifiableLicenses, activities.NotifiableInput{
-			Repo: in.Repo, After: in.Cursor, Limit: releaseBatch,
+			Repo: in.Repo, Channel: in.Channel, After: in.Cursor, Limit: releaseBatch,
 		}).Get(ctx, &page)
 		if err != nil {
 			return ReleaseResult{Sent: in.Sent}, err

@@ -21,6 +21,7 @@ import (
 	"github.com/licenseflow/licenseflow/database"
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
+	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/store"
@@ -44,11 +45,13 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 	return store, nil
 }
 
-// dialTemporal connects to the Temporal frontend, with TLS / API key when configured.
-func dialTemporal(cfg config.Temporal, log *slog.Logger) (client.Client, error) {
+// dialTemporal connects to the Temporal frontend, with TLS / API key when
+// configured; the SDK reports its metrics to m.
+func dialTemporal(cfg config.Temporal, m *metrics.Metrics, log *slog.Logger) (client.Client, error) {
 	opts := client.Options{
 		HostPort: cfg.Address, Namespace: cfg.Namespace,
-		Logger: sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		Logger:         sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		MetricsHandler: m.TemporalHandler(),
 	}
 	if cfg.TLS() {
 		tlsCfg := &tls.Config{ServerName: cfg.ServerName, MinVersion: tls.VersionTLS12}
@@ -113,9 +116,9 @@ func webhookSettings(cfg config.Config, r roles) (app.Webhooks, error) {
 		Policy: workflows.WebhookPolicy{RetryFor: cfg.Webhooks.RetryFor, Timeout: cfg.Webhooks.Timeout}}, nil
 }
 
-func newActivities(cfg config.Config, store *store.Store, hooks app.Webhooks, log *slog.Logger) (*activities.Activities, error) {
+func newActivities(cfg config.Config, store *store.Store, hooks app.Webhooks, m *metrics.Metrics, log *slog.Logger) (*activities.Activities, error) {
 	opts := app.ActivityOptions{
-		From: cfg.SMTP.From, PublicURL: cfg.PublicURL, Logger: log, Webhooks: hooks,
+		From: cfg.SMTP.From, PublicURL: cfg.PublicURL, Logger: log, Webhooks: hooks, Metrics: m,
 		Seller: invoicepdf.Seller{Name: cfg.Vendor.Name, Address: cfg.Vendor.Address, VATID: cfg.Vendor.VATID, Email: cfg.Vendor.Email},
 	}
 	if cfg.SMTP.Host != "" {
@@ -156,7 +159,7 @@ func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *store.St
 	return nil
 }
 
-func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder *usage.Recorder, cacheTTL time.Duration, hooks app.Webhooks, log *slog.Logger) (http.Handler, error) {
+func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder *usage.Recorder, cacheTTL time.Duration, hooks app.Webhooks, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	deps := app.Deps{
 		Webhooks: hooks,
@@ -164,6 +167,7 @@ func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder 
 		Policy:    workflows.Policy{GracePeriod: cfg.GracePeriod, Retention: cfg.Retention},
 		PublicURL: cfg.PublicURL, WebhookSecrets: cfg.Stripe.WebhookSecrets, Usage: recorder,
 		ReleasesDir: cfg.Site.ReleasesDir, SiteCacheTTL: cacheTTL, AdminEmails: cfg.AdminEmails, ReleaseEmailsPerMinute: cfg.Site.ReleaseEmailsPerMinute, TrustedProxies: cfg.Site.TrustedProxies,
+		Staging: cfg.Site.Staging, Metrics: m, ServeMetrics: cfg.Metrics.Addr == "", MetricsToken: cfg.Metrics.Token,
 	}
 	if cfg.Stripe.SecretKey != "" {
 		checkout, err := payments.NewCheckout(payments.Config{SecretKey: cfg.Stripe.SecretKey, APIURL: cfg.Stripe.APIURL})
@@ -179,11 +183,11 @@ func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder 
 }
 
 // serveHTTP serves until ctx ends, then drains in-flight requests.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+func serveHTTP(ctx context.Context, what, addr string, h http.Handler, log *slog.Logger) error {
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("API listening", "addr", addr)
+	log.Info(what+" listening", "addr", addr)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("HTTP server on %s: %w", addr, err)
@@ -215,11 +219,13 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 			return err
 		}
 	}
-	c, err := dialTemporal(cfg.Temporal, log)
+	m := metrics.New()
+	c, err := dialTemporal(cfg.Temporal, m, log)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	serveMetrics(ctx, cfg.Metrics, m, r, log)
 	prepareNamespace(ctx, c, cfg.Temporal.Namespace, r.namespace, log)
 	hooks, err := webhookSettings(cfg, r)
 	if err != nil {
@@ -231,7 +237,7 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 	waker := app.WakeWebhookDispatchers(store, c, hooks.Policy, log)
 	defer waker.Close()
 	if r.worker {
-		acts, err := newActivities(cfg, store, hooks, log)
+		acts, err := newActivities(cfg, store, hooks, m, log)
 		if err != nil {
 			return err
 		}
@@ -256,11 +262,30 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 	}
 	recorder := usage.NewRecorder(store, log, time.Second)
 	defer recorder.Close() // after the HTTP server drained: every queued hit is written
-	router, err := newRouter(cfg, store, c, recorder, siteCacheTTL(ctx, cfg, store, r, log), hooks, log)
+	router, err := newRouter(cfg, store, c, recorder, siteCacheTTL(ctx, cfg, store, r, log), hooks, m, log)
 	if err != nil {
 		return err
 	}
-	return serveHTTP(ctx, cfg.HTTPAddr, router, log)
+	return serveHTTP(ctx, "API", cfg.HTTPAddr, router, log)
+}
+
+// serveMetrics serves /metrics on LICENSEFLOW_METRICS_ADDR until ctx ends.
+// Without that address the API's router serves it, and a worker-only
+// process serves none.
+func serveMetrics(ctx context.Context, cfg config.Metrics, m *metrics.Metrics, r roles, log *slog.Logger) {
+	if cfg.Addr == "" {
+		if !r.api {
+			log.Info("LICENSEFLOW_METRICS_ADDR not set: this worker serves no /metrics")
+		}
+		return
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler(cfg.Token))
+	go func() { // ends with ctx
+		if err := serveHTTP(ctx, "metrics", cfg.Addr, mux, log); err != nil {
+			log.Error("metrics endpoint stopped", "error", err)
+		}
+	}()
 }
 
 // siteCacheTTL decides whether the API may cache licenses for sites: yes

@@ -28,6 +28,11 @@ type Fake struct {
 	Issues []lifecycle.WorkflowIssue
 	// WebUIURL, when set, makes WorkflowURL answer WebUIURL + "/" + id.
 	WebUIURL string
+	// Before, when set, runs first in every StartLicense, UpdateLicense and
+	// SignalLicense (outside the fake's lock) with the call's name: a test
+	// can hold a call there to see what happens meanwhile. An error it
+	// returns is the call's answer.
+	Before func(call string) error
 
 	starts        []Start
 	updates       []Message
@@ -80,6 +85,9 @@ func Rejection(kind, code, field, message string) error {
 
 // StartLicense records the start.
 func (f *Fake) StartLicense(ctx context.Context, l models.License, o models.Order, tier models.Tier, customerName string) error {
+	if err := f.before("start"); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.starts = append(f.starts, Start{License: l, Order: o, Tier: tier, CustomerName: customerName, Actor: workflows.ActorFrom(ctx)})
@@ -88,6 +96,9 @@ func (f *Fake) StartLicense(ctx context.Context, l models.License, o models.Orde
 
 // UpdateLicense records the update and answers State or UpdateErr.
 func (f *Fake) UpdateLicense(ctx context.Context, l models.License, update string, arg any) (workflows.LicenseState, error) {
+	if err := f.before("update"); err != nil {
+		return workflows.LicenseState{}, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.updates = append(f.updates, Message{License: l, Name: update, Arg: workflows.StampActor(arg, workflows.ActorFrom(ctx))})
@@ -99,10 +110,20 @@ func (f *Fake) UpdateLicense(ctx context.Context, l models.License, update strin
 
 // SignalLicense records the signal.
 func (f *Fake) SignalLicense(ctx context.Context, l models.License, signal string, arg any) error {
+	if err := f.before("signal"); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.signals = append(f.signals, Message{License: l, Name: signal, Arg: workflows.StampActor(arg, workflows.ActorFrom(ctx))})
 	return f.SignalErr
+}
+
+func (f *Fake) before(call string) error {
+	if f.Before == nil {
+		return nil
+	}
+	return f.Before(call)
 }
 
 // QueryLicense records the query and answers State or QueryErr.

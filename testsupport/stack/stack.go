@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
@@ -30,9 +31,11 @@ import (
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/invoicepdf"
+	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/testsupport/openapicheck"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/webhooks"
 	"github.com/licenseflow/licenseflow/worker"
@@ -83,7 +86,21 @@ type Stack struct {
 	Webhooks app.Webhooks
 	// Token is an admin API token.
 	Token string
+	// Metrics is what the API and the activities report; GET /metrics serves it.
+	Metrics *metrics.Metrics
+	// OpenAPI checks the API's answers against its OpenAPI document.
+	OpenAPI *openapicheck.Checker
+
+	embedded *embeddedServer // Options.Embedded only
 }
+
+// WorkerOptions are those of the stack's worker: a workflow that panics
+// fails at once, so a test sees the bug instead of waiting on retries. The
+// SDK also panics when a workflow task runs over its deadlock timeout (1 s
+// by default), which a loaded test machine reaches without any deadlock;
+// with FailWorkflow that would fail the license for good (production
+// workers block and retry the task), so the timeout is the workflow task's.
+var WorkerOptions = sdkworker.Options{WorkflowPanicPolicy: sdkworker.FailWorkflow, DeadlockDetectionTimeout: 10 * time.Second}
 
 // OperatorEmail may sign in to the dashboard by magic link.
 const OperatorEmail = "ops@vendor.example"
@@ -96,11 +113,13 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	t.Helper()
 	var (
 		ts        *temporaltest.TestServer
+		embedded  *embeddedServer
 		c         client.Client
 		namespace string
 	)
 	if opts.Embedded {
-		c, namespace = startEmbedded(t)
+		embedded = startEmbedded(t)
+		c, namespace = embedded.client, "default"
 	} else {
 		ts, c, namespace = startTestServer(t)
 	}
@@ -110,15 +129,16 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 		t.Fatalf("register search attributes: %v", err)
 	}
 	hooks := app.Webhooks{Targets: webhooks.AnyTarget(), Policy: webhookPolicy(opts.WebhookPolicy)}
+	m := metrics.New()
 	acts, err := app.NewActivities(store, app.ActivityOptions{
 		Sender: opts.Sender, From: "licenses@vendor.example", PublicURL: "https://licenses.vendor.example",
-		Seller:   invoicepdf.Seller{Name: "Moko Consulting", Address: "1 Main Street\nSpringfield"},
+		Seller: invoicepdf.Seller{Name: "Moko Consulting", Address: "1 Main Street\nSpringfield"}, Metrics: m,
 		Webhooks: hooks,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{WorkflowPanicPolicy: sdkworker.FailWorkflow})
+	w := sdkworker.New(c, workflows.TaskQueue, WorkerOptions)
 	worker.Register(w, acts)
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
@@ -132,20 +152,34 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	}
 	gin.SetMode(gin.TestMode)
 	recorder := usage.NewRecorder(store, nil, 50*time.Millisecond)
-	srv := httptest.NewServer(app.NewRouter(app.Deps{
+	// Every JSON answer under /api/v1 is checked against the OpenAPI
+	// document; mismatches fail the test when the stack stops.
+	checker, err := openapicheck.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, p := range checker.Problems() {
+			t.Error(p)
+		}
+	})
+	srv := httptest.NewServer(checker.Wrap(app.NewRouter(app.Deps{
 		Store: store, Temporal: c, Namespace: namespace, WebUIURL: "http://localhost:8233",
 		Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout,
 		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, Payments: opts.Payments,
 		Usage: recorder, ReleasesDir: filepath.Join(t.TempDir(), "releases"), ReleaseEmailsPerMinute: 6000,
 		SiteCacheTTL: time.Minute, // the worker writes through the same store: every change invalidates
 		AdminEmails:  []string{OperatorEmail}, Webhooks: hooks,
-	}))
+		Staging: models.DefaultStagingRule(),
+		Metrics: m, ServeMetrics: true,
+	})))
 	t.Cleanup(recorder.Close)
 	t.Cleanup(srv.Close)
 	if !opts.WithoutWebhookWakeups {
 		t.Cleanup(app.WakeWebhookDispatchers(store, c, hooks.Policy, nil).Close)
 	}
-	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken, Webhooks: hooks}
+	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken,
+		Metrics: m, OpenAPI: checker, embedded: embedded, Webhooks: hooks}
 }
 
 // webhookPolicy fills the zero fields of p from TestWebhookPolicy.
@@ -181,22 +215,72 @@ func startTestServer(t testing.TB) (*temporaltest.TestServer, client.Client, str
 	return ts, ts.GetDefaultClient(), ts.GetDefaultNamespace()
 }
 
-func startEmbedded(t testing.TB) (client.Client, string) {
-	srv, err := devserver.Start(devserver.Options{
+// embeddedServer is the dev-mode Temporal server of an Options.Embedded
+// stack; it can be stopped and started again on the same file and port.
+type embeddedServer struct {
+	t      testing.TB
+	opts   devserver.Options
+	server *devserver.Server // nil while stopped
+	client client.Client
+}
+
+func startEmbedded(t testing.TB) *embeddedServer {
+	e := &embeddedServer{t: t, opts: devserver.Options{
 		DatabaseFile: filepath.Join(t.TempDir(), "temporal.db"), Namespace: "default", UIPort: -1,
 		SearchAttributes: workflows.SearchAttributes(),
-	})
+	}}
+	e.start()
+	t.Cleanup(e.stop)
+	// A restart keeps the port, so this client (and the worker and API on
+	// it) reconnect by themselves.
+	frontend, err := netip.ParseAddrPort(e.server.FrontendAddress())
 	if err != nil {
-		t.Fatalf("start embedded Temporal server: %v", err)
+		t.Fatalf("embedded Temporal server's address: %v", err)
 	}
-	t.Cleanup(srv.Stop)
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: "default",
+	e.opts.FrontendPort = int(frontend.Port())
+	c, err := client.Dial(client.Options{HostPort: e.server.FrontendAddress(), Namespace: "default",
 		Logger: sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))})
 	if err != nil {
 		t.Fatalf("dial embedded Temporal server: %v", err)
 	}
 	t.Cleanup(c.Close)
-	return c, "default"
+	e.client = c
+	return e
+}
+
+func (e *embeddedServer) start() {
+	srv, err := devserver.Start(e.opts)
+	if err != nil {
+		e.t.Fatalf("start embedded Temporal server: %v", err)
+	}
+	e.server = srv
+}
+
+func (e *embeddedServer) stop() {
+	if e.server != nil {
+		e.server.Stop()
+		e.server = nil
+	}
+}
+
+// StopTemporal stops the embedded Temporal server (Options.Embedded) while
+// the API and the worker keep running: a Temporal outage.
+func (s *Stack) StopTemporal() {
+	s.t.Helper()
+	if s.embedded == nil {
+		s.t.Fatal("StopTemporal needs a stack started with Options.Embedded")
+	}
+	s.embedded.stop()
+}
+
+// StartTemporal starts the embedded Temporal server again after
+// StopTemporal, on the same database file and frontend port.
+func (s *Stack) StartTemporal() {
+	s.t.Helper()
+	if s.embedded == nil || s.embedded.server != nil {
+		s.t.Fatal("StartTemporal needs an embedded Temporal server that StopTemporal stopped")
+	}
+	s.embedded.start()
 }
 
 // Response is an API answer.
@@ -234,6 +318,16 @@ func (s *Stack) Call(method, path string, body any, headers ...string) Response 
 // CallAs sends a request with the given token ("" for none).
 func (s *Stack) CallAs(token, method, path string, body any, headers ...string) Response {
 	s.t.Helper()
+	r, err := s.Send(token, method, path, body, headers...)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+// Send is CallAs returning what goes wrong instead of failing the test,
+// for clients on goroutines of their own. It gives up after 30 seconds.
+func (s *Stack) Send(token, method, path string, body any, headers ...string) (Response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -242,13 +336,13 @@ func (s *Stack) CallAs(token, method, path string, body any, headers ...string) 
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			s.t.Fatal(err)
+			return Response{}, err
 		}
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, s.API.URL+path, rd)
 	if err != nil {
-		s.t.Fatal(err)
+		return Response{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
@@ -257,13 +351,13 @@ func (s *Stack) CallAs(token, method, path string, body any, headers ...string) 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
+		return Response{}, err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	raw, err := io.ReadAll(resp.Body)
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}, err
 }
 
 // License fetches a license through the API.
@@ -290,12 +384,22 @@ func (s *Stack) WaitFor(what string, timeout time.Duration, cond func() bool) {
 	}
 }
 
+// IssueTimeout bounds how long issuing a license may take on a loaded
+// machine when nothing goes wrong (it takes well under a second idle).
+const IssueTimeout = 15 * time.Second
+
 // WaitIssued waits until a license's workflow has delivered and invoiced it
 // and the database shows the workflow's latest revision.
 func (s *Stack) WaitIssued(id string) api.LicenseView {
 	s.t.Helper()
+	return s.WaitIssuedWithin(id, IssueTimeout)
+}
+
+// WaitIssuedWithin is WaitIssued with its own bound.
+func (s *Stack) WaitIssuedWithin(id string, timeout time.Duration) api.LicenseView {
+	s.t.Helper()
 	var v api.LicenseView
-	s.WaitFor("license "+id+" to be issued", 15*time.Second, func() bool {
+	s.WaitFor("license "+id+" to be issued", timeout, func() bool {
 		v = s.License(id)
 		return v.Workflow != nil && v.Workflow.Issued && v.Revision >= v.Workflow.Revision
 	})

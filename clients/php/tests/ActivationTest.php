@@ -26,30 +26,31 @@ final class ActivationTest extends ServerTestCase
     public function testDomainsActivateUpToTheLimitThenAreRefused(): void
     {
         $client = $this->client();
-        $this->taken = ['one.example', 'two.example'];
+        // Production names: *.example names are staging copies, which take no slot.
+        $this->taken = ['one.example.com', 'two.example.com'];
 
-        $first = $client->activate($this->dlid(), 'https://www.One.example/');
+        $first = $client->activate($this->dlid(), 'https://www.One.example.com/');
         self::assertTrue($first->activated);
         self::assertTrue($first->valid);
         self::assertSame(1, $first->activationUsage);
-        $second = $client->activate($this->dlid(), 'two.example');
+        $second = $client->activate($this->dlid(), 'two.example.com');
         self::assertTrue($second->activated);
         self::assertSame(2, $second->activationUsage);
-        self::assertSame(['one.example', 'two.example'], $second->license?->activeDomains);
+        self::assertSame(['one.example.com', 'two.example.com'], $second->license?->activeDomains);
 
-        $third = $client->activate($this->dlid(), 'three.example');
+        $third = $client->activate($this->dlid(), 'three.example.com');
         self::assertFalse($third->activated);
         self::assertFalse($third->valid);
         self::assertSame('TOO_MANY_DOMAINS', $third->code);
         self::assertSame(2, $third->activationLimit);
-        self::assertSame('TOO_MANY_DOMAINS', $client->validate($this->dlid(), 'three.example')->code);
-        self::assertSame('VALID', $client->validate($this->dlid(), 'one.example')->code);
+        self::assertSame('TOO_MANY_DOMAINS', $client->validate($this->dlid(), 'three.example.com')->code);
+        self::assertSame('VALID', $client->validate($this->dlid(), 'one.example.com')->code);
 
-        $freed = $client->deactivate($this->dlid(), 'two.example');
+        $freed = $client->deactivate($this->dlid(), 'two.example.com');
         self::assertTrue($freed->deactivated);
         self::assertSame(1, $freed->activationUsage);
-        $this->taken = ['one.example', 'three.example'];
-        self::assertTrue($client->activate($this->dlid(), 'three.example')->activated, 'the freed slot is taken');
+        $this->taken = ['one.example.com', 'three.example.com'];
+        self::assertTrue($client->activate($this->dlid(), 'three.example.com')->activated, 'the freed slot is taken');
     }
 
     public function testTheReadmeExampleLicensesASite(): void

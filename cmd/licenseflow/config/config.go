@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/licenseflow/licenseflow/models"
 )
 
 // Var is one environment variable licenseflow reads.
@@ -35,6 +37,9 @@ var Vars = []Var{
 	{"LICENSEFLOW_DOMAIN_SILENCE_DAYS", "30", "Domains with no heartbeat or validation for this many days are released by a daily schedule."},
 	{"LICENSEFLOW_RELEASE_EMAILS_PER_MINUTE", "120", "Throttle of new-release notification emails."},
 	{"LICENSEFLOW_TRUSTED_PROXIES", "", "Comma-separated proxy addresses/CIDRs allowed to set X-Forwarded-For (client IPs for rate limits). Empty: none."},
+	{"LICENSEFLOW_STAGING_DOMAINS", "default", "Staging and local copies of sites, which activate without taking a domain slot: comma-separated names (`localhost`), `*.suffix`, `prefix.*` (a subdomain whose first label is prefix) and CIDR prefixes. `default` stands for `" + strings.Join(models.DefaultStagingDomains, ", ") + "`; add to it (`default,*.internal`) or replace it; `none` exempts nothing."},
+	{"LICENSEFLOW_METRICS_ADDR", "", "Separate address for `GET /metrics` (e.g. `127.0.0.1:9090`, reachable by Prometheus only). Empty: the API serves /metrics on its own address and the worker serves none."},
+	{"LICENSEFLOW_METRICS_TOKEN", "", "When set, `/metrics` answers only requests with `Authorization: Bearer <token>`."},
 	{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend (host:port). Dev mode serves the embedded server here."},
 	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace."},
 	{"TEMPORAL_TLS_CERT", "", "Client certificate file for mTLS to Temporal."},
@@ -42,8 +47,8 @@ var Vars = []Var{
 	{"TEMPORAL_TLS_CA", "", "CA bundle to verify the Temporal server (empty: system roots when TLS is on)."},
 	{"TEMPORAL_TLS_SERVER_NAME", "", "Server name to verify, when it differs from the address."},
 	{"TEMPORAL_API_KEY", "", "API key for Temporal Cloud (implies TLS)."},
-	{"TEMPORAL_UI_URL", "http://localhost:8233", "Temporal Web UI base URL, for links from licenses to their workflows."},
-	{"TEMPORAL_UI_PORT", "8233", "Dev mode: port of the embedded Web UI."},
+	{"TEMPORAL_UI_URL", "http://localhost:8233", "Temporal Web UI base URL, for links from licenses to their workflows. Unset: `http://localhost:<TEMPORAL_UI_PORT>`."},
+	{"TEMPORAL_UI_PORT", "8233", "Dev mode: port of the embedded Web UI (and of the links to it unless `TEMPORAL_UI_URL` is set)."},
 	{"TEMPORAL_LOG_LEVEL", "error", "Dev mode: log level of the embedded Temporal server."},
 	{"LICENSEFLOW_HISTORY_RETENTION", "", "How long Temporal keeps a license's closed workflow runs (`30d`, `720h`; at least a day). Set on the namespace at start when given; dev mode uses 30d and also archives closed runs under `<data dir>/archive`."},
 	{"SMTP_HOST", "", "SMTP server. Unset: emails stay in the outbox (status held), readable through the API."},
@@ -83,6 +88,7 @@ type Config struct {
 	Stripe      Stripe
 	Vendor      Vendor
 	Webhooks    Webhooks
+	Metrics     Metrics
 }
 
 // Webhooks configures outbound webhooks.
@@ -101,6 +107,15 @@ type Site struct {
 	DomainSilence          time.Duration
 	ReleaseEmailsPerMinute int
 	TrustedProxies         []string
+	// Staging tells staging copies of sites, which take no domain slot.
+	Staging models.StagingRule
+}
+
+// Metrics says where Prometheus scrapes licenseflow.
+type Metrics struct {
+	// Addr is a separate listener for /metrics; empty serves it on the API.
+	Addr  string
+	Token string
 }
 
 // Stripe configures payments; an empty SecretKey means no outgoing calls.
@@ -214,6 +229,7 @@ func Load(getenv func(string) string) (Config, error) {
 			ReleaseEmailsPerMinute: integer("LICENSEFLOW_RELEASE_EMAILS_PER_MINUTE", 1, 100000),
 			TrustedProxies:         splitList(get("LICENSEFLOW_TRUSTED_PROXIES")),
 		},
+		Metrics:   Metrics{Addr: get("LICENSEFLOW_METRICS_ADDR"), Token: get("LICENSEFLOW_METRICS_TOKEN")},
 		LogLevel:  oneOf("LICENSEFLOW_LOG_LEVEL", "debug", "info", "warn", "error"),
 		LogFormat: oneOf("LICENSEFLOW_LOG_FORMAT", "text", "json"),
 		Temporal: Temporal{
@@ -239,6 +255,16 @@ func Load(getenv func(string) string) (Config, error) {
 			VATID: get("LICENSEFLOW_VENDOR_VAT_ID"), Email: get("LICENSEFLOW_VENDOR_EMAIL"),
 		},
 	}
+	staging, err := stagingRule(get("LICENSEFLOW_STAGING_DOMAINS"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("LICENSEFLOW_STAGING_DOMAINS: %w", err))
+	}
+	c.Site.Staging = staging
+	if strings.TrimSpace(getenv("TEMPORAL_UI_URL")) == "" {
+		// Without an explicit URL the link follows the UI's port (the
+		// embedded Web UI in dev mode listens on TEMPORAL_UI_PORT).
+		c.Temporal.UIURL = fmt.Sprintf("http://localhost:%d", c.Temporal.UIPort)
+	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("LICENSEFLOW_ADMIN_TOKEN must be at least 16 characters"))
 	}
@@ -249,6 +275,22 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("LICENSEFLOW_PUBLIC_URL=%q must be an http(s) URL such as https://licenses.example.com", c.PublicURL))
 	}
 	return c, errors.Join(errs...)
+}
+
+// stagingRule reads LICENSEFLOW_STAGING_DOMAINS: patterns, where default
+// stands for the built-in list and none for no exemption.
+func stagingRule(raw string) (models.StagingRule, error) {
+	var patterns []string
+	for _, p := range splitList(raw) {
+		switch strings.ToLower(p) {
+		case "none":
+		case "default":
+			patterns = append(patterns, models.DefaultStagingDomains...)
+		default:
+			patterns = append(patterns, p)
+		}
+	}
+	return models.ParseStagingRule(patterns)
 }
 
 func splitList(s string) []string {

@@ -1,0 +1,261 @@
+package stripehook_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/stripe/stripe-go/v79/webhook"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/stripehook"
+	"github.com/licenseflow/licenseflow/testsupport"
+)
+
+// These tests send signed events, exactly as Stripe sends them, to the
+// webhook on a real SQLite store with the workflows faked.
+
+const secret = "whsec_handler_test"
+
+type hookTest struct {
+	t      *testing.T
+	store  *store.Store
+	flows  *lifecyclefake.Fake
+	router *gin.Engine
+}
+
+func newHookTest(t *testing.T) *hookTest {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	st := testsupport.SQLite(t)
+	flows := &lifecyclefake.Fake{}
+	r := httpx.NewRouter(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Database: st})
+	stripehook.Mount(r, stripehook.Deps{Store: st, Lifecycle: flows, WebhookSecrets: []string{secret}})
+	return &hookTest{t: t, store: st, flows: flows, router: r}
+}
+
+func event(id, typ string, object map[string]any) []byte {
+	raw, err := json.Marshal(map[string]any{
+		"id": id, "object": "event", "type": typ, "api_version": "2024-06-20", "created": time.Now().Unix(),
+		"livemode": false, "pending_webhooks": 1, "data": map[string]any{"object": object},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return raw
+}
+
+func checkout(id, email string) map[string]any {
+	return map[string]any{
+		"id": id, "object": "checkout.session", "mode": "payment", "payment_status": "paid",
+		"customer": "cus_" + id, "payment_intent": "pi_" + id, "amount_total": 14900, "currency": "eur",
+		"metadata": map[string]any{"tier": "pos"}, "customer_details": map[string]any{"email": email, "name": "Bea Buyer"},
+	}
+}
+
+// deliverAt signs payload with a timestamp and posts it.
+func (h *hookTest) deliverAt(payload []byte, at time.Time) *httptest.ResponseRecorder {
+	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: at})
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/webhooks/stripe", strings.NewReader(string(signed.Payload)))
+	req.Header.Set("Stripe-Signature", signed.Header)
+	w := httptest.NewRecorder()
+	h.router.ServeHTTP(w, req)
+	return w
+}
+
+func (h *hookTest) deliver(payload []byte) *httptest.ResponseRecorder {
+	return h.deliverAt(payload, time.Now())
+}
+
+type hookAnswer struct {
+	Received  bool                      `json:"received"`
+	Duplicate bool                      `json:"duplicate"`
+	Outcome   models.StripeEventOutcome `json:"outcome"`
+	Reason    string                    `json:"reason"`
+	Error     *httpx.Error              `json:"error"`
+}
+
+func decode(t *testing.T, w *httptest.ResponseRecorder) hookAnswer {
+	t.Helper()
+	var a hookAnswer
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &a), w.Body.String())
+	return a
+}
+
+func errorCode(t *testing.T, w *httptest.ResponseRecorder) string {
+	t.Helper()
+	if a := decode(t, w); a.Error != nil {
+		return a.Error.Code
+	}
+	return ""
+}
+
+// Issue 9, item 8: a signature timestamped ten minutes ahead was accepted.
+func TestASignatureFromTheFutureIsRejectedAndNothingIsRecorded(t *testing.T) {
+	h := newHookTest(t)
+	before := testsupport.RowCounts(t, h.store)
+	for _, ahead := range []time.Duration{10 * time.Minute, 301 * time.Second, 24 * time.Hour} {
+		w := h.deliverAt(event("evt_future", payments.CheckoutCompleted, checkout("cs_future", "bea@example.com")), time.Now().Add(ahead))
+		assert.Equal(t, http.StatusBadRequest, w.Code, "%s ahead: %s", ahead, w.Body.String())
+		assert.Equal(t, "invalid_signature", errorCode(t, w))
+	}
+	assert.Equal(t, before, testsupport.RowCounts(t, h.store), "nothing recorded")
+	assert.Empty(t, h.flows.Starts())
+
+	// A clock a little ahead of ours is fine.
+	w := h.deliverAt(event("evt_skew", payments.CheckoutCompleted, checkout("cs_skew", "bea@example.com")), time.Now().Add(30*time.Second))
+	assert.Equal(t, http.StatusOK, w.Code, w.Body.String())
+}
+
+// Issue 9, item 1: a paid Checkout Session whose email no workflow can
+// carry used to fail with a 503 forever (Stripe retrying for days). It is
+// acknowledged and recorded as failed with the reason, and no license is
+// left pending.
+func TestACheckoutWithAnOversizeEmailIsRecordedAsFailed(t *testing.T) {
+	h := newHookTest(t)
+	email := strings.Repeat("a", 64) + "@" + strings.Repeat("abcdefghi.", 210) + "com"
+	w := h.deliver(event("evt_long", payments.CheckoutCompleted, checkout("cs_long", email)))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	a := decode(t, w)
+	assert.Equal(t, models.StripeEventFailed, a.Outcome)
+	assert.Contains(t, a.Reason, "customer_email")
+
+	ev, err := h.store.GetStripeEvent(t.Context(), "evt_long")
+	require.NoError(t, err)
+	assert.Equal(t, models.StripeEventFailed, ev.Outcome)
+	counts := testsupport.RowCounts(t, h.store)
+	assert.Zero(t, counts["licenses"], "no license is left pending")
+	assert.Zero(t, counts["orders"])
+	assert.Empty(t, h.flows.Starts())
+
+	// Redelivered, it stays failed and is not handled again.
+	again := decode(t, h.deliver(event("evt_long", payments.CheckoutCompleted, checkout("cs_long", email))))
+	assert.True(t, again.Duplicate)
+}
+
+// Issue 9, item 7: a duplicate of an event still being handled got a 200
+// before the first handler was durable; had that handler failed, Stripe
+// would never have redelivered. In-flight duplicates get a non-2xx until
+// the first handler is done; a failed first handler releases the event.
+func TestADuplicateOfAnEventInFlightIsNotAcknowledged(t *testing.T) {
+	h := newHookTest(t)
+	entered := make(chan struct{})
+	release := make(chan error)
+	var once sync.Once
+	h.flows.Before = func(call string) error {
+		held := false
+		once.Do(func() { held = true })
+		if !held {
+			return nil
+		}
+		close(entered)
+		return <-release // the first handler waits here, not yet durable
+	}
+	payload := event("evt_dup", payments.CheckoutCompleted, checkout("cs_dup", "dup@example.com"))
+
+	first := make(chan *httptest.ResponseRecorder)
+	go func() { first <- h.deliver(payload) }()
+	<-entered
+	var wg sync.WaitGroup
+	duplicates := make([]*httptest.ResponseRecorder, 4)
+	for i := range duplicates {
+		wg.Go(func() { duplicates[i] = h.deliver(payload) })
+	}
+	wg.Wait()
+	for _, d := range duplicates {
+		assert.GreaterOrEqual(t, d.Code, 300, "an in-flight duplicate is not acknowledged: %d %s", d.Code, d.Body.String())
+		assert.Equal(t, http.StatusConflict, d.Code, d.Body.String())
+		assert.NotEmpty(t, d.Header().Get("Retry-After"))
+		assert.Equal(t, "event_in_progress", errorCode(t, d))
+	}
+
+	// The first handler fails (Temporal is down): the event is released...
+	release <- serviceerror.NewUnavailable("connection refused")
+	w := <-first
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
+	_, err := h.store.GetStripeEvent(t.Context(), "evt_dup")
+	assert.ErrorIs(t, err, models.ErrNotFound, "released for redelivery")
+
+	// ...so Stripe's redelivery handles it, once.
+	a := decode(t, h.deliver(payload))
+	assert.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	assert.False(t, a.Duplicate)
+	again := h.deliver(payload)
+	require.Equal(t, http.StatusOK, again.Code)
+	assert.True(t, decode(t, again).Duplicate, "a finished event is a plain duplicate")
+	assert.Len(t, h.flows.Starts(), 1)
+}
+
+// FuzzStripeEvent found that a verified event without data panicked
+// (a 500); it is recorded as failed, and Stripe gets its 2xx.
+func TestASignedEventWithoutDataIsRecordedAsFailed(t *testing.T) {
+	h := newHookTest(t)
+	w := h.deliver([]byte(`{"id":"evt_nodata","object":"event","type":"checkout.session.completed","created":1700000000}`))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	a := decode(t, w)
+	assert.Equal(t, models.StripeEventFailed, a.Outcome)
+	assert.Empty(t, h.flows.Starts())
+
+	for _, body := range []string{`{"object":"event","type":"x"}`, `{"id":"evt bad","type":"x"}`, `{"id":"evt_1"}`} {
+		w := h.deliver([]byte(body))
+		assert.Equal(t, http.StatusBadRequest, w.Code, body)
+		assert.Equal(t, "invalid_event", errorCode(t, w), body)
+	}
+}
+
+// A paid session is checked as a whole before its purchase is recorded:
+// what can never become a license is failed with the reason; a buyer's
+// name, which is theirs, is made one safe line instead.
+func TestCheckoutFieldsAreCheckedBeforeThePurchaseIsRecorded(t *testing.T) {
+	h := newHookTest(t)
+	failed := map[string]func(map[string]any){
+		"currency":        func(o map[string]any) { o["currency"] = "€" },
+		"metadata.months": func(o map[string]any) { o["metadata"] = map[string]any{"tier": "pos", "months": "100000"} },
+		"max_domains":     func(o map[string]any) { o["metadata"] = map[string]any{"tier": "pos", "max_domains": "99999999"} },
+		"customer":        func(o map[string]any) { o["customer"] = strings.Repeat("c", 101) },
+		"metadata.tier":   func(o map[string]any) { o["metadata"] = map[string]any{"tier": strings.Repeat("t", 500)} },
+		"customer_email": func(o map[string]any) {
+			o["customer_details"] = map[string]any{"email": "a@example.com\r\nBcc: b@example.com"}
+		},
+		"unknown tier":     func(o map[string]any) { o["metadata"] = map[string]any{"tier": "gold"} },
+		"no license there": func(o map[string]any) { o["metadata"] = map[string]any{"license_id": "lic_nope"} },
+	}
+	i := 0
+	for what, breakIt := range failed {
+		i++
+		session := checkout(fmt.Sprintf("cs_bad_%d", i), "bea@example.com")
+		breakIt(session)
+		a := decode(t, h.deliver(event(fmt.Sprintf("evt_bad_%d", i), payments.CheckoutCompleted, session)))
+		assert.Equal(t, models.StripeEventFailed, a.Outcome, "%s: %s", what, a.Reason)
+		assert.NotEmpty(t, a.Reason, what)
+	}
+	counts := testsupport.RowCounts(t, h.store)
+	assert.Zero(t, counts["orders"], "no purchase recorded")
+	assert.Zero(t, counts["licenses"], "no license left pending")
+	assert.Empty(t, h.flows.Starts())
+
+	session := checkout("cs_name", "bea@example.com")
+	session["customer_details"] = map[string]any{"email": "bea@example.com", "name": "Bea\r\nBcc: x@example.com " + strings.Repeat("b", 300)}
+	a := decode(t, h.deliver(event("evt_name", payments.CheckoutCompleted, session)))
+	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	starts := h.flows.Starts()
+	require.Len(t, starts, 1)
+	assert.NotContains(t, starts[0].CustomerName, "\n")
+	assert.Equal(t, models.MaxNameLength, len([]rune(starts[0].CustomerName)))
+	assert.True(t, strings.HasPrefix(starts[0].CustomerName, "Bea Bcc: x@example.com bbb"))
+}
