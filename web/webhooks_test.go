@@ -2,27 +2,19 @@ package web_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
 	"github.com/licenseflow/licenseflow/models"
-	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/testsupport"
-	"github.com/licenseflow/licenseflow/web"
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
@@ -31,40 +23,24 @@ var secretShown = regexp.MustCompile(`id="webhook-secret">(whsec_[A-Za-z0-9_-]+)
 // An operator adds an endpoint in the dashboard and sees its secret once,
 // reads its delivery log and redelivers a delivery.
 func TestOperatorsManageWebhooksInTheDashboard(t *testing.T) {
-	gin.SetMode(gin.TestMode)
 	st := testsupport.SQLite(t)
 	ctx := context.Background()
-	_, err := st.EnsureToken(ctx, "admin", adminToken, models.StringList{string(models.ScopeAdmin)})
-	require.NoError(t, err)
-	r := httpx.NewRouter(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Database: st})
-	web.Mount(r, web.Deps{Store: st, Lifecycle: &lifecyclefake.Fake{}, Renewals: &payments.Renewals{Store: st}, PublicURL: "http://localhost"})
-	srv := httptest.NewServer(r)
-	defer srv.Close()
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	b := signedInOperator(t, st, &lifecyclefake.Fake{})
 	send := func(method, path string, form url.Values) (int, string, string) {
 		t.Helper()
-		var resp *http.Response
-		var err error
 		if method == http.MethodGet {
-			resp, err = browser.Get(srv.URL + path)
-		} else {
-			resp, err = browser.PostForm(srv.URL+path, form)
+			status, page := b.get(path)
+			return status, page, ""
 		}
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body), resp.Header.Get("Location")
+		resp, page := b.post(path, form)
+		return resp.StatusCode, page, resp.Header.Get("Location")
 	}
-	_, page, _ := send(http.MethodGet, "/admin", nil)
-	csrf := csrfField.FindStringSubmatch(page)[1]
-	status, _, _ := send(http.MethodPost, "/admin/token", url.Values{"csrf": {csrf}, "token": {adminToken}})
-	require.Equal(t, http.StatusSeeOther, status)
+	var page string
 	_, page, _ = send(http.MethodGet, "/admin/webhooks", nil)
 	assert.Contains(t, page, "No endpoints yet.")
-	csrf = csrfField.FindStringSubmatch(page)[1]
+	csrf := b.csrf("/admin/webhooks")
 
-	status, page, _ = send(http.MethodPost, "/admin/webhooks", url.Values{"csrf": {csrf}, "url": {"http://10.0.0.1/hooks"}, "event_types": {"*"}})
+	status, page, _ := send(http.MethodPost, "/admin/webhooks", url.Values{"csrf": {csrf}, "url": {"http://10.0.0.1/hooks"}, "event_types": {"*"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, status)
 	assert.Contains(t, page, "private, loopback or reserved address", "a refused URL says why")
 

@@ -1,0 +1,84 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/require"
+
+	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/web"
+)
+
+const adminToken = "lft_web-test-admin-token"
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// operatorBrowser is an operator's browser on the portal and dashboard,
+// served on a real store with the workflows faked by flows, signed in with
+// an admin API token through the sign-in form. It follows no redirects, so
+// tests see where a form sends them.
+type operatorBrowser struct {
+	t      *testing.T
+	url    string
+	client *http.Client
+}
+
+func signedInOperator(t *testing.T, st *store.Store, flows *lifecyclefake.Fake) *operatorBrowser {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	_, err := st.EnsureToken(context.Background(), "admin", adminToken, models.StringList{string(models.ScopeAdmin)})
+	require.NoError(t, err)
+	r := httpx.NewRouter(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Database: st})
+	web.Mount(r, web.Deps{Store: st, Lifecycle: flows, Renewals: &payments.Renewals{Store: st}, PublicURL: "http://localhost"})
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	b := &operatorBrowser{t: t, url: srv.URL, client: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	resp, _ := b.post("/admin/token", url.Values{"csrf": {b.csrf("/admin")}, "token": {adminToken}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "signed in")
+	return b
+}
+
+// get returns a page's status and body.
+func (b *operatorBrowser) get(path string) (int, string) {
+	b.t.Helper()
+	resp, err := b.client.Get(b.url + path)
+	require.NoError(b.t, err)
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(page)
+}
+
+// post sends a form and returns the answer (its body read and closed) and
+// the body.
+func (b *operatorBrowser) post(path string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	resp, err := b.client.PostForm(b.url+path, form)
+	require.NoError(b.t, err)
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	return resp, string(page)
+}
+
+// csrf is the CSRF token a page's forms carry.
+func (b *operatorBrowser) csrf(path string) string {
+	b.t.Helper()
+	_, page := b.get(path)
+	m := csrfField.FindStringSubmatch(page)
+	require.NotNil(b.t, m, "%s carries a CSRF token", path)
+	return m[1]
+}
