@@ -1,6 +1,9 @@
 package workflows
 
-import "context"
+import (
+	"context"
+	"reflect"
+)
 
 type actorKey struct{}
 
@@ -18,45 +21,21 @@ func ActorFrom(ctx context.Context) string {
 	return a
 }
 
-// StampActor returns a message with its Actor set to actor, unless the
-// message names one already; other values pass through unchanged.
+// StampActor returns a message with its Actor field set to actor, unless
+// the message names one already; values without an Actor field pass
+// through unchanged. Every message type has the field (a test holds them
+// to it), so new messages are stamped without a change here.
 func StampActor(msg any, actor string) any {
-	set := func(field *string) {
-		if *field == "" {
-			*field = actor
-		}
+	v := reflect.ValueOf(msg)
+	if v.Kind() != reflect.Struct {
+		return msg
 	}
-	switch m := msg.(type) {
-	case RenewRequest:
-		set(&m.Actor)
-		return m
-	case CorrectExpiryRequest:
-		set(&m.Actor)
-		return m
-	case ChangeTierRequest:
-		set(&m.Actor)
-		return m
-	case SetMaxDomainsRequest:
-		set(&m.Actor)
-		return m
-	case SuspendRequest:
-		set(&m.Actor)
-		return m
-	case ReinstateRequest:
-		set(&m.Actor)
-		return m
-	case RevokeRequest:
-		set(&m.Actor)
-		return m
-	case PaymentFailedRequest:
-		set(&m.Actor)
-		return m
-	case AddEntitlementRequest:
-		set(&m.Actor)
-		return m
-	case PatchRequest:
-		set(&m.Actor)
-		return m
+	stamped := reflect.New(v.Type()).Elem()
+	stamped.Set(v)
+	field := stamped.FieldByName("Actor")
+	if !field.IsValid() || field.Kind() != reflect.String || field.String() != "" {
+		return msg
 	}
-	return msg
+	field.SetString(actor)
+	return stamped.Interface()
 }
