@@ -148,6 +148,11 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 	if err := a.Webhooks.RecordWebhookAttempt(ctx, d.ID, attempt); err != nil {
 		return DeliverWebhookResult{}, err
 	}
+	outcome := string(attempt.Outcome)
+	if attempt.Outcome == models.DeliveryPending {
+		outcome = "retrying"
+	}
+	a.Metrics.WebhookOut(outcome)
 	if attempt.Outcome == models.DeliveryPending {
 		return DeliverWebhookResult{}, temporal.NewApplicationErrorWithOptions(
 			fmt.Sprintf("%s not delivered to %s: %s", claim.Event.ID, claim.Endpoint.URL, attempt.Error),

@@ -349,6 +349,13 @@ func TestRetriesRefusalsAndRedelivery(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2, twice, "a redelivery carries the same event id, for the receiver to dedupe")
+
+	scrape := s.CallAs("", http.MethodGet, "/metrics", nil)
+	require.Equal(t, http.StatusOK, scrape.Status)
+	for outcome, n := range map[string]int{"delivered": 4, "failed": 1, "retrying": 3} {
+		assert.Contains(t, string(scrape.Body), fmt.Sprintf("licenseflow_webhooks_delivered_total{outcome=%q} %d\n", outcome, n),
+			"every attempt is counted by its outcome")
+	}
 }
 
 // A delivery that keeps failing is given up once the retry window has
