@@ -177,6 +177,16 @@ func (m *lifecycleModel) advance(to time.Time) {
 	}
 }
 
+// outage stands for a worker down from `from` until `back`: the deadlines
+// that fell due meanwhile are reached when it is back, all at that moment.
+func (m *lifecycleModel) outage(from, back time.Time) {
+	m.advance(from)
+	if !m.closed {
+		m.now = back
+	}
+	m.advance(back)
+}
+
 // status is the license's status at the model's now.
 func (m *lifecycleModel) status() models.LicenseStatus {
 	switch {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,6 +36,8 @@ func TestModelLifecycle(t *testing.T) {
 	seed := envNumber(t, "LICENSEFLOW_MODEL_SEED", 20261123)
 	const workers = 2 // the sequences are independent: each is generated from its own seed
 	var mismatches, steps, runs atomic.Int64
+	var endingsMu sync.Mutex
+	endings := map[string]int{}
 	var reported atomic.Int64
 	began := time.Now()
 	t.Run("sequences", func(t *testing.T) {
@@ -46,6 +49,9 @@ func TestModelLifecycle(t *testing.T) {
 					out := playModel(t, seq, -1)
 					steps.Add(int64(len(seq.Steps)))
 					runs.Add(int64(out.runs))
+					endingsMu.Lock()
+					endings[out.ending]++
+					endingsMu.Unlock()
 					if out.mismatch == "" {
 						continue
 					}
@@ -61,8 +67,8 @@ func TestModelLifecycle(t *testing.T) {
 			})
 		}
 	})
-	t.Logf("model run: %d sequences (seed %d), %d steps, %d workflow runs, %d mismatches, %.1f s",
-		sequences, seed, steps.Load(), runs.Load(), mismatches.Load(), time.Since(began).Seconds())
+	t.Logf("model run: %d sequences (seed %d), %d steps, %d workflow runs, %d mismatches, %.1f s; lifecycles ended: %v",
+		sequences, seed, steps.Load(), runs.Load(), mismatches.Load(), time.Since(began).Seconds(), endings)
 }
 
 // TestModelRegressions replays minimal sequences the model once found
@@ -77,8 +83,27 @@ func TestModelRegressions(t *testing.T) {
 	}
 }
 
-// modelRegressions are sequences pasted from mismatch reports.
-var modelRegressions = map[string]modelSequence{}
+// modelRegressions are sequences pasted from mismatch reports, and a few
+// the model found telling when the workflow was deliberately broken.
+var modelRegressions = map[string]modelSequence{
+	// A worker down across the 7-day reminder and the expiry sends only the
+	// expiry email when it is back: the reminder is no longer current.
+	"outage-sends-only-the-current-email": {
+		Purchase: workflows.Purchase{LicenseID: "lic_16d11e4e7ae2e07779d3", OrderID: "model-76juxp2h5", CustomerEmail: "customer@example.com", Tier: "restaurant", MaxDomains: 9, Months: 12, Lifetime: false, Type: "commercial"},
+		Steps: []modelStep{
+			{At: 57763705250 * time.Millisecond, Via: viaUpdate, Msg: workflows.RenewRequest{ExpiresAt: timeAt(76574920463 * time.Millisecond), PaymentRef: "pay-9"}}, // 2027-11-09 22:28:25.250
+			{At: 74456573250 * time.Millisecond, Via: viaOutage, Msg: nil, For: 2236792 * time.Second},                                                                // 2028-05-21 03:22:53.250
+		},
+	},
+	// A worker down across the expiry of a monthly license still sends the
+	// expiry email when it is back: the end of grace, due too, sends nothing.
+	"outage-across-expiry-and-grace": {
+		Purchase: workflows.Purchase{LicenseID: "lic_da74a8ba515144724030", OrderID: "model-76juxp2io", CustomerEmail: "customer@example.com", Tier: "suite-monthly", MaxDomains: 3, Months: 1, Lifetime: false, Type: "commercial"},
+		Steps: []modelStep{
+			{At: 2630194250 * time.Millisecond, Via: viaOutage, Msg: nil, For: 1342119 * time.Second}, // 2026-02-09 19:36:34.250
+		},
+	},
+}
 
 func envNumber(t *testing.T, name string, def int64) int64 {
 	v := os.Getenv(name)
@@ -102,13 +127,14 @@ type modelSequence struct {
 }
 
 // modelStep is a message delivered as a signal or an update, a moment to
-// look at the license, or a worker restart. Steps fall 250 ms after a whole
-// second and every step is checked 500 ms later; deadlines fall on whole
-// seconds, so neither ever ties with a timer.
+// look at the license, a worker restart, or a worker outage of length For.
+// Steps fall 250 ms after a whole second and every step is checked 500 ms
+// later; deadlines fall on whole seconds, so neither ever ties with a timer.
 type modelStep struct {
 	At  time.Duration
 	Via string
 	Msg any
+	For time.Duration
 }
 
 const (
@@ -116,6 +142,7 @@ const (
 	viaUpdate  = "update"
 	viaObserve = "observe"
 	viaRestart = "restart"
+	viaOutage  = "outage"
 )
 
 // modelHorizon is how long each lifecycle is followed.
@@ -125,8 +152,11 @@ const checkDelay = 500 * time.Millisecond
 
 // modelOutcome is what playing a sequence found.
 type modelOutcome struct {
-	mismatch  string
-	runs      int
+	mismatch string
+	runs     int
+	// ending is how the lifecycle ended: at the horizon, revoked, or
+	// closed after retention.
+	ending    string
 	snapshots map[int]modelSnapshot
 }
 
@@ -162,6 +192,8 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 		do func(env *testsuite.TestWorkflowEnvironment)
 	}
 	var actions []action
+	var resume *workflows.LicenseInput // set by a worker outage
+	var back time.Time
 	for i, s := range seq.Steps {
 		if stopAt >= 0 && i > stopAt {
 			break
@@ -175,6 +207,16 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 				if i == stopAt {
 					env.CancelWorkflow()
 				}
+			}})
+		case viaOutage:
+			actions = append(actions, action{s.At, func(env *testsuite.TestWorkflowEnvironment) {
+				// The next run starts from the state the worker had, when it is
+				// back: timers that fell due meanwhile fire late, all at once.
+				back = at.Add(s.For)
+				m.outage(at, back)
+				st := query(t, env)
+				resume = &workflows.LicenseInput{State: &st}
+				env.CancelWorkflow()
 			}})
 		case viaSignal, viaUpdate:
 			actions = append(actions, action{s.At, func(env *testsuite.TestWorkflowEnvironment) {
@@ -193,8 +235,8 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 		if stopAt >= 0 {
 			continue
 		}
-		actions = append(actions, action{s.At + checkDelay, func(env *testsuite.TestWorkflowEnvironment) {
-			now := at.Add(checkDelay)
+		actions = append(actions, action{s.At + s.For + checkDelay, func(env *testsuite.TestWorkflowEnvironment) {
+			now := at.Add(s.For + checkDelay)
 			m.advance(now)
 			if m.closed {
 				fail(now, "after step %d the workflow still runs; the model has it closed", i)
@@ -241,15 +283,21 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 			in, start = *r.next, r.end
 			continue
 		}
+		if resume != nil {
+			in, start, resume = *resume, back, nil
+			continue
+		}
 		if out.mismatch != "" || stopAt >= 0 {
 			return out
 		}
 		var canceled *temporal.CanceledError
 		switch {
-		case errors.As(r.err, &canceled): // the horizon
+		case errors.As(r.err, &canceled):
+			out.ending = "at the horizon"
 		case r.err != nil:
 			fail(r.end, "the workflow failed: %v", r.err)
 		default:
+			out.ending = r.result.Reason
 			m.advance(r.end)
 			if !m.closed {
 				fail(r.end, "the workflow closed (%s, %s); the model has it open", r.result.Status, r.result.Reason)
@@ -454,13 +502,18 @@ func stamp(t time.Time) string {
 }
 
 // shrinkSequence drops steps one at a time while the sequence still
-// mismatches, and returns the shortest it found and its mismatch.
+// mismatches, pass after pass until no step can go (a step kept for an
+// earlier one, a reinstatement for a suspension, may go once that has), and
+// returns the shortest sequence it found and its mismatch.
 func shrinkSequence(t *testing.T, seq modelSequence) (modelSequence, string) {
 	why := playModel(t, seq, -1).mismatch
-	for i := len(seq.Steps) - 1; i >= 0; i-- {
-		shorter := modelSequence{Purchase: seq.Purchase, Steps: slices.Delete(slices.Clone(seq.Steps), i, i+1)}
-		if out := playModel(t, shorter, -1); out.mismatch != "" {
-			seq, why = shorter, out.mismatch
+	for dropped := true; dropped; {
+		dropped = false
+		for i := len(seq.Steps) - 1; i >= 0; i-- {
+			shorter := modelSequence{Purchase: seq.Purchase, Steps: slices.Delete(slices.Clone(seq.Steps), i, i+1)}
+			if out := playModel(t, shorter, -1); out.mismatch != "" {
+				seq, why, dropped = shorter, out.mismatch, true
+			}
 		}
 	}
 	return seq, why
@@ -502,8 +555,12 @@ func (s modelSequence) GoString() string {
 		if st.Msg != nil {
 			msg = describeMessage(st.Msg)
 		}
-		via := map[string]string{viaSignal: "viaSignal", viaUpdate: "viaUpdate", viaObserve: "viaObserve", viaRestart: "viaRestart"}[st.Via]
-		fmt.Fprintf(&b, "\t\t{At: %d * time.Millisecond, Via: %s, Msg: %s}, // %s\n", st.At.Milliseconds(), via, msg, stamp(t0.Add(st.At)))
+		via := map[string]string{viaSignal: "viaSignal", viaUpdate: "viaUpdate", viaObserve: "viaObserve", viaRestart: "viaRestart", viaOutage: "viaOutage"}[st.Via]
+		outage := ""
+		if st.For != 0 {
+			outage = fmt.Sprintf(", For: %d * time.Second", st.For/time.Second)
+		}
+		fmt.Fprintf(&b, "\t\t{At: %d * time.Millisecond, Via: %s, Msg: %s%s}, // %s\n", st.At.Milliseconds(), via, msg, outage, stamp(t0.Add(st.At)))
 	}
 	b.WriteString("\t},\n}")
 	return b.String()
@@ -569,7 +626,10 @@ func generateSequence(seed uint64) modelSequence {
 	default:
 		p.Tier, p.Lifetime = "suite-lifetime", true
 	}
-	g := &generator{rng: rng, m: newLifecycleModel(p, t0), purchaseMonths: max(p.Months, 1)}
+	g := &generator{rng: rng, m: newLifecycleModel(p, t0), purchaseMonths: max(p.Months, 1), churn: modelHorizon}
+	if rng.IntN(3) == 0 { // a customer who stops paying at some point
+		g.churn = g.uniform(0, modelHorizon)
+	}
 	for len(g.steps) < maxModelSteps {
 		s, ok := g.next()
 		if !ok {
@@ -586,8 +646,11 @@ type generator struct {
 	rng            *rand.Rand
 	m              *lifecycleModel
 	purchaseMonths int
-	steps          []modelStep
-	ids            int
+	// churn is when the customer stops renewing (and operators stop moving
+	// the expiry), so the license runs out and its workflow closes.
+	churn time.Duration
+	steps []modelStep
+	ids   int
 	// recent are the last messages that carry a ref, for redeliveries.
 	recent []modelStep
 }
@@ -603,12 +666,13 @@ func (g *generator) uniform(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(g.rng.Int64N(int64(hi-lo)+1))
 }
 
-// last is the previous step's time.
+// last is when the previous step ended (a worker outage lasts a while).
 func (g *generator) last() time.Duration {
 	if len(g.steps) == 0 {
 		return 0
 	}
-	return g.steps[len(g.steps)-1].At
+	s := g.steps[len(g.steps)-1]
+	return s.At + s.For
 }
 
 // soon is a moment shortly after the previous step: minutes to weeks.
@@ -637,10 +701,10 @@ func (g *generator) next() (modelStep, bool) {
 	}
 	var at time.Duration
 	switch k := g.rng.IntN(100); {
-	case k < 30:
+	case k < 30 && g.last() < g.churn:
 		at = g.renewalTime()
 		s.Msg = g.renewal(t0.Add(at))
-	case k < 37:
+	case k < 37 && g.last() < g.churn:
 		at = pick(g.rng, g.soon(), g.aroundExpiry(-60*day, 10*day))
 		s.Msg = g.correction(t0.Add(at))
 	case k < 43:
@@ -662,7 +726,7 @@ func (g *generator) next() (modelStep, bool) {
 	case k < 64:
 		at = pick(g.rng, g.soon(), g.aroundExpiry(-35*day, 3*day))
 		s.Msg = workflows.ReinstateRequest{RequestID: g.maybeID("req")}
-	case k < 65:
+	case k < 65 && g.rng.IntN(2) == 0:
 		at = g.soon()
 		s.Msg = workflows.RevokeRequest{Reason: "chargeback", RequestID: g.maybeID("req")}
 	case k < 71:
@@ -673,6 +737,9 @@ func (g *generator) next() (modelStep, bool) {
 		at, s.Via, s.Msg = g.last()+g.uniform(time.Second, 2*day), pick(g.rng, viaSignal, viaUpdate), dup.Msg
 	case k < 82:
 		at, s.Via = g.soon(), viaRestart
+	case k < 85: // the worker is down across some deadlines
+		at, s.Via = g.aroundExpiry(-35*day, 10*day), viaOutage
+		s.For = g.uniform(time.Hour, 40*day).Truncate(time.Second)
 	default: // look at the license around a deadline
 		at, s.Via = pick(g.rng,
 			g.aroundExpiry(-30*day-2*time.Second, -30*day+2*time.Second),
@@ -688,8 +755,11 @@ func (g *generator) next() (modelStep, bool) {
 	if s.At <= g.last() {
 		s.At = g.last() + time.Second
 	}
-	if s.At >= modelHorizon {
+	if s.At+s.For >= modelHorizon {
 		return modelStep{}, false
+	}
+	if s.Via == viaOutage {
+		g.m.outage(t0.Add(s.At), t0.Add(s.At+s.For))
 	}
 	g.m.advance(t0.Add(s.At))
 	if g.m.closed {
