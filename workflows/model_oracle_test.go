@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -344,10 +345,69 @@ func (m *lifecycleModel) change(at time.Time, msg any) bool {
 		}
 	case workflows.PaymentFailedRequest:
 		m.send("payment-failed", "payment-failed/"+r.EventID)
+	case workflows.PatchRequest:
+		return m.patch(at, r)
 	default:
 		panic("the model does not know the message " + describeMessage(msg))
 	}
 	return true
+}
+
+// patch applies a PatchRequest's parts in their documented order (tier, max
+// domains, the expiry, the status), all or nothing. Status active only
+// reinstates a suspended license; a renewal whose payment ref was already
+// seen is skipped.
+func (m *lifecycleModel) patch(at time.Time, p workflows.PatchRequest) bool {
+	var parts []any
+	if p.Tier != "" {
+		parts = append(parts, workflows.ChangeTierRequest{Tier: p.Tier})
+	}
+	if p.MaxDomains != nil {
+		parts = append(parts, *p.MaxDomains)
+	}
+	if p.Renew != nil && p.ExpiresAt != nil {
+		return false
+	}
+	if p.Renew != nil {
+		parts = append(parts, *p.Renew)
+	}
+	if p.ExpiresAt != nil {
+		parts = append(parts, workflows.CorrectExpiryRequest{ExpiresAt: *p.ExpiresAt})
+	}
+	switch p.Status {
+	case "":
+	case models.StatusSuspended:
+		parts = append(parts, workflows.SuspendRequest{})
+	case models.StatusActive:
+		if m.suspended {
+			parts = append(parts, workflows.ReinstateRequest{})
+		}
+	case models.StatusRevoked:
+		parts = append(parts, workflows.RevokeRequest{})
+	default:
+		return false
+	}
+	if p.Tier == "" && p.MaxDomains == nil && p.Renew == nil && p.ExpiresAt == nil && p.Status == "" {
+		return false
+	}
+	after := m.clone()
+	for _, part := range parts {
+		if !after.apply(at, part) {
+			return false
+		}
+	}
+	*m = *after
+	return true
+}
+
+func (m *lifecycleModel) clone() *lifecycleModel {
+	c := *m
+	c.custom = slices.Clone(m.custom)
+	c.handled = maps.Clone(m.handled)
+	c.refs = maps.Clone(m.refs)
+	c.emails = slices.Clone(m.emails)
+	c.invoices = slices.Clone(m.invoices)
+	return &c
 }
 
 // messageRef is the id that makes a redelivered message change nothing.
@@ -371,6 +431,8 @@ func messageRef(msg any) string {
 		return r.RequestID
 	case workflows.PaymentFailedRequest:
 		return r.EventID
+	case workflows.PatchRequest:
+		return r.RequestID
 	}
 	return ""
 }

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"sync"
 
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/licenseflow/licenseflow/activities"
 	"github.com/licenseflow/licenseflow/models"
@@ -118,4 +120,50 @@ func (r *recordingActivities) lastProjection() (models.Projection, bool) {
 		return models.Projection{}, false
 	}
 	return r.projections[len(r.projections)-1], true
+}
+
+// activitiesInFlight counts the activities and local activities a workflow
+// run has started and not yet seen finish. The model test's callbacks wait
+// for zero before they deliver or check anything: the test environment
+// fires a timer by the wall clock when activities run long (a loaded
+// machine), and a check must see each step fully applied. The count is kept
+// by workflow code (an interceptor), so it is exact whenever a callback runs.
+type activitiesInFlight struct {
+	interceptor.WorkerInterceptorBase
+	n int
+}
+
+func (c *activitiesInFlight) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &inFlightInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, c: c}
+}
+
+type inFlightInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+	c *activitiesInFlight
+}
+
+func (i *inFlightInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
+	return i.Next.Init(&inFlightOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: outbound}, c: i.c})
+}
+
+type inFlightOutbound struct {
+	interceptor.WorkflowOutboundInterceptorBase
+	c *activitiesInFlight
+}
+
+func (o *inFlightOutbound) ExecuteActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
+	return o.track(ctx, o.Next.ExecuteActivity(ctx, activityType, args...))
+}
+
+func (o *inFlightOutbound) ExecuteLocalActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
+	return o.track(ctx, o.Next.ExecuteLocalActivity(ctx, activityType, args...))
+}
+
+func (o *inFlightOutbound) track(ctx workflow.Context, f workflow.Future) workflow.Future {
+	o.c.n++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		_ = f.Get(ctx, nil)
+		o.c.n--
+	})
+	return f
 }

@@ -16,9 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/workflows"
@@ -126,15 +128,18 @@ type modelSequence struct {
 	Steps    []modelStep
 }
 
-// modelStep is a message delivered as a signal or an update, a moment to
-// look at the license, a worker restart, or a worker outage of length For.
-// Steps fall 250 ms after a whole second and every step is checked 500 ms
-// later; deadlines fall on whole seconds, so neither ever ties with a timer.
+// modelStep is a message delivered as a signal or an update (a signal
+// Repeat more times at once, as a webhook delivered in a burst), a moment
+// to look at the license, a worker restart, or a worker outage of length
+// For. Steps fall 250 ms after a whole second and every step is checked
+// 500 ms later; deadlines fall on whole seconds, so neither ever ties with a
+// timer.
 type modelStep struct {
-	At  time.Duration
-	Via string
-	Msg any
-	For time.Duration
+	At     time.Duration
+	Via    string
+	Msg    any
+	For    time.Duration
+	Repeat int
 }
 
 const (
@@ -223,6 +228,10 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 				accepted := m.apply(at, s.Msg)
 				if s.Via == viaSignal {
 					env.SignalWorkflow(messageName(s.Msg), s.Msg)
+					for range s.Repeat {
+						m.apply(at, s.Msg)
+						env.SignalWorkflow(messageName(s.Msg), s.Msg)
+					}
 					return
 				}
 				update(env, messageName(s.Msg), s.Msg, func(_ workflows.LicenseState, err error) {
@@ -262,21 +271,38 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 
 	done := make([]bool, len(actions))
 	in, start := workflows.LicenseInput{Purchase: seq.Purchase}, t0
+	inFlight := &activitiesInFlight{}
 	for {
 		out.runs++
+		inFlight.n = 0
 		r := h.run(in, start, func(env *testsuite.TestWorkflowEnvironment) {
+			env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{inFlight}})
 			for k, a := range actions {
 				if done[k] {
 					continue
 				}
-				env.RegisterDelayedCallback(func() {
+				var settled func()
+				waitingSince := time.Time{}
+				settled = func() {
+					if inFlight.n > 0 { // the previous step is still being applied: look again at once
+						if waitingSince.IsZero() {
+							waitingSince = time.Now()
+						}
+						if time.Since(waitingSince) > time.Minute {
+							fail(env.Now(), "the workflow was still busy with %d activities a minute later", inFlight.n)
+						} else {
+							env.RegisterDelayedCallback(settled, 0)
+							return
+						}
+					}
 					done[k] = true
 					if out.mismatch != "" { // nothing more to learn from this sequence
 						env.CancelWorkflow()
 						return
 					}
 					a.do(env)
-				}, t0.Add(a.at).Sub(start))
+				}
+				env.RegisterDelayedCallback(settled, t0.Add(a.at).Sub(start))
 			}
 		})
 		if r.next != nil {
@@ -540,6 +566,8 @@ func messageName(msg any) string {
 		return workflows.AddEntitlement
 	case workflows.PaymentFailedRequest:
 		return workflows.PaymentFailed
+	case workflows.PatchRequest:
+		return workflows.Patch
 	}
 	panic(fmt.Sprintf("no message name for %T", msg))
 }
@@ -556,11 +584,14 @@ func (s modelSequence) GoString() string {
 			msg = describeMessage(st.Msg)
 		}
 		via := map[string]string{viaSignal: "viaSignal", viaUpdate: "viaUpdate", viaObserve: "viaObserve", viaRestart: "viaRestart", viaOutage: "viaOutage"}[st.Via]
-		outage := ""
+		extra := ""
 		if st.For != 0 {
-			outage = fmt.Sprintf(", For: %d * time.Second", st.For/time.Second)
+			extra += fmt.Sprintf(", For: %d * time.Second", st.For/time.Second)
 		}
-		fmt.Fprintf(&b, "\t\t{At: %d * time.Millisecond, Via: %s, Msg: %s%s}, // %s\n", st.At.Milliseconds(), via, msg, outage, stamp(t0.Add(st.At)))
+		if st.Repeat != 0 {
+			extra += fmt.Sprintf(", Repeat: %d", st.Repeat)
+		}
+		fmt.Fprintf(&b, "\t\t{At: %d * time.Millisecond, Via: %s, Msg: %s%s}, // %s\n", st.At.Milliseconds(), via, msg, extra, stamp(t0.Add(st.At)))
 	}
 	b.WriteString("\t},\n}")
 	return b.String()
@@ -575,26 +606,31 @@ func describeStep(s modelStep) string {
 
 // describeMessage prints a message as a Go literal; times are offsets from t0.
 func describeMessage(msg any) string {
-	v := reflect.ValueOf(msg)
-	var fields []string
-	for i := range v.NumField() {
-		f := v.Field(i)
-		if f.IsZero() {
-			continue
-		}
-		name := v.Type().Field(i).Name
-		switch x := f.Interface().(type) {
-		case time.Time:
-			fields = append(fields, fmt.Sprintf("%s: t0.Add(%d * time.Millisecond)", name, x.Sub(t0).Milliseconds()))
-		case *time.Time:
-			fields = append(fields, fmt.Sprintf("%s: timeAt(%d * time.Millisecond)", name, x.Sub(t0).Milliseconds()))
-		case string:
-			fields = append(fields, fmt.Sprintf("%s: %q", name, x))
-		default:
-			fields = append(fields, fmt.Sprintf("%s: %v", name, x))
-		}
+	return goLiteral(reflect.ValueOf(msg))
+}
+
+func goLiteral(v reflect.Value) string {
+	switch x := v.Interface().(type) {
+	case time.Time:
+		return fmt.Sprintf("t0.Add(%d * time.Millisecond)", x.Sub(t0).Milliseconds())
+	case *time.Time:
+		return fmt.Sprintf("timeAt(%d * time.Millisecond)", x.Sub(t0).Milliseconds())
 	}
-	return fmt.Sprintf("%T{%s}", msg, strings.Join(fields, ", "))
+	switch v.Kind() {
+	case reflect.Pointer:
+		return "&" + goLiteral(v.Elem())
+	case reflect.String:
+		return strconv.Quote(v.String())
+	case reflect.Struct:
+		var fields []string
+		for i := range v.NumField() {
+			if !v.Field(i).IsZero() {
+				fields = append(fields, v.Type().Field(i).Name+": "+goLiteral(v.Field(i)))
+			}
+		}
+		return fmt.Sprintf("%s{%s}", v.Type(), strings.Join(fields, ", "))
+	}
+	return fmt.Sprint(v.Interface())
 }
 
 // timeAt is t0 + d, as a pointer (RenewRequest.ExpiresAt).
@@ -732,12 +768,15 @@ func (g *generator) next() (modelStep, bool) {
 	case k < 71:
 		at = g.aroundExpiry(-10*day, 5*day)
 		s.Msg = workflows.PaymentFailedRequest{EventID: g.id("evt"), AmountDue: "149.00 EUR"}
-	case k < 79 && len(g.recent) > 0: // the same message delivered again
+	case k < 76:
+		at = g.soon()
+		s.Msg = g.patch(t0.Add(at))
+	case k < 82 && len(g.recent) > 0: // the same message delivered again
 		dup := g.recent[g.rng.IntN(len(g.recent))]
 		at, s.Via, s.Msg = g.last()+g.uniform(time.Second, 2*day), pick(g.rng, viaSignal, viaUpdate), dup.Msg
-	case k < 82:
+	case k < 85:
 		at, s.Via = g.soon(), viaRestart
-	case k < 85: // the worker is down across some deadlines
+	case k < 88: // the worker is down across some deadlines
 		at, s.Via = g.aroundExpiry(-35*day, 10*day), viaOutage
 		s.For = g.uniform(time.Hour, 40*day).Truncate(time.Second)
 	default: // look at the license around a deadline
@@ -748,8 +787,14 @@ func (g *generator) next() (modelStep, bool) {
 			g.aroundExpiry(7*day-2*time.Second, 7*day+2*time.Second),
 			g.soon()), viaObserve
 	}
-	if _, ok := s.Msg.(workflows.PaymentFailedRequest); ok {
+	switch s.Msg.(type) {
+	case workflows.PaymentFailedRequest:
 		s.Via = viaSignal // payment webhooks only signal
+	case workflows.PatchRequest:
+		s.Via = viaUpdate // the API's PATCH only updates
+	}
+	if s.Via == viaSignal && s.Msg != nil && messageRef(s.Msg) != "" && g.rng.IntN(8) == 0 {
+		s.Repeat = 1 + g.rng.IntN(2)
 	}
 	s.At = at.Truncate(time.Second) + 250*time.Millisecond
 	if s.At <= g.last() {
@@ -766,7 +811,9 @@ func (g *generator) next() (modelStep, bool) {
 		return modelStep{}, false
 	}
 	if s.Msg != nil {
-		g.m.apply(t0.Add(s.At), s.Msg)
+		for range 1 + s.Repeat {
+			g.m.apply(t0.Add(s.At), s.Msg)
+		}
 		if messageRef(s.Msg) != "" {
 			g.recent = append(g.recent, s)
 			if len(g.recent) > 5 {
@@ -815,6 +862,35 @@ func (g *generator) renewal(at time.Time) workflows.RenewRequest {
 		r.Months = 0
 	}
 	return r
+}
+
+// patch combines some of: a tier (as the API sends it: a sellable one), max
+// domains, a renewal or a correction (rarely both, refused), a status.
+func (g *generator) patch(at time.Time) workflows.PatchRequest {
+	p := workflows.PatchRequest{Reason: "by hand", RequestID: g.maybeID("req")}
+	some := func() bool { return g.rng.IntN(3) == 0 }
+	if some() {
+		p.Tier = pick(g.rng, "pos", "restaurant", "crm", "erp", "suite", g.m.tier)
+	}
+	if some() {
+		p.MaxDomains = &workflows.SetMaxDomainsRequest{MaxDomains: 1 + g.rng.IntN(20)}
+	}
+	paying := g.last() < g.churn
+	if paying && some() {
+		r := g.renewal(at)
+		p.Renew = &r
+	}
+	if paying && (p.Renew == nil || g.rng.IntN(10) == 0) && some() {
+		to := g.correction(at).ExpiresAt
+		p.ExpiresAt = &to
+	}
+	if some() {
+		p.Status = pick(g.rng, models.StatusActive, models.StatusSuspended, models.StatusSuspended, models.StatusExpired)
+		if g.rng.IntN(10) == 0 {
+			p.Status = models.StatusRevoked
+		}
+	}
+	return p
 }
 
 func (g *generator) correction(at time.Time) workflows.CorrectExpiryRequest {
