@@ -324,6 +324,14 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 						env.CancelWorkflow()
 						return
 					}
+					if env.IsWorkflowCompleted() { // it ended at this very instant
+						if err := env.GetWorkflowError(); err != nil {
+							fail(env.Now(), "the workflow ended: %v", err)
+						} else {
+							fail(env.Now(), "the workflow has closed; the model has it open (%s)", m.phase())
+						}
+						return
+					}
 					a.do(env)
 					env.RegisterDelayedCallback(hold, 0)
 				}
