@@ -25,6 +25,15 @@ type Activation struct {
 	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
 }
 
+// Heartbeat is an active domain of a license seen in use at a moment: it
+// moves the activation's last_seen forward, which keeps the domain from
+// being released as silent.
+type Heartbeat struct {
+	LicenseID string
+	Domain    string
+	At        time.Time
+}
+
 // UsageKind is what a site did with its key.
 type UsageKind string
 

@@ -89,6 +89,9 @@ type SiteLicense struct {
 	ActiveDomains []string
 	// StagingDomains are the active domains that take no slot.
 	StagingDomains []string
+	// LastSeen is when each active domain was last seen, as stored when
+	// this was read (shared with the site cache: read it, never change it).
+	LastSeen map[string]time.Time
 }
 
 // SlotsInUse counts the active domains that take a domain slot.

@@ -1,6 +1,7 @@
 // Package usage records site-facing hits (validations, activations,
-// heartbeats, feed and download requests) without slowing them down: events
-// are queued in memory and written to the database in batches.
+// heartbeats, feed and download requests) and heartbeats' last-seen times
+// without slowing them down: both are queued in memory and written to the
+// database in batches.
 package usage
 
 import (
