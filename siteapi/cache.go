@@ -2,7 +2,6 @@ package siteapi
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -46,14 +45,15 @@ func NewCache(store cacheStore, ttl time.Duration) *Cache {
 }
 
 // Lookup is LookupSiteLicense, served from memory when possible. Callers
-// get their own copy of the slices.
+// share the cached slices and map: they may replace them (as activation
+// does), never change them in place.
 func (c *Cache) Lookup(ctx context.Context, dlid string) (models.SiteLicense, error) {
 	c.mu.Lock()
 	entry, ok := c.byDLID[dlid]
 	generation := c.evictions
 	c.mu.Unlock()
 	if ok && time.Now().Before(entry.expires) {
-		return cloneSite(entry.site), nil
+		return entry.site, nil
 	}
 	site, err := c.store.LookupSiteLicense(ctx, dlid)
 	if err != nil {
@@ -67,7 +67,7 @@ func (c *Cache) Lookup(ctx context.Context, dlid string) (models.SiteLicense, er
 			clear(c.byDLID)
 			clear(c.dlidOf)
 		}
-		c.byDLID[dlid] = cachedSite{site: cloneSite(site), expires: time.Now().Add(c.ttl)}
+		c.byDLID[dlid] = cachedSite{site: site, expires: time.Now().Add(c.ttl)}
 		c.dlidOf[site.License.ID] = dlid
 	}
 	c.mu.Unlock()
@@ -88,12 +88,4 @@ func (c *Cache) Invalidate(licenseID string) {
 		delete(c.byDLID, dlid)
 		delete(c.dlidOf, licenseID)
 	}
-}
-
-// cloneSite copies a cached answer, so callers may change their slices.
-func cloneSite(s models.SiteLicense) models.SiteLicense {
-	s.Entitled = slices.Clone(s.Entitled)
-	s.Entitlements = slices.Clone(s.Entitlements)
-	s.ActiveDomains = slices.Clone(s.ActiveDomains)
-	return s
 }

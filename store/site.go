@@ -278,10 +278,13 @@ func (s *Store) ReleaseSilentDomains(ctx context.Context, before, now time.Time)
 	return len(released), err
 }
 
-// RecordUsage stores usage events in one batch.
+// RecordUsage stores usage events in one batch (an event without Hits is one hit).
 func (s *Store) RecordUsage(ctx context.Context, events []models.UsageEvent) error {
 	if len(events) == 0 {
 		return nil
+	}
+	for i := range events {
+		events[i].Hits = max(events[i].Hits, 1)
 	}
 	return s.with(ctx).CreateInBatches(events, 500).Error
 }
@@ -290,7 +293,7 @@ func (s *Store) RecordUsage(ctx context.Context, events []models.UsageEvent) err
 // here, so PostgreSQL and SQLite agree) and when each domain was last seen.
 func (s *Store) UsageSince(ctx context.Context, licenseID string, since time.Time) (models.Usage, error) {
 	var events []models.UsageEvent
-	if err := s.with(ctx).Select("kind", "domain", "at").Where("license_id = ? AND at >= ?", licenseID, models.Instant(since)).
+	if err := s.with(ctx).Select("kind", "domain", "at", "hits").Where("license_id = ? AND at >= ?", licenseID, models.Instant(since)).
 		Order("at").Find(&events).Error; err != nil {
 		return models.Usage{}, err
 	}
@@ -301,8 +304,8 @@ func (s *Store) UsageSince(ctx context.Context, licenseID string, since time.Tim
 		if n := len(u.Days); n == 0 || u.Days[n-1].Day != day {
 			u.Days = append(u.Days, models.UsageDay{Day: day, Counts: map[models.UsageKind]int{}})
 		}
-		u.Days[len(u.Days)-1].Counts[e.Kind]++
-		u.Totals[e.Kind]++
+		u.Days[len(u.Days)-1].Counts[e.Kind] += e.Hits
+		u.Totals[e.Kind] += e.Hits
 		if e.Domain != "" && e.At.After(lastSeen[e.Domain]) {
 			lastSeen[e.Domain] = e.At
 		}
