@@ -18,11 +18,12 @@ import (
 // same second (answers carry their time to the second) costs no new
 // signature, the most expensive step of an answer.
 type signer struct {
-	store   signingKeys
-	mu      sync.Mutex
-	current models.SigningKey
-	loaded  time.Time
-	signed  map[string]string // answer body -> signature header, under current
+	store     signingKeys
+	mu        sync.Mutex
+	current   models.SigningKey
+	loaded    time.Time
+	reloading bool
+	signed    map[string]string // answer body -> signature header, under current
 }
 
 // signingKeys is where the signer finds the active key.
@@ -58,17 +59,39 @@ func (g *signer) signAnswer(ctx context.Context, body []byte) (string, error) {
 	return signature, nil
 }
 
+// key returns the active key. The first one is loaded under the lock (it
+// may have to be created); later re-reads are made by one request while
+// the others go on signing with the key they have.
 func (g *signer) key(ctx context.Context) (models.SigningKey, error) {
 	g.mu.Lock()
+	if g.current.ID == "" {
+		defer g.mu.Unlock()
+		return g.load(ctx)
+	}
+	if current := g.current; time.Since(g.loaded) < time.Minute || g.reloading {
+		g.mu.Unlock()
+		return current, nil
+	}
+	g.reloading = true
+	since := g.loaded
+	g.mu.Unlock()
+	k, err := g.store.ActiveSigningKey(ctx)
+	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.current.ID != "" && time.Since(g.loaded) < time.Minute {
+	g.reloading = false
+	// Keep the key we have when the database fails us, or when a rotation
+	// here set a newer one meanwhile.
+	if err != nil || len(k.PrivateKey) != ed25519.PrivateKeySize || g.loaded != since {
 		return g.current, nil
 	}
+	g.use(k)
+	return k, nil
+}
+
+// load reads the active key; g.mu is held.
+func (g *signer) load(ctx context.Context) (models.SigningKey, error) {
 	k, err := g.store.ActiveSigningKey(ctx)
 	if err != nil {
-		if g.current.ID != "" { // keep signing with the key we have
-			return g.current, nil
-		}
 		return k, fmt.Errorf("load signing key: %w", err)
 	}
 	if len(k.PrivateKey) != ed25519.PrivateKeySize {

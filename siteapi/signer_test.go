@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,4 +43,15 @@ func TestARepeatedAnswerKeepsAValidSignatureAcrossKeyRotations(t *testing.T) {
 	assert.Contains(t, rotated, "kid="+second.ID, "after a rotation the same answer is signed with the new key")
 	keys[second.ID] = second.PublicKey
 	require.NoError(t, licensetoken.VerifyAnswer(body, rotated, keys))
+
+	// Another instance rotates: the new key is read within a minute.
+	third, err := st.RotateSigningKey(ctx)
+	require.NoError(t, err)
+	again, err = g.signAnswer(ctx, body)
+	require.NoError(t, err)
+	assert.Equal(t, rotated, again, "the key read less than a minute ago still signs")
+	g.loaded = g.loaded.Add(-time.Minute)
+	again, err = g.signAnswer(ctx, body)
+	require.NoError(t, err)
+	assert.Contains(t, again, "kid="+third.ID)
 }
