@@ -5,10 +5,10 @@
 // a stalled server cannot hide its latency.
 //
 //	loadgen -url http://127.0.0.1:8080/api/v1/licenses/validate -body '{"dlid":"…"}' -rate 1000 -d 10s
+//	loadgen -url … -body '{"dlid":"…","nonce":"n-SEQ"}' -seq SEQ   # a fresh nonce each request
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -16,7 +16,10 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,14 +41,20 @@ func main() {
 	workers := flag.Int("c", 32, "concurrent connections")
 	duration := flag.Duration("d", 5*time.Second, "how long to run")
 	warmup := flag.Duration("warmup", time.Second, "untimed warm-up")
+	sequence := flag.String("seq", "", "placeholder in -body replaced by a number unique to each request (e.g. a nonce)")
 	flag.Parse()
 	if *target == "" {
 		fmt.Fprintln(os.Stderr, "loadgen: -url is required")
 		os.Exit(2)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *workers, MaxConnsPerHost: *workers}, Timeout: 10 * time.Second}
+	var sent atomic.Int64
 	send := func() bool {
-		resp, err := client.Post(*target, "application/json", bytes.NewBufferString(*body))
+		payload := *body
+		if *sequence != "" {
+			payload = strings.ReplaceAll(payload, *sequence, strconv.FormatInt(sent.Add(1), 10))
+		}
+		resp, err := client.Post(*target, "application/json", strings.NewReader(payload))
 		if err != nil {
 			return false
 		}
