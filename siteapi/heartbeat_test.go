@@ -191,3 +191,25 @@ func TestHeartbeatAnswersFollowTheLicense(t *testing.T) {
 		}
 	})
 }
+
+// A site that only validates is in use too: a valid validation keeps its
+// domain from being released as silent, as a heartbeat does; an answer that
+// is not valid keeps nothing.
+func TestAValidValidationKeepsItsDomainLikeAHeartbeat(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := newHeartbeatSite(t, st)
+		long := s.now.Add(-silence/2 - time.Hour)
+		l := s.license(t, "validates", map[string]time.Time{"shop.example.com": long, "other.example.com": long})
+
+		a := s.call(t, "validate", siteapi.SiteRequest{DLID: l.Key(), Domain: "shop.example.com", Product: "MokoSuitePOS"})
+		require.Equal(t, models.CodeValid, a.Code)
+		refused := s.call(t, "validate", siteapi.SiteRequest{DLID: l.Key(), Domain: "other.example.com", Product: "NoSuchProduct"})
+		require.False(t, refused.Valid)
+
+		assert.Equal(t, map[string]time.Time{"shop.example.com": s.now, "other.example.com": long}, s.storedLastSeen(t, l),
+			"after a long silence the validating domain is written at once; a refused validation keeps nothing")
+		n, err := st.ReleaseSilentDomains(context.Background(), s.now.Add(silence/2).Add(-silence), s.now.Add(silence/2))
+		require.NoError(t, err)
+		assert.Equal(t, 1, n, "only the domain that did not validate is released")
+	})
+}

@@ -285,6 +285,14 @@ func (s *server) validate(c *gin.Context) {
 	}
 	d := s.decide(sl, req)
 	s.Metrics.Validation(d.Code)
+	if d.Valid && req.Domain != "" {
+		// A site that validates is in use as much as one that sends
+		// heartbeats: both keep its domain from being released as silent.
+		// The answer stands even when that cannot be written now.
+		if err := s.keepDomain(c.Request.Context(), sl, req.Domain); err != nil {
+			httpx.Logger(c).Warn("last-seen time of a validating domain not recorded", "domain", req.Domain, "error", err)
+		}
+	}
 	s.answer(c, models.UsageValidate, sl, req, s.siteAnswer(sl, req, d))
 }
 
