@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,12 +64,18 @@ func BenchmarkPurchaseToDelivery(b *testing.B) {
 		b.ReportMetric(ms(base.p99), "baseline-p99-ms")
 		b.ReportMetric(real.perSecond/base.perSecond, "throughput-ratio")
 		b.ReportMetric(float64(real.p50)/float64(base.p50), "p50-ratio")
+		b.ReportMetric(ms(real.cpuPerJob), "cpu-ms/license")
+		b.ReportMetric(ms(base.cpuPerJob), "baseline-cpu-ms/workflow")
 	}
 }
 
 type measurement struct {
 	perSecond float64
 	p50, p99  time.Duration
+	// cpuPerJob is the process's CPU time (server, worker, API and client
+	// together) per job: the work a job costs, which a busy shared machine
+	// does not change the way it changes latencies.
+	cpuPerJob time.Duration
 }
 
 // measure runs n jobs, concurrency at a time, and summarizes their latencies.
@@ -76,7 +83,7 @@ func measure(n, concurrency int, job func(i int) time.Duration) measurement {
 	latencies := make([]time.Duration, n)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, startCPU := time.Now(), processCPU()
 	for range concurrency {
 		wg.Go(func() {
 			for i := range next {
@@ -89,13 +96,23 @@ func measure(n, concurrency int, job func(i int) time.Duration) measurement {
 	}
 	close(next)
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-startCPU
 	slices.Sort(latencies)
 	return measurement{
 		perSecond: float64(n) / elapsed.Seconds(),
 		p50:       latencies[n/2],
 		p99:       latencies[(n*99)/100],
+		cpuPerJob: cpu / time.Duration(n),
 	}
+}
+
+// processCPU is the CPU time this process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
