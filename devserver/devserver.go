@@ -189,32 +189,29 @@ func (s *Server) Stop() {
 
 // preparePersistence creates the databases and their schema on first use
 // and the namespace if it is missing; all no-ops on databases that already
-// have them.
+// have them. SQLite keeps visibility in the same file; PostgreSQL in a
+// database of its own, as Temporal's schema tools set it up.
 func preparePersistence(opts Options) (config.Persistence, error) {
+	p := config.Persistence{DefaultStore: "main", VisibilityStore: "main", NumHistoryShards: 1}
+	var main, visibility *config.SQL
+	var err error
 	if opts.PostgresURL != "" {
-		main, visibility, err := preparePostgres(opts.PostgresURL)
-		if err != nil {
-			return config.Persistence{}, err
-		}
-		if err := createNamespace(main, opts); err != nil {
-			return config.Persistence{}, err
-		}
-		return config.Persistence{
-			DefaultStore: "postgres", VisibilityStore: "postgres-visibility", NumHistoryShards: 1,
-			DataStores: map[string]config.DataStore{"postgres": {SQL: main}, "postgres-visibility": {SQL: visibility}},
-		}, nil
+		main, visibility, err = preparePostgres(opts.PostgresURL)
+		p.VisibilityStore = "visibility"
+	} else {
+		main, err = prepareSQLite(opts) // one store: SQLite's single connection serves both
 	}
-	sqlCfg, err := prepareSQLite(opts)
 	if err != nil {
 		return config.Persistence{}, err
 	}
-	if err := createNamespace(sqlCfg, opts); err != nil {
+	if err := createNamespace(main, opts); err != nil {
 		return config.Persistence{}, err
 	}
-	return config.Persistence{
-		DefaultStore: "sqlite", VisibilityStore: "sqlite", NumHistoryShards: 1,
-		DataStores: map[string]config.DataStore{"sqlite": {SQL: sqlCfg}},
-	}, nil
+	p.DataStores = map[string]config.DataStore{"main": {SQL: main}}
+	if visibility != nil {
+		p.DataStores["visibility"] = config.DataStore{SQL: visibility}
+	}
+	return p, nil
 }
 
 // prepareSQLite creates the SQLite file with its schema on first use.
