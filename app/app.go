@@ -55,6 +55,12 @@ type Deps struct {
 	// Usage records site-facing hits; nil starts one that is never closed
 	// (tests); production passes one and closes it on shutdown.
 	Usage *usage.Recorder
+	// LastSeen writes heartbeats in batches (production passes one and
+	// closes it on shutdown); nil writes each heartbeat at once.
+	LastSeen *usage.LastSeen
+	// DomainSilence is how long a domain may stay silent before it is
+	// released; heartbeats are batched only well within it (see siteapi).
+	DomainSilence time.Duration
 	// ReleaseEmailsPerMinute throttles new-release notifications.
 	ReleaseEmailsPerMinute int
 	// SiteCacheTTL keeps looked-up keys in memory for site-facing calls,
@@ -112,7 +118,7 @@ func NewRouter(d Deps) *gin.Engine {
 	api.Mount(r, api.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, Now: d.Now, ReleasesDir: d.ReleasesDir,
 		WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets})
 	siteapi.Mount(r, siteapi.Deps{Store: d.Store, Usage: d.Usage, PublicURL: d.PublicURL, Now: d.Now,
-		SiteCacheTTL: d.SiteCacheTTL, Staging: d.Staging, Metrics: d.Metrics})
+		SiteCacheTTL: d.SiteCacheTTL, Staging: d.Staging, Metrics: d.Metrics, LastSeen: d.LastSeen, DomainSilence: d.DomainSilence})
 	stripehook.Mount(r, stripehook.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,
 		WebhookSecrets: d.WebhookSecrets, Now: d.Now, Metrics: d.Metrics})
 	web.Mount(r, web.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, PublicURL: d.PublicURL,

@@ -80,8 +80,9 @@ func requestContext(log *slog.Logger, db Pinger, observer RequestObserver) gin.H
 			id = hex.EncodeToString(b[:])
 		}
 		c.Header("X-Request-ID", id)
-		l := log.With("request_id", id) // With is cheap: attributes are formatted only when logged
-		c.Set(ctxLogger, l)
+		// The request's logger is made when something logs (see Logger):
+		// tagging one for every request would cost more than most answers.
+		c.Set(ctxLogger, requestLog{base: log, id: id})
 		if db != nil {
 			c.Set(ctxDatabase, db)
 		}
@@ -99,8 +100,8 @@ func requestContext(log *slog.Logger, db Pinger, observer RequestObserver) gin.H
 		case status >= 400:
 			level = slog.LevelInfo
 		}
-		if l.Enabled(c.Request.Context(), level) {
-			l.Log(c.Request.Context(), level, "http request", "method", c.Request.Method, "path", c.FullPath(),
+		if log.Enabled(c.Request.Context(), level) {
+			Logger(c).Log(c.Request.Context(), level, "http request", "method", c.Request.Method, "path", c.FullPath(),
 				"status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds())
 		}
 	}
@@ -143,10 +144,22 @@ func cleanText(s string) bool {
 	return true
 }
 
+// requestLog is what a request's logger is made of.
+type requestLog struct {
+	base *slog.Logger
+	id   string
+}
+
 // Logger is the request's logger, tagged with its request id.
 func Logger(c *gin.Context) *slog.Logger {
-	if l, ok := c.Get(ctxLogger); ok {
-		return l.(*slog.Logger)
+	l, _ := c.Get(ctxLogger)
+	switch l := l.(type) {
+	case *slog.Logger:
+		return l
+	case requestLog:
+		tagged := l.base.With("request_id", l.id)
+		c.Set(ctxLogger, tagged)
+		return tagged
 	}
 	return slog.Default()
 }

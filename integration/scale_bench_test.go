@@ -60,12 +60,12 @@ func BenchmarkTenThousandLicenses(b *testing.B) {
 		b.Run(backend.name, func(b *testing.B) {
 			const licenses, concurrency = 10_000, 20
 			s := backend.start(b)
-			load := siteload.Start(b, s.Store)
+			load := validationLoad{loadgen: siteload.BuildLoadgen(b), site: siteload.SiteAPI(b, s.Store), bare: siteload.Bare(b, "validate")}
 			firstBought, _ := buyScaleLicenses(b, s, "first", 1, 1)
 			first := firstBought[0]
-			firstBody := siteload.ValidationBody(s.WaitIssued(first.ID).DLID, scaleProduct)
+			firstBody := validationBody(s.WaitIssued(first.ID).DLID)
 			requireValid(b, s, firstBody)
-			oneLicense := validationRatio(load, firstBody)
+			oneLicense := load.ratio(firstBody)
 			memOne := readProcessMemory(b)
 
 			for round := range b.N {
@@ -78,10 +78,10 @@ func BenchmarkTenThousandLicenses(b *testing.B) {
 
 				bodies := make([]string, 0, licenses)
 				for _, key := range licenseKeys(b, s.Store) {
-					bodies = append(bodies, siteload.ValidationBody(key, scaleProduct))
+					bodies = append(bodies, validationBody(key))
 				}
 				requireValid(b, s, bodies[len(bodies)-1])
-				all := validationRatio(load, bodies...)
+				all := load.ratio(bodies...)
 
 				b.ReportMetric(rate, "licenses/s")
 				b.ReportMetric(float64(retries), "purchases-sent-again")
@@ -292,7 +292,7 @@ func licenseKeys(b *testing.B, st *store.Store) []string {
 func requireValid(b *testing.B, s *stack.Stack, body string) {
 	b.Helper()
 	var v siteapi.SiteAnswer
-	r := s.CallAs("", http.MethodPost, siteload.ValidatePath, body)
+	r := s.CallAs("", http.MethodPost, siteload.CallPath("validate"), body)
 	r.JSON(b, &v)
 	if r.Status != http.StatusOK || v.Code != models.CodeValid {
 		b.Fatalf("validation of a scale license: %d %s", r.Status, r.Body)
@@ -303,11 +303,27 @@ type validationFigures struct {
 	perSecond, barePerSecond, ratio float64
 }
 
-// validationRatio is licenseflow's closed-loop validation throughput over
-// bodies against the bare gin handler's, measured one after the other.
-func validationRatio(load *siteload.Bench, bodies ...string) validationFigures {
-	bare, lf := load.Bare(0, bodies[0]), load.Licenseflow(0, bodies...)
+// validationLoad drives the site API over a stack's store and a bare gin
+// handler.
+type validationLoad struct {
+	loadgen    *siteload.Loadgen
+	site, bare string
+}
+
+// ratio is licenseflow's closed-loop validation throughput over bodies
+// (sent in turn) against the bare gin handler's, measured one after the
+// other.
+func (l validationLoad) ratio(bodies ...string) validationFigures {
+	run := func(url string) siteload.Result {
+		return l.loadgen.Run(siteload.Load{URL: url + siteload.CallPath("validate"), Bodies: bodies, Duration: 5 * time.Second})
+	}
+	bare, lf := run(l.bare), run(l.site)
 	return validationFigures{perSecond: lf.PerSecond, barePerSecond: bare.PerSecond, ratio: lf.PerSecond / bare.PerSecond}
+}
+
+// validationBody asks whether key may use the scale tier's product.
+func validationBody(key string) string {
+	return fmt.Sprintf(`{"dlid":%q,"product":%q,"nonce":"n"}`, key, scaleProduct)
 }
 
 // processMemory is this process's memory after a garbage collection.

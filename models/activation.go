@@ -25,6 +25,15 @@ type Activation struct {
 	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
 }
 
+// Heartbeat is an active domain of a license seen in use at a moment: it
+// moves the activation's last_seen forward, which keeps the domain from
+// being released as silent.
+type Heartbeat struct {
+	LicenseID string
+	Domain    string
+	At        time.Time
+}
+
 // UsageKind is what a site did with its key.
 type UsageKind string
 
@@ -45,6 +54,9 @@ type UsageEvent struct {
 	IP        string    `gorm:"size:64;not null" json:"ip,omitempty"`
 	Result    string    `gorm:"size:32;not null" json:"result"`
 	At        time.Time `gorm:"not null;index:ix_usage_license_at,priority:2" json:"at"`
+	// Hits counts identical events of the same second, kept as one row: a
+	// site asking many times a second costs one insert, not many.
+	Hits int `gorm:"not null;default:1" json:"hits"`
 }
 
 // UsageDay counts one day's hits by kind.

@@ -24,6 +24,20 @@ const (
 // ("..", empty labels, labels over 63 or names over 253 characters) are
 // refused. Normalizing a normalized domain gives it back unchanged.
 func NormalizeDomain(raw string) (string, error) {
+	if plainDomainName(raw) {
+		return raw, nil // what sites send most: no URL to parse, nothing for IDNA to map
+	}
+	return normalizeDomain(raw)
+}
+
+// plainDomainName reports whether s is a DNS name normalizeDomain gives
+// back unchanged: lower-case letters, digits, hyphens and dots, no
+// punycode-like label (IDNA checks those), no IP address, no "www.".
+func plainDomainName(s string) bool {
+	return ValidDomainName(s) && !strings.Contains(s, "--") && !strings.HasPrefix(s, "www.") && net.ParseIP(s) == nil
+}
+
+func normalizeDomain(raw string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", Invalid("missing_domain", "domain", "domain is required, e.g. example.com")

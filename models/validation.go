@@ -81,7 +81,9 @@ func Decide(f ValidationFacts) Decision {
 }
 
 // SiteLicense is what a site-facing request needs to know about a key: the
-// license, its entitlements and its active domains, read in one go.
+// license, its entitlements and its active domains, read in one go. One
+// from the site cache shares its slices and map with every request: replace
+// them, never change them in place.
 type SiteLicense struct {
 	License       License
 	Entitled      []string // repos and product codes
@@ -89,6 +91,9 @@ type SiteLicense struct {
 	ActiveDomains []string
 	// StagingDomains are the active domains that take no slot.
 	StagingDomains []string
+	// LastSeen is when each active domain was last seen, as stored when
+	// this was read.
+	LastSeen map[string]time.Time
 }
 
 // SlotsInUse counts the active domains that take a domain slot.

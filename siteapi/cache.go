@@ -2,7 +2,7 @@ package siteapi
 
 import (
 	"context"
-	"slices"
+	"errors"
 	"sync"
 	"time"
 
@@ -21,8 +21,19 @@ type Cache struct {
 
 	mu        sync.Mutex
 	byDLID    map[string]cachedSite
-	dlidOf    map[string]string // license id -> DLID
-	evictions uint64            // bumped by every invalidation
+	dlidOf    map[string]string    // license id -> DLID
+	evictions uint64               // bumped by every invalidation
+	reading   map[string]*siteRead // DLID -> the database read under way
+}
+
+// siteRead is one database read of a key that the requests asking for it
+// meanwhile share, so an expired hot key costs one read, not one per
+// request in flight.
+type siteRead struct {
+	done       chan struct{}
+	generation uint64 // of the evictions when the read started
+	site       models.SiteLicense
+	err        error
 }
 
 // cacheStore is what the cache reads and listens to.
@@ -40,38 +51,62 @@ type cachedSite struct {
 
 // NewCache returns a cache over store, subscribed to its change notices.
 func NewCache(store cacheStore, ttl time.Duration) *Cache {
-	c := &Cache{store: store, ttl: ttl, byDLID: map[string]cachedSite{}, dlidOf: map[string]string{}}
+	c := &Cache{store: store, ttl: ttl, byDLID: map[string]cachedSite{}, dlidOf: map[string]string{}, reading: map[string]*siteRead{}}
 	store.OnLicenseChange(c.Invalidate)
 	return c
 }
 
 // Lookup is LookupSiteLicense, served from memory when possible. Callers
-// get their own copy of the slices.
+// share the cached slices and map: they may replace them (as activation
+// does), never change them in place.
 func (c *Cache) Lookup(ctx context.Context, dlid string) (models.SiteLicense, error) {
 	c.mu.Lock()
-	entry, ok := c.byDLID[dlid]
-	generation := c.evictions
-	c.mu.Unlock()
-	if ok && time.Now().Before(entry.expires) {
-		return cloneSite(entry.site), nil
+	if entry, ok := c.byDLID[dlid]; ok && time.Now().Before(entry.expires) {
+		c.mu.Unlock()
+		return entry.site, nil
 	}
-	site, err := c.store.LookupSiteLicense(ctx, dlid)
-	if err != nil {
-		return site, err
-	}
-	c.mu.Lock()
-	// A change noticed while we were reading may not be in what we read:
-	// then do not cache it.
-	if c.evictions == generation {
-		if len(c.byDLID) >= maxCachedSites { // a crude bound; hot keys come back at once
-			clear(c.byDLID)
-			clear(c.dlidOf)
+	// Join a read started since the last change, or start one.
+	if r, ok := c.reading[dlid]; ok && r.generation == c.evictions {
+		c.mu.Unlock()
+		select {
+		case <-r.done:
+			return r.site, r.err
+		case <-ctx.Done():
+			return models.SiteLicense{}, ctx.Err()
 		}
-		c.byDLID[dlid] = cachedSite{site: cloneSite(site), expires: time.Now().Add(c.ttl)}
-		c.dlidOf[site.License.ID] = dlid
 	}
+	r := &siteRead{done: make(chan struct{}), generation: c.evictions}
+	c.reading[dlid] = r
 	c.mu.Unlock()
-	return site, nil
+	c.read(ctx, dlid, r)
+	return r.site, r.err
+}
+
+// errReadPanicked is what requests sharing a read see should it panic.
+var errReadPanicked = errors.New("reading the license failed")
+
+// read runs r, caches what it found unless a change was noticed meanwhile
+// (it may not be in what was read), and lets the waiting requests go.
+func (c *Cache) read(ctx context.Context, dlid string, r *siteRead) {
+	r.err = errReadPanicked
+	defer func() {
+		c.mu.Lock()
+		if c.reading[dlid] == r {
+			delete(c.reading, dlid)
+		}
+		if r.err == nil && c.evictions == r.generation {
+			if len(c.byDLID) >= maxCachedSites { // a crude bound; hot keys come back at once
+				clear(c.byDLID)
+				clear(c.dlidOf)
+			}
+			c.byDLID[dlid] = cachedSite{site: r.site, expires: time.Now().Add(c.ttl)}
+			c.dlidOf[r.site.License.ID] = dlid
+		}
+		c.mu.Unlock()
+		close(r.done)
+	}()
+	// Others may wait for this read: it must not end with this request.
+	r.site, r.err = c.store.LookupSiteLicense(context.WithoutCancel(ctx), dlid)
 }
 
 // Invalidate forgets a license (store.AllLicenses: every license).
@@ -88,12 +123,4 @@ func (c *Cache) Invalidate(licenseID string) {
 		delete(c.byDLID, dlid)
 		delete(c.dlidOf, licenseID)
 	}
-}
-
-// cloneSite copies a cached answer, so callers may change their slices.
-func cloneSite(s models.SiteLicense) models.SiteLicense {
-	s.Entitled = slices.Clone(s.Entitled)
-	s.Entitlements = slices.Clone(s.Entitlements)
-	s.ActiveDomains = slices.Clone(s.ActiveDomains)
-	return s
 }

@@ -2,16 +2,13 @@ package siteapi
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -82,6 +79,13 @@ type Deps struct {
 	Staging models.StagingRule
 	// Metrics counts validations and activations; nil counts nothing.
 	Metrics *metrics.Metrics
+	// LastSeen writes heartbeats in batches; nil writes each at once.
+	LastSeen *usage.LastSeen
+	// DomainSilence is how long a domain may stay silent before it is
+	// released. A heartbeat is left to LastSeen only while the domain's
+	// stored last_seen is younger than half of it, so a lost batch never
+	// makes a live domain look silent; 0 writes every heartbeat at once.
+	DomainSilence time.Duration
 }
 
 // Store is what the site-facing API reads and records.
@@ -264,12 +268,12 @@ func (s *server) signed(c *gin.Context, status int, v any) {
 		httpx.Fail(c, err)
 		return
 	}
-	key, err := s.signer.key(c.Request.Context())
+	signature, err := s.signer.signAnswer(c.Request.Context(), body)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
-	c.Header(licensetoken.SignatureHeader, licensetoken.SignAnswer(body, key.ID, key.PrivateKey))
+	c.Header(licensetoken.SignatureHeader, signature)
 	c.Data(status, "application/json; charset=utf-8", body)
 }
 
@@ -281,6 +285,14 @@ func (s *server) validate(c *gin.Context) {
 	}
 	d := s.decide(sl, req)
 	s.Metrics.Validation(d.Code)
+	if d.Valid && req.Domain != "" {
+		// A site that validates is in use as much as one that sends
+		// heartbeats: both keep its domain from being released as silent.
+		// The answer stands even when that cannot be written now.
+		if err := s.keepDomain(c.Request.Context(), sl, req.Domain); err != nil {
+			httpx.Logger(c).Warn("last-seen time of a validating domain not recorded", "domain", req.Domain, "error", err)
+		}
+	}
 	s.answer(c, models.UsageValidate, sl, req, s.siteAnswer(sl, req, d))
 }
 
@@ -374,13 +386,32 @@ func (s *server) heartbeat(c *gin.Context) {
 		return
 	}
 	if sl != nil {
-		err := s.Store.Heartbeat(c.Request.Context(), sl.License.ID, req.Domain, s.Now())
-		if err != nil && !errors.Is(err, models.ErrNotFound) {
+		if err := s.keepDomain(c.Request.Context(), sl, req.Domain); err != nil {
 			httpx.Fail(c, err)
 			return
 		}
 	}
 	s.answer(c, models.UsageHeartbeat, sl, req, s.siteAnswer(sl, req, s.decide(sl, req)))
+}
+
+// keepDomain records that an active domain of sl is still in use: in the
+// next batch when its stored last_seen is recent, at once otherwise. A
+// domain that is not active has nothing to keep (the answer says so).
+func (s *server) keepDomain(ctx context.Context, sl *models.SiteLicense, domain string) error {
+	stored, active := sl.LastSeen[domain]
+	if !active {
+		return nil
+	}
+	now := s.Now()
+	if s.LastSeen != nil && now.Sub(stored) < s.DomainSilence/2 {
+		s.LastSeen.Seen(models.Heartbeat{LicenseID: sl.License.ID, Domain: domain, At: now})
+		return nil
+	}
+	err := s.Store.Heartbeat(ctx, sl.License.ID, domain, now)
+	if errors.Is(err, models.ErrNotFound) { // deactivated since sl was read
+		return nil
+	}
+	return err
 }
 
 func without(list []string, item string) []string {
@@ -495,44 +526,4 @@ func (s *server) issueToken(c *gin.Context, sl *models.SiteLicense) {
 	}
 	claims.KeyID = key.ID
 	c.JSON(http.StatusOK, LicenseToken{Token: tok, Claims: claims})
-}
-
-// signer caches the active signing key, re-reading it every minute so a
-// rotation on another instance is picked up.
-type signer struct {
-	store   signingKeys
-	mu      sync.Mutex
-	current models.SigningKey
-	loaded  time.Time
-}
-
-// signingKeys is where the signer finds the active key.
-type signingKeys interface {
-	ActiveSigningKey(ctx context.Context) (models.SigningKey, error)
-}
-
-func (g *signer) key(ctx context.Context) (models.SigningKey, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.current.ID != "" && time.Since(g.loaded) < time.Minute {
-		return g.current, nil
-	}
-	k, err := g.store.ActiveSigningKey(ctx)
-	if err != nil {
-		if g.current.ID != "" { // keep signing with the key we have
-			return g.current, nil
-		}
-		return k, fmt.Errorf("load signing key: %w", err)
-	}
-	if len(k.PrivateKey) != ed25519.PrivateKeySize {
-		return k, fmt.Errorf("signing key %s is corrupt", k.ID)
-	}
-	g.current, g.loaded = k, time.Now()
-	return k, nil
-}
-
-func (g *signer) set(k models.SigningKey) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.current, g.loaded = k, time.Now()
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -32,23 +33,40 @@ func (s *Store) LookupSiteLicense(ctx context.Context, dlid string) (models.Site
 	for _, e := range out.Entitlements {
 		out.Entitled = append(out.Entitled, e.Repo, e.ProductCode)
 	}
-	out.ActiveDomains, out.StagingDomains, err = s.activeDomains(s.with(ctx), out.License.ID)
+	rows, err := activeActivations(s.with(ctx), out.License.ID)
+	out.ActiveDomains, out.StagingDomains = domainsOf(rows)
+	out.LastSeen = make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		out.LastSeen[r.Domain] = r.LastSeen
+	}
 	return out, err
 }
 
 // activeDomains lists a license's active domains, and those of them that
 // are staging copies, in one query.
 func (s *Store) activeDomains(db *gorm.DB, licenseID string) (active, staging []string, err error) {
+	rows, err := activeActivations(db, licenseID)
+	active, staging = domainsOf(rows)
+	return active, staging, err
+}
+
+// activeActivations reads a license's active domains, by domain.
+func activeActivations(db *gorm.DB, licenseID string) ([]models.Activation, error) {
 	var rows []models.Activation
-	err = db.Select("domain", "staging").Where("license_id = ? AND status = ?", licenseID, models.ActivationActive).
+	err := db.Select("domain", "staging", "last_seen").Where("license_id = ? AND status = ?", licenseID, models.ActivationActive).
 		Order("domain").Find(&rows).Error
+	return rows, err
+}
+
+// domainsOf names active activations' domains, and those that are staging copies.
+func domainsOf(rows []models.Activation) (active, staging []string) {
 	for _, r := range rows {
 		active = append(active, r.Domain)
 		if r.Staging {
 			staging = append(staging, r.Domain)
 		}
 	}
-	return active, staging, err
+	return active, staging
 }
 
 // ListActivations lists a license's activations, active first.
@@ -186,6 +204,35 @@ func (s *Store) Heartbeat(ctx context.Context, licenseID, domain string, now tim
 	return nil
 }
 
+// heartbeatsPerTransaction bounds the updates RecordHeartbeats makes in
+// one transaction, so a large batch does not hold SQLite's writer for long.
+const heartbeatsPerTransaction = 500
+
+// RecordHeartbeats writes a batch of heartbeats: each active domain's
+// last_seen moves forward to its heartbeat, never back (batches from
+// several API instances may arrive out of order). Domains no longer
+// active are left alone.
+func (s *Store) RecordHeartbeats(ctx context.Context, beats []models.Heartbeat) error {
+	for chunk := range slices.Chunk(beats, heartbeatsPerTransaction) {
+		err := s.transaction(ctx, func(tx *Store) error {
+			for _, b := range chunk {
+				at := models.Instant(b.At)
+				err := tx.db.Model(&models.Activation{}).
+					Where("license_id = ? AND domain = ? AND status = ? AND last_seen < ?", b.LicenseID, b.Domain, models.ActivationActive, at).
+					Update("last_seen", at).Error
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("record %d heartbeats: %w", len(beats), err)
+		}
+	}
+	return nil
+}
+
 // ReleaseSilentDomains deactivates domains not seen since before; it
 // returns how many it freed. The licenses concerned are locked first, in
 // id order, as Activate and Deactivate lock them.
@@ -231,10 +278,13 @@ func (s *Store) ReleaseSilentDomains(ctx context.Context, before, now time.Time)
 	return len(released), err
 }
 
-// RecordUsage stores usage events in one batch.
+// RecordUsage stores usage events in one batch (an event without Hits is one hit).
 func (s *Store) RecordUsage(ctx context.Context, events []models.UsageEvent) error {
 	if len(events) == 0 {
 		return nil
+	}
+	for i := range events {
+		events[i].Hits = max(events[i].Hits, 1)
 	}
 	return s.with(ctx).CreateInBatches(events, 500).Error
 }
@@ -243,7 +293,7 @@ func (s *Store) RecordUsage(ctx context.Context, events []models.UsageEvent) err
 // here, so PostgreSQL and SQLite agree) and when each domain was last seen.
 func (s *Store) UsageSince(ctx context.Context, licenseID string, since time.Time) (models.Usage, error) {
 	var events []models.UsageEvent
-	if err := s.with(ctx).Select("kind", "domain", "at").Where("license_id = ? AND at >= ?", licenseID, models.Instant(since)).
+	if err := s.with(ctx).Select("kind", "domain", "at", "hits").Where("license_id = ? AND at >= ?", licenseID, models.Instant(since)).
 		Order("at").Find(&events).Error; err != nil {
 		return models.Usage{}, err
 	}
@@ -254,8 +304,8 @@ func (s *Store) UsageSince(ctx context.Context, licenseID string, since time.Tim
 		if n := len(u.Days); n == 0 || u.Days[n-1].Day != day {
 			u.Days = append(u.Days, models.UsageDay{Day: day, Counts: map[models.UsageKind]int{}})
 		}
-		u.Days[len(u.Days)-1].Counts[e.Kind]++
-		u.Totals[e.Kind]++
+		u.Days[len(u.Days)-1].Counts[e.Kind] += e.Hits
+		u.Totals[e.Kind] += e.Hits
 		if e.Domain != "" && e.At.After(lastSeen[e.Domain]) {
 			lastSeen[e.Domain] = e.At
 		}

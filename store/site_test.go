@@ -82,6 +82,49 @@ func TestSilentDomainsAreReleased(t *testing.T) {
 	})
 }
 
+func TestBatchedHeartbeatsMoveLastSeenForwardOnly(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
+		l := issuedLicense(t, store, "beats-1", 3)
+		then := models.Instant(time.Now().AddDate(0, 0, -5))
+		for _, d := range []string{"a.example.com", "b.example.com", "gone.example.com"} {
+			_, _, err := store.Activate(ctx, l.ID, d, then)
+			require.NoError(t, err)
+		}
+		require.NoError(t, store.Deactivate(ctx, l.ID, "gone.example.com", then))
+		sl, err := store.LookupSiteLicense(ctx, l.Key())
+		require.NoError(t, err)
+		assert.Equal(t, map[string]time.Time{"a.example.com": then, "b.example.com": then}, utcTimes(sl.LastSeen),
+			"a site license knows when each active domain was last seen")
+
+		now := models.Instant(time.Now())
+		require.NoError(t, store.RecordHeartbeats(ctx, []models.Heartbeat{
+			{LicenseID: l.ID, Domain: "a.example.com", At: now},
+			{LicenseID: l.ID, Domain: "b.example.com", At: then.Add(-time.Hour)}, // an older batch arriving late
+			{LicenseID: l.ID, Domain: "gone.example.com", At: now},
+			{LicenseID: l.ID, Domain: "never.example.com", At: now},
+		}))
+		sl, err = store.LookupSiteLicense(ctx, l.Key())
+		require.NoError(t, err)
+		assert.Equal(t, map[string]time.Time{"a.example.com": now, "b.example.com": then}, utcTimes(sl.LastSeen))
+		acts, err := store.ListActivations(ctx, l.ID)
+		require.NoError(t, err)
+		for _, a := range acts {
+			if a.Domain == "gone.example.com" {
+				assert.Equal(t, models.ActivationDeactivated, a.Status, "a heartbeat does not bring a deactivated domain back")
+				assert.True(t, a.LastSeen.Equal(then))
+			}
+		}
+	})
+}
+
+func utcTimes(m map[string]time.Time) map[string]time.Time {
+	out := make(map[string]time.Time, len(m))
+	for k, v := range m {
+		out[k] = v.UTC()
+	}
+	return out
+}
+
 func TestUsageIsCountedByKindAndDay(t *testing.T) {
 	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		day1 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)

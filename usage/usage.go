@@ -1,6 +1,7 @@
 // Package usage records site-facing hits (validations, activations,
-// heartbeats, feed and download requests) without slowing them down: events
-// are queued in memory and written to the database in batches.
+// heartbeats, feed and download requests) and heartbeats' last-seen times
+// without slowing them down: both are queued in memory and written to the
+// database in batches.
 package usage
 
 import (
@@ -14,9 +15,11 @@ import (
 	"github.com/licenseflow/licenseflow/store"
 )
 
-// Recorder batches usage events. A clean shutdown (Close) writes every
-// queued event; a crash loses at most one flush interval of statistics,
-// which is the price of not writing once per validation.
+// Recorder batches usage events. Identical events of the same second (a
+// site asking again and again) become one row with their number of hits.
+// A clean shutdown (Close) writes every queued event; a crash loses at most
+// one flush interval of statistics, which is the price of not writing once
+// per validation.
 type Recorder struct {
 	store    *store.Store
 	log      *slog.Logger
@@ -61,6 +64,7 @@ func (r *Recorder) run() {
 	tick := time.NewTicker(r.interval)
 	defer tick.Stop()
 	batch := make([]models.UsageEvent, 0, 500)
+	rows := map[sameEvent]int{} // index in batch
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -71,6 +75,7 @@ func (r *Recorder) run() {
 			r.log.Error("writing usage events failed", "events", len(batch), "error", err)
 		}
 		batch = batch[:0]
+		clear(rows)
 	}
 	for {
 		select {
@@ -79,6 +84,13 @@ func (r *Recorder) run() {
 				flush()
 				return
 			}
+			k := sameEvent{e.LicenseID, e.Kind, e.Domain, e.IP, e.Result, e.At.Unix()}
+			if i, seen := rows[k]; seen {
+				batch[i].Hits += max(e.Hits, 1)
+				continue
+			}
+			e.Hits = max(e.Hits, 1)
+			rows[k] = len(batch)
 			batch = append(batch, e)
 			if len(batch) == cap(batch) {
 				flush()
@@ -87,4 +99,15 @@ func (r *Recorder) run() {
 			flush()
 		}
 	}
+}
+
+// sameEvent is what makes two usage events one row: all but the
+// fraction of a second.
+type sameEvent struct {
+	licenseID string
+	kind      models.UsageKind
+	domain    string
+	ip        string
+	result    string
+	second    int64
 }

@@ -33,7 +33,9 @@ type harness struct {
 	testsuite.WorkflowTestSuite
 	t     *testing.T
 	store *store.Store
-	acts  *activities.Activities
+	// acts is what the runs register as activities: the real ones, or the
+	// model test's recording stand-ins.
+	acts any
 
 	mu       sync.Mutex
 	emails   []sentEmail

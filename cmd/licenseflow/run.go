@@ -159,13 +159,14 @@ func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *store.St
 	return nil
 }
 
-func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder *usage.Recorder, cacheTTL time.Duration, hooks app.Webhooks, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
+func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder *usage.Recorder, lastSeen *usage.LastSeen, cacheTTL time.Duration, hooks app.Webhooks, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	deps := app.Deps{
 		Webhooks: hooks,
 		Store:    store, Temporal: c, Namespace: cfg.Temporal.Namespace, WebUIURL: cfg.Temporal.UIURL, Logger: log,
 		Policy:    workflows.Policy{GracePeriod: cfg.GracePeriod, Retention: cfg.Retention},
 		PublicURL: cfg.PublicURL, WebhookSecrets: cfg.Stripe.WebhookSecrets, Usage: recorder,
+		LastSeen: lastSeen, DomainSilence: cfg.Site.DomainSilence,
 		ReleasesDir: cfg.Site.ReleasesDir, SiteCacheTTL: cacheTTL, AdminEmails: cfg.AdminEmails, ReleaseEmailsPerMinute: cfg.Site.ReleaseEmailsPerMinute, TrustedProxies: cfg.Site.TrustedProxies,
 		Staging: cfg.Site.Staging, Metrics: m, ServeMetrics: cfg.Metrics.Addr == "", MetricsToken: cfg.Metrics.Token,
 	}
@@ -262,7 +263,9 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 	}
 	recorder := usage.NewRecorder(store, log, time.Second)
 	defer recorder.Close() // after the HTTP server drained: every queued hit is written
-	router, err := newRouter(cfg, store, c, recorder, siteCacheTTL(ctx, cfg, store, r, log), hooks, m, log)
+	lastSeen := usage.NewLastSeen(store, log, usage.LastSeenOptions{Interval: cfg.Site.HeartbeatFlush})
+	defer lastSeen.Close() // likewise every pending heartbeat
+	router, err := newRouter(cfg, store, c, recorder, lastSeen, siteCacheTTL(ctx, cfg, store, r, log), hooks, m, log)
 	if err != nil {
 		return err
 	}

@@ -7,10 +7,10 @@
 // many license keys.
 //
 //	loadgen -url http://127.0.0.1:8080/api/v1/licenses/validate -body '{"dlid":"…"}' -rate 1000 -d 10s
+//	loadgen -url … -body '{"dlid":"…","nonce":"n-SEQ"}' -seq SEQ   # a fresh nonce each request
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -18,6 +18,8 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,12 +44,13 @@ func main() {
 	workers := flag.Int("c", 32, "concurrent connections")
 	duration := flag.Duration("d", 5*time.Second, "how long to run")
 	warmup := flag.Duration("warmup", time.Second, "untimed warm-up")
+	sequence := flag.String("seq", "", "placeholder in -body replaced by a number unique to each request (e.g. a nonce)")
 	flag.Parse()
 	if *target == "" {
 		fmt.Fprintln(os.Stderr, "loadgen: -url is required")
 		os.Exit(2)
 	}
-	bodies := [][]byte{[]byte(*body)}
+	bodies := []string{*body}
 	if *bodiesFile != "" {
 		var err error
 		if bodies, err = readLines(*bodiesFile); err != nil {
@@ -55,11 +58,15 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	var sent atomic.Uint64
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *workers, MaxConnsPerHost: *workers}, Timeout: 10 * time.Second}
+	var sent atomic.Int64
 	send := func() bool {
-		body := bodies[(sent.Add(1)-1)%uint64(len(bodies))]
-		resp, err := client.Post(*target, "application/json", bytes.NewReader(body))
+		n := sent.Add(1)
+		payload := bodies[(n-1)%int64(len(bodies))]
+		if *sequence != "" {
+			payload = strings.ReplaceAll(payload, *sequence, strconv.FormatInt(n, 10))
+		}
+		resp, err := client.Post(*target, "application/json", strings.NewReader(payload))
 		if err != nil {
 			return false
 		}
@@ -73,14 +80,14 @@ func main() {
 }
 
 // readLines returns the non-empty lines of a file.
-func readLines(path string) ([][]byte, error) {
+func readLines(path string) ([]string, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var lines [][]byte
-	for line := range bytes.Lines(raw) {
-		if line = bytes.TrimSpace(line); len(line) > 0 {
+	var lines []string
+	for line := range strings.Lines(string(raw)) {
+		if line = strings.TrimSpace(line); line != "" {
 			lines = append(lines, line)
 		}
 	}

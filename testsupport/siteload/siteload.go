@@ -1,11 +1,11 @@
-// Package siteload measures licenseflow's validation endpoint, as
-// production mounts it, from the load generator cmd/loadgen running in a
-// process of its own, next to a bare gin handler measured the same way in
-// the same run, for the benchmarks that report validation figures.
+// Package siteload drives the calls installed sites make, served as
+// production wires them, with the load generator cmd/loadgen running in a
+// process of its own, next to a bare gin handler driven the same way in the
+// same run: the one harness of every benchmark that reports site-facing
+// figures.
 package siteload
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,6 +29,9 @@ import (
 	"github.com/licenseflow/licenseflow/usage"
 )
 
+// CallPath is the URL path of a site call ("validate", "heartbeat", …).
+func CallPath(call string) string { return "/api/v1/licenses/" + call }
+
 // Result is what cmd/loadgen reports for one run.
 type Result struct {
 	Requests  int     `json:"requests"`
@@ -38,85 +41,106 @@ type Result struct {
 	P99ms     float64 `json:"p99_ms"`
 }
 
-// Duration of each measured run, after loadgen's one-second warm-up.
-const Duration = 5 * time.Second
-
-// ValidatePath is the endpoint measured.
-const ValidatePath = "/api/v1/licenses/validate"
-
-// Bench serves the site API on a store and a bare gin handler on loopback
-// until the benchmark ends, and drives them with a freshly built loadgen.
-type Bench struct {
-	tb          testing.TB
-	loadgen     string
-	licenseflow string
-	bare        string
+// Load is one run of the load generator.
+type Load struct {
+	URL string
+	// Body is sent with every request, or Bodies in turn when given.
+	Body   string
+	Bodies []string
+	// Seq, when set, is replaced in the body by a number unique to each
+	// request (a fresh nonce).
+	Seq string
+	// Rate is requests per second; 0 runs closed loop (32 connections).
+	Rate int
+	// Duration is measured after an untimed Warmup (loadgen's default
+	// of one second when zero).
+	Duration, Warmup time.Duration
 }
 
-// Start serves siteapi on store with usage recording and metrics, as in
-// production, and builds cmd/loadgen.
-func Start(tb testing.TB, store *store.Store) *Bench {
+// Loadgen is cmd/loadgen, built for one benchmark.
+type Loadgen struct {
+	tb   testing.TB
+	path string
+}
+
+// BuildLoadgen builds cmd/loadgen into the benchmark's temporary directory.
+func BuildLoadgen(tb testing.TB) *Loadgen {
 	tb.Helper()
-	gin.SetMode(gin.ReleaseMode)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	recorder := usage.NewRecorder(store, quiet, 200*time.Millisecond)
-	tb.Cleanup(recorder.Close)
-	m := metrics.New() // every request and validation is counted
-	router := httpx.NewRouter(httpx.Options{Logger: quiet, Database: store, Requests: m})
-	siteapi.Mount(router, siteapi.Deps{Store: store, Usage: recorder, SiteCacheTTL: 30 * time.Second,
-		Staging: models.DefaultStagingRule(), Metrics: m})
-	bare := gin.New()
-	bare.POST(ValidatePath, func(c *gin.Context) {
-		c.JSON(http.StatusOK, gin.H{"valid": true, "code": "VALID", "ts": "2026-01-01T00:00:00Z"})
-	})
-	loadgen := filepath.Join(tb.TempDir(), "loadgen")
-	if out, err := exec.Command("go", "build", "-o", loadgen, "github.com/licenseflow/licenseflow/cmd/loadgen").CombinedOutput(); err != nil {
+	path := filepath.Join(tb.TempDir(), "loadgen")
+	if out, err := exec.Command("go", "build", "-o", path, "github.com/licenseflow/licenseflow/cmd/loadgen").CombinedOutput(); err != nil {
 		tb.Fatalf("build loadgen: %v\n%s", err, out)
 	}
-	return &Bench{tb: tb, loadgen: loadgen, licenseflow: serve(tb, router), bare: serve(tb, bare)}
+	return &Loadgen{tb: tb, path: path}
 }
 
-// ValidationBody asks whether key may use product (no domain given).
-func ValidationBody(key, product string) string {
-	return fmt.Sprintf(`{"dlid":%q,"product":%q,"nonce":"n"}`, key, product)
-}
-
-// Licenseflow validates bodies in turn, rate requests per second (0: as
-// fast as 32 connections go), failing the benchmark on any 5xx.
-func (b *Bench) Licenseflow(rate int, bodies ...string) Result {
-	b.tb.Helper()
-	file := filepath.Join(b.tb.TempDir(), "bodies")
-	if err := os.WriteFile(file, []byte(strings.Join(bodies, "\n")), 0o600); err != nil {
-		b.tb.Fatal(err)
+// Run runs one load and fails the benchmark on any 5xx or transport error.
+func (l *Loadgen) Run(load Load) Result {
+	l.tb.Helper()
+	args := []string{"-url", load.URL, "-rate", fmt.Sprint(load.Rate), "-c", "32", "-d", load.Duration.String()}
+	if load.Warmup > 0 {
+		args = append(args, "-warmup", load.Warmup.String())
 	}
-	return b.run(b.licenseflow, rate, "-bodies", file)
-}
-
-// Bare sends body to the bare gin handler the same way.
-func (b *Bench) Bare(rate int, body string) Result {
-	b.tb.Helper()
-	return b.run(b.bare, rate, "-body", body)
-}
-
-func (b *Bench) run(base string, rate int, bodyArgs ...string) Result {
-	b.tb.Helper()
-	args := append([]string{"-url", base + ValidatePath, "-rate", fmt.Sprint(rate), "-c", "32", "-d", Duration.String()}, bodyArgs...)
-	out, err := exec.CommandContext(context.Background(), b.loadgen, args...).Output()
+	if load.Seq != "" {
+		args = append(args, "-seq", load.Seq)
+	}
+	if len(load.Bodies) > 0 {
+		file := filepath.Join(l.tb.TempDir(), "bodies")
+		if err := os.WriteFile(file, []byte(strings.Join(load.Bodies, "\n")), 0o600); err != nil {
+			l.tb.Fatal(err)
+		}
+		args = append(args, "-bodies", file)
+	} else {
+		args = append(args, "-body", load.Body)
+	}
+	out, err := exec.Command(l.path, args...).Output()
 	if err != nil {
-		b.tb.Fatalf("loadgen: %v", err)
+		l.tb.Fatalf("loadgen: %v", err)
 	}
 	var r Result
 	if err := json.Unmarshal(out, &r); err != nil {
-		b.tb.Fatalf("loadgen output %s: %v", out, err)
+		l.tb.Fatalf("loadgen output %s: %v", out, err)
 	}
 	if r.Errors > 0 {
-		b.tb.Fatalf("%d of %d requests failed", r.Errors, r.Requests)
+		l.tb.Fatalf("%d of %d requests to %s failed", r.Errors, r.Requests, load.URL)
 	}
 	return r
 }
 
-// serve runs h on a loopback port until the benchmark ends.
-func serve(tb testing.TB, h http.Handler) string {
+// SiteAPI serves the site-facing API over st as production wires it
+// (request metrics, usage recording, batched last-seen times, the key
+// cache) until the benchmark ends, and returns its URL.
+func SiteAPI(tb testing.TB, st *store.Store) string {
+	tb.Helper()
+	gin.SetMode(gin.ReleaseMode)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	recorder := usage.NewRecorder(st, quiet, time.Second) // as in production
+	tb.Cleanup(recorder.Close)
+	lastSeen := usage.NewLastSeen(st, quiet, usage.LastSeenOptions{Interval: usage.DefaultLastSeenInterval})
+	tb.Cleanup(lastSeen.Close)
+	m := metrics.New() // as in production: every request and validation is counted
+	router := httpx.NewRouter(httpx.Options{Logger: quiet, Database: st, Requests: m})
+	siteapi.Mount(router, siteapi.Deps{Store: st, Usage: recorder, SiteCacheTTL: 30 * time.Second,
+		Staging: models.DefaultStagingRule(), Metrics: m, LastSeen: lastSeen, DomainSilence: 30 * 24 * time.Hour})
+	return Serve(tb, router)
+}
+
+// Bare serves a bare gin handler answering constant JSON to each call
+// until the benchmark ends, and returns its URL: the baseline.
+func Bare(tb testing.TB, calls ...string) string {
+	tb.Helper()
+	gin.SetMode(gin.ReleaseMode)
+	bare := gin.New()
+	for _, call := range calls {
+		bare.POST(CallPath(call), func(c *gin.Context) {
+			c.JSON(http.StatusOK, gin.H{"valid": true, "code": "VALID", "ts": "2026-01-01T00:00:00Z"})
+		})
+	}
+	return Serve(tb, bare)
+}
+
+// Serve runs h on a loopback port until the benchmark ends.
+func Serve(tb testing.TB, h http.Handler) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)

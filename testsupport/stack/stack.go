@@ -156,6 +156,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	}
 	gin.SetMode(gin.TestMode)
 	recorder := usage.NewRecorder(store, nil, 50*time.Millisecond)
+	lastSeen := usage.NewLastSeen(store, nil, usage.LastSeenOptions{Interval: 50 * time.Millisecond})
 	// Every JSON answer under /api/v1 is checked against the OpenAPI
 	// document; mismatches fail the test when the stack stops.
 	checker, err := openapicheck.New()
@@ -171,13 +172,14 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 		Store: store, Temporal: c, Namespace: namespace, WebUIURL: "http://localhost:8233",
 		Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout,
 		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, Payments: opts.Payments,
-		Usage: recorder, ReleasesDir: filepath.Join(t.TempDir(), "releases"), ReleaseEmailsPerMinute: 6000,
+		Usage: recorder, LastSeen: lastSeen, DomainSilence: 30 * 24 * time.Hour, ReleasesDir: filepath.Join(t.TempDir(), "releases"), ReleaseEmailsPerMinute: 6000,
 		SiteCacheTTL: time.Minute, // the worker writes through the same store: every change invalidates
 		AdminEmails:  []string{OperatorEmail}, Webhooks: hooks,
 		Staging: models.DefaultStagingRule(),
 		Metrics: m, ServeMetrics: true,
 	})))
 	t.Cleanup(recorder.Close)
+	t.Cleanup(lastSeen.Close)
 	t.Cleanup(srv.Close)
 	if !opts.WithoutWebhookWakeups {
 		t.Cleanup(app.WakeWebhookDispatchers(store, c, hooks.Policy, nil).Close)

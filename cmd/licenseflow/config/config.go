@@ -35,6 +35,7 @@ var Vars = []Var{
 	{"LICENSEFLOW_LOG_FORMAT", "text", "text or json."},
 	{"LICENSEFLOW_RELEASES_DIR", "data/releases", "Where uploaded release artifacts are stored (shared storage when several API instances run)."},
 	{"LICENSEFLOW_DOMAIN_SILENCE_DAYS", "30", "Domains with no heartbeat or validation for this many days are released by a daily schedule."},
+	{"LICENSEFLOW_HEARTBEAT_FLUSH_SECONDS", "10", "Heartbeats' last-seen times are written in batches this often (1 to 3600): a crash loses at most this much of them, far below the domain silence (a heartbeat of a domain silent for half of it is written at once)."},
 	{"LICENSEFLOW_RELEASE_EMAILS_PER_MINUTE", "120", "Throttle of new-release notification emails."},
 	{"LICENSEFLOW_TRUSTED_PROXIES", "", "Comma-separated proxy addresses/CIDRs allowed to set X-Forwarded-For (client IPs for rate limits). Empty: none."},
 	{"LICENSEFLOW_STAGING_DOMAINS", "default", "Staging and local copies of sites, which activate without taking a domain slot: comma-separated names (`localhost`), `*.suffix`, `prefix.*` (a subdomain whose first label is prefix) and CIDR prefixes. `default` stands for `" + strings.Join(models.DefaultStagingDomains, ", ") + "`; add to it (`default,*.internal`) or replace it; `none` exempts nothing."},
@@ -103,8 +104,10 @@ type Webhooks struct {
 
 // Site configures the site-facing API.
 type Site struct {
-	ReleasesDir            string
-	DomainSilence          time.Duration
+	ReleasesDir   string
+	DomainSilence time.Duration
+	// HeartbeatFlush is how often heartbeats' last-seen times are written.
+	HeartbeatFlush         time.Duration
 	ReleaseEmailsPerMinute int
 	TrustedProxies         []string
 	// Staging tells staging copies of sites, which take no domain slot.
@@ -226,6 +229,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Site: Site{
 			ReleasesDir:            get("LICENSEFLOW_RELEASES_DIR"),
 			DomainSilence:          time.Duration(integer("LICENSEFLOW_DOMAIN_SILENCE_DAYS", 1, 3650)) * 24 * time.Hour,
+			HeartbeatFlush:         time.Duration(integer("LICENSEFLOW_HEARTBEAT_FLUSH_SECONDS", 1, 3600)) * time.Second,
 			ReleaseEmailsPerMinute: integer("LICENSEFLOW_RELEASE_EMAILS_PER_MINUTE", 1, 100000),
 			TrustedProxies:         splitList(get("LICENSEFLOW_TRUSTED_PROXIES")),
 		},
