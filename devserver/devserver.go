@@ -1,6 +1,7 @@
 // Package devserver runs a complete Temporal server and its Web UI inside
-// the licenseflow process, persisted to a SQLite file, for `licenseflow dev`
-// and the integration tests. Production talks to a real Temporal cluster
+// the licenseflow process, persisted to a SQLite file (or, to measure what
+// a real cluster's database costs, to PostgreSQL), for `licenseflow dev`,
+// the integration tests and the benchmarks. Production talks to a real Temporal cluster
 // and never imports this package (it is what makes a binary ~200 MB).
 package devserver
 
@@ -35,6 +36,12 @@ type Options struct {
 	// DatabaseFile is the SQLite file holding all Temporal state; created
 	// with its schema on first start. Empty means in memory (tests).
 	DatabaseFile string
+	// PostgresURL, when set, persists to PostgreSQL instead of SQLite:
+	// postgres://user[:password]@host:port/database?sslmode=disable. The
+	// database and its visibility twin (database + "_visibility") are
+	// created with the server's schema when missing. DatabaseFile is
+	// ignored then.
+	PostgresURL string
 	// Namespace is created on start (with the search attributes below).
 	Namespace string
 	// IP to listen on; 127.0.0.1 unless set.
@@ -98,11 +105,11 @@ func Start(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("devserver: archive directory: %w", err)
 		}
 	}
-	sqlCfg, err := prepareDatabase(opts)
+	persistence, err := preparePersistence(opts)
 	if err != nil {
 		return nil, err
 	}
-	cfg := serverConfig(opts, sqlCfg, frontend, ports[2:])
+	cfg := serverConfig(opts, persistence, frontend, ports[2:])
 	hosts := map[primitives.ServiceName]static.Hosts{}
 	for name, svc := range cfg.Services {
 		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(opts.IP, strconv.Itoa(svc.RPC.GRPCPort)))
@@ -180,9 +187,35 @@ func (s *Server) Stop() {
 	s.server.Stop()
 }
 
-// prepareDatabase creates the schema on first use and the namespace if it is
-// missing; both are no-ops on a database that already has them.
-func prepareDatabase(opts Options) (*config.SQL, error) {
+// preparePersistence creates the databases and their schema on first use
+// and the namespace if it is missing; all no-ops on databases that already
+// have them. SQLite keeps visibility in the same file; PostgreSQL in a
+// database of its own, as Temporal's schema tools set it up.
+func preparePersistence(opts Options) (config.Persistence, error) {
+	p := config.Persistence{DefaultStore: "main", VisibilityStore: "main", NumHistoryShards: 1}
+	var main, visibility *config.SQL
+	var err error
+	if opts.PostgresURL != "" {
+		main, visibility, err = preparePostgres(opts.PostgresURL)
+		p.VisibilityStore = "visibility"
+	} else {
+		main, err = prepareSQLite(opts) // one store: SQLite's single connection serves both
+	}
+	if err != nil {
+		return config.Persistence{}, err
+	}
+	if err := createNamespace(main, opts); err != nil {
+		return config.Persistence{}, err
+	}
+	p.DataStores = map[string]config.DataStore{"main": {SQL: main}}
+	if visibility != nil {
+		p.DataStores["visibility"] = config.DataStore{SQL: visibility}
+	}
+	return p, nil
+}
+
+// prepareSQLite creates the SQLite file with its schema on first use.
+func prepareSQLite(opts Options) (*config.SQL, error) {
 	cfg := &config.SQL{
 		PluginName: sqliteplugin.PluginName,
 		// One connection: several would contend for SQLite's single writer
@@ -196,21 +229,30 @@ func prepareDatabase(opts Options) (*config.SQL, error) {
 		cfg.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
 		cfg.DatabaseName = fmt.Sprintf("licenseflow-%d", time.Now().UnixNano())
 		cfg.MaxConns, cfg.MaxIdleConns = 1, 1 // the server's SQLite plugin creates the schema itself
-	} else {
-		cfg.ConnectAttributes["mode"] = "rwc"
-		cfg.DatabaseName = opts.DatabaseFile
-		if _, err := os.Stat(opts.DatabaseFile); errors.Is(err, os.ErrNotExist) {
-			if err := os.MkdirAll(filepath.Dir(opts.DatabaseFile), 0o755); err != nil {
-				return nil, fmt.Errorf("devserver: create data directory: %w", err)
-			}
-			if err := sqliteschema.SetupSchema(cfg); err != nil {
-				return nil, fmt.Errorf("devserver: set up schema in %s: %w", opts.DatabaseFile, err)
-			}
+		return cfg, nil
+	}
+	cfg.ConnectAttributes["mode"] = "rwc"
+	cfg.DatabaseName = opts.DatabaseFile
+	if _, err := os.Stat(opts.DatabaseFile); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(opts.DatabaseFile), 0o755); err != nil {
+			return nil, fmt.Errorf("devserver: create data directory: %w", err)
+		}
+		if err := sqliteschema.SetupSchema(cfg); err != nil {
+			return nil, fmt.Errorf("devserver: set up schema in %s: %w", opts.DatabaseFile, err)
 		}
 	}
+	return cfg, nil
+}
+
+// createNamespace registers opts.Namespace with its search attributes,
+// retention and archival straight in the database, before the server
+// starts, unless it exists. The server's helper for this lives in its
+// SQLite schema package but works through the generic SQL plugin
+// interface, so PostgreSQL takes it as well.
+func createNamespace(cfg *config.SQL, opts Options) error {
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, opts.Namespace, false, opts.SearchAttributes)
 	if err != nil {
-		return nil, fmt.Errorf("devserver: namespace %s: %w", opts.Namespace, err)
+		return fmt.Errorf("devserver: namespace %s: %w", opts.Namespace, err)
 	}
 	if opts.Retention > 0 {
 		ns.Detail.Config.Retention = durationpb.New(opts.Retention)
@@ -221,18 +263,15 @@ func prepareDatabase(opts Options) (*config.SQL, error) {
 		c.HistoryArchivalUri, c.VisibilityArchivalUri = archiveURIs(opts.ArchiveDir)
 	}
 	if err := sqliteschema.CreateNamespaces(cfg, ns); err != nil {
-		return nil, fmt.Errorf("devserver: create namespace %s: %w", opts.Namespace, err)
+		return fmt.Errorf("devserver: create namespace %s: %w", opts.Namespace, err)
 	}
-	return cfg, nil
+	return nil
 }
 
-func serverConfig(opts Options, sqlCfg *config.SQL, frontend string, ports []int) *config.Config {
+func serverConfig(opts Options, persistence config.Persistence, frontend string, ports []int) *config.Config {
 	cfg := &config.Config{}
 	cfg.Global.Membership = config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: opts.IP}
-	cfg.Persistence = config.Persistence{
-		DefaultStore: "sqlite", VisibilityStore: "sqlite", NumHistoryShards: 1,
-		DataStores: map[string]config.DataStore{"sqlite": {SQL: sqlCfg}},
-	}
+	cfg.Persistence = persistence
 	cfg.ClusterMetadata = &cluster.Config{
 		FailoverVersionIncrement: 10, MasterClusterName: clusterName, CurrentClusterName: clusterName,
 		ClusterInformation: map[string]cluster.ClusterInformation{

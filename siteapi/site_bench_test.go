@@ -2,37 +2,17 @@ package siteapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
-	"github.com/licenseflow/licenseflow/httpx"
-	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
-	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
-	"github.com/licenseflow/licenseflow/usage"
+	"github.com/licenseflow/licenseflow/testsupport/siteload"
 	"github.com/licenseflow/licenseflow/workflows"
 )
-
-type loadResult struct {
-	Requests  int     `json:"requests"`
-	Errors    int     `json:"errors"`
-	PerSecond float64 `json:"per_second"`
-	P50ms     float64 `json:"p50_ms"`
-	P99ms     float64 `json:"p99_ms"`
-}
 
 const (
 	// siteBenchRate is the fixed request rate at which p99 is measured.
@@ -54,18 +34,8 @@ const (
 //
 // Add -cpuprofile cpu.out to profile the server (the load runs elsewhere).
 func BenchmarkSiteAPI(b *testing.B) {
-	loadgen := filepath.Join(b.TempDir(), "loadgen")
-	if out, err := exec.Command("go", "build", "-o", loadgen, "github.com/licenseflow/licenseflow/cmd/loadgen").CombinedOutput(); err != nil {
-		b.Fatalf("build loadgen: %v\n%s", err, out)
-	}
-	gin.SetMode(gin.ReleaseMode)
-	bare := gin.New()
-	for _, call := range []string{"validate", "heartbeat"} {
-		bare.POST("/api/v1/licenses/"+call, func(c *gin.Context) {
-			c.JSON(http.StatusOK, gin.H{"valid": true, "code": "VALID", "ts": "2026-01-01T00:00:00Z"})
-		})
-	}
-	baseline := serve(b, bare)
+	loadgen := siteload.BuildLoadgen(b)
+	baseline := siteload.Bare(b, "validate", "heartbeat")
 	for _, backend := range testsupport.Backends {
 		b.Run(backend.Name, func(b *testing.B) {
 			licenseflow, body := siteBenchServer(b, backend.Open(b))
@@ -77,8 +47,9 @@ func BenchmarkSiteAPI(b *testing.B) {
 				{"validate_fresh_nonces", "validate", strings.Replace(body, `"nonce":"n"`, `"nonce":"n-SEQ"`, 1)},
 			} {
 				b.Run(bench.name, func(b *testing.B) {
-					load := func(url string, rate int, d time.Duration) loadResult {
-						return runLoad(b, loadgen, url+"/api/v1/licenses/"+bench.call, bench.body, rate, d)
+					load := func(url string, rate int, d time.Duration) siteload.Result {
+						return loadgen.Run(siteload.Load{URL: url + siteload.CallPath(bench.call), Body: bench.body, Seq: "SEQ",
+							Rate: rate, Duration: d, Warmup: 500 * time.Millisecond})
 					}
 					for range b.N {
 						// Closed loop in alternating short rounds, so both sides
@@ -127,44 +98,5 @@ func siteBenchServer(b *testing.B, st *store.Store) (url, body string) {
 	if _, _, err := st.Activate(ctx, l.ID, "shop.example.com", time.Now()); err != nil {
 		b.Fatal(err)
 	}
-
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	recorder := usage.NewRecorder(st, quiet, time.Second) // as in production
-	b.Cleanup(recorder.Close)
-	lastSeen := usage.NewLastSeen(st, quiet, usage.LastSeenOptions{Interval: usage.DefaultLastSeenInterval})
-	b.Cleanup(lastSeen.Close)
-	m := metrics.New() // as in production: every request and validation is counted
-	router := httpx.NewRouter(httpx.Options{Logger: quiet, Database: st, Requests: m})
-	siteapi.Mount(router, siteapi.Deps{Store: st, Usage: recorder, SiteCacheTTL: 30 * time.Second,
-		Staging: models.DefaultStagingRule(), Metrics: m, LastSeen: lastSeen, DomainSilence: 30 * 24 * time.Hour})
-	return serve(b, router), fmt.Sprintf(`{"dlid":%q,"domain":"shop.example.com","product":"MokoSuitePOS","nonce":"n"}`, l.Key())
-}
-
-// runLoad runs cmd/loadgen against url for d: closed loop when rate is 0.
-func runLoad(b *testing.B, loadgen, url, body string, rate int, d time.Duration) loadResult {
-	out, err := exec.Command(loadgen, "-url", url, "-body", body, "-seq", "SEQ", "-rate", fmt.Sprint(rate), "-c", "32",
-		"-d", d.String(), "-warmup", "500ms").Output()
-	if err != nil {
-		b.Fatalf("loadgen: %v", err)
-	}
-	var r loadResult
-	if err := json.Unmarshal(out, &r); err != nil {
-		b.Fatalf("loadgen output %s: %v", out, err)
-	}
-	if r.Errors > 0 {
-		b.Fatalf("%d of %d requests to %s failed", r.Errors, r.Requests, url)
-	}
-	return r
-}
-
-// serve runs h on a loopback port until the benchmark ends.
-func serve(b *testing.B, h http.Handler) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: h}
-	go func() { _ = srv.Serve(ln) }()
-	b.Cleanup(func() { _ = srv.Close() })
-	return "http://" + ln.Addr().String()
+	return siteload.SiteAPI(b, st), fmt.Sprintf(`{"dlid":%q,"domain":"shop.example.com","product":"MokoSuitePOS","nonce":"n"}`, l.Key())
 }

@@ -72,6 +72,34 @@ func PostgresURL(t testing.TB) string {
 	return u.String()
 }
 
+// PostgresDatabaseURL returns a URL naming a fresh database on the test
+// PostgreSQL server, not created yet, for programs that create their own
+// databases (the embedded Temporal server on PostgreSQL). Every database
+// whose name begins with that name is dropped when the test ends. Skips
+// like PostgresURL.
+func PostgresDatabaseURL(t testing.TB) string {
+	t.Helper()
+	admin, base := postgresAdmin(t)
+	name := "lf_test_" + randomSuffix()
+	t.Cleanup(func() {
+		var names []string
+		if err := admin.Raw("SELECT datname FROM pg_database WHERE datname LIKE ?", name+"%").Scan(&names).Error; err != nil {
+			t.Errorf("list databases to drop: %v", err)
+		}
+		for _, n := range names {
+			if err := admin.Exec(`DROP DATABASE IF EXISTS "` + n + `" WITH (FORCE)`).Error; err != nil {
+				t.Errorf("drop database %s: %v", n, err)
+			}
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse %s: %v", PostgresURLEnv, err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
 // postgresAdmin connects to the test PostgreSQL server (closed when the
 // test ends) and returns the connection and its URL, or skips the test
 // when the server is unreachable and not required.

@@ -2,7 +2,9 @@
 // throughput and latency percentiles as JSON. With -rate 0 it runs closed
 // loop (as fast as -c workers can go); with -rate N it sends N requests per
 // second on a fixed schedule and measures each from its scheduled time, so
-// a stalled server cannot hide its latency.
+// a stalled server cannot hide its latency. With -bodies FILE it sends the
+// file's lines (one JSON body each) in turn, e.g. to spread the load over
+// many license keys.
 //
 //	loadgen -url http://127.0.0.1:8080/api/v1/licenses/validate -body '{"dlid":"…"}' -rate 1000 -d 10s
 //	loadgen -url … -body '{"dlid":"…","nonce":"n-SEQ"}' -seq SEQ   # a fresh nonce each request
@@ -37,6 +39,7 @@ type Result struct {
 func main() {
 	target := flag.String("url", "", "URL to POST to")
 	body := flag.String("body", "{}", "JSON request body")
+	bodiesFile := flag.String("bodies", "", "file of JSON request bodies, one a line, sent in turn (instead of -body)")
 	rate := flag.Int("rate", 0, "requests per second (0: as fast as possible)")
 	workers := flag.Int("c", 32, "concurrent connections")
 	duration := flag.Duration("d", 5*time.Second, "how long to run")
@@ -47,12 +50,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadgen: -url is required")
 		os.Exit(2)
 	}
+	bodies := []string{*body}
+	if *bodiesFile != "" {
+		var err error
+		if bodies, err = readLines(*bodiesFile); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(2)
+		}
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *workers, MaxConnsPerHost: *workers}, Timeout: 10 * time.Second}
 	var sent atomic.Int64
 	send := func() bool {
-		payload := *body
+		n := sent.Add(1)
+		payload := bodies[(n-1)%int64(len(bodies))]
 		if *sequence != "" {
-			payload = strings.ReplaceAll(payload, *sequence, strconv.FormatInt(sent.Add(1), 10))
+			payload = strings.ReplaceAll(payload, *sequence, strconv.FormatInt(n, 10))
 		}
 		resp, err := client.Post(*target, "application/json", strings.NewReader(payload))
 		if err != nil {
@@ -65,6 +77,24 @@ func main() {
 	run(send, *rate, *workers, *warmup) // warm connections and caches
 	res := run(send, *rate, *workers, *duration)
 	_ = json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// readLines returns the non-empty lines of a file.
+func readLines(path string) ([]string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for line := range strings.Lines(string(raw)) {
+		if line = strings.TrimSpace(line); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("%s holds no request bodies", path)
+	}
+	return lines, nil
 }
 
 func run(send func() bool, rate, workers int, d time.Duration) Result {

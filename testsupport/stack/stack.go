@@ -57,6 +57,10 @@ type Options struct {
 	// Embedded runs the dev-mode server (devserver, SQLite file) instead of
 	// temporaltest, to measure what `licenseflow dev` does.
 	Embedded bool
+	// TemporalPostgresURL, with Embedded, persists the dev-mode server to
+	// PostgreSQL (a database of its own, created if missing: see
+	// devserver.Options.PostgresURL) instead of a SQLite file.
+	TemporalPostgresURL string
 	// WebhookPolicy shapes webhook deliveries; zero fields take
 	// TestWebhookPolicy's (retries a test can wait for).
 	WebhookPolicy workflows.WebhookPolicy
@@ -118,7 +122,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 		namespace string
 	)
 	if opts.Embedded {
-		embedded = startEmbedded(t)
+		embedded = startEmbedded(t, opts.TemporalPostgresURL)
 		c, namespace = embedded.client, "default"
 	} else {
 		ts, c, namespace = startTestServer(t)
@@ -226,9 +230,9 @@ type embeddedServer struct {
 	client client.Client
 }
 
-func startEmbedded(t testing.TB) *embeddedServer {
+func startEmbedded(t testing.TB, postgresURL string) *embeddedServer {
 	e := &embeddedServer{t: t, opts: devserver.Options{
-		DatabaseFile: filepath.Join(t.TempDir(), "temporal.db"), Namespace: "default", UIPort: -1,
+		DatabaseFile: filepath.Join(t.TempDir(), "temporal.db"), PostgresURL: postgresURL, Namespace: "default", UIPort: -1,
 		SearchAttributes: workflows.SearchAttributes(),
 	}}
 	e.start()
