@@ -192,9 +192,14 @@ func TestHistoryStaysBoundedAcrossRenewals(t *testing.T) {
 		r := s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+created.ID+"/renew", fmt.Sprintf(`{"order_id":"monthly-%d"}`, i))
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	}
-	v := s.License(created.ID)
+	// The last renewal's run may still be starting (its first task waits
+	// on a loaded machine), so the live state is awaited, not read once.
+	var v api.LicenseView
+	s.WaitFor("the live state to count 24 renewals", 30*time.Second, func() bool {
+		v = s.License(created.ID)
+		return v.Workflow != nil && v.Workflow.Reachable && v.Workflow.Renewals == 24
+	})
 	assert.Equal(t, issued.DLID, v.DLID)
-	assert.Equal(t, 24, v.Workflow.Renewals)
 	s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+created.ID+"/revoke", nil)
 	s.WaitFor("the last run to close", 10*time.Second, func() bool {
 		d, err := s.Temporal.DescribeWorkflowExecution(ctx, created.WorkflowID, "")
