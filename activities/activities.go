@@ -32,6 +32,7 @@ type Store interface {
 	IssueInvoice(ctx context.Context, orderID string, issuedAt time.Time, render func(models.Invoice) ([]byte, error)) (inv models.Invoice, created bool, err error)
 	ListProducts(ctx context.Context) ([]models.Product, error)
 	MintLicense(ctx context.Context, m models.Mint) (models.License, error)
+	MintWithEntitlements(ctx context.Context, m models.Mint) (models.License, models.Tier, []models.Entitlement, error)
 	NotifiableLicenses(ctx context.Context, repo, channel, afterID string, limit int) ([]models.License, error)
 	ProjectLicense(ctx context.Context, p models.Projection) error
 	RecordEmailOutcome(ctx context.Context, id uint, o models.EmailOutcome) error

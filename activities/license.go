@@ -30,15 +30,40 @@ type MintResult struct {
 
 // MintLicense creates the license's DLID (or returns the existing one).
 func (a *Activities) MintLicense(ctx context.Context, in MintInput) (MintResult, error) {
-	l, err := a.Store.MintLicense(ctx, models.Mint{
-		LicenseID: in.LicenseID, OrderID: in.OrderID, WorkflowID: in.WorkflowID, Email: in.Email, Name: in.Name,
-		TierKey: in.Tier, Type: in.Type, MaxDomains: in.MaxDomains,
-		StartsAt: in.StartsAt, ExpiresAt: in.ExpiresAt, GraceUntil: in.GraceUntil,
-	})
+	l, err := a.Store.MintLicense(ctx, in.mint())
 	if err != nil {
 		return MintResult{}, permanent(err)
 	}
 	return MintResult{DLIDMasked: models.MaskDLID(l.Key())}, nil
+}
+
+// MintAndExpandResult is a minted license and its entitlements.
+type MintAndExpandResult struct {
+	MintResult
+	ExpandResult
+}
+
+// MintAndExpand mints the license's DLID (or returns the existing one) and
+// expands its tier's entitlements in one transaction: the first step of a
+// purchase, run as a local activity. An unknown tier fails permanently with
+// type tier_not_found and leaves the license unminted.
+func (a *Activities) MintAndExpand(ctx context.Context, in MintInput) (MintAndExpandResult, error) {
+	l, tier, all, err := a.Store.MintWithEntitlements(ctx, in.mint())
+	if err != nil {
+		return MintAndExpandResult{}, permanent(err)
+	}
+	return MintAndExpandResult{
+		MintResult:   MintResult{DLIDMasked: models.MaskDLID(l.Key())},
+		ExpandResult: ExpandResult{Tier: tier.Key, TierName: tier.Name, Channels: tier.Channels, Entitlements: refs(all)},
+	}, nil
+}
+
+func (in MintInput) mint() models.Mint {
+	return models.Mint{
+		LicenseID: in.LicenseID, OrderID: in.OrderID, WorkflowID: in.WorkflowID, Email: in.Email, Name: in.Name,
+		TierKey: in.Tier, Type: in.Type, MaxDomains: in.MaxDomains,
+		StartsAt: in.StartsAt, ExpiresAt: in.ExpiresAt, GraceUntil: in.GraceUntil,
+	}
 }
 
 // ExpandInput names the license and the tier to expand.

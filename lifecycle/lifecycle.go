@@ -112,7 +112,11 @@ func (t *Temporal) StartLicense(ctx context.Context, l models.License, o models.
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
-		StaticSummary:            fmt.Sprintf("%s license for %s", tier.Name, l.Customer.Email),
+		// A worker on this client (dev mode: one process) gets the first
+		// workflow task in the start's answer, without a trip through
+		// matching; without one the start is an ordinary one.
+		EnableEagerStart: true,
+		StaticSummary:    fmt.Sprintf("%s license for %s", tier.Name, l.Customer.Email),
 		StaticDetails: fmt.Sprintf("License `%s` from order `%s`: tier %s, %s, up to %d domains.",
 			l.ID, o.ID, tier.Key, term, o.MaxDomains),
 	}, workflows.LicenseWorkflow, in)

@@ -11,37 +11,46 @@ import (
 // rows with source=tier are replaced, custom add-ons are kept. It returns the
 // tier and the license's full entitlement list.
 func (s *Store) SetEntitlements(ctx context.Context, licenseID, tierKey string) (models.Tier, []models.Entitlement, error) {
-	var tier models.Tier
-	var all []models.Entitlement
+	var (
+		tier models.Tier
+		all  []models.Entitlement
+	)
 	err := s.transaction(ctx, func(tx *Store) error {
 		var err error
-		if tier, err = tx.GetTier(ctx, tierKey); err != nil {
-			return err
-		}
-		products, err := tx.ListProducts(ctx)
-		if err != nil {
-			return err
-		}
-		expanded, err := models.ExpandTier(tier, products)
-		if err != nil {
-			return err
-		}
-		if err := tx.db.Where("license_id = ? AND source = ?", licenseID, models.SourceTier).Delete(&models.Entitlement{}).Error; err != nil {
-			return err
-		}
-		for i := range expanded {
-			expanded[i].LicenseID = licenseID
-		}
-		// A repo already granted as a custom add-on keeps its custom row.
-		if err := insertIgnoringDuplicates(tx.db, &expanded); err != nil {
-			return err
-		}
-		all, err = tx.GetEntitlements(ctx, licenseID)
+		tier, all, err = tx.setEntitlements(ctx, licenseID, tierKey)
 		return err
 	})
 	if err == nil {
 		s.licenseChanged(ctx, licenseID)
 	}
+	return tier, all, err
+}
+
+// setEntitlements is SetEntitlements inside the caller's transaction.
+func (s *Store) setEntitlements(ctx context.Context, licenseID, tierKey string) (models.Tier, []models.Entitlement, error) {
+	tier, err := s.GetTier(ctx, tierKey)
+	if err != nil {
+		return tier, nil, err
+	}
+	products, err := s.ListProducts(ctx)
+	if err != nil {
+		return tier, nil, err
+	}
+	expanded, err := models.ExpandTier(tier, products)
+	if err != nil {
+		return tier, nil, err
+	}
+	if err := s.db.Where("license_id = ? AND source = ?", licenseID, models.SourceTier).Delete(&models.Entitlement{}).Error; err != nil {
+		return tier, nil, err
+	}
+	for i := range expanded {
+		expanded[i].LicenseID = licenseID
+	}
+	// A repo already granted as a custom add-on keeps its custom row.
+	if err := insertIgnoringDuplicates(s.db, &expanded); err != nil {
+		return tier, nil, err
+	}
+	all, err := s.GetEntitlements(ctx, licenseID)
 	return tier, all, err
 }
 

@@ -66,45 +66,73 @@ func (s *Store) GetLicenseByDLID(ctx context.Context, dlid string) (models.Licen
 func (s *Store) MintLicense(ctx context.Context, m models.Mint) (models.License, error) {
 	var out models.License
 	err := s.transaction(ctx, func(tx *Store) error {
-		l, err := tx.GetLicense(ctx, m.LicenseID)
-		if errors.Is(err, models.ErrNotFound) {
-			customer, err := tx.UpsertCustomer(ctx, m.Email, m.Name, "")
-			if err != nil {
-				return err
-			}
-			l = models.License{ID: m.LicenseID, CustomerID: customer.ID, TierKey: m.TierKey, Status: models.StatusPending,
-				Type: m.Type, MaxDomains: m.MaxDomains, Channels: m.Channels, OrderID: m.OrderID, WorkflowID: m.WorkflowID}
-			if err := tx.db.Omit("Customer").Create(&l).Error; err != nil {
-				return err
-			}
-		} else if err != nil {
-			return err
-		}
-		if l.DLID != nil {
-			out = l
-			return nil
-		}
-		dlid, err := models.NewDLID()
-		if err != nil {
-			return err
-		}
-		starts := models.Instant(m.StartsAt)
-		err = tx.db.Model(&models.License{}).Where("id = ? AND dlid IS NULL", l.ID).Updates(map[string]any{
-			"dlid": dlid, "starts_at": starts, "expires_at": m.ExpiresAt, "grace_until": m.GraceUntil,
-			"status": models.StatusActive, "max_domains": m.MaxDomains, "channels": m.Channels, "tier_key": m.TierKey,
-		}).Error
-		if err != nil {
-			return err
-		}
-		out, err = tx.GetLicense(ctx, l.ID)
+		var err error
+		out, err = tx.mint(ctx, m)
 		return err
 	})
-	// A duplicate key here is a concurrent mint of the same license (or a
-	// 128-bit DLID collision); either way the activity's retry resolves it.
 	if err == nil {
 		s.licenseChanged(ctx, out.ID)
 	}
 	return out, err
+}
+
+// MintWithEntitlements applies m and expands its tier's entitlements (as
+// SetEntitlements) in one transaction: a purchase's license is never
+// minted without them, and issuing it costs one commit.
+func (s *Store) MintWithEntitlements(ctx context.Context, m models.Mint) (models.License, models.Tier, []models.Entitlement, error) {
+	var (
+		l    models.License
+		tier models.Tier
+		all  []models.Entitlement
+	)
+	err := s.transaction(ctx, func(tx *Store) error {
+		var err error
+		if l, err = tx.mint(ctx, m); err != nil {
+			return err
+		}
+		tier, all, err = tx.setEntitlements(ctx, l.ID, m.TierKey)
+		return err
+	})
+	if err == nil {
+		s.licenseChanged(ctx, l.ID)
+	}
+	return l, tier, all, err
+}
+
+// mint applies m inside the caller's transaction.
+func (s *Store) mint(ctx context.Context, m models.Mint) (models.License, error) {
+	l, err := s.GetLicense(ctx, m.LicenseID)
+	if errors.Is(err, models.ErrNotFound) {
+		customer, err := s.UpsertCustomer(ctx, m.Email, m.Name, "")
+		if err != nil {
+			return l, err
+		}
+		l = models.License{ID: m.LicenseID, CustomerID: customer.ID, TierKey: m.TierKey, Status: models.StatusPending,
+			Type: m.Type, MaxDomains: m.MaxDomains, Channels: m.Channels, OrderID: m.OrderID, WorkflowID: m.WorkflowID}
+		if err := s.db.Omit("Customer").Create(&l).Error; err != nil {
+			return l, err
+		}
+	} else if err != nil {
+		return l, err
+	}
+	if l.DLID != nil {
+		return l, nil
+	}
+	dlid, err := models.NewDLID()
+	if err != nil {
+		return l, err
+	}
+	starts := models.Instant(m.StartsAt)
+	err = s.db.Model(&models.License{}).Where("id = ? AND dlid IS NULL", l.ID).Updates(map[string]any{
+		"dlid": dlid, "starts_at": starts, "expires_at": m.ExpiresAt, "grace_until": m.GraceUntil,
+		"status": models.StatusActive, "max_domains": m.MaxDomains, "channels": m.Channels, "tier_key": m.TierKey,
+	}).Error
+	if err != nil {
+		// A duplicate key here is a concurrent mint of the same license (or a
+		// 128-bit DLID collision); either way the activity's retry resolves it.
+		return l, err
+	}
+	return s.GetLicense(ctx, l.ID)
 }
 
 // ProjectLicense stores a workflow's view of a license unless a newer

@@ -19,6 +19,9 @@ type MailServer struct {
 	mu       sync.Mutex
 	received []ReceivedMail
 	rejected map[string]bool
+	// arrived is closed (and replaced) when a message arrives, so waiters
+	// wake on arrivals instead of polling.
+	arrived chan struct{}
 }
 
 // ReceivedMail is one message as the server received it.
@@ -36,7 +39,7 @@ func StartSMTP(t testing.TB) *MailServer {
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	ms := &MailServer{rejected: map[string]bool{}}
+	ms := &MailServer{rejected: map[string]bool{}, arrived: make(chan struct{})}
 	ms.Host, ms.Port = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &mailSession{server: ms}, nil }))
 	srv.Domain = "localhost"
@@ -64,16 +67,33 @@ func (m *MailServer) Messages() []ReceivedMail {
 // WaitFor waits until at least n messages arrived, failing the test after timeout.
 func (m *MailServer) WaitFor(t testing.TB, n int, timeout time.Duration) []ReceivedMail {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	var got []ReceivedMail
+	if !m.await(timeout, func(received []ReceivedMail) bool {
+		got = append(got[:0], received...)
+		return len(got) >= n
+	}) {
+		t.Fatalf("SMTP server received %d messages, want %d within %s", len(got), n, timeout)
+	}
+	return got
+}
+
+// await calls done with the messages received so far, again after each
+// arrival, until it returns true (then await does) or timeout passes.
+func (m *MailServer) await(timeout time.Duration, done func([]ReceivedMail) bool) bool {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
 	for {
-		got := m.Messages()
-		if len(got) >= n {
-			return got
+		m.mu.Lock()
+		ok, arrived := done(m.received), m.arrived
+		m.mu.Unlock()
+		if ok {
+			return true
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("SMTP server received %d messages, want %d within %s", len(got), n, timeout)
+		select {
+		case <-arrived:
+		case <-timer.C:
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -110,6 +130,8 @@ func (s *mailSession) Data(r io.Reader) error {
 	s.msg.ReceivedAt = time.Now()
 	s.server.mu.Lock()
 	s.server.received = append(s.server.received, s.msg)
+	close(s.server.arrived)
+	s.server.arrived = make(chan struct{})
 	s.server.mu.Unlock()
 	return nil
 }
@@ -118,18 +140,22 @@ func (s *mailSession) Data(r io.Reader) error {
 // subject and returns when it was received.
 func (m *MailServer) WaitForRecipient(t testing.TB, address, subject string, timeout time.Duration) time.Time {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		for _, msg := range m.Messages() {
+	var at time.Time
+	// Only messages that arrived since the last look are new.
+	seen := 0
+	if !m.await(timeout, func(received []ReceivedMail) bool {
+		for _, msg := range received[seen:] {
 			for _, to := range msg.To {
 				if strings.EqualFold(to, address) && strings.Contains(msg.Data, subject) {
-					return msg.ReceivedAt
+					at = msg.ReceivedAt
+					return true
 				}
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no message %q to %s within %s", subject, address, timeout)
-		}
-		time.Sleep(5 * time.Millisecond)
+		seen = len(received)
+		return false
+	}) {
+		t.Fatalf("no message %q to %s within %s", subject, address, timeout)
 	}
+	return at
 }

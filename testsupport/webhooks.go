@@ -107,6 +107,13 @@ func (r *WebhookReceiver) serve(ln net.Listener) {
 }
 
 func (r *WebhookReceiver) receive(w http.ResponseWriter, req *http.Request) {
+	// Only deliveries are recorded. Its port may have belonged to a server
+	// a previous test stopped, whose clients still reconnect to it for a
+	// while (a gRPC client's preface arrives as "PRI *").
+	if req.Method != http.MethodPost || req.URL.Path != "/hooks" {
+		http.NotFound(w, req)
+		return
+	}
 	body, _ := io.ReadAll(req.Body)
 	got := ReceivedWebhook{Body: body, Header: req.Header.Clone(), Status: http.StatusOK, At: time.Now()}
 	if err := json.Unmarshal(body, &got.Payload); err != nil {

@@ -27,8 +27,9 @@ import (
 )
 
 // harness runs LicenseWorkflow in the SDK's time-skipping test environment
-// with the real activities on a real SQLite database; it records when each
-// email activity started, in workflow time.
+// with the real activities on a real SQLite database; it records the
+// activities (local ones as "local:<name>") in the order they started, and
+// when each email activity started, in workflow time.
 type harness struct {
 	testsuite.WorkflowTestSuite
 	t     *testing.T
@@ -120,6 +121,11 @@ func (h *harness) run(in workflows.LicenseInput, start time.Time, script func(en
 			h.activity[len(h.activity)-1] += ":" + in.Template
 			h.emails = append(h.emails, sentEmail{template: in.Template, key: in.Key, at: env.Now().UTC()})
 		}
+	})
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.activity = append(h.activity, "local:"+info.ActivityType.Name)
 	})
 	if script != nil {
 		script(env)

@@ -388,6 +388,13 @@ func (l *license) result(reason string) LicenseResult {
 	return LicenseResult{LicenseID: l.st.LicenseID, Status: l.st.Status, Reason: reason}
 }
 
+// batchedIssue is the change that issues a purchase in three workflow tasks
+// instead of six: minting and expanding are one local activity (one
+// transaction), the invoice is a local activity too, and only the emails
+// (SMTP may be down for hours) stay activity tasks of their own. Runs
+// recorded before it replay step by step.
+const batchedIssue = "batched-issue"
+
 // issue runs the purchase steps not yet done: mint, expand, deliver, invoice.
 func (l *license) issue(ctx workflow.Context) error {
 	if l.resume {
@@ -396,23 +403,19 @@ func (l *license) issue(ctx workflow.Context) error {
 	st := &l.st
 	buyer := orDefault(l.purchase.Actor, "order:"+st.OrderID)
 	l.cause = cause{action: models.LedgerIssue, actor: buyer}
-	if !st.Minted {
-		if st.StartsAt.IsZero() {
-			now := models.Instant(workflow.Now(ctx))
-			st.StartsAt = now
-			var expires *time.Time
-			if !l.purchase.Lifetime {
-				e := models.AddMonths(now, l.purchase.Months)
-				expires = &e
-			}
-			st.setExpiry(now, expires, l.policy.GracePeriod)
+	batched := !st.Minted && workflow.GetVersion(ctx, batchedIssue, workflow.DefaultVersion, 1) >= 1
+	if !st.Minted && st.StartsAt.IsZero() {
+		l.startTerm(ctx)
+	}
+	if batched {
+		if err := l.mintAndExpand(ctx); err != nil {
+			return err
 		}
+		l.publish(ctx)
+	}
+	if !st.Minted {
 		var minted activities.MintResult
-		err := workflow.ExecuteActivity(withActivity(ctx, "mint DLID"), a.MintLicense, activities.MintInput{
-			LicenseID: st.LicenseID, OrderID: st.OrderID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
-			Email: st.CustomerEmail, Name: st.CustomerName, Tier: st.Tier, Type: st.Type, MaxDomains: st.MaxDomains,
-			StartsAt: st.StartsAt, ExpiresAt: st.ExpiresAt, GraceUntil: st.GraceUntil,
-		}).Get(ctx, &minted)
+		err := workflow.ExecuteActivity(withActivity(ctx, "mint DLID"), a.MintLicense, l.mintInput(ctx)).Get(ctx, &minted)
 		if err != nil {
 			return fmt.Errorf("mint license %s: %w", st.LicenseID, err)
 		}
@@ -430,7 +433,11 @@ func (l *license) issue(ctx workflow.Context) error {
 		st.Delivered = true
 	}
 	if !st.Invoiced {
-		number, err := l.invoice(ctx, st.OrderID)
+		invoice := l.invoice
+		if batched {
+			invoice = l.invoiceLocally
+		}
+		number, err := invoice(ctx, st.OrderID)
 		if err != nil {
 			return err
 		}
@@ -439,6 +446,42 @@ func (l *license) issue(ctx workflow.Context) error {
 		l.cause = cause{action: "invoice", actor: buyer, note: "invoice " + number}
 		l.publish(ctx)
 	}
+	return nil
+}
+
+// startTerm sets the purchased period, from now.
+func (l *license) startTerm(ctx workflow.Context) {
+	now := models.Instant(workflow.Now(ctx))
+	l.st.StartsAt = now
+	var expires *time.Time
+	if !l.purchase.Lifetime {
+		e := models.AddMonths(now, l.purchase.Months)
+		expires = &e
+	}
+	l.st.setExpiry(now, expires, l.policy.GracePeriod)
+}
+
+func (l *license) mintInput(ctx workflow.Context) activities.MintInput {
+	st := &l.st
+	return activities.MintInput{
+		LicenseID: st.LicenseID, OrderID: st.OrderID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		Email: st.CustomerEmail, Name: st.CustomerName, Tier: st.Tier, Type: st.Type, MaxDomains: st.MaxDomains,
+		StartsAt: st.StartsAt, ExpiresAt: st.ExpiresAt, GraceUntil: st.GraceUntil,
+	}
+}
+
+// mintAndExpand mints the license and expands its entitlements as one local
+// activity: both are short writes keyed by the license id, safe to run
+// again whole.
+func (l *license) mintAndExpand(ctx workflow.Context) error {
+	var got activities.MintAndExpandResult
+	if err := workflow.ExecuteLocalActivity(withLocalActivity(ctx), a.MintAndExpand, l.mintInput(ctx)).Get(ctx, &got); err != nil {
+		return fmt.Errorf("mint license %s with tier %q: %w", l.st.LicenseID, l.st.Tier, err)
+	}
+	st := &l.st
+	st.DLIDMasked, st.Minted = got.DLIDMasked, true
+	st.Tier, st.TierName, st.Channels, st.Entitlements = got.Tier, got.TierName, got.Channels, got.Entitlements
+	st.Expanded = true
 	return nil
 }
 
@@ -621,9 +664,18 @@ func (l *license) flushEmails(ctx workflow.Context) {
 }
 
 func (l *license) invoice(ctx workflow.Context, orderID string) (string, error) {
+	return invoiceNumber(ctx, orderID, workflow.ExecuteActivity(withActivity(ctx, "invoice"), a.IssueInvoice, activities.InvoiceInput{OrderID: orderID}))
+}
+
+// invoiceLocally is invoice as a local activity: a short write keyed by the
+// order id, safe to run again whole.
+func (l *license) invoiceLocally(ctx workflow.Context, orderID string) (string, error) {
+	return invoiceNumber(ctx, orderID, workflow.ExecuteLocalActivity(withLocalActivity(ctx), a.IssueInvoice, activities.InvoiceInput{OrderID: orderID}))
+}
+
+func invoiceNumber(ctx workflow.Context, orderID string, f workflow.Future) (string, error) {
 	var inv activities.InvoiceResult
-	err := workflow.ExecuteActivity(withActivity(ctx, "invoice"), a.IssueInvoice, activities.InvoiceInput{OrderID: orderID}).Get(ctx, &inv)
-	if err != nil {
+	if err := f.Get(ctx, &inv); err != nil {
 		return "", fmt.Errorf("invoice order %s: %w", orderID, err)
 	}
 	return inv.Number, nil
@@ -670,6 +722,15 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// withLocalActivity runs a short database write in the workflow task,
+// retried with the same backoff as an activity of its own.
+func withLocalActivity(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+	})
 }
 
 func withActivity(ctx workflow.Context, summary string) workflow.Context {

@@ -30,8 +30,9 @@ func TestPurchaseIssuesTheLicenseStepByStep(t *testing.T) {
 	require.NoError(t, r.err)
 
 	assert.Equal(t, []string{
-		"MintLicense", "ExpandEntitlements", "SendLicenseEmail:delivery", "IssueInvoice", "SendLicenseEmail:invoice",
-	}, h.activity[:5], "mint, expand, deliver, invoice — in that order")
+		"local:MintAndExpand", "local:ProjectLicense", "SendLicenseEmail:delivery",
+		"local:IssueInvoice", "SendLicenseEmail:invoice", "local:ProjectLicense",
+	}, h.activity[:6], "mint and expand, project, deliver, invoice, project — in that order")
 	assert.Equal(t, models.StatusActive, st.Status)
 	assert.True(t, st.Issued())
 	assert.Equal(t, models.AddMonths(t0, 12), *st.ExpiresAt)

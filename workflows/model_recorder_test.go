@@ -50,6 +50,17 @@ func (r *recordingActivities) MintLicense(_ context.Context, in activities.MintI
 	return activities.MintResult{DLIDMasked: models.MaskDLID(r.dlid)}, nil
 }
 
+// MintAndExpand is MintLicense and ExpandEntitlements in one step, as the
+// store does them in one transaction.
+func (r *recordingActivities) MintAndExpand(ctx context.Context, in activities.MintInput) (activities.MintAndExpandResult, error) {
+	minted, err := r.MintLicense(ctx, in)
+	if err != nil {
+		return activities.MintAndExpandResult{}, err
+	}
+	expanded, err := r.ExpandEntitlements(ctx, activities.ExpandInput{LicenseID: in.LicenseID, Tier: in.Tier})
+	return activities.MintAndExpandResult{MintResult: minted, ExpandResult: expanded}, err
+}
+
 func (r *recordingActivities) ExpandEntitlements(_ context.Context, in activities.ExpandInput) (activities.ExpandResult, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -1,0 +1,280 @@
+package workflows_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// generateSequence draws one lifecycle from seed: a purchase (yearly,
+// monthly, a custom term or lifetime) and up to maxModelSteps steps over
+// five years. Times are drawn around the license's own deadlines (a model
+// runs beside the generator to know them): early, late and after-grace
+// renewals, corrections, tier and domain changes, add-ons, suspensions,
+// revocation, failed payments, redelivered messages, restarts.
+func generateSequence(seed uint64) modelSequence {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	order := "model-" + strconv.FormatUint(seed, 36)
+	p := workflows.Purchase{
+		LicenseID: models.LicenseIDForOrder(order), OrderID: order, CustomerEmail: "customer@example.com",
+		MaxDomains: 1 + rng.IntN(10), Type: models.TypeCommercial,
+	}
+	switch k := rng.IntN(10); {
+	case k < 4:
+		p.Tier, p.Months = pick(rng, "pos", "restaurant", "crm", "erp", "suite"), 12
+	case k < 7:
+		p.Tier, p.Months = "suite-monthly", 1
+	case k < 9:
+		p.Tier, p.Months = "suite", 1+rng.IntN(36)
+	default:
+		p.Tier, p.Lifetime = "suite-lifetime", true
+	}
+	g := &generator{rng: rng, m: newLifecycleModel(p, t0), purchaseMonths: max(p.Months, 1), churn: modelHorizon}
+	if rng.IntN(3) == 0 { // a customer who stops paying at some point
+		g.churn = g.uniform(0, modelHorizon)
+	}
+	for len(g.steps) < maxModelSteps {
+		s, ok := g.next()
+		if !ok {
+			break
+		}
+		g.steps = append(g.steps, s)
+	}
+	return modelSequence{Purchase: p, Steps: g.steps}
+}
+
+const maxModelSteps = 150
+
+type generator struct {
+	rng            *rand.Rand
+	m              *lifecycleModel
+	purchaseMonths int
+	// churn is when the customer stops renewing (and operators stop moving
+	// the expiry), so the license runs out and its workflow closes.
+	churn time.Duration
+	steps []modelStep
+	ids   int
+	// recent are the last messages that carry a ref, for redeliveries.
+	recent []modelStep
+}
+
+func pick[T any](rng *rand.Rand, xs ...T) T { return xs[rng.IntN(len(xs))] }
+
+func (g *generator) id(prefix string) string {
+	g.ids++
+	return fmt.Sprintf("%s-%d", prefix, g.ids)
+}
+
+func (g *generator) uniform(lo, hi time.Duration) time.Duration {
+	return lo + time.Duration(g.rng.Int64N(int64(hi-lo)+1))
+}
+
+// last is when the previous step ended (a worker outage lasts a while).
+func (g *generator) last() time.Duration {
+	if len(g.steps) == 0 {
+		return 0
+	}
+	s := g.steps[len(g.steps)-1]
+	return s.At + s.For
+}
+
+// soon is a moment shortly after the previous step: minutes to weeks.
+func (g *generator) soon() time.Duration {
+	return g.last() + time.Second + time.Duration(g.rng.ExpFloat64()*float64(6*day))
+}
+
+// aroundExpiry is a moment relative to the current expiry, or soon if that
+// lies behind the previous step.
+func (g *generator) aroundExpiry(lo, hi time.Duration) time.Duration {
+	if g.m.lifetime {
+		return g.soon()
+	}
+	at := g.m.expires.Sub(t0) + g.uniform(lo, hi)
+	if at <= g.last()+time.Second {
+		return g.soon()
+	}
+	return at
+}
+
+// next draws one step, or reports that the lifecycle is over.
+func (g *generator) next() (modelStep, bool) {
+	s := modelStep{Via: viaSignal}
+	if g.rng.IntN(5) < 2 {
+		s.Via = viaUpdate
+	}
+	var at time.Duration
+	switch k := g.rng.IntN(100); {
+	case k < 30 && g.last() < g.churn:
+		at = g.renewalTime()
+		s.Msg = g.renewal(t0.Add(at))
+	case k < 37 && g.last() < g.churn:
+		at = pick(g.rng, g.soon(), g.aroundExpiry(-60*day, 10*day))
+		s.Msg = g.correction(t0.Add(at))
+	case k < 43:
+		at = g.soon()
+		s.Msg = workflows.ChangeTierRequest{Tier: pick(g.rng, "pos", "restaurant", "crm", "erp", "suite", " Suite ", "gold", g.m.tier), RequestID: g.maybeID("req")}
+	case k < 48:
+		at = g.soon()
+		s.Msg = workflows.AddEntitlementRequest{Product: pick(g.rng, "crm", "erp", "hrm", "pos", "shop", "nosuch", ""), RequestID: g.maybeID("req")}
+	case k < 54:
+		at = g.soon()
+		r := workflows.SetMaxDomainsRequest{MaxDomains: g.rng.IntN(21), RequestID: g.maybeID("req")}
+		if g.rng.IntN(10) == 0 {
+			r.ActiveDomains = r.MaxDomains + 1
+		}
+		s.Msg = r
+	case k < 59:
+		at = g.soon()
+		s.Msg = workflows.SuspendRequest{Reason: "refund", RequestID: g.maybeID("req")}
+	case k < 64:
+		at = pick(g.rng, g.soon(), g.aroundExpiry(-35*day, 3*day))
+		s.Msg = workflows.ReinstateRequest{RequestID: g.maybeID("req")}
+	case k < 65 && g.rng.IntN(2) == 0:
+		at = g.soon()
+		s.Msg = workflows.RevokeRequest{Reason: "chargeback", RequestID: g.maybeID("req")}
+	case k < 71:
+		at = g.aroundExpiry(-10*day, 5*day)
+		s.Msg = workflows.PaymentFailedRequest{EventID: g.id("evt"), AmountDue: "149.00 EUR"}
+	case k < 76:
+		at = g.soon()
+		s.Msg = g.patch(t0.Add(at))
+	case k < 82 && len(g.recent) > 0: // the same message delivered again
+		dup := g.recent[g.rng.IntN(len(g.recent))]
+		at, s.Via, s.Msg = g.last()+g.uniform(time.Second, 2*day), pick(g.rng, viaSignal, viaUpdate), dup.Msg
+	case k < 85:
+		at, s.Via = g.soon(), viaRestart
+	case k < 88: // the worker is down across some deadlines
+		at, s.Via = g.aroundExpiry(-35*day, 10*day), viaOutage
+		s.For = g.uniform(time.Hour, 40*day).Truncate(time.Second)
+	default: // look at the license around a deadline
+		at, s.Via = pick(g.rng,
+			g.aroundExpiry(-30*day-2*time.Second, -30*day+2*time.Second),
+			g.aroundExpiry(-7*day-2*time.Second, -7*day+2*time.Second),
+			g.aroundExpiry(-2*time.Second, 2*time.Second),
+			g.aroundExpiry(7*day-2*time.Second, 7*day+2*time.Second),
+			g.soon()), viaObserve
+	}
+	switch s.Msg.(type) {
+	case workflows.PaymentFailedRequest:
+		s.Via = viaSignal // payment webhooks only signal
+	case workflows.PatchRequest:
+		s.Via = viaUpdate // the API's PATCH only updates
+	}
+	if s.Via == viaSignal && s.Msg != nil && messageRef(s.Msg) != "" && g.rng.IntN(8) == 0 {
+		s.Repeat = 1 + g.rng.IntN(2)
+	}
+	s.At = at.Truncate(time.Second) + 250*time.Millisecond
+	if s.At <= g.last() {
+		s.At = g.last() + time.Second
+	}
+	if s.At+s.For >= modelHorizon {
+		return modelStep{}, false
+	}
+	if s.Via == viaOutage {
+		g.m.outage(t0.Add(s.At), t0.Add(s.At+s.For))
+	}
+	g.m.advance(t0.Add(s.At))
+	if g.m.closed {
+		return modelStep{}, false
+	}
+	if s.Msg != nil {
+		for range 1 + s.Repeat {
+			g.m.apply(t0.Add(s.At), s.Msg)
+		}
+		if messageRef(s.Msg) != "" {
+			g.recent = append(g.recent, s)
+			if len(g.recent) > 5 {
+				g.recent = g.recent[1:]
+			}
+		}
+	}
+	return s, true
+}
+
+func (g *generator) maybeID(prefix string) string {
+	if g.rng.IntN(5) == 0 {
+		return ""
+	}
+	return g.id(prefix)
+}
+
+// renewalTime: early (up to 40 days before expiry), late (in grace), after
+// grace, or at any moment.
+func (g *generator) renewalTime() time.Duration {
+	switch k := g.rng.IntN(10); {
+	case k < 5:
+		return g.aroundExpiry(-40*day, 0)
+	case k < 7:
+		return g.aroundExpiry(0, modelGrace)
+	case k < 8:
+		return g.aroundExpiry(modelGrace, 120*day)
+	}
+	return g.soon()
+}
+
+func (g *generator) renewal(at time.Time) workflows.RenewRequest {
+	r := workflows.RenewRequest{PaymentRef: g.id("pay"), Months: pick(g.rng, g.purchaseMonths, g.purchaseMonths, 1, 12)}
+	if g.rng.IntN(2) == 0 {
+		r.OrderID = g.id("renewal")
+	}
+	switch k := g.rng.IntN(20); {
+	case k < 3: // a payment provider's period end, sometimes before the current expiry
+		base := at
+		if g.m.expires.After(at) {
+			base = g.m.expires
+		}
+		to := base.Add(g.uniform(-60*day, 400*day))
+		r.Months, r.ExpiresAt = 0, &to
+	case k < 4: // refused: no term
+		r.Months = 0
+	}
+	return r
+}
+
+// patch combines some of: a tier (as the API sends it: a sellable one), max
+// domains, a renewal or a correction (rarely both, refused), a status.
+func (g *generator) patch(at time.Time) workflows.PatchRequest {
+	p := workflows.PatchRequest{Reason: "by hand", RequestID: g.maybeID("req")}
+	some := func() bool { return g.rng.IntN(3) == 0 }
+	if some() {
+		p.Tier = pick(g.rng, "pos", "restaurant", "crm", "erp", "suite", g.m.tier)
+	}
+	if some() {
+		p.MaxDomains = &workflows.SetMaxDomainsRequest{MaxDomains: 1 + g.rng.IntN(20)}
+	}
+	paying := g.last() < g.churn
+	if paying && some() {
+		r := g.renewal(at)
+		p.Renew = &r
+	}
+	if paying && (p.Renew == nil || g.rng.IntN(10) == 0) && some() {
+		to := g.correction(at).ExpiresAt
+		p.ExpiresAt = &to
+	}
+	if some() {
+		p.Status = pick(g.rng, models.StatusActive, models.StatusSuspended, models.StatusSuspended, models.StatusExpired)
+		if g.rng.IntN(10) == 0 {
+			p.Status = models.StatusRevoked
+		}
+	}
+	return p
+}
+
+func (g *generator) correction(at time.Time) workflows.CorrectExpiryRequest {
+	r := workflows.CorrectExpiryRequest{Reason: "goodwill", RequestID: g.maybeID("req")}
+	switch k := g.rng.IntN(10); {
+	case k < 3: // the README's example: 30 days and 20 seconds from now
+		r.ExpiresAt = at.Add(30*day + 20*time.Second)
+	case k < 5: // close: shortens most licenses
+		r.ExpiresAt = at.Add(g.uniform(time.Hour, 10*day))
+	case k < 9:
+		r.ExpiresAt = at.Add(g.uniform(time.Hour, 400*day))
+	default: // refused: in the past
+		r.ExpiresAt = at.Add(-time.Hour)
+	}
+	return r
+}
