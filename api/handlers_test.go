@@ -23,6 +23,7 @@ import (
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
+	"github.com/licenseflow/licenseflow/webhooks"
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
@@ -56,7 +57,8 @@ func newAPITest(t *testing.T) *apiTest {
 	flows := &lifecyclefake.Fake{}
 	r := httpx.NewRouter(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Database: st})
 	dir := t.TempDir()
-	api.Mount(r, api.Deps{Store: st, Lifecycle: flows, Renewals: &payments.Renewals{Store: st}, ReleasesDir: dir})
+	api.Mount(r, api.Deps{Store: st, Lifecycle: flows, Renewals: &payments.Renewals{Store: st}, ReleasesDir: dir,
+		WebhookSecrets: webhooks.NewSecretBox(testsupport.SecretKeys(t))})
 	return &apiTest{t: t, store: st, flows: flows, router: r, releasesDir: dir}
 }
 

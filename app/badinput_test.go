@@ -30,6 +30,7 @@ import (
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/usage"
+	"github.com/licenseflow/licenseflow/webhooks"
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
@@ -86,6 +87,7 @@ func newBadInputEnv(t *testing.T) *badInputEnv {
 		Store: st, Lifecycle: flows, Logger: quiet, PublicURL: "http://licenses.example.com",
 		WebhookSecrets: []string{badInputSecret}, ReleasesDir: t.TempDir(), Usage: recorder,
 		AdminEmails: []string{"ops@example.com"},
+		Webhooks:    app.Webhooks{Secrets: webhooks.NewSecretBox(testsupport.SecretKeys(t))},
 	}))
 	t.Cleanup(srv.Close)
 	return &badInputEnv{store: st, flows: flows, srv: srv, license: l, order: "bad-pending"}

@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/licenseflow/licenseflow/database"
+	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/store"
 )
 
@@ -175,4 +177,19 @@ func randomSuffix() string {
 		panic(err)
 	}
 	return hex.EncodeToString(b[:])
+}
+
+// SecretKeys returns a fresh keyring for sealing stored secrets, as
+// LICENSEFLOW_SECRET_KEYS gives production.
+func SecretKeys(t testing.TB) *sealing.Keyring {
+	t.Helper()
+	spec, err := sealing.NewKeySpec(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := sealing.Parse(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }

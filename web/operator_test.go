@@ -19,7 +19,9 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/web"
+	"github.com/licenseflow/licenseflow/webhooks"
 )
 
 const adminToken = "lft_web-test-admin-token"
@@ -42,7 +44,8 @@ func signedInOperator(t *testing.T, st *store.Store, flows *lifecyclefake.Fake) 
 	_, err := st.EnsureToken(context.Background(), "admin", adminToken, models.StringList{string(models.ScopeAdmin)})
 	require.NoError(t, err)
 	r := httpx.NewRouter(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Database: st})
-	web.Mount(r, web.Deps{Store: st, Lifecycle: flows, Renewals: &payments.Renewals{Store: st}, PublicURL: "http://localhost"})
+	web.Mount(r, web.Deps{Store: st, Lifecycle: flows, Renewals: &payments.Renewals{Store: st}, PublicURL: "http://localhost",
+		WebhookSecrets: webhooks.NewSecretBox(testsupport.SecretKeys(t))})
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)

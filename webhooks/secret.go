@@ -1,13 +1,10 @@
 package webhooks
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
-	"fmt"
-	"strings"
+
+	"github.com/licenseflow/licenseflow/sealing"
 )
 
 // SecretPrefix starts every endpoint secret, so a leaked one is easy to spot.
@@ -23,80 +20,27 @@ func NewSecret() (string, error) {
 	return SecretPrefix + base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-// Sealed secrets say how they are stored: encrypted with AES-256-GCM, or
-// (no key configured) as they are.
-const (
-	sealedPrefix = "aesgcm:"
-	plainPrefix  = "plain:"
-)
+// secretPurpose binds sealed endpoint secrets to their use.
+const secretPurpose = "webhook endpoint secret"
 
 // SecretBox seals endpoint secrets for the database. Deliveries must be
-// signed, so secrets are stored reversibly: encrypted under a key when one
-// is configured, otherwise as they are (then the database and its backups
-// must be protected like the secrets themselves). A nil *SecretBox stores
-// secrets as they are.
+// signed, so secrets are stored reversibly, sealed under the keyring's
+// current key (LICENSEFLOW_SECRET_KEYS).
 type SecretBox struct {
-	aead cipher.AEAD
+	keys *sealing.Keyring
 }
 
-// NewSecretBox returns a box sealing with key, the base64 encoding of 32
-// random bytes (e.g. `openssl rand -base64 32`); an empty key returns nil.
-func NewSecretBox(key string) (*SecretBox, error) {
-	if strings.TrimSpace(key) == "" {
-		return nil, nil
-	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(key))
-	if err != nil || len(raw) != 32 {
-		return nil, errors.New("the webhook secret key must be 32 bytes, base64-encoded (openssl rand -base64 32)")
-	}
-	block, err := aes.NewCipher(raw)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &SecretBox{aead: aead}, nil
-}
-
-// Encrypts reports whether secrets are encrypted at rest.
-func (b *SecretBox) Encrypts() bool { return b != nil }
+// NewSecretBox returns a box sealing under keys.
+func NewSecretBox(keys *sealing.Keyring) *SecretBox { return &SecretBox{keys: keys} }
 
 // Seal prepares a secret for storage.
 func (b *SecretBox) Seal(secret string) (string, error) {
-	if b == nil {
-		return plainPrefix + secret, nil
-	}
-	nonce := make([]byte, b.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return "", err
-	}
-	return sealedPrefix + base64.StdEncoding.EncodeToString(b.aead.Seal(nonce, nonce, []byte(secret), nil)), nil
+	return b.keys.SealText(secretPurpose, secret)
 }
 
 // Open returns a stored secret.
 func (b *SecretBox) Open(sealed string) (string, error) {
-	if secret, ok := strings.CutPrefix(sealed, plainPrefix); ok {
-		return secret, nil
-	}
-	enc, ok := strings.CutPrefix(sealed, sealedPrefix)
-	if !ok {
-		return "", errors.New("webhooks: a stored secret in an unknown format")
-	}
-	if b == nil {
-		return "", errors.New("webhook secrets are stored encrypted but no key is configured: set LICENSEFLOW_WEBHOOK_KEY to the key they were sealed with")
-	}
-	raw, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil || len(raw) < b.aead.NonceSize() {
-		return "", errors.New("webhooks: a stored secret is corrupt")
-	}
-	n := b.aead.NonceSize()
-	secret, err := b.aead.Open(nil, raw[:n], raw[n:], nil)
-	if err != nil {
-		return "", fmt.Errorf("webhooks: a stored secret does not open with the configured key (was LICENSEFLOW_WEBHOOK_KEY changed?): %w", err)
-	}
-	return string(secret), nil
+	return b.keys.OpenText(secretPurpose, sealed)
 }
 
 // New returns a fresh secret, to show once, and its sealed form, to store.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/webhooks"
 )
 
@@ -59,8 +60,9 @@ func TestSecretsAreSealedWithTheKeyAndOpenOnlyWithIt(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `^whsec_[A-Za-z0-9_-]{43}$`, secret)
 
-	box, err := webhooks.NewSecretBox("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	keys, err := sealing.Parse("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	require.NoError(t, err)
+	box := webhooks.NewSecretBox(keys)
 	sealed, err := box.Seal(secret)
 	require.NoError(t, err)
 	assert.NotContains(t, sealed, secret[6:], "the stored form does not show the secret")
@@ -68,22 +70,12 @@ func TestSecretsAreSealedWithTheKeyAndOpenOnlyWithIt(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, secret, opened)
 
-	other, err := webhooks.NewSecretBox("ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=")
+	otherKeys, err := sealing.Parse("k1:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=")
 	require.NoError(t, err)
-	_, err = other.Open(sealed)
-	assert.ErrorContains(t, err, "LICENSEFLOW_WEBHOOK_KEY")
-	var none *webhooks.SecretBox
-	_, err = none.Open(sealed)
-	assert.ErrorContains(t, err, "no key is configured")
-
-	plain, err := none.Seal(secret)
-	require.NoError(t, err)
-	opened, err = box.Open(plain)
-	require.NoError(t, err)
-	assert.Equal(t, secret, opened, "secrets stored before a key was configured still open")
-
-	_, err = webhooks.NewSecretBox("too-short")
-	assert.Error(t, err)
+	_, err = webhooks.NewSecretBox(otherKeys).Open(sealed)
+	assert.ErrorContains(t, err, "does not open")
+	_, err = box.Open(secret)
+	assert.ErrorContains(t, err, "not a sealed value", "a secret stored in clear is refused, not used")
 }
 
 func TestEndpointURLsMustBePublicHTTPSUnlessTrusted(t *testing.T) {

@@ -43,5 +43,8 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// A namespace from an earlier start gets today's settings too.
 	ns.HistoryArchiveURI, ns.VisibilityArchiveURI = srv.ArchiveURIs()
 	log.Info("embedded Temporal server running", "frontend", srv.FrontendAddress(), "web_ui", "http://"+srv.UIAddress(), "state", dbFile)
-	return runRoles(ctx, cfg, log, roles{api: true, worker: true, namespace: ns, trustEveryWebhookTarget: true})
+	return runRoles(ctx, cfg, log, roles{
+		api: true, worker: true, namespace: ns, trustEveryWebhookTarget: true,
+		keysFile: filepath.Join(cfg.DataDir, "secret-keys"),
+	})
 }

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -24,6 +26,7 @@ import (
 	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/webhooks"
@@ -101,13 +104,11 @@ func prepareNamespace(ctx context.Context, c client.Client, namespace string, se
 
 // webhookSettings turns the configuration into the webhook settings every
 // role shares; dev mode trusts every target (a CRM on localhost).
-func webhookSettings(cfg config.Config, r roles) (app.Webhooks, error) {
-	secrets, err := webhooks.NewSecretBox(cfg.Webhooks.Key)
-	if err != nil {
-		return app.Webhooks{}, fmt.Errorf("LICENSEFLOW_WEBHOOK_KEY: %w", err)
-	}
+func webhookSettings(cfg config.Config, keys *sealing.Keyring, r roles) (app.Webhooks, error) {
+	secrets := webhooks.NewSecretBox(keys)
 	targets := webhooks.AnyTarget()
 	if !r.trustEveryWebhookTarget {
+		var err error
 		if targets, err = webhooks.TrustTargets(cfg.Webhooks.TrustedTargets); err != nil {
 			return app.Webhooks{}, fmt.Errorf("LICENSEFLOW_WEBHOOK_TRUSTED_TARGETS: %w", err)
 		}
@@ -206,11 +207,53 @@ type roles struct {
 	namespace   worker.NamespaceSettings
 	// trustEveryWebhookTarget lets webhook endpoints point anywhere (dev mode).
 	trustEveryWebhookTarget bool
+	// keysFile holds a generated keyring when LICENSEFLOW_SECRET_KEYS is
+	// unset (dev mode); empty makes the variable required.
+	keysFile string
+}
+
+// secretKeys returns the keyring that seals stored secrets: the one
+// configured, or in dev mode the one generated into keysFile at the first
+// start (kept with the data it seals).
+func secretKeys(cfg config.Config, r roles, log *slog.Logger) (*sealing.Keyring, error) {
+	spec := cfg.SecretKeys
+	if spec == "" && r.keysFile == "" {
+		return nil, errors.New("LICENSEFLOW_SECRET_KEYS is required: it seals the secrets licenseflow stores; generate one with `echo k1:$(openssl rand -base64 32)`")
+	}
+	if spec == "" {
+		raw, err := os.ReadFile(r.keysFile)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			if spec, err = sealing.NewKeySpec(time.Now()); err != nil {
+				return nil, err
+			}
+			if err := os.MkdirAll(filepath.Dir(r.keysFile), 0o700); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(r.keysFile, []byte(spec+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("keep the generated secret keys: %w", err)
+			}
+			log.Info("generated the key-encryption keys (LICENSEFLOW_SECRET_KEYS unset)", "file", r.keysFile)
+		case err != nil:
+			return nil, fmt.Errorf("read the secret keys: %w", err)
+		default:
+			spec = strings.TrimSpace(string(raw))
+		}
+	}
+	keys, err := sealing.Parse(spec)
+	if err != nil {
+		return nil, fmt.Errorf("LICENSEFLOW_SECRET_KEYS: %w", err)
+	}
+	return keys, nil
 }
 
 // runRoles wires a process: database, Temporal client, then the worker
 // and/or the API, until ctx ends.
 func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles) error {
+	keys, err := secretKeys(cfg, r, log)
+	if err != nil {
+		return err
+	}
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -228,12 +271,9 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 	defer c.Close()
 	serveMetrics(ctx, cfg.Metrics, m, r, log)
 	prepareNamespace(ctx, c, cfg.Temporal.Namespace, r.namespace, log)
-	hooks, err := webhookSettings(cfg, r)
+	hooks, err := webhookSettings(cfg, keys, r)
 	if err != nil {
 		return err
-	}
-	if !hooks.Secrets.Encrypts() {
-		log.Info("LICENSEFLOW_WEBHOOK_KEY not set: webhook signing secrets are stored unencrypted")
 	}
 	waker := app.WakeWebhookDispatchers(store, c, hooks.Policy, log)
 	defer waker.Close()

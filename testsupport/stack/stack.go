@@ -35,6 +35,7 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/openapicheck"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/webhooks"
@@ -132,7 +133,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	if err := worker.EnsureSearchAttributes(ctx, c, namespace); err != nil {
 		t.Fatalf("register search attributes: %v", err)
 	}
-	hooks := app.Webhooks{Targets: webhooks.AnyTarget(), Policy: webhookPolicy(opts.WebhookPolicy)}
+	hooks := app.Webhooks{Targets: webhooks.AnyTarget(), Secrets: webhooks.NewSecretBox(testsupport.SecretKeys(t)), Policy: webhookPolicy(opts.WebhookPolicy)}
 	m := metrics.New()
 	acts, err := app.NewActivities(store, app.ActivityOptions{
 		Sender: opts.Sender, From: "licenses@vendor.example", PublicURL: "https://licenses.vendor.example",

@@ -55,8 +55,15 @@ func TestComposeFileHasTheProductionLayout(t *testing.T) {
 	for _, v := range Vars {
 		known[v.Name] = true
 	}
+	// Secrets compose takes from the operator's environment, never from the
+	// file, and what the test gives for them.
+	required := map[string]string{"LICENSEFLOW_SECRET_KEYS": "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
 	for _, name := range []string{"migrate", "api", "worker"} {
 		svc := c.Services[name]
+		for k := range required {
+			v, _ := svc.Environment[k].(string)
+			assert.True(t, strings.HasPrefix(v, "${"+k+":?"), "%s takes %s from the environment, or refuses to start", name, k)
+		}
 		assert.NotNil(t, svc.Build, "%s is built from this repository", name)
 		assert.Equal(t, []string{name}, svc.Command, "%s runs `licenseflow %s`", name, name)
 		for key := range svc.Environment {
@@ -64,6 +71,9 @@ func TestComposeFileHasTheProductionLayout(t *testing.T) {
 		}
 		env := func(k string) string {
 			v, _ := svc.Environment[k].(string)
+			if strings.HasPrefix(v, "${"+k+":?") {
+				return required[k] // compose refuses to start without it
+			}
 			return v
 		}
 		cfg, err := Load(env)

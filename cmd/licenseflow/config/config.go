@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/sealing"
 )
 
 // Var is one environment variable licenseflow reads.
@@ -28,6 +29,7 @@ var Vars = []Var{
 	{"LICENSEFLOW_PUBLIC_URL", "http://localhost:8080", "Where customers and sites reach licenseflow (links in emails)."},
 	{"LICENSEFLOW_ADMIN_TOKEN", "", "Bootstrap admin API token (at least 16 characters). Unset: one is generated and printed once, when no admin token exists."},
 	{"LICENSEFLOW_ADMIN_EMAILS", "", "Comma-separated operator emails that may sign in to /admin by magic link (an admin API token also works)."},
+	{"LICENSEFLOW_SECRET_KEYS", "", "Key-encryption keys that seal every secret licenseflow stores (webhook signing secrets and the other sealed values): `id:key` pairs, comma-separated, the current key first; each key is 32 random bytes, base64 (`openssl rand -base64 32`). Required by `api` and `worker`. Dev mode: generated once into `<data dir>/secret-keys` when unset. To rotate, put a new key first and keep the old ones after it."},
 	{"LICENSEFLOW_DATA_DIR", "data", "Dev mode: directory for the embedded Temporal server's SQLite file."},
 	{"LICENSEFLOW_GRACE_DAYS", "7", "Days an expired license still validates (with a warning)."},
 	{"LICENSEFLOW_RETENTION_DAYS", "365", "Days after the grace period a license's workflow waits for a renewal before closing (a later renewal resumes it)."},
@@ -61,7 +63,6 @@ var Vars = []Var{
 	{"STRIPE_SECRET_KEY", "", "Stripe secret key (sk_live_… / sk_test_…), for renewal Checkout Sessions. Unset: renewal links become pending CRM orders."},
 	{"STRIPE_WEBHOOK_SECRETS", "", "Signing secrets of the Stripe webhook endpoint (whsec_…), comma-separated while rotating. Unset: the webhook answers 503."},
 	{"STRIPE_API_URL", "", "Stripe API base URL override (stripe-mock in tests); empty means https://api.stripe.com."},
-	{"LICENSEFLOW_WEBHOOK_KEY", "", "Key that encrypts webhook endpoint secrets at rest: 32 bytes, base64 (`openssl rand -base64 32`). Unset: the secrets are stored as they are; protect the database and its backups like the secrets."},
 	{"LICENSEFLOW_WEBHOOK_TRUSTED_TARGETS", "", "Comma-separated hosts and networks (`crm.internal,10.1.0.0/16`) webhook endpoints may point to although private, over plain http too. Others must be https on public addresses. Dev mode trusts every target."},
 	{"LICENSEFLOW_WEBHOOK_RETRY_HOURS", "72", "How long a failing webhook delivery is retried (backing off from 30 s to 1 h) before it is marked failed."},
 	{"LICENSEFLOW_WEBHOOK_TIMEOUT_SECONDS", "10", "How long one webhook delivery may take before it counts as failed (and is retried)."},
@@ -78,6 +79,9 @@ type Config struct {
 	PublicURL   string
 	AdminToken  string
 	AdminEmails []string
+	// SecretKeys is the keyring specification (sealing.Parse); empty
+	// outside dev mode is refused by the roles that need it.
+	SecretKeys  string
 	DataDir     string
 	GracePeriod time.Duration
 	Retention   time.Duration
@@ -94,9 +98,6 @@ type Config struct {
 
 // Webhooks configures outbound webhooks.
 type Webhooks struct {
-	// Key encrypts endpoint secrets at rest (base64 of 32 bytes); empty
-	// stores them as they are.
-	Key            string
 	TrustedTargets []string
 	RetryFor       time.Duration
 	Timeout        time.Duration
@@ -223,6 +224,7 @@ func Load(getenv func(string) string) (Config, error) {
 		PublicURL:   strings.TrimRight(get("LICENSEFLOW_PUBLIC_URL"), "/"),
 		AdminToken:  get("LICENSEFLOW_ADMIN_TOKEN"),
 		AdminEmails: lowerAll(splitList(get("LICENSEFLOW_ADMIN_EMAILS"))),
+		SecretKeys:  get("LICENSEFLOW_SECRET_KEYS"),
 		DataDir:     get("LICENSEFLOW_DATA_DIR"),
 		GracePeriod: time.Duration(integer("LICENSEFLOW_GRACE_DAYS", 0, 365)) * 24 * time.Hour,
 		Retention:   time.Duration(integer("LICENSEFLOW_RETENTION_DAYS", 1, 3650)) * 24 * time.Hour,
@@ -250,9 +252,9 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		Stripe: Stripe{SecretKey: get("STRIPE_SECRET_KEY"), WebhookSecrets: splitList(get("STRIPE_WEBHOOK_SECRETS")), APIURL: get("STRIPE_API_URL")},
 		Webhooks: Webhooks{
-			Key: get("LICENSEFLOW_WEBHOOK_KEY"), TrustedTargets: splitList(get("LICENSEFLOW_WEBHOOK_TRUSTED_TARGETS")),
-			RetryFor: time.Duration(integer("LICENSEFLOW_WEBHOOK_RETRY_HOURS", 1, 24*30)) * time.Hour,
-			Timeout:  time.Duration(integer("LICENSEFLOW_WEBHOOK_TIMEOUT_SECONDS", 1, 120)) * time.Second,
+			TrustedTargets: splitList(get("LICENSEFLOW_WEBHOOK_TRUSTED_TARGETS")),
+			RetryFor:       time.Duration(integer("LICENSEFLOW_WEBHOOK_RETRY_HOURS", 1, 24*30)) * time.Hour,
+			Timeout:        time.Duration(integer("LICENSEFLOW_WEBHOOK_TIMEOUT_SECONDS", 1, 120)) * time.Second,
 		},
 		Vendor: Vendor{
 			Name: get("LICENSEFLOW_VENDOR_NAME"), Address: strings.ReplaceAll(get("LICENSEFLOW_VENDOR_ADDRESS"), `\n`, "\n"),
@@ -268,6 +270,11 @@ func Load(getenv func(string) string) (Config, error) {
 		// Without an explicit URL the link follows the UI's port (the
 		// embedded Web UI in dev mode listens on TEMPORAL_UI_PORT).
 		c.Temporal.UIURL = fmt.Sprintf("http://localhost:%d", c.Temporal.UIPort)
+	}
+	if c.SecretKeys != "" {
+		if _, err := sealing.Parse(c.SecretKeys); err != nil {
+			errs = append(errs, fmt.Errorf("LICENSEFLOW_SECRET_KEYS: %w", err))
+		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("LICENSEFLOW_ADMIN_TOKEN must be at least 16 characters"))
