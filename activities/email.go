@@ -37,13 +37,14 @@ type EmailResult struct {
 // resends the stored message with the same Message-ID; a message already
 // sent, held or refused is never sent again.
 func (a *Activities) SendLicenseEmail(ctx context.Context, in EmailInput) (EmailResult, error) {
+	defer keepAlive(ctx)()
 	data, err := a.licenseData(ctx, in)
 	if err != nil {
-		return EmailResult{}, err
+		return EmailResult{}, ownFailure(err)
 	}
 	msg, err := a.enqueue(ctx, in.Key, in.Template, data.CustomerEmail, in.LicenseID, in.InvoiceNumber, data)
 	if err != nil {
-		return EmailResult{}, err
+		return EmailResult{}, ownFailure(err)
 	}
 	return a.deliver(ctx, msg)
 }
@@ -59,15 +60,18 @@ type SignInInput struct {
 // SendSignInEmail sends a magic link through the same outbox and SMTP path
 // as every other email.
 func (a *Activities) SendSignInEmail(ctx context.Context, in SignInInput) (EmailResult, error) {
+	defer keepAlive(ctx)()
 	data := email.SignInData{Vendor: a.Seller.Name, Link: in.Link, Minutes: int(models.MagicLinkTTL.Minutes()), Admin: in.Admin}
 	msg, err := a.enqueue(ctx, in.Key, email.TemplateMagicLink, in.To, "", "", data)
 	if err != nil {
-		return EmailResult{}, err
+		return EmailResult{}, ownFailure(err)
 	}
 	return a.deliver(ctx, msg)
 }
 
-// deliver hands a stored outbox message to SMTP once.
+// deliver hands a stored outbox message to SMTP once. A failure of the
+// SMTP server is retried with the step's backoff; one of our database,
+// soon.
 func (a *Activities) deliver(ctx context.Context, msg models.EmailMessage) (EmailResult, error) {
 	result := EmailResult{MessageID: msg.ID, Status: msg.Status}
 	if msg.Status != models.EmailQueued {
@@ -76,22 +80,22 @@ func (a *Activities) deliver(ctx context.Context, msg models.EmailMessage) (Emai
 	if a.Sender == nil {
 		result.Status = models.EmailHeld
 		a.Metrics.Email(msg.Template, models.EmailHeld)
-		return result, a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailHeld, At: a.now()})
+		return result, ownFailure(a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailHeld, At: a.now()}))
 	}
 	out, err := a.message(ctx, msg)
 	if err != nil {
-		return result, err
+		return result, ownFailure(err)
 	}
 	sendErr := a.Sender.Send(ctx, out)
 	defer func() { a.Metrics.Email(msg.Template, result.Status) }()
 	switch {
 	case sendErr == nil:
 		result.Status = models.EmailSent
-		return result, a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailSent, ProviderMessageID: out.ID, At: a.now()})
+		return result, ownFailure(a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailSent, ProviderMessageID: out.ID, At: a.now()}))
 	case errors.Is(sendErr, email.ErrRejected):
 		result.Status = models.EmailFailed
 		if err := a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailFailed, Error: sendErr.Error(), At: a.now()}); err != nil {
-			return result, err
+			return result, ownFailure(err)
 		}
 		return result, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("%s email to %s was refused: %v", msg.Template, msg.To, sendErr), ErrTypeEmailRejected, sendErr)

@@ -120,7 +120,7 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 	case errors.Is(err, models.ErrNotFound):
 		return DeliverWebhookResult{Gone: true}, nil
 	case err != nil:
-		return DeliverWebhookResult{}, err
+		return DeliverWebhookResult{}, ownFailure(err)
 	case claim.Delivery.Status != models.DeliveryPending:
 		return DeliverWebhookResult{Status: claim.Delivery.Status, StatusCode: claim.Delivery.LastStatusCode}, nil
 	case !claim.Endpoint.Enabled:
@@ -146,7 +146,7 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 		attempt.NextAttemptAt = &next
 	}
 	if err := a.Webhooks.RecordWebhookAttempt(ctx, d.ID, attempt); err != nil {
-		return DeliverWebhookResult{}, err
+		return DeliverWebhookResult{}, ownFailure(err)
 	}
 	outcome := string(attempt.Outcome)
 	if attempt.Outcome == models.DeliveryPending {

@@ -1,11 +1,13 @@
 package integration
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,6 +24,26 @@ import (
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
+)
+
+// Every purchase answered before a part came back (its steps met the
+// outage) must be issued (license, emails, invoice) within recoveryBound of
+// the return. A step waiting out our own database retries at least every
+// 5 seconds (workflows.ownRetryMax); after a Temporal outage the worker's
+// polls resume within 10 seconds (the SDK's fixed backoff) and a step lost
+// with the outage is tried again within its timeout or heartbeat (10
+// seconds); the rest of the bound is the work of the purchases answered
+// meanwhile, on a busy 2-core machine.
+//
+// The outages are as long as it takes for a step without those bounds to
+// miss recoveryBound by far: a database step that backed off by doubling
+// (1, 2, 4 … 64 s) from the cut would sleep until 127 s, 57 s after the
+// return; an email whose result was lost with Temporal would wait for its
+// one-minute timeout, 40 s after the return.
+const (
+	databaseOutage = 70 * time.Second
+	temporalOutage = 20 * time.Second
+	recoveryBound  = 30 * time.Second
 )
 
 // The outage tests take away a part licenseflow runs on (its PostgreSQL
@@ -41,7 +63,7 @@ func TestDatabaseOutageDuringPurchasesAndValidations(t *testing.T) {
 
 	// The keys the sites validate come from the first ten purchases.
 	crm.buy(0, 10, 5).wait(t, 30*time.Second)
-	issued := waitAllIssued(t, s.Store, 10, 30*time.Second)
+	issued := waitAllIssued(t, s, 10, 30*time.Second)
 	logf("first ten issued")
 	var keys []string
 	for _, l := range issued {
@@ -56,18 +78,26 @@ func TestDatabaseOutageDuringPurchasesAndValidations(t *testing.T) {
 	waitUntil(t, "30 more purchases answered before the outage", 30*time.Second, func() bool { return crm.answered.Load() >= 40 })
 
 	terminated := db.CutOff(t)
+	cut := time.Now()
 	logf("database cut off (%d connections terminated) with %d purchases answered", terminated, crm.answered.Load())
 	during := sites.validate(100, append(slices.Clone(warm), cold...), 4, "during")
 	waitUntil(t, "a purchase answered 503 during the outage", 20*time.Second, func() bool { return crm.unavailable(httpx.ErrDatabaseUnavailable.Code) > 0 })
+	waitUntil(t, "the outage to have lasted "+databaseOutage.String(), databaseOutage+time.Second, func() bool { return time.Since(cut) >= databaseOutage })
+	heldUp := crm.licenseIDs() // answered before the return: their steps met the outage
 	db.Restore(t)
-	logf("database back with %d purchases answered", crm.answered.Load())
+	back := time.Now()
+	logf("database back with %d purchases answered", len(heldUp))
+	waitIssued(t, s, heldUp, recoveryBound+time.Minute)
+	recovery := time.Since(back)
+	logf("the %d purchases held up by the outage issued, the last invoice %.1fs after the database came back (bound %s); %s",
+		len(heldUp), recovery.Seconds(), recoveryBound, invoicedAfter(t, s, heldUp, back))
+	assert.LessOrEqual(t, recovery, recoveryBound, "steps that failed on the database resume within seconds of its return")
 	<-before
-
 	sites.validate(validations-len(warm)-395-100, keys, 4, "after")
 	rest.wait(t, 90*time.Second)
 	logf("all purchases answered")
-	waitAllIssued(t, s.Store, purchases, 120*time.Second)
-	logf("all issued")
+	waitAllIssued(t, s, purchases, 2*time.Minute)
+	logf("all issued, %.1fs after the database came back", time.Since(back).Seconds())
 	assertIssuedOnce(t, s.Store, crm.licenseIDs())
 
 	assert.Equal(t, validations, sites.total(), "validations sent")
@@ -91,30 +121,40 @@ func TestTemporalRestartDuringPurchases(t *testing.T) {
 }
 
 // temporalRestartDuringPurchases stops the embedded Temporal server while
-// a CRM buys licenses, until a purchase is answered 503, and starts it again.
-// Deliveries whose activity was under way when the server stopped finish
-// when that activity times out and is retried (at most a minute later).
+// a CRM buys licenses, until a purchase is answered 503 and temporalOutage
+// has passed, and starts it again. Steps under way when it stopped, whose
+// results it never heard, are tried again within their heartbeat or
+// step timeout of its return.
 func temporalRestartDuringPurchases(t *testing.T, st *store.Store, purchases int) {
 	logf := stopwatch(t)
 	s := stack.Start(t, st, stack.Options{Embedded: true})
 	crm := newCRM(s)
 	sites := newSites(t, s)
 	crm.buy(0, 1, 1).wait(t, 30*time.Second)
-	key := waitAllIssued(t, st, 1, 30*time.Second)[0].Key()
+	key := waitAllIssued(t, s, 1, 30*time.Second)[0].Key()
 
 	all := crm.buy(1, purchases, 6)
 	waitUntil(t, "15 purchases answered before the outage", 30*time.Second, func() bool { return crm.answered.Load() >= 15 })
 	s.StopTemporal()
+	stopped := time.Now()
 	logf("Temporal stopped with %d purchases answered", crm.answered.Load())
 	waitUntil(t, "a purchase answered 503 during the outage", 30*time.Second, func() bool { return crm.unavailable(httpx.ErrTemporalUnavailable.Code) > 0 })
 	during := sites.validate(50, []string{key}, 2, "during")
+	waitUntil(t, "the outage to have lasted "+temporalOutage.String(), temporalOutage+time.Second, func() bool { return time.Since(stopped) >= temporalOutage })
+	heldUp := crm.licenseIDs() // answered before the return: their steps met the outage
 	s.StartTemporal()
-	logf("Temporal started again with %d purchases answered", crm.answered.Load())
+	back := time.Now()
+	logf("Temporal started again with %d purchases answered", len(heldUp))
 
+	waitIssued(t, s, heldUp, recoveryBound+time.Minute)
+	recovery := time.Since(back)
+	logf("the %d purchases held up by the outage issued, the last invoice %.1fs after Temporal came back (bound %s); %s",
+		len(heldUp), recovery.Seconds(), recoveryBound, invoicedAfter(t, s, heldUp, back))
+	assert.LessOrEqual(t, recovery, recoveryBound, "steps lost with the outage resume within seconds of Temporal's return")
 	all.wait(t, 90*time.Second)
 	logf("all purchases answered")
-	waitAllIssued(t, st, purchases, 180*time.Second)
-	logf("all issued")
+	waitAllIssued(t, s, purchases, 2*time.Minute)
+	logf("all issued, %.1fs after Temporal came back", time.Since(back).Seconds())
 	assertIssuedOnce(t, st, crm.licenseIDs())
 	assert.Equal(t, int64(50), during.valid.Load(), "sites validate from the database while Temporal is away")
 	assert.Empty(t, sites.wrong())
@@ -373,8 +413,10 @@ func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() boo
 }
 
 // waitAllIssued waits until n licenses are active with their delivery and
-// invoice emails and invoices, and returns the licenses.
-func waitAllIssued(t *testing.T, st *store.Store, n int, timeout time.Duration) []models.License {
+// invoice emails and invoices, and returns the licenses. On a timeout it
+// reports the workflows of the licenses not yet active.
+func waitAllIssued(t *testing.T, s *stack.Stack, n int, timeout time.Duration) []models.License {
+	st := s.Store
 	t.Helper()
 	var (
 		licenses         []models.License
@@ -390,11 +432,79 @@ func waitAllIssued(t *testing.T, st *store.Store, n int, timeout time.Duration) 
 			return licenses
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %d of %d licenses active, %d of %d emails, %d of %d invoices",
-				timeout, len(licenses), n, emails, 2*n, invoices, n)
+			t.Fatalf("after %s: %d of %d licenses active, %d of %d emails, %d of %d invoices; workflows of the others: %s",
+				timeout, len(licenses), n, emails, 2*n, invoices, n, unissuedWorkflows(s))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// waitIssued waits until the licenses ids are active with their delivery
+// and invoice emails and invoices.
+func waitIssued(t *testing.T, s *stack.Stack, ids []string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var issued int64
+		require.NoError(t, s.Store.DB().Raw(`SELECT count(*) FROM licenses l WHERE l.id IN ? AND l.status = ? AND l.dlid IS NOT NULL
+			AND (SELECT count(*) FROM email_messages e WHERE e.license_id = l.id AND e.template IN ('delivery', 'invoice')) = 2
+			AND EXISTS (SELECT 1 FROM invoices i WHERE i.license_id = l.id)`, ids, models.StatusActive).Scan(&issued).Error)
+		if issued == int64(len(ids)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %d of %d licenses issued; %s", timeout, issued, len(ids), unissuedWorkflows(s))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// invoicedAfter tells how many of the licenses ids were invoiced after
+// back, and how long after it.
+func invoicedAfter(t *testing.T, s *stack.Stack, ids []string, back time.Time) string {
+	var at []time.Time
+	require.NoError(t, s.Store.DB().Model(&models.Invoice{}).Where("license_id IN ? AND created_at >= ?", ids, back).
+		Order("created_at").Pluck("created_at", &at).Error)
+	if len(at) == 0 {
+		return "all were invoiced before the return"
+	}
+	return fmt.Sprintf("%d invoiced after the return, the first %.1fs and the median %.1fs after it",
+		len(at), at[0].Sub(back).Seconds(), at[len(at)/2].Sub(back).Seconds())
+}
+
+// unissuedWorkflows describes the licenses not fully issued yet (not
+// active, or missing an email or the invoice) and their workflows.
+func unissuedWorkflows(s *stack.Stack) string {
+	type row struct {
+		ID, WorkflowID, Status string
+		DLID                   *string `gorm:"column:dlid"`
+		Emails, Invoices       int
+	}
+	var rows []row
+	err := s.Store.DB().Raw(`SELECT l.id, l.workflow_id, l.status, l.dlid,
+		(SELECT count(*) FROM email_messages e WHERE e.license_id = l.id AND e.template IN ('delivery', 'invoice')) AS emails,
+		(SELECT count(*) FROM invoices i WHERE i.license_id = l.id) AS invoices
+		FROM licenses l ORDER BY l.id`).Scan(&rows).Error
+	if err != nil {
+		return err.Error()
+	}
+	out := []string{fmt.Sprintf("%d licenses stored", len(rows))}
+	for _, r := range rows {
+		if r.Status == string(models.StatusActive) && r.DLID != nil && r.Emails == 2 && r.Invoices == 1 {
+			continue
+		}
+		desc := fmt.Sprintf("%s (%s, key minted %t, %d emails, %d invoices)", r.ID, r.Status, r.DLID != nil, r.Emails, r.Invoices)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		d, err := s.Temporal.DescribeWorkflowExecution(ctx, r.WorkflowID, "")
+		cancel()
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", desc, err))
+			continue
+		}
+		info := d.GetWorkflowExecutionInfo()
+		out = append(out, fmt.Sprintf("%s: workflow %s, %d events, %d pending activities", desc, info.GetStatus(), info.GetHistoryLength(), len(d.GetPendingActivities())))
+	}
+	return strings.Join(out, "; ")
 }
 
 // assertIssuedOnce checks nothing was lost or duplicated: the database

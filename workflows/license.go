@@ -557,12 +557,8 @@ func (l *license) publish(ctx workflow.Context) {
 	p := l.st.projection()
 	p.Events = ledgerLines(&l.published, &l.st, l.cause, now)
 	l.cause = cause{}
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
 	// Retried until the database answers: lists must not show stale licenses.
-	if err := workflow.ExecuteLocalActivity(lctx, a.ProjectLicense, p).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(withLocalActivity(ctx), a.ProjectLicense, p).Get(ctx, nil); err != nil {
 		l.logger.Error("Projecting license state failed", "error", err)
 	}
 	// Slices in the state are replaced on change, never edited in place, so
@@ -635,12 +631,7 @@ func (l *license) details(ctx workflow.Context) string {
 // lifecycle goes on.
 func (l *license) email(ctx workflow.Context, m outgoingEmail) {
 	key := workflow.GetInfo(ctx).WorkflowExecution.ID + "/" + m.step
-	ectx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		Summary:             m.template + " email",
-		// SMTP outages can last hours: keep trying, backing off to 10 minutes.
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute},
-	})
+	ectx := withEmail(ctx, m.template+" email")
 	err := workflow.ExecuteActivity(ectx, a.SendLicenseEmail, activities.EmailInput{
 		Key: key, LicenseID: l.st.LicenseID, Template: m.template, InvoiceNumber: m.invoice,
 		AmountDue: m.amountDue, PaymentURL: m.paymentURL,
@@ -722,21 +713,4 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// withLocalActivity runs a short database write in the workflow task,
-// retried with the same backoff as an activity of its own.
-func withLocalActivity(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
-	})
-}
-
-func withActivity(ctx workflow.Context, summary string) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		Summary:             summary,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
-	})
 }

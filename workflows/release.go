@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/licenseflow/licenseflow/activities"
@@ -43,13 +42,10 @@ func ReleaseNotificationWorkflow(ctx workflow.Context, in ReleaseInput) (Release
 	if in.PerMinute <= 0 {
 		in.PerMinute = 120
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute},
-	})
+	actx := withEmail(ctx, "new-release email")
 	for batch := 0; batch < releaseBatchesPerRun; batch++ {
 		var page activities.NotifiableResult
-		err := workflow.ExecuteActivity(actx, a.NotifiableLicenses, activities.NotifiableInput{
+		err := workflow.ExecuteActivity(withActivity(ctx, "entitled licenses"), a.NotifiableLicenses, activities.NotifiableInput{
 			Repo: in.Repo, Channel: in.Channel, After: in.Cursor, Limit: releaseBatch,
 		}).Get(ctx, &page)
 		if err != nil {

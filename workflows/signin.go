@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/licenseflow/licenseflow/activities"
+	"github.com/licenseflow/licenseflow/models"
 )
 
 // SignInRequest is one magic link to email; Key makes it one outbox message.
@@ -22,9 +23,11 @@ type SignInRequest struct {
 // logic every other email uses.
 func SignInEmailWorkflow(ctx workflow.Context, in SignInRequest) (SignInResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		// A sign-in link is only useful for 15 minutes.
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
+		StartToCloseTimeout: emailTimeout,
+		HeartbeatTimeout:    emailHeartbeat,
+		// A sign-in link is only useful while it lives: sending stops then.
+		ScheduleToCloseTimeout: models.MagicLinkTTL,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	})
 	return SignInResult{}, workflow.ExecuteActivity(ctx, a.SendSignInEmail, activities.SignInInput(in)).Get(ctx, nil)
 }

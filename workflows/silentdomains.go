@@ -22,7 +22,9 @@ type SilentDomainsResult struct {
 // heartbeat or validation within the silence window. The daily schedule
 // (SilentDomainsSchedule) starts it.
 func ReleaseSilentDomainsWorkflow(ctx workflow.Context, in SilentDomainsInput) (SilentDomainsResult, error) {
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute})
+	// One statement over every activation: it may take minutes on a large
+	// installation, and is retried as our own database step.
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute, RetryPolicy: ownRetry()})
 	var got activities.SilentDomainsResult
 	err := workflow.ExecuteActivity(actx, a.ReleaseSilentDomains, activities.SilentDomainsInput{Silence: in.Silence}).Get(ctx, &got)
 	return SilentDomainsResult{Released: got.Released}, err

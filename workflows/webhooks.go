@@ -174,12 +174,7 @@ func (d *dispatcher) drainWakes() bool {
 // readPage starts reading the next pending deliveries the lanes do not
 // hold yet; the lanes keep going meanwhile.
 func (d *dispatcher) readPage(ctx workflow.Context) workflow.Future {
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		Summary:             "pending deliveries",
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
-	return workflow.ExecuteActivity(actx, a.PendingWebhookDeliveries, activities.WebhookPageInput{
+	return workflow.ExecuteActivity(withActivity(ctx, "pending deliveries"), a.PendingWebhookDeliveries, activities.WebhookPageInput{
 		EndpointID: d.in.EndpointID, Skip: slices.Clone(d.held), Limit: webhookPage,
 	})
 }
@@ -310,12 +305,7 @@ func (d *dispatcher) deliver(ctx workflow.Context, ref activities.DeliveryRef) {
 // giveUp marks a delivery failed whose attempts ended without an outcome
 // (the backstop timeout), so it shows in the log and can be redelivered.
 func (d *dispatcher) giveUp(ctx workflow.Context, ref activities.DeliveryRef, cause error) {
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		Summary:             "give up " + ref.EventID,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
-	err := workflow.ExecuteActivity(actx, a.FailWebhookDelivery, activities.FailWebhookInput{
+	err := workflow.ExecuteActivity(withActivity(ctx, "give up "+ref.EventID), a.FailWebhookDelivery, activities.FailWebhookInput{
 		DeliveryID: ref.ID, Reason: "retries ran out: " + cause.Error(),
 	}).Get(ctx, nil)
 	if err != nil {
@@ -351,9 +341,8 @@ type WebhookSweepResult struct {
 // it every minute, so a wake-up lost between a commit and its signal (a
 // process that stopped in between) only delays deliveries.
 func WebhookSweepWorkflow(ctx workflow.Context, in WebhookSweepInput) (WebhookSweepResult, error) {
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
 	var due activities.DueWebhooksResult
-	if err := workflow.ExecuteActivity(actx, a.DueWebhookEndpoints, activities.DueWebhooksInput{}).Get(ctx, &due); err != nil {
+	if err := workflow.ExecuteActivity(withActivity(ctx, "due endpoints"), a.DueWebhookEndpoints, activities.DueWebhooksInput{}).Get(ctx, &due); err != nil {
 		return WebhookSweepResult{}, err
 	}
 	var out WebhookSweepResult

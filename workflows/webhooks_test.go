@@ -29,15 +29,18 @@ func TestADispatcherContinuesAsNewWithoutLosingOrRepeatingADelivery(t *testing.T
 	st := testsupport.SQLite(t)
 	receiver := testsupport.StartWebhookReceiver(t)
 	receiver.SetSecret("whsec_dispatch")
+	box := webhooks.NewSecretBox(testsupport.SecretKeys(t))
+	sealed, err := box.Seal("whsec_dispatch")
+	require.NoError(t, err)
 	e, err := st.CreateWebhookEndpoint(ctx, models.WebhookEndpoint{URL: receiver.URL, EventTypes: models.StringList{"*"},
-		Enabled: true, Secret: "plain:whsec_dispatch"})
+		Enabled: true, Secret: sealed})
 	require.NoError(t, err)
 	const events = 230
 	for i := range events {
 		_, err := st.CreateRelease(ctx, models.Release{ProductCode: "pos", Version: fmt.Sprintf("1.0.%d", i), Channel: "stable", PublishedAt: time.Now()})
 		require.NoError(t, err)
 	}
-	acts := &activities.Activities{Store: st, Webhooks: st, WebhookClient: webhooks.AnyTarget().Client()}
+	acts := &activities.Activities{Store: st, Webhooks: st, WebhookClient: webhooks.AnyTarget().Client(), WebhookSecrets: box}
 	in := workflows.WebhookDispatchInput{EndpointID: e.ID, Policy: workflows.WebhookPolicy{FirstRetry: 10 * time.Millisecond, MaxRetry: 50 * time.Millisecond}}
 
 	var suite testsuite.WorkflowTestSuite
