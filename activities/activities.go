@@ -23,6 +23,7 @@ import (
 // Store is the database writes and reads the activities make.
 type Store interface {
 	AddCustomEntitlement(ctx context.Context, licenseID, productCode string) (models.Entitlement, error)
+	CountEmailAttempt(ctx context.Context, id uint) error
 	EnqueueEmail(ctx context.Context, m models.EmailMessage) (models.EmailMessage, error)
 	GetEntitlements(ctx context.Context, licenseID string) ([]models.Entitlement, error)
 	GetInvoice(ctx context.Context, number string) (models.Invoice, error)

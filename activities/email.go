@@ -38,11 +38,13 @@ type EmailResult struct {
 // sent, held or refused is never sent again.
 func (a *Activities) SendLicenseEmail(ctx context.Context, in EmailInput) (EmailResult, error) {
 	defer keepAlive(ctx)()
-	data, err := a.licenseData(ctx, in)
-	if err != nil {
-		return EmailResult{}, ownFailure(err)
+	dctx, cancel := ownCall(ctx)
+	data, err := a.licenseData(dctx, in)
+	var msg models.EmailMessage
+	if err == nil {
+		msg, err = a.enqueue(dctx, in.Key, in.Template, data.CustomerEmail, in.LicenseID, in.InvoiceNumber, data)
 	}
-	msg, err := a.enqueue(ctx, in.Key, in.Template, data.CustomerEmail, in.LicenseID, in.InvoiceNumber, data)
+	cancel()
 	if err != nil {
 		return EmailResult{}, ownFailure(err)
 	}
@@ -62,7 +64,9 @@ type SignInInput struct {
 func (a *Activities) SendSignInEmail(ctx context.Context, in SignInInput) (EmailResult, error) {
 	defer keepAlive(ctx)()
 	data := email.SignInData{Vendor: a.Seller.Name, Link: in.Link, Minutes: int(models.MagicLinkTTL.Minutes()), Admin: in.Admin}
-	msg, err := a.enqueue(ctx, in.Key, email.TemplateMagicLink, in.To, "", "", data)
+	dctx, cancel := ownCall(ctx)
+	msg, err := a.enqueue(dctx, in.Key, email.TemplateMagicLink, in.To, "", "", data)
+	cancel()
 	if err != nil {
 		return EmailResult{}, ownFailure(err)
 	}
@@ -77,12 +81,27 @@ func (a *Activities) deliver(ctx context.Context, msg models.EmailMessage) (Emai
 	if msg.Status != models.EmailQueued {
 		return result, nil
 	}
+	// What the SMTP server answered is recorded even when the attempt is
+	// being cancelled (a worker draining, a timeout): an accepted message
+	// that is not recorded as sent would be sent again by the next attempt.
+	// Only a crash between the answer and this write can still send it
+	// twice, with the same Message-ID.
+	record := func(o models.EmailOutcome) error {
+		rctx, cancel := ownCall(context.WithoutCancel(ctx))
+		defer cancel()
+		return ownFailure(a.Store.RecordEmailOutcome(rctx, msg.ID, o))
+	}
 	if a.Sender == nil {
 		result.Status = models.EmailHeld
 		a.Metrics.Email(msg.Template, models.EmailHeld)
-		return result, ownFailure(a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailHeld, At: a.now()}))
+		return result, record(models.EmailOutcome{Status: models.EmailHeld, At: a.now()})
 	}
-	out, err := a.message(ctx, msg)
+	dctx, cancel := ownCall(ctx)
+	out, err := a.message(dctx, msg)
+	if err == nil {
+		err = a.Store.CountEmailAttempt(dctx, msg.ID)
+	}
+	cancel()
 	if err != nil {
 		return result, ownFailure(err)
 	}
@@ -91,17 +110,17 @@ func (a *Activities) deliver(ctx context.Context, msg models.EmailMessage) (Emai
 	switch {
 	case sendErr == nil:
 		result.Status = models.EmailSent
-		return result, ownFailure(a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailSent, ProviderMessageID: out.ID, At: a.now()}))
+		return result, record(models.EmailOutcome{Status: models.EmailSent, ProviderMessageID: out.ID, At: a.now()})
 	case errors.Is(sendErr, email.ErrRejected):
 		result.Status = models.EmailFailed
-		if err := a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailFailed, Error: sendErr.Error(), At: a.now()}); err != nil {
-			return result, ownFailure(err)
+		if err := record(models.EmailOutcome{Status: models.EmailFailed, Error: sendErr.Error(), At: a.now()}); err != nil {
+			return result, err
 		}
 		return result, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("%s email to %s was refused: %v", msg.Template, msg.To, sendErr), ErrTypeEmailRejected, sendErr)
 	default:
 		result.Status = models.EmailQueued // to be retried
-		_ = a.Store.RecordEmailOutcome(ctx, msg.ID, models.EmailOutcome{Status: models.EmailQueued, Error: sendErr.Error(), At: a.now()})
+		_ = record(models.EmailOutcome{Status: models.EmailQueued, Error: sendErr.Error(), At: a.now()})
 		return result, fmt.Errorf("send %s email to %s: %w", msg.Template, msg.To, sendErr)
 	}
 }

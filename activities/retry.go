@@ -16,6 +16,18 @@ import (
 // third party.
 const RetrySoon = 2 * time.Second
 
+// ownCallTimeout bounds the database work of a step that also talks to a
+// third party: a call that waits longer on an unreachable database (or for
+// a connection of an exhausted pool) fails and is retried RetrySoon, rather
+// than running into the step's own timeout, whose retries back off like
+// the third party's.
+const ownCallTimeout = 10 * time.Second
+
+// ownCall bounds database work inside such a step.
+func ownCall(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, ownCallTimeout)
+}
+
 // ErrTypeOwnOutage marks a failure of licenseflow's own database inside a
 // step that talks to a third party.
 const ErrTypeOwnOutage = "OwnDatabaseUnavailable"

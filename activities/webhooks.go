@@ -115,7 +115,9 @@ const leaseMargin = 5 * time.Second
 // delivery can be redelivered by an operator.
 func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput) (DeliverWebhookResult, error) {
 	now := a.now()
-	claim, err := a.Webhooks.ClaimWebhookDelivery(ctx, in.DeliveryID, now, in.Timeout+leaseMargin)
+	dctx, cancel := ownCall(ctx)
+	claim, err := a.Webhooks.ClaimWebhookDelivery(dctx, in.DeliveryID, now, in.Timeout+leaseMargin)
+	cancel()
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		return DeliverWebhookResult{Gone: true}, nil
@@ -145,7 +147,12 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 		next := now.Add(delay)
 		attempt.NextAttemptAt = &next
 	}
-	if err := a.Webhooks.RecordWebhookAttempt(ctx, d.ID, attempt); err != nil {
+	// Recorded even when the attempt is being cancelled: the endpoint has
+	// answered, and the next attempt must know.
+	rctx, cancel := ownCall(context.WithoutCancel(ctx))
+	err = a.Webhooks.RecordWebhookAttempt(rctx, d.ID, attempt)
+	cancel()
+	if err != nil {
 		return DeliverWebhookResult{}, ownFailure(err)
 	}
 	outcome := string(attempt.Outcome)

@@ -45,3 +45,14 @@ func (h health) readyz(c *gin.Context) {
 	}
 	c.JSON(status, gin.H{"status": word, "checks": checks})
 }
+
+// HealthHandler serves /healthz and /readyz alone, for a process without
+// the API (a worker), so an orchestrator can watch it too.
+func HealthHandler(st httpx.Pinger, flows lifecycle.Client) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	h := health{store: st, lifecycle: flows}
+	r.GET("/healthz", h.healthz)
+	r.GET("/readyz", h.readyz)
+	return r
+}

@@ -31,8 +31,8 @@ import (
 // the return. A step waiting out our own database retries at least every
 // 5 seconds (workflows.ownRetryMax); after a Temporal outage the worker's
 // polls resume within 10 seconds (the SDK's fixed backoff) and a step lost
-// with the outage is tried again within its timeout or heartbeat (10
-// seconds); the rest of the bound is the work of the purchases answered
+// with the outage is tried again within its timeout or heartbeat (10 and
+// 20 seconds); the rest of the bound is the work of the purchases answered
 // meanwhile, on a busy 2-core machine.
 //
 // The outages are as long as it takes for a step without those bounds to

@@ -11,10 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -293,8 +295,48 @@ func (t *Temporal) NeedingAttention(ctx context.Context) []WorkflowIssue {
 	return out
 }
 
-// CheckHealth implements Client.
+// CheckHealth implements Client: Temporal answers, and licenseflow's
+// namespace exists and carries its search attributes.
 func (t *Temporal) CheckHealth(ctx context.Context) error {
-	_, err := t.c.CheckHealth(ctx, &client.CheckHealthRequest{})
-	return err
+	if _, err := t.c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		return err
+	}
+	if err := CheckNamespace(ctx, t.c, t.o.Namespace); err != nil {
+		return err
+	}
+	return CheckSearchAttributes(ctx, t.c, t.o.Namespace)
+}
+
+// CheckNamespace reports a namespace that does not exist: every start of a
+// workflow in it would fail.
+func CheckNamespace(ctx context.Context, c client.Client, namespace string) error {
+	_, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+	var notFound *serviceerror.NamespaceNotFound
+	if errors.As(err, &notFound) {
+		return fmt.Errorf("the Temporal namespace %q (TEMPORAL_NAMESPACE) does not exist: create it (`temporal operator namespace create --namespace %s`) or name an existing one", namespace, namespace)
+	}
+	if err != nil {
+		return fmt.Errorf("describe Temporal namespace %q: %w", namespace, err)
+	}
+	return nil
+}
+
+// CheckSearchAttributes reports the search attributes licenseflow needs
+// that the namespace lacks: starting a license's workflow would be refused.
+func CheckSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list the search attributes of namespace %q: %w", namespace, err)
+	}
+	var missing []string
+	for name, typ := range workflows.SearchAttributes() {
+		if got, ok := have.GetCustomAttributes()[name]; !ok || got != typ {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("namespace %q lacks licenseflow's search attributes %s (see the README's Production section)", namespace, strings.Join(missing, ", "))
+	}
+	return nil
 }

@@ -19,11 +19,17 @@ func (s *Store) EnqueueEmail(ctx context.Context, m models.EmailMessage) (models
 	return stored, s.with(ctx).First(&stored, "idempotency_key = ?", m.IdempotencyKey).Error
 }
 
-// RecordEmailOutcome notes a delivery attempt.
+// CountEmailAttempt counts an attempt at handing a message to SMTP,
+// before it is made, so an attempt cut short by a crash still shows.
+func (s *Store) CountEmailAttempt(ctx context.Context, id uint) error {
+	return s.with(ctx).Model(&models.EmailMessage{}).Where("id = ?", id).
+		Update("attempts", gormExpr("attempts + 1")).Error
+}
+
+// RecordEmailOutcome notes how an attempt ended.
 func (s *Store) RecordEmailOutcome(ctx context.Context, id uint, o models.EmailOutcome) error {
 	updates := map[string]any{
 		"status": o.Status, "last_error": o.Error, "provider_message_id": o.ProviderMessageID,
-		"attempts": gormExpr("attempts + 1"),
 	}
 	if o.Status == models.EmailSent || o.Status == models.EmailHeld {
 		at := models.Instant(o.At)

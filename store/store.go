@@ -57,6 +57,11 @@ func tables() []any {
 // empty database. It is safe to run on every start and from several
 // processes at once.
 func (s *Store) Migrate(ctx context.Context) error {
+	unlock, err := s.lockMigrations(ctx)
+	if err != nil {
+		return fmt.Errorf("wait for other processes' schema changes: %w", err)
+	}
+	defer unlock()
 	if err := s.db.WithContext(ctx).AutoMigrate(tables()...); err != nil {
 		return fmt.Errorf("migrate schema: %w", err)
 	}
@@ -64,6 +69,38 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("forget stored token secrets: %w", err)
 	}
 	return s.SeedCatalog(ctx)
+}
+
+// migrationLock is the PostgreSQL advisory lock key of schema changes
+// ("licenseflow migrate" in ASCII).
+const migrationLock = 0x6c666d6967726174
+
+// lockMigrations makes processes that start together on PostgreSQL change
+// the schema one after the other: two at once race to create the same
+// table and one fails. It holds a session advisory lock on a connection of
+// its own until unlock. SQLite takes one writer at a time anyway.
+func (s *Store) lockMigrations(ctx context.Context) (unlock func(), err error) {
+	if s.db.Name() != "postgres" {
+		return func() {}, nil
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return func() {
+		// Closing the connection would release the lock too; unlocking
+		// first returns a clean connection to the pool.
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLock)
+		conn.Close()
+	}, nil
 }
 
 func (s *Store) with(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }

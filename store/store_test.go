@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/licenseflow/licenseflow/database"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
@@ -295,6 +296,7 @@ func TestEnqueueEmailOncePerKey(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, first.ID, again.ID)
 		assert.Equal(t, "first", again.Subject, "the stored message is what gets sent")
+		require.NoError(t, store.CountEmailAttempt(ctx, first.ID))
 		require.NoError(t, store.RecordEmailOutcome(ctx, first.ID, models.EmailOutcome{Status: models.EmailSent, At: time.Now()}))
 		list, err := store.ListEmails(ctx, models.EmailFilter{LicenseID: "x"})
 		require.NoError(t, err)
@@ -350,4 +352,34 @@ func TestIdempotencyKeyClaims(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, claimed)
 	})
+}
+
+// Issue 21: four processes starting at once on an empty PostgreSQL
+// database without `migrate` first failed 3 times in 12 (`relation …
+// already exists`). Each process is a store with a pool of its own.
+func TestProcessesStartingTogetherMigrateOneAfterTheOther(t *testing.T) {
+	db := testsupport.NewIsolatedPostgres(t)
+	stores := make([]*store.Store, 4)
+	for i := range stores {
+		gdb, err := database.Open(db.URL, database.Options{MaxOpenConns: 4})
+		require.NoError(t, err)
+		stores[i] = store.New(gdb)
+		t.Cleanup(func() {
+			if sqlDB, err := gdb.DB(); err == nil {
+				sqlDB.Close()
+			}
+		})
+	}
+	errs := make([]error, len(stores))
+	var wg sync.WaitGroup
+	for i, st := range stores {
+		wg.Go(func() { errs[i] = st.Migrate(ctx) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		assert.NoError(t, err, "process %d", i)
+	}
+	tiers, err := stores[0].ListTiers(ctx, false)
+	require.NoError(t, err)
+	assert.NotEmpty(t, tiers, "the catalog is seeded once")
 }

@@ -19,10 +19,14 @@ import (
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
-// Options tune the worker's concurrency; zero values take the SDK defaults.
+// Options tune the worker; zero values take the SDK defaults.
 type Options struct {
 	MaxConcurrentActivities int
 	MaxConcurrentWorkflows  int
+	// DrainTimeout is how long Stop waits for activities under way (an
+	// SMTP conversation, a webhook delivery) to finish after polling
+	// stopped, before it cancels them.
+	DrainTimeout time.Duration
 }
 
 // New returns a worker on licenseflow's task queue with every workflow and
@@ -31,6 +35,7 @@ func New(c client.Client, acts *activities.Activities, opts Options) sdkworker.W
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflows,
+		WorkerStopTimeout:                      opts.DrainTimeout,
 	})
 	Register(w, acts)
 	return w

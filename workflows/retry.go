@@ -38,7 +38,7 @@ const (
 	// that stopped reporting (lost with a worker or a Temporal restart) is
 	// tried again.
 	emailTimeout   = time.Minute
-	emailHeartbeat = 10 * time.Second
+	emailHeartbeat = 20 * time.Second
 	// thirdPartyRetryMax is the longest wait between attempts of a step
 	// that talks to a third party.
 	thirdPartyRetryMax = 10 * time.Minute

@@ -35,25 +35,16 @@ func main() {
 		fmt.Fprint(os.Stderr, helpText)
 		os.Exit(2)
 	}
-	cfg, err := config.Load(os.Getenv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "licenseflow: configuration:\n%v\n", err)
-		os.Exit(2)
-	}
-	log := newLogger(cfg)
-	slog.SetDefault(log)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
 	var run func(context.Context, config.Config, *slog.Logger) error
-	switch os.Args[1] {
-	case "dev":
+	role := config.Role(os.Args[1])
+	switch role {
+	case config.RoleDev:
 		run = runDev
-	case "api":
+	case config.RoleAPI:
 		run = runAPI
-	case "worker":
+	case config.RoleWorker:
 		run = runWorker
-	case "migrate":
+	case config.RoleMigrate:
 		run = runMigrate
 	case "help", "-h", "--help":
 		fmt.Print(helpText)
@@ -62,6 +53,16 @@ func main() {
 		fmt.Fprintf(os.Stderr, "licenseflow: unknown command %q\n\n%s", os.Args[1], helpText)
 		os.Exit(2)
 	}
+	cfg, err := config.Load(os.Getenv, role)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "licenseflow %s: configuration:\n%v\n", role, err)
+		os.Exit(2)
+	}
+	log := newLogger(cfg)
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
 	if err := run(ctx, cfg, log); err != nil {
 		log.Error("licenseflow stopped", "command", os.Args[1], "error", err)
 		os.Exit(1)

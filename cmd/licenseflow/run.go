@@ -23,6 +23,7 @@ import (
 	"github.com/licenseflow/licenseflow/database"
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
+	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
@@ -34,18 +35,30 @@ import (
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
-// openStore connects to the database and brings its schema up to date.
-func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
+// openStore connects to the database and checks it answers; migrate
+// brings its schema up to date.
+func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	db, err := database.Open(cfg.DatabaseURL, database.Options{})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	store := store.New(db)
-	if err := store.Migrate(ctx); err != nil {
-		return nil, err
+	st := store.New(db)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := st.Ping(pctx); err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: the database %s does not answer: %w", database.Redact(cfg.DatabaseURL), err)
+	}
+	return st, nil
+}
+
+// migrate applies the schema changes (one process at a time on PostgreSQL)
+// and seeds the example catalog into an empty database.
+func migrate(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) error {
+	if err := st.Migrate(ctx); err != nil {
+		return err
 	}
 	log.Info("database ready", "url", database.Redact(cfg.DatabaseURL))
-	return store, nil
+	return nil
 }
 
 // dialTemporal connects to the Temporal frontend, with TLS / API key when
@@ -89,17 +102,19 @@ func dialTemporal(cfg config.Temporal, m *metrics.Metrics, log *slog.Logger) (cl
 }
 
 // prepareNamespace registers the search attributes and applies the
-// retention and archival settings; lacking the permission to do so is a
-// warning, not a failure (an operator may set them up).
-func prepareNamespace(ctx context.Context, c client.Client, namespace string, settings worker.NamespaceSettings, log *slog.Logger) {
+// retention and archival settings. Lacking the permission to do so is a
+// warning (an operator may set them up); search attributes that are still
+// missing afterwards stop the process, since every purchase would fail.
+func prepareNamespace(ctx context.Context, c client.Client, namespace string, settings worker.NamespaceSettings, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := worker.EnsureSearchAttributes(ctx, c, namespace); err != nil {
-		log.Warn("search attributes not registered; Web UI filters will be missing", "error", err)
+		log.Warn("search attributes not registered", "error", err)
 	}
 	if err := worker.ConfigureNamespace(ctx, c, namespace, settings); err != nil {
 		log.Warn("namespace retention/archival not set", "error", err)
 	}
+	return lifecycle.CheckSearchAttributes(ctx, c, namespace)
 }
 
 // webhookSettings turns the configuration into the webhook settings every
@@ -195,9 +210,12 @@ func serveHTTP(ctx context.Context, what, addr string, h http.Handler, log *slog
 		return fmt.Errorf("HTTP server on %s: %w", addr, err)
 	case <-ctx.Done():
 	}
+	log.Info(what+" shutting down: finishing the requests under way", "addr", addr)
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	err := srv.Shutdown(shutdown)
+	log.Info(what+" stopped", "addr", addr, "error", err)
+	return err
 }
 
 // roles are what one process runs: the API, the worker, or both (dev mode),
@@ -250,18 +268,20 @@ func secretKeys(cfg config.Config, r roles, log *slog.Logger) (*sealing.Keyring,
 // runRoles wires a process: database, Temporal client, then the worker
 // and/or the API, until ctx ends.
 func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles) error {
+	// Everything is checked before anything is changed: the keys, the
+	// database and the namespace answer, then the schema and the
+	// namespace's settings are brought up to date.
 	keys, err := secretKeys(cfg, r, log)
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg, log)
+	hooks, err := webhookSettings(cfg, keys, r)
 	if err != nil {
 		return err
 	}
-	if r.api {
-		if err := bootstrapAdminToken(ctx, cfg, store, log); err != nil {
-			return err
-		}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
 	}
 	m := metrics.New()
 	c, err := dialTemporal(cfg.Temporal, m, log)
@@ -269,12 +289,24 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		return err
 	}
 	defer c.Close()
-	serveMetrics(ctx, cfg.Metrics, m, r, log)
-	prepareNamespace(ctx, c, cfg.Temporal.Namespace, r.namespace, log)
-	hooks, err := webhookSettings(cfg, keys, r)
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err = lifecycle.CheckNamespace(cctx, c, cfg.Temporal.Namespace)
+	cancel()
 	if err != nil {
 		return err
 	}
+	if err := migrate(ctx, cfg, store, log); err != nil {
+		return err
+	}
+	if r.api {
+		if err := bootstrapAdminToken(ctx, cfg, store, log); err != nil {
+			return err
+		}
+	}
+	if err := prepareNamespace(ctx, c, cfg.Temporal.Namespace, r.namespace, log); err != nil {
+		return err
+	}
+	serveMetrics(ctx, cfg.Metrics, m, r, log)
 	waker := app.WakeWebhookDispatchers(store, c, hooks.Policy, log)
 	defer waker.Close()
 	if r.worker {
@@ -282,11 +314,15 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		if err != nil {
 			return err
 		}
-		w := worker.New(c, acts, worker.Options{})
+		w := worker.New(c, acts, worker.Options{DrainTimeout: cfg.Worker.DrainTimeout})
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
-		defer w.Stop()
+		defer func() {
+			log.Info("worker draining: no new tasks; waiting for those under way", "timeout", cfg.Worker.DrainTimeout)
+			w.Stop()
+			log.Info("worker stopped")
+		}()
 		log.Info("worker polling", "task_queue", workflows.TaskQueue)
 		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		if err := worker.EnsureSilentDomainsSchedule(sctx, c, cfg.Site.DomainSilence); err != nil {
@@ -298,8 +334,8 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		cancel()
 	}
 	if !r.api {
-		<-ctx.Done()
-		return nil
+		health := app.HealthHandler(store, lifecycle.New(c, lifecycle.Options{Namespace: cfg.Temporal.Namespace}))
+		return serveHTTP(ctx, "worker health", cfg.Worker.HealthAddr, health, log)
 	}
 	recorder := usage.NewRecorder(store, log, time.Second)
 	defer recorder.Close() // after the HTTP server drained: every queued hit is written
@@ -358,8 +394,11 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	store, err := openStore(ctx, cfg, log)
+	store, err := openStore(ctx, cfg)
 	if err != nil {
+		return err
+	}
+	if err := migrate(ctx, cfg, store, log); err != nil {
 		return err
 	}
 	log.Info("migrations applied")

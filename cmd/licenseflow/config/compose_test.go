@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -57,7 +56,10 @@ func TestComposeFileHasTheProductionLayout(t *testing.T) {
 	}
 	// Secrets compose takes from the operator's environment, never from the
 	// file, and what the test gives for them.
-	required := map[string]string{"LICENSEFLOW_SECRET_KEYS": "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	required := map[string]string{
+		"LICENSEFLOW_SECRET_KEYS": "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		"LICENSEFLOW_ADMIN_TOKEN": "lft_an-operator-chosen-secret",
+	}
 	for _, name := range []string{"migrate", "api", "worker"} {
 		svc := c.Services[name]
 		for k := range required {
@@ -76,7 +78,7 @@ func TestComposeFileHasTheProductionLayout(t *testing.T) {
 			}
 			return v
 		}
-		cfg, err := Load(env)
+		cfg, err := Load(env, Role(name))
 		require.NoError(t, err, "%s's environment must be valid configuration", name)
 		db, err := url.Parse(cfg.DatabaseURL)
 		require.NoError(t, err)
@@ -111,23 +113,26 @@ func TestProductionImageLeavesOutTheEmbeddedServer(t *testing.T) {
 	assert.Contains(t, string(raw), "-tags nodev")
 }
 
-// The README's configuration table lists every variable, with its default.
-func TestReadmeDocumentsEveryVariable(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(root, "README.md"))
+// The README's configuration table and the list of what each production
+// command requires are made from Vars; LICENSEFLOW_UPDATE_DOCS=1 rewrites
+// them.
+func TestReadmeConfigurationIsMadeFromVars(t *testing.T) {
+	path := filepath.Join(root, "README.md")
+	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
-	var rows []string
-	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "| `") {
-			rows = append(rows, line)
-		}
-	}
-	for _, v := range Vars {
-		i := slices.IndexFunc(rows, func(r string) bool { return strings.HasPrefix(r, "| `"+v.Name+"` ") })
-		if !assert.GreaterOrEqual(t, i, 0, "README is missing %s", v.Name) {
+	readme := string(raw)
+	for _, part := range []struct{ start, text string }{{TableStart, Table()}, {RequirementsStart, Requirements()}} {
+		i := strings.Index(readme, part.start)
+		require.GreaterOrEqual(t, i, 0, "README lacks the marker %s", part.start)
+		j := strings.Index(readme[i:], GeneratedEnd)
+		require.GreaterOrEqual(t, j, 0, "README lacks %s after %s", GeneratedEnd, part.start)
+		current := readme[i+len(part.start) : i+j]
+		want := "\n" + part.text
+		if current != want && os.Getenv("LICENSEFLOW_UPDATE_DOCS") == "1" {
+			readme = readme[:i+len(part.start)] + want + readme[i+j:]
+			require.NoError(t, os.WriteFile(path, []byte(readme), 0o644))
 			continue
 		}
-		if v.Default != "" {
-			assert.Contains(t, rows[i], "`"+v.Default+"`", "README shows %s's default", v.Name)
-		}
+		assert.Equal(t, want, current, "README text after %s is out of date: LICENSEFLOW_UPDATE_DOCS=1 go test ./cmd/licenseflow/config", part.start)
 	}
 }

@@ -7,69 +7,158 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/licenseflow/licenseflow/database"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/sealing"
 )
+
+// Role is what a licenseflow process runs: its command.
+type Role string
+
+// The commands.
+const (
+	RoleDev     Role = "dev"
+	RoleAPI     Role = "api"
+	RoleWorker  Role = "worker"
+	RoleMigrate Role = "migrate"
+)
+
+// Roles are the commands, in the order the README lists them.
+var Roles = []Role{RoleDev, RoleAPI, RoleWorker, RoleMigrate}
 
 // Var is one environment variable licenseflow reads.
 type Var struct {
 	Name        string
 	Default     string
 	Description string
+	// ReadBy are the commands that read it.
+	ReadBy []Role
+	// RequiredBy are the production commands that refuse to start unless
+	// it is set: a default that suits `licenseflow dev` (SQLite in ./data,
+	// links to localhost, no SMTP) would be a quiet mistake there.
+	RequiredBy []Role
 }
+
+// Who reads what.
+var (
+	every         = []Role{RoleDev, RoleAPI, RoleWorker, RoleMigrate}
+	services      = []Role{RoleDev, RoleAPI, RoleWorker}
+	apiSide       = []Role{RoleDev, RoleAPI}
+	apiAndMigrate = []Role{RoleDev, RoleAPI, RoleMigrate}
+	workerSide    = []Role{RoleDev, RoleWorker}
+	production    = []Role{RoleAPI, RoleWorker}
+	devOnly       = []Role{RoleDev}
+)
+
+// Reads reports whether role reads v.
+func (v Var) Reads(role Role) bool { return slices.Contains(v.ReadBy, role) }
+
+// Requires reports whether role refuses to start without v.
+func (v Var) Requires(role Role) bool { return slices.Contains(v.RequiredBy, role) }
 
 // Vars lists every variable, in README order.
 var Vars = []Var{
-	{"DATABASE_URL", "sqlite:data/licenseflow.db", "Application database: `postgres://user:pass@host:5432/db?sslmode=disable` in production, or `sqlite:<path>`."},
-	{"LICENSEFLOW_HTTP_ADDR", ":8080", "Address the API listens on."},
-	{"LICENSEFLOW_PUBLIC_URL", "http://localhost:8080", "Where customers and sites reach licenseflow (links in emails)."},
-	{"LICENSEFLOW_ADMIN_TOKEN", "", "Bootstrap admin API token (at least 16 characters). Unset: one is generated and printed once, when no admin token exists."},
-	{"LICENSEFLOW_ADMIN_EMAILS", "", "Comma-separated operator emails that may sign in to /admin by magic link (an admin API token also works)."},
-	{"LICENSEFLOW_SECRET_KEYS", "", "Key-encryption keys that seal every secret licenseflow stores (webhook signing secrets and the other sealed values): `id:key` pairs, comma-separated, the current key first; each key is 32 random bytes, base64 (`openssl rand -base64 32`). Required by `api` and `worker`. Dev mode: generated once into `<data dir>/secret-keys` when unset. To rotate, put a new key first and keep the old ones after it."},
-	{"LICENSEFLOW_DATA_DIR", "data", "Dev mode: directory for the embedded Temporal server's SQLite file."},
-	{"LICENSEFLOW_GRACE_DAYS", "7", "Days an expired license still validates (with a warning)."},
-	{"LICENSEFLOW_RETENTION_DAYS", "365", "Days after the grace period a license's workflow waits for a renewal before closing (a later renewal resumes it)."},
-	{"LICENSEFLOW_LOG_LEVEL", "info", "debug, info, warn or error."},
-	{"LICENSEFLOW_LOG_FORMAT", "text", "text or json."},
-	{"LICENSEFLOW_RELEASES_DIR", "data/releases", "Where uploaded release artifacts are stored (shared storage when several API instances run)."},
-	{"LICENSEFLOW_DOMAIN_SILENCE_DAYS", "30", "Domains with no heartbeat or validation for this many days are released by a daily schedule."},
-	{"LICENSEFLOW_HEARTBEAT_FLUSH_SECONDS", "10", "Heartbeats' last-seen times are written in batches this often (1 to 3600): a crash loses at most this much of them, far below the domain silence (a heartbeat of a domain silent for half of it is written at once)."},
-	{"LICENSEFLOW_RELEASE_EMAILS_PER_MINUTE", "120", "Throttle of new-release notification emails."},
-	{"LICENSEFLOW_TRUSTED_PROXIES", "", "Comma-separated proxy addresses/CIDRs allowed to set X-Forwarded-For (client IPs for rate limits). Empty: none."},
-	{"LICENSEFLOW_STAGING_DOMAINS", "default", "Staging and local copies of sites, which activate without taking a domain slot: comma-separated names (`localhost`), `*.suffix`, `prefix.*` (a subdomain whose first label is prefix) and CIDR prefixes. `default` stands for `" + strings.Join(models.DefaultStagingDomains, ", ") + "`; add to it (`default,*.internal`) or replace it; `none` exempts nothing."},
-	{"LICENSEFLOW_METRICS_ADDR", "", "Separate address for `GET /metrics` (e.g. `127.0.0.1:9090`, reachable by Prometheus only). Empty: the API serves /metrics on its own address and the worker serves none."},
-	{"LICENSEFLOW_METRICS_TOKEN", "", "When set, `/metrics` answers only requests with `Authorization: Bearer <token>`."},
-	{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend (host:port). Dev mode serves the embedded server here."},
-	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace."},
-	{"TEMPORAL_TLS_CERT", "", "Client certificate file for mTLS to Temporal."},
-	{"TEMPORAL_TLS_KEY", "", "Client key file for mTLS to Temporal."},
-	{"TEMPORAL_TLS_CA", "", "CA bundle to verify the Temporal server (empty: system roots when TLS is on)."},
-	{"TEMPORAL_TLS_SERVER_NAME", "", "Server name to verify, when it differs from the address."},
-	{"TEMPORAL_API_KEY", "", "API key for Temporal Cloud (implies TLS)."},
-	{"TEMPORAL_UI_URL", "http://localhost:8233", "Temporal Web UI base URL, for links from licenses to their workflows. Unset: `http://localhost:<TEMPORAL_UI_PORT>`."},
-	{"TEMPORAL_UI_PORT", "8233", "Dev mode: port of the embedded Web UI (and of the links to it unless `TEMPORAL_UI_URL` is set)."},
-	{"TEMPORAL_LOG_LEVEL", "error", "Dev mode: log level of the embedded Temporal server."},
-	{"LICENSEFLOW_HISTORY_RETENTION", "", "How long Temporal keeps a license's closed workflow runs (`30d`, `720h`; at least a day). Set on the namespace at start when given; dev mode uses 30d and also archives closed runs under `<data dir>/archive`."},
-	{"SMTP_HOST", "", "SMTP server. Unset: emails stay in the outbox (status held), readable through the API."},
-	{"SMTP_PORT", "587", "SMTP port."},
-	{"SMTP_USERNAME", "", "SMTP user (no authentication when empty)."},
-	{"SMTP_PASSWORD", "", "SMTP password."},
-	{"SMTP_FROM", "licenses@localhost", "Sender address of every email."},
-	{"SMTP_TLS", "starttls", "starttls, tls (implicit, port 465) or none (local mail catchers)."},
-	{"STRIPE_SECRET_KEY", "", "Stripe secret key (sk_live_… / sk_test_…), for renewal Checkout Sessions. Unset: renewal links become pending CRM orders."},
-	{"STRIPE_WEBHOOK_SECRETS", "", "Signing secrets of the Stripe webhook endpoint (whsec_…), comma-separated while rotating. Unset: the webhook answers 503."},
-	{"STRIPE_API_URL", "", "Stripe API base URL override (stripe-mock in tests); empty means https://api.stripe.com."},
-	{"LICENSEFLOW_WEBHOOK_TRUSTED_TARGETS", "", "Comma-separated hosts and networks (`crm.internal,10.1.0.0/16`) webhook endpoints may point to although private, over plain http too. Others must be https on public addresses. Dev mode trusts every target."},
-	{"LICENSEFLOW_WEBHOOK_RETRY_HOURS", "72", "How long a failing webhook delivery is retried (backing off from 30 s to 1 h) before it is marked failed."},
-	{"LICENSEFLOW_WEBHOOK_TIMEOUT_SECONDS", "10", "How long one webhook delivery may take before it counts as failed (and is retried)."},
-	{"LICENSEFLOW_VENDOR_NAME", "licenseflow", "Seller name on invoices and emails."},
-	{"LICENSEFLOW_VENDOR_ADDRESS", "", "Seller address on invoices (use \\n for line breaks)."},
-	{"LICENSEFLOW_VENDOR_VAT_ID", "", "Seller VAT id on invoices."},
-	{"LICENSEFLOW_VENDOR_EMAIL", "", "Seller contact email on invoices."},
+	{Name: "DATABASE_URL", Default: "sqlite:data/licenseflow.db", ReadBy: every, RequiredBy: []Role{RoleAPI, RoleWorker, RoleMigrate},
+		Description: "Application database: `postgres://user:pass@host:5432/db?sslmode=disable` in production, or `sqlite:<path>`. Required by `api`, `worker` and `migrate` (only dev mode falls back to the SQLite file)."},
+	{Name: "LICENSEFLOW_HTTP_ADDR", Default: ":8080", ReadBy: apiSide,
+		Description: "Address the API listens on."},
+	{Name: "LICENSEFLOW_PUBLIC_URL", Default: "http://localhost:8080", ReadBy: services, RequiredBy: []Role{RoleAPI, RoleWorker},
+		Description: "Where customers and sites reach licenseflow (links in emails)."},
+	{Name: "LICENSEFLOW_ADMIN_TOKEN", Default: "", ReadBy: apiAndMigrate,
+		Description: "Bootstrap admin API token (at least 16 characters). Unset: one is generated and printed once, when no admin token exists."},
+	{Name: "LICENSEFLOW_ADMIN_EMAILS", Default: "", ReadBy: apiSide,
+		Description: "Comma-separated operator emails that may sign in to /admin by magic link (an admin API token also works)."},
+	{Name: "LICENSEFLOW_SECRET_KEYS", Default: "", ReadBy: services, RequiredBy: []Role{RoleAPI, RoleWorker},
+		Description: "Key-encryption keys that seal every secret licenseflow stores (webhook signing secrets and the other sealed values): `id:key` pairs, comma-separated, the current key first; each key is 32 random bytes, base64 (`openssl rand -base64 32`). Required by `api` and `worker`. Dev mode: generated once into `<data dir>/secret-keys` when unset. To rotate, put a new key first and keep the old ones after it."},
+	{Name: "LICENSEFLOW_DATA_DIR", Default: "data", ReadBy: devOnly,
+		Description: "Dev mode: directory for the embedded Temporal server's SQLite file."},
+	{Name: "LICENSEFLOW_GRACE_DAYS", Default: "7", ReadBy: apiSide,
+		Description: "Days an expired license still validates (with a warning)."},
+	{Name: "LICENSEFLOW_RETENTION_DAYS", Default: "365", ReadBy: apiSide,
+		Description: "Days after the grace period a license's workflow waits for a renewal before closing (a later renewal resumes it)."},
+	{Name: "LICENSEFLOW_LOG_LEVEL", Default: "info", ReadBy: every,
+		Description: "debug, info, warn or error."},
+	{Name: "LICENSEFLOW_LOG_FORMAT", Default: "text", ReadBy: every,
+		Description: "text or json."},
+	{Name: "LICENSEFLOW_RELEASES_DIR", Default: "data/releases", ReadBy: apiSide,
+		Description: "Where uploaded release artifacts are stored (shared storage when several API instances run)."},
+	{Name: "LICENSEFLOW_DOMAIN_SILENCE_DAYS", Default: "30", ReadBy: services,
+		Description: "Domains with no heartbeat or validation for this many days are released by a daily schedule."},
+	{Name: "LICENSEFLOW_HEARTBEAT_FLUSH_SECONDS", Default: "10", ReadBy: apiSide,
+		Description: "Heartbeats' last-seen times are written in batches this often (1 to 3600): a crash loses at most this much of them, far below the domain silence (a heartbeat of a domain silent for half of it is written at once)."},
+	{Name: "LICENSEFLOW_RELEASE_EMAILS_PER_MINUTE", Default: "120", ReadBy: apiSide,
+		Description: "Throttle of new-release notification emails."},
+	{Name: "LICENSEFLOW_TRUSTED_PROXIES", Default: "", ReadBy: apiSide,
+		Description: "Comma-separated proxy addresses/CIDRs allowed to set X-Forwarded-For (client IPs for rate limits). Empty: none."},
+	{Name: "LICENSEFLOW_STAGING_DOMAINS", Default: "default", ReadBy: apiSide,
+		Description: "Staging and local copies of sites, which activate without taking a domain slot: comma-separated names (`localhost`), `*.suffix`, `prefix.*` (a subdomain whose first label is prefix) and CIDR prefixes. `default` stands for `" + strings.Join(models.DefaultStagingDomains, ", ") + "`; add to it (`default,*.internal`) or replace it; `none` exempts nothing."},
+	{Name: "LICENSEFLOW_WORKER_HEALTH_ADDR", Default: ":8081", ReadBy: []Role{RoleWorker},
+		Description: "Address where a `worker` process answers `GET /healthz` (the process runs) and `GET /readyz` (its database and Temporal namespace answer), for an orchestrator's probes."},
+	{Name: "LICENSEFLOW_WORKER_DRAIN_SECONDS", Default: "30", ReadBy: workerSide,
+		Description: "On SIGTERM the worker stops taking tasks and waits this long (0 to 3600 seconds) for those under way (an email being sent, a webhook being delivered) before it cancels them; give the orchestrator's grace period a few seconds more."},
+	{Name: "LICENSEFLOW_METRICS_ADDR", Default: "", ReadBy: services,
+		Description: "Separate address for `GET /metrics` (e.g. `127.0.0.1:9090`, reachable by Prometheus only). Empty: the API serves /metrics on its own address and the worker serves none."},
+	{Name: "LICENSEFLOW_METRICS_TOKEN", Default: "", ReadBy: services,
+		Description: "When set, `/metrics` answers only requests with `Authorization: Bearer <token>`."},
+	{Name: "TEMPORAL_ADDRESS", Default: "127.0.0.1:7233", ReadBy: services, RequiredBy: []Role{RoleAPI, RoleWorker},
+		Description: "Temporal frontend (host:port). Dev mode serves the embedded server here."},
+	{Name: "TEMPORAL_NAMESPACE", Default: "default", ReadBy: services,
+		Description: "Temporal namespace."},
+	{Name: "TEMPORAL_TLS_CERT", Default: "", ReadBy: production,
+		Description: "Client certificate file for mTLS to Temporal."},
+	{Name: "TEMPORAL_TLS_KEY", Default: "", ReadBy: production,
+		Description: "Client key file for mTLS to Temporal."},
+	{Name: "TEMPORAL_TLS_CA", Default: "", ReadBy: production,
+		Description: "CA bundle to verify the Temporal server (empty: system roots when TLS is on)."},
+	{Name: "TEMPORAL_TLS_SERVER_NAME", Default: "", ReadBy: production,
+		Description: "Server name to verify, when it differs from the address."},
+	{Name: "TEMPORAL_API_KEY", Default: "", ReadBy: production,
+		Description: "API key for Temporal Cloud (implies TLS)."},
+	{Name: "TEMPORAL_UI_URL", Default: "http://localhost:8233", ReadBy: apiSide,
+		Description: "Temporal Web UI base URL, for links from licenses to their workflows. Unset: `http://localhost:<TEMPORAL_UI_PORT>`."},
+	{Name: "TEMPORAL_UI_PORT", Default: "8233", ReadBy: devOnly,
+		Description: "Dev mode: port of the embedded Web UI (and of the links to it unless `TEMPORAL_UI_URL` is set)."},
+	{Name: "TEMPORAL_LOG_LEVEL", Default: "error", ReadBy: devOnly,
+		Description: "Dev mode: log level of the embedded Temporal server."},
+	{Name: "LICENSEFLOW_HISTORY_RETENTION", Default: "", ReadBy: services,
+		Description: "How long Temporal keeps a license's closed workflow runs (`30d`, `720h`; at least a day). Set on the namespace at start when given; dev mode uses 30d and also archives closed runs under `<data dir>/archive`."},
+	{Name: "SMTP_HOST", Default: "", ReadBy: workerSide, RequiredBy: []Role{RoleWorker},
+		Description: "SMTP server. `none` (or unset in dev mode): emails stay in the outbox (status held), readable through the API."},
+	{Name: "SMTP_PORT", Default: "587", ReadBy: workerSide,
+		Description: "SMTP port."},
+	{Name: "SMTP_USERNAME", Default: "", ReadBy: workerSide,
+		Description: "SMTP user (no authentication when empty)."},
+	{Name: "SMTP_PASSWORD", Default: "", ReadBy: workerSide,
+		Description: "SMTP password."},
+	{Name: "SMTP_FROM", Default: "licenses@localhost", ReadBy: workerSide, RequiredBy: []Role{RoleWorker},
+		Description: "Sender address of every email."},
+	{Name: "SMTP_TLS", Default: "starttls", ReadBy: workerSide,
+		Description: "starttls, tls (implicit, port 465) or none (local mail catchers)."},
+	{Name: "STRIPE_SECRET_KEY", Default: "", ReadBy: apiSide,
+		Description: "Stripe secret key (sk_live_… / sk_test_…), for renewal Checkout Sessions. Unset: renewal links become pending CRM orders."},
+	{Name: "STRIPE_WEBHOOK_SECRETS", Default: "", ReadBy: apiSide,
+		Description: "Signing secrets of the Stripe webhook endpoint (whsec_…), comma-separated while rotating. Unset: the webhook answers 503."},
+	{Name: "STRIPE_API_URL", Default: "", ReadBy: apiSide,
+		Description: "Stripe API base URL override (stripe-mock in tests); empty means https://api.stripe.com."},
+	{Name: "LICENSEFLOW_WEBHOOK_TRUSTED_TARGETS", Default: "", ReadBy: services,
+		Description: "Comma-separated hosts and networks (`crm.internal,10.1.0.0/16`) webhook endpoints may point to although private, over plain http too. Others must be https on public addresses. Dev mode trusts every target."},
+	{Name: "LICENSEFLOW_WEBHOOK_RETRY_HOURS", Default: "72", ReadBy: services,
+		Description: "How long a failing webhook delivery is retried (backing off from 30 s to 1 h) before it is marked failed."},
+	{Name: "LICENSEFLOW_WEBHOOK_TIMEOUT_SECONDS", Default: "10", ReadBy: services,
+		Description: "How long one webhook delivery may take before it counts as failed (and is retried)."},
+	{Name: "LICENSEFLOW_VENDOR_NAME", Default: "licenseflow", ReadBy: workerSide, RequiredBy: []Role{RoleWorker},
+		Description: "Seller name on invoices and emails."},
+	{Name: "LICENSEFLOW_VENDOR_ADDRESS", Default: "", ReadBy: workerSide,
+		Description: "Seller address on invoices (use \\n for line breaks)."},
+	{Name: "LICENSEFLOW_VENDOR_VAT_ID", Default: "", ReadBy: workerSide,
+		Description: "Seller VAT id on invoices."},
+	{Name: "LICENSEFLOW_VENDOR_EMAIL", Default: "", ReadBy: workerSide,
+		Description: "Seller contact email on invoices."},
 }
 
 // Config is the parsed configuration.
@@ -94,6 +183,13 @@ type Config struct {
 	Vendor      Vendor
 	Webhooks    Webhooks
 	Metrics     Metrics
+	Worker      Worker
+}
+
+// Worker configures a worker process.
+type Worker struct {
+	HealthAddr   string
+	DrainTimeout time.Duration
 }
 
 // Webhooks configures outbound webhooks.
@@ -172,14 +268,23 @@ type Vendor struct {
 	Email   string
 }
 
-// Load reads the configuration; getenv is os.Getenv in main.
-func Load(getenv func(string) string) (Config, error) {
+// Load reads the configuration of a process running role; getenv is
+// os.Getenv in main. Every problem is reported at once, before the process
+// touches anything; a variable the role requires but that is unset is one.
+func Load(getenv func(string) string, role Role) (Config, error) {
+	var missing []string
 	get := func(name string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
 		}
 		for _, v := range Vars {
 			if v.Name == name {
+				if v.Requires(role) {
+					if !slices.Contains(missing, name) {
+						missing = append(missing, name)
+					}
+					return ""
+				}
 				return v.Default
 			}
 		}
@@ -235,7 +340,11 @@ func Load(getenv func(string) string) (Config, error) {
 			ReleaseEmailsPerMinute: integer("LICENSEFLOW_RELEASE_EMAILS_PER_MINUTE", 1, 100000),
 			TrustedProxies:         splitList(get("LICENSEFLOW_TRUSTED_PROXIES")),
 		},
-		Metrics:   Metrics{Addr: get("LICENSEFLOW_METRICS_ADDR"), Token: get("LICENSEFLOW_METRICS_TOKEN")},
+		Metrics: Metrics{Addr: get("LICENSEFLOW_METRICS_ADDR"), Token: get("LICENSEFLOW_METRICS_TOKEN")},
+		Worker: Worker{
+			HealthAddr:   get("LICENSEFLOW_WORKER_HEALTH_ADDR"),
+			DrainTimeout: time.Duration(integer("LICENSEFLOW_WORKER_DRAIN_SECONDS", 0, 3600)) * time.Second,
+		},
 		LogLevel:  oneOf("LICENSEFLOW_LOG_LEVEL", "debug", "info", "warn", "error"),
 		LogFormat: oneOf("LICENSEFLOW_LOG_FORMAT", "text", "json"),
 		Temporal: Temporal{
@@ -261,6 +370,12 @@ func Load(getenv func(string) string) (Config, error) {
 			VATID: get("LICENSEFLOW_VENDOR_VAT_ID"), Email: get("LICENSEFLOW_VENDOR_EMAIL"),
 		},
 	}
+	if c.SMTP.Host == "none" {
+		c.SMTP.Host = "" // said explicitly: emails stay in the outbox
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite:") {
+		errs = append(errs, fmt.Errorf("DATABASE_URL=%q: use postgres://user:pass@host:5432/db?sslmode=… (or sqlite:<path> for an SQLite file)", database.Redact(c.DatabaseURL)))
+	}
 	staging, err := stagingRule(get("LICENSEFLOW_STAGING_DOMAINS"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("LICENSEFLOW_STAGING_DOMAINS: %w", err))
@@ -284,6 +399,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("LICENSEFLOW_PUBLIC_URL=%q must be an http(s) URL such as https://licenses.example.com", c.PublicURL))
+	}
+	if len(missing) > 0 {
+		errs = append([]error{fmt.Errorf("`licenseflow %s` needs %s set; see the README's Production section for what each process reads", role, strings.Join(missing, ", "))}, errs...)
 	}
 	return c, errors.Join(errs...)
 }

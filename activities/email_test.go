@@ -1,0 +1,83 @@
+package activities_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/licenseflow/licenseflow/activities"
+	"github.com/licenseflow/licenseflow/email"
+	"github.com/licenseflow/licenseflow/invoicepdf"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/testsupport"
+)
+
+// cancelledOnAcceptance is a real SMTP sender whose attempt is cancelled
+// the moment the server has accepted the message, as when a draining
+// worker's deadline or an activity timeout strikes right then.
+type cancelledOnAcceptance struct {
+	email.Sender
+	cancel context.CancelFunc
+}
+
+func (s cancelledOnAcceptance) Send(ctx context.Context, m email.Message) error {
+	err := s.Sender.Send(ctx, m)
+	s.cancel()
+	return err
+}
+
+// Issue 21: a message the SMTP server had accepted was not recorded as
+// sent when its attempt ended right after, and the retry sent it again.
+func TestAMessageTheServerAcceptedIsNotSentAgainAfterItsAttemptWasCancelled(t *testing.T) {
+	st := testsupport.SQLite(t)
+	mail := testsupport.StartSMTP(t)
+	smtp, err := email.NewSMTPSender(email.SMTPConfig{Host: mail.Host, Port: mail.Port, From: "licenses@vendor.example", TLS: email.TLSNone, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	renderer, err := email.NewRenderer()
+	require.NoError(t, err)
+	licenseID := issuedLicense(t, st)
+
+	attempt, cancel := context.WithCancel(context.Background())
+	acts := &activities.Activities{
+		Store: st, Renderer: renderer, Sender: cancelledOnAcceptance{Sender: smtp, cancel: cancel},
+		From: "licenses@vendor.example", Seller: invoicepdf.Seller{Name: "Moko Consulting"}, PublicURL: "https://licenses.example.com",
+	}
+	in := activities.EmailInput{Key: "license-" + licenseID + "/delivery", LicenseID: licenseID, Template: activities.TemplateDelivery}
+	got, err := acts.SendLicenseEmail(attempt, in)
+	require.NoError(t, err, "the server's acceptance is recorded although the attempt was cancelled")
+	assert.Equal(t, models.EmailSent, got.Status)
+
+	acts.Sender = smtp
+	_, err = acts.SendLicenseEmail(context.Background(), in) // Temporal's retry, had the first attempt failed
+	require.NoError(t, err)
+	assert.Len(t, mail.Messages(), 1, "the message reached the server once")
+	stored, err := st.ListEmails(context.Background(), models.EmailFilter{LicenseID: licenseID})
+	require.NoError(t, err)
+	require.Len(t, stored, 1)
+	assert.Equal(t, models.EmailSent, stored[0].Status)
+	assert.Equal(t, 1, stored[0].Attempts, "the outbox counts every attempt at SMTP")
+}
+
+func issuedLicense(t *testing.T, st interface {
+	GetTier(context.Context, string) (models.Tier, error)
+	RecordPurchase(context.Context, models.Purchase) (models.Order, models.License, bool, error)
+	MintWithEntitlements(context.Context, models.Mint) (models.License, models.Tier, []models.Entitlement, error)
+}) string {
+	t.Helper()
+	ctx := context.Background()
+	tier, err := st.GetTier(ctx, "pos")
+	require.NoError(t, err)
+	_, l, _, err := st.RecordPurchase(ctx, models.Purchase{
+		OrderID: "crash-1", Email: "customer@example.com", Tier: tier, MaxDomains: 3, Months: 12,
+		Type: models.TypeCommercial, AmountCents: tier.PriceCents, Currency: tier.Currency,
+		WorkflowID: func(id string) string { return "license-" + id }, PaidAt: time.Now(),
+	})
+	require.NoError(t, err)
+	expires := time.Now().AddDate(1, 0, 0)
+	_, _, _, err = st.MintWithEntitlements(ctx, models.Mint{LicenseID: l.ID, OrderID: "crash-1", TierKey: "pos", MaxDomains: 3, StartsAt: time.Now(), ExpiresAt: &expires})
+	require.NoError(t, err)
+	return l.ID
+}
