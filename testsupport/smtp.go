@@ -19,6 +19,8 @@ type MailServer struct {
 	mu       sync.Mutex
 	received []ReceivedMail
 	rejected map[string]bool
+	// delay is how long the server takes to accept a message.
+	delay time.Duration
 	// arrived is closed (and replaced) when a message arrives, so waiters
 	// wake on arrivals instead of polling.
 	arrived chan struct{}
@@ -48,6 +50,14 @@ func StartSMTP(t testing.TB) *MailServer {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return ms
+}
+
+// SetDelay makes the server take d to accept each message, as a slow
+// server does, so a test can stop a sender in the middle of a send.
+func (m *MailServer) SetDelay(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.delay = d
 }
 
 // Reject makes the server refuse a recipient with 550 (a mailbox that does not exist).
@@ -126,6 +136,10 @@ func (s *mailSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	s.server.mu.Lock()
+	delay := s.server.delay
+	s.server.mu.Unlock()
+	time.Sleep(delay) // the server's own slowness, before it answers 250
 	s.msg.Data = string(b)
 	s.msg.ReceivedAt = time.Now()
 	s.server.mu.Lock()
