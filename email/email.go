@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	mail "github.com/wneessen/go-mail"
 )
@@ -128,7 +129,21 @@ func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("SMTP client: %w", err)
 	}
-	err = client.DialAndSendWithContext(ctx, msg)
+	conn, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = client.CloseWithSMTPClient(conn) }()
+	// An address with non-ASCII characters before the @ can only travel
+	// as such over SMTPUTF8 (RFC 6531); a server that does not offer it
+	// would mangle or bounce it, so it is refused here, where the outbox
+	// shows why.
+	if needsSMTPUTF8(m.To) || needsSMTPUTF8(s.cfg.From) {
+		if ok, _ := conn.Extension("SMTPUTF8"); !ok {
+			return fmt.Errorf("%w: the address %q has non-ASCII characters, which the SMTP server %s does not accept (it does not offer SMTPUTF8)", ErrRejected, m.To, s.cfg.Host)
+		}
+	}
+	err = client.SendWithSMTPClient(conn, msg)
 	var sendErr *mail.SendError
 	if errors.As(err, &sendErr) && !sendErr.IsTemp() && sendErr.ErrorCode() >= 500 {
 		return fmt.Errorf("%w: %v", ErrRejected, err)
@@ -154,4 +169,14 @@ func (s *SMTPSender) clientOptions() []mail.Option {
 			mail.WithUsername(s.cfg.Username), mail.WithPassword(s.cfg.Password))
 	}
 	return opts
+}
+
+// needsSMTPUTF8 reports whether an address has non-ASCII characters.
+func needsSMTPUTF8(address string) bool {
+	for _, r := range address {
+		if r >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
 }

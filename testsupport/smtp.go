@@ -28,14 +28,23 @@ type MailServer struct {
 
 // ReceivedMail is one message as the server received it.
 type ReceivedMail struct {
-	From       string
+	From string
+	// SMTPUTF8: the sender asked for it (MAIL FROM … SMTPUTF8).
+	SMTPUTF8   bool
 	To         []string
 	Data       string
 	ReceivedAt time.Time
 }
 
+// SMTPOption shapes a test mail server.
+type SMTPOption func(*smtp.Server)
+
+// OfferSMTPUTF8 makes the server offer SMTPUTF8 (addresses with non-ASCII
+// characters, RFC 6531).
+func OfferSMTPUTF8(s *smtp.Server) { s.EnableSMTPUTF8 = true }
+
 // StartSMTP starts a mail server for the test's lifetime.
-func StartSMTP(t testing.TB) *MailServer {
+func StartSMTP(t testing.TB, opts ...SMTPOption) *MailServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -47,6 +56,9 @@ func StartSMTP(t testing.TB) *MailServer {
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	for _, o := range opts {
+		o(srv)
+	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return ms
@@ -115,8 +127,9 @@ type mailSession struct {
 func (s *mailSession) Reset()        { s.msg = ReceivedMail{} }
 func (s *mailSession) Logout() error { return nil }
 
-func (s *mailSession) Mail(from string, _ *smtp.MailOptions) error {
+func (s *mailSession) Mail(from string, opts *smtp.MailOptions) error {
 	s.msg.From = from
+	s.msg.SMTPUTF8 = opts != nil && opts.UTF8
 	return nil
 }
 

@@ -29,6 +29,21 @@ type Options struct {
 	DrainTimeout time.Duration
 }
 
+// DefaultWorkflowCache is how many workflows a worker process keeps in
+// memory between their tasks (the SDK's own default is 10,000). A license's
+// workflow held there costs about 100–200 KB; one not held replays its
+// short history (a run stays under ~65 events) when its next task comes.
+const DefaultWorkflowCache = 2000
+
+// SetWorkflowCache bounds how many workflows this process keeps in memory
+// between their tasks (the SDK's sticky cache, one per process); it must be
+// called before the first worker starts.
+func SetWorkflowCache(n int) {
+	if n > 0 {
+		sdkworker.SetStickyWorkflowCacheSize(n)
+	}
+}
+
 // New returns a worker on licenseflow's task queue with every workflow and
 // activity registered. The caller starts and stops it.
 func New(c client.Client, acts *activities.Activities, opts Options) sdkworker.Worker {

@@ -314,6 +314,7 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		if err != nil {
 			return err
 		}
+		worker.SetWorkflowCache(cfg.Worker.WorkflowCache)
 		w := worker.New(c, acts, worker.Options{DrainTimeout: cfg.Worker.DrainTimeout})
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker: %w", err)

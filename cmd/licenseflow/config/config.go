@@ -15,6 +15,7 @@ import (
 	"github.com/licenseflow/licenseflow/database"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/sealing"
+	"github.com/licenseflow/licenseflow/worker"
 )
 
 // Role is what a licenseflow process runs: its command.
@@ -99,6 +100,8 @@ var Vars = []Var{
 		Description: "Staging and local copies of sites, which activate without taking a domain slot: comma-separated names (`localhost`), `*.suffix`, `prefix.*` (a subdomain whose first label is prefix) and CIDR prefixes. `default` stands for `" + strings.Join(models.DefaultStagingDomains, ", ") + "`; add to it (`default,*.internal`) or replace it; `none` exempts nothing."},
 	{Name: "LICENSEFLOW_WORKER_HEALTH_ADDR", Default: ":8081", ReadBy: []Role{RoleWorker},
 		Description: "Address where a `worker` process answers `GET /healthz` (the process runs) and `GET /readyz` (its database and Temporal namespace answer), for an orchestrator's probes."},
+	{Name: "LICENSEFLOW_WORKFLOW_CACHE", Default: strconv.Itoa(worker.DefaultWorkflowCache), ReadBy: workerSide,
+		Description: "How many license workflows a worker process keeps in memory between their steps (about 100–200 KB each, see Performance); others replay their short history when their next step comes. Bounds the worker's memory whatever the number of licenses."},
 	{Name: "LICENSEFLOW_WORKER_DRAIN_SECONDS", Default: "30", ReadBy: workerSide,
 		Description: "On SIGTERM the worker stops taking tasks and waits this long (0 to 3600 seconds) for those under way (an email being sent, a webhook being delivered) before it cancels them; give the orchestrator's grace period a few seconds more."},
 	{Name: "LICENSEFLOW_METRICS_ADDR", Default: "", ReadBy: services,
@@ -190,6 +193,8 @@ type Config struct {
 type Worker struct {
 	HealthAddr   string
 	DrainTimeout time.Duration
+	// WorkflowCache is how many workflows the process keeps in memory.
+	WorkflowCache int
 }
 
 // Webhooks configures outbound webhooks.
@@ -342,8 +347,9 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 		},
 		Metrics: Metrics{Addr: get("LICENSEFLOW_METRICS_ADDR"), Token: get("LICENSEFLOW_METRICS_TOKEN")},
 		Worker: Worker{
-			HealthAddr:   get("LICENSEFLOW_WORKER_HEALTH_ADDR"),
-			DrainTimeout: time.Duration(integer("LICENSEFLOW_WORKER_DRAIN_SECONDS", 0, 3600)) * time.Second,
+			HealthAddr:    get("LICENSEFLOW_WORKER_HEALTH_ADDR"),
+			DrainTimeout:  time.Duration(integer("LICENSEFLOW_WORKER_DRAIN_SECONDS", 0, 3600)) * time.Second,
+			WorkflowCache: integer("LICENSEFLOW_WORKFLOW_CACHE", 10, 1_000_000),
 		},
 		LogLevel:  oneOf("LICENSEFLOW_LOG_LEVEL", "debug", "info", "warn", "error"),
 		LogFormat: oneOf("LICENSEFLOW_LOG_FORMAT", "text", "json"),
