@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/siteload"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
+	"github.com/licenseflow/licenseflow/worker"
 )
 
 // scaleBackends are the two ways the scale benchmarks run licenseflow:
@@ -369,4 +371,61 @@ func readProcessMemory(b *testing.B) processMemory {
 		}
 	}
 	return m
+}
+
+// BenchmarkOpenLicenseMemory finds where the memory of open licenses goes
+// and shows it bounded: with the worker's workflow cache set to
+// LICENSEFLOW_BENCH_CACHE (default 1,000) it buys licenses in steps up to
+// three times that many and reports the process's Go heap and RSS after
+// each step. The heap grows with each license while the cache fills and
+// stays flat after: the cache holds the workflows, and
+// LICENSEFLOW_WORKFLOW_CACHE bounds it. Run it alone (the cache size is
+// the process's) with
+//
+//	go test ./integration -run '^$' -bench OpenLicenseMemory -benchtime 1x -timeout 60m
+func BenchmarkOpenLicenseMemory(b *testing.B) {
+	cache := 1000
+	if v, err := strconv.Atoi(os.Getenv("LICENSEFLOW_BENCH_CACHE")); err == nil && v > 0 {
+		cache = v
+	}
+	worker.SetWorkflowCache(cache)
+	s := scaleBackends[0].start(b) // licenseflow dev: embedded Temporal, SQLite
+	steps := []int{cache / 2, cache, 2 * cache, 3 * cache}
+	bought := 0
+	var at []processMemory
+	before := readProcessMemory(b)
+	for _, step := range steps {
+		issued := countEmails(b, s.Store, activities.TemplateInvoice)
+		buyScaleLicenses(b, s, fmt.Sprint("m", step), step-bought, 20)
+		waitEmails(b, s.Store, activities.TemplateInvoice, issued+step-bought, "issued licenses", time.Hour)
+		bought = step
+		mem := readProcessMemory(b)
+		at = append(at, mem)
+		b.Logf("%d open licenses, workflow cache %d: %s", bought, cache, mem)
+	}
+	perLicense := func(from, to int) (heapKB, rssKB float64) {
+		n := float64(steps[to] - steps[from])
+		return (at[to].goHeapInuseMB - at[from].goHeapInuseMB) * 1024 / n, (at[to].rssMB - at[from].rssMB) * 1024 / n
+	}
+	fillHeap, fillRSS := perLicense(0, 1)   // the cache filling
+	beyondHeap, beyondRSS := perLicense(1, 3) // the cache full
+	b.ReportMetric(fillHeap, "heap-KB/license-cache-filling")
+	b.ReportMetric(fillRSS, "rss-KB/license-cache-filling")
+	b.ReportMetric(beyondHeap, "heap-KB/license-cache-full")
+	b.ReportMetric(beyondRSS, "rss-KB/license-cache-full")
+	b.ReportMetric(at[len(at)-1].rssMB, "rss-MB")
+	b.Logf("before: %s; per open license while the cache fills: heap %.1f KB, RSS %.1f KB; once it is full: heap %.1f KB, RSS %.1f KB",
+		before, fillHeap, fillRSS, beyondHeap, beyondRSS)
+	if path := os.Getenv("LICENSEFLOW_BENCH_HEAP_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		runtime.GC()
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("heap profile in %s (go tool pprof -top -inuse_space %s)", path, path)
+	}
 }
