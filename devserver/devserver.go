@@ -60,6 +60,9 @@ type Options struct {
 	// disables archival. A namespace created here archives from the start;
 	// an existing one opts in with ArchiveURIs.
 	ArchiveDir string
+	// HistoryCacheSize is how many workflows' states the server keeps in
+	// memory between their tasks (default DefaultHistoryCacheSize).
+	HistoryCacheSize int
 	// Retention of closed runs for a namespace created here (0: Temporal's
 	// default, one day); change an existing namespace's through the API.
 	Retention time.Duration
@@ -131,6 +134,10 @@ func Start(opts Options) (*Server, error) {
 			// ends, not minutes later (clusters spread these out under load).
 			dynamicconfig.ArchivalProcessorArchiveDelay.Key(): time.Duration(0),
 			dynamicconfig.RetentionTimerJitterDuration.Key():  time.Second,
+			// The server keeps the mutable state of up to 128,000 workflows
+			// in memory by default (about 70 KB each): one process holding
+			// every license would grow with their number.
+			dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): historyCacheSize(opts),
 		}),
 	)
 	if err != nil {
@@ -347,4 +354,15 @@ func waitListening(addr string, failed <-chan error, timeout time.Duration) erro
 		time.Sleep(50 * time.Millisecond)
 	}
 	return errors.New("not listening after " + timeout.String())
+}
+
+// DefaultHistoryCacheSize bounds the server's in-memory workflow states
+// when Options.HistoryCacheSize is 0.
+const DefaultHistoryCacheSize = 2000
+
+func historyCacheSize(opts Options) int {
+	if opts.HistoryCacheSize > 0 {
+		return opts.HistoryCacheSize
+	}
+	return DefaultHistoryCacheSize
 }

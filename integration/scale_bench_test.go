@@ -375,7 +375,8 @@ func readProcessMemory(b *testing.B) processMemory {
 
 // BenchmarkOpenLicenseMemory finds where the memory of open licenses goes
 // and shows it bounded: with the worker's workflow cache set to
-// LICENSEFLOW_BENCH_CACHE (default 1,000) it buys licenses in steps up to
+// LICENSEFLOW_BENCH_CACHE (default 1,000), and the embedded server's cache
+// of workflow states likewise, as `licenseflow dev` does, it buys licenses in steps up to
 // three times that many and reports the process's Go heap and RSS after
 // each step. The heap grows with each license while the cache fills and
 // stays flat after: the cache holds the workflows, and
@@ -389,7 +390,8 @@ func BenchmarkOpenLicenseMemory(b *testing.B) {
 		cache = v
 	}
 	worker.SetWorkflowCache(cache)
-	s := scaleBackends[0].start(b) // licenseflow dev: embedded Temporal, SQLite
+	// licenseflow dev: embedded Temporal, SQLite, both caches the same size
+	s := stack.Start(b, testsupport.SQLiteAt(b, filepath.Join(b.TempDir(), "licenseflow.db")), stack.Options{Embedded: true, HistoryCacheSize: cache})
 	steps := []int{cache / 2, cache, 2 * cache, 3 * cache}
 	bought := 0
 	var at []processMemory
@@ -407,7 +409,7 @@ func BenchmarkOpenLicenseMemory(b *testing.B) {
 		n := float64(steps[to] - steps[from])
 		return (at[to].goHeapInuseMB - at[from].goHeapInuseMB) * 1024 / n, (at[to].rssMB - at[from].rssMB) * 1024 / n
 	}
-	fillHeap, fillRSS := perLicense(0, 1)   // the cache filling
+	fillHeap, fillRSS := perLicense(0, 1)     // the cache filling
 	beyondHeap, beyondRSS := perLicense(1, 3) // the cache full
 	b.ReportMetric(fillHeap, "heap-KB/license-cache-filling")
 	b.ReportMetric(fillRSS, "rss-KB/license-cache-filling")

@@ -34,6 +34,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		DatabaseFile: dbFile, Namespace: cfg.Temporal.Namespace, FrontendPort: port, UIPort: cfg.Temporal.UIPort,
 		SearchAttributes: workflows.SearchAttributes(), LogLevel: cfg.Temporal.LogLevel,
 		ArchiveDir: filepath.Join(cfg.DataDir, "archive"), Retention: ns.Retention,
+		HistoryCacheSize: cfg.Worker.WorkflowCache, // one process: the server's cache as the worker's
 	})
 	if err != nil {
 		return err

@@ -62,6 +62,9 @@ type Options struct {
 	// PostgreSQL (a database of its own, created if missing: see
 	// devserver.Options.PostgresURL) instead of a SQLite file.
 	TemporalPostgresURL string
+	// HistoryCacheSize, with Embedded, bounds the server's in-memory
+	// workflow states (devserver.Options.HistoryCacheSize).
+	HistoryCacheSize int
 	// WebhookPolicy shapes webhook deliveries; zero fields take
 	// TestWebhookPolicy's (retries a test can wait for).
 	WebhookPolicy workflows.WebhookPolicy
@@ -123,7 +126,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 		namespace string
 	)
 	if opts.Embedded {
-		embedded = startEmbedded(t, opts.TemporalPostgresURL)
+		embedded = startEmbedded(t, opts.TemporalPostgresURL, opts.HistoryCacheSize)
 		c, namespace = embedded.client, "default"
 	} else {
 		ts, c, namespace = startTestServer(t)
@@ -231,10 +234,10 @@ type embeddedServer struct {
 	client client.Client
 }
 
-func startEmbedded(t testing.TB, postgresURL string) *embeddedServer {
+func startEmbedded(t testing.TB, postgresURL string, historyCache int) *embeddedServer {
 	e := &embeddedServer{t: t, opts: devserver.Options{
 		DatabaseFile: filepath.Join(t.TempDir(), "temporal.db"), PostgresURL: postgresURL, Namespace: "default", UIPort: -1,
-		SearchAttributes: workflows.SearchAttributes(),
+		SearchAttributes: workflows.SearchAttributes(), HistoryCacheSize: historyCache,
 	}}
 	e.start()
 	t.Cleanup(e.stop)

@@ -101,7 +101,7 @@ var Vars = []Var{
 	{Name: "LICENSEFLOW_WORKER_HEALTH_ADDR", Default: ":8081", ReadBy: []Role{RoleWorker},
 		Description: "Address where a `worker` process answers `GET /healthz` (the process runs) and `GET /readyz` (its database and Temporal namespace answer), for an orchestrator's probes."},
 	{Name: "LICENSEFLOW_WORKFLOW_CACHE", Default: strconv.Itoa(worker.DefaultWorkflowCache), ReadBy: workerSide,
-		Description: "How many license workflows a worker process keeps in memory between their steps (about 100–200 KB each, see Performance); others replay their short history when their next step comes. Bounds the worker's memory whatever the number of licenses."},
+		Description: "How many license workflows a worker process keeps in memory between their steps (about 100–200 KB each, see Performance); others replay their short history when their next step comes. Bounds the worker's memory whatever the number of licenses; dev mode bounds the embedded Temporal server's cache of workflow states to the same number."},
 	{Name: "LICENSEFLOW_WORKER_DRAIN_SECONDS", Default: "30", ReadBy: workerSide,
 		Description: "On SIGTERM the worker stops taking tasks and waits this long (0 to 3600 seconds) for those under way (an email being sent, a webhook being delivered) before it cancels them; give the orchestrator's grace period a few seconds more."},
 	{Name: "LICENSEFLOW_METRICS_ADDR", Default: "", ReadBy: services,
