@@ -215,3 +215,44 @@ func TestATemporalOutageKeepsTheOrderAndAsksForARetry(t *testing.T) {
 	require.Len(t, starts, 2)
 	assert.Equal(t, starts[0].License.ID, starts[1].License.ID)
 }
+
+// GET /orders: the CRM's list, filtered and paged; bad filters are refused
+// with the parameter named.
+func TestListOrdersFiltersAndRefusesBadFilters(t *testing.T) {
+	a := newAPITest(t)
+	l := a.purchased("crm-list-1")
+	a.purchased("crm-list-2")
+	var page struct {
+		Data       []api.OrderView `json:"data"`
+		NextCursor string      `json:"next_cursor"`
+	}
+	w := a.call(adminToken, http.MethodGet, "/api/v1/orders?limit=1", "")
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &page))
+	require.Len(t, page.Data, 1)
+	assert.Equal(t, "crm-list-2", page.Data[0].ID, "newest first")
+	require.NotEmpty(t, page.NextCursor)
+	w = a.call(adminToken, http.MethodGet, "/api/v1/orders?limit=1&cursor="+page.NextCursor, "")
+	page.NextCursor = ""
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &page))
+	require.Len(t, page.Data, 1)
+	assert.Equal(t, "crm-list-1", page.Data[0].ID)
+	assert.Empty(t, page.NextCursor, "the last page")
+
+	w = a.call(adminToken, http.MethodGet, "/api/v1/orders?status=paid&license_id="+l.ID+"&created_from=2020-01-01T00:00:00Z", "")
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &page))
+	require.Len(t, page.Data, 1)
+	assert.Equal(t, "crm-list-1", page.Data[0].ID)
+
+	for query, field := range map[string]string{
+		"status=shipped": "status", "created_from=yesterday": "created_from", "created_before=2026-13-01T00:00:00Z": "created_before",
+		"limit=0": "limit", "limit=201": "limit", "cursor=garbage": "cursor",
+	} {
+		w := a.call(adminToken, http.MethodGet, "/api/v1/orders?"+query, "")
+		require.Equal(t, http.StatusUnprocessableEntity, w.Code, query)
+		e := errorOf(t, w)
+		assert.Equal(t, field, e.Field, query)
+		assert.NotEmpty(t, e.Code, query)
+	}
+	assert.Equal(t, http.StatusUnauthorized, a.call("", http.MethodGet, "/api/v1/orders", "").Code)
+}

@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -217,6 +220,63 @@ func (s *server) licenseOrders(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, pageOf(orders, orderView))
+}
+
+// listOrders lists orders newest first, for a CRM following payments:
+// filters status, email, customer_id, license_id, created_from (inclusive)
+// and created_before (exclusive, RFC 3339); cursor pages of limit (1-200, 50).
+func (s *server) listOrders(c *gin.Context) {
+	f := models.OrderFilter{Email: c.Query("email"), CustomerID: c.Query("customer_id"), LicenseID: c.Query("license_id"),
+		Cursor: c.Query("cursor"), Limit: 50}
+	if st := c.Query("status"); st != "" {
+		if !slices.Contains(models.OrderStatuses, models.OrderStatus(st)) {
+			httpx.Fail(c, httpx.Invalid("invalid_status", "status", "status must be one of "+joined(models.OrderStatuses)))
+			return
+		}
+		f.Status = models.OrderStatus(st)
+	}
+	for _, bound := range []struct {
+		param string
+		into  *time.Time
+	}{{"created_from", &f.CreatedFrom}, {"created_before", &f.CreatedBefore}} {
+		raw := c.Query(bound.param)
+		if raw == "" {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339, raw)
+		if err != nil {
+			httpx.Fail(c, httpx.Invalid("invalid_"+bound.param, bound.param, bound.param+" must be an RFC 3339 time such as 2026-01-31T00:00:00Z"))
+			return
+		}
+		*bound.into = at
+	}
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 200 {
+			httpx.Fail(c, httpx.Invalid("invalid_limit", "limit", "limit must be between 1 and 200"))
+			return
+		}
+		f.Limit = n
+	}
+	page, err := s.Store.FilterOrders(c.Request.Context(), f)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	out := httpx.Page[OrderView]{Data: make([]OrderView, 0, len(page.Orders)), NextCursor: page.NextCursor}
+	for _, o := range page.Orders {
+		out.Data = append(out.Data, orderView(o))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// joined lists values for an error message.
+func joined[T ~string](values []T) string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return strings.Join(out, ", ")
 }
 
 // RenewalLinkRequest optionally overrides the renewal term.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
@@ -142,6 +143,13 @@ func TestEveryEventReachesItsSubscribersSignedOnce(t *testing.T) {
 		require.NoError(t, s.Temporal.SignalWorkflow(ctx, v.WorkflowID, "", workflows.PaymentFailed,
 			workflows.PaymentFailedRequest{EventID: "evt_stripe_failed", AmountDue: "49.00 EUR"}))
 		crm.WaitUntil("payment.failed", time.Minute, received(models.EventPaymentFailed, ""))
+		// The customer asks to renew and no payment provider is configured:
+		// a pending renewal order the CRM is told to collect.
+		linked := s.Call(http.MethodPost, path+"/renewal-link", "")
+		require.Equal(t, http.StatusCreated, linked.Status, string(linked.Body))
+		var link payments.RenewalLink
+		linked.JSON(t, &link)
+		crm.WaitUntil("renewal.requested", time.Minute, received(models.EventRenewalRequested, ""))
 		// Deadlines: move the expiry so each one falls due in a moment.
 		for _, step := range []struct {
 			before   time.Duration
@@ -159,9 +167,9 @@ func TestEveryEventReachesItsSubscribersSignedOnce(t *testing.T) {
 		got := crm.Requests()
 		checkSignedOnce(t, got)
 		assert.Equal(t, []string{
-			"order.paid", "license.issued", "license.domain_activated", "license.domain_deactivated",
+			"order.created", "order.paid", "license.issued", "license.domain_activated", "license.domain_deactivated",
 			"license.suspended", "license.reinstated", "license.tier_changed", "order.paid", "license.renewed", "payment.failed",
-			"license.expiring:30d", "license.expiring:7d", "license.expired", "license.grace_ended", "license.revoked",
+			"order.created", "renewal.requested", "license.expiring:30d", "license.expiring:7d", "license.expired", "license.grace_ended", "license.revoked",
 		}, ofLicense(got, v.ID), "each event once, in the order it happened")
 		var types []models.WebhookEventType
 		for _, r := range got {
@@ -194,6 +202,20 @@ func TestEveryEventReachesItsSubscribersSignedOnce(t *testing.T) {
 				} else {
 					assert.Equal(t, 1, o.Months, "the renewal's order")
 				}
+			case models.EventOrderCreated:
+				if o := r.Payload.Data.Order; o.Kind == models.OrderNew {
+					assert.Equal(t, "crm-wh-1", o.ID)
+					assert.Equal(t, "crm@example.com", o.CustomerEmail)
+				} else {
+					assert.Equal(t, link.OrderID, o.ID, "the renewal link's order")
+				}
+			case models.EventRenewalRequested:
+				o := r.Payload.Data.Order
+				assert.Equal(t, link.OrderID, o.ID)
+				assert.Equal(t, models.OrderRenewal, o.Kind)
+				assert.Equal(t, v.ID, o.LicenseID)
+				assert.Positive(t, o.AmountCents, "the amount the CRM collects")
+				assert.Equal(t, models.StatusActive, r.Payload.Data.License.Status)
 			case models.EventReleasePublished:
 				assert.Equal(t, "7.0.0", r.Payload.Data.Release.Version)
 			}

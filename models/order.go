@@ -105,4 +105,30 @@ type NewOrder struct {
 	MaxDomains  int
 	AmountCents int64
 	Currency    string
+	// Requested marks a renewal the customer asked for (the portal's Renew
+	// without a payment provider): the vendor's CRM is told to collect it.
+	Requested bool
+}
+
+// OrderStatuses lists every order status, as filters accept them.
+var OrderStatuses = []OrderStatus{OrderPending, OrderPaid, OrderFailed, OrderRefunded}
+
+// OrderFilter narrows an order list; zero fields do not filter.
+type OrderFilter struct {
+	Status     OrderStatus
+	Email      string
+	CustomerID string
+	LicenseID  string
+	// CreatedFrom and CreatedBefore bound the creation time: from inclusive,
+	// before exclusive.
+	CreatedFrom   time.Time
+	CreatedBefore time.Time
+	Limit         int
+	Cursor        string
+}
+
+// OrderPage is one page of an order list; NextCursor is empty on the last page.
+type OrderPage struct {
+	Orders     []Order
+	NextCursor string
 }

@@ -22,7 +22,9 @@ const (
 	EventLicenseTierChanged       WebhookEventType = "license.tier_changed"
 	EventLicenseDomainActivated   WebhookEventType = "license.domain_activated"
 	EventLicenseDomainDeactivated WebhookEventType = "license.domain_deactivated"
+	EventOrderCreated             WebhookEventType = "order.created"
 	EventOrderPaid                WebhookEventType = "order.paid"
+	EventRenewalRequested         WebhookEventType = "renewal.requested"
 	EventPaymentFailed            WebhookEventType = "payment.failed"
 	EventReleasePublished         WebhookEventType = "release.published"
 )
@@ -31,7 +33,8 @@ const (
 var WebhookEventTypes = []WebhookEventType{
 	EventLicenseIssued, EventLicenseRenewed, EventLicenseExpiring, EventLicenseExpired, EventLicenseGraceEnded,
 	EventLicenseSuspended, EventLicenseReinstated, EventLicenseRevoked, EventLicenseTierChanged,
-	EventLicenseDomainActivated, EventLicenseDomainDeactivated, EventOrderPaid, EventPaymentFailed, EventReleasePublished,
+	EventLicenseDomainActivated, EventLicenseDomainDeactivated, EventOrderCreated, EventOrderPaid, EventRenewalRequested,
+	EventPaymentFailed, EventReleasePublished,
 }
 
 // AllWebhookEvents subscribes an endpoint to every event type, those added

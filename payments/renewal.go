@@ -53,7 +53,7 @@ func (r *Renewals) Link(ctx context.Context, l models.License, months *int) (Ren
 	if r.Checkout == nil {
 		o, _, err := r.Store.CreateOrder(ctx, models.NewOrder{
 			ID: models.NewOrderID(), Kind: models.OrderRenewal, Email: l.Customer.Email, Tier: tier, LicenseID: l.ID,
-			Months: term, MaxDomains: l.MaxDomains, AmountCents: tier.PriceFor(term), Currency: tier.Currency,
+			Months: term, MaxDomains: l.MaxDomains, AmountCents: tier.PriceFor(term), Currency: tier.Currency, Requested: true,
 		})
 		if err != nil {
 			return RenewalLink{}, err

@@ -128,7 +128,10 @@ func (s *Store) RecordRenewal(ctx context.Context, r models.RenewalOrder) (model
 // CreateOrder records a pending order. The same id with the same terms
 // returns the existing order (created=false); with other terms it is a Conflict.
 func (s *Store) CreateOrder(ctx context.Context, n models.NewOrder) (models.Order, bool, error) {
-	var o models.Order
+	var (
+		o   models.Order
+		due []string
+	)
 	err := s.transaction(ctx, func(tx *Store) error {
 		customer, err := tx.UpsertCustomer(ctx, n.Email, n.CustomerName, n.Company)
 		if err != nil {
@@ -143,9 +146,14 @@ func (s *Store) CreateOrder(ctx context.Context, n models.NewOrder) (models.Orde
 			Months: n.Months, Lifetime: n.Lifetime, MaxDomains: n.MaxDomains, AmountCents: n.AmountCents,
 			Currency: n.Currency, Status: models.OrderPending, LicenseID: licenseID,
 		}
-		return tx.db.Omit("Customer").Create(&o).Error
+		if err := tx.db.Omit("Customer").Create(&o).Error; err != nil {
+			return err
+		}
+		due, err = tx.orderCreated(o, n.Requested)
+		return err
 	})
 	if err == nil {
+		s.webhooksDue(due)
 		return o, true, nil
 	}
 	if !isDuplicate(err) {
@@ -230,6 +238,66 @@ func (s *Store) orderPaid(o models.Order) ([]string, error) {
 		return nil, err
 	}
 	return writeWebhookEvents(s.db, []models.WebhookEvent{e})
+}
+
+// orderCreated writes the events of an order recorded as pending in this
+// transaction: order.created, and renewal.requested when the customer asked
+// for the renewal and the vendor has to collect the payment.
+func (s *Store) orderCreated(o models.Order, requested bool) ([]string, error) {
+	events := []models.WebhookEvent{{
+		Type: models.EventOrderCreated, LicenseID: o.LicenseID, Source: "order:" + o.ID + ":created", OccurredAt: o.CreatedAt,
+		Data: models.JSONValue[models.WebhookData]{V: models.WebhookData{Order: models.WebhookOrderOf(o)}},
+	}}
+	if requested && o.Kind == models.OrderRenewal {
+		e, err := licenseEvent(s.db, o.LicenseID, models.EventRenewalRequested, o.CreatedAt, models.WebhookData{Order: models.WebhookOrderOf(o)})
+		if err != nil {
+			return nil, err
+		}
+		e.Source = "order:" + o.ID + ":requested"
+		events = append(events, e)
+	}
+	return writeWebhookEvents(s.db, events)
+}
+
+// FilterOrders lists orders newest first, a page at a time.
+func (s *Store) FilterOrders(ctx context.Context, f models.OrderFilter) (models.OrderPage, error) {
+	q := s.with(ctx).Preload("Customer").Order("created_at DESC").Order("id DESC")
+	if f.Email != "" {
+		q = q.Where("customer_id IN (?)", s.with(ctx).Model(&models.Customer{}).Select("id").Where("email = ?", strings.ToLower(f.Email)))
+	}
+	if f.CustomerID != "" {
+		q = q.Where("customer_id = ?", f.CustomerID)
+	}
+	if f.LicenseID != "" {
+		q = q.Where("license_id = ?", f.LicenseID)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if !f.CreatedFrom.IsZero() {
+		q = q.Where("created_at >= ?", f.CreatedFrom)
+	}
+	if !f.CreatedBefore.IsZero() {
+		q = q.Where("created_at < ?", f.CreatedBefore)
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return models.OrderPage{}, err
+		}
+		q = q.Where("created_at < ? OR (created_at = ? AND id < ?)", at, at, id)
+	}
+	var rows []models.Order
+	if err := q.Limit(f.Limit + 1).Find(&rows).Error; err != nil {
+		return models.OrderPage{}, err
+	}
+	page := models.OrderPage{Orders: rows}
+	if len(rows) > f.Limit {
+		page.Orders = rows[:f.Limit]
+		last := page.Orders[f.Limit-1]
+		page.NextCursor = encodeCursor(last.CreatedAt, last.ID)
+	}
+	return page, nil
 }
 
 // MarkOrder sets an order's status after a payment event (failed, refunded).

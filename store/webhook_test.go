@@ -117,14 +117,19 @@ func TestSiteOrderAndReleaseChangesWriteTheirEvents(t *testing.T) {
 			models.EventOrderPaid, // issuedLicense's purchase
 			models.EventLicenseDomainActivated, models.EventLicenseDomainDeactivated,
 			models.EventLicenseDomainActivated, models.EventLicenseDomainDeactivated,
-			models.EventReleasePublished, models.EventOrderPaid,
+			models.EventReleasePublished, models.EventOrderCreated, models.EventOrderPaid,
 		}, types, "in the order they happened, each once")
 		pending := deliveries(t, st, all.ID)
 		silent, err := st.GetWebhookEvent(ctx, pending[4].EventID)
 		require.NoError(t, err)
 		assert.Equal(t, "old.example", silent.Data.V.Domain)
 		assert.Contains(t, silent.Data.V.Reason, "no heartbeat")
-		paid, err := st.GetWebhookEvent(ctx, pending[6].EventID)
+		created, err := st.GetWebhookEvent(ctx, pending[6].EventID)
+		require.NoError(t, err)
+		require.NotNil(t, created.Data.V.Order)
+		assert.Equal(t, "crm-77", created.Data.V.Order.ID)
+		assert.Nil(t, created.Data.V.License, "no license before the order is paid")
+		paid, err := st.GetWebhookEvent(ctx, pending[7].EventID)
 		require.NoError(t, err)
 		require.NotNil(t, paid.Data.V.Order)
 		assert.Equal(t, "bank-1", paid.Data.V.Order.PaymentRef)
