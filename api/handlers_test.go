@@ -224,7 +224,7 @@ func TestListOrdersFiltersAndRefusesBadFilters(t *testing.T) {
 	a.purchased("crm-list-2")
 	var page struct {
 		Data       []api.OrderView `json:"data"`
-		NextCursor string      `json:"next_cursor"`
+		NextCursor string          `json:"next_cursor"`
 	}
 	w := a.call(adminToken, http.MethodGet, "/api/v1/orders?limit=1", "")
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
