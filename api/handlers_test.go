@@ -256,3 +256,48 @@ func TestListOrdersFiltersAndRefusesBadFilters(t *testing.T) {
 	}
 	assert.Equal(t, http.StatusUnauthorized, a.call("", http.MethodGet, "/api/v1/orders", "").Code)
 }
+
+// A term bought as a date: the order carries it and is priced for the
+// months it starts; a date in the past, too far ahead, on a lifetime tier
+// or beside expires_months is refused and records nothing.
+func TestPurchaseWithAnExpiryDate(t *testing.T) {
+	a := newAPITest(t)
+	at := time.Now().UTC().Add(100 * 24 * time.Hour).Truncate(time.Second)
+	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses",
+		`{"user_email":"dated@example.com","tier":"pos","order_id":"dated-1","expires_at":"`+at.Format(time.RFC3339)+`"}`)
+	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
+	starts := a.flows.Starts()
+	require.Len(t, starts, 1)
+	o := starts[0].Order
+	require.NotNil(t, o.ExpiresAt)
+	assert.Equal(t, at, o.ExpiresAt.UTC())
+	assert.Equal(t, 4, o.Months, "100 days start a fourth month")
+	tier, err := a.store.GetTier(context.Background(), "pos")
+	require.NoError(t, err)
+	assert.Equal(t, tier.PriceFor(4), o.AmountCents)
+	stored, err := a.store.GetOrder(context.Background(), "dated-1")
+	require.NoError(t, err)
+	require.NotNil(t, stored.ExpiresAt)
+	assert.Equal(t, at, stored.ExpiresAt.UTC(), "kept on the order, so a restarted workflow buys the same date")
+
+	for body, code := range map[string]string{
+		`"expires_at":"` + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) + `"`:   "expires_at_in_past",
+		`"expires_at":"` + time.Now().AddDate(10, 1, 0).UTC().Format(time.RFC3339) + `"`: "expires_at_too_far",
+		`"expires_at":"next year"`: "invalid_expires_at",
+		`"expires_months":3,"expires_at":"` + at.Format(time.RFC3339) + `"`:      "ambiguous_term",
+		`"tier":"suite-lifetime","expires_at":"` + at.Format(time.RFC3339) + `"`: "lifetime_tier",
+	} {
+		req := `{"user_email":"refused@example.com","tier":"pos","order_id":"refused-1",` + body + `}`
+		if strings.Contains(body, `"tier"`) {
+			req = `{"user_email":"refused@example.com","order_id":"refused-1",` + body + `}`
+		}
+		w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses", req)
+		require.Equal(t, http.StatusUnprocessableEntity, w.Code, body)
+		e := errorOf(t, w)
+		assert.Equal(t, code, e.Code, body)
+		assert.Equal(t, "expires_at", e.Field, body)
+	}
+	_, err = a.store.GetOrder(context.Background(), "refused-1")
+	assert.ErrorIs(t, err, models.ErrNotFound, "nothing recorded")
+	assert.Len(t, a.flows.Starts(), 1, "nothing started")
+}

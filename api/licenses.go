@@ -26,13 +26,15 @@ type CreateLicenseRequest struct {
 	Tier          string `json:"tier"`
 	MaxDomains    *int   `json:"max_domains"`
 	ExpiresMonths *int   `json:"expires_months"`
-	OrderID       string `json:"order_id"`
-	CustomerName  string `json:"customer_name"`
-	Company       string `json:"company"`
-	Type          string `json:"type"`
-	AmountCents   *int64 `json:"amount_cents"`
-	Currency      string `json:"currency"`
-	PaymentRef    string `json:"payment_ref"`
+	// ExpiresAt buys a term ending on a date instead of expires_months.
+	ExpiresAt    *string `json:"expires_at"`
+	OrderID      string  `json:"order_id"`
+	CustomerName string  `json:"customer_name"`
+	Company      string  `json:"company"`
+	Type         string  `json:"type"`
+	AmountCents  *int64  `json:"amount_cents"`
+	Currency     string  `json:"currency"`
+	PaymentRef   string  `json:"payment_ref"`
 }
 
 var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
@@ -124,6 +126,23 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 			return p, httpx.Invalid("invalid_expires_months", "expires_months", fmt.Sprintf("expires_months must be between 1 and %d", models.MaxTermMonths))
 		}
 		months = *req.ExpiresMonths
+	}
+	if req.ExpiresAt != nil {
+		switch {
+		case lifetime:
+			return p, httpx.Invalid("lifetime_tier", "expires_at", fmt.Sprintf("tier %q is a lifetime tier; omit expires_at", tier.Key))
+		case req.ExpiresMonths != nil:
+			return p, httpx.Invalid("ambiguous_term", "expires_at", "give either expires_months or expires_at, not both")
+		}
+		at, err := parseExpiresAt(*req.ExpiresAt)
+		if err != nil {
+			return p, err
+		}
+		if err := models.CheckExplicitExpiry(at, s.Now()); err != nil {
+			return p, err
+		}
+		at = models.Instant(at)
+		p.ExpiresAt, months = &at, models.MonthsUntil(s.Now(), at)
 	}
 	p.Months, p.Lifetime = months, lifetime
 	p.AmountCents = tier.PriceFor(months)

@@ -93,7 +93,7 @@ var _ Client = (*Temporal)(nil)
 func (t *Temporal) StartLicense(ctx context.Context, l models.License, o models.Order, tier models.Tier, customerName string) error {
 	in := workflows.LicenseInput{Policy: t.o.Policy, Purchase: workflows.Purchase{
 		LicenseID: l.ID, OrderID: o.ID, CustomerEmail: l.Customer.Email, CustomerName: customerName,
-		Tier: tier.Key, MaxDomains: o.MaxDomains, Months: o.Months, Lifetime: o.Lifetime, Type: l.Type,
+		Tier: tier.Key, MaxDomains: o.MaxDomains, Months: o.Months, Lifetime: o.Lifetime, ExpiresAt: o.ExpiresAt, Type: l.Type,
 		Actor: workflows.ActorFrom(ctx),
 	}}
 	term := fmt.Sprintf("%d months", o.Months)

@@ -189,7 +189,31 @@ func (t *Tier) Validate() error {
 const (
 	MaxDomainsLimit = 10000
 	MaxTermMonths   = 120
+	// MaxExpiryAhead bounds how far an expiry given as a date may lie ahead.
+	MaxExpiryAhead = 10 * 365 * 24 * time.Hour
 )
+
+// CheckExplicitExpiry checks an expiry given as a date (at purchase, in a
+// renewal or a correction): in the future, at most MaxExpiryAhead away.
+func CheckExplicitExpiry(at, now time.Time) error {
+	switch {
+	case !at.After(now):
+		return Invalid("expires_at_in_past", "expires_at", "expires_at %s is not in the future", at.UTC().Format(time.RFC3339))
+	case at.After(now.Add(MaxExpiryAhead)):
+		return Invalid("expires_at_too_far", "expires_at", "expires_at may be at most 10 years ahead")
+	}
+	return nil
+}
+
+// MonthsUntil is the number of months, counting a started month as whole,
+// from now to an expiry given as a date: what a term ending then is priced as.
+func MonthsUntil(now, at time.Time) int {
+	months := 1
+	for months < MaxTermMonths+1 && AddMonths(now, months).Before(at) {
+		months++
+	}
+	return months
+}
 
 // ExampleCatalog is the catalog seeded on first start: the MokoSuite
 // extensions and a handful of tiers, so a fresh install can sell at once.

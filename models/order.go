@@ -23,13 +23,15 @@ const (
 // Order is a purchase or renewal, as the CRM or Stripe reported it. Its id is
 // the CRM's order id when there is one, so the same order is never counted twice.
 type Order struct {
-	ID          string      `gorm:"primaryKey;size:128" json:"id"`
-	CustomerID  string      `gorm:"size:64;not null;index" json:"customer_id"`
-	Customer    Customer    `gorm:"foreignKey:CustomerID" json:"-"`
-	TierKey     string      `gorm:"size:64;not null" json:"tier"`
-	Kind        OrderKind   `gorm:"size:16;not null" json:"kind"`
-	Months      int         `gorm:"not null" json:"months"`
-	Lifetime    bool        `gorm:"not null" json:"lifetime"`
+	ID         string    `gorm:"primaryKey;size:128" json:"id"`
+	CustomerID string    `gorm:"size:64;not null;index" json:"customer_id"`
+	Customer   Customer  `gorm:"foreignKey:CustomerID" json:"-"`
+	TierKey    string    `gorm:"size:64;not null" json:"tier"`
+	Kind       OrderKind `gorm:"size:16;not null" json:"kind"`
+	Months     int       `gorm:"not null" json:"months"`
+	Lifetime   bool      `gorm:"not null" json:"lifetime"`
+	// ExpiresAt is an expiry bought as a date instead of the term's months.
+	ExpiresAt   *time.Time  `json:"expires_at,omitempty"`
 	MaxDomains  int         `gorm:"not null" json:"max_domains"`
 	AmountCents int64       `gorm:"not null" json:"amount_cents"`
 	Currency    string      `gorm:"size:3;not null" json:"currency"`
@@ -69,13 +71,16 @@ type Purchase struct {
 	MaxDomains   int
 	Months       int
 	Lifetime     bool
-	Type         LicenseType
-	AmountCents  int64
-	Currency     string
-	PaymentRef   string
-	Stripe       StripeLinks
-	WorkflowID   func(licenseID string) string
-	PaidAt       time.Time
+	// ExpiresAt, when set, is the expiry bought instead of Months from the
+	// day of issue (Months then prices the term).
+	ExpiresAt   *time.Time
+	Type        LicenseType
+	AmountCents int64
+	Currency    string
+	PaymentRef  string
+	Stripe      StripeLinks
+	WorkflowID  func(licenseID string) string
+	PaidAt      time.Time
 }
 
 // RenewalOrder describes a paid renewal of an existing license.

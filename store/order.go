@@ -28,7 +28,7 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 		paidAt := models.Instant(p.PaidAt)
 		order = models.Order{
 			ID: p.OrderID, CustomerID: customer.ID, Customer: customer, TierKey: p.Tier.Key, Kind: models.OrderNew,
-			Months: p.Months, Lifetime: p.Lifetime, MaxDomains: p.MaxDomains,
+			Months: p.Months, Lifetime: p.Lifetime, ExpiresAt: p.ExpiresAt, MaxDomains: p.MaxDomains,
 			AmountCents: p.AmountCents, Currency: p.Currency, Status: models.OrderPaid,
 			PaymentRef: p.PaymentRef, LicenseID: models.LicenseIDForOrder(p.OrderID), PaidAt: &paidAt,
 		}

@@ -12,9 +12,6 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 )
 
-// maxTermAhead bounds how far an explicit expiry may lie in the future.
-const maxTermAhead = 10 * 365 * 24 * time.Hour
-
 func (l *license) validateRenew(ctx workflow.Context, r RenewRequest) error {
 	now := workflow.Now(ctx)
 	lifetime := l.st.ExpiresAt == nil && (l.st.Minted || l.purchase.Lifetime)
@@ -25,10 +22,8 @@ func (l *license) validateRenew(ctx workflow.Context, r RenewRequest) error {
 		return rejection(models.Invalid("invalid_months", "expires_months", "renew by 1 to %d months, or give an explicit expires_at", models.MaxTermMonths))
 	case r.ExpiresAt != nil && r.Months != 0:
 		return rejection(models.Invalid("ambiguous_renewal", "expires_at", "give either months or expires_at, not both"))
-	case r.ExpiresAt != nil && !r.ExpiresAt.After(now):
-		return rejection(models.Invalid("expires_at_in_past", "expires_at", "expires_at %s is not in the future", r.ExpiresAt.UTC().Format(time.RFC3339)))
-	case r.ExpiresAt != nil && r.ExpiresAt.After(now.Add(maxTermAhead)):
-		return rejection(models.Invalid("expires_at_too_far", "expires_at", "expires_at may be at most 10 years ahead"))
+	case r.ExpiresAt != nil:
+		return rejection(models.CheckExplicitExpiry(*r.ExpiresAt, now))
 	}
 	return nil
 }
@@ -89,12 +84,8 @@ func (l *license) validateCorrection(ctx workflow.Context, r CorrectExpiryReques
 		return rejection(models.Conflict("license_lifetime", "a lifetime license never expires, so its expiry cannot be moved"))
 	case r.ExpiresAt.IsZero():
 		return rejection(models.Invalid("missing_expires_at", "expires_at", "give the new expires_at"))
-	case !r.ExpiresAt.After(now):
-		return rejection(models.Invalid("expires_at_in_past", "expires_at", "expires_at %s is not in the future", r.ExpiresAt.UTC().Format(time.RFC3339)))
-	case r.ExpiresAt.After(now.Add(maxTermAhead)):
-		return rejection(models.Invalid("expires_at_too_far", "expires_at", "expires_at may be at most 10 years ahead"))
 	}
-	return nil
+	return rejection(models.CheckExplicitExpiry(r.ExpiresAt, now))
 }
 
 // correctExpiry moves the expiry, earlier or later, without a renewal: the

@@ -449,12 +449,18 @@ func (l *license) issue(ctx workflow.Context) error {
 	return nil
 }
 
-// startTerm sets the purchased period, from now.
+// startTerm sets the purchased period, from now: the months bought, or the
+// expiry bought as a date.
 func (l *license) startTerm(ctx workflow.Context) {
 	now := models.Instant(workflow.Now(ctx))
 	l.st.StartsAt = now
 	var expires *time.Time
-	if !l.purchase.Lifetime {
+	switch {
+	case l.purchase.Lifetime:
+	case l.purchase.ExpiresAt != nil:
+		e := models.Instant(*l.purchase.ExpiresAt)
+		expires = &e
+	default:
 		e := models.AddMonths(now, l.purchase.Months)
 		expires = &e
 	}

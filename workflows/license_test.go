@@ -384,6 +384,28 @@ func TestLifetimeLicenseHasNoTimers(t *testing.T) {
 	assert.Nil(t, h.license(in.Purchase.LicenseID).ExpiresAt)
 }
 
+// A term bought as a date (seed 001: a custom end date at purchase) expires
+// then, with its reminders before it, not after the months that price it.
+func TestExpiryBoughtAsADateIsTheExpiry(t *testing.T) {
+	h := newHarness(t)
+	in := purchase("crm-date", "pos", 5)
+	end := t0.Add(140*day + 3*time.Hour)
+	in.Purchase.ExpiresAt = &end
+	h.paidOrder(in)
+	var st workflows.LicenseState
+	r := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
+		env.RegisterDelayedCallback(func() { st = query(t, env) }, time.Hour)
+	})
+	require.NoError(t, r.err)
+	require.NotNil(t, st.ExpiresAt)
+	assert.Equal(t, end, *st.ExpiresAt)
+	require.Len(t, h.sent("reminder-30d"), 1)
+	require.Len(t, h.sent("expired"), 1)
+	assert.Equal(t, end.Add(-30*day), h.sent("reminder-30d")[0].at, "30 days before the date bought")
+	assert.Equal(t, end, h.sent("expired")[0].at)
+	assert.Equal(t, end, *h.license(in.Purchase.LicenseID).ExpiresAt)
+}
+
 func TestMonthlyLicenseSkipsTheThirtyDayReminder(t *testing.T) {
 	h := newHarness(t)
 	in := purchase("crm-12", "suite-monthly", 1)

@@ -18,7 +18,10 @@ type Purchase struct {
 	MaxDomains    int
 	Months        int
 	Lifetime      bool
-	Type          models.LicenseType
+	// ExpiresAt, when set, is the expiry bought as a date instead of Months
+	// from the day of issue.
+	ExpiresAt *time.Time
+	Type      models.LicenseType
 	// Actor is who bought it, for the ledger ("token:crm", "stripe:evt_…");
 	// empty means the order itself.
 	Actor string
