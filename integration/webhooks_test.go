@@ -83,7 +83,8 @@ func received(typ models.WebhookEventType, reminder string) func([]testsupport.R
 func ofLicense(all []testsupport.ReceivedWebhook, licenseID string) []string {
 	var out []string
 	for _, got := range all {
-		if l := got.Payload.Data.License; l != nil && l.ID == licenseID {
+		d := got.Payload.Data
+		if (d.License != nil && d.License.ID == licenseID) || (d.Order != nil && d.Order.LicenseID == licenseID) {
 			out = append(out, string(got.Payload.Type)+suffix(got.Payload.Data.Reminder))
 		}
 	}

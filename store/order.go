@@ -244,10 +244,18 @@ func (s *Store) orderPaid(o models.Order) ([]string, error) {
 // transaction: order.created, and renewal.requested when the customer asked
 // for the renewal and the vendor has to collect the payment.
 func (s *Store) orderCreated(o models.Order, requested bool) ([]string, error) {
-	events := []models.WebhookEvent{{
-		Type: models.EventOrderCreated, LicenseID: o.LicenseID, Source: "order:" + o.ID + ":created", OccurredAt: o.CreatedAt,
+	created := models.WebhookEvent{
+		Type: models.EventOrderCreated, LicenseID: o.LicenseID, OccurredAt: o.CreatedAt,
 		Data: models.JSONValue[models.WebhookData]{V: models.WebhookData{Order: models.WebhookOrderOf(o)}},
-	}}
+	}
+	if o.Kind == models.OrderRenewal { // the license it renews, as it is now
+		var err error
+		if created, err = licenseEvent(s.db, o.LicenseID, models.EventOrderCreated, o.CreatedAt, created.Data.V); err != nil {
+			return nil, err
+		}
+	}
+	created.Source = "order:" + o.ID + ":created"
+	events := []models.WebhookEvent{created}
 	if requested && o.Kind == models.OrderRenewal {
 		e, err := licenseEvent(s.db, o.LicenseID, models.EventRenewalRequested, o.CreatedAt, models.WebhookData{Order: models.WebhookOrderOf(o)})
 		if err != nil {
