@@ -108,7 +108,8 @@ func (s *server) adminSignOut(c *gin.Context) {
 	if sess, id, ok := s.session(c, models.AudienceAdmin); ok && s.checkCSRF(c, "admin", sess.CSRFToken) {
 		_ = s.Store.DeleteSession(c.Request.Context(), id)
 	}
-	s.setCookie(c, adminCookie, "", "/admin", -time.Second)
+	s.setCookie(c, adminCookie, "", adminCookiePath, -time.Second)
+	s.setCookie(c, adminCookie, "", "/admin", -time.Second) // a cookie set before the session covered /codec
 	c.Redirect(http.StatusSeeOther, "/admin")
 }
 

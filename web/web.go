@@ -96,6 +96,9 @@ const (
 	portalCookie = "lf_portal"
 	adminCookie  = "lf_admin"
 	csrfCookie   = "lf_csrf" // double-submit token for forms shown before sign-in
+	// adminCookiePath is the whole site: the codec endpoint the Web UI
+	// calls (/codec) needs the operator's session as much as /admin does.
+	adminCookiePath = "/"
 )
 
 func (s *server) setCookie(c *gin.Context, name, value, path string, maxAge time.Duration) {
@@ -130,7 +133,7 @@ func (s *server) signIn(c *gin.Context, aud models.Audience, email, customerID s
 	}
 	name, path := portalCookie, "/portal"
 	if aud == models.AudienceAdmin {
-		name, path = adminCookie, "/admin"
+		name, path = adminCookie, adminCookiePath
 	}
 	s.setCookie(c, name, id, path, models.SessionTTL)
 	return nil
@@ -193,6 +196,12 @@ type Deps struct {
 	WebhookTargets webhooks.Targets
 	WebhookSecrets *webhooks.SecretBox
 	Now            func() time.Time
+	// Codec answers Temporal's codec-server protocol for signed-in
+	// operators at /codec/encode and /codec/decode; nil serves no codec.
+	Codec gin.HandlerFunc
+	// CodecOrigins are the Web UI origins (scheme://host:port) allowed to
+	// call the codec endpoint with an operator's cookies.
+	CodecOrigins []string
 }
 
 // Store is what the pages read, and the sessions and sign-in links they keep.
@@ -299,5 +308,6 @@ func Mount(r gin.IRouter, d Deps) {
 	admin.GET("/webhooks/:id", s.adminWebhook)
 	admin.POST("/webhooks/:id/action", s.adminWebhookAction)
 	admin.POST("/webhooks/:id/deliveries/:delivery/redeliver", s.adminRedeliver)
+	s.mountCodec(r)
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/portal") })
 }
