@@ -23,7 +23,7 @@ func (s *server) mountCodec(r gin.IRouter) {
 	if s.Codec == nil {
 		return
 	}
-	codec := r.Group("/codec", s.codecCORS)
+	codec := r.Group("/codec", httpx.NoStore, s.codecCORS)
 	for _, path := range []string{"/encode", "/decode"} {
 		codec.OPTIONS(path, func(c *gin.Context) { c.AbortWithStatus(http.StatusNoContent) })
 		codec.POST(path, s.codecOperator, s.Codec)
@@ -34,7 +34,6 @@ func (s *server) mountCodec(r gin.IRouter) {
 // credentials (the operator's session cookie); other origins get no CORS
 // headers, so a browser keeps them from reading the answer.
 func (s *server) codecCORS(c *gin.Context) {
-	c.Header("Cache-Control", "no-store")
 	c.Header("Vary", "Origin")
 	origin := c.GetHeader("Origin")
 	if origin == "" || !slices.Contains(s.CodecOrigins, strings.TrimSuffix(origin, "/")) {

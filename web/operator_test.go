@@ -85,3 +85,17 @@ func (b *operatorBrowser) csrf(path string) string {
 	require.NotNil(b.t, m, "%s carries a CSRF token", path)
 	return m[1]
 }
+
+// TestPagesAreNeverCached: the portal's license page shows the full key,
+// the outbox the emails, a new webhook its secret; none may stay in a
+// browser's or proxy's cache.
+func TestPagesAreNeverCached(t *testing.T) {
+	st := testsupport.SQLite(t)
+	b := signedInOperator(t, st, &lifecyclefake.Fake{})
+	for _, path := range []string{"/admin", "/admin/outbox", "/admin/webhooks", "/portal", "/portal/licenses/lic_x", "/portal/invoices/INV-2026-000001"} {
+		resp, err := b.client.Get(b.url + path)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, "no-store", resp.Header.Get("Cache-Control"), "%s answered %d", path, resp.StatusCode)
+	}
+}

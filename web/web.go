@@ -280,7 +280,7 @@ func Mount(r gin.IRouter, d Deps) {
 	}
 	s := &server{Deps: d, signIns: httpx.NewLimiterSet(10, 10)}
 	r.StaticFS("/static", staticFiles())
-	portal := r.Group("/portal", s.cleanForm("portal"))
+	portal := r.Group("/portal", httpx.NoStore, s.cleanForm("portal"))
 	portal.GET("", s.portalHome)
 	portal.POST("/signin", s.portalSignIn)
 	portal.GET("/auth", s.portalAuth)
@@ -291,7 +291,7 @@ func Mount(r gin.IRouter, d Deps) {
 	portal.POST("/licenses/:id/renew", s.portalRenew)
 	portal.GET("/invoices/:number", s.portalInvoice)
 
-	admin := r.Group("/admin", s.cleanForm("admin"))
+	admin := r.Group("/admin", httpx.NoStore, s.cleanForm("admin"))
 	admin.GET("", s.adminDashboard)
 	admin.POST("/signin", s.adminSignIn)
 	admin.GET("/auth", s.adminAuth)
