@@ -87,6 +87,11 @@ func (s *server) adminTokenSignIn(c *gin.Context) {
 	if !s.checkCSRF(c, "admin", s.anonymousCSRF(c, "/admin")) {
 		return
 	}
+	if !s.tokenTries.Allow(c.ClientIP()) {
+		s.render(c, http.StatusTooManyRequests, webPage{Title: "Operator sign-in", Area: "admin", Template: "admin-signin",
+			CSRF: s.anonymousCSRF(c, "/admin"), Error: "Too many sign-in attempts from your address. Wait a few minutes."})
+		return
+	}
 	tok, err := s.Store.AuthenticateToken(c.Request.Context(), strings.TrimSpace(c.PostForm("token")), s.Now())
 	if err != nil || !tok.Allows(models.ScopeAdmin) {
 		if err != nil && !errors.Is(err, models.ErrNotFound) {

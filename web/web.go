@@ -241,6 +241,9 @@ type Store interface {
 type server struct {
 	Deps
 	signIns *httpx.LimiterSet // magic links asked for, per client IP
+	// tokenTries are admin-token sign-ins tried, per client IP: charged
+	// before the token is looked up, so guessing tokens gets nowhere.
+	tokenTries *httpx.LimiterSet
 }
 
 // maxFormValue bounds one form field (the longest is a reason).
@@ -278,7 +281,7 @@ func Mount(r gin.IRouter, d Deps) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &server{Deps: d, signIns: httpx.NewLimiterSet(10, 10)}
+	s := &server{Deps: d, signIns: httpx.NewLimiterSet(10, 10), tokenTries: httpx.NewLimiterSet(10, 10)}
 	r.StaticFS("/static", staticFiles())
 	portal := r.Group("/portal", httpx.NoStore, s.cleanForm("portal"))
 	portal.GET("", s.portalHome)
