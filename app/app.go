@@ -115,7 +115,7 @@ func NewRouter(d Deps) *gin.Engine {
 	renewals := &payments.Renewals{Store: d.Store, Checkout: d.Payments, PublicURL: d.PublicURL}
 
 	r := httpx.NewRouter(httpx.Options{Logger: d.Logger, Database: d.Store, TrustedProxies: d.TrustedProxies, Requests: d.Metrics})
-	checks := health{store: d.Store, lifecycle: flows}
+	checks := health{store: d.Store, lifecycle: flows, log: d.Logger}
 	r.GET("/healthz", checks.healthz)
 	r.GET("/readyz", checks.readyz)
 	d.Metrics.WatchLicenses(d.Store.LicensesByStatus)

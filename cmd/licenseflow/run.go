@@ -350,7 +350,7 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		cancel()
 	}
 	if !r.api {
-		health := app.HealthHandler(store, lifecycle.New(c, lifecycle.Options{Namespace: cfg.Temporal.Namespace}))
+		health := app.HealthHandler(store, lifecycle.New(c, lifecycle.Options{Namespace: cfg.Temporal.Namespace}), log)
 		return serveHTTP(ctx, "worker health", cfg.Worker.HealthAddr, health, log)
 	}
 	recorder := usage.NewRecorder(store, log, time.Second)
