@@ -106,10 +106,11 @@ func TestGettingALicenseShowsTheWorkflowWhenItAnswers(t *testing.T) {
 	assert.Equal(t, int64(3), v.Workflow.Revision)
 	assert.Equal(t, []string{l.WorkflowID}, a.flows.Queries())
 
-	a.flows.QueryErr = serviceerror.NewUnavailable("down")
+	a.flows.QueryErr = serviceerror.NewUnavailable("dial tcp 10.20.30.40:7233: connection refused")
 	w = a.call(readToken, http.MethodGet, "/api/v1/licensing/licenses/"+l.ID, "")
 	require.Equal(t, http.StatusOK, w.Code, "the stored license is shown without its workflow")
 	assert.False(t, decodeAs[api.LicenseView](t, w.Body.Bytes()).Workflow.Reachable)
+	assert.NotContains(t, w.Body.String(), "10.20.30.40", "Temporal's raw error stays in the log")
 
 	a.refused(http.MethodGet, "/api/v1/licensing/licenses/lic_nope", "", 404, "license_not_found")
 }

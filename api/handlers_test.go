@@ -301,3 +301,15 @@ func TestPurchaseWithAnExpiryDate(t *testing.T) {
 	assert.ErrorIs(t, err, models.ErrNotFound, "nothing recorded")
 	assert.Len(t, a.flows.Starts(), 1, "nothing started")
 }
+
+// TestAnswersAreNeverCached: API answers carry full keys, webhook secrets
+// shown once and invoice PDFs; no browser or proxy may keep them.
+func TestAnswersAreNeverCached(t *testing.T) {
+	a := newAPITest(t)
+	for _, path := range []string{"/api/v1/licensing/licenses", "/api/v1/webhook-endpoints", "/api/v1/invoices/INV-2026-000001/pdf"} {
+		w := a.call(adminToken, http.MethodGet, path, "")
+		assert.Equal(t, "no-store", w.Header().Get("Cache-Control"), "%s answered %d", path, w.Code)
+	}
+	w := a.call(adminToken, http.MethodPost, "/api/v1/webhook-endpoints", `{"url":"https://crm.example.com/hooks"}`)
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"), "the answer showing the secret once: %d %s", w.Code, w.Body)
+}

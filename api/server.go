@@ -89,7 +89,7 @@ func Mount(r gin.IRouter, d Deps) {
 	scope := func(scopes ...models.Scope) gin.HandlerFunc { return httpx.RequireScope(d.Store, d.Now, scopes...) }
 	idempotent := httpx.Idempotent(d.Store, d.Now)
 
-	v1 := r.Group("/api/v1")
+	v1 := r.Group("/api/v1", httpx.NoStore)
 	read, write := scope(models.ScopeLicensesRead), scope(models.ScopeLicensesWrite)
 	licensing := v1.Group("/licensing/licenses")
 	licensing.POST("", write, idempotent, s.createLicense)

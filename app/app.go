@@ -17,7 +17,9 @@ import (
 	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/openapi"
+	"github.com/licenseflow/licenseflow/payloadcodec"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/stripehook"
@@ -85,6 +87,12 @@ type Deps struct {
 	// token.
 	ServeMetrics bool
 	MetricsToken string
+	// SecretKeys encrypt Temporal payloads; with them the router serves the
+	// codec endpoint (/codec/encode, /codec/decode) to signed-in operators.
+	SecretKeys *sealing.Keyring
+	// CodecOrigins are the Temporal Web UI origins that may call the codec
+	// endpoint with an operator's cookies.
+	CodecOrigins []string
 }
 
 // NewRouter builds the HTTP handler: every audience's routes on one router,
@@ -107,7 +115,7 @@ func NewRouter(d Deps) *gin.Engine {
 	renewals := &payments.Renewals{Store: d.Store, Checkout: d.Payments, PublicURL: d.PublicURL}
 
 	r := httpx.NewRouter(httpx.Options{Logger: d.Logger, Database: d.Store, TrustedProxies: d.TrustedProxies, Requests: d.Metrics})
-	checks := health{store: d.Store, lifecycle: flows}
+	checks := health{store: d.Store, lifecycle: flows, log: d.Logger}
 	r.GET("/healthz", checks.healthz)
 	r.GET("/readyz", checks.readyz)
 	d.Metrics.WatchLicenses(d.Store.LicensesByStatus)
@@ -121,7 +129,12 @@ func NewRouter(d Deps) *gin.Engine {
 		SiteCacheTTL: d.SiteCacheTTL, Staging: d.Staging, Metrics: d.Metrics, LastSeen: d.LastSeen, DomainSilence: d.DomainSilence})
 	stripehook.Mount(r, stripehook.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,
 		WebhookSecrets: d.WebhookSecrets, Now: d.Now, Metrics: d.Metrics})
+	var codec gin.HandlerFunc
+	if d.SecretKeys != nil {
+		codec = codecHandler(payloadcodec.New(d.SecretKeys))
+	}
 	web.Mount(r, web.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, PublicURL: d.PublicURL,
-		AdminEmails: d.AdminEmails, WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets, Now: d.Now})
+		AdminEmails: d.AdminEmails, WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets, Now: d.Now,
+		Codec: codec, CodecOrigins: d.CodecOrigins})
 	return r
 }

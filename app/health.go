@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 type health struct {
 	store     httpx.Pinger
 	lifecycle lifecycle.Client
+	log       *slog.Logger
 }
 
 // healthz answers while the process is up.
@@ -23,19 +25,23 @@ func (h health) healthz(c *gin.Context) {
 }
 
 // readyz answers 200 only when the database and Temporal both answer, so a
-// load balancer sends no traffic to an instance that would fail it.
+// load balancer sends no traffic to an instance that would fail it. The
+// answer is public: it says which part is down, the log says why (the raw
+// error names hosts, ports and users).
 func (h health) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	checks := gin.H{}
 	ready := true
 	if err := h.store.Ping(ctx); err != nil {
-		checks["database"], ready = err.Error(), false
+		h.log.Warn("readiness: the database does not answer", "error", err)
+		checks["database"], ready = "unavailable", false
 	} else {
 		checks["database"] = "ok"
 	}
 	if err := h.lifecycle.CheckHealth(ctx); err != nil {
-		checks["temporal"], ready = err.Error(), false
+		h.log.Warn("readiness: Temporal does not answer", "error", err)
+		checks["temporal"], ready = "unavailable", false
 	} else {
 		checks["temporal"] = "ok"
 	}
@@ -48,10 +54,10 @@ func (h health) readyz(c *gin.Context) {
 
 // HealthHandler serves /healthz and /readyz alone, for a process without
 // the API (a worker), so an orchestrator can watch it too.
-func HealthHandler(st httpx.Pinger, flows lifecycle.Client) http.Handler {
+func HealthHandler(st httpx.Pinger, flows lifecycle.Client, log *slog.Logger) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	h := health{store: st, lifecycle: flows}
+	h := health{store: st, lifecycle: flows, log: log}
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
 	return r

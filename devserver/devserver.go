@@ -66,6 +66,10 @@ type Options struct {
 	// Retention of closed runs for a namespace created here (0: Temporal's
 	// default, one day); change an existing namespace's through the API.
 	Retention time.Duration
+	// CodecEndpoint is licenseflow's codec endpoint (…/codec) the Web UI
+	// asks, with the operator's cookies, to decrypt the payloads it shows;
+	// empty shows them as stored.
+	CodecEndpoint string
 }
 
 // Server is a running embedded Temporal server.
@@ -153,6 +157,7 @@ func Start(opts Options) (*Server, error) {
 			Host: opts.IP, Port: opts.UIPort, TemporalGRPCAddress: frontend, EnableUI: true,
 			DefaultNamespace: opts.Namespace, CORS: uiconfig.CORS{CookieInsecure: true},
 			HideLogs: true, DisableNewsFetch: true,
+			Codec: uiconfig.Codec{Endpoint: opts.CodecEndpoint, IncludeCredentials: opts.CodecEndpoint != ""},
 		}))
 		uiErr := make(chan error, 1)
 		go func() { uiErr <- s.ui.Start() }()

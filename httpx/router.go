@@ -163,3 +163,12 @@ func Logger(c *gin.Context) *slog.Logger {
 	}
 	return slog.Default()
 }
+
+// NoStore keeps answers out of every cache, the browser's included: the
+// pages, JSON answers and files behind it show keys, webhook secrets,
+// emails and invoices, which must not linger on a shared computer or in a
+// proxy.
+func NoStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Next()
+}

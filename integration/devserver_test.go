@@ -1,11 +1,12 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,8 @@ import (
 	"github.com/licenseflow/licenseflow/devserver"
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payloadcodec"
+	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/worker"
@@ -47,7 +50,9 @@ func startDevWith(t *testing.T, dir string, store *store.Store, opts devserver.O
 	opts.SearchAttributes, opts.ArchiveDir = workflows.SearchAttributes(), filepath.Join(dir, "archive")
 	srv, err := devserver.Start(opts)
 	require.NoError(t, err)
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: "default"})
+	clientOpts := client.Options{HostPort: srv.FrontendAddress(), Namespace: "default"}
+	payloadcodec.Install(&clientOpts, devKeys(t, dir))
+	c, err := client.Dial(clientOpts)
 	require.NoError(t, err)
 	require.NoError(t, worker.EnsureSearchAttributes(ctx, c, "default"))
 	renderer, err := email.NewRenderer()
@@ -55,6 +60,25 @@ func startDevWith(t *testing.T, dir string, store *store.Store, opts devserver.O
 	w := worker.New(c, &activities.Activities{Store: store, Renderer: renderer, PublicURL: "http://localhost:8080"}, worker.Options{})
 	require.NoError(t, w.Start())
 	return &devProcess{server: srv, client: c, worker: w}
+}
+
+// devKeys are the data directory's keyring, generated at its first start
+// and read again at the next, as dev mode keeps it.
+func devKeys(t *testing.T, dir string) *sealing.Keyring {
+	t.Helper()
+	file := filepath.Join(dir, "secret-keys")
+	spec, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		s, err := sealing.NewKeySpec(time.Now())
+		require.NoError(t, err)
+		spec = []byte(s)
+		require.NoError(t, os.WriteFile(file, spec, 0o600))
+	} else {
+		require.NoError(t, err)
+	}
+	keys, err := sealing.Parse(string(spec))
+	require.NoError(t, err)
+	return keys
 }
 
 func (p *devProcess) stop() {
@@ -109,14 +133,17 @@ func TestDevModeKeepsLicensesAndTimersAcrossARestart(t *testing.T) {
 	require.NoError(t, h.Get(ctx, &suspended))
 	assert.Equal(t, models.StatusSuspended, suspended.Status)
 
-	// The history shows the pending expiry timer by its summary.
+	// The history shows the pending expiry timer by its summary (encrypted
+	// like every payload; the Web UI decodes it through the codec endpoint).
 	it := second.client.GetWorkflowHistory(ctx, workflows.WorkflowID(licenseID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var summaries []string
 	for it.HasNext() {
 		e, err := it.Next()
 		require.NoError(t, err)
 		if e.GetEventType() == enumspb.EVENT_TYPE_TIMER_STARTED && e.GetUserMetadata().GetSummary() != nil {
-			summaries = append(summaries, strings.Trim(string(e.GetUserMetadata().GetSummary().GetData()), `"`))
+			var summary string
+			require.NoError(t, payloadcodec.DataConverter(devKeys(t, dir)).FromPayload(e.GetUserMetadata().GetSummary(), &summary))
+			summaries = append(summaries, summary)
 		}
 	}
 	assert.Contains(t, summaries, workflows.StepReminder30)

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payloadcodec"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
 	"github.com/licenseflow/licenseflow/worker"
@@ -115,7 +118,11 @@ func TestHistoriesReplayDeterministically(t *testing.T) {
 	// The purchase's run, the run after the signalled renewal (closed by
 	// retention), the run resumed by the API renewal, the run after it.
 	require.Len(t, recorded["license-lifecycle"], 4)
-	replayer := sdkworker.NewWorkflowReplayer()
+	// The histories hold encrypted payloads: the replayer reads them as the
+	// worker does, with the stack's keys.
+	replayer, err := sdkworker.NewWorkflowReplayerWithOptions(sdkworker.WorkflowReplayerOptions{
+		DataConverter: payloadcodec.DataConverter(s.Keys), FailureConverter: payloadcodec.FailureConverter(s.Keys)})
+	require.NoError(t, err)
 	worker.RegisterWorkflows(replayer)
 	for name, runs := range recorded {
 		for i, h := range runs {
@@ -129,6 +136,12 @@ func TestHistoriesReplayDeterministically(t *testing.T) {
 		stamp := time.Now().UTC().Format("2006-01-02")
 		for name, runs := range recorded {
 			for i, h := range runs {
+				// Recorded in clear: the replay test opens them without the
+				// stack's throwaway keys (the codec passes clear payloads).
+				require.NoError(t, proxy.VisitPayloads(ctx, h, proxy.VisitPayloadsOptions{SkipSearchAttributes: true,
+					Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+						return payloadcodec.New(s.Keys).Decode(p)
+					}}))
 				raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(h)
 				require.NoError(t, err)
 				file := filepath.Join(dir, fmt.Sprintf("%s-%s-run%d.json", stamp, name, i+1))

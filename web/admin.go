@@ -87,6 +87,11 @@ func (s *server) adminTokenSignIn(c *gin.Context) {
 	if !s.checkCSRF(c, "admin", s.anonymousCSRF(c, "/admin")) {
 		return
 	}
+	if !s.tokenTries.Allow(c.ClientIP()) {
+		s.render(c, http.StatusTooManyRequests, webPage{Title: "Operator sign-in", Area: "admin", Template: "admin-signin",
+			CSRF: s.anonymousCSRF(c, "/admin"), Error: "Too many sign-in attempts from your address. Wait a few minutes."})
+		return
+	}
 	tok, err := s.Store.AuthenticateToken(c.Request.Context(), strings.TrimSpace(c.PostForm("token")), s.Now())
 	if err != nil || !tok.Allows(models.ScopeAdmin) {
 		if err != nil && !errors.Is(err, models.ErrNotFound) {
@@ -108,7 +113,8 @@ func (s *server) adminSignOut(c *gin.Context) {
 	if sess, id, ok := s.session(c, models.AudienceAdmin); ok && s.checkCSRF(c, "admin", sess.CSRFToken) {
 		_ = s.Store.DeleteSession(c.Request.Context(), id)
 	}
-	s.setCookie(c, adminCookie, "", "/admin", -time.Second)
+	s.setCookie(c, adminCookie, "", adminCookiePath, -time.Second)
+	s.setCookie(c, adminCookie, "", "/admin", -time.Second) // a cookie set before the session covered /codec
 	c.Redirect(http.StatusSeeOther, "/admin")
 }
 

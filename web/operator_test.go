@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -84,4 +85,42 @@ func (b *operatorBrowser) csrf(path string) string {
 	m := csrfField.FindStringSubmatch(page)
 	require.NotNil(b.t, m, "%s carries a CSRF token", path)
 	return m[1]
+}
+
+// TestPagesAreNeverCached: the portal's license page shows the full key,
+// the outbox the emails, a new webhook its secret; none may stay in a
+// browser's or proxy's cache.
+func TestPagesAreNeverCached(t *testing.T) {
+	st := testsupport.SQLite(t)
+	b := signedInOperator(t, st, &lifecyclefake.Fake{})
+	for _, path := range []string{"/admin", "/admin/outbox", "/admin/webhooks", "/portal", "/portal/licenses/lic_x", "/portal/invoices/INV-2026-000001"} {
+		resp, err := b.client.Get(b.url + path)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, "no-store", resp.Header.Get("Cache-Control"), "%s answered %d", path, resp.StatusCode)
+	}
+}
+
+// TestTokenSignInIsRateLimited: guessing admin tokens through the sign-in
+// form stops after 10 tries a minute from one address, and the limit is
+// charged before the lookup, so even the right token is then refused.
+func TestTokenSignInIsRateLimited(t *testing.T) {
+	st := testsupport.SQLite(t)
+	signedIn := signedInOperator(t, st, &lifecyclefake.Fake{}) // one try, the right token
+	jar, _ := cookiejar.New(nil)
+	b := &operatorBrowser{t: t, url: signedIn.url, client: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	csrf := b.csrf("/admin")
+	limited := 0
+	for i := 0; i < 12; i++ {
+		resp, _ := b.post("/admin/token", url.Values{"csrf": {csrf}, "token": {"lft_guess-" + strconv.Itoa(i)}})
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited++
+		} else {
+			require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		}
+	}
+	require.Equal(t, 3, limited, "10 tries a minute, the sign-in being the first")
+	resp, _ := b.post("/admin/token", url.Values{"csrf": {csrf}, "token": {adminToken}})
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
 }

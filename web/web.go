@@ -96,6 +96,9 @@ const (
 	portalCookie = "lf_portal"
 	adminCookie  = "lf_admin"
 	csrfCookie   = "lf_csrf" // double-submit token for forms shown before sign-in
+	// adminCookiePath is the whole site: the codec endpoint the Web UI
+	// calls (/codec) needs the operator's session as much as /admin does.
+	adminCookiePath = "/"
 )
 
 func (s *server) setCookie(c *gin.Context, name, value, path string, maxAge time.Duration) {
@@ -130,7 +133,7 @@ func (s *server) signIn(c *gin.Context, aud models.Audience, email, customerID s
 	}
 	name, path := portalCookie, "/portal"
 	if aud == models.AudienceAdmin {
-		name, path = adminCookie, "/admin"
+		name, path = adminCookie, adminCookiePath
 	}
 	s.setCookie(c, name, id, path, models.SessionTTL)
 	return nil
@@ -193,6 +196,12 @@ type Deps struct {
 	WebhookTargets webhooks.Targets
 	WebhookSecrets *webhooks.SecretBox
 	Now            func() time.Time
+	// Codec answers Temporal's codec-server protocol for signed-in
+	// operators at /codec/encode and /codec/decode; nil serves no codec.
+	Codec gin.HandlerFunc
+	// CodecOrigins are the Web UI origins (scheme://host:port) allowed to
+	// call the codec endpoint with an operator's cookies.
+	CodecOrigins []string
 }
 
 // Store is what the pages read, and the sessions and sign-in links they keep.
@@ -232,6 +241,9 @@ type Store interface {
 type server struct {
 	Deps
 	signIns *httpx.LimiterSet // magic links asked for, per client IP
+	// tokenTries are admin-token sign-ins tried, per client IP: charged
+	// before the token is looked up, so guessing tokens gets nowhere.
+	tokenTries *httpx.LimiterSet
 }
 
 // maxFormValue bounds one form field (the longest is a reason).
@@ -269,9 +281,9 @@ func Mount(r gin.IRouter, d Deps) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &server{Deps: d, signIns: httpx.NewLimiterSet(10, 10)}
+	s := &server{Deps: d, signIns: httpx.NewLimiterSet(10, 10), tokenTries: httpx.NewLimiterSet(10, 10)}
 	r.StaticFS("/static", staticFiles())
-	portal := r.Group("/portal", s.cleanForm("portal"))
+	portal := r.Group("/portal", httpx.NoStore, s.cleanForm("portal"))
 	portal.GET("", s.portalHome)
 	portal.POST("/signin", s.portalSignIn)
 	portal.GET("/auth", s.portalAuth)
@@ -282,7 +294,7 @@ func Mount(r gin.IRouter, d Deps) {
 	portal.POST("/licenses/:id/renew", s.portalRenew)
 	portal.GET("/invoices/:number", s.portalInvoice)
 
-	admin := r.Group("/admin", s.cleanForm("admin"))
+	admin := r.Group("/admin", httpx.NoStore, s.cleanForm("admin"))
 	admin.GET("", s.adminDashboard)
 	admin.POST("/signin", s.adminSignIn)
 	admin.GET("/auth", s.adminAuth)
@@ -299,5 +311,6 @@ func Mount(r gin.IRouter, d Deps) {
 	admin.GET("/webhooks/:id", s.adminWebhook)
 	admin.POST("/webhooks/:id/action", s.adminWebhookAction)
 	admin.POST("/webhooks/:id/deliveries/:delivery/redeliver", s.adminRedeliver)
+	s.mountCodec(r)
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/portal") })
 }

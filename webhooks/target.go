@@ -122,6 +122,9 @@ var reserved = []netip.Prefix{
 	netip.MustParsePrefix("203.0.113.0/24"),
 	netip.MustParsePrefix("240.0.0.0/4"),
 	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64 (RFC 8215)
+	netip.MustParsePrefix("::/96"),          // IPv4-compatible: ::10.0.0.1 may reach 10.0.0.1
+	netip.MustParsePrefix("fec0::/10"),      // deprecated site-local, still routed inside some networks
 	netip.MustParsePrefix("2001:db8::/32"),
 	netip.MustParsePrefix("2002::/16"),
 }

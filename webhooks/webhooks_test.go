@@ -149,6 +149,8 @@ func TestPublicAddresses(t *testing.T) {
 	for addr, public := range map[string]bool{
 		"8.8.8.8": true, "2606:4700::1111": true, "10.0.0.1": false, "172.16.5.4": false, "192.168.0.1": false,
 		"127.0.0.1": false, "169.254.169.254": false, "0.0.0.0": false, "::ffff:10.0.0.1": false, "224.0.0.1": false,
+		"::10.0.0.1": false, "::169.254.169.254": false, "64:ff9b:1::a00:1": false, "64:ff9b:1:ffff::1": false,
+		"fec0::1": false, "feff::1": false, "64:ff9b:2::1": true,
 	} {
 		assert.Equal(t, public, webhooks.Public(netip.MustParseAddr(addr)), addr)
 	}

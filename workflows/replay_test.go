@@ -10,6 +10,8 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/licenseflow/licenseflow/payloadcodec"
+	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/worker"
 	"github.com/licenseflow/licenseflow/workflows"
 )
@@ -46,5 +48,26 @@ func TestReplayCatchesAChangedWorkflow(t *testing.T) {
 	replayer.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: "LicenseWorkflow"})
 	for _, f := range files {
 		assert.Error(t, replayer.ReplayWorkflowHistoryFromJSONFile(nil, f), f)
+	}
+}
+
+// TestUnencryptedHistoriesReplayUnderTheCodec: histories written before
+// payloads were encrypted replay on a worker whose client encrypts, since
+// the codec passes payloads without its encoding through.
+func TestUnencryptedHistoriesReplayUnderTheCodec(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	keys, err := sealing.Parse("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	require.NoError(t, err)
+	replayer, err := sdkworker.NewWorkflowReplayerWithOptions(sdkworker.WorkflowReplayerOptions{
+		DataConverter: payloadcodec.DataConverter(keys), FailureConverter: payloadcodec.FailureConverter(keys),
+	})
+	require.NoError(t, err)
+	worker.RegisterWorkflows(replayer)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(nil, f))
+		})
 	}
 }

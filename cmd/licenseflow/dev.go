@@ -35,6 +35,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		SearchAttributes: workflows.SearchAttributes(), LogLevel: cfg.Temporal.LogLevel,
 		ArchiveDir: filepath.Join(cfg.DataDir, "archive"), Retention: ns.Retention,
 		HistoryCacheSize: cfg.Worker.WorkflowCache, // one process: the server's cache as the worker's
+		CodecEndpoint:    cfg.PublicURL + "/codec",
 	})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payloadcodec"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/store"
@@ -63,12 +65,13 @@ func migrate(ctx context.Context, cfg config.Config, st *store.Store, log *slog.
 
 // dialTemporal connects to the Temporal frontend, with TLS / API key when
 // configured; the SDK reports its metrics to m.
-func dialTemporal(cfg config.Temporal, m *metrics.Metrics, log *slog.Logger) (client.Client, error) {
+func dialTemporal(cfg config.Temporal, keys *sealing.Keyring, m *metrics.Metrics, log *slog.Logger) (client.Client, error) {
 	opts := client.Options{
 		HostPort: cfg.Address, Namespace: cfg.Namespace,
 		Logger:         sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
 		MetricsHandler: m.TemporalHandler(),
 	}
+	payloadcodec.Install(&opts, keys)
 	if cfg.TLS() {
 		tlsCfg := &tls.Config{ServerName: cfg.ServerName, MinVersion: tls.VersionTLS12}
 		if cfg.TLSCert != "" {
@@ -175,7 +178,7 @@ func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *store.St
 	return nil
 }
 
-func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder *usage.Recorder, lastSeen *usage.LastSeen, cacheTTL time.Duration, hooks app.Webhooks, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
+func newRouter(cfg config.Config, store *store.Store, keys *sealing.Keyring, c client.Client, recorder *usage.Recorder, lastSeen *usage.LastSeen, cacheTTL time.Duration, hooks app.Webhooks, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	deps := app.Deps{
 		Webhooks: hooks,
@@ -185,6 +188,7 @@ func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder 
 		LastSeen: lastSeen, DomainSilence: cfg.Site.DomainSilence,
 		ReleasesDir: cfg.Site.ReleasesDir, SiteCacheTTL: cacheTTL, AdminEmails: cfg.AdminEmails, ReleaseEmailsPerMinute: cfg.Site.ReleaseEmailsPerMinute, TrustedProxies: cfg.Site.TrustedProxies,
 		Staging: cfg.Site.Staging, Metrics: m, ServeMetrics: cfg.Metrics.Addr == "", MetricsToken: cfg.Metrics.Token,
+		SecretKeys: keys, CodecOrigins: webUIOrigins(cfg.Temporal.UIURL),
 	}
 	if cfg.Stripe.SecretKey != "" {
 		checkout, err := payments.NewCheckout(payments.Config{SecretKey: cfg.Stripe.SecretKey, APIURL: cfg.Stripe.APIURL})
@@ -197,6 +201,17 @@ func newRouter(cfg config.Config, store *store.Store, c client.Client, recorder 
 		log.Info("STRIPE_WEBHOOK_SECRETS not set: POST /api/v1/webhooks/stripe answers 503")
 	}
 	return app.NewRouter(deps), nil
+}
+
+// webUIOrigins is the origin of the Temporal Web UI (TEMPORAL_UI_URL),
+// the one browser origin that calls the codec endpoint with an operator's
+// cookies.
+func webUIOrigins(uiURL string) []string {
+	u, err := url.Parse(uiURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil
+	}
+	return []string{u.Scheme + "://" + u.Host}
 }
 
 // serveHTTP serves until ctx ends, then drains in-flight requests.
@@ -284,7 +299,7 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		return err
 	}
 	m := metrics.New()
-	c, err := dialTemporal(cfg.Temporal, m, log)
+	c, err := dialTemporal(cfg.Temporal, keys, m, log)
 	if err != nil {
 		return err
 	}
@@ -335,14 +350,14 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		cancel()
 	}
 	if !r.api {
-		health := app.HealthHandler(store, lifecycle.New(c, lifecycle.Options{Namespace: cfg.Temporal.Namespace}))
+		health := app.HealthHandler(store, lifecycle.New(c, lifecycle.Options{Namespace: cfg.Temporal.Namespace}), log)
 		return serveHTTP(ctx, "worker health", cfg.Worker.HealthAddr, health, log)
 	}
 	recorder := usage.NewRecorder(store, log, time.Second)
 	defer recorder.Close() // after the HTTP server drained: every queued hit is written
 	lastSeen := usage.NewLastSeen(store, log, usage.LastSeenOptions{Interval: cfg.Site.HeartbeatFlush})
 	defer lastSeen.Close() // likewise every pending heartbeat
-	router, err := newRouter(cfg, store, c, recorder, lastSeen, siteCacheTTL(ctx, cfg, store, r, log), hooks, m, log)
+	router, err := newRouter(cfg, store, keys, c, recorder, lastSeen, siteCacheTTL(ctx, cfg, store, r, log), hooks, m, log)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,9 @@ import (
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payloadcodec"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/openapicheck"
@@ -92,6 +94,8 @@ type Stack struct {
 	// target allowed (receivers listen on loopback), deliveries under the
 	// test policy.
 	Webhooks app.Webhooks
+	// Keys seal stored secrets and encrypt every Temporal payload.
+	Keys *sealing.Keyring
 	// Token is an admin API token.
 	Token string
 	// Metrics is what the API and the activities report; GET /metrics serves it.
@@ -125,18 +129,21 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 		c         client.Client
 		namespace string
 	)
+	// One keyring seals stored secrets and encrypts every Temporal payload,
+	// as in production.
+	keys := testsupport.SecretKeys(t)
 	if opts.Embedded {
-		embedded = startEmbedded(t, opts.TemporalPostgresURL, opts.HistoryCacheSize)
+		embedded = startEmbedded(t, opts.TemporalPostgresURL, opts.HistoryCacheSize, keys)
 		c, namespace = embedded.client, "default"
 	} else {
-		ts, c, namespace = startTestServer(t)
+		ts, c, namespace = startTestServer(t, keys)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := worker.EnsureSearchAttributes(ctx, c, namespace); err != nil {
 		t.Fatalf("register search attributes: %v", err)
 	}
-	hooks := app.Webhooks{Targets: webhooks.AnyTarget(), Secrets: webhooks.NewSecretBox(testsupport.SecretKeys(t)), Policy: webhookPolicy(opts.WebhookPolicy)}
+	hooks := app.Webhooks{Targets: webhooks.AnyTarget(), Secrets: webhooks.NewSecretBox(keys), Policy: webhookPolicy(opts.WebhookPolicy)}
 	m := metrics.New()
 	acts, err := app.NewActivities(store, app.ActivityOptions{
 		Sender: opts.Sender, From: "licenses@vendor.example", PublicURL: "https://licenses.vendor.example",
@@ -188,7 +195,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	if !opts.WithoutWebhookWakeups {
 		t.Cleanup(app.WakeWebhookDispatchers(store, c, hooks.Policy, nil).Close)
 	}
-	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken,
+	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken, Keys: keys,
 		Metrics: m, OpenAPI: checker, embedded: embedded, Webhooks: hooks}
 }
 
@@ -213,8 +220,10 @@ func webhookPolicy(p workflows.WebhookPolicy) workflows.WebhookPolicy {
 	return d
 }
 
-func startTestServer(t testing.TB) (*temporaltest.TestServer, client.Client, string) {
-	serverOpts := []temporaltest.TestServerOption{}
+func startTestServer(t testing.TB, keys *sealing.Keyring) (*temporaltest.TestServer, client.Client, string) {
+	var clientOpts client.Options
+	payloadcodec.Install(&clientOpts, keys)
+	serverOpts := []temporaltest.TestServerOption{temporaltest.WithBaseClientOptions(clientOpts)}
 	if tt, ok := t.(*testing.T); ok {
 		serverOpts = append(serverOpts, temporaltest.WithT(tt))
 	}
@@ -234,7 +243,7 @@ type embeddedServer struct {
 	client client.Client
 }
 
-func startEmbedded(t testing.TB, postgresURL string, historyCache int) *embeddedServer {
+func startEmbedded(t testing.TB, postgresURL string, historyCache int, keys *sealing.Keyring) *embeddedServer {
 	e := &embeddedServer{t: t, opts: devserver.Options{
 		DatabaseFile: filepath.Join(t.TempDir(), "temporal.db"), PostgresURL: postgresURL, Namespace: "default", UIPort: -1,
 		SearchAttributes: workflows.SearchAttributes(), HistoryCacheSize: historyCache,
@@ -248,8 +257,10 @@ func startEmbedded(t testing.TB, postgresURL string, historyCache int) *embedded
 		t.Fatalf("embedded Temporal server's address: %v", err)
 	}
 	e.opts.FrontendPort = int(frontend.Port())
-	c, err := client.Dial(client.Options{HostPort: e.server.FrontendAddress(), Namespace: "default",
-		Logger: sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))})
+	clientOpts := client.Options{HostPort: e.server.FrontendAddress(), Namespace: "default",
+		Logger: sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}
+	payloadcodec.Install(&clientOpts, keys)
+	c, err := client.Dial(clientOpts)
 	if err != nil {
 		t.Fatalf("dial embedded Temporal server: %v", err)
 	}
