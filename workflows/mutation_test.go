@@ -123,6 +123,17 @@ var mutations = []mutation{
 	{name: "invoice-number-lost", why: "emails lose the invoice number and total",
 		file: "activities/email.go", old: "data.InvoiceNumber, data.InvoiceTotal = inv.Number, models.FormatMoney(inv.TotalCents, inv.Currency)", new: "_ = inv",
 		run: []string{"./activities/", "./email/"}},
+	// Unguarded changes to workflow code: each must fail the replay of a
+	// recorded history.
+	{name: "replay-batched-issue-unguarded", why: "the batched issue step without its version check",
+		file: "workflows/license.go", old: "batched := !st.Minted && workflow.GetVersion(ctx, batchedIssue, workflow.DefaultVersion, 1) >= 1", new: "batched := !st.Minted",
+		run: []string{"-run", "TestRecordedHistoriesReplay", "./workflows/"}},
+	{name: "replay-grace-ended-unguarded", why: "the end-of-grace deadline without its version check",
+		file: "workflows/license.go", old: "l.policy.graceEnded = workflow.GetVersion(ctx, graceEndedStep, workflow.DefaultVersion, 1) >= 1", new: "l.policy.graceEnded = true",
+		run: []string{"-run", "TestRecordedHistoriesReplay", "./workflows/"}},
+	{name: "replay-rearmed-timer-unguarded", why: "the cancelled re-armed timer without its version check",
+		file: "workflows/license.go", old: "if workflow.GetVersion(ctx, cancelRearmedTimer, workflow.DefaultVersion, 1) == workflow.DefaultVersion {", new: "if false {",
+		run: []string{"-run", "TestRecordedHistoriesReplay", "./workflows/"}},
 }
 
 var (
