@@ -81,3 +81,59 @@ func issuedLicense(t *testing.T, st interface {
 	require.NoError(t, err)
 	return l.ID
 }
+
+// The payment-failed email carries what the customer needs to act: the
+// amount due and the link to pay it, in both bodies.
+func TestThePaymentFailedEmailCarriesTheAmountAndThePaymentLink(t *testing.T) {
+	st := testsupport.SQLite(t)
+	mail := testsupport.StartSMTP(t)
+	smtp, err := email.NewSMTPSender(email.SMTPConfig{Host: mail.Host, Port: mail.Port, From: "licenses@vendor.example", TLS: email.TLSNone, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	renderer, err := email.NewRenderer()
+	require.NoError(t, err)
+	licenseID := issuedLicense(t, st)
+	acts := &activities.Activities{
+		Store: st, Renderer: renderer, Sender: smtp,
+		From: "licenses@vendor.example", Seller: invoicepdf.Seller{Name: "Moko Consulting"}, PublicURL: "https://licenses.example.com",
+	}
+	in := activities.EmailInput{Key: "license-" + licenseID + "/dunning", LicenseID: licenseID, Template: activities.TemplatePaymentFailed,
+		AmountDue: "€149.00", PaymentURL: "https://pay.example.com/in_dunning"}
+	_, err = acts.SendLicenseEmail(context.Background(), in)
+	require.NoError(t, err)
+	stored, err := st.ListEmails(context.Background(), models.EmailFilter{LicenseID: licenseID})
+	require.NoError(t, err)
+	require.Len(t, stored, 1)
+	for _, body := range []string{stored[0].TextBody, stored[0].HTMLBody} {
+		assert.Contains(t, body, "€149.00")
+		assert.Contains(t, body, "https://pay.example.com/in_dunning")
+	}
+}
+
+// The invoice email names its invoice and total, in both bodies.
+func TestTheInvoiceEmailCarriesTheInvoiceNumberAndTotal(t *testing.T) {
+	st := testsupport.SQLite(t)
+	mail := testsupport.StartSMTP(t)
+	smtp, err := email.NewSMTPSender(email.SMTPConfig{Host: mail.Host, Port: mail.Port, From: "licenses@vendor.example", TLS: email.TLSNone, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	renderer, err := email.NewRenderer()
+	require.NoError(t, err)
+	licenseID := issuedLicense(t, st)
+	inv, _, err := st.IssueInvoice(context.Background(), "crash-1", time.Now(), func(models.Invoice) ([]byte, error) { return []byte("%PDF-1.4"), nil })
+	require.NoError(t, err)
+	require.NotEmpty(t, inv.Number)
+	acts := &activities.Activities{
+		Store: st, Renderer: renderer, Sender: smtp,
+		From: "licenses@vendor.example", Seller: invoicepdf.Seller{Name: "Moko Consulting"}, PublicURL: "https://licenses.example.com",
+	}
+	in := activities.EmailInput{Key: "license-" + licenseID + "/invoice", LicenseID: licenseID, Template: activities.TemplateInvoice, InvoiceNumber: inv.Number}
+	_, err = acts.SendLicenseEmail(context.Background(), in)
+	require.NoError(t, err)
+	stored, err := st.ListEmails(context.Background(), models.EmailFilter{LicenseID: licenseID})
+	require.NoError(t, err)
+	require.Len(t, stored, 1)
+	total := models.FormatMoney(inv.TotalCents, inv.Currency)
+	for _, body := range []string{stored[0].TextBody, stored[0].HTMLBody} {
+		assert.Contains(t, body, inv.Number)
+		assert.Contains(t, body, total)
+	}
+}

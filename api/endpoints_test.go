@@ -443,3 +443,20 @@ func (a *apiTest) callWith(token, method, path, body string, headers ...string) 
 	a.router.ServeHTTP(w, req)
 	return w
 }
+
+// The documented limits, written out rather than read from models: a term
+// of up to ten years (120 months) and up to 10,000 domains are taken, one
+// more of either is refused with its code.
+func TestTermAndDomainLimitsAreTenYearsAndTenThousandDomains(t *testing.T) {
+	a := newAPITest(t)
+	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"ada@example.com","tier":"pos","expires_months":120,"max_domains":10000}`)
+	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
+	starts := a.flows.Starts()
+	require.Len(t, starts, 1)
+	assert.Equal(t, 120, starts[0].Order.Months)
+	assert.Equal(t, 10000, starts[0].Order.MaxDomains)
+
+	a.refused(http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"ada@example.com","tier":"pos","expires_months":121}`, 422, "invalid_expires_months")
+	a.refused(http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"ada@example.com","tier":"pos","max_domains":10001}`, 422, "invalid_max_domains")
+	assert.Len(t, a.flows.Starts(), 1)
+}

@@ -101,8 +101,8 @@ type badRequest struct {
 	contentType    string
 	headers        map[string]string
 	noToken        bool
-	status         int    // 0: any 4xx
-	code           string // "": any stable code
+	status         int    // the exact status
+	code           string // the exact error code
 	html           bool   // a page, not a JSON error
 	stripeSign     bool   // sign the body as Stripe would
 	stripeSignedAt time.Time
@@ -193,7 +193,27 @@ func (e *badInputEnv) table() []badRequest {
 	product := map[string]any{"code": "gold", "repo": "Gold", "name": "Gold", "platform": "joomla"}
 	site := map[string]any{"dlid": dlid, "domain": "shop.example.com"}
 	twoMiB := append(append([]byte(`{"user_email":"`), bytes.Repeat([]byte("a"), 2<<20)...), []byte(`"}`)...)
-	injections := []string{`' OR '1'='1' --`, `"; DROP TABLE licenses; --`, `<script>alert(1)</script>`, `{{.Secret}}`, `${jndi:ldap://x/a}`, `%00`, `../../etc/passwd`}
+	// An injection with a slash leaves the route once the router decodes
+	// the path (the slash of "</script>" lands on a route that takes no
+	// GET): each names what its path segments are answered with.
+	type answer struct {
+		status int
+		code   string
+	}
+	notFound := answer{404, "license_not_found"}
+	injections := []struct {
+		value          string
+		license        answer
+		order, version string
+	}{
+		{`' OR '1'='1' --`, notFound, "order_not_found", "release_not_found"},
+		{`"; DROP TABLE licenses; --`, notFound, "order_not_found", "release_not_found"},
+		{`<script>alert(1)</script>`, answer{405, "method_not_allowed"}, "route_not_found", "route_not_found"},
+		{`{{.Secret}}`, notFound, "order_not_found", "release_not_found"},
+		{`${jndi:ldap://x/a}`, answer{404, "route_not_found"}, "route_not_found", "route_not_found"},
+		{`%00`, notFound, "order_not_found", "release_not_found"},
+		{`../../etc/passwd`, answer{404, "route_not_found"}, "route_not_found", "route_not_found"},
+	}
 
 	var rs []badRequest
 	add := func(r badRequest) { rs = append(rs, r) }
@@ -214,7 +234,7 @@ func (e *badInputEnv) table() []badRequest {
 	add(badRequest{class: "oversize", name: "long tier name on update", method: http.MethodPut, path: "/api/v1/tiers/pos", body: with(tier, "name", huge), status: 422, code: "too_long"})
 	add(badRequest{class: "oversize", name: "long product name", method: http.MethodPost, path: "/api/v1/products", body: with(product, "name", huge), status: 422, code: "too_long"})
 	add(badRequest{class: "oversize", name: "long token name", method: http.MethodPost, path: "/api/v1/tokens", body: jsonBody(map[string]any{"name": huge, "scopes": []string{"admin"}}), status: 422, code: "too_long"})
-	add(badRequest{class: "oversize", name: "long tier key", method: http.MethodPost, path: "/api/v1/licensing/licenses", body: with(purchase, "tier", huge), status: 422})
+	add(badRequest{class: "oversize", name: "long tier key", method: http.MethodPost, path: "/api/v1/licensing/licenses", body: with(purchase, "tier", huge), status: 422, code: "too_long"})
 	add(badRequest{class: "oversize", name: "long order id", method: http.MethodPost, path: "/api/v1/orders", body: with(order, "id", huge), status: 422, code: "invalid_order_id"})
 	add(badRequest{class: "oversize", name: "long nonce", method: http.MethodPost, path: "/api/v1/licenses/validate", body: with(site, "nonce", huge), noToken: true, status: 422, code: "too_long"})
 	add(badRequest{class: "oversize", name: "long domain", method: http.MethodPost, path: "/api/v1/licenses/activate", body: with(site, "domain", huge), noToken: true, status: 422, code: "invalid_domain"})
@@ -284,18 +304,19 @@ func (e *badInputEnv) table() []badRequest {
 
 	// Injection strings where they can never be valid: emails, keys, ids,
 	// domains, URLs.
-	for _, inj := range injections {
-		add(badRequest{class: "injection", name: "email " + inj, method: http.MethodPost, path: "/api/v1/licensing/licenses", body: with(purchase, "user_email", inj), status: 422})
-		add(badRequest{class: "injection", name: "tier " + inj, method: http.MethodPost, path: "/api/v1/orders", body: with(order, "tier", inj), status: 422})
+	for _, c := range injections {
+		inj := c.value
+		add(badRequest{class: "injection", name: "email " + inj, method: http.MethodPost, path: "/api/v1/licensing/licenses", body: with(purchase, "user_email", inj), status: 422, code: "invalid_email"})
+		add(badRequest{class: "injection", name: "tier " + inj, method: http.MethodPost, path: "/api/v1/orders", body: with(order, "tier", inj), status: 422, code: "tier_not_found"})
 		add(badRequest{class: "injection", name: "order id " + inj, method: http.MethodPost, path: "/api/v1/orders", body: with(order, "id", inj), status: 422, code: "invalid_order_id"})
 		add(badRequest{class: "injection", name: "tier key " + inj, method: http.MethodPost, path: "/api/v1/tiers", body: with(tier, "key", inj), status: 422, code: "invalid_key"})
 		add(badRequest{class: "injection", name: "product code " + inj, method: http.MethodPost, path: "/api/v1/products", body: with(product, "code", inj), status: 422, code: "invalid_code"})
-		add(badRequest{class: "injection", name: "scope " + inj, method: http.MethodPost, path: "/api/v1/tokens", body: jsonBody(map[string]any{"name": "x", "scopes": []string{inj}}), status: 422})
-		add(badRequest{class: "injection", name: "domain " + inj, method: http.MethodPost, path: "/api/v1/licenses/activate", body: with(site, "domain", inj), noToken: true, status: 422})
-		add(badRequest{class: "injection", name: "license id " + inj, method: http.MethodGet, path: "/api/v1/licensing/licenses/" + url.PathEscape(inj)})
-		add(badRequest{class: "injection", name: "order id in path " + inj, method: http.MethodPost, path: "/api/v1/orders/" + url.PathEscape(inj) + "/paid", status: 404})
-		add(badRequest{class: "injection", name: "license renewal " + inj, method: http.MethodPost, path: "/api/v1/orders", body: jsonBody(map[string]any{"id": "crm-r", "kind": "renewal", "license_id": inj}), status: 422})
-		add(badRequest{class: "injection", name: "version " + inj, method: http.MethodGet, path: "/downloads/pos/" + url.PathEscape(inj) + "?dlid=" + dlid, noToken: true})
+		add(badRequest{class: "injection", name: "scope " + inj, method: http.MethodPost, path: "/api/v1/tokens", body: jsonBody(map[string]any{"name": "x", "scopes": []string{inj}}), status: 422, code: "invalid_scope"})
+		add(badRequest{class: "injection", name: "domain " + inj, method: http.MethodPost, path: "/api/v1/licenses/activate", body: with(site, "domain", inj), noToken: true, status: 422, code: "invalid_domain"})
+		add(badRequest{class: "injection", name: "license id " + inj, method: http.MethodGet, path: "/api/v1/licensing/licenses/" + url.PathEscape(inj), status: c.license.status, code: c.license.code})
+		add(badRequest{class: "injection", name: "order id in path " + inj, method: http.MethodPost, path: "/api/v1/orders/" + url.PathEscape(inj) + "/paid", status: 404, code: c.order})
+		add(badRequest{class: "injection", name: "license renewal " + inj, method: http.MethodPost, path: "/api/v1/orders", body: jsonBody(map[string]any{"id": "crm-r", "kind": "renewal", "license_id": inj}), status: 422, code: "license_not_found"})
+		add(badRequest{class: "injection", name: "version " + inj, method: http.MethodGet, path: "/downloads/pos/" + url.PathEscape(inj) + "?dlid=" + dlid, noToken: true, status: 404, code: c.version})
 	}
 
 	// CR/LF (header injection into emails, summaries, ledger lines).
@@ -361,7 +382,7 @@ func (e *badInputEnv) table() []badRequest {
 		"/api/v1/products/..%2f..%2fetc/releases", "/downloads/pos/..%2f..%2f..%2fetc%2fpasswd?dlid=" + dlid, "/downloads/..%2f/1.0.0",
 		"/releases/pos/..%2f..%2fetc", "/updates/..%2f..%2fetc%2fpasswd.xml", "/api/v1/invoices/..%2f..%2f/pdf", "/static/..%2f..%2fgo.mod",
 	} {
-		add(badRequest{class: "path traversal", name: p, method: http.MethodGet, path: p, noToken: strings.HasPrefix(p, "/downloads") || strings.HasPrefix(p, "/releases") || strings.HasPrefix(p, "/static")})
+		add(badRequest{class: "path traversal", name: p, method: http.MethodGet, path: p, noToken: strings.HasPrefix(p, "/downloads") || strings.HasPrefix(p, "/releases") || strings.HasPrefix(p, "/static"), status: 404, code: "route_not_found"})
 	}
 
 	// Stripe: what cannot be verified is a 400 and nothing is recorded.
@@ -413,12 +434,14 @@ func TestBadInputIsAClear4xxAndChangesNothing(t *testing.T) {
 	for _, r := range e.table() {
 		classes[r.class]++
 		t.Run(r.class+"/"+models.Clip(r.name, 60), func(t *testing.T) {
+			// A case that named no status or code would accept any refusal,
+			// a non-JSON 404 included.
+			require.NotZero(t, r.status, "the case names the status it expects")
+			require.NotEmpty(t, r.code, "the case names the code it expects")
 			resp, body := e.send(t, client, r)
 			require.Less(t, resp.StatusCode, 500, "never a 5xx: %s", models.Clip(string(body), 300))
 			require.GreaterOrEqual(t, resp.StatusCode, 400, "refused: %s", models.Clip(string(body), 300))
-			if r.status != 0 {
-				assert.Equal(t, r.status, resp.StatusCode, models.Clip(string(body), 300))
-			}
+			assert.Equal(t, r.status, resp.StatusCode, models.Clip(string(body), 300))
 			var answer struct {
 				Error *struct {
 					Code    string `json:"code"`
@@ -430,10 +453,8 @@ func TestBadInputIsAClear4xxAndChangesNothing(t *testing.T) {
 				require.NotNil(t, answer.Error, "a JSON error: %s", models.Clip(string(body), 300))
 				assert.Regexp(t, stableCode, answer.Error.Code)
 				assert.NotEmpty(t, answer.Error.Message)
-				if r.code != "" {
-					assert.Equal(t, r.code, answer.Error.Code, answer.Error.Message)
-				}
-			} else if resp.StatusCode != http.StatusNotFound || r.code != "" {
+				assert.Equal(t, r.code, answer.Error.Code, answer.Error.Message)
+			} else {
 				t.Errorf("not a JSON error (%s): %s", ct, models.Clip(string(body), 300))
 			}
 		})

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -217,9 +218,11 @@ func TestDevModeArchivesRunsThatRetentionDeleted(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		_, err := dev.client.DescribeWorkflowExecution(ctx, workflowID, firstRun)
-		if err != nil {
+		var gone *serviceerror.NotFound
+		if errors.As(err, &gone) {
 			break
 		}
+		require.NoError(t, err, "only a run that is not found counts as deleted")
 		require.True(t, time.Now().Before(deadline), "the first run was not deleted after its retention")
 		time.Sleep(200 * time.Millisecond)
 	}

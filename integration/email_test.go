@@ -31,28 +31,59 @@ func TestSMTPServerReceivesTheDeliveryAndInvoiceEmails(t *testing.T) {
 	s.Call(http.MethodPost, "/api/v1/licensing/licenses", crmOrder).JSON(t, &created)
 	v := s.WaitIssued(created.ID)
 
-	got := mail.WaitFor(t, 2, 10*time.Second)
-	time.Sleep(200 * time.Millisecond) // nothing more should arrive
-	require.Len(t, mail.Messages(), 2, "one delivery, one invoice — never two of either")
-	var delivery, invoice string
-	for _, m := range got {
-		assert.Equal(t, []string{"customer@example.com"}, m.To)
-		assert.Equal(t, "licenses@vendor.example", m.From)
-		switch {
-		case strings.Contains(m.Data, "Subject: Your Point of Sale license key"):
-			delivery = m.Data
-		case strings.Contains(m.Data, "Subject: Invoice INV-"):
-			invoice = m.Data
+	mail.WaitFor(t, 2, 10*time.Second)
+	// "Never two of either" is checked once the workflow has moved past
+	// them: a renewal's emails (its invoice and the renewal notice) are
+	// sent after the delivery and invoice emails, so a repeated one would
+	// reach the server before they do.
+	r := s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+v.ID+"/renew", `{"months":12,"payment_ref":"later-event"}`)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	invoices, err := s.Store.ListInvoices(ctx, v.ID)
+	require.NoError(t, err)
+	require.Len(t, invoices, 2, "the purchase's and the renewal's")
+	var purchaseInvoice, renewalInvoice string
+	for _, inv := range invoices {
+		if inv.OrderID == v.OrderID {
+			purchaseInvoice = inv.Number
+		} else {
+			renewalInvoice = inv.Number
 		}
 	}
-	require.NotEmpty(t, delivery, "delivery email")
-	require.NotEmpty(t, invoice, "invoice email")
-	assert.Contains(t, delivery, v.DLID, "the key is in the delivery email")
-	assert.Contains(t, delivery, "Download Key", "with Joomla setup instructions")
-	assert.Contains(t, delivery, "text/html")
-	assert.Contains(t, invoice, "application/pdf", "the invoice PDF is attached")
+	require.NotEmpty(t, purchaseInvoice)
+	require.NotEmpty(t, renewalInvoice)
+	var delivery, invoice, renewed []string
+	s.WaitFor("the renewal's invoice and notice", 10*time.Second, func() bool {
+		delivery, invoice, renewed = nil, nil, nil
+		renewalBilled := false
+		for _, m := range mail.Messages() {
+			switch {
+			case strings.Contains(m.Data, "Subject: Your Point of Sale license key"):
+				delivery = append(delivery, m.Data)
+			case strings.Contains(m.Data, "Subject: Invoice "+purchaseInvoice):
+				invoice = append(invoice, m.Data)
+			case strings.Contains(m.Data, "Subject: Invoice "+renewalInvoice):
+				renewalBilled = true
+			default:
+				renewed = append(renewed, m.Data)
+			}
+		}
+		return renewalBilled && len(renewed) > 0
+	})
+	require.Len(t, delivery, 1, "one delivery email")
+	require.Len(t, invoice, 1, "one purchase invoice email")
+	require.Len(t, renewed, 1, "one renewal notice")
+	require.Len(t, mail.Messages(), 4, "nothing else")
+	for _, m := range mail.Messages() {
+		assert.Equal(t, []string{"customer@example.com"}, m.To)
+		assert.Equal(t, "licenses@vendor.example", m.From)
+	}
+	assert.Contains(t, delivery[0], v.DLID, "the key is in the delivery email")
+	assert.Contains(t, delivery[0], "Download Key", "with Joomla setup instructions")
+	assert.Contains(t, delivery[0], "text/html")
+	assert.Contains(t, invoice[0], "application/pdf", "the invoice PDF is attached")
 
 	msgs, err := s.Store.ListEmails(ctx, models.EmailFilter{LicenseID: v.ID})
+	require.Len(t, msgs, 4)
 	require.NoError(t, err)
 	for _, m := range msgs {
 		assert.Equal(t, models.EmailSent, m.Status, m.Template)

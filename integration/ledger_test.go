@@ -53,7 +53,24 @@ func TestMovingTheExpiryThroughTheAPISendsOneThirtyDayReminder(t *testing.T) {
 			}
 			return false
 		})
-		assert.Equal(t, 1, emailCount(t, s, v.ID, "reminder-30d"), "exactly one")
+		// "Exactly one" holds only once a second 30-day reminder can no longer
+		// come: move the expiry to seven days and a few seconds out, so the
+		// workflow passes the 30-day point again and sends the 7-day
+		// reminder after it; a repeated 30-day reminder would come before.
+		to7 := time.Now().Add(7*24*time.Hour + 3*time.Second).UTC().Truncate(time.Second)
+		r = s.Call(http.MethodPatch, "/api/v1/licensing/licenses/"+v.ID, `{"expires_at":"`+to7.Format(time.RFC3339)+`","reason":"goodwill"}`)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		s.WaitFor("the 7-day reminder", time.Minute, func() bool { return emailCount(t, s, v.ID, "reminder-7d") >= 1 })
+		s.WaitFor("the 7-day reminder's ledger line", 10*time.Second, func() bool {
+			for _, l := range ledger(t, s, v.ID) {
+				if l.Action == "reminder-7d" {
+					return true
+				}
+			}
+			return false
+		})
+		assert.Equal(t, 1, emailCount(t, s, v.ID, "reminder-30d"), "exactly one 30-day reminder")
+		assert.Equal(t, 1, emailCount(t, s, v.ID, "reminder-7d"), "exactly one 7-day reminder")
 		assert.Zero(t, emailCount(t, s, v.ID, "renewed"))
 		invoices, err := st.ListInvoices(ctx, v.ID)
 		require.NoError(t, err)

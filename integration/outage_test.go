@@ -102,8 +102,13 @@ func TestDatabaseOutageDuringPurchasesAndValidations(t *testing.T) {
 
 	assert.Equal(t, validations, sites.total(), "validations sent")
 	assert.Empty(t, sites.wrong(), "a site was told something false")
-	assert.Positive(t, during.valid.Load(), "during the outage, keys validated before it are served from the cache")
-	assert.Positive(t, during.unavailable.Load(), "during the outage, keys not in the cache answer 503")
+	// 100 validations round robin over 10 keys: each key 10 times.
+	for _, k := range warm {
+		assert.Equal(t, answers{Valid: 10}, during.of(k), "during the outage, every validation of a key validated before it is served from the cache")
+	}
+	for _, k := range cold {
+		assert.Equal(t, answers{Unavailable: 10}, during.of(k), "during the outage, every validation of a key not in the cache answers 503")
+	}
 	assert.Empty(t, crm.unexpected(), "purchases answered only 2xx or 503")
 	logf("purchases: %d answered, 503s by code %v; validations during the outage: %d from the cache, %d answered 503",
 		crm.answered.Load(), crm.unavailableByCode(), during.valid.Load(), during.unavailable.Load())
@@ -324,8 +329,36 @@ type sites struct {
 	errors []string // false or unexpected answers
 }
 
-// tally counts one batch's answers.
-type tally struct{ valid, unavailable atomic.Int64 }
+// tally counts one batch's answers, in total and per key.
+type tally struct {
+	valid, unavailable atomic.Int64
+
+	mu    sync.Mutex
+	byKey map[string]answers
+}
+
+// answers are one key's answers in a batch.
+type answers struct{ Valid, Unavailable int }
+
+func (t *tally) count(key string, valid bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a := t.byKey[key]
+	if valid {
+		t.valid.Add(1)
+		a.Valid++
+	} else {
+		t.unavailable.Add(1)
+		a.Unavailable++
+	}
+	t.byKey[key] = a
+}
+
+func (t *tally) of(key string) answers {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byKey[key]
+}
 
 func newSites(t *testing.T, s *stack.Stack) *sites {
 	return &sites{s: s, keys: publicKeys(t, s)}
@@ -336,7 +369,7 @@ func newSites(t *testing.T, s *stack.Stack) *sites {
 // a signed VALID or a 503 database_unavailable.
 func (v *sites) validate(n int, keys []string, workers int, phase string) *tally {
 	var (
-		out  tally
+		out  = tally{byKey: map[string]answers{}}
 		next atomic.Int64
 		wg   sync.WaitGroup
 	)
@@ -362,7 +395,7 @@ func (v *sites) validateOnce(key, phase string, out *tally) {
 	case err != nil:
 		v.wrongAnswer("%s: %s: no answer: %v", phase, key, err)
 	case r.Status == http.StatusServiceUnavailable && errorCode(r.Body) == httpx.ErrDatabaseUnavailable.Code:
-		out.unavailable.Add(1)
+		out.count(key, false)
 	case r.Status != http.StatusOK:
 		v.wrongAnswer("%s: %s: %d %s", phase, key, r.Status, r.Body)
 	case licensetoken.VerifyAnswer(r.Body, r.Header.Get(licensetoken.SignatureHeader), v.keys) != nil:
@@ -370,7 +403,7 @@ func (v *sites) validateOnce(key, phase string, out *tally) {
 	case json.Unmarshal(r.Body, &a) != nil || !a.Valid || a.Code != models.CodeValid:
 		v.wrongAnswer("%s: a good key was told %s", phase, r.Body)
 	default:
-		out.valid.Add(1)
+		out.count(key, true)
 	}
 }
 
@@ -531,9 +564,14 @@ func assertIssuedOnce(t *testing.T, st *store.Store, licenseIDs []string) {
 		(SELECT count(*) FROM email_messages e WHERE e.license_id = l.id AND e.template = 'invoice') AS invoice_mail,
 		(SELECT count(*) FROM invoices i WHERE i.license_id = l.id) AS invoices
 		FROM licenses l ORDER BY l.id`).Scan(&rows).Error)
+	keys := map[string]string{}
 	for _, r := range rows {
 		assert.Equal(t, perLicense{ID: r.ID, Orders: 1, Delivery: 1, InvoiceMail: 1, Invoices: 1, DLID: r.DLID}, r, "license %s", r.ID)
-		assert.NotNil(t, r.DLID, "license %s has a key", r.ID)
+		if assert.NotNil(t, r.DLID, "license %s has a key", r.ID) {
+			other, taken := keys[*r.DLID]
+			assert.False(t, taken, "licenses %s and %s share a key", other, r.ID)
+			keys[*r.DLID] = r.ID
+		}
 	}
 
 	var sequences []int

@@ -150,13 +150,25 @@ func TestInvoicePaidDeliveredFiveTimesConcurrentlyRenewsOnce(t *testing.T) {
 			renewed, _ := store.ListEmails(ctx, models.EmailFilter{LicenseID: v.ID, Template: "renewed"})
 			return len(renewed) == 1
 		})
-		time.Sleep(300 * time.Millisecond)
+		// The five deliveries are counted once a later renewal has gone
+		// through the workflow after them: a second handling of evt_inv_2
+		// would have renewed (and emailed) before it.
+		nextEnd := models.Instant(periodEnd.AddDate(1, 0, 0))
+		later := answer(t, deliver(s, stripeEvent("evt_inv_3", payments.InvoicePaid, subscriptionInvoice("in_3", "sub_cs_2", nextEnd))))
+		require.Equal(t, models.StripeEventProcessed, later.Outcome, later.Reason)
+		s.WaitFor("the later renewal, projected", 10*time.Second, func() bool {
+			return s.License(v.ID).ExpiresAt.Equal(nextEnd)
+		})
+		s.WaitFor("the later renewal's email", 10*time.Second, func() bool {
+			renewed, _ := store.ListEmails(ctx, models.EmailFilter{LicenseID: v.ID, Template: "renewed"})
+			return len(renewed) >= 2
+		})
 		renewed, _ := store.ListEmails(ctx, models.EmailFilter{LicenseID: v.ID, Template: "renewed"})
-		assert.Len(t, renewed, 1, "one renewal email")
+		assert.Len(t, renewed, 2, "one renewal email per paid invoice")
 		invoices, err := store.ListInvoices(ctx, v.ID)
 		require.NoError(t, err)
-		assert.Len(t, invoices, 2, "purchase and one renewal invoice")
-		assert.Equal(t, 1, s.License(v.ID).Workflow.Renewals)
+		assert.Len(t, invoices, 3, "purchase and one invoice per renewal")
+		assert.Equal(t, 2, s.License(v.ID).Workflow.Renewals)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/xml"
 	"io"
 	"log"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/licenseflow/licenseflow/testsupport"
@@ -56,7 +58,8 @@ func TestPHPClientAgainstARealServer(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--configuration", "phpunit.xml.dist")
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	cmd := exec.CommandContext(ctx, bin, "--configuration", "phpunit.xml.dist", "--log-junit", junit)
 	cmd.Dir = filepath.Join("..", "clients", "php")
 	cmd.Env = append(os.Environ(),
 		"LICENSEFLOW_URL="+s.API.URL,
@@ -75,7 +78,29 @@ func TestPHPClientAgainstARealServer(t *testing.T) {
 		t.Fatalf("phpunit failed (%v):\n%s", err, out)
 	}
 	t.Logf("phpunit:\n%s", out)
+
+	// An exit code of 0 is also what a suite that ran nothing returns: the
+	// JUnit log must show every test run, none skipped.
+	raw, err := os.ReadFile(junit)
+	require.NoError(t, err, "phpunit's JUnit log")
+	var log struct {
+		Suites []struct {
+			Tests    int `xml:"tests,attr"`
+			Failures int `xml:"failures,attr"`
+			Errors   int `xml:"errors,attr"`
+			Skipped  int `xml:"skipped,attr"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal(raw, &log))
+	require.Len(t, log.Suites, 1)
+	got := log.Suites[0]
+	assert.Equal(t, phpClientTests, got.Tests, "PHPUnit tests run")
+	assert.Zero(t, got.Failures+got.Errors+got.Skipped, "failed, errored or skipped")
 }
+
+// phpClientTests is how many tests clients/php's suite runs (data
+// provider rows counted); a test added there is counted here too.
+const phpClientTests = 56
 
 // issueLicense buys a license and waits for its key, reading the API's JSON
 // as a CRM would.

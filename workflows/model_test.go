@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,7 +35,13 @@ import (
 // that still mismatches, ready to paste into TestModelRegressions.
 func TestModelLifecycle(t *testing.T) {
 	sequences := envNumber(t, "LICENSEFLOW_MODEL_SEQUENCES", 200)
-	seed := envNumber(t, "LICENSEFLOW_MODEL_SEED", 20261123)
+	if sequences == 0 {
+		t.Fatal("LICENSEFLOW_MODEL_SEQUENCES=0 would check nothing; unset it for the default of 200")
+	}
+	// A fixed seed would play the same lifecycles in every run; each run
+	// draws a fresh one unless one is given to reproduce a report.
+	seed := envNumber(t, "LICENSEFLOW_MODEL_SEED", time.Now().UnixNano()%1_000_000_000_000)
+	t.Logf("model run: LICENSEFLOW_MODEL_SEED=%d LICENSEFLOW_MODEL_SEQUENCES=%d", seed, sequences)
 	const workers = 2 // the sequences are independent: each is generated from its own seed
 	var played, mismatches, steps, runs atomic.Int64
 	var endingsMu sync.Mutex
@@ -71,8 +78,39 @@ func TestModelLifecycle(t *testing.T) {
 			})
 		}
 	})
-	t.Logf("model run: %d sequences (seed %d), %d steps, %d workflow runs, %d mismatches, %.1f s; lifecycles ended: %v",
-		sequences, seed, steps.Load(), runs.Load(), mismatches.Load(), time.Since(began).Seconds(), endings)
+	seconds := time.Since(began).Seconds()
+	t.Logf("model run: %d sequences (LICENSEFLOW_MODEL_SEED=%d), %d steps, %d workflow runs, %d mismatches, %.1f s; lifecycles ended: %v",
+		sequences, seed, steps.Load(), runs.Load(), mismatches.Load(), seconds, endings)
+	if played.Load() != sequences {
+		t.Errorf("played %d of %d sequences", played.Load(), sequences)
+	}
+	if path := os.Getenv("LICENSEFLOW_MODEL_REPORT"); path != "" {
+		writeModelReport(t, path, modelReport{Seed: seed, Sequences: played.Load(), Steps: steps.Load(), Runs: runs.Load(),
+			Mismatches: mismatches.Load(), Seconds: seconds, Endings: endings})
+	}
+}
+
+// modelReport is the figure of one model run, written where
+// LICENSEFLOW_MODEL_REPORT points so a long run can be cited and re-run
+// from its seed.
+type modelReport struct {
+	Seed       int64          `json:"seed"`
+	Sequences  int64          `json:"sequences"`
+	Steps      int64          `json:"steps"`
+	Runs       int64          `json:"workflow_runs"`
+	Mismatches int64          `json:"mismatches"`
+	Seconds    float64        `json:"seconds"`
+	Endings    map[string]int `json:"endings"`
+}
+
+func writeModelReport(t *testing.T, path string, r modelReport) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		t.Fatalf("LICENSEFLOW_MODEL_REPORT: %v", err)
+	}
 }
 
 // TestModelRegressions replays minimal sequences the model once found
