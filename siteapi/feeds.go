@@ -84,6 +84,9 @@ func (s *server) access(c *gin.Context, dlid string, product models.Product, kin
 	dlid = strings.ToLower(strings.TrimSpace(dlid))
 	var sl *models.SiteLicense
 	if dlid != "" {
+		if s.unknownKeysLimited(c) {
+			return d, nil, false
+		}
 		var err error
 		if sl, err = s.lookupKey(c, dlid); err != nil {
 			httpx.Fail(c, err)
@@ -106,15 +109,31 @@ func (s *server) access(c *gin.Context, dlid string, product models.Product, kin
 	return d, nil, true
 }
 
-// tooManyUnknownKeys rate-limits unknown keys per client address,
+// tooManyUnknownKeys charges an unknown key to the client address's limit,
 // answering 429 when the limit is reached.
 func (s *server) tooManyUnknownKeys(c *gin.Context) bool {
 	if s.unknownKeys.Allow(c.ClientIP()) {
 		return false
 	}
+	s.failUnknownKeys(c)
+	return true
+}
+
+// unknownKeysLimited answers 429 when the client address has spent its
+// unknown-key limit. It runs before any key is looked up: were a known key
+// still answered while unknown ones get 429, a guesser would learn which
+// guess was right at full speed.
+func (s *server) unknownKeysLimited(c *gin.Context) bool {
+	if !s.unknownKeys.Limited(c.ClientIP()) {
+		return false
+	}
+	s.failUnknownKeys(c)
+	return true
+}
+
+func (s *server) failUnknownKeys(c *gin.Context) {
 	c.Header("Retry-After", "60")
 	httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_unknown_keys", "", "too many unknown license keys from this address; retry in a minute"))
-	return true
 }
 
 // productOf reads the product from the path; ok=false if answered.

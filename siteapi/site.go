@@ -46,6 +46,9 @@ type SiteAnswer struct {
 	ActivationUsage int          `json:"activation_usage"`
 	TS              time.Time    `json:"ts"`
 	Nonce           string       `json:"nonce,omitempty"`
+	// Scope names the key, domain and product this answer is about; a
+	// site must check it is its own question.
+	Scope Scope `json:"scope"`
 }
 
 // SiteLicense is the license as a site sees it.
@@ -174,6 +177,10 @@ func (s *server) siteCall(c *gin.Context, needDomain bool) (req SiteRequest, sl 
 		httpx.Fail(c, httpx.Invalid("missing_dlid", "dlid", "send the license key as dlid"))
 		return req, nil, false
 	}
+	if err := checkNonceCommitment(req); err != nil { // over the domain as sent, before it is normalized
+		httpx.Fail(c, err)
+		return req, nil, false
+	}
 	if req.Domain != "" || needDomain {
 		domain, err := models.NormalizeDomain(req.Domain)
 		if err != nil {
@@ -182,15 +189,15 @@ func (s *server) siteCall(c *gin.Context, needDomain bool) (req SiteRequest, sl 
 		}
 		req.Domain = domain
 	}
+	if s.unknownKeysLimited(c) { // before the lookup: a right key is no way out of the limit
+		return req, nil, false
+	}
 	found, err := s.lookupKey(c, req.DLID)
 	if err != nil {
 		httpx.Fail(c, err)
 		return req, nil, false
 	}
-	if found == nil && !s.unknownKeys.Allow(c.ClientIP()) {
-		c.Header("Retry-After", "60")
-		httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_unknown_keys", "",
-			"too many unknown license keys from this address; retry in a minute"))
+	if found == nil && s.tooManyUnknownKeys(c) {
 		return req, nil, false
 	}
 	return req, found, true
@@ -234,7 +241,7 @@ func (s *server) decide(sl *models.SiteLicense, req SiteRequest) models.Decision
 
 func (s *server) siteAnswer(sl *models.SiteLicense, req SiteRequest, d models.Decision) SiteAnswer {
 	a := SiteAnswer{Valid: d.Valid, Code: d.Code, Detail: d.Detail, TS: s.Now().UTC().Truncate(time.Second), Nonce: req.Nonce,
-		Staging: s.Staging.IsStaging(req.Domain)}
+		Staging: s.Staging.IsStaging(req.Domain), Scope: scopeOf(req)}
 	if sl == nil || sl.License.Status == models.StatusPending {
 		return a
 	}

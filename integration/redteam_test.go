@@ -1,0 +1,128 @@
+package integration
+
+// Each test here is an attack a pirate or a dishonest buyer tried on an
+// earlier licenseflow; it passes only when the attack fails.
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/licenseflow/licenseflow/siteapi"
+	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/testsupport"
+	"github.com/licenseflow/licenseflow/testsupport/stack"
+)
+
+// Guessing keys: once an address is limited for unknown keys, a right key
+// is answered 429 like a wrong one, so the limit tells a guesser nothing.
+func TestRedTeamKeyGuessingIsLimitedBeforeTheLookup(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		v := issue(t, s, crmOrder)
+		limited := 0
+		var retryAfter string
+		for i := range 40 {
+			r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", siteapi.SiteRequest{DLID: fmt.Sprintf("%032x", i+1)})
+			if r.Status == http.StatusTooManyRequests {
+				limited++
+				retryAfter = r.Header.Get("Retry-After")
+			}
+		}
+		require.Positive(t, limited, "guessing keys is slowed down")
+		assert.Equal(t, "60", retryAfter)
+		for _, path := range []string{"/api/v1/licenses/validate", "/api/v1/licenses/activate"} {
+			r := s.CallAs("", http.MethodPost, path, siteapi.SiteRequest{DLID: v.DLID, Domain: "guess.example.com"})
+			assert.Equal(t, http.StatusTooManyRequests, r.Status, "%s: the right key gets the same answer as a wrong one: %s", path, r.Body)
+			assert.Equal(t, "too_many_unknown_keys", r.Error(t).Code)
+		}
+		r := s.CallAs("", http.MethodGet, "/updates/pos/latest?dlid="+v.DLID, nil)
+		assert.Equal(t, http.StatusTooManyRequests, r.Status, "feeds too: %s", r.Body)
+	})
+}
+
+// committingNonce makes a nonce as the PHP client does: random, then a
+// commitment to the key, domain and product of the question.
+func committingNonce(random, dlid, domain, product string) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{"licenseflow-nonce-v1", random, dlid, domain, product}, "\n")))
+	return random + "." + base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// The relay: a pirate's DNS sends the site's question to a relay, which
+// keeps the site's nonce and asks about another, valid key with no domain
+// and no product. licenseflow refuses the mismatch, and every answer names
+// the key, domain and product it answers.
+func TestRedTeamRelayedNonceWithAnotherKeyIsRefused(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		v := issue(t, s, crmOrder)
+		pirateKey := strings.Repeat("f", 32)
+		siteNonce := committingNonce("r4nd0m", pirateKey, "pirate-shop.com", "MokoSuiteERP")
+
+		for name, relayed := range map[string]siteapi.SiteRequest{
+			"another key, no domain, no product":   {DLID: v.DLID, Nonce: siteNonce},
+			"another key, same domain and product": {DLID: v.DLID, Domain: "pirate-shop.com", Product: "MokoSuiteERP", Nonce: siteNonce},
+		} {
+			r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", relayed)
+			assert.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s: %s", name, r.Body)
+			assert.Equal(t, "nonce_mismatch", r.Error(t).Code, name)
+		}
+		own := committingNonce("r4nd0m", v.DLID, "https://www.Shop.example.com/", "MokoSuitePOS")
+		r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate",
+			siteapi.SiteRequest{DLID: v.DLID, Domain: "https://www.Shop.example.com/", Product: "MokoSuitePOS", Nonce: own})
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var a siteapi.SiteAnswer
+		r.JSON(t, &a)
+		key := sha256.Sum256([]byte(v.DLID))
+		assert.Equal(t, siteapi.Scope{KeySHA256: hex.EncodeToString(key[:]), Domain: "shop.example.com", Product: "MokoSuitePOS"}, a.Scope,
+			"the signed answer names its question")
+		assert.Equal(t, own, a.Nonce)
+	})
+}
+
+// EDD's sample plugin urlencodes item_name before wp_remote_post encodes
+// the form again: licenseflow receives "Moko+Forms+for+WordPress" and must
+// compare it as EDD does, sanitize_title(urldecode(item_name)).
+func TestRedTeamEDDSamplePluginDoubleEncodedItemNameActivates(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		r := s.Call(http.MethodPost, "/api/v1/products", `{"code":"wpforms","repo":"MokoForms","name":"Moko Forms for WordPress","platform":"wordpress"}`)
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		r = s.Call(http.MethodPost, "/api/v1/tiers", `{"key":"wp","name":"WordPress","products":["wpforms"],"max_domains":1,"term":"annual","price_cents":4900,"currency":"EUR","channels":["stable"]}`)
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		key := issue(t, s, `{"user_email":"wp@example.com","tier":"wp","max_domains":1}`).DLID
+
+		samplePlugin := func(action string) map[string]any {
+			// $api_params = ['edd_action' => …, 'license' => $license,
+			// 'item_name' => urlencode(EDD_SAMPLE_ITEM_NAME), 'url' => home_url()];
+			// wp_remote_post(EDD_SAMPLE_STORE_URL, ['body' => $api_params]).
+			body := "edd_action=" + action + "&license=" + key +
+				"&item_name=" + url.QueryEscape(url.QueryEscape("Moko Forms for WordPress")) +
+				"&url=" + url.QueryEscape("https://wp-shop.example.com")
+			resp, err := http.Post(s.API.URL+siteapi.EDDPath, "application/x-www-form-urlencoded; charset=UTF-8", strings.NewReader(body))
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			raw, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
+			var out map[string]any
+			require.NoError(t, json.Unmarshal(raw, &out), string(raw))
+			return out
+		}
+		a := samplePlugin("activate_license")
+		assert.Equal(t, true, a["success"], a)
+		assert.Equal(t, "valid", a["license"], a)
+		c := samplePlugin("check_license")
+		assert.Equal(t, "valid", c["license"], c)
+	})
+}
