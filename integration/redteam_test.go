@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
@@ -124,5 +125,31 @@ func TestRedTeamEDDSamplePluginDoubleEncodedItemNameActivates(t *testing.T) {
 		assert.Equal(t, "valid", a["license"], a)
 		c := samplePlugin("check_license")
 		assert.Equal(t, "valid", c["license"], c)
+	})
+}
+
+// The staging farm: on a 1-domain license, staging names in front of other
+// people's domains and private addresses used to activate without a slot.
+// Now they need a slot like any site, and real staging copies are capped.
+func TestRedTeamStagingFarmOnAOneDomainLicenseFails(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		v := issue(t, s, `{"user_email":"farm@example.com","tier":"pos","max_domains":1}`)
+		a := siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: "shop.com"})
+		require.True(t, *a.Activated, a.Detail)
+
+		for _, farmed := range []string{"staging.other-customer.com", "dev.anything.org", "stage.x.y", "10.1.2.3", "192.168.1.1:8080", "::ffff:10.1.2.3"} {
+			a = siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: farmed})
+			assert.False(t, *a.Activated, "%s must take a slot, and the only one is in use", farmed)
+			assert.False(t, a.Staging, farmed)
+			assert.Equal(t, models.CodeTooManyDomains, a.Code, farmed)
+		}
+		a = siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: "staging.shop.com"})
+		require.True(t, *a.Activated, "a staging copy of the license's own site: %s", a.Detail)
+		assert.True(t, a.Staging)
+		a = siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: "dev.shop.com"})
+		assert.False(t, *a.Activated, "staging copies are capped at max_domains")
+		assert.Equal(t, models.CodeTooManyDomains, a.Code)
+		assert.Equal(t, []string{"shop.com", "staging.shop.com"}, a.License.ActiveDomains)
 	})
 }

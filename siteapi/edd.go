@@ -357,7 +357,7 @@ func (s *server) eddLicense(c *gin.Context, action string, r eddRequest) (answer
 		}
 		req.Domain = domain
 	}
-	out.Staging = s.Staging.IsStaging(req.Domain)
+	out.Staging = s.isStaging(sl, req.Domain)
 	out.IsLocal = out.Staging
 	defer func() {
 		if ok && sl != nil {

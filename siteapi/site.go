@@ -231,8 +231,28 @@ func (s *server) lookupKey(c *gin.Context, raw string) (*models.SiteLicense, err
 	return &sl, nil
 }
 
+// isStaging tells whether domain is a staging copy of one of sl's sites: a
+// domain already active as one stays one; otherwise the rule decides, with
+// the license's production domains as what a staging prefix may stand in
+// front of.
+func (s *server) isStaging(sl *models.SiteLicense, domain string) bool {
+	if sl == nil {
+		return s.Staging.IsStaging(domain, nil)
+	}
+	if slices.Contains(sl.StagingDomains, domain) {
+		return true
+	}
+	production := make([]string, 0, len(sl.ActiveDomains))
+	for _, d := range sl.ActiveDomains {
+		if !slices.Contains(sl.StagingDomains, d) {
+			production = append(production, d)
+		}
+	}
+	return s.Staging.IsStaging(domain, production)
+}
+
 func (s *server) decide(sl *models.SiteLicense, req SiteRequest) models.Decision {
-	f := models.ValidationFacts{Product: req.Product, Domain: req.Domain, Now: s.Now(), DomainIsStaging: s.Staging.IsStaging(req.Domain)}
+	f := models.ValidationFacts{Product: req.Product, Domain: req.Domain, Now: s.Now(), DomainIsStaging: s.isStaging(sl, req.Domain)}
 	if sl != nil {
 		f.License, f.Entitled, f.ActiveDomains, f.StagingDomains = &sl.License, sl.Entitled, sl.ActiveDomains, sl.StagingDomains
 	}
@@ -241,7 +261,7 @@ func (s *server) decide(sl *models.SiteLicense, req SiteRequest) models.Decision
 
 func (s *server) siteAnswer(sl *models.SiteLicense, req SiteRequest, d models.Decision) SiteAnswer {
 	a := SiteAnswer{Valid: d.Valid, Code: d.Code, Detail: d.Detail, TS: s.Now().UTC().Truncate(time.Second), Nonce: req.Nonce,
-		Staging: s.Staging.IsStaging(req.Domain), Scope: scopeOf(req)}
+		Staging: s.isStaging(sl, req.Domain), Scope: scopeOf(req)}
 	if sl == nil || sl.License.Status == models.StatusPending {
 		return a
 	}
@@ -324,7 +344,7 @@ func (s *server) activate(c *gin.Context) {
 // cannot be used or every slot is taken, d says why and activated is
 // false. err is for the caller to answer (a rate limit, an outage).
 func (s *server) activateDomain(c *gin.Context, sl *models.SiteLicense, req SiteRequest) (d models.Decision, activated bool, err error) {
-	domain, staging := req.Domain, s.Staging.IsStaging(req.Domain)
+	domain, staging := req.Domain, s.isStaging(sl, req.Domain)
 	req.Domain = "" // the license itself must be usable; the domain is what we add
 	if d = s.decide(sl, req); !d.Valid {
 		s.Metrics.Activation(d.Code, staging)

@@ -97,7 +97,7 @@ var Vars = []Var{
 	{Name: "LICENSEFLOW_TRUSTED_PROXIES", Default: "", ReadBy: apiSide,
 		Description: "Comma-separated proxy addresses/CIDRs allowed to set X-Forwarded-For (client IPs for rate limits). Empty: none."},
 	{Name: "LICENSEFLOW_STAGING_DOMAINS", Default: "default", ReadBy: apiSide,
-		Description: "Staging and local copies of sites, which activate without taking a domain slot: comma-separated names (`localhost`), `*.suffix`, `prefix.*` (a subdomain whose first label is prefix) and CIDR prefixes. `default` stands for `" + strings.Join(models.DefaultStagingDomains, ", ") + "`; add to it (`default,*.internal`) or replace it; `none` exempts nothing."},
+		Description: "Staging and local copies of sites, which activate without taking a domain slot: comma-separated names (`localhost`), `*.suffix`, `prefix.*` (a subdomain whose first label is prefix, in front of a domain already active on the same license) and CIDR prefixes. `default` stands for `" + strings.Join(models.DefaultStagingDomains, ", ") + "`; add to it (`default,*.internal`) or replace it; `none` exempts nothing."},
 	{Name: "LICENSEFLOW_WORKER_HEALTH_ADDR", Default: ":8081", ReadBy: []Role{RoleWorker},
 		Description: "Address where a `worker` process answers `GET /healthz` (the process runs) and `GET /readyz` (its database and Temporal namespace answer), for an orchestrator's probes."},
 	{Name: "LICENSEFLOW_WORKFLOW_CACHE", Default: strconv.Itoa(worker.DefaultWorkflowCache), ReadBy: workerSide,
