@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -151,5 +152,38 @@ func TestRedTeamStagingFarmOnAOneDomainLicenseFails(t *testing.T) {
 		assert.False(t, *a.Activated, "staging copies are capped at max_domains")
 		assert.Equal(t, models.CodeTooManyDomains, a.Code)
 		assert.Equal(t, []string{"shop.com", "staging.shop.com"}, a.License.ActiveDomains)
+	})
+}
+
+// One key, every site: feeds, latest and downloads used to take only the
+// key. A site that names a domain not active on the license now gets the
+// empty feed and 403, like an unlicensed key.
+func TestRedTeamFeedAndDownloadForAnUnlicensedDomainFail(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		v := issue(t, s, `{"user_email":"feeds@example.com","tier":"pos","max_domains":1}`)
+		a := siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: "shop.com"})
+		require.True(t, *a.Activated, a.Detail)
+		require.Equal(t, http.StatusCreated, publish(t, s, "pos", "2.0.0", "stable", []byte("release 2.0.0")).Status)
+
+		feed := func(domain string) siteapi.JoomlaUpdates {
+			r := s.CallAs("", http.MethodGet, "/updates/pos.xml?dlid="+v.DLID+"&domain="+url.QueryEscape(domain), nil)
+			require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+			var doc siteapi.JoomlaUpdates
+			require.NoError(t, xml.Unmarshal(r.Body, &doc))
+			return doc
+		}
+		assert.Len(t, feed("https://www.shop.com").Updates, 1, "the licensed site sees the release")
+		assert.Empty(t, feed("pirate-shop.com").Updates, "another site with the same key sees nothing")
+
+		latest := s.CallAs("", http.MethodGet, "/updates/pos/latest?dlid="+v.DLID+"&domain=pirate-shop.com", nil)
+		assert.NotEqual(t, "2.0.0", string(latest.Body))
+		latest = s.CallAs("", http.MethodGet, "/updates/pos/latest?dlid="+v.DLID+"&domain=shop.com", nil)
+		assert.Equal(t, "2.0.0", string(latest.Body))
+
+		download := s.CallAs("", http.MethodGet, "/downloads/pos/2.0.0?dlid="+v.DLID+"&domain=pirate-shop.com", nil)
+		assert.Equal(t, http.StatusForbidden, download.Status, string(download.Body))
+		download = s.CallAs("", http.MethodGet, "/downloads/pos/2.0.0?dlid="+v.DLID+"&domain=shop.com", nil)
+		assert.Equal(t, http.StatusOK, download.Status, string(download.Body))
 	})
 }

@@ -233,7 +233,7 @@ func (s *server) eddVersion(c *gin.Context, r eddRequest) (EDDVersion, bool) {
 		empty.Msg = "no product matches item_id or item_name; use the product's code, repo or name"
 		return empty, true
 	}
-	d, channels, ok := s.access(c, r.license, product, models.UsageFeed)
+	d, channels, ok := s.access(c, r.license, "", product, models.UsageFeed)
 	if !ok {
 		return empty, false
 	}

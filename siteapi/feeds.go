@@ -72,7 +72,7 @@ type JoomlaPlatform struct {
 // see. It answers ok=false after an outage (503, never an empty feed for a
 // good key); an unknown or unentitled key simply sees nothing.
 func (s *server) feedAccess(c *gin.Context, product models.Product, kind models.UsageKind) (channels []string, ok bool) {
-	_, channels, ok = s.access(c, c.Query("dlid"), product, kind)
+	_, channels, ok = s.access(c, c.Query("dlid"), c.Query("domain"), product, kind)
 	return channels, ok
 }
 
@@ -80,7 +80,10 @@ func (s *server) feedAccess(c *gin.Context, product models.Product, kind models.
 // releases it may install, and why (Code NOT_FOUND for a missing or
 // unknown key). A hit by a known key is a usage event of the given kind.
 // ok=false means the request was answered (an outage, a rate limit).
-func (s *server) access(c *gin.Context, dlid string, product models.Product, kind models.UsageKind) (d models.Decision, channels []string, ok bool) {
+// domain is the site asking, when it says (Joomla's extra query
+// "dlid=…&domain=…"): a named domain that is not active on the license
+// gets what an unlicensed key gets, so one key cannot update every site.
+func (s *server) access(c *gin.Context, dlid, domain string, product models.Product, kind models.UsageKind) (d models.Decision, channels []string, ok bool) {
 	dlid = strings.ToLower(strings.TrimSpace(dlid))
 	var sl *models.SiteLicense
 	if dlid != "" {
@@ -96,9 +99,17 @@ func (s *server) access(c *gin.Context, dlid string, product models.Product, kin
 			return d, nil, false
 		}
 	}
-	d = s.decide(sl, SiteRequest{Product: product.Repo})
+	req := SiteRequest{Product: product.Repo}
+	if domain != "" {
+		normalized, err := models.NormalizeDomain(domain)
+		if err != nil {
+			normalized = "invalid.invalid" // names no active domain: served as an unlicensed site
+		}
+		req.Domain = normalized
+	}
+	d = s.decide(sl, req)
 	if sl != nil {
-		s.Usage.Record(models.UsageEvent{LicenseID: sl.License.ID, Kind: kind, IP: c.ClientIP(), Result: d.Code, At: s.Now()})
+		s.Usage.Record(models.UsageEvent{LicenseID: sl.License.ID, Kind: kind, Domain: req.Domain, IP: c.ClientIP(), Result: d.Code, At: s.Now()})
 	}
 	switch {
 	case d.Valid:
