@@ -15,10 +15,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/licenseflow/licenseflow/licensetoken"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
@@ -185,5 +187,32 @@ func TestRedTeamFeedAndDownloadForAnUnlicensedDomainFail(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, download.Status, string(download.Body))
 		download = s.CallAs("", http.MethodGet, "/downloads/pos/2.0.0?dlid="+v.DLID+"&domain=shop.com", nil)
 		assert.Equal(t, http.StatusOK, download.Status, string(download.Body))
+	})
+}
+
+// Offline tokens used to never expire and to outlive revocation: a revoked
+// lifetime license's token still passed checkToken. Tokens now end at
+// valid_until (30 days), and a revoked license gets no fresh one.
+func TestRedTeamExpiredTokenAndRevokedLicenseTokenFail(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		v := issue(t, s, `{"user_email":"lifetime@example.com","tier":"suite-lifetime","max_domains":1}`)
+		r := s.CallAs("", http.MethodPost, "/api/v1/licenses/token", siteapi.SiteRequest{DLID: v.DLID})
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var tok siteapi.LicenseToken
+		r.JSON(t, &tok)
+		claims, err := licensetoken.Verify(tok.Token, publicKeys(t, s))
+		require.NoError(t, err)
+		require.NotNil(t, claims.ValidUntil)
+		assert.WithinDuration(t, claims.IssuedAt.AddDate(0, 0, 30), *claims.ValidUntil, time.Second)
+		assert.True(t, claims.UsableAt(time.Now()))
+		assert.False(t, claims.UsableAt(claims.ValidUntil.Add(time.Second)), "an expired token is refused, lifetime license or not")
+
+		require.Equal(t, http.StatusOK, s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+v.ID+"/revoke", nil).Status)
+		s.WaitFor("the revocation to reach sites", 10*time.Second, func() bool {
+			return s.CallAs("", http.MethodPost, "/api/v1/licenses/token", siteapi.SiteRequest{DLID: v.DLID}).Status == http.StatusForbidden
+		})
+		admin := s.Call(http.MethodPost, "/api/v1/licenses/"+v.ID+"/token", nil)
+		assert.Equal(t, http.StatusForbidden, admin.Status, "no operator token for a revoked license either: %s", admin.Body)
 	})
 }

@@ -84,6 +84,8 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// LastSeen writes heartbeats in batches; nil writes each at once.
 	LastSeen *usage.LastSeen
+	// TokenValidity is how long an offline token is usable (0: 30 days).
+	TokenValidity time.Duration
 	// DomainSilence is how long a domain may stay silent before it is
 	// released. A heartbeat is left to LastSeen only while the domain's
 	// stored last_seen is younger than half of it, so a lost batch never
@@ -504,12 +506,8 @@ type LicenseToken struct {
 
 // siteToken issues an offline token to a site holding a usable key.
 func (s *server) siteToken(c *gin.Context) {
-	req, sl, ok := s.siteCall(c, false)
+	_, sl, ok := s.siteCall(c, false)
 	if !ok {
-		return
-	}
-	if d := s.decide(sl, req); !d.Valid {
-		httpx.Fail(c, httpx.NewError(http.StatusForbidden, strings.ToLower(d.Code), "dlid", "no token for this key: "+d.Detail))
 		return
 	}
 	s.issueToken(c, sl)
@@ -534,7 +532,18 @@ func (s *server) adminToken(c *gin.Context) {
 	s.issueToken(c, &sl)
 }
 
+// issueToken signs an offline token for a license in good standing only:
+// a revoked, suspended or expired license (in grace too) gets none, so its
+// last token runs out at its valid_until.
 func (s *server) issueToken(c *gin.Context, sl *models.SiteLicense) {
+	if d := s.decide(sl, SiteRequest{}); d.Code != models.CodeValid {
+		detail := d.Detail
+		if detail == "" {
+			detail = d.Code
+		}
+		httpx.Fail(c, httpx.NewError(http.StatusForbidden, strings.ToLower(d.Code), "dlid", "no token for this key: "+detail))
+		return
+	}
 	key, err := s.signer.key(c.Request.Context())
 	if err != nil {
 		httpx.Fail(c, err)
@@ -543,6 +552,12 @@ func (s *server) issueToken(c *gin.Context, sl *models.SiteLicense) {
 	l := sl.License
 	claims := licensetoken.Claims{DLID: l.Key(), Tier: l.TierKey, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil,
 		MaxDomains: l.MaxDomains, IssuedAt: s.Now().UTC().Truncate(time.Second), Entitlements: []string{}}
+	validity := s.TokenValidity
+	if validity <= 0 {
+		validity = 30 * 24 * time.Hour
+	}
+	validUntil := claims.IssuedAt.Add(validity)
+	claims.ValidUntil = &validUntil
 	for _, e := range sl.Entitlements {
 		claims.Entitlements = append(claims.Entitlements, e.Repo)
 	}
