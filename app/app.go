@@ -63,6 +63,8 @@ type Deps struct {
 	// DomainSilence is how long a domain may stay silent before it is
 	// released; heartbeats are batched only well within it (see siteapi).
 	DomainSilence time.Duration
+	// TokenValidity is how long an offline token is usable (0: 30 days).
+	TokenValidity time.Duration
 	// ReleaseEmailsPerMinute throttles new-release notifications.
 	ReleaseEmailsPerMinute int
 	// SiteCacheTTL keeps looked-up keys in memory for site-facing calls,
@@ -126,7 +128,8 @@ func NewRouter(d Deps) *gin.Engine {
 	api.Mount(r, api.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, Now: d.Now, ReleasesDir: d.ReleasesDir,
 		WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets})
 	siteapi.Mount(r, siteapi.Deps{Store: d.Store, Usage: d.Usage, PublicURL: d.PublicURL, Now: d.Now,
-		SiteCacheTTL: d.SiteCacheTTL, Staging: d.Staging, Metrics: d.Metrics, LastSeen: d.LastSeen, DomainSilence: d.DomainSilence})
+		SiteCacheTTL: d.SiteCacheTTL, Staging: d.Staging, Metrics: d.Metrics, LastSeen: d.LastSeen, DomainSilence: d.DomainSilence,
+		TokenValidity: d.TokenValidity})
 	stripehook.Mount(r, stripehook.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,
 		WebhookSecrets: d.WebhookSecrets, Now: d.Now, Metrics: d.Metrics})
 	var codec gin.HandlerFunc

@@ -49,3 +49,14 @@ func (s *LimiterSet) Allow(key string) bool {
 	e.seen = now
 	return e.l.AllowN(now, 1)
 }
+
+// Limited reports whether key has no request left now, without spending
+// one. Callers that charge only some requests (unknown keys) ask this
+// before they look anything up, so a limited client gets the same answer
+// whatever it sends.
+func (s *LimiterSet) Limited(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[key]
+	return ok && e.l.TokensAt(time.Now()) < 1
+}

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -427,25 +426,4 @@ func TestMalformedSiteRequestsAreClear4xx(t *testing.T) {
 		assert.Equal(t, c.code, e.Code, c.body)
 		assert.Equal(t, c.field, e.Field, c.body)
 	}
-}
-
-func TestUnknownKeysAreRateLimitedPerAddress(t *testing.T) {
-	s := stack.Start(t, testsupport.SQLite(t), stack.Options{})
-	v := issue(t, s, crmOrder)
-	limited := 0
-	var retryAfter string
-	for i := range 40 {
-		r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", siteapi.SiteRequest{DLID: fmt.Sprintf("%032x", i+1)})
-		if r.Status == http.StatusTooManyRequests {
-			limited++
-			retryAfter = r.Header.Get("Retry-After")
-		}
-	}
-	assert.Positive(t, limited, "guessing keys is slowed down")
-	assert.Equal(t, "60", retryAfter)
-	r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", siteapi.SiteRequest{DLID: v.DLID})
-	assert.Equal(t, http.StatusOK, r.Status, "a real key is still answered")
-	var a siteapi.SiteAnswer
-	require.NoError(t, json.Unmarshal(r.Body, &a))
-	assert.True(t, a.Valid)
 }

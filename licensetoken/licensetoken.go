@@ -64,13 +64,20 @@ type Claims struct {
 	GraceUntil   *time.Time `json:"grace_until"`
 	MaxDomains   int        `json:"max_domains"`
 	IssuedAt     time.Time  `json:"issued_at"`
-	KeyID        string     `json:"kid"`
+	// ValidUntil ends the token itself, whatever the license's term: a
+	// site must fetch a fresh one, which a revoked, refunded or expired
+	// license no longer gets. A token without it is never usable.
+	ValidUntil *time.Time `json:"valid_until"`
+	KeyID      string     `json:"kid"`
 }
 
-// UsableAt reports whether the license may be used at t: a lifetime
-// license always, others until the end of their grace period.
+// UsableAt reports whether the token may be used at t: before its
+// valid_until, and while the license is (a lifetime license always,
+// others until the end of their grace period).
 func (c Claims) UsableAt(t time.Time) bool {
 	switch {
+	case c.ValidUntil == nil || !t.Before(*c.ValidUntil):
+		return false
 	case c.ExpiresAt == nil:
 		return true
 	case c.GraceUntil != nil:

@@ -17,13 +17,18 @@ func TestTokenRoundTripAndTampering(t *testing.T) {
 	exp := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	grace := exp.AddDate(0, 0, 7)
 	tok, err := Sign(Claims{DLID: "7f21b9ff979fce861bb482a1bc3e753f", Tier: "pos", Entitlements: []string{"MokoSuite"},
-		ExpiresAt: &exp, GraceUntil: &grace, MaxDomains: 3, IssuedAt: exp.AddDate(-1, 0, 0)}, "k1", priv)
+		ExpiresAt: &exp, GraceUntil: &grace, MaxDomains: 3, IssuedAt: exp.AddDate(-1, 0, 0), ValidUntil: &grace}, "k1", priv)
 	require.NoError(t, err)
 	c, err := Verify(tok, keys)
 	require.NoError(t, err)
 	assert.Equal(t, "pos", c.Tier)
 	assert.True(t, c.UsableAt(exp.Add(time.Hour)), "in grace")
 	assert.False(t, c.UsableAt(grace))
+	early := exp.Add(-time.Hour)
+	c.ValidUntil = &early
+	assert.False(t, c.UsableAt(exp.Add(-time.Minute)), "the token ended before the license")
+	c.ValidUntil = nil
+	assert.False(t, c.UsableAt(exp.AddDate(0, -6, 0)), "a token without valid_until is never usable")
 
 	for i := range tok {
 		if tok[i] == '.' {

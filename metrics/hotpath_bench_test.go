@@ -19,7 +19,7 @@ func BenchmarkValidationInstruments(b *testing.B) {
 		for pb.Next() {
 			m.ObserveRequest("/api/v1/licenses/validate", "POST", 200, 300*time.Microsecond)
 			m.Validation(models.CodeValid)
-			_ = rule.IsStaging("shop.example.com")
+			_ = rule.IsStaging("shop.example.com", nil)
 		}
 	})
 }

@@ -3,17 +3,18 @@ package models
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
 // DefaultStagingDomains are the patterns of staging and local copies of a
-// site: local names, the reserved test top-level domains, staging
-// subdomains, and loopback, private and link-local addresses.
+// site: local names, the reserved test top-level domains and staging
+// subdomains of the license's own sites. Private and loopback addresses
+// are not among them: an on-premises Dolibarr on 10.1.2.3 is a production
+// site, and an address says nothing about whose copy it is.
 var DefaultStagingDomains = []string{
 	"localhost", "*.localhost", "*.local", "*.test", "*.invalid", "*.example",
 	"staging.*", "stage.*", "dev.*",
-	"127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
-	"::1/128", "fc00::/7", "fe80::/10",
 }
 
 // StagingRule tells staging and local copies of a site from production
@@ -24,8 +25,11 @@ var DefaultStagingDomains = []string{
 //
 // Patterns: a name matches itself (localhost); "*.test" matches any
 // subdomain of test; "staging.*" matches a name whose first label is
-// staging and which is itself a subdomain (staging.shop.example, not the
-// registrable staging.com); a CIDR prefix (10.0.0.0/8) matches addresses in it.
+// staging and whose rest is a domain already active on the same license
+// (staging.shop.com while shop.com is active; staging.other-customer.com
+// is nobody's staging copy); a CIDR prefix (10.0.0.0/8) matches addresses
+// in it. Staging activations per license are capped as well (the store
+// counts them), so no pattern is a way around max_domains.
 type StagingRule struct {
 	names    map[string]bool
 	suffixes []string // ".test"
@@ -70,7 +74,10 @@ func DefaultStagingRule() StagingRule {
 
 // IsStaging reports whether a normalized domain (see NormalizeDomain) is a
 // staging or local copy of a site.
-func (r StagingRule) IsStaging(domain string) bool {
+//
+// active are the license's active domains: a prefix pattern matches only in
+// front of one of them.
+func (r StagingRule) IsStaging(domain string, active []string) bool {
 	if domain == "" {
 		return false
 	}
@@ -97,7 +104,7 @@ func (r StagingRule) IsStaging(domain string) bool {
 	}
 	for _, p := range r.prefixes {
 		// The rest must itself be a subdomain: staging.shop.example, not staging.com.
-		if rest, ok := strings.CutPrefix(domain, p); ok && strings.Count(rest, ".") >= 1 {
+		if rest, ok := strings.CutPrefix(domain, p); ok && strings.Count(rest, ".") >= 1 && slices.Contains(active, rest) {
 			return true
 		}
 	}

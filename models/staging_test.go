@@ -11,6 +11,7 @@ import (
 
 func TestDefaultStagingRuleTellsStagingFromProductionDomains(t *testing.T) {
 	rule := models.DefaultStagingRule()
+	active := []string{"shop.example", "shop.com", "shop.co.uk"}
 	for _, c := range []struct {
 		raw     string
 		staging bool
@@ -27,17 +28,22 @@ func TestDefaultStagingRuleTellsStagingFromProductionDomains(t *testing.T) {
 		{"stage.shop.com", true},
 		{"dev.shop.co.uk", true},
 		{"https://www.staging.shop.com/", true}, // www. is dropped first
-		{"127.0.0.1", true},
-		{"10.1.2.3", true},
-		{"172.16.0.9", true},
-		{"172.31.255.255", true},
-		{"192.168.1.20", true},
-		{"169.254.1.1", true},
-		{"[::1]", true},
-		{"[fd12:3456::1]", true},
-		{"[fe80::1]", true},
+		{"127.0.0.1", false},                    // private and loopback addresses run production sites too
+		{"10.1.2.3", false},
+		{"172.16.0.9", false},
+		{"172.31.255.255", false},
+		{"192.168.1.20", false},
+		{"169.254.1.1", false},
+		{"[::1]", false},
+		{"[fd12:3456::1]", false},
+		{"[fe80::1]", false},
 
 		{"shop.com", false},
+		{"staging.other-customer.com", false}, // not in front of a domain of the license
+		{"dev.anything.org", false},
+		{"stage.x.y", false},
+		{"192.168.1.1:8080", false},
+		{"::ffff:10.1.2.3", false},
 		{"staging.com", false}, // a registrable name, not a subdomain
 		{"dev.to", false},
 		{"mystaging.shop.com", false},
@@ -51,7 +57,7 @@ func TestDefaultStagingRuleTellsStagingFromProductionDomains(t *testing.T) {
 		t.Run(c.raw, func(t *testing.T) {
 			domain, err := models.NormalizeDomain(c.raw)
 			require.NoError(t, err)
-			assert.Equal(t, c.staging, rule.IsStaging(domain), "%s (normalized %s)", c.raw, domain)
+			assert.Equal(t, c.staging, rule.IsStaging(domain, active), "%s (normalized %s)", c.raw, domain)
 		})
 	}
 }
@@ -59,14 +65,16 @@ func TestDefaultStagingRuleTellsStagingFromProductionDomains(t *testing.T) {
 func TestStagingRuleIsConfigurable(t *testing.T) {
 	rule, err := models.ParseStagingRule([]string{" QA.* ", "*.internal", "preview.shop.com", "100.64.0.0/10", ""})
 	require.NoError(t, err)
-	assert.True(t, rule.IsStaging("qa.shop.com"))
-	assert.True(t, rule.IsStaging("a.b.internal"))
-	assert.True(t, rule.IsStaging("preview.shop.com"))
-	assert.True(t, rule.IsStaging("100.64.3.4"))
-	assert.False(t, rule.IsStaging("localhost"), "only the configured patterns apply")
-	assert.False(t, rule.IsStaging("staging.shop.com"))
+	active := []string{"shop.com"}
+	assert.True(t, rule.IsStaging("qa.shop.com", active))
+	assert.False(t, rule.IsStaging("qa.other.com", active), "a prefix only in front of the license's own domain")
+	assert.True(t, rule.IsStaging("a.b.internal", active))
+	assert.True(t, rule.IsStaging("preview.shop.com", active))
+	assert.True(t, rule.IsStaging("100.64.3.4", active))
+	assert.False(t, rule.IsStaging("localhost", active), "only the configured patterns apply")
+	assert.False(t, rule.IsStaging("staging.shop.com", active))
 
-	assert.False(t, models.StagingRule{}.IsStaging("localhost"), "the zero rule exempts nothing")
+	assert.False(t, models.StagingRule{}.IsStaging("localhost", nil), "the zero rule exempts nothing")
 }
 
 func TestStagingRuleRejectsMalformedPatterns(t *testing.T) {

@@ -10,8 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
@@ -183,12 +186,37 @@ func (s *server) eddProduct(c *gin.Context, r eddRequest) (p models.Product, fou
 		switch {
 		case r.itemID != "" && (strings.EqualFold(r.itemID, p.Code) || strings.EqualFold(r.itemID, p.Repo)):
 			return p, true, true
-		case r.itemID == "" && r.itemName != "" && (strings.EqualFold(r.itemName, p.Name) ||
-			strings.EqualFold(r.itemName, p.Repo) || strings.EqualFold(r.itemName, p.Code)):
+		case r.itemID == "" && r.itemName != "" && slices.Contains([]string{eddSlug(p.Name), eddSlug(p.Repo), eddSlug(p.Code)}, eddSlug(r.itemName)):
 			return p, true, true
 		}
 	}
 	return p, false, true
+}
+
+// eddSlug compares item names as EDD does (sanitize_title(urldecode(…))):
+// EDD's sample plugin urlencodes item_name before wp_remote_post encodes it
+// again, so "WP Forms Pro" arrives as "WP+Forms+Pro". Decoded, accents
+// dropped, lower-cased, every run of other characters one hyphen.
+func eddSlug(name string) string {
+	if decoded, err := url.QueryUnescape(name); err == nil {
+		name = decoded
+	}
+	var b strings.Builder
+	dash := false
+	for _, r := range norm.NFD.String(name) {
+		switch {
+		case unicode.Is(unicode.Mn, r): // the accent of a decomposed letter
+		case r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_'):
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(unicode.ToLower(r))
+			dash = false
+		default:
+			dash = true
+		}
+	}
+	return b.String()
 }
 
 // eddVersion answers one product of get_version: the newest version the
@@ -205,7 +233,7 @@ func (s *server) eddVersion(c *gin.Context, r eddRequest) (EDDVersion, bool) {
 		empty.Msg = "no product matches item_id or item_name; use the product's code, repo or name"
 		return empty, true
 	}
-	d, channels, ok := s.access(c, r.license, product, models.UsageFeed)
+	d, channels, ok := s.access(c, r.license, "", product, models.UsageFeed)
 	if !ok {
 		return empty, false
 	}
@@ -289,6 +317,9 @@ func (s *server) eddLicense(c *gin.Context, action string, r eddRequest) (answer
 	}
 	var sl *models.SiteLicense
 	if key := strings.ToLower(strings.TrimSpace(r.license)); key != "" {
+		if s.unknownKeysLimited(c) {
+			return out, false
+		}
 		var err error
 		if sl, err = s.lookupKey(c, key); err != nil {
 			httpx.Fail(c, err)
@@ -326,7 +357,7 @@ func (s *server) eddLicense(c *gin.Context, action string, r eddRequest) (answer
 		}
 		req.Domain = domain
 	}
-	out.Staging = s.Staging.IsStaging(req.Domain)
+	out.Staging = s.isStaging(sl, req.Domain)
 	out.IsLocal = out.Staging
 	defer func() {
 		if ok && sl != nil {

@@ -72,7 +72,7 @@ type JoomlaPlatform struct {
 // see. It answers ok=false after an outage (503, never an empty feed for a
 // good key); an unknown or unentitled key simply sees nothing.
 func (s *server) feedAccess(c *gin.Context, product models.Product, kind models.UsageKind) (channels []string, ok bool) {
-	_, channels, ok = s.access(c, c.Query("dlid"), product, kind)
+	_, channels, ok = s.access(c, c.Query("dlid"), c.Query("domain"), product, kind)
 	return channels, ok
 }
 
@@ -80,10 +80,16 @@ func (s *server) feedAccess(c *gin.Context, product models.Product, kind models.
 // releases it may install, and why (Code NOT_FOUND for a missing or
 // unknown key). A hit by a known key is a usage event of the given kind.
 // ok=false means the request was answered (an outage, a rate limit).
-func (s *server) access(c *gin.Context, dlid string, product models.Product, kind models.UsageKind) (d models.Decision, channels []string, ok bool) {
+// domain is the site asking, when it says (Joomla's extra query
+// "dlid=…&domain=…"): a named domain that is not active on the license
+// gets what an unlicensed key gets, so one key cannot update every site.
+func (s *server) access(c *gin.Context, dlid, domain string, product models.Product, kind models.UsageKind) (d models.Decision, channels []string, ok bool) {
 	dlid = strings.ToLower(strings.TrimSpace(dlid))
 	var sl *models.SiteLicense
 	if dlid != "" {
+		if s.unknownKeysLimited(c) {
+			return d, nil, false
+		}
 		var err error
 		if sl, err = s.lookupKey(c, dlid); err != nil {
 			httpx.Fail(c, err)
@@ -93,9 +99,17 @@ func (s *server) access(c *gin.Context, dlid string, product models.Product, kin
 			return d, nil, false
 		}
 	}
-	d = s.decide(sl, SiteRequest{Product: product.Repo})
+	req := SiteRequest{Product: product.Repo}
+	if domain != "" {
+		normalized, err := models.NormalizeDomain(domain)
+		if err != nil {
+			normalized = "invalid.invalid" // names no active domain: served as an unlicensed site
+		}
+		req.Domain = normalized
+	}
+	d = s.decide(sl, req)
 	if sl != nil {
-		s.Usage.Record(models.UsageEvent{LicenseID: sl.License.ID, Kind: kind, IP: c.ClientIP(), Result: d.Code, At: s.Now()})
+		s.Usage.Record(models.UsageEvent{LicenseID: sl.License.ID, Kind: kind, Domain: req.Domain, IP: c.ClientIP(), Result: d.Code, At: s.Now()})
 	}
 	switch {
 	case d.Valid:
@@ -106,15 +120,31 @@ func (s *server) access(c *gin.Context, dlid string, product models.Product, kin
 	return d, nil, true
 }
 
-// tooManyUnknownKeys rate-limits unknown keys per client address,
+// tooManyUnknownKeys charges an unknown key to the client address's limit,
 // answering 429 when the limit is reached.
 func (s *server) tooManyUnknownKeys(c *gin.Context) bool {
 	if s.unknownKeys.Allow(c.ClientIP()) {
 		return false
 	}
+	s.failUnknownKeys(c)
+	return true
+}
+
+// unknownKeysLimited answers 429 when the client address has spent its
+// unknown-key limit. It runs before any key is looked up: were a known key
+// still answered while unknown ones get 429, a guesser would learn which
+// guess was right at full speed.
+func (s *server) unknownKeysLimited(c *gin.Context) bool {
+	if !s.unknownKeys.Limited(c.ClientIP()) {
+		return false
+	}
+	s.failUnknownKeys(c)
+	return true
+}
+
+func (s *server) failUnknownKeys(c *gin.Context) {
 	c.Header("Retry-After", "60")
 	httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_unknown_keys", "", "too many unknown license keys from this address; retry in a minute"))
-	return true
 }
 
 // productOf reads the product from the path; ok=false if answered.

@@ -46,6 +46,9 @@ type SiteAnswer struct {
 	ActivationUsage int          `json:"activation_usage"`
 	TS              time.Time    `json:"ts"`
 	Nonce           string       `json:"nonce,omitempty"`
+	// Scope names the key, domain and product this answer is about; a
+	// site must check it is its own question.
+	Scope Scope `json:"scope"`
 }
 
 // SiteLicense is the license as a site sees it.
@@ -81,6 +84,8 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// LastSeen writes heartbeats in batches; nil writes each at once.
 	LastSeen *usage.LastSeen
+	// TokenValidity is how long an offline token is usable (0: 30 days).
+	TokenValidity time.Duration
 	// DomainSilence is how long a domain may stay silent before it is
 	// released. A heartbeat is left to LastSeen only while the domain's
 	// stored last_seen is younger than half of it, so a lost batch never
@@ -174,6 +179,10 @@ func (s *server) siteCall(c *gin.Context, needDomain bool) (req SiteRequest, sl 
 		httpx.Fail(c, httpx.Invalid("missing_dlid", "dlid", "send the license key as dlid"))
 		return req, nil, false
 	}
+	if err := checkNonceCommitment(req); err != nil { // over the domain as sent, before it is normalized
+		httpx.Fail(c, err)
+		return req, nil, false
+	}
 	if req.Domain != "" || needDomain {
 		domain, err := models.NormalizeDomain(req.Domain)
 		if err != nil {
@@ -182,15 +191,15 @@ func (s *server) siteCall(c *gin.Context, needDomain bool) (req SiteRequest, sl 
 		}
 		req.Domain = domain
 	}
+	if s.unknownKeysLimited(c) { // before the lookup: a right key is no way out of the limit
+		return req, nil, false
+	}
 	found, err := s.lookupKey(c, req.DLID)
 	if err != nil {
 		httpx.Fail(c, err)
 		return req, nil, false
 	}
-	if found == nil && !s.unknownKeys.Allow(c.ClientIP()) {
-		c.Header("Retry-After", "60")
-		httpx.Fail(c, httpx.NewError(http.StatusTooManyRequests, "too_many_unknown_keys", "",
-			"too many unknown license keys from this address; retry in a minute"))
+	if found == nil && s.tooManyUnknownKeys(c) {
 		return req, nil, false
 	}
 	return req, found, true
@@ -224,8 +233,28 @@ func (s *server) lookupKey(c *gin.Context, raw string) (*models.SiteLicense, err
 	return &sl, nil
 }
 
+// isStaging tells whether domain is a staging copy of one of sl's sites: a
+// domain already active as one stays one; otherwise the rule decides, with
+// the license's production domains as what a staging prefix may stand in
+// front of.
+func (s *server) isStaging(sl *models.SiteLicense, domain string) bool {
+	if sl == nil {
+		return s.Staging.IsStaging(domain, nil)
+	}
+	if slices.Contains(sl.StagingDomains, domain) {
+		return true
+	}
+	production := make([]string, 0, len(sl.ActiveDomains))
+	for _, d := range sl.ActiveDomains {
+		if !slices.Contains(sl.StagingDomains, d) {
+			production = append(production, d)
+		}
+	}
+	return s.Staging.IsStaging(domain, production)
+}
+
 func (s *server) decide(sl *models.SiteLicense, req SiteRequest) models.Decision {
-	f := models.ValidationFacts{Product: req.Product, Domain: req.Domain, Now: s.Now(), DomainIsStaging: s.Staging.IsStaging(req.Domain)}
+	f := models.ValidationFacts{Product: req.Product, Domain: req.Domain, Now: s.Now(), DomainIsStaging: s.isStaging(sl, req.Domain)}
 	if sl != nil {
 		f.License, f.Entitled, f.ActiveDomains, f.StagingDomains = &sl.License, sl.Entitled, sl.ActiveDomains, sl.StagingDomains
 	}
@@ -234,7 +263,7 @@ func (s *server) decide(sl *models.SiteLicense, req SiteRequest) models.Decision
 
 func (s *server) siteAnswer(sl *models.SiteLicense, req SiteRequest, d models.Decision) SiteAnswer {
 	a := SiteAnswer{Valid: d.Valid, Code: d.Code, Detail: d.Detail, TS: s.Now().UTC().Truncate(time.Second), Nonce: req.Nonce,
-		Staging: s.Staging.IsStaging(req.Domain)}
+		Staging: s.isStaging(sl, req.Domain), Scope: scopeOf(req)}
 	if sl == nil || sl.License.Status == models.StatusPending {
 		return a
 	}
@@ -317,7 +346,7 @@ func (s *server) activate(c *gin.Context) {
 // cannot be used or every slot is taken, d says why and activated is
 // false. err is for the caller to answer (a rate limit, an outage).
 func (s *server) activateDomain(c *gin.Context, sl *models.SiteLicense, req SiteRequest) (d models.Decision, activated bool, err error) {
-	domain, staging := req.Domain, s.Staging.IsStaging(req.Domain)
+	domain, staging := req.Domain, s.isStaging(sl, req.Domain)
 	req.Domain = "" // the license itself must be usable; the domain is what we add
 	if d = s.decide(sl, req); !d.Valid {
 		s.Metrics.Activation(d.Code, staging)
@@ -477,12 +506,8 @@ type LicenseToken struct {
 
 // siteToken issues an offline token to a site holding a usable key.
 func (s *server) siteToken(c *gin.Context) {
-	req, sl, ok := s.siteCall(c, false)
+	_, sl, ok := s.siteCall(c, false)
 	if !ok {
-		return
-	}
-	if d := s.decide(sl, req); !d.Valid {
-		httpx.Fail(c, httpx.NewError(http.StatusForbidden, strings.ToLower(d.Code), "dlid", "no token for this key: "+d.Detail))
 		return
 	}
 	s.issueToken(c, sl)
@@ -507,7 +532,18 @@ func (s *server) adminToken(c *gin.Context) {
 	s.issueToken(c, &sl)
 }
 
+// issueToken signs an offline token for a license in good standing only:
+// a revoked, suspended or expired license (in grace too) gets none, so its
+// last token runs out at its valid_until.
 func (s *server) issueToken(c *gin.Context, sl *models.SiteLicense) {
+	if d := s.decide(sl, SiteRequest{}); d.Code != models.CodeValid {
+		detail := d.Detail
+		if detail == "" {
+			detail = d.Code
+		}
+		httpx.Fail(c, httpx.NewError(http.StatusForbidden, strings.ToLower(d.Code), "dlid", "no token for this key: "+detail))
+		return
+	}
 	key, err := s.signer.key(c.Request.Context())
 	if err != nil {
 		httpx.Fail(c, err)
@@ -516,6 +552,12 @@ func (s *server) issueToken(c *gin.Context, sl *models.SiteLicense) {
 	l := sl.License
 	claims := licensetoken.Claims{DLID: l.Key(), Tier: l.TierKey, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil,
 		MaxDomains: l.MaxDomains, IssuedAt: s.Now().UTC().Truncate(time.Second), Entitlements: []string{}}
+	validity := s.TokenValidity
+	if validity <= 0 {
+		validity = 30 * 24 * time.Hour
+	}
+	validUntil := claims.IssuedAt.Add(validity)
+	claims.ValidUntil = &validUntil
 	for _, e := range sl.Entitlements {
 		claims.Entitlements = append(claims.Entitlements, e.Repo)
 	}

@@ -126,6 +126,11 @@ func (s *Store) activate(ctx context.Context, licenseID, domain string, staging 
 		if inUse := len(active) - len(stagingDomains); !staging && inUse >= l.MaxDomains {
 			return models.Conflict(models.CodeTooManyDomains, "all %d domain slots of this license are in use (%d active); deactivate one first", l.MaxDomains, inUse)
 		}
+		// Staging copies take no slot but are capped too (as many as the
+		// license has slots), so no staging name is a way around max_domains.
+		if staging && len(stagingDomains) >= l.MaxDomains {
+			return models.Conflict(models.CodeTooManyDomains, "all %d staging slots of this license are in use; deactivate a staging copy first", l.MaxDomains)
+		}
 		active = append(active, domain)
 		sort.Strings(active)
 		if found {

@@ -40,6 +40,75 @@ final class SiteRequest
         return count($parts) === 2 && hash_equals($this->commitment($parts[0]), $parts[1]);
     }
 
+    /**
+     * Whether a signed answer's scope names this question: the SHA-256 of
+     * this key, this domain as licenseflow normalizes it, this product.
+     */
+    public function isScopeOf(mixed $scope): bool
+    {
+        if (!is_array($scope) || !is_string($scope['key_sha256'] ?? null)
+            || !is_string($scope['domain'] ?? null) || !is_string($scope['product'] ?? null)) {
+            return false;
+        }
+        if (!hash_equals(hash('sha256', $this->dlid), $scope['key_sha256'])
+            || $scope['product'] !== ($this->product ?? '')) {
+            return false;
+        }
+        if ($this->domain === null) {
+            return $scope['domain'] === '';
+        }
+        $domain = self::normalizedDomain($this->domain);
+        // Without PHP's intl extension an internationalized name cannot be
+        // converted as licenseflow does; the key, product and nonce still bind.
+        return $domain === null ? $scope['domain'] !== '' : $scope['domain'] === $domain;
+    }
+
+    /**
+     * The domain as licenseflow normalizes it: lower case, no scheme, port,
+     * path or "www.", IDN in punycode, IPv4-mapped addresses as IPv4. Null
+     * when it cannot be worked out here (IDN without the intl extension).
+     */
+    public static function normalizedDomain(string $raw): ?string
+    {
+        $d = strtolower(trim($raw));
+        if (filter_var($d, FILTER_VALIDATE_IP) === false) {
+            $scheme = strpos($d, '://');
+            if ($scheme !== false) {
+                $d = substr($d, $scheme + 3);
+            }
+            $d = preg_split('~[/?#]~', $d)[0];
+            $at = strrpos($d, '@');
+            if ($at !== false) {
+                $d = substr($d, $at + 1);
+            }
+            if (str_starts_with($d, '[')) {
+                $d = substr($d, 1, max(0, (int) strpos($d, ']') - 1));
+            } elseif (substr_count($d, ':') === 1) {
+                $d = explode(':', $d)[0];
+            }
+            $d = rtrim($d, '.');
+        }
+        if (filter_var($d, FILTER_VALIDATE_IP) !== false) {
+            $ip = (string) inet_ntop((string) inet_pton($d));
+            $mapped = substr($ip, 0, 7) === '::ffff:' ? substr($ip, 7) : null;
+            return $mapped !== null && filter_var($mapped, FILTER_VALIDATE_IP, FILTER_FLAG_IPV4) !== false ? $mapped : $ip;
+        }
+        if (preg_match('/[^\x00-\x7f]/', $d) === 1) {
+            if (!function_exists('idn_to_ascii')) {
+                return null;
+            }
+            $ascii = idn_to_ascii($d, IDNA_NONTRANSITIONAL_TO_ASCII, INTL_IDNA_VARIANT_UTS46);
+            if ($ascii === false) {
+                return null;
+            }
+            $d = strtolower($ascii);
+        }
+        while (str_starts_with($d, 'www.') && str_contains(substr($d, 4), '.')) {
+            $d = substr($d, 4);
+        }
+        return $d;
+    }
+
     /** Which cached answer of the key answers this question. */
     public function slot(): string
     {

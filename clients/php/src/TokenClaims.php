@@ -21,6 +21,7 @@ final class TokenClaims
         public readonly int $maxDomains,
         public readonly ?\DateTimeImmutable $issuedAt,
         public readonly string $keyId,
+        public readonly ?\DateTimeImmutable $validUntil = null,
     ) {
     }
 
@@ -38,11 +39,20 @@ final class TokenClaims
             (int) ($data['max_domains'] ?? 0),
             Time::parse($data['issued_at'] ?? null),
             (string) ($data['kid'] ?? ''),
+            Time::parse($data['valid_until'] ?? null),
         );
     }
 
+    /**
+     * Before the token's own valid_until (a token without one, from before
+     * tokens expired, is never usable: it would outlive any revocation) and
+     * while the license itself is usable.
+     */
     public function usableAt(\DateTimeInterface $at): bool
     {
+        if ($this->validUntil === null || $at >= $this->validUntil) {
+            return false;
+        }
         return Time::usable($this->expiresAt, $this->graceUntil, $at);
     }
 }

@@ -54,20 +54,19 @@ final class TokenTest extends ServerTestCase
         }
     }
 
-    public function testATokenIsUsableUntilItsGracePeriodEnds(): void
+    public function testATokenIsUsableUntilItsValidUntilOnly(): void
     {
         $cache = $this->newCache();
         $token = $this->client($cache)->requestToken($this->dlid());
         $claims = $this->client($cache)->verifyToken($token);
+        self::assertNotNull($claims->validUntil);
         self::assertNotNull($claims->expiresAt);
-        self::assertNotNull($claims->graceUntil);
+        self::assertLessThan($claims->expiresAt, $claims->validUntil, 'the token ends long before the license');
 
-        $atExpiry = new FixedClock($claims->expiresAt->modify('+1 second'));
-        $lastSecond = new FixedClock($claims->graceUntil->modify('-1 second'));
-        $graceOver = new FixedClock($claims->graceUntil);
-        self::assertTrue($this->client($cache, clock: $atExpiry)->checkToken($token), 'in grace after expiry');
+        $lastSecond = new FixedClock($claims->validUntil->modify('-1 second'));
+        $expired = new FixedClock($claims->validUntil);
         self::assertTrue($this->client($cache, clock: $lastSecond)->checkToken($token));
-        self::assertFalse($this->client($cache, clock: $graceOver)->checkToken($token));
+        self::assertFalse($this->client($cache, clock: $expired)->checkToken($token), 'an expired token is refused');
     }
 
     public function testAnUnknownKeyGetsNoToken(): void

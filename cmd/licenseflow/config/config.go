@@ -97,7 +97,7 @@ var Vars = []Var{
 	{Name: "LICENSEFLOW_TRUSTED_PROXIES", Default: "", ReadBy: apiSide,
 		Description: "Comma-separated proxy addresses/CIDRs allowed to set X-Forwarded-For (client IPs for rate limits). Empty: none."},
 	{Name: "LICENSEFLOW_STAGING_DOMAINS", Default: "default", ReadBy: apiSide,
-		Description: "Staging and local copies of sites, which activate without taking a domain slot: comma-separated names (`localhost`), `*.suffix`, `prefix.*` (a subdomain whose first label is prefix) and CIDR prefixes. `default` stands for `" + strings.Join(models.DefaultStagingDomains, ", ") + "`; add to it (`default,*.internal`) or replace it; `none` exempts nothing."},
+		Description: "Staging and local copies of sites, which activate without taking a domain slot: comma-separated names (`localhost`), `*.suffix`, `prefix.*` (a subdomain whose first label is prefix, in front of a domain already active on the same license) and CIDR prefixes. `default` stands for `" + strings.Join(models.DefaultStagingDomains, ", ") + "`; add to it (`default,*.internal`) or replace it; `none` exempts nothing."},
 	{Name: "LICENSEFLOW_WORKER_HEALTH_ADDR", Default: ":8081", ReadBy: []Role{RoleWorker},
 		Description: "Address where a `worker` process answers `GET /healthz` (the process runs) and `GET /readyz` (its database and Temporal namespace answer), for an orchestrator's probes."},
 	{Name: "LICENSEFLOW_WORKFLOW_CACHE", Default: strconv.Itoa(worker.DefaultWorkflowCache), ReadBy: workerSide,
@@ -162,6 +162,8 @@ var Vars = []Var{
 		Description: "Seller VAT id on invoices."},
 	{Name: "LICENSEFLOW_VENDOR_EMAIL", Default: "", ReadBy: workerSide,
 		Description: "Seller contact email on invoices."},
+	{Name: "LICENSEFLOW_TOKEN_DAYS", Default: "30", ReadBy: apiSide,
+		Description: "Days an offline license token is usable after it is issued (1 to 365), whatever the license's term: sites fetch a fresh one before then, and a revoked, suspended or expired license gets none."},
 }
 
 // Config is the parsed configuration.
@@ -208,6 +210,8 @@ type Webhooks struct {
 type Site struct {
 	ReleasesDir   string
 	DomainSilence time.Duration
+	// TokenValidity is how long an offline token is usable.
+	TokenValidity time.Duration
 	// HeartbeatFlush is how often heartbeats' last-seen times are written.
 	HeartbeatFlush         time.Duration
 	ReleaseEmailsPerMinute int
@@ -341,6 +345,7 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 		Site: Site{
 			ReleasesDir:            get("LICENSEFLOW_RELEASES_DIR"),
 			DomainSilence:          time.Duration(integer("LICENSEFLOW_DOMAIN_SILENCE_DAYS", 1, 3650)) * 24 * time.Hour,
+			TokenValidity:          time.Duration(integer("LICENSEFLOW_TOKEN_DAYS", 1, 365)) * 24 * time.Hour,
 			HeartbeatFlush:         time.Duration(integer("LICENSEFLOW_HEARTBEAT_FLUSH_SECONDS", 1, 3600)) * time.Second,
 			ReleaseEmailsPerMinute: integer("LICENSEFLOW_RELEASE_EMAILS_PER_MINUTE", 1, 100000),
 			TrustedProxies:         splitList(get("LICENSEFLOW_TRUSTED_PROXIES")),

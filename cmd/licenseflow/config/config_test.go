@@ -45,16 +45,16 @@ func TestEveryVariableIsDocumentedOnce(t *testing.T) {
 func TestStagingDomainsExtendOrReplaceTheDefaults(t *testing.T) {
 	c, err := Load(env(nil), RoleDev)
 	require.NoError(t, err)
-	assert.True(t, c.Site.Staging.IsStaging("staging.shop.example"), "the built-in list by default")
+	assert.True(t, c.Site.Staging.IsStaging("staging.shop.example", []string{"shop.example"}), "the built-in list by default")
 
 	c, err = Load(env(map[string]string{"LICENSEFLOW_STAGING_DOMAINS": "default, *.internal"}), RoleDev)
 	require.NoError(t, err)
-	assert.True(t, c.Site.Staging.IsStaging("localhost"))
-	assert.True(t, c.Site.Staging.IsStaging("shop.internal"))
+	assert.True(t, c.Site.Staging.IsStaging("localhost", nil))
+	assert.True(t, c.Site.Staging.IsStaging("shop.internal", nil))
 
 	c, err = Load(env(map[string]string{"LICENSEFLOW_STAGING_DOMAINS": "none"}), RoleDev)
 	require.NoError(t, err)
-	assert.False(t, c.Site.Staging.IsStaging("localhost"), "none exempts nothing")
+	assert.False(t, c.Site.Staging.IsStaging("localhost", nil), "none exempts nothing")
 
 	_, err = Load(env(map[string]string{"LICENSEFLOW_STAGING_DOMAINS": "staging."}), RoleDev)
 	assert.ErrorContains(t, err, "LICENSEFLOW_STAGING_DOMAINS")

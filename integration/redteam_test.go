@@ -1,0 +1,218 @@
+package integration
+
+// Each test here is an attack a pirate or a dishonest buyer tried on an
+// earlier licenseflow; it passes only when the attack fails.
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/licenseflow/licenseflow/licensetoken"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/siteapi"
+	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/testsupport"
+	"github.com/licenseflow/licenseflow/testsupport/stack"
+)
+
+// Guessing keys: once an address is limited for unknown keys, a right key
+// is answered 429 like a wrong one, so the limit tells a guesser nothing.
+func TestRedTeamKeyGuessingIsLimitedBeforeTheLookup(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		v := issue(t, s, crmOrder)
+		limited := 0
+		var retryAfter string
+		for i := range 40 {
+			r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", siteapi.SiteRequest{DLID: fmt.Sprintf("%032x", i+1)})
+			if r.Status == http.StatusTooManyRequests {
+				limited++
+				retryAfter = r.Header.Get("Retry-After")
+			}
+		}
+		require.Positive(t, limited, "guessing keys is slowed down")
+		assert.Equal(t, "60", retryAfter)
+		for _, path := range []string{"/api/v1/licenses/validate", "/api/v1/licenses/activate"} {
+			r := s.CallAs("", http.MethodPost, path, siteapi.SiteRequest{DLID: v.DLID, Domain: "guess.example.com"})
+			assert.Equal(t, http.StatusTooManyRequests, r.Status, "%s: the right key gets the same answer as a wrong one: %s", path, r.Body)
+			assert.Equal(t, "too_many_unknown_keys", r.Error(t).Code)
+		}
+		r := s.CallAs("", http.MethodGet, "/updates/pos/latest?dlid="+v.DLID, nil)
+		assert.Equal(t, http.StatusTooManyRequests, r.Status, "feeds too: %s", r.Body)
+	})
+}
+
+// committingNonce makes a nonce as the PHP client does: random, then a
+// commitment to the key, domain and product of the question.
+func committingNonce(random, dlid, domain, product string) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{"licenseflow-nonce-v1", random, dlid, domain, product}, "\n")))
+	return random + "." + base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// The relay: a pirate's DNS sends the site's question to a relay, which
+// keeps the site's nonce and asks about another, valid key with no domain
+// and no product. licenseflow refuses the mismatch, and every answer names
+// the key, domain and product it answers.
+func TestRedTeamRelayedNonceWithAnotherKeyIsRefused(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		v := issue(t, s, crmOrder)
+		pirateKey := strings.Repeat("f", 32)
+		siteNonce := committingNonce("r4nd0m", pirateKey, "pirate-shop.com", "MokoSuiteERP")
+
+		for name, relayed := range map[string]siteapi.SiteRequest{
+			"another key, no domain, no product":   {DLID: v.DLID, Nonce: siteNonce},
+			"another key, same domain and product": {DLID: v.DLID, Domain: "pirate-shop.com", Product: "MokoSuiteERP", Nonce: siteNonce},
+		} {
+			r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate", relayed)
+			assert.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s: %s", name, r.Body)
+			assert.Equal(t, "nonce_mismatch", r.Error(t).Code, name)
+		}
+		own := committingNonce("r4nd0m", v.DLID, "https://www.Shop.example.com/", "MokoSuitePOS")
+		r := s.CallAs("", http.MethodPost, "/api/v1/licenses/validate",
+			siteapi.SiteRequest{DLID: v.DLID, Domain: "https://www.Shop.example.com/", Product: "MokoSuitePOS", Nonce: own})
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var a siteapi.SiteAnswer
+		r.JSON(t, &a)
+		key := sha256.Sum256([]byte(v.DLID))
+		assert.Equal(t, siteapi.Scope{KeySHA256: hex.EncodeToString(key[:]), Domain: "shop.example.com", Product: "MokoSuitePOS"}, a.Scope,
+			"the signed answer names its question")
+		assert.Equal(t, own, a.Nonce)
+	})
+}
+
+// EDD's sample plugin urlencodes item_name before wp_remote_post encodes
+// the form again: licenseflow receives "Moko+Forms+for+WordPress" and must
+// compare it as EDD does, sanitize_title(urldecode(item_name)).
+func TestRedTeamEDDSamplePluginDoubleEncodedItemNameActivates(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		r := s.Call(http.MethodPost, "/api/v1/products", `{"code":"wpforms","repo":"MokoForms","name":"Moko Forms for WordPress","platform":"wordpress"}`)
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		r = s.Call(http.MethodPost, "/api/v1/tiers", `{"key":"wp","name":"WordPress","products":["wpforms"],"max_domains":1,"term":"annual","price_cents":4900,"currency":"EUR","channels":["stable"]}`)
+		require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+		key := issue(t, s, `{"user_email":"wp@example.com","tier":"wp","max_domains":1}`).DLID
+
+		samplePlugin := func(action string) map[string]any {
+			// $api_params = ['edd_action' => …, 'license' => $license,
+			// 'item_name' => urlencode(EDD_SAMPLE_ITEM_NAME), 'url' => home_url()];
+			// wp_remote_post(EDD_SAMPLE_STORE_URL, ['body' => $api_params]).
+			body := "edd_action=" + action + "&license=" + key +
+				"&item_name=" + url.QueryEscape(url.QueryEscape("Moko Forms for WordPress")) +
+				"&url=" + url.QueryEscape("https://wp-shop.example.com")
+			resp, err := http.Post(s.API.URL+siteapi.EDDPath, "application/x-www-form-urlencoded; charset=UTF-8", strings.NewReader(body))
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			raw, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
+			var out map[string]any
+			require.NoError(t, json.Unmarshal(raw, &out), string(raw))
+			return out
+		}
+		a := samplePlugin("activate_license")
+		assert.Equal(t, true, a["success"], a)
+		assert.Equal(t, "valid", a["license"], a)
+		c := samplePlugin("check_license")
+		assert.Equal(t, "valid", c["license"], c)
+	})
+}
+
+// The staging farm: on a 1-domain license, staging names in front of other
+// people's domains and private addresses used to activate without a slot.
+// Now they need a slot like any site, and real staging copies are capped.
+func TestRedTeamStagingFarmOnAOneDomainLicenseFails(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		v := issue(t, s, `{"user_email":"farm@example.com","tier":"pos","max_domains":1}`)
+		a := siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: "shop.com"})
+		require.True(t, *a.Activated, a.Detail)
+
+		for _, farmed := range []string{"staging.other-customer.com", "dev.anything.org", "stage.x.y", "10.1.2.3", "192.168.1.1:8080", "::ffff:10.1.2.3"} {
+			a = siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: farmed})
+			assert.False(t, *a.Activated, "%s must take a slot, and the only one is in use", farmed)
+			assert.False(t, a.Staging, farmed)
+			assert.Equal(t, models.CodeTooManyDomains, a.Code, farmed)
+		}
+		a = siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: "staging.shop.com"})
+		require.True(t, *a.Activated, "a staging copy of the license's own site: %s", a.Detail)
+		assert.True(t, a.Staging)
+		a = siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: "dev.shop.com"})
+		assert.False(t, *a.Activated, "staging copies are capped at max_domains")
+		assert.Equal(t, models.CodeTooManyDomains, a.Code)
+		assert.Equal(t, []string{"shop.com", "staging.shop.com"}, a.License.ActiveDomains)
+	})
+}
+
+// One key, every site: feeds, latest and downloads used to take only the
+// key. A site that names a domain not active on the license now gets the
+// empty feed and 403, like an unlicensed key.
+func TestRedTeamFeedAndDownloadForAnUnlicensedDomainFail(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		v := issue(t, s, `{"user_email":"feeds@example.com","tier":"pos","max_domains":1}`)
+		a := siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: "shop.com"})
+		require.True(t, *a.Activated, a.Detail)
+		require.Equal(t, http.StatusCreated, publish(t, s, "pos", "2.0.0", "stable", []byte("release 2.0.0")).Status)
+
+		feed := func(domain string) siteapi.JoomlaUpdates {
+			r := s.CallAs("", http.MethodGet, "/updates/pos.xml?dlid="+v.DLID+"&domain="+url.QueryEscape(domain), nil)
+			require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+			var doc siteapi.JoomlaUpdates
+			require.NoError(t, xml.Unmarshal(r.Body, &doc))
+			return doc
+		}
+		assert.Len(t, feed("https://www.shop.com").Updates, 1, "the licensed site sees the release")
+		assert.Empty(t, feed("pirate-shop.com").Updates, "another site with the same key sees nothing")
+
+		latest := s.CallAs("", http.MethodGet, "/updates/pos/latest?dlid="+v.DLID+"&domain=pirate-shop.com", nil)
+		assert.NotEqual(t, "2.0.0", string(latest.Body))
+		latest = s.CallAs("", http.MethodGet, "/updates/pos/latest?dlid="+v.DLID+"&domain=shop.com", nil)
+		assert.Equal(t, "2.0.0", string(latest.Body))
+
+		download := s.CallAs("", http.MethodGet, "/downloads/pos/2.0.0?dlid="+v.DLID+"&domain=pirate-shop.com", nil)
+		assert.Equal(t, http.StatusForbidden, download.Status, string(download.Body))
+		download = s.CallAs("", http.MethodGet, "/downloads/pos/2.0.0?dlid="+v.DLID+"&domain=shop.com", nil)
+		assert.Equal(t, http.StatusOK, download.Status, string(download.Body))
+	})
+}
+
+// Offline tokens used to never expire and to outlive revocation: a revoked
+// lifetime license's token still passed checkToken. Tokens now end at
+// valid_until (30 days), and a revoked license gets no fresh one.
+func TestRedTeamExpiredTokenAndRevokedLicenseTokenFail(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		v := issue(t, s, `{"user_email":"lifetime@example.com","tier":"suite-lifetime","max_domains":1}`)
+		r := s.CallAs("", http.MethodPost, "/api/v1/licenses/token", siteapi.SiteRequest{DLID: v.DLID})
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var tok siteapi.LicenseToken
+		r.JSON(t, &tok)
+		claims, err := licensetoken.Verify(tok.Token, publicKeys(t, s))
+		require.NoError(t, err)
+		require.NotNil(t, claims.ValidUntil)
+		assert.WithinDuration(t, claims.IssuedAt.AddDate(0, 0, 30), *claims.ValidUntil, time.Second)
+		assert.True(t, claims.UsableAt(time.Now()))
+		assert.False(t, claims.UsableAt(claims.ValidUntil.Add(time.Second)), "an expired token is refused, lifetime license or not")
+
+		require.Equal(t, http.StatusOK, s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+v.ID+"/revoke", nil).Status)
+		s.WaitFor("the revocation to reach sites", 10*time.Second, func() bool {
+			return s.CallAs("", http.MethodPost, "/api/v1/licenses/token", siteapi.SiteRequest{DLID: v.DLID}).Status == http.StatusForbidden
+		})
+		admin := s.Call(http.MethodPost, "/api/v1/licenses/"+v.ID+"/token", nil)
+		assert.Equal(t, http.StatusForbidden, admin.Status, "no operator token for a revoked license either: %s", admin.Body)
+	})
+}
