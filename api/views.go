@@ -98,6 +98,7 @@ type OrderView struct {
 	Kind        models.OrderKind   `json:"kind"`
 	Months      int                `json:"months"`
 	Lifetime    bool               `json:"lifetime"`
+	ExpiresAt   *time.Time         `json:"expires_at,omitempty"`
 	MaxDomains  int                `json:"max_domains"`
 	AmountCents int64              `json:"amount_cents"`
 	Currency    string             `json:"currency"`
@@ -117,7 +118,7 @@ type OrderView struct {
 
 func orderView(o models.Order) OrderView {
 	return OrderView{
-		ID: o.ID, CustomerID: o.CustomerID, Tier: o.TierKey, Kind: o.Kind, Months: o.Months, Lifetime: o.Lifetime,
+		ID: o.ID, CustomerID: o.CustomerID, Tier: o.TierKey, Kind: o.Kind, Months: o.Months, Lifetime: o.Lifetime, ExpiresAt: o.ExpiresAt,
 		MaxDomains: o.MaxDomains, AmountCents: o.AmountCents, Currency: o.Currency, Status: o.Status, PaymentRef: o.PaymentRef,
 		StripeCustomerID: o.StripeCustomerID, StripeSubscriptionID: o.StripeSubscriptionID,
 		StripeCheckoutSessionID: o.StripeCheckoutSessionID, StripePaymentIntentID: o.StripePaymentIntentID,
