@@ -82,22 +82,24 @@ func (s *server) deleteProduct(c *gin.Context) {
 
 // TierRequest creates or replaces a tier.
 type TierRequest struct {
-	Key        string      `json:"key"`
-	Name       string      `json:"name"`
-	Products   []string    `json:"products"`
-	MaxDomains int         `json:"max_domains"`
-	Term       models.Term `json:"term"`
-	TermMonths int         `json:"term_months"`
-	PriceCents int64       `json:"price_cents"`
-	Currency   string      `json:"currency"`
-	Channels   []string    `json:"channels"`
-	Active     *bool       `json:"active"`
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	// Description tells buyers what the plan is for (plain text).
+	Description string      `json:"description"`
+	Products    []string    `json:"products"`
+	MaxDomains  int         `json:"max_domains"`
+	Term        models.Term `json:"term"`
+	TermMonths  int         `json:"term_months"`
+	PriceCents  int64       `json:"price_cents"`
+	Currency    string      `json:"currency"`
+	Channels    []string    `json:"channels"`
+	Active      *bool       `json:"active"`
 	// StripePriceID sells the tier under an existing Stripe price.
 	StripePriceID string `json:"stripe_price_id"`
 }
 
 func (r TierRequest) tier() models.Tier {
-	t := models.Tier{Key: r.Key, Name: r.Name, Products: r.Products, MaxDomains: r.MaxDomains, Term: r.Term,
+	t := models.Tier{Key: r.Key, Name: r.Name, Description: r.Description, Products: r.Products, MaxDomains: r.MaxDomains, Term: r.Term,
 		TermMonths: r.TermMonths, PriceCents: r.PriceCents, Currency: r.Currency, Channels: r.Channels, Active: true,
 		StripePriceID: r.StripePriceID}
 	if r.Active != nil {

@@ -319,10 +319,11 @@ func TestTheCatalogIsEditedAndChecked(t *testing.T) {
 	a.refused(http.MethodPost, "/api/v1/products", `{"code":"gold","repo":"Other","name":"x","platform":"joomla"}`, 409, "product_exists")
 	a.refused(http.MethodPost, "/api/v1/products", `{"code":"silver","repo":"Silver","name":"x","platform":"drupal"}`, 422, "invalid_platform")
 
-	tier := `{"key":"gold","name":"Gold","products":["gold","base"],"max_domains":2,"term":"custom","term_months":6,"price_cents":600,"currency":"chf","channels":["stable","beta"]}`
+	tier := `{"key":"gold","name":"Gold","description":"  For shops that sell gold.\nTwo sites.  ","products":["gold","base"],"max_domains":2,"term":"custom","term_months":6,"price_cents":600,"currency":"chf","channels":["stable","beta"]}`
 	w = a.call(adminToken, http.MethodPost, "/api/v1/tiers", tier)
 	require.Equal(t, http.StatusCreated, w.Code, w.Body.String())
 	tv := decodeAs[api.TierView](t, w.Body.Bytes())
+	assert.Equal(t, "For shops that sell gold.\nTwo sites.", tv.Description, "the plan description, trimmed")
 	assert.Equal(t, "CHF", tv.Currency)
 	assert.Equal(t, 6, tv.TermMonths)
 	assert.True(t, tv.Active)

@@ -162,6 +162,8 @@ func TestCatalogNamesAndCurrenciesAreChecked(t *testing.T) {
 		{"not ISO 4217", "/api/v1/tiers", tier(func(m map[string]any) { m["currency"] = "XYZ" }), "invalid_currency", "currency"},
 		{"long tier name", "/api/v1/tiers", tier(func(m map[string]any) { m["name"] = strings.Repeat("g", 201) }), "too_long", "name"},
 		{"tier name with CR LF", "/api/v1/tiers", tier(func(m map[string]any) { m["name"] = "Gold\r\nBcc: x@example.com" }), "invalid_text", "name"},
+		{"long plan description", "/api/v1/tiers", tier(func(m map[string]any) { m["description"] = strings.Repeat("d", 2001) }), "too_long", "description"},
+		{"plan description with a control character", "/api/v1/tiers", tier(func(m map[string]any) { m["description"] = "Gold\x00plan" }), "invalid_text", "description"},
 		{"long Stripe price", "/api/v1/tiers", tier(func(m map[string]any) { m["stripe_price_id"] = strings.Repeat("p", 101) }), "too_long", "stripe_price_id"},
 		{"long product name", "/api/v1/products", `{"code":"gold","repo":"Gold","name":"` + strings.Repeat("g", 201) + `","platform":"joomla"}`, "too_long", "name"},
 		{"product name with LF", "/api/v1/products", `{"code":"gold","repo":"Gold","name":"Gold\nSubject: x","platform":"joomla"}`, "invalid_text", "name"},

@@ -217,6 +217,7 @@ func productView(p models.Product) ProductView {
 type TierView struct {
 	Key           string      `json:"key"`
 	Name          string      `json:"name"`
+	Description   string      `json:"description"`
 	Products      []string    `json:"products"`
 	MaxDomains    int         `json:"max_domains"`
 	Term          models.Term `json:"term"`
@@ -231,7 +232,7 @@ type TierView struct {
 }
 
 func tierView(t models.Tier) TierView {
-	return TierView{Key: t.Key, Name: t.Name, Products: t.Products, MaxDomains: t.MaxDomains, Term: t.Term,
+	return TierView{Key: t.Key, Name: t.Name, Description: t.Description, Products: t.Products, MaxDomains: t.MaxDomains, Term: t.Term,
 		TermMonths: t.TermMonths, PriceCents: t.PriceCents, Currency: t.Currency, Channels: t.Channels, Active: t.Active,
 		StripePriceID: t.StripePriceID, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }

@@ -180,3 +180,46 @@ func TestAdminPagesRequireAnOperator(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	assert.True(t, strings.Contains(page, "stat-new"))
 }
+
+// The portal's Renew while no payment provider is configured: the plan's
+// description on the page, one pending renewal order the CRM can list, and
+// the CRM asked by renewal.requested to collect it; the page says so.
+func TestPortalRenewalWithoutStripeAsksTheCRMToCollect(t *testing.T) {
+	s := stack.Start(t, testsupport.SQLite(t), stack.Options{})
+	crm := testsupport.StartWebhookReceiver(t)
+	register(t, s, crm, false, models.EventRenewalRequested)
+	r := s.Call(http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"renewer@example.com","tier":"pos"}`)
+	require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+	var created struct {
+		ID string `json:"id"`
+	}
+	r.JSON(t, &created)
+	s.WaitIssued(created.ID)
+
+	b := newBrowserless(t, s)
+	b.signInAs("renewer@example.com")
+	status, page := b.get("/portal/licenses/" + created.ID + "/renew")
+	require.Equal(t, http.StatusOK, status, page)
+	assert.Contains(t, page, "Sell over the counter", "the plan's description")
+	status, page = b.post("/portal/licenses/"+created.ID+"/renew", url.Values{"csrf": {csrfOf(t, page)}})
+	require.Equal(t, http.StatusOK, status, page)
+	assert.Contains(t, page, "Renewal ordered")
+
+	var pending struct {
+		Data []struct {
+			ID     string             `json:"id"`
+			Kind   models.OrderKind   `json:"kind"`
+			Status models.OrderStatus `json:"status"`
+		} `json:"data"`
+	}
+	s.Call(http.MethodGet, "/api/v1/orders?status=pending&license_id="+created.ID, nil).JSON(t, &pending)
+	require.Len(t, pending.Data, 1, "one pending renewal order")
+	assert.Equal(t, models.OrderRenewal, pending.Data[0].Kind)
+	assert.Contains(t, page, pending.Data[0].ID, "the page names the order")
+
+	crm.WaitUntil("renewal.requested", time.Minute, received(models.EventRenewalRequested, ""))
+	got := crm.Requests()
+	require.Len(t, got, 1)
+	assert.Equal(t, pending.Data[0].ID, got[0].Payload.Data.Order.ID)
+	assert.Equal(t, created.ID, got[0].Payload.Data.License.ID)
+}

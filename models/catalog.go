@@ -42,16 +42,19 @@ const (
 // Tier is a sellable package: which products it grants, on which update
 // channels, for how many domains and how long, at what price.
 type Tier struct {
-	Key        string     `gorm:"primaryKey;size:64" json:"key"`
-	Name       string     `gorm:"size:200;not null" json:"name"`
-	Products   StringList `gorm:"not null" json:"products"`
-	MaxDomains int        `gorm:"not null" json:"max_domains"`
-	Term       Term       `gorm:"size:16;not null" json:"term"`
-	TermMonths int        `gorm:"not null" json:"term_months"`
-	PriceCents int64      `gorm:"not null" json:"price_cents"`
-	Currency   string     `gorm:"size:3;not null" json:"currency"`
-	Channels   StringList `gorm:"not null" json:"channels"`
-	Active     bool       `gorm:"not null" json:"active"`
+	Key  string `gorm:"primaryKey;size:64" json:"key"`
+	Name string `gorm:"size:200;not null" json:"name"`
+	// Description tells buyers what the plan is for (seed 004's plan
+	// description): plain text, shown wherever the plan is offered.
+	Description string     `gorm:"size:2000;not null;default:''" json:"description"`
+	Products    StringList `gorm:"not null" json:"products"`
+	MaxDomains  int        `gorm:"not null" json:"max_domains"`
+	Term        Term       `gorm:"size:16;not null" json:"term"`
+	TermMonths  int        `gorm:"not null" json:"term_months"`
+	PriceCents  int64      `gorm:"not null" json:"price_cents"`
+	Currency    string     `gorm:"size:3;not null" json:"currency"`
+	Channels    StringList `gorm:"not null" json:"channels"`
+	Active      bool       `gorm:"not null" json:"active"`
 	// StripePriceID maps a Stripe price to this tier, for Checkout Sessions
 	// created outside licenseflow without tier metadata.
 	StripePriceID string    `gorm:"size:100;not null;index" json:"stripe_price_id,omitempty"`
@@ -123,6 +126,7 @@ func (p *Product) Validate() error {
 func (t *Tier) Normalize() {
 	t.Key = strings.ToLower(strings.TrimSpace(t.Key))
 	t.Name = strings.TrimSpace(t.Name)
+	t.Description = strings.TrimSpace(t.Description)
 	t.Term = Term(strings.ToLower(strings.TrimSpace(string(t.Term))))
 	t.Currency = upperASCII(strings.TrimSpace(t.Currency))
 	t.Products = normalizedSet(t.Products)
@@ -143,6 +147,9 @@ func (t *Tier) Validate() error {
 		return Invalid("missing_name", "name", "tier name is required")
 	}
 	if err := CheckLine("name", t.Name, MaxNameLength); err != nil { // the name is in email subjects
+		return err
+	}
+	if err := CheckMultiline("description", t.Description, MaxDescriptionLength); err != nil {
 		return err
 	}
 	if len(t.Products) == 0 {
@@ -251,7 +258,17 @@ func ExampleCatalog() ([]Product, []Tier) {
 		tier("suite-monthly", "Complete Suite (monthly)", all, 10, TermMonthly, 5900, "stable", "beta"),
 		tier("suite-lifetime", "Complete Suite (lifetime)", all, 10, TermLifetime, 199900, "stable", "beta"),
 	}
+	descriptions := map[string]string{
+		"pos":            "Sell over the counter: MokoSuite with its point of sale, for up to 3 sites, updated for a year.",
+		"restaurant":     "Point of sale plus tables, kitchen tickets and menus, for up to 3 sites, updated for a year.",
+		"crm":            "MokoSuite with customer relations: contacts, pipeline and follow-ups, for up to 3 sites, updated for a year.",
+		"erp":            "Run the business: ERP, human resources and manufacturing, for up to 5 sites, updated for a year.",
+		"suite":          "Every MokoSuite extension, the beta channel included, for up to 10 sites, updated for a year.",
+		"suite-monthly":  "Every MokoSuite extension for up to 10 sites, paid month by month.",
+		"suite-lifetime": "Every MokoSuite extension for up to 10 sites, paid once, updated for as long as it is sold.",
+	}
 	for i := range tiers {
+		tiers[i].Description = descriptions[tiers[i].Key]
 		tiers[i].Normalize()
 	}
 	return products, tiers

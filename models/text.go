@@ -26,6 +26,8 @@ const (
 	MaxRefLength = 100
 	// MaxPaymentRefLength bounds a caller's payment reference.
 	MaxPaymentRefLength = 200
+	// MaxDescriptionLength bounds a plan's description (characters).
+	MaxDescriptionLength = 2000
 	// MaxNotesLength bounds release notes (characters).
 	MaxNotesLength = 20000
 	// MaxFilenameLength bounds an uploaded artifact's file name (bytes).
