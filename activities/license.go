@@ -128,6 +128,7 @@ type LoadResult struct {
 	OrderID       string
 	DLIDMasked    string
 	CustomerEmail string
+	Name          string
 	Tier          string
 	Type          models.LicenseType
 	Status        models.LicenseStatus
@@ -152,7 +153,7 @@ func (a *Activities) LoadLicense(ctx context.Context, in LoadInput) (LoadResult,
 	}
 	return LoadResult{
 		LicenseID: l.ID, OrderID: l.OrderID, DLIDMasked: models.MaskDLID(l.Key()), CustomerEmail: l.Customer.Email,
-		Tier: l.TierKey, Type: l.Type, Status: l.Status, StartsAt: l.StartsAt, ExpiresAt: l.ExpiresAt,
+		Name: l.Name, Tier: l.TierKey, Type: l.Type, Status: l.Status, StartsAt: l.StartsAt, ExpiresAt: l.ExpiresAt,
 		MaxDomains: l.MaxDomains, Channels: l.Channels, Entitlements: refs(ents), Revision: l.Revision,
 	}, nil
 }

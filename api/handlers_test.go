@@ -313,3 +313,42 @@ func TestAnswersAreNeverCached(t *testing.T) {
 	w := a.call(adminToken, http.MethodPost, "/api/v1/webhook-endpoints", `{"url":"https://crm.example.com/hooks"}`)
 	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"), "the answer showing the secret once: %d %s", w.Code, w.Body)
 }
+
+// A license's name (seed 003): given at purchase it is on the license and
+// its workflow's input; a PATCH carries it, trimmed, to the workflow; a name
+// that cannot be kept is refused before anything is recorded or sent.
+func TestLicenseNameAtPurchaseAndByPatch(t *testing.T) {
+	a := newAPITest(t)
+	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses",
+		`{"user_email":"named@example.com","tier":"pos","order_id":"named-1","name":"  Main shop  "}`)
+	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
+	var v api.LicenseView
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v))
+	assert.Equal(t, "Main shop", v.Name)
+	require.Len(t, a.flows.Starts(), 1)
+	assert.Equal(t, "Main shop", a.flows.Starts()[0].License.Name, "the workflow is started with the name")
+
+	w = a.call(adminToken, http.MethodPatch, "/api/v1/licensing/licenses/"+v.ID, `{"name":" Second shop "}`)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	require.Len(t, a.flows.Updates(), 1)
+	patch := a.flows.Updates()[0].Arg.(workflows.PatchRequest)
+	require.NotNil(t, patch.Name)
+	assert.Equal(t, "Second shop", *patch.Name)
+
+	long := strings.Repeat("n", models.MaxNameLength+1)
+	for _, c := range []struct{ method, path, body, code string }{
+		{http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"named@example.com","tier":"pos","order_id":"named-2","name":"` + long + `"}`, "too_long"},
+		{http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"named@example.com","tier":"pos","order_id":"named-2","name":"a\nb"}`, "invalid_text"},
+		{http.MethodPatch, "/api/v1/licensing/licenses/" + v.ID, `{"name":"` + long + `"}`, "too_long"},
+	} {
+		w := a.call(adminToken, c.method, c.path, c.body)
+		require.Equal(t, http.StatusUnprocessableEntity, w.Code, c.body)
+		e := errorOf(t, w)
+		assert.Equal(t, c.code, e.Code)
+		assert.Equal(t, "name", e.Field)
+	}
+	_, err := a.store.GetOrder(context.Background(), "named-2")
+	assert.ErrorIs(t, err, models.ErrNotFound, "nothing recorded")
+	assert.Len(t, a.flows.Starts(), 1, "nothing started")
+	assert.Len(t, a.flows.Updates(), 1, "nothing sent")
+}

@@ -32,10 +32,12 @@ type CreateLicenseRequest struct {
 	OrderID      string  `json:"order_id"`
 	CustomerName string  `json:"customer_name"`
 	Company      string  `json:"company"`
-	Type         string  `json:"type"`
-	AmountCents  *int64  `json:"amount_cents"`
-	Currency     string  `json:"currency"`
-	PaymentRef   string  `json:"payment_ref"`
+	// Name labels the license, e.g. the shop it runs.
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	AmountCents *int64 `json:"amount_cents"`
+	Currency    string `json:"currency"`
+	PaymentRef  string `json:"payment_ref"`
 }
 
 var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
@@ -103,13 +105,16 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 	); err != nil {
 		return models.Purchase{}, err
 	}
+	if err := models.CheckLicenseName(strings.TrimSpace(req.Name)); err != nil {
+		return models.Purchase{}, err
+	}
 	tier, err := s.sellableTier(c.Request.Context(), req.Tier)
 	if err != nil {
 		return models.Purchase{}, err
 	}
 	p := models.Purchase{
 		OrderID: strings.TrimSpace(req.OrderID), Email: email, CustomerName: strings.TrimSpace(req.CustomerName),
-		Company: strings.TrimSpace(req.Company), Tier: tier, MaxDomains: tier.MaxDomains, Type: models.TypeCommercial,
+		Company: strings.TrimSpace(req.Company), LicenseName: strings.TrimSpace(req.Name), Tier: tier, MaxDomains: tier.MaxDomains, Type: models.TypeCommercial,
 		Currency: tier.Currency, PaymentRef: strings.TrimSpace(req.PaymentRef), WorkflowID: workflows.WorkflowID, PaidAt: s.Now(),
 	}
 	if req.MaxDomains != nil {
@@ -297,6 +302,7 @@ func (s *server) loadLicenseByID(c *gin.Context, id string) (models.License, []m
 // PatchLicenseRequest changes a license; every field is optional, at least
 // one is required, and they apply together or not at all.
 type PatchLicenseRequest struct {
+	Name          *string `json:"name"`
 	ExpiresMonths *int    `json:"expires_months"`
 	ExpiresAt     *string `json:"expires_at"`
 	Tier          *string `json:"tier"`
@@ -329,6 +335,14 @@ func (s *server) patchLicense(c *gin.Context) {
 		return
 	}
 	patch := workflows.PatchRequest{Reason: req.Reason, RequestID: c.GetHeader(httpx.IdempotencyHeader)}
+	if req.Name != nil {
+		name := strings.TrimSpace(*req.Name)
+		if err := models.CheckLicenseName(name); err != nil {
+			httpx.Fail(c, err)
+			return
+		}
+		patch.Name = &name
+	}
 	if req.Tier != nil {
 		tier, err := s.sellableTier(c.Request.Context(), *req.Tier)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 // LicenseView is a license as the API shows it.
 type LicenseView struct {
 	ID           string               `json:"id"`
+	Name         string               `json:"name"`
 	DLID         string               `json:"dlid,omitempty"`
 	DLIDMasked   string               `json:"dlid_masked,omitempty"`
 	Status       models.LicenseStatus `json:"status"`
@@ -65,7 +66,7 @@ type WorkflowView struct {
 
 func (s *server) licenseView(l models.License, ents []models.Entitlement) LicenseView {
 	v := LicenseView{
-		ID: l.ID, DLID: l.Key(), Status: l.Status, Type: l.Type, Tier: l.TierKey,
+		ID: l.ID, Name: l.Name, DLID: l.Key(), Status: l.Status, Type: l.Type, Tier: l.TierKey,
 		Customer: CustomerView{ID: l.Customer.ID, Email: l.Customer.Email, Name: l.Customer.Name, Company: l.Customer.Company},
 		StartsAt: l.StartsAt, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil, Lifetime: l.Lifetime(),
 		MaxDomains: l.MaxDomains, Channels: l.Channels, OrderID: l.OrderID, WorkflowID: l.WorkflowID,

@@ -92,7 +92,7 @@ var _ Client = (*Temporal)(nil)
 // StartLicense implements Client.
 func (t *Temporal) StartLicense(ctx context.Context, l models.License, o models.Order, tier models.Tier, customerName string) error {
 	in := workflows.LicenseInput{Policy: t.o.Policy, Purchase: workflows.Purchase{
-		LicenseID: l.ID, OrderID: o.ID, CustomerEmail: l.Customer.Email, CustomerName: customerName,
+		LicenseID: l.ID, OrderID: o.ID, CustomerEmail: l.Customer.Email, CustomerName: customerName, Name: l.Name,
 		Tier: tier.Key, MaxDomains: o.MaxDomains, Months: o.Months, Lifetime: o.Lifetime, ExpiresAt: o.ExpiresAt, Type: l.Type,
 		Actor: workflows.ActorFrom(ctx),
 	}}

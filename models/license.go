@@ -46,11 +46,14 @@ const (
 // License is a customer's right to use a tier's products, identified towards
 // installed sites by its DLID, which never changes for the license's life.
 type License struct {
-	ID         string        `gorm:"primaryKey;size:64" json:"id"`
-	DLID       *string       `gorm:"column:dlid;size:32;uniqueIndex" json:"-"`
-	CustomerID string        `gorm:"size:64;not null;index" json:"customer_id"`
-	Customer   Customer      `gorm:"foreignKey:CustomerID" json:"-"`
-	TierKey    string        `gorm:"size:64;not null;index" json:"tier"`
+	ID         string   `gorm:"primaryKey;size:64" json:"id"`
+	DLID       *string  `gorm:"column:dlid;size:32;uniqueIndex" json:"-"`
+	CustomerID string   `gorm:"size:64;not null;index" json:"customer_id"`
+	Customer   Customer `gorm:"foreignKey:CustomerID" json:"-"`
+	TierKey    string   `gorm:"size:64;not null;index" json:"tier"`
+	// Name is the customer's or operator's label for the license (seed
+	// 003), e.g. the shop it runs; it is the workflow's to change.
+	Name       string        `gorm:"size:200;not null;default:''" json:"name"`
 	Status     LicenseStatus `gorm:"size:16;not null;index" json:"status"`
 	Type       LicenseType   `gorm:"size:16;not null" json:"type"`
 	StartsAt   *time.Time    `json:"starts_at"`
@@ -235,6 +238,7 @@ type Mint struct {
 type Projection struct {
 	LicenseID  string
 	Revision   int64
+	Name       string
 	Status     LicenseStatus
 	TierKey    string
 	StartsAt   *time.Time
@@ -261,4 +265,11 @@ type LicenseFilter struct {
 type LicensePage struct {
 	Licenses   []License
 	NextCursor string
+}
+
+// CheckLicenseName checks a license's label: one line, at most
+// MaxNameLength characters (it is shown in lists, emails and the ledger).
+// Callers trim it first; empty clears the label.
+func CheckLicenseName(name string) error {
+	return CheckLine("name", name, MaxNameLength)
 }

@@ -67,10 +67,12 @@ type Purchase struct {
 	Email        string
 	CustomerName string
 	Company      string
-	Tier         Tier
-	MaxDomains   int
-	Months       int
-	Lifetime     bool
+	// LicenseName labels the license bought (seed 003), e.g. the shop it runs.
+	LicenseName string
+	Tier        Tier
+	MaxDomains  int
+	Months      int
+	Lifetime    bool
 	// ExpiresAt, when set, is the expiry bought instead of Months from the
 	// day of issue (Months then prices the term).
 	ExpiresAt   *time.Time

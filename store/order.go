@@ -36,7 +36,7 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 		if err := tx.db.Omit("Customer").Create(&order).Error; err != nil {
 			return err
 		}
-		if license, err = tx.createLicenseFor(order, p.Tier, p.Type, p.WorkflowID); err != nil {
+		if license, err = tx.createLicenseFor(order, p.Tier, p.Type, p.LicenseName, p.WorkflowID); err != nil {
 			return err
 		}
 		due, err = tx.orderPaid(order)
@@ -63,9 +63,9 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 }
 
 // createLicenseFor writes the pending license a paid new order creates.
-func (s *Store) createLicenseFor(o models.Order, tier models.Tier, typ models.LicenseType, workflowID func(string) string) (models.License, error) {
+func (s *Store) createLicenseFor(o models.Order, tier models.Tier, typ models.LicenseType, name string, workflowID func(string) string) (models.License, error) {
 	l := models.License{
-		ID: o.LicenseID, CustomerID: o.CustomerID, Customer: o.Customer, TierKey: tier.Key,
+		ID: o.LicenseID, CustomerID: o.CustomerID, Customer: o.Customer, TierKey: tier.Key, Name: name,
 		Status: models.StatusPending, Type: typ, MaxDomains: o.MaxDomains, Channels: tier.Channels,
 		OrderID: o.ID, WorkflowID: workflowID(o.LicenseID),
 		StripeCustomerID: o.StripeCustomerID, StripeSubscriptionID: o.StripeSubscriptionID,
@@ -227,7 +227,7 @@ func (s *Store) payOrder(ctx context.Context, o models.Order, paymentRef string,
 	if err != nil {
 		return l, err
 	}
-	return s.createLicenseFor(o, tier, models.TypeCommercial, workflowID)
+	return s.createLicenseFor(o, tier, models.TypeCommercial, "", workflowID)
 }
 
 // orderPaid writes the order.paid event of an order that became paid in

@@ -169,6 +169,8 @@ func asRejection(err error) error {
 // ExpiresAt), then the status (active reinstates a suspended license;
 // suspended; revoked).
 type PatchRequest struct {
+	// Name relabels the license; an empty name clears the label.
+	Name       *string               `json:"name,omitempty"`
 	Tier       string                `json:"tier,omitempty"`
 	MaxDomains *SetMaxDomainsRequest `json:"max_domains,omitempty"`
 	Renew      *RenewRequest         `json:"renew,omitempty"`
@@ -187,8 +189,13 @@ func (p PatchRequest) correction() CorrectExpiryRequest {
 }
 
 func (l *license) validatePatch(ctx workflow.Context, p PatchRequest) error {
-	if p.Tier == "" && p.MaxDomains == nil && p.Renew == nil && p.ExpiresAt == nil && p.Status == "" {
-		return rejection(models.Invalid("empty_patch", "", "give at least one of expires_months, expires_at, tier, max_domains, status"))
+	if p.Name == nil && p.Tier == "" && p.MaxDomains == nil && p.Renew == nil && p.ExpiresAt == nil && p.Status == "" {
+		return rejection(models.Invalid("empty_patch", "", "give at least one of name, expires_months, expires_at, tier, max_domains, status"))
+	}
+	if p.Name != nil {
+		if err := models.CheckLicenseName(*p.Name); err != nil {
+			return rejection(err)
+		}
 	}
 	if p.Renew != nil && p.ExpiresAt != nil {
 		return rejection(models.Invalid("ambiguous_renewal", "expires_at", "give either expires_months (a renewal) or expires_at (a correction), not both"))
@@ -245,6 +252,9 @@ func (l *license) patch(ctx workflow.Context, p PatchRequest) error {
 	}
 	if p.MaxDomains != nil {
 		l.st.MaxDomains = p.MaxDomains.MaxDomains
+	}
+	if p.Name != nil {
+		l.st.Name = *p.Name
 	}
 	if renew {
 		l.applyRenewal(ctx, *p.Renew, invoice)

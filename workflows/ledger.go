@@ -21,6 +21,7 @@ func ledgerLines(before, after *LicenseState, c cause, at time.Time) []models.Li
 			moves = append(moves, move{name, old, new})
 		}
 	}
+	field("name", before.Name, after.Name)
 	field("status", string(before.Status), string(after.Status))
 	field("tier", before.Tier, after.Tier)
 	field("expires_at", expiryText(before.ExpiresAt), expiryText(after.ExpiresAt))

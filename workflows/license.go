@@ -110,7 +110,7 @@ func newLicense(ctx workflow.Context, in LicenseInput) (*license, error) {
 		p := in.Purchase
 		l.st = LicenseState{
 			LicenseID: p.LicenseID, OrderID: p.OrderID, CustomerEmail: p.CustomerEmail, CustomerName: p.CustomerName,
-			Tier: p.Tier, Type: p.Type, Status: models.StatusPending, MaxDomains: p.MaxDomains,
+			Name: p.Name, Tier: p.Tier, Type: p.Type, Status: models.StatusPending, MaxDomains: p.MaxDomains,
 		}
 		l.published = l.st
 	}
@@ -499,7 +499,7 @@ func (l *license) load(ctx workflow.Context) error {
 		return fmt.Errorf("load license %s: %w", l.st.LicenseID, err)
 	}
 	st := LicenseState{
-		LicenseID: got.LicenseID, OrderID: got.OrderID, CustomerEmail: got.CustomerEmail, DLIDMasked: got.DLIDMasked,
+		LicenseID: got.LicenseID, OrderID: got.OrderID, CustomerEmail: got.CustomerEmail, Name: got.Name, DLIDMasked: got.DLIDMasked,
 		Tier: got.Tier, Type: got.Type, MaxDomains: got.MaxDomains, Channels: got.Channels, Entitlements: got.Entitlements,
 		Minted: true, Expanded: true, Delivered: true, Invoiced: true,
 		Suspended: got.Status == models.StatusSuspended, Revoked: got.Status == models.StatusRevoked,

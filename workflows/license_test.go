@@ -451,6 +451,38 @@ func rejectionCode(t *testing.T, err error, kind string) string {
 	return code
 }
 
+// A license's name (seed 003) is bought with it and changed by a patch like
+// any other field: projected to the database, one ledger line, and a name
+// that cannot be kept is refused before it enters history.
+func TestTheLicenseNameIsBoughtAndPatched(t *testing.T) {
+	h := newHarness(t)
+	in := purchase("crm-name", "pos", 12)
+	in.Purchase.Name = "Shop A"
+	h.paidOrder(in)
+	var bought, renamed workflows.LicenseState
+	var projected string
+	var refused error
+	r := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
+		env.RegisterDelayedCallback(func() {
+			bought = query(t, env)
+			projected = h.license(in.Purchase.LicenseID).Name
+			update(env, workflows.Patch, workflows.PatchRequest{Name: ptr("Shop\nB")}, func(_ workflows.LicenseState, err error) { refused = err })
+			update(env, workflows.Patch, workflows.PatchRequest{Name: ptr("Shop B")}, func(st workflows.LicenseState, err error) {
+				require.NoError(t, err)
+				renamed = st
+			})
+		}, day)
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{}) }, 2*day)
+	})
+	require.NoError(t, r.err)
+	assert.Equal(t, "Shop A", bought.Name)
+	assert.Equal(t, "Shop A", projected, "the first projection writes the name bought")
+	assert.Equal(t, "invalid_text", rejectionCode(t, refused, workflows.RejectInvalidValue))
+	assert.Equal(t, "Shop B", renamed.Name)
+	assert.Equal(t, bought.Revision+1, renamed.Revision, "the refused patch changed nothing")
+	assert.Equal(t, "Shop B", h.license(in.Purchase.LicenseID).Name)
+}
+
 func TestPatchAppliesEverythingOrNothing(t *testing.T) {
 	h := newHarness(t)
 	in := purchase("crm-14", "pos", 12)
@@ -484,3 +516,5 @@ func TestPatchAppliesEverythingOrNothing(t *testing.T) {
 	assert.Equal(t, before.Revision+1, after.Revision, "one change, one revision")
 	require.NotNil(t, r.next, "the renewal inside the patch continues as new")
 }
+
+func ptr[T any](v T) *T { return &v }

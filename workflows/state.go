@@ -14,10 +14,12 @@ type Purchase struct {
 	OrderID       string
 	CustomerEmail string
 	CustomerName  string
-	Tier          string
-	MaxDomains    int
-	Months        int
-	Lifetime      bool
+	// Name labels the license (seed 003), e.g. the shop it runs.
+	Name       string
+	Tier       string
+	MaxDomains int
+	Months     int
+	Lifetime   bool
 	// ExpiresAt, when set, is the expiry bought as a date instead of Months
 	// from the day of issue.
 	ExpiresAt *time.Time
@@ -74,6 +76,7 @@ type LicenseState struct {
 	OrderID       string
 	CustomerEmail string
 	CustomerName  string
+	Name          string
 	DLIDMasked    string
 	Tier          string
 	TierName      string
@@ -187,7 +190,7 @@ func (s *LicenseState) moveExpiry(expiresAt *time.Time, grace time.Duration) {
 func (s *LicenseState) projection() models.Projection {
 	starts := s.StartsAt
 	return models.Projection{
-		LicenseID: s.LicenseID, Revision: s.Revision, Status: s.Status, TierKey: s.Tier,
+		LicenseID: s.LicenseID, Revision: s.Revision, Name: s.Name, Status: s.Status, TierKey: s.Tier,
 		StartsAt: &starts, ExpiresAt: s.ExpiresAt, GraceUntil: s.GraceUntil,
 		MaxDomains: s.MaxDomains, Channels: s.Channels,
 	}
