@@ -352,3 +352,50 @@ func TestLicenseNameAtPurchaseAndByPatch(t *testing.T) {
 	assert.Len(t, a.flows.Starts(), 1, "nothing started")
 	assert.Len(t, a.flows.Updates(), 1, "nothing sent")
 }
+
+// Domains at purchase and by PATCH (seed 001), normalized and limited as
+// activation is; a PATCH of domains stands alone so it is all or nothing.
+func TestDomainsAtPurchaseAndByPatch(t *testing.T) {
+	a := newAPITest(t)
+	ctx := context.Background()
+	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses",
+		`{"user_email":"sites@example.com","tier":"pos","order_id":"sites-1","max_domains":2,"domains":["https://WWW.Shop.Example/","shop.example"]}`)
+	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
+	var v api.LicenseView
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v))
+	active := func() []string {
+		t.Helper()
+		acts, err := a.store.ListActivations(ctx, v.ID)
+		require.NoError(t, err)
+		var out []string
+		for _, act := range acts {
+			if act.Status == models.ActivationActive {
+				out = append(out, act.Domain)
+			}
+		}
+		return out
+	}
+	assert.Equal(t, []string{"shop.example"}, active(), "normalized as activation does, once")
+
+	w = a.call(adminToken, http.MethodPatch, "/api/v1/licensing/licenses/"+v.ID, `{"domains":["second.example","shop.example"]}`)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.ElementsMatch(t, []string{"second.example", "shop.example"}, active())
+	assert.Empty(t, a.flows.Updates(), "domains are not the workflow's")
+
+	for _, c := range []struct{ method, path, body, code string }{
+		{http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"sites@example.com","tier":"pos","order_id":"sites-2","max_domains":1,"domains":["a.example","b.example"]}`, "too_many_domains"},
+		{http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"sites@example.com","tier":"pos","order_id":"sites-2","domains":["a..example"]}`, "invalid_domain"},
+		{http.MethodPatch, "/api/v1/licensing/licenses/" + v.ID, `{"domains":["a.example","b.example","c.example"]}`, "too_many_domains"},
+		{http.MethodPatch, "/api/v1/licensing/licenses/" + v.ID, `{"domains":["a.example"],"max_domains":5}`, "domains_alone"},
+	} {
+		w := a.call(adminToken, c.method, c.path, c.body)
+		require.Equal(t, http.StatusUnprocessableEntity, w.Code, c.body)
+		e := errorOf(t, w)
+		assert.Equal(t, c.code, e.Code, c.body)
+		assert.Equal(t, "domains", e.Field, c.body)
+	}
+	assert.ElementsMatch(t, []string{"second.example", "shop.example"}, active(), "refused changes change nothing")
+	_, err := a.store.GetOrder(ctx, "sites-2")
+	assert.ErrorIs(t, err, models.ErrNotFound)
+	assert.Empty(t, a.flows.Updates())
+}

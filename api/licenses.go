@@ -33,11 +33,13 @@ type CreateLicenseRequest struct {
 	CustomerName string  `json:"customer_name"`
 	Company      string  `json:"company"`
 	// Name labels the license, e.g. the shop it runs.
-	Name        string `json:"name"`
-	Type        string `json:"type"`
-	AmountCents *int64 `json:"amount_cents"`
-	Currency    string `json:"currency"`
-	PaymentRef  string `json:"payment_ref"`
+	Name string `json:"name"`
+	// Domains are activated with the purchase, as sites activate them.
+	Domains     []string `json:"domains"`
+	Type        string   `json:"type"`
+	AmountCents *int64   `json:"amount_cents"`
+	Currency    string   `json:"currency"`
+	PaymentRef  string   `json:"payment_ref"`
 }
 
 var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
@@ -151,6 +153,9 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 		p.ExpiresAt, months = &at, models.MonthsUntil(s.Now(), at)
 	}
 	p.Months, p.Lifetime = months, lifetime
+	if p.Domains, err = models.NormalizeDomainList(req.Domains, p.MaxDomains, "domains"); err != nil {
+		return p, err
+	}
 	p.AmountCents = tier.PriceFor(months)
 	if req.AmountCents != nil {
 		if *req.AmountCents < 0 {
@@ -302,16 +307,19 @@ func (s *server) loadLicenseByID(c *gin.Context, id string) (models.License, []m
 // PatchLicenseRequest changes a license; every field is optional, at least
 // one is required, and they apply together or not at all.
 type PatchLicenseRequest struct {
-	Name          *string `json:"name"`
-	ExpiresMonths *int    `json:"expires_months"`
-	ExpiresAt     *string `json:"expires_at"`
-	Tier          *string `json:"tier"`
-	MaxDomains    *int    `json:"max_domains"`
-	Status        *string `json:"status"`
-	Reason        string  `json:"reason"`
-	OrderID       string  `json:"order_id"`
-	PaymentRef    string  `json:"payment_ref"`
-	AmountCents   *int64  `json:"amount_cents"`
+	// Domains replaces the license's active domains; it is changed in a
+	// request of its own.
+	Domains       *[]string `json:"domains"`
+	Name          *string   `json:"name"`
+	ExpiresMonths *int      `json:"expires_months"`
+	ExpiresAt     *string   `json:"expires_at"`
+	Tier          *string   `json:"tier"`
+	MaxDomains    *int      `json:"max_domains"`
+	Status        *string   `json:"status"`
+	Reason        string    `json:"reason"`
+	OrderID       string    `json:"order_id"`
+	PaymentRef    string    `json:"payment_ref"`
+	AmountCents   *int64    `json:"amount_cents"`
 }
 
 // patchLicense applies changes through the workflow's patch update; a
@@ -332,6 +340,10 @@ func (s *server) patchLicense(c *gin.Context) {
 	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		httpx.Fail(c, err)
+		return
+	}
+	if req.Domains != nil {
+		s.setDomains(c, l, req)
 		return
 	}
 	patch := workflows.PatchRequest{Reason: req.Reason, RequestID: c.GetHeader(httpx.IdempotencyHeader)}
@@ -383,6 +395,31 @@ func (s *server) patchLicense(c *gin.Context) {
 	}
 	patch.Renew = renew
 	s.applyUpdate(c, l, workflows.Patch, patch)
+}
+
+// setDomains replaces a license's active domains (seed 001's domains by
+// PATCH), normalized and limited as activation is; alone in its request,
+// so the change is all or nothing.
+func (s *server) setDomains(c *gin.Context, l models.License, req PatchLicenseRequest) {
+	if req.Name != nil || req.ExpiresMonths != nil || req.ExpiresAt != nil || req.Tier != nil || req.MaxDomains != nil ||
+		req.Status != nil || req.OrderID != "" || req.PaymentRef != "" || req.AmountCents != nil {
+		httpx.Fail(c, httpx.Invalid("domains_alone", "domains", "change domains in a request of their own, without other fields"))
+		return
+	}
+	domains, err := models.NormalizeDomainList(*req.Domains, l.MaxDomains, "domains")
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	if err := s.Store.SetDomains(c.Request.Context(), l.ID, domains, s.Now()); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	l, ents, ok := s.loadLicenseByID(c, l.ID)
+	if !ok {
+		return
+	}
+	c.JSON(http.StatusOK, s.licenseView(l, ents))
 }
 
 func parseExpiresAt(raw string) (time.Time, error) {

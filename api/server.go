@@ -59,6 +59,7 @@ type Store interface {
 	ListLicenses(ctx context.Context, f models.LicenseFilter) (models.LicensePage, error)
 	ListOrders(ctx context.Context, licenseID string) ([]models.Order, error)
 	FilterOrders(ctx context.Context, f models.OrderFilter) (models.OrderPage, error)
+	SetDomains(ctx context.Context, licenseID string, domains []string, now time.Time) error
 	ListProducts(ctx context.Context) ([]models.Product, error)
 	ListReleases(ctx context.Context, productCode string) ([]models.Release, error)
 	ListTiers(ctx context.Context, activeOnly bool) ([]models.Tier, error)

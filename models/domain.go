@@ -3,6 +3,7 @@ package models
 import (
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/idna"
@@ -114,4 +115,30 @@ func ValidDomain(s string) bool {
 		return ip.String() == s
 	}
 	return ValidDomainName(s)
+}
+
+// NormalizeDomainList normalizes a license's domain list as activation
+// does, drops repeats and checks it fits maxDomains slots; field names the
+// request field for errors ("domains").
+func NormalizeDomainList(raw []string, maxDomains int, field string) ([]string, error) {
+	out := make([]string, 0, len(raw))
+	for i, r := range raw {
+		d, err := NormalizeDomain(r)
+		if err != nil {
+			p, _ := AsProblem(err)
+			msg := "not a domain"
+			if p != nil {
+				msg = p.Message
+			}
+			return nil, Invalid("invalid_domain", field, "%s[%d]: %s", field, i, msg)
+		}
+		if !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	if len(out) > maxDomains {
+		return nil, Invalid("too_many_domains", field, "%d domains given but the license has %d slots", len(out), maxDomains)
+	}
+	slices.Sort(out)
+	return out, nil
 }

@@ -71,8 +71,10 @@ type Purchase struct {
 	LicenseName string
 	Tier        Tier
 	MaxDomains  int
-	Months      int
-	Lifetime    bool
+	// Domains are activated with the purchase (normalized, within MaxDomains).
+	Domains  []string
+	Months   int
+	Lifetime bool
 	// ExpiresAt, when set, is the expiry bought instead of Months from the
 	// day of issue (Months then prices the term).
 	ExpiresAt   *time.Time

@@ -39,7 +39,11 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 		if license, err = tx.createLicenseFor(order, p.Tier, p.Type, p.LicenseName, p.WorkflowID); err != nil {
 			return err
 		}
-		due, err = tx.orderPaid(order)
+		if due, err = tx.orderPaid(order); err != nil || len(p.Domains) == 0 {
+			return err
+		}
+		activated, err := tx.setDomains(license.ID, p.Domains, p.PaidAt)
+		due = append(due, activated...)
 		return err
 	})
 	if err == nil {

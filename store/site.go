@@ -429,3 +429,79 @@ func (s *Store) SigningKeys(ctx context.Context) ([]models.SigningKey, error) {
 	var out []models.SigningKey
 	return out, s.with(ctx).Order("created_at DESC").Find(&out).Error
 }
+
+// SetDomains makes domains (normalized, see models.NormalizeDomainList) the
+// license's active production domains in one transaction: the others are
+// deactivated, the missing ones activated (a staging copy of one becomes a
+// production domain); staging copies of other names stay. More domains than
+// the license has slots is a Conflict and changes nothing.
+func (s *Store) SetDomains(ctx context.Context, licenseID string, domains []string, now time.Time) error {
+	var due []string
+	err := s.transaction(ctx, func(tx *Store) error {
+		var err error
+		due, err = tx.setDomains(licenseID, domains, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.licenseChanged(ctx, licenseID)
+	s.webhooksDue(due)
+	return nil
+}
+
+// setDomains is SetDomains inside the caller's transaction.
+func (s *Store) setDomains(licenseID string, domains []string, now time.Time) ([]string, error) {
+	at := models.Instant(now)
+	var l models.License
+	if err := s.db.Clauses(clause.Locking{Strength: "UPDATE"}).First(&l, "id = ?", licenseID).Error; err != nil {
+		return nil, err
+	}
+	if len(domains) > l.MaxDomains {
+		return nil, models.Conflict(models.CodeTooManyDomains, "%d domains given but the license has %d slots", len(domains), l.MaxDomains)
+	}
+	rows, err := activeActivations(s.db, licenseID)
+	if err != nil {
+		return nil, err
+	}
+	var removed, added []models.Activation
+	for _, r := range rows {
+		if !r.Staging && !slices.Contains(domains, r.Domain) {
+			removed = append(removed, models.Activation{LicenseID: licenseID, Domain: r.Domain})
+		}
+	}
+	for _, d := range domains {
+		if !slices.ContainsFunc(rows, func(r models.Activation) bool { return r.Domain == d && !r.Staging }) {
+			added = append(added, models.Activation{LicenseID: licenseID, Domain: d})
+		}
+	}
+	if len(removed) > 0 {
+		names := make([]string, len(removed))
+		for i, r := range removed {
+			names[i] = r.Domain
+		}
+		if err := s.db.Model(&models.Activation{}).Where("license_id = ? AND domain IN ? AND status = ?", licenseID, names, models.ActivationActive).
+			Updates(map[string]any{"status": models.ActivationDeactivated, "deactivated_at": &at}).Error; err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range added {
+		var existing models.Activation
+		err := s.db.First(&existing, "license_id = ? AND domain = ?", licenseID, a.Domain).Error
+		switch {
+		case err == nil:
+			err = s.db.Model(&existing).Updates(map[string]any{"status": models.ActivationActive, "staging": false, "last_seen": at, "deactivated_at": nil}).Error
+		case isNotFound(err):
+			err = s.db.Create(&models.Activation{LicenseID: licenseID, Domain: a.Domain, Status: models.ActivationActive, FirstSeen: at, LastSeen: at}).Error
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	gone, err := domainEvents(s.db, models.EventLicenseDomainDeactivated, at, "", removed...)
+	if err != nil {
+		return nil, err
+	}
+	come, err := domainEvents(s.db, models.EventLicenseDomainActivated, at, "", added...)
+	return append(gone, come...), err
+}

@@ -165,3 +165,47 @@ func TestSigningKeysRotate(t *testing.T) {
 		assert.Len(t, keys, 2, "the retired key stays for verification")
 	})
 }
+
+// Domains set as a list (seed 001: at purchase and by PATCH): the others
+// are deactivated, the new ones activated, a staging copy named becomes a
+// production domain, other staging copies stay; too many changes nothing.
+func TestSetDomainsReplacesTheProductionDomains(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		l := issuedLicense(t, st, "set-domains", 3)
+		now := time.Now()
+		_, _, err := st.Activate(ctx, l.ID, "old.example.com", now)
+		require.NoError(t, err)
+		_, _, err = st.Activate(ctx, l.ID, "kept.example.com", now)
+		require.NoError(t, err)
+		_, _, err = st.ActivateStaging(ctx, l.ID, "staging.kept.example.com", now)
+		require.NoError(t, err)
+		_, _, err = st.ActivateStaging(ctx, l.ID, "dev.kept.example.com", now)
+		require.NoError(t, err)
+		active := func() map[string]bool {
+			t.Helper()
+			acts, err := st.ListActivations(ctx, l.ID)
+			require.NoError(t, err)
+			out := map[string]bool{}
+			for _, a := range acts {
+				if a.Status == models.ActivationActive {
+					out[a.Domain] = a.Staging
+				}
+			}
+			return out
+		}
+
+		require.NoError(t, st.SetDomains(ctx, l.ID, []string{"dev.kept.example.com", "kept.example.com", "new.example.com"}, now))
+		assert.Equal(t, map[string]bool{"kept.example.com": false, "new.example.com": false, "dev.kept.example.com": false,
+			"staging.kept.example.com": true}, active(), "old deactivated, new activated, a named staging copy now takes a slot")
+
+		before := active()
+		err = st.SetDomains(ctx, l.ID, []string{"a.example.com", "b.example.com", "c.example.com", "d.example.com"}, now)
+		p, ok := models.AsProblem(err)
+		require.True(t, ok, "%v", err)
+		assert.Equal(t, models.CodeTooManyDomains, p.Code)
+		assert.Equal(t, before, active(), "nothing changed")
+
+		require.NoError(t, st.SetDomains(ctx, l.ID, nil, now))
+		assert.Equal(t, map[string]bool{"staging.kept.example.com": true}, active(), "an empty list deactivates every production domain")
+	})
+}
