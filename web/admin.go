@@ -75,7 +75,7 @@ func (s *server) adminAuth(c *gin.Context) {
 			CSRF: s.anonymousCSRF(c, "/admin"), Error: "This sign-in link is expired or was already used. Ask for a new one."})
 		return
 	}
-	if err := s.signIn(c, models.AudienceAdmin, email, ""); err != nil {
+	if err := s.signIn(c, models.AudienceAdmin, models.Credential{Email: email}, ""); err != nil {
 		s.webFail(c, "admin", err)
 		return
 	}
@@ -102,7 +102,7 @@ func (s *server) adminTokenSignIn(c *gin.Context) {
 			CSRF: s.anonymousCSRF(c, "/admin"), Error: "That is not a live API token with the admin scope."})
 		return
 	}
-	if err := s.signIn(c, models.AudienceAdmin, "token:"+tok.Name, ""); err != nil {
+	if err := s.signIn(c, models.AudienceAdmin, models.Credential{Email: "token:" + tok.Name, APITokenID: tok.ID}, ""); err != nil {
 		s.webFail(c, "admin", err)
 		return
 	}

@@ -111,7 +111,7 @@ func (s *server) portalAuth(c *gin.Context) {
 	}
 	customer, err := s.Store.FindCustomer(c.Request.Context(), email)
 	if err == nil {
-		err = s.signIn(c, models.AudienceCustomer, email, customer.ID)
+		err = s.signIn(c, models.AudienceCustomer, models.Credential{Email: email}, customer.ID)
 	}
 	if err != nil {
 		s.webFail(c, "portal", err)

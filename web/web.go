@@ -18,6 +18,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,12 +123,18 @@ func (s *server) session(c *gin.Context, aud models.Audience) (models.Session, s
 	if err != nil || sess.Audience != aud {
 		return models.Session{}, "", false
 	}
+	// An operator signed in by link stays one only while their address is
+	// in LICENSEFLOW_ADMIN_EMAILS (token sessions are checked by the store).
+	if aud == models.AudienceAdmin && sess.APITokenID == nil && !slices.Contains(s.AdminEmails, sess.Email) {
+		_ = s.Store.DeleteSession(c.Request.Context(), id)
+		return models.Session{}, "", false
+	}
 	return sess, id, true
 }
 
 // signIn starts a session after a magic link or a token exchange.
-func (s *server) signIn(c *gin.Context, aud models.Audience, email, customerID string) error {
-	id, _, err := s.Store.CreateSession(c.Request.Context(), aud, email, customerID, s.Now())
+func (s *server) signIn(c *gin.Context, aud models.Audience, cred models.Credential, customerID string) error {
+	id, _, err := s.Store.CreateSession(c.Request.Context(), aud, cred, customerID, s.Now())
 	if err != nil {
 		return err
 	}
@@ -211,7 +218,7 @@ type Store interface {
 	ConsumeMagicLink(ctx context.Context, token string, aud models.Audience, now time.Time) (string, error)
 	CountRecentMagicLinks(ctx context.Context, email string, since time.Time) (int, error)
 	CreateMagicLink(ctx context.Context, email string, aud models.Audience, now time.Time) (string, error)
-	CreateSession(ctx context.Context, aud models.Audience, email, customerID string, now time.Time) (string, models.Session, error)
+	CreateSession(ctx context.Context, aud models.Audience, cred models.Credential, customerID string, now time.Time) (string, models.Session, error)
 	CustomerInvoices(ctx context.Context, customerID string) ([]models.Invoice, error)
 	CustomerLicenses(ctx context.Context, customerID string) ([]models.License, error)
 	CustomerOrders(ctx context.Context, customerID string) ([]models.Order, error)
