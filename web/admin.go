@@ -64,9 +64,13 @@ func (s *server) adminSignIn(c *gin.Context) {
 	s.render(c, http.StatusOK, page)
 }
 
-// adminAuth consumes an operator's magic link.
+// adminAuth consumes an operator's magic link, posted from its
+// confirmation page.
 func (s *server) adminAuth(c *gin.Context) {
-	email, err := s.Store.ConsumeMagicLink(c.Request.Context(), c.Query("token"), models.AudienceAdmin, s.Now())
+	if !s.checkCSRF(c, "admin", s.anonymousCSRF(c, "/admin")) {
+		return
+	}
+	email, err := s.Store.ConsumeMagicLink(c.Request.Context(), c.PostForm("token"), models.AudienceAdmin, s.Now())
 	if err == nil && !slices.Contains(s.AdminEmails, email) {
 		err = models.Invalid("not_an_operator", "email", "that address is no longer an operator")
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
@@ -77,6 +78,57 @@ func signInByLink(b *operatorBrowser, st *store.Store, email string) {
 	b.t.Helper()
 	token, err := st.CreateMagicLink(context.Background(), email, models.AudienceAdmin, time.Now())
 	require.NoError(b.t, err)
-	status, _ := b.get("/admin/auth?token=" + token)
-	require.Equal(b.t, http.StatusSeeOther, status)
+	resp, _ := b.post("/admin/auth", url.Values{"csrf": {b.csrf("/admin/auth?token=" + token)}, "token": {token}})
+	require.Equal(b.t, http.StatusSeeOther, resp.StatusCode)
+}
+
+// TestASignInLinkIsUsedOnlyByItsConfirmationButton: a mail scanner or link
+// preview fetching the link (any number of times, with or without cookies)
+// uses up nothing; the link's page posts it back with a CSRF token, and
+// only that post signs in, once. A post from elsewhere (no CSRF token) is
+// refused and leaves the link usable.
+func TestASignInLinkIsUsedOnlyByItsConfirmationButton(t *testing.T) {
+	st := testsupport.SQLite(t)
+	for _, area := range []struct {
+		path     string
+		audience models.Audience
+		email    string
+	}{{"/admin", models.AudienceAdmin, "ops@example.com"}, {"/portal", models.AudienceCustomer, "buyer@example.com"}} {
+		t.Run(area.path, func(t *testing.T) {
+			site := dashboard(t, st, "ops@example.com")
+			if area.audience == models.AudienceCustomer {
+				_, err := st.UpsertCustomer(context.Background(), area.email, "Buyer", "")
+				require.NoError(t, err)
+			}
+			token, err := st.CreateMagicLink(context.Background(), area.email, area.audience, time.Now())
+			require.NoError(t, err)
+			link := site + area.path + "/auth?token=" + url.QueryEscape(token)
+			for range 3 { // the scanner, the preview, the scanner again
+				resp, err := http.Get(link)
+				require.NoError(t, err)
+				page, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				require.Equal(t, http.StatusOK, resp.StatusCode)
+				assert.Contains(t, string(page), `id="confirm-signin"`)
+				for _, cookie := range resp.Cookies() {
+					assert.Equal(t, "lf_csrf", cookie.Name, "no session, only the form's CSRF cookie")
+				}
+			}
+			forged, err := http.PostForm(site+area.path+"/auth", url.Values{"token": {token}})
+			require.NoError(t, err)
+			forged.Body.Close()
+			assert.Equal(t, http.StatusForbidden, forged.StatusCode, "a post without the page's CSRF token")
+
+			jar, _ := cookiejar.New(nil)
+			b := &operatorBrowser{t: t, url: site, client: &http.Client{Jar: jar,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+			csrf := b.csrf(area.path + "/auth?token=" + url.QueryEscape(token))
+			resp, _ := b.post(area.path+"/auth", url.Values{"csrf": {csrf}, "token": {token}})
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode, "the button signs in")
+			status, _ := b.get(area.path)
+			assert.Equal(t, http.StatusOK, status, "signed in")
+			resp, _ = b.post(area.path+"/auth", url.Values{"csrf": {csrf}, "token": {token}})
+			assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the link works once")
+		})
+	}
 }

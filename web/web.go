@@ -170,6 +170,16 @@ func (s *server) checkCSRF(c *gin.Context, area, want string) bool {
 	return true
 }
 
+// confirmSignIn answers a sign-in link's GET with a page whose button posts
+// the link's token back: mail scanners and link previews fetch links, and
+// would otherwise use up the single-use link (or sign themselves in). The
+// GET reads and changes nothing; the POST (with the double-submit CSRF
+// token this page sets) signs in.
+func (s *server) confirmSignIn(c *gin.Context, area, title, areaName string) {
+	s.render(c, http.StatusOK, webPage{Title: title, Area: area, Template: "signin-confirm", CSRF: s.anonymousCSRF(c, "/"+area),
+		Data: gin.H{"Area": areaName, "Action": "/" + area + "/auth", "Token": c.Query("token")}})
+}
+
 // startSignInEmail sends a magic link through the worker, which holds the
 // SMTP settings (the same outbox path as every email).
 func (s *server) startSignInEmail(c *gin.Context, email string, aud models.Audience) error {
@@ -293,7 +303,8 @@ func Mount(r gin.IRouter, d Deps) {
 	portal := r.Group("/portal", httpx.NoStore, s.cleanForm("portal"))
 	portal.GET("", s.portalHome)
 	portal.POST("/signin", s.portalSignIn)
-	portal.GET("/auth", s.portalAuth)
+	portal.GET("/auth", func(c *gin.Context) { s.confirmSignIn(c, "portal", "Sign in", "the customer portal") })
+	portal.POST("/auth", s.portalAuth)
 	portal.POST("/signout", s.portalSignOut)
 	portal.GET("/licenses/:id", s.portalLicense)
 	portal.POST("/licenses/:id/deactivate", s.portalDeactivate)
@@ -304,7 +315,8 @@ func Mount(r gin.IRouter, d Deps) {
 	admin := r.Group("/admin", httpx.NoStore, s.cleanForm("admin"))
 	admin.GET("", s.adminDashboard)
 	admin.POST("/signin", s.adminSignIn)
-	admin.GET("/auth", s.adminAuth)
+	admin.GET("/auth", func(c *gin.Context) { s.confirmSignIn(c, "admin", "Operator sign-in", "the admin dashboard") })
+	admin.POST("/auth", s.adminAuth)
 	admin.POST("/token", s.adminTokenSignIn)
 	admin.POST("/signout", s.adminSignOut)
 	admin.GET("/customers", s.adminCustomers)
