@@ -48,6 +48,10 @@ type EmailOutcome struct {
 	DropBody bool
 }
 
+// SignInTemplate is the email template of sign-in links, whose bodies the
+// outbox does not keep once the link could be used.
+const SignInTemplate = "magic-link"
+
 // DroppedBody stands in for the body of a message that is not kept.
 const DroppedBody = "(Not kept: this email held a single-use sign-in link. It was sent; ask for a new link to sign in.)"
 

@@ -63,12 +63,19 @@ func (s *Store) ConsumeMagicLink(ctx context.Context, token string, aud models.A
 
 // sweepSignIns deletes what can no longer sign anyone in: expired
 // sessions, and links that expired (a link used within its lifetime is
-// kept until then, because the sign-in limit counts it).
+// kept until then, because the sign-in limit counts it). Sign-in emails
+// kept in the outbox without SMTP (where the outbox is the mailbox) lose
+// their bodies once their link could no longer be used.
 func (s *Store) sweepSignIns(ctx context.Context, now time.Time) error {
 	if err := s.with(ctx).Where("expires_at <= ?", now).Delete(&models.Session{}).Error; err != nil {
 		return err
 	}
-	return s.with(ctx).Where("expires_at <= ?", now).Delete(&models.MagicLink{}).Error
+	if err := s.with(ctx).Where("expires_at <= ?", now).Delete(&models.MagicLink{}).Error; err != nil {
+		return err
+	}
+	return s.with(ctx).Model(&models.EmailMessage{}).
+		Where("template = ? AND created_at <= ? AND text_body <> ?", models.SignInTemplate, now.Add(-models.MagicLinkTTL), models.DroppedBody).
+		Updates(map[string]any{"text_body": models.DroppedBody, "html_body": ""}).Error
 }
 
 // CreateSession signs a browser in with a credential and returns the

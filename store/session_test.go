@@ -24,6 +24,12 @@ func TestSigningInSweepsExpiredSessionsAndLinks(t *testing.T) {
 		require.NoError(t, err)
 		_, err = st.GetSession(ctx, oldSession, t0.Add(time.Minute))
 		require.NoError(t, err, "live at first")
+		held, err := st.EnqueueEmail(ctx, models.EmailMessage{IdempotencyKey: "signin/held", To: "old@example.com",
+			Template: models.SignInTemplate, Subject: "Sign in", TextBody: "link " + oldLink, HTMLBody: "<a>" + oldLink + "</a>"})
+		require.NoError(t, err)
+		other, err := st.EnqueueEmail(ctx, models.EmailMessage{IdempotencyKey: "delivery/kept", To: "old@example.com",
+			Template: "delivery", Subject: "Your key", TextBody: "key", HTMLBody: "<b>key</b>"})
+		require.NoError(t, err)
 
 		later := t0.Add(models.SessionTTL + time.Minute)
 		_, _, err = st.CreateSession(ctx, models.AudienceAdmin, models.Credential{Email: "ops@example.com"}, "", later)
@@ -32,6 +38,13 @@ func TestSigningInSweepsExpiredSessionsAndLinks(t *testing.T) {
 		assert.ErrorIs(t, err, models.ErrNotFound, "the expired session was deleted")
 		_, err = st.ConsumeMagicLink(ctx, oldLink, models.AudienceCustomer, t0.Add(time.Minute))
 		assert.Error(t, err, "the expired link was deleted")
+		held, err = st.GetEmail(ctx, held.ID)
+		require.NoError(t, err)
+		assert.Equal(t, models.DroppedBody, held.TextBody, "a sign-in email kept in the outbox loses its body")
+		assert.Empty(t, held.HTMLBody)
+		other, err = st.GetEmail(ctx, other.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "key", other.TextBody, "other emails are kept")
 	})
 }
 
