@@ -24,6 +24,7 @@ import (
 type Store interface {
 	AddCustomEntitlement(ctx context.Context, licenseID, productCode string) (models.Entitlement, error)
 	CountEmailAttempt(ctx context.Context, id uint) error
+	CreateMagicLink(ctx context.Context, email string, aud models.Audience, now time.Time) (string, error)
 	EnqueueEmail(ctx context.Context, m models.EmailMessage) (models.EmailMessage, error)
 	GetEntitlements(ctx context.Context, licenseID string) ([]models.Entitlement, error)
 	GetInvoice(ctx context.Context, number string) (models.Invoice, error)

@@ -55,22 +55,48 @@ func (a *Activities) SendLicenseEmail(ctx context.Context, in EmailInput) (Email
 type SignInInput struct {
 	Key   string
 	To    string
-	Link  string
 	Admin bool
+	// Link: see workflows.SignInRequest.
+	Link string `json:",omitempty"`
 }
 
-// SendSignInEmail sends a magic link through the same outbox and SMTP path
-// as every other email.
+// SendSignInEmail makes a magic link and sends it through the same outbox
+// and SMTP path as every other email. The link is made here, not in the
+// workflow, so it is in no history; once sent, the outbox keeps that it
+// was sent but not the body with the link. A retry after the message was
+// stored sends the stored link (the one it made is never sent and dies
+// unused).
 func (a *Activities) SendSignInEmail(ctx context.Context, in SignInInput) (EmailResult, error) {
 	defer keepAlive(ctx)()
-	data := email.SignInData{Vendor: a.Seller.Name, Link: in.Link, Minutes: int(models.MagicLinkTTL.Minutes()), Admin: in.Admin}
 	dctx, cancel := ownCall(ctx)
-	msg, err := a.enqueue(dctx, in.Key, email.TemplateMagicLink, in.To, "", "", data)
+	link, err := a.signInLink(dctx, in)
+	var msg models.EmailMessage
+	if err == nil {
+		data := email.SignInData{Vendor: a.Seller.Name, Link: link, Minutes: int(models.MagicLinkTTL.Minutes()), Admin: in.Admin}
+		msg, err = a.enqueue(dctx, in.Key, email.TemplateMagicLink, in.To, "", "", data)
+	}
 	cancel()
 	if err != nil {
 		return EmailResult{}, ownFailure(err)
 	}
 	return a.deliver(ctx, msg)
+}
+
+// signInLink makes a single-use sign-in link for the request's address
+// and audience.
+func (a *Activities) signInLink(ctx context.Context, in SignInInput) (string, error) {
+	if in.Link != "" {
+		return in.Link, nil
+	}
+	aud, path := models.AudienceCustomer, "/portal/auth"
+	if in.Admin {
+		aud, path = models.AudienceAdmin, "/admin/auth"
+	}
+	token, err := a.Store.CreateMagicLink(ctx, in.To, aud, a.now())
+	if err != nil {
+		return "", err
+	}
+	return a.publicURL() + path + "?token=" + token, nil
 }
 
 // deliver hands a stored outbox message to SMTP once. A failure of the
@@ -87,6 +113,9 @@ func (a *Activities) deliver(ctx context.Context, msg models.EmailMessage) (Emai
 	// Only a crash between the answer and this write can still send it
 	// twice, with the same Message-ID.
 	record := func(o models.EmailOutcome) error {
+		// A sent or refused sign-in email's body holds a live link that
+		// nobody needs any more: the outbox keeps only that it was sent.
+		o.DropBody = msg.Template == email.TemplateMagicLink && o.Status != models.EmailQueued && o.Status != models.EmailHeld
 		rctx, cancel := ownCall(context.WithoutCancel(ctx))
 		defer cancel()
 		return ownFailure(a.Store.RecordEmailOutcome(rctx, msg.ID, o))

@@ -2,6 +2,8 @@ package activities_test
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,4 +138,44 @@ func TestTheInvoiceEmailCarriesTheInvoiceNumberAndTotal(t *testing.T) {
 		assert.Contains(t, body, inv.Number)
 		assert.Contains(t, body, total)
 	}
+}
+
+// The sign-in activity makes the link (a live one, for the request's
+// audience), sends it, and keeps no body once sent. A request started by a
+// version that made the link on the request path still sends that link.
+func TestTheSignInActivityMakesTheLinkAndKeepsNoBodyOnceSent(t *testing.T) {
+	st := testsupport.SQLite(t)
+	mail := testsupport.StartSMTP(t)
+	smtp, err := email.NewSMTPSender(email.SMTPConfig{Host: mail.Host, Port: mail.Port, From: "licenses@vendor.example", TLS: email.TLSNone, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	renderer, err := email.NewRenderer()
+	require.NoError(t, err)
+	acts := &activities.Activities{Store: st, Renderer: renderer, Sender: smtp, From: "licenses@vendor.example",
+		Seller: invoicepdf.Seller{Name: "Moko Consulting"}, PublicURL: "https://licenses.example.com"}
+	ctx := context.Background()
+
+	got, err := acts.SendSignInEmail(ctx, activities.SignInInput{Key: "signin/0011223344556677", To: "ops@example.com", Admin: true})
+	require.NoError(t, err)
+	assert.Equal(t, models.EmailSent, got.Status)
+	received := mail.WaitFor(t, 1, 5*time.Second)
+	text := strings.ReplaceAll(strings.ReplaceAll(received[0].Data, "=\r\n", ""), "=3D", "=")
+	m := regexp.MustCompile(`https://licenses\.example\.com/admin/auth\?token=([A-Za-z0-9_-]+)`).FindStringSubmatch(text)
+	require.NotNil(t, m, text)
+	_, err = st.ConsumeMagicLink(ctx, m[1], models.AudienceCustomer, time.Now())
+	assert.Error(t, err, "an operator's link does not open the portal")
+	email, err := st.ConsumeMagicLink(ctx, m[1], models.AudienceAdmin, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, "ops@example.com", email)
+
+	stored, err := st.GetEmail(ctx, got.MessageID)
+	require.NoError(t, err)
+	assert.Equal(t, models.DroppedBody, stored.TextBody)
+	assert.Empty(t, stored.HTMLBody)
+	assert.NotContains(t, stored.TextBody+stored.HTMLBody, m[1])
+
+	_, err = acts.SendSignInEmail(ctx, activities.SignInInput{Key: "signin/old", To: "buyer@example.com",
+		Link: "https://licenses.example.com/portal/auth?token=made-before-the-upgrade"})
+	require.NoError(t, err)
+	received = mail.WaitFor(t, 2, 5*time.Second)
+	assert.Contains(t, strings.ReplaceAll(strings.ReplaceAll(received[1].Data, "=\r\n", ""), "=3D", "="), "token=made-before-the-upgrade")
 }

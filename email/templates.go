@@ -8,6 +8,8 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+
+	"github.com/licenseflow/licenseflow/models"
 )
 
 //go:embed templates/*
@@ -26,7 +28,7 @@ const (
 	// TemplateNewRelease announces a release to entitled customers.
 	TemplateNewRelease = "new-release"
 	// TemplateMagicLink signs a customer or operator in (SignInData).
-	TemplateMagicLink = "magic-link"
+	TemplateMagicLink = models.SignInTemplate
 )
 
 // Templates lists every template the renderer must know.

@@ -78,13 +78,24 @@ func signInLink(t *testing.T, s *stack.Stack, email string) string {
 	return path
 }
 
+// openSignInLink opens a sign-in link and presses its confirmation page's
+// button, returning the status of that press.
+func (b *browserless) openSignInLink(link string) int {
+	b.t.Helper()
+	u, err := url.Parse(link)
+	require.NoError(b.t, err)
+	status, page := b.get(link)
+	require.Equal(b.t, http.StatusOK, status, "the link opens a confirmation page")
+	status, _ = b.post(u.Path, url.Values{"csrf": {csrfOf(b.t, page)}, "token": {u.Query().Get("token")}})
+	return status
+}
+
 // signInAs signs a cookie-keeping client in to the portal by magic link.
 func (b *browserless) signInAs(email string) {
 	_, page := b.get("/portal")
 	status, _ := b.post("/portal/signin", url.Values{"csrf": {csrfOf(b.t, page)}, "email": {email}})
 	require.Equal(b.t, http.StatusOK, status)
-	status, _ = b.get(signInLink(b.t, b.s, email))
-	require.Equal(b.t, http.StatusSeeOther, status)
+	require.Equal(b.t, http.StatusSeeOther, b.openSignInLink(signInLink(b.t, b.s, email)))
 }
 
 func TestPortalShowsCustomersOnlyTheirOwnRecords(t *testing.T) {
@@ -124,10 +135,8 @@ func TestPortalShowsCustomersOnlyTheirOwnRecords(t *testing.T) {
 	_, page = fresh.get("/portal")
 	fresh.post("/portal/signin", url.Values{"csrf": {csrfOf(t, page)}, "email": {"theirs@example.com"}})
 	link := signInLink(t, s, "theirs@example.com")
-	status, _ = fresh.get(link)
-	assert.Equal(t, http.StatusSeeOther, status)
-	status, _ = newBrowserless(t, s).get(link)
-	assert.Equal(t, http.StatusUnauthorized, status, "a used link signs nobody in")
+	assert.Equal(t, http.StatusSeeOther, fresh.openSignInLink(link))
+	assert.Equal(t, http.StatusUnauthorized, newBrowserless(t, s).openSignInLink(link), "a used link signs nobody in")
 
 	// Unknown addresses get the same answer and no email.
 	_, page = fresh.get("/portal")
@@ -174,8 +183,7 @@ func TestAdminPagesRequireAnOperator(t *testing.T) {
 	ops := newBrowserless(t, s)
 	_, page = ops.get("/admin")
 	ops.post("/admin/signin", url.Values{"csrf": {csrfOf(t, page)}, "email": {stack.OperatorEmail}})
-	status, _ = ops.get(signInLink(t, s, stack.OperatorEmail))
-	assert.Equal(t, http.StatusSeeOther, status)
+	assert.Equal(t, http.StatusSeeOther, ops.openSignInLink(signInLink(t, s, stack.OperatorEmail)))
 	status, page = ops.get("/admin")
 	assert.Equal(t, http.StatusOK, status)
 	assert.True(t, strings.Contains(page, "stat-new"))

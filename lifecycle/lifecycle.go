@@ -47,8 +47,10 @@ type Client interface {
 	// AnnounceRelease starts the workflow that emails entitled customers
 	// about a release (once per release).
 	AnnounceRelease(ctx context.Context, p models.Product, r models.Release) error
-	// SendSignIn starts the workflow that emails a magic link.
-	SendSignIn(ctx context.Context, key, to, link string, admin bool) error
+	// SendSignIn starts the workflow that makes and emails a magic link;
+	// ref names the request (it is no secret: the link is made by the
+	// activity, so it is never in the workflow's history).
+	SendSignIn(ctx context.Context, ref, to string, aud models.Audience) error
 	// NeedingAttention lists license workflows an operator should look at.
 	NeedingAttention(ctx context.Context) []WorkflowIssue
 	// WorkflowURL links a workflow in the Temporal Web UI ("" without one).
@@ -236,10 +238,10 @@ func (t *Temporal) AnnounceRelease(ctx context.Context, p models.Product, r mode
 }
 
 // SendSignIn implements Client.
-func (t *Temporal) SendSignIn(ctx context.Context, key, to, link string, admin bool) error {
+func (t *Temporal) SendSignIn(ctx context.Context, ref, to string, aud models.Audience) error {
 	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.SignInWorkflowID(key), TaskQueue: workflows.TaskQueue, StaticSummary: "Sign-in link for " + to,
-	}, workflows.SignInEmailWorkflow, workflows.SignInRequest{Key: "signin/" + key, To: to, Link: link, Admin: admin})
+		ID: workflows.SignInWorkflowID(ref), TaskQueue: workflows.TaskQueue, StaticSummary: "Sign-in link for " + to,
+	}, workflows.SignInEmailWorkflow, workflows.SignInRequest{Key: "signin/" + ref, To: to, Admin: aud == models.AudienceAdmin})
 	return err
 }
 

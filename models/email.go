@@ -43,7 +43,17 @@ type EmailOutcome struct {
 	ProviderMessageID string
 	Error             string
 	At                time.Time
+	// DropBody replaces the stored bodies with a note (the message held a
+	// secret that must not outlive its sending).
+	DropBody bool
 }
+
+// SignInTemplate is the email template of sign-in links, whose bodies the
+// outbox does not keep once the link could be used.
+const SignInTemplate = "magic-link"
+
+// DroppedBody stands in for the body of a message that is not kept.
+const DroppedBody = "(Not kept: this email held a single-use sign-in link. It was sent; ask for a new link to sign in.)"
 
 // EmailFilter narrows an outbox listing.
 type EmailFilter struct {

@@ -21,14 +21,25 @@ type MagicLink struct {
 }
 
 // Session is a signed-in browser; only a hash of the cookie value is stored.
+// It lives no longer than the credential that opened it: the magic link's
+// address (Email) or the API token (APITokenID) is checked again on every
+// request.
 type Session struct {
 	IDHash     string    `gorm:"primaryKey;size:64"`
-	Audience   Audience  `gorm:"size:16;not null"`
-	Email      string    `gorm:"size:320;not null"`
+	Audience   Audience  `gorm:"size:16;not null;index:idx_sessions_credential"`
+	Email      string    `gorm:"size:320;not null;index:idx_sessions_credential"`
+	APITokenID *uint     `gorm:"index"`
 	CustomerID string    `gorm:"size:64;not null;index"`
 	CSRFToken  string    `gorm:"size:64;not null"`
 	ExpiresAt  time.Time `gorm:"not null;index"`
 	CreatedAt  time.Time
+}
+
+// Credential is what a session is opened with: an operator's or
+// customer's address (by magic link), or an admin API token.
+type Credential struct {
+	Email      string
+	APITokenID uint // 0: signed in by magic link
 }
 
 // Lifetimes of sign-in artefacts.

@@ -35,6 +35,9 @@ func (s *Store) RecordEmailOutcome(ctx context.Context, id uint, o models.EmailO
 		at := models.Instant(o.At)
 		updates["sent_at"] = &at
 	}
+	if o.DropBody {
+		updates["text_body"], updates["html_body"] = models.DroppedBody, ""
+	}
 	return s.with(ctx).Model(&models.EmailMessage{}).Where("id = ?", id).Updates(updates).Error
 }
 

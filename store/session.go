@@ -28,6 +28,9 @@ func tokenHash(token string) string {
 // CreateMagicLink stores a new sign-in link for email and returns its token.
 func (s *Store) CreateMagicLink(ctx context.Context, email string, aud models.Audience, now time.Time) (string, error) {
 	token := randomToken()
+	if err := s.sweepSignIns(ctx, now); err != nil {
+		return "", err
+	}
 	err := s.with(ctx).Create(&models.MagicLink{TokenHash: tokenHash(token), Email: strings.ToLower(email), Audience: aud,
 		ExpiresAt: now.Add(models.MagicLinkTTL), CreatedAt: now}).Error
 	return token, err
@@ -58,18 +61,57 @@ func (s *Store) ConsumeMagicLink(ctx context.Context, token string, aud models.A
 	return l.Email, s.with(ctx).First(&l, "token_hash = ?", h).Error
 }
 
-// CreateSession signs a browser in; it returns the cookie value.
-func (s *Store) CreateSession(ctx context.Context, aud models.Audience, email, customerID string, now time.Time) (string, models.Session, error) {
-	id := randomToken()
-	sess := models.Session{IDHash: tokenHash(id), Audience: aud, Email: strings.ToLower(email), CustomerID: customerID,
-		CSRFToken: randomToken(), ExpiresAt: now.Add(models.SessionTTL), CreatedAt: now}
-	return id, sess, s.with(ctx).Create(&sess).Error
+// sweepSignIns deletes what can no longer sign anyone in: expired
+// sessions, and links that expired (a link used within its lifetime is
+// kept until then, because the sign-in limit counts it). Sign-in emails
+// kept in the outbox without SMTP (where the outbox is the mailbox) lose
+// their bodies once their link could no longer be used.
+func (s *Store) sweepSignIns(ctx context.Context, now time.Time) error {
+	if err := s.with(ctx).Where("expires_at <= ?", now).Delete(&models.Session{}).Error; err != nil {
+		return err
+	}
+	if err := s.with(ctx).Where("expires_at <= ?", now).Delete(&models.MagicLink{}).Error; err != nil {
+		return err
+	}
+	return s.with(ctx).Model(&models.EmailMessage{}).
+		Where("template = ? AND created_at <= ? AND text_body <> ?", models.SignInTemplate, now.Add(-models.MagicLinkTTL), models.DroppedBody).
+		Updates(map[string]any{"text_body": models.DroppedBody, "html_body": ""}).Error
 }
 
-// GetSession finds a live session by cookie value.
+// CreateSession signs a browser in with a credential and returns the
+// cookie value. The credential's previous session in that area ends: one
+// live session per sign-in, so a stolen older cookie dies with the next
+// sign-in.
+func (s *Store) CreateSession(ctx context.Context, aud models.Audience, cred models.Credential, customerID string, now time.Time) (string, models.Session, error) {
+	id := randomToken()
+	sess := models.Session{IDHash: tokenHash(id), Audience: aud, Email: strings.ToLower(cred.Email), CustomerID: customerID,
+		CSRFToken: randomToken(), ExpiresAt: now.Add(models.SessionTTL), CreatedAt: now}
+	if cred.APITokenID != 0 {
+		sess.APITokenID = &cred.APITokenID
+	}
+	err := s.transaction(ctx, func(tx *Store) error {
+		if err := tx.sweepSignIns(ctx, now); err != nil {
+			return err
+		}
+		previous := tx.with(ctx).Where("audience = ? AND email = ? AND api_token_id IS NULL", aud, sess.Email)
+		if sess.APITokenID != nil {
+			previous = tx.with(ctx).Where("audience = ? AND api_token_id = ?", aud, *sess.APITokenID)
+		}
+		if err := previous.Delete(&models.Session{}).Error; err != nil {
+			return err
+		}
+		return tx.with(ctx).Create(&sess).Error
+	})
+	return id, sess, err
+}
+
+// GetSession finds a live session by cookie value. A session opened with
+// an API token lives only while the token does (checked in the same query,
+// so revoking a token signs its browsers out at once).
 func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (models.Session, error) {
 	var sess models.Session
-	err := s.with(ctx).First(&sess, "id_hash = ? AND expires_at > ?", tokenHash(id), now).Error
+	err := s.with(ctx).First(&sess, "id_hash = ? AND expires_at > ? AND (api_token_id IS NULL OR api_token_id IN (?))",
+		tokenHash(id), now, s.with(ctx).Model(&models.APIToken{}).Select("id").Where("revoked_at IS NULL")).Error
 	if isNotFound(err) {
 		return sess, models.NotFound("no_session", "sign in again")
 	}

@@ -26,11 +26,31 @@ func (s *Store) CreateToken(ctx context.Context, name string, scopes models.Stri
 // EnsureToken stores a token with a known secret (the bootstrap admin token)
 // unless it is already stored.
 func (s *Store) EnsureToken(ctx context.Context, name, secret string, scopes models.StringList) (models.APIToken, error) {
-	t := models.APIToken{Name: name, Prefix: secret[:min(len(secret), 8)], SecretHash: models.HashTokenSecret(secret), Scopes: scopes}
+	t := models.APIToken{Name: name, Prefix: displayPrefix(secret), SecretHash: models.HashTokenSecret(secret), Scopes: scopes}
 	if err := insertIgnoringDuplicates(s.with(ctx), &t); err != nil {
 		return t, err
 	}
 	return t, s.with(ctx).First(&t, "secret_hash = ?", t.SecretHash).Error
+}
+
+// displayPrefix is the start of a secret kept to tell tokens apart in
+// lists: 8 characters of a generated token (of 43), never more than a
+// quarter of a chosen one, so the stored prefix does not halve the guessing.
+func displayPrefix(secret string) string {
+	return secret[:min(len(secret)/4, 8)]
+}
+
+// ReplaceToken makes secret the one live token called name: it is stored
+// unless it already is, and every other live token of that name is
+// revoked. Changing LICENSEFLOW_ADMIN_TOKEN thus retires the old bootstrap
+// token (and the sessions it opened) at the next start.
+func (s *Store) ReplaceToken(ctx context.Context, name, secret string, scopes models.StringList, now time.Time) (models.APIToken, error) {
+	t, err := s.EnsureToken(ctx, name, secret, scopes)
+	if err != nil {
+		return t, err
+	}
+	return t, s.with(ctx).Model(&models.APIToken{}).Where("name = ? AND id <> ? AND revoked_at IS NULL", name, t.ID).
+		Update("revoked_at", models.Instant(now)).Error
 }
 
 // CountAdminTokens counts live tokens with the admin scope.

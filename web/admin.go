@@ -64,9 +64,13 @@ func (s *server) adminSignIn(c *gin.Context) {
 	s.render(c, http.StatusOK, page)
 }
 
-// adminAuth consumes an operator's magic link.
+// adminAuth consumes an operator's magic link, posted from its
+// confirmation page.
 func (s *server) adminAuth(c *gin.Context) {
-	email, err := s.Store.ConsumeMagicLink(c.Request.Context(), c.Query("token"), models.AudienceAdmin, s.Now())
+	if !s.checkCSRF(c, "admin", s.anonymousCSRF(c, "/admin")) {
+		return
+	}
+	email, err := s.Store.ConsumeMagicLink(c.Request.Context(), c.PostForm("token"), models.AudienceAdmin, s.Now())
 	if err == nil && !slices.Contains(s.AdminEmails, email) {
 		err = models.Invalid("not_an_operator", "email", "that address is no longer an operator")
 	}
@@ -75,7 +79,7 @@ func (s *server) adminAuth(c *gin.Context) {
 			CSRF: s.anonymousCSRF(c, "/admin"), Error: "This sign-in link is expired or was already used. Ask for a new one."})
 		return
 	}
-	if err := s.signIn(c, models.AudienceAdmin, email, ""); err != nil {
+	if err := s.signIn(c, models.AudienceAdmin, models.Credential{Email: email}, ""); err != nil {
 		s.webFail(c, "admin", err)
 		return
 	}
@@ -102,7 +106,7 @@ func (s *server) adminTokenSignIn(c *gin.Context) {
 			CSRF: s.anonymousCSRF(c, "/admin"), Error: "That is not a live API token with the admin scope."})
 		return
 	}
-	if err := s.signIn(c, models.AudienceAdmin, "token:"+tok.Name, ""); err != nil {
+	if err := s.signIn(c, models.AudienceAdmin, models.Credential{Email: "token:" + tok.Name, APITokenID: tok.ID}, ""); err != nil {
 		s.webFail(c, "admin", err)
 		return
 	}

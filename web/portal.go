@@ -101,9 +101,13 @@ func (s *server) signInAllowed(c *gin.Context, email string) bool {
 	return err == nil && n < 5
 }
 
-// portalAuth consumes a magic link and starts a session.
+// portalAuth consumes a magic link, posted from its confirmation page,
+// and starts a session.
 func (s *server) portalAuth(c *gin.Context) {
-	email, err := s.Store.ConsumeMagicLink(c.Request.Context(), c.Query("token"), models.AudienceCustomer, s.Now())
+	if !s.checkCSRF(c, "portal", s.anonymousCSRF(c, "/portal")) {
+		return
+	}
+	email, err := s.Store.ConsumeMagicLink(c.Request.Context(), c.PostForm("token"), models.AudienceCustomer, s.Now())
 	if err != nil {
 		s.render(c, http.StatusUnauthorized, webPage{Title: "Sign in", Area: "portal", Template: "portal-signin",
 			CSRF: s.anonymousCSRF(c, "/portal"), Error: "This sign-in link is expired or was already used. Ask for a new one below."})
@@ -111,7 +115,7 @@ func (s *server) portalAuth(c *gin.Context) {
 	}
 	customer, err := s.Store.FindCustomer(c.Request.Context(), email)
 	if err == nil {
-		err = s.signIn(c, models.AudienceCustomer, email, customer.ID)
+		err = s.signIn(c, models.AudienceCustomer, models.Credential{Email: email}, customer.ID)
 	}
 	if err != nil {
 		s.webFail(c, "portal", err)

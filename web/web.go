@@ -9,15 +9,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,12 +121,18 @@ func (s *server) session(c *gin.Context, aud models.Audience) (models.Session, s
 	if err != nil || sess.Audience != aud {
 		return models.Session{}, "", false
 	}
+	// An operator signed in by link stays one only while their address is
+	// in LICENSEFLOW_ADMIN_EMAILS (token sessions are checked by the store).
+	if aud == models.AudienceAdmin && sess.APITokenID == nil && !slices.Contains(s.AdminEmails, sess.Email) {
+		_ = s.Store.DeleteSession(c.Request.Context(), id)
+		return models.Session{}, "", false
+	}
 	return sess, id, true
 }
 
 // signIn starts a session after a magic link or a token exchange.
-func (s *server) signIn(c *gin.Context, aud models.Audience, email, customerID string) error {
-	id, _, err := s.Store.CreateSession(c.Request.Context(), aud, email, customerID, s.Now())
+func (s *server) signIn(c *gin.Context, aud models.Audience, cred models.Credential, customerID string) error {
+	id, _, err := s.Store.CreateSession(c.Request.Context(), aud, cred, customerID, s.Now())
 	if err != nil {
 		return err
 	}
@@ -163,21 +168,23 @@ func (s *server) checkCSRF(c *gin.Context, area, want string) bool {
 	return true
 }
 
-// startSignInEmail sends a magic link through the worker, which holds the
-// SMTP settings (the same outbox path as every email).
+// confirmSignIn answers a sign-in link's GET with a page whose button posts
+// the link's token back: mail scanners and link previews fetch links, and
+// would otherwise use up the single-use link (or sign themselves in). The
+// GET reads and changes nothing; the POST (with the double-submit CSRF
+// token this page sets) signs in.
+func (s *server) confirmSignIn(c *gin.Context, area, title, areaName string) {
+	s.render(c, http.StatusOK, webPage{Title: title, Area: area, Template: "signin-confirm", CSRF: s.anonymousCSRF(c, "/"+area),
+		Data: gin.H{"Area": areaName, "Action": "/" + area + "/auth", "Token": c.Query("token")}})
+}
+
+// startSignInEmail has the worker make and send a magic link: the worker
+// holds the SMTP settings (the same outbox path as every email), and the
+// link is made in its activity so that no workflow history holds it.
 func (s *server) startSignInEmail(c *gin.Context, email string, aud models.Audience) error {
-	ctx := c.Request.Context()
-	token, err := s.Store.CreateMagicLink(ctx, email, aud, s.Now())
-	if err != nil {
-		return err
-	}
-	path := "/portal/auth"
-	if aud == models.AudienceAdmin {
-		path = "/admin/auth"
-	}
-	sum := sha256.Sum256([]byte(token))
-	key := hex.EncodeToString(sum[:8]) // unique per link, and reveals nothing of it
-	return s.Lifecycle.SendSignIn(ctx, key, email, fmt.Sprintf("%s%s?token=%s", s.PublicURL, path, token), aud == models.AudienceAdmin)
+	var ref [8]byte
+	_, _ = rand.Read(ref[:])
+	return s.Lifecycle.SendSignIn(c.Request.Context(), hex.EncodeToString(ref[:]), email, aud)
 }
 
 // Deps are the portal's and dashboard's collaborators.
@@ -210,8 +217,7 @@ type Store interface {
 	WebhookStore
 	ConsumeMagicLink(ctx context.Context, token string, aud models.Audience, now time.Time) (string, error)
 	CountRecentMagicLinks(ctx context.Context, email string, since time.Time) (int, error)
-	CreateMagicLink(ctx context.Context, email string, aud models.Audience, now time.Time) (string, error)
-	CreateSession(ctx context.Context, aud models.Audience, email, customerID string, now time.Time) (string, models.Session, error)
+	CreateSession(ctx context.Context, aud models.Audience, cred models.Credential, customerID string, now time.Time) (string, models.Session, error)
 	CustomerInvoices(ctx context.Context, customerID string) ([]models.Invoice, error)
 	CustomerLicenses(ctx context.Context, customerID string) ([]models.License, error)
 	CustomerOrders(ctx context.Context, customerID string) ([]models.Order, error)
@@ -286,7 +292,8 @@ func Mount(r gin.IRouter, d Deps) {
 	portal := r.Group("/portal", httpx.NoStore, s.cleanForm("portal"))
 	portal.GET("", s.portalHome)
 	portal.POST("/signin", s.portalSignIn)
-	portal.GET("/auth", s.portalAuth)
+	portal.GET("/auth", func(c *gin.Context) { s.confirmSignIn(c, "portal", "Sign in", "the customer portal") })
+	portal.POST("/auth", s.portalAuth)
 	portal.POST("/signout", s.portalSignOut)
 	portal.GET("/licenses/:id", s.portalLicense)
 	portal.POST("/licenses/:id/deactivate", s.portalDeactivate)
@@ -297,7 +304,8 @@ func Mount(r gin.IRouter, d Deps) {
 	admin := r.Group("/admin", httpx.NoStore, s.cleanForm("admin"))
 	admin.GET("", s.adminDashboard)
 	admin.POST("/signin", s.adminSignIn)
-	admin.GET("/auth", s.adminAuth)
+	admin.GET("/auth", func(c *gin.Context) { s.confirmSignIn(c, "admin", "Operator sign-in", "the admin dashboard") })
+	admin.POST("/auth", s.adminAuth)
 	admin.POST("/token", s.adminTokenSignIn)
 	admin.POST("/signout", s.adminSignOut)
 	admin.GET("/customers", s.adminCustomers)

@@ -10,15 +10,19 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 )
 
-// SignInRequest is one magic link to email; Key makes it one outbox message.
+// SignInRequest is one magic link to make and email; Key makes it one
+// outbox message. It holds no link: the activity makes the link, so the
+// history (and the archive) never holds one.
 type SignInRequest struct {
 	Key   string
 	To    string
-	Link  string
 	Admin bool
+	// Link is only set in sign-in workflows started by versions that made
+	// the link on the request path; they still send it.
+	Link string `json:",omitempty"`
 }
 
-// SignInEmailWorkflow emails a magic link. It exists so the link goes out
+// SignInEmailWorkflow makes and emails a magic link. It exists so the link goes out
 // through the worker, which holds the SMTP settings and the outbox retry
 // logic every other email uses.
 func SignInEmailWorkflow(ctx workflow.Context, in SignInRequest) (SignInResult, error) {

@@ -162,7 +162,7 @@ func newActivities(cfg config.Config, store *store.Store, hooks app.Webhooks, m 
 func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *store.Store, log *slog.Logger) error {
 	admin := models.StringList{string(models.ScopeAdmin)}
 	if cfg.AdminToken != "" {
-		_, err := store.EnsureToken(ctx, "bootstrap-admin", cfg.AdminToken, admin)
+		_, err := store.ReplaceToken(ctx, "bootstrap-admin", cfg.AdminToken, admin, time.Now())
 		return err
 	}
 	n, err := store.CountAdminTokens(ctx)

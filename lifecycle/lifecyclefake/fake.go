@@ -68,8 +68,8 @@ type Announcement struct {
 
 // SignIn is a SendSignIn call.
 type SignIn struct {
-	Key, To, Link string
-	Admin         bool
+	Ref, To  string
+	Audience models.Audience
 }
 
 var _ lifecycle.Client = (*Fake)(nil)
@@ -146,10 +146,10 @@ func (f *Fake) AnnounceRelease(_ context.Context, p models.Product, r models.Rel
 }
 
 // SendSignIn records the sign-in email.
-func (f *Fake) SendSignIn(_ context.Context, key, to, link string, admin bool) error {
+func (f *Fake) SendSignIn(_ context.Context, ref, to string, aud models.Audience) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.signIns = append(f.signIns, SignIn{Key: key, To: to, Link: link, Admin: admin})
+	f.signIns = append(f.signIns, SignIn{Ref: ref, To: to, Audience: aud})
 	return f.SignInErr
 }
 
