@@ -38,15 +38,16 @@ type EmailResult struct {
 // sent, held or refused is never sent again.
 func (a *Activities) SendLicenseEmail(ctx context.Context, in EmailInput) (EmailResult, error) {
 	defer keepAlive(ctx)()
-	dctx, cancel := ownCall(ctx)
-	data, err := a.licenseData(dctx, in)
 	var msg models.EmailMessage
-	if err == nil {
-		msg, err = a.enqueue(dctx, in.Key, in.Template, data.CustomerEmail, in.LicenseID, in.InvoiceNumber, data)
-	}
-	cancel()
+	err := ownWork(ctx, func(ctx context.Context) error {
+		data, err := a.licenseData(ctx, in)
+		if err == nil {
+			msg, err = a.enqueue(ctx, in.Key, in.Template, data.CustomerEmail, in.LicenseID, in.InvoiceNumber, data)
+		}
+		return err
+	})
 	if err != nil {
-		return EmailResult{}, ownFailure(err)
+		return EmailResult{}, err
 	}
 	return a.deliver(ctx, msg)
 }
@@ -68,16 +69,17 @@ type SignInInput struct {
 // unused).
 func (a *Activities) SendSignInEmail(ctx context.Context, in SignInInput) (EmailResult, error) {
 	defer keepAlive(ctx)()
-	dctx, cancel := ownCall(ctx)
-	link, err := a.signInLink(dctx, in)
 	var msg models.EmailMessage
-	if err == nil {
-		data := email.SignInData{Vendor: a.Seller.Name, Link: link, Minutes: int(models.MagicLinkTTL.Minutes()), Admin: in.Admin}
-		msg, err = a.enqueue(dctx, in.Key, email.TemplateMagicLink, in.To, "", "", data)
-	}
-	cancel()
+	err := ownWork(ctx, func(ctx context.Context) error {
+		link, err := a.signInLink(ctx, in)
+		if err == nil {
+			data := email.SignInData{Vendor: a.Seller.Name, Link: link, Minutes: int(models.MagicLinkTTL.Minutes()), Admin: in.Admin}
+			msg, err = a.enqueue(ctx, in.Key, email.TemplateMagicLink, in.To, "", "", data)
+		}
+		return err
+	})
 	if err != nil {
-		return EmailResult{}, ownFailure(err)
+		return EmailResult{}, err
 	}
 	return a.deliver(ctx, msg)
 }
@@ -116,23 +118,23 @@ func (a *Activities) deliver(ctx context.Context, msg models.EmailMessage) (Emai
 		// A sent or refused sign-in email's body holds a live link that
 		// nobody needs any more: the outbox keeps only that it was sent.
 		o.DropBody = msg.Template == email.TemplateMagicLink && o.Status != models.EmailQueued && o.Status != models.EmailHeld
-		rctx, cancel := ownCall(context.WithoutCancel(ctx))
-		defer cancel()
-		return ownFailure(a.Store.RecordEmailOutcome(rctx, msg.ID, o))
+		return ownWork(context.WithoutCancel(ctx), func(ctx context.Context) error { return a.Store.RecordEmailOutcome(ctx, msg.ID, o) })
 	}
 	if a.Sender == nil {
 		result.Status = models.EmailHeld
 		a.Metrics.Email(msg.Template, models.EmailHeld)
 		return result, record(models.EmailOutcome{Status: models.EmailHeld, At: a.now()})
 	}
-	dctx, cancel := ownCall(ctx)
-	out, err := a.message(dctx, msg)
-	if err == nil {
-		err = a.Store.CountEmailAttempt(dctx, msg.ID)
-	}
-	cancel()
+	var out email.Message
+	err := ownWork(ctx, func(ctx context.Context) error {
+		var err error
+		if out, err = a.message(ctx, msg); err == nil {
+			err = a.Store.CountEmailAttempt(ctx, msg.ID)
+		}
+		return err
+	})
 	if err != nil {
-		return result, ownFailure(err)
+		return result, err
 	}
 	sendErr := a.Sender.Send(ctx, out)
 	defer func() { a.Metrics.Email(msg.Template, result.Status) }()

@@ -28,6 +28,40 @@ func ownCall(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, ownCallTimeout)
 }
 
+// ownWaitLimit is how long a step that talks to a third party waits,
+// within one attempt, for licenseflow's own database to answer again
+// before it gives the attempt up (to be retried RetrySoon later). Waiting
+// within the attempt keeps a database outage from piling up attempts: the
+// step's backoff grows with its attempt count, so an attempt lost later (a
+// missed heartbeat) would otherwise wait as long as the third party's
+// backoff has grown. It stays well under the step's start-to-close timeout.
+const ownWaitLimit = 40 * time.Second
+
+// ownWork runs fn, the database work of such a step, each try bounded by
+// ownCallTimeout, until it succeeds, fails for good (an error already
+// classified), the attempt ends or ownWaitLimit has passed; a failure is
+// returned marked by ownFailure.
+func ownWork(ctx context.Context, fn func(ctx context.Context) error) error {
+	giveUp := time.Now().Add(ownWaitLimit)
+	for {
+		dctx, cancel := ownCall(ctx)
+		err := fn(dctx)
+		cancel()
+		var classified *temporal.ApplicationError
+		if err == nil || errors.As(err, &classified) {
+			return err
+		}
+		if time.Now().Add(RetrySoon).After(giveUp) {
+			return ownFailure(err)
+		}
+		select {
+		case <-ctx.Done():
+			return ownFailure(err)
+		case <-time.After(RetrySoon):
+		}
+	}
+}
+
 // ErrTypeOwnOutage marks a failure of licenseflow's own database inside a
 // step that talks to a third party.
 const ErrTypeOwnOutage = "OwnDatabaseUnavailable"
