@@ -6,6 +6,7 @@ package stripehook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -179,8 +180,8 @@ func (s *server) stripeWebhook(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	if result.outcome == models.StripeEventFailed {
-		httpx.Logger(c).Warn("stripe event failed", "event", ev.ID, "type", ev.Type, "reason", result.reason)
+	if result.outcome == models.StripeEventFailed || result.outcome == models.StripeEventNeedsReview {
+		httpx.Logger(c).Warn("stripe event "+string(result.outcome), "event", ev.ID, "type", ev.Type, "reason", result.reason)
 	}
 	s.Metrics.WebhookIn("stripe", string(result.outcome))
 	c.JSON(http.StatusOK, Receipt{Received: true, Outcome: result.outcome, Reason: result.reason})
@@ -209,6 +210,12 @@ func (s *server) handleStripeEvent(ctx context.Context, ev payments.Event) (stri
 	default:
 		return ignored("licenseflow does not act on " + ev.Type), nil
 	}
+	if p, ok := models.AsProblem(err); ok && errors.Is(p, models.ErrNotFound) && paymentEvent(ev.Type) {
+		// Money moved (or was taken back) and no license matches it: an
+		// operator has to look, so it is queued for review and announced,
+		// never left as a quiet "failed".
+		return stripeOutcome{outcome: models.StripeEventNeedsReview, reason: p.Message, licenseID: out.licenseID, orderID: out.orderID}, nil
+	}
 	if p, ok := models.AsProblem(err); ok {
 		return stripeOutcome{outcome: models.StripeEventFailed, reason: p.Message, licenseID: out.licenseID, orderID: out.orderID}, nil
 	}
@@ -219,6 +226,22 @@ func (s *server) handleStripeEvent(ctx context.Context, ev payments.Event) (stri
 		out.outcome = models.StripeEventProcessed
 	}
 	return out, nil
+}
+
+// paymentEvent reports whether an event type moves money for a license
+// (a payment, a refund or a dispute).
+func paymentEvent(typ string) bool {
+	switch typ {
+	case payments.CheckoutCompleted, payments.CheckoutAsyncSucceeded, payments.InvoicePaid,
+		payments.ChargeRefunded, payments.DisputeCreated:
+		return true
+	}
+	return false
+}
+
+// needsReview holds a payment back for an operator with the reason.
+func needsReview(reason string, licenseID, orderID string) stripeOutcome {
+	return stripeOutcome{outcome: models.StripeEventNeedsReview, reason: reason, licenseID: licenseID, orderID: orderID}
 }
 
 // onCheckout turns a paid Checkout Session into a purchase, or, when the
@@ -323,12 +346,12 @@ func (s *server) onInvoicePaid(ctx context.Context, ev payments.Event) (stripeOu
 	if inv.BillingReason != "subscription_cycle" {
 		return ignored("billing reason " + inv.BillingReason + ": first payments arrive as checkout.session.completed"), nil
 	}
-	links := models.StripeLinks{CustomerID: string(inv.Customer), SubscriptionID: string(inv.Subscription),
-		PaymentIntentID: string(inv.PaymentIntent), InvoiceID: inv.ID}
+	links := models.StripeLinks{CustomerID: string(inv.Customer), SubscriptionID: inv.SubscriptionID(),
+		PaymentIntentID: inv.PaymentIntentID(), InvoiceID: inv.ID}
 	if err := checkLinks(links, false); err != nil {
 		return stripeOutcome{}, err
 	}
-	l, err := s.Store.LicenseForSubscription(ctx, string(inv.Subscription))
+	l, err := s.Store.LicenseForSubscription(ctx, inv.SubscriptionID())
 	if err != nil {
 		return stripeOutcome{}, err
 	}
@@ -347,7 +370,7 @@ func (s *server) onPaymentFailed(ctx context.Context, ev payments.Event) (stripe
 	if err := ev.Decode(&inv); err != nil {
 		return stripeOutcome{}, models.Invalid("invalid_event", "", "%v", err)
 	}
-	l, err := s.Store.LicenseForSubscription(ctx, string(inv.Subscription))
+	l, err := s.Store.LicenseForSubscription(ctx, inv.SubscriptionID())
 	if err != nil {
 		return stripeOutcome{}, err
 	}
