@@ -231,7 +231,7 @@ func TestAsyncPaymentPurchasesOnlyWhenItSucceeds(t *testing.T) {
 	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stripeStack(t, store)
 		session := checkoutSession("cs_async", map[string]any{"tier": "crm"})
-		session["payment_status"] = "unpaid"
+		session["payment_status"], session["amount_total"] = "unpaid", 19900
 		a := answer(t, deliver(s, stripeEvent("evt_async_1", payments.CheckoutCompleted, session)))
 		assert.Equal(t, models.StripeEventIgnored, a.Outcome, "a SEPA debit is not paid yet")
 		session["payment_status"] = "paid"

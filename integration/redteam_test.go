@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/licensetoken"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
@@ -261,4 +262,45 @@ func TestRedTeamBasilShapedRenewalRenews(t *testing.T) {
 		assert.Equal(t, v.DLID, after.DLID)
 		assert.Equal(t, models.StatusActive, after.Status)
 	})
+}
+
+// A signed checkout paying 1 cent, its metadata asking for the complete
+// suite, 10,000 domains and 120 months, was issued as such (expiry 2036).
+// It must issue nothing, be held for review and be acknowledged.
+func TestRedTeamUnpaidCheckoutIssuesNothing(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stripeStack(t, st)
+		session := checkoutSession("cs_one_cent", map[string]any{"tier": "suite", "max_domains": "10000", "months": "120"})
+		session["amount_total"] = 1
+		a := answer(t, deliver(s, stripeEvent("evt_one_cent", payments.CheckoutCompleted, session)))
+		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, a.Reason)
+		assert.Contains(t, a.Reason, "nothing is issued")
+		assertNothingIssued(t, s, "stripe:cs_one_cent", "evt_one_cent")
+	})
+}
+
+// A signed test-mode event (test cards: no money) issued a real license.
+// With STRIPE_MODE=live it issues nothing.
+func TestRedTeamTestModeEventIssuesNothingInLiveMode(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{WebhookSecrets: []string{webhookSecret}, StripeLivemode: true})
+		a := answer(t, deliver(s, stripeEventAt("2024-06-20", "evt_test_card", payments.CheckoutCompleted, false,
+			checkoutSession("cs_test_card", map[string]any{"tier": "pos"}))))
+		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, a.Reason)
+		assertNothingIssued(t, s, "stripe:cs_test_card", "evt_test_card")
+	})
+}
+
+// assertNothingIssued checks that a Stripe event left no order and no
+// license behind and is listed for review.
+func assertNothingIssued(t *testing.T, s *stack.Stack, orderID, eventID string) {
+	t.Helper()
+	_, err := s.Store.GetOrder(t.Context(), orderID)
+	assert.Error(t, err, "no order is recorded")
+	_, err = s.Store.GetLicense(t.Context(), models.LicenseIDForOrder(orderID))
+	assert.Error(t, err, "no license exists")
+	var review httpx.Page[models.StripeEvent]
+	s.Call(http.MethodGet, "/api/v1/webhooks/stripe/events?outcome=needs_review", nil).JSON(t, &review)
+	require.Len(t, review.Data, 1)
+	assert.Equal(t, eventID, review.Data[0].ID)
 }

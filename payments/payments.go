@@ -124,14 +124,19 @@ func (i *ID) UnmarshalJSON(b []byte) error {
 
 // CheckoutSession is what licenseflow reads from checkout.session.* events.
 type CheckoutSession struct {
-	ID                string            `json:"id"`
-	Mode              string            `json:"mode"`
-	PaymentStatus     string            `json:"payment_status"`
-	Customer          ID                `json:"customer"`
-	Subscription      ID                `json:"subscription"`
-	PaymentIntent     ID                `json:"payment_intent"`
-	Invoice           ID                `json:"invoice"`
-	AmountTotal       int64             `json:"amount_total"`
+	ID            string `json:"id"`
+	Mode          string `json:"mode"`
+	PaymentStatus string `json:"payment_status"`
+	Customer      ID     `json:"customer"`
+	Subscription  ID     `json:"subscription"`
+	PaymentIntent ID     `json:"payment_intent"`
+	Invoice       ID     `json:"invoice"`
+	AmountTotal   int64  `json:"amount_total"`
+	// TotalDetails.AmountDiscount is what the vendor's coupons and
+	// promotion codes took off the session.
+	TotalDetails struct {
+		AmountDiscount int64 `json:"amount_discount"`
+	} `json:"total_details"`
 	Currency          string            `json:"currency"`
 	ClientReferenceID string            `json:"client_reference_id"`
 	Metadata          map[string]string `json:"metadata"`

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/licenseflow/licenseflow/models"
 )
 
@@ -43,20 +45,23 @@ func (s *Store) ClaimStripeEvent(ctx context.Context, e models.StripeEvent, now 
 // transaction, so an operator is told of every one.
 func (s *Store) FinishStripeEvent(ctx context.Context, id string, outcome models.StripeEventOutcome, reason, licenseID, orderID string, now time.Time) error {
 	at := models.Instant(now)
+	finish := func(db *gorm.DB) error {
+		return db.Model(&models.StripeEvent{}).Where("id = ?", id).Updates(map[string]any{
+			// The reason column holds 1000 characters.
+			"outcome": outcome, "reason": models.Clip(reason, 990), "license_id": licenseID, "order_id": orderID, "finished_at": &at,
+		}).Error
+	}
+	if outcome != models.StripeEventNeedsReview {
+		return finish(s.with(ctx))
+	}
 	var due []string
 	err := s.transaction(ctx, func(tx *Store) error {
+		if err := finish(tx.db); err != nil {
+			return err
+		}
 		var e models.StripeEvent
 		if err := tx.db.First(&e, "id = ?", id).Error; err != nil {
 			return err
-		}
-		if err := tx.db.Model(&models.StripeEvent{}).Where("id = ?", id).Updates(map[string]any{
-			// The reason column holds 1000 characters.
-			"outcome": outcome, "reason": models.Clip(reason, 990), "license_id": licenseID, "order_id": orderID, "finished_at": &at,
-		}).Error; err != nil {
-			return err
-		}
-		if outcome != models.StripeEventNeedsReview {
-			return nil
 		}
 		data := models.WebhookData{Reason: models.Clip(reason, 990),
 			Payment: &models.WebhookPayment{StripeEventID: id, Type: e.Type, Livemode: e.Livemode, OrderID: orderID}}

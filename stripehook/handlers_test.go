@@ -41,11 +41,18 @@ type hookTest struct {
 
 func newHookTest(t *testing.T) *hookTest {
 	t.Helper()
+	return newHookTestIn(t, false)
+}
+
+// newHookTestIn runs the webhook acting on live-mode events (livemode) or
+// test-mode ones.
+func newHookTestIn(t *testing.T, livemode bool) *hookTest {
+	t.Helper()
 	gin.SetMode(gin.TestMode)
 	st := testsupport.SQLite(t)
 	flows := &lifecyclefake.Fake{}
 	r := httpx.NewRouter(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Database: st})
-	stripehook.Mount(r, stripehook.Deps{Store: st, Lifecycle: flows, WebhookSecrets: []string{secret}})
+	stripehook.Mount(r, stripehook.Deps{Store: st, Lifecycle: flows, WebhookSecrets: []string{secret}, Livemode: livemode})
 	return &hookTest{t: t, store: st, flows: flows, router: r}
 }
 
@@ -371,4 +378,110 @@ func TestUnmatchedPaymentsAreHeldForReviewAndAnnounced(t *testing.T) {
 	pending, err = h.store.PendingWebhookDeliveries(t.Context(), ep.ID, nil, 100)
 	require.NoError(t, err)
 	assert.Len(t, pending, len(unmatched))
+}
+
+// Issue 15, item 5: a signed checkout with amount_total 1 and metadata
+// asking for suite, 10,000 domains and 120 months was issued as such.
+// Only money that covers the tier's price for the months asked issues a
+// license; anything else is held for review and announced.
+func TestCheckoutIssuesOnlyWhatItPaysFor(t *testing.T) {
+	h := newHookTest(t)
+	ep, err := h.store.CreateWebhookEndpoint(t.Context(), models.WebhookEndpoint{ID: models.NewWebhookEndpointID(),
+		URL: "https://crm.example.com/hook", EventTypes: models.StringList{"*"}, Enabled: true})
+	require.NoError(t, err)
+	unpaid := map[string]func(map[string]any){
+		"one cent for everything": func(o map[string]any) {
+			o["amount_total"] = 1
+			o["metadata"] = map[string]any{"tier": "suite", "max_domains": "10000", "months": "120"}
+		},
+		"one year's price for ten": func(o map[string]any) { o["metadata"] = map[string]any{"tier": "pos", "months": "120"} },
+		"another currency":         func(o map[string]any) { o["currency"] = "usd" },
+		"a cheaper tier's price":   func(o map[string]any) { o["metadata"] = map[string]any{"tier": "suite"} },
+		"more domains than sold":   func(o map[string]any) { o["metadata"] = map[string]any{"tier": "pos", "max_domains": "4"} },
+		"a discount not covering": func(o map[string]any) {
+			o["amount_total"], o["total_details"] = 10000, map[string]any{"amount_discount": 4899}
+		},
+	}
+	i := 0
+	for what, breakIt := range unpaid {
+		i++
+		session := checkout(fmt.Sprintf("cs_unpaid_%d", i), "bea@example.com")
+		breakIt(session)
+		w := h.deliver(event(fmt.Sprintf("evt_unpaid_%d", i), payments.CheckoutCompleted, session))
+		require.Equal(t, http.StatusOK, w.Code, "Stripe gets its 2xx: %s", w.Body.String())
+		a := decode(t, w)
+		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, "%s: %s", what, a.Reason)
+		assert.NotEmpty(t, a.Reason, what)
+	}
+	counts := testsupport.RowCounts(t, h.store)
+	assert.Zero(t, counts["licenses"], "nothing issued")
+	assert.Zero(t, counts["orders"])
+	assert.Empty(t, h.flows.Starts())
+	pending, err := h.store.PendingWebhookDeliveries(t.Context(), ep.ID, nil, 100)
+	require.NoError(t, err)
+	assert.Len(t, pending, len(unpaid), "the operator is told of each")
+	for _, d := range pending {
+		assert.Equal(t, models.EventPaymentNeedsReview, d.EventType)
+	}
+
+	paid := map[string]func(map[string]any){
+		"the price": func(map[string]any) {},
+		"the price with a coupon": func(o map[string]any) {
+			o["amount_total"], o["total_details"] = 10000, map[string]any{"amount_discount": 4900}
+		},
+		"two years for two prices": func(o map[string]any) {
+			o["amount_total"], o["metadata"] = 29800, map[string]any{"tier": "pos", "months": "24"}
+		},
+		"upper-case currency": func(o map[string]any) { o["currency"] = "EUR" },
+	}
+	for what, setUp := range paid {
+		i++
+		session := checkout(fmt.Sprintf("cs_paid_%d", i), "bea@example.com")
+		setUp(session)
+		a := decode(t, h.deliver(event(fmt.Sprintf("evt_paid_%d", i), payments.CheckoutCompleted, session)))
+		assert.Equal(t, models.StripeEventProcessed, a.Outcome, "%s: %s", what, a.Reason)
+	}
+	assert.Len(t, h.flows.Starts(), len(paid))
+}
+
+// A renewal link's session pays for the months it renews.
+func TestRenewalCheckoutRenewsOnlyWhatItPaysFor(t *testing.T) {
+	h := newHookTest(t)
+	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_buy", payments.CheckoutCompleted, checkout("cs_buy", "bea@example.com")))).Outcome)
+	licenseID := h.flows.Starts()[0].License.ID
+	renewal := checkout("cs_renew", "bea@example.com")
+	renewal["metadata"] = map[string]any{"license_id": licenseID, "months": "36"}
+	a := decode(t, h.deliver(event("evt_renew_cheap", payments.CheckoutCompleted, renewal)))
+	assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, a.Reason)
+	assert.Empty(t, h.flows.Signals(), "nothing renewed")
+
+	renewal = checkout("cs_renew_paid", "bea@example.com")
+	renewal["metadata"], renewal["amount_total"] = map[string]any{"license_id": licenseID, "months": "36"}, 44700
+	a = decode(t, h.deliver(event("evt_renew_paid", payments.CheckoutCompleted, renewal)))
+	assert.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	assert.Len(t, h.flows.Signals(), 1)
+}
+
+// Issue 15, item 5: livemode was recorded but never checked, so a test-mode
+// event (test cards, no money) issued real licenses.
+func TestEventsOfTheOtherStripeModeIssueNothing(t *testing.T) {
+	live := newHookTestIn(t, true)
+	a := decode(t, live.deliver(event("evt_test_mode", payments.CheckoutCompleted, checkout("cs_test_mode", "bea@example.com"))))
+	assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, a.Reason)
+	assert.Contains(t, a.Reason, "test-mode")
+	assert.Empty(t, live.flows.Starts())
+	assert.Zero(t, testsupport.RowCounts(t, live.store)["licenses"])
+
+	var ev map[string]any
+	require.NoError(t, json.Unmarshal(event("evt_live_mode", payments.CheckoutCompleted, checkout("cs_live_mode", "bea@example.com")), &ev))
+	ev["livemode"] = true
+	payload, err := json.Marshal(ev)
+	require.NoError(t, err)
+	a = decode(t, live.deliver(payload))
+	assert.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	assert.Len(t, live.flows.Starts(), 1)
+
+	test := newHookTest(t)
+	a = decode(t, test.deliver(payload))
+	assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, "a test endpoint does not act on live events either: %s", a.Reason)
 }
