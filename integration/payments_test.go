@@ -361,6 +361,20 @@ func TestRenewalLinkCreatesACheckoutSessionOnStripe(t *testing.T) {
 	assert.Equal(t, "eur", form.Get("line_items[0][price_data][currency]"))
 	assert.Equal(t, "payment", form.Get("mode"))
 	assert.Equal(t, "customer@example.com", form.Get("customer_email"))
+
+	// A tier with its own Stripe price: a link sells as many terms as it
+	// renews, and a length that is not whole terms is priced pro rata.
+	r = s.Call(http.MethodPut, "/api/v1/tiers/pos", `{"name":"Point of Sale","products":["base","pos"],"max_domains":3,"term":"annual","price_cents":14900,"currency":"EUR","channels":["stable"],"stripe_price_id":"price_pos"}`)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	require.Equal(t, http.StatusCreated, s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+created.ID+"/renewal-link", `{"months":24}`).Status)
+	require.Equal(t, http.StatusCreated, s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+created.ID+"/renewal-link", `{"months":18}`).Status)
+	reqs = mock.Requests(http.MethodPost, "/v1/checkout/sessions")
+	require.Len(t, reqs, 3)
+	assert.Equal(t, "price_pos", reqs[1].Form.Get("line_items[0][price]"))
+	assert.Equal(t, "2", reqs[1].Form.Get("line_items[0][quantity]"), "two years are two of the yearly price")
+	assert.Empty(t, reqs[2].Form.Get("line_items[0][price]"))
+	assert.Equal(t, "22350", reqs[2].Form.Get("line_items[0][price_data][unit_amount]"))
+	assert.Equal(t, "1", reqs[2].Form.Get("line_items[0][quantity]"))
 }
 
 func TestCheckoutWithoutTierMetadataSellsTheTierOfItsPrice(t *testing.T) {
