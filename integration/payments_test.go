@@ -168,7 +168,14 @@ func TestInvoicePaidDeliveredFiveTimesConcurrentlyRenewsOnce(t *testing.T) {
 		invoices, err := store.ListInvoices(ctx, v.ID)
 		require.NoError(t, err)
 		assert.Len(t, invoices, 3, "purchase and one invoice per renewal")
-		assert.Equal(t, 2, s.License(v.ID).Workflow.Renewals)
+		// The live state is a Temporal query, which can time out on a loaded
+		// machine ("Temporal did not answer"): wait until it answers.
+		var wf *api.WorkflowView
+		s.WaitFor("the workflow's live state", 10*time.Second, func() bool {
+			wf = s.License(v.ID).Workflow
+			return wf != nil && wf.Reachable
+		})
+		assert.Equal(t, 2, wf.Renewals, "%+v", *wf)
 	})
 }
 
