@@ -52,6 +52,8 @@ type Deps struct {
 	Payments *payments.Checkout
 	// WebhookSecrets verify Stripe webhooks (several while rotating).
 	WebhookSecrets []string
+	// StripeLivemode is the Stripe mode whose events are acted upon.
+	StripeLivemode bool
 	// ReleasesDir holds uploaded release artifacts.
 	ReleasesDir string
 	// Usage records site-facing hits; nil starts one that is never closed
@@ -131,7 +133,7 @@ func NewRouter(d Deps) *gin.Engine {
 		SiteCacheTTL: d.SiteCacheTTL, Staging: d.Staging, Metrics: d.Metrics, LastSeen: d.LastSeen, DomainSilence: d.DomainSilence,
 		TokenValidity: d.TokenValidity})
 	stripehook.Mount(r, stripehook.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,
-		WebhookSecrets: d.WebhookSecrets, Now: d.Now, Metrics: d.Metrics})
+		WebhookSecrets: d.WebhookSecrets, Livemode: d.StripeLivemode, Now: d.Now, Metrics: d.Metrics})
 	var codec gin.HandlerFunc
 	if d.SecretKeys != nil {
 		codec = codecHandler(payloadcodec.New(d.SecretKeys))

@@ -168,7 +168,14 @@ func TestInvoicePaidDeliveredFiveTimesConcurrentlyRenewsOnce(t *testing.T) {
 		invoices, err := store.ListInvoices(ctx, v.ID)
 		require.NoError(t, err)
 		assert.Len(t, invoices, 3, "purchase and one invoice per renewal")
-		assert.Equal(t, 2, s.License(v.ID).Workflow.Renewals)
+		// The live state is a Temporal query, which can time out on a loaded
+		// machine ("Temporal did not answer"): wait until it answers.
+		var wf *api.WorkflowView
+		s.WaitFor("the workflow's live state", 10*time.Second, func() bool {
+			wf = s.License(v.ID).Workflow
+			return wf != nil && wf.Reachable
+		})
+		assert.Equal(t, 2, wf.Renewals, "%+v", *wf)
 	})
 }
 
@@ -231,7 +238,7 @@ func TestAsyncPaymentPurchasesOnlyWhenItSucceeds(t *testing.T) {
 	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stripeStack(t, store)
 		session := checkoutSession("cs_async", map[string]any{"tier": "crm"})
-		session["payment_status"] = "unpaid"
+		session["payment_status"], session["amount_total"] = "unpaid", 19900
 		a := answer(t, deliver(s, stripeEvent("evt_async_1", payments.CheckoutCompleted, session)))
 		assert.Equal(t, models.StripeEventIgnored, a.Outcome, "a SEPA debit is not paid yet")
 		session["payment_status"] = "paid"
@@ -308,11 +315,11 @@ func TestUnknownAndUnmatchedEventsAreAcknowledgedAndVisible(t *testing.T) {
 		a := answer(t, deliver(s, stripeEvent("evt_other", "customer.created", map[string]any{"id": "cus_9", "object": "customer"})))
 		assert.Equal(t, models.StripeEventIgnored, a.Outcome)
 		a = answer(t, deliver(s, stripeEvent("evt_orphan", payments.InvoicePaid, subscriptionInvoice("in_9", "sub_nobody", time.Now().AddDate(1, 0, 0)))))
-		assert.Equal(t, models.StripeEventFailed, a.Outcome)
+		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, "a payment no license matches waits for an operator")
 		assert.Contains(t, a.Reason, "sub_nobody")
 
 		var failed httpx.Page[models.StripeEvent]
-		s.Call(http.MethodGet, "/api/v1/webhooks/stripe/events?outcome=failed", nil).JSON(t, &failed)
+		s.Call(http.MethodGet, "/api/v1/webhooks/stripe/events?outcome=needs_review", nil).JSON(t, &failed)
 		require.Len(t, failed.Data, 1)
 		assert.Equal(t, "evt_orphan", failed.Data[0].ID)
 		assert.Contains(t, failed.Data[0].Reason, "no license is linked to Stripe subscription sub_nobody")
@@ -361,6 +368,20 @@ func TestRenewalLinkCreatesACheckoutSessionOnStripe(t *testing.T) {
 	assert.Equal(t, "eur", form.Get("line_items[0][price_data][currency]"))
 	assert.Equal(t, "payment", form.Get("mode"))
 	assert.Equal(t, "customer@example.com", form.Get("customer_email"))
+
+	// A tier with its own Stripe price: a link sells as many terms as it
+	// renews, and a length that is not whole terms is priced pro rata.
+	r = s.Call(http.MethodPut, "/api/v1/tiers/pos", `{"name":"Point of Sale","products":["base","pos"],"max_domains":3,"term":"annual","price_cents":14900,"currency":"EUR","channels":["stable"],"stripe_price_id":"price_pos"}`)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	require.Equal(t, http.StatusCreated, s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+created.ID+"/renewal-link", `{"months":24}`).Status)
+	require.Equal(t, http.StatusCreated, s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+created.ID+"/renewal-link", `{"months":18}`).Status)
+	reqs = mock.Requests(http.MethodPost, "/v1/checkout/sessions")
+	require.Len(t, reqs, 3)
+	assert.Equal(t, "price_pos", reqs[1].Form.Get("line_items[0][price]"))
+	assert.Equal(t, "2", reqs[1].Form.Get("line_items[0][quantity]"), "two years are two of the yearly price")
+	assert.Empty(t, reqs[2].Form.Get("line_items[0][price]"))
+	assert.Equal(t, "22350", reqs[2].Form.Get("line_items[0][price_data][unit_amount]"))
+	assert.Equal(t, "1", reqs[2].Form.Get("line_items[0][quantity]"))
 }
 
 func TestCheckoutWithoutTierMetadataSellsTheTierOfItsPrice(t *testing.T) {

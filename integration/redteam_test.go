@@ -20,8 +20,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/licensetoken"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
@@ -215,4 +218,89 @@ func TestRedTeamExpiredTokenAndRevokedLicenseTokenFail(t *testing.T) {
 		admin := s.Call(http.MethodPost, "/api/v1/licenses/"+v.ID+"/token", nil)
 		assert.Equal(t, http.StatusForbidden, admin.Status, "no operator token for a revoked license either: %s", admin.Body)
 	})
+}
+
+// stripeEventAt builds an event as an endpoint on the given API version
+// receives it.
+func stripeEventAt(version, id, typ string, livemode bool, object map[string]any) []byte {
+	raw, err := json.Marshal(map[string]any{
+		"id": id, "object": "event", "type": typ, "api_version": version, "created": time.Now().Unix(),
+		"livemode": livemode, "pending_webhooks": 1, "data": map[string]any{"object": object},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return raw
+}
+
+// A paid renewal on a current Stripe API version used to be lost: the
+// basil invoice names its subscription only under parent.subscription_details,
+// and licenseflow answered "failed: no license is linked to Stripe
+// subscription ". It must renew the license, on the same DLID.
+func TestRedTeamBasilShapedRenewalRenews(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stripeStack(t, st)
+		v := purchaseByCheckout(t, s, "cs_basil")
+		periodEnd := models.Instant(time.Now().AddDate(1, 1, 0))
+		inv := map[string]any{
+			"id": "in_basil", "object": "invoice", "customer": "cus_cs_basil", "billing_reason": "subscription_cycle",
+			"amount_paid": 14900, "amount_due": 14900, "currency": "eur",
+			"parent": map[string]any{"type": "subscription_details", "quote_details": nil,
+				"subscription_details": map[string]any{"subscription": "sub_cs_basil", "metadata": map[string]any{}}},
+			"lines": map[string]any{"data": []any{map[string]any{
+				"parent": map[string]any{"type": "subscription_item_details",
+					"subscription_item_details": map[string]any{"subscription": "sub_cs_basil"}},
+				"period": map[string]any{"start": time.Now().Unix(), "end": periodEnd.Unix()}}}},
+		}
+		a := answer(t, deliver(s, stripeEventAt("2025-03-31.basil", "evt_basil", payments.InvoicePaid, false, inv)))
+		require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+		var after api.LicenseView
+		s.WaitFor("the renewal", 10*time.Second, func() bool {
+			after = s.License(v.ID)
+			return after.ExpiresAt != nil && after.ExpiresAt.Equal(periodEnd)
+		})
+		assert.Equal(t, v.DLID, after.DLID)
+		assert.Equal(t, models.StatusActive, after.Status)
+	})
+}
+
+// A signed checkout paying 1 cent, its metadata asking for the complete
+// suite, 10,000 domains and 120 months, was issued as such (expiry 2036).
+// It must issue nothing, be held for review and be acknowledged.
+func TestRedTeamUnpaidCheckoutIssuesNothing(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stripeStack(t, st)
+		session := checkoutSession("cs_one_cent", map[string]any{"tier": "suite", "max_domains": "10000", "months": "120"})
+		session["amount_total"] = 1
+		a := answer(t, deliver(s, stripeEvent("evt_one_cent", payments.CheckoutCompleted, session)))
+		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, a.Reason)
+		assert.Contains(t, a.Reason, "nothing is issued")
+		assertNothingIssued(t, s, "stripe:cs_one_cent", "evt_one_cent")
+	})
+}
+
+// A signed test-mode event (test cards: no money) issued a real license.
+// With STRIPE_MODE=live it issues nothing.
+func TestRedTeamTestModeEventIssuesNothingInLiveMode(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{WebhookSecrets: []string{webhookSecret}, StripeLivemode: true})
+		a := answer(t, deliver(s, stripeEventAt("2024-06-20", "evt_test_card", payments.CheckoutCompleted, false,
+			checkoutSession("cs_test_card", map[string]any{"tier": "pos"}))))
+		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, a.Reason)
+		assertNothingIssued(t, s, "stripe:cs_test_card", "evt_test_card")
+	})
+}
+
+// assertNothingIssued checks that a Stripe event left no order and no
+// license behind and is listed for review.
+func assertNothingIssued(t *testing.T, s *stack.Stack, orderID, eventID string) {
+	t.Helper()
+	_, err := s.Store.GetOrder(t.Context(), orderID)
+	assert.Error(t, err, "no order is recorded")
+	_, err = s.Store.GetLicense(t.Context(), models.LicenseIDForOrder(orderID))
+	assert.Error(t, err, "no license exists")
+	var review httpx.Page[models.StripeEvent]
+	s.Call(http.MethodGet, "/api/v1/webhooks/stripe/events?outcome=needs_review", nil).JSON(t, &review)
+	require.Len(t, review.Data, 1)
+	assert.Equal(t, eventID, review.Data[0].ID)
 }

@@ -14,6 +14,11 @@ const (
 	StripeEventIgnored StripeEventOutcome = "ignored"
 	// StripeEventFailed: could not be acted upon for good (Reason says why).
 	StripeEventFailed StripeEventOutcome = "failed"
+	// StripeEventNeedsReview: a payment licenseflow did not act on because it
+	// matches no license or does not pay for what it asks; it waits for an
+	// operator (Reason says why), who was told by a payment.needs_review
+	// webhook event.
+	StripeEventNeedsReview StripeEventOutcome = "needs_review"
 )
 
 // StripeEvent is one webhook event, recorded before it is handled: its id

@@ -27,6 +27,7 @@ const (
 	EventRenewalRequested         WebhookEventType = "renewal.requested"
 	EventPaymentFailed            WebhookEventType = "payment.failed"
 	EventReleasePublished         WebhookEventType = "release.published"
+	EventPaymentNeedsReview       WebhookEventType = "payment.needs_review"
 )
 
 // WebhookEventTypes lists every event type an endpoint can subscribe to.
@@ -34,7 +35,7 @@ var WebhookEventTypes = []WebhookEventType{
 	EventLicenseIssued, EventLicenseRenewed, EventLicenseExpiring, EventLicenseExpired, EventLicenseGraceEnded,
 	EventLicenseSuspended, EventLicenseReinstated, EventLicenseRevoked, EventLicenseTierChanged,
 	EventLicenseDomainActivated, EventLicenseDomainDeactivated, EventOrderCreated, EventOrderPaid, EventRenewalRequested,
-	EventPaymentFailed, EventReleasePublished,
+	EventPaymentFailed, EventReleasePublished, EventPaymentNeedsReview,
 }
 
 // AllWebhookEvents subscribes an endpoint to every event type, those added
@@ -138,6 +139,16 @@ type WebhookData struct {
 	Reason string `json:"reason,omitempty"`
 	// Actor is who asked, as the license's ledger records it.
 	Actor string `json:"actor,omitempty"`
+	// Payment is the Stripe event a payment.needs_review is about.
+	Payment *WebhookPayment `json:"payment,omitempty"`
+}
+
+// WebhookPayment is a Stripe event held for review, as events describe it.
+type WebhookPayment struct {
+	StripeEventID string `json:"stripe_event_id"`
+	Type          string `json:"type"`
+	Livemode      bool   `json:"livemode"`
+	OrderID       string `json:"order_id,omitempty"`
 }
 
 // WebhookLicense is a license as events describe it.

@@ -47,7 +47,9 @@ type RenewalSession struct {
 	Months    int
 	// PriceID is the tier's Stripe price, if it has one; otherwise the
 	// amount is sent as ad-hoc price data.
-	PriceID       string
+	PriceID string
+	// Quantity is how many of PriceID are sold (terms); 0 means 1.
+	Quantity      int64
 	AmountCents   int64
 	Currency      string
 	CustomerID    string
@@ -68,7 +70,7 @@ type Session struct {
 // can be traced back to it.
 func (c *Checkout) CreateRenewalSession(ctx context.Context, r RenewalSession) (Session, error) {
 	metadata := map[string]string{"license_id": r.LicenseID, "tier": r.TierKey, "months": strconv.Itoa(r.Months)}
-	item := &stripe.CheckoutSessionLineItemParams{Quantity: stripe.Int64(1)}
+	item := &stripe.CheckoutSessionLineItemParams{Quantity: stripe.Int64(max(r.Quantity, 1))}
 	if r.PriceID != "" {
 		item.Price = stripe.String(r.PriceID)
 	} else {

@@ -124,14 +124,19 @@ func (i *ID) UnmarshalJSON(b []byte) error {
 
 // CheckoutSession is what licenseflow reads from checkout.session.* events.
 type CheckoutSession struct {
-	ID                string            `json:"id"`
-	Mode              string            `json:"mode"`
-	PaymentStatus     string            `json:"payment_status"`
-	Customer          ID                `json:"customer"`
-	Subscription      ID                `json:"subscription"`
-	PaymentIntent     ID                `json:"payment_intent"`
-	Invoice           ID                `json:"invoice"`
-	AmountTotal       int64             `json:"amount_total"`
+	ID            string `json:"id"`
+	Mode          string `json:"mode"`
+	PaymentStatus string `json:"payment_status"`
+	Customer      ID     `json:"customer"`
+	Subscription  ID     `json:"subscription"`
+	PaymentIntent ID     `json:"payment_intent"`
+	Invoice       ID     `json:"invoice"`
+	AmountTotal   int64  `json:"amount_total"`
+	// TotalDetails.AmountDiscount is what the vendor's coupons and
+	// promotion codes took off the session.
+	TotalDetails struct {
+		AmountDiscount int64 `json:"amount_discount"`
+	} `json:"total_details"`
 	Currency          string            `json:"currency"`
 	ClientReferenceID string            `json:"client_reference_id"`
 	Metadata          map[string]string `json:"metadata"`
@@ -156,12 +161,30 @@ func (s CheckoutSession) MetadataInt(key string) int {
 	return n
 }
 
-// Invoice is what licenseflow reads from invoice.* events.
+// Invoice is what licenseflow reads from invoice.* events, in the shapes
+// of every API version in use: before 2025-03-31.basil an invoice names its
+// subscription and payment intent at the top level; from basil on the
+// subscription is at parent.subscription_details.subscription and the
+// payment intent in the invoice's payments. Read them through
+// SubscriptionID and PaymentIntentID, never the raw fields.
 type Invoice struct {
-	ID               string `json:"id"`
-	Customer         ID     `json:"customer"`
-	Subscription     ID     `json:"subscription"`
-	PaymentIntent    ID     `json:"payment_intent"`
+	ID            string `json:"id"`
+	Customer      ID     `json:"customer"`
+	Subscription  ID     `json:"subscription"`
+	PaymentIntent ID     `json:"payment_intent"`
+	Parent        struct {
+		SubscriptionDetails struct {
+			Subscription ID `json:"subscription"`
+		} `json:"subscription_details"`
+	} `json:"parent"`
+	Payments struct {
+		Data []struct {
+			Status  string `json:"status"`
+			Payment struct {
+				PaymentIntent ID `json:"payment_intent"`
+			} `json:"payment"`
+		} `json:"data"`
+	} `json:"payments"`
 	BillingReason    string `json:"billing_reason"`
 	AmountPaid       int64  `json:"amount_paid"`
 	AmountDue        int64  `json:"amount_due"`
@@ -178,6 +201,28 @@ type Invoice struct {
 	} `json:"lines"`
 }
 
+// SubscriptionID is the subscription the invoice bills, in either shape.
+func (i Invoice) SubscriptionID() string {
+	if i.Subscription != "" {
+		return string(i.Subscription)
+	}
+	return string(i.Parent.SubscriptionDetails.Subscription)
+}
+
+// PaymentIntentID is the payment intent that paid the invoice, in either
+// shape (basil lists it in payments, present when Stripe includes them).
+func (i Invoice) PaymentIntentID() string {
+	if i.PaymentIntent != "" {
+		return string(i.PaymentIntent)
+	}
+	for _, p := range i.Payments.Data {
+		if p.Payment.PaymentIntent != "" && (p.Status == "" || p.Status == "paid") {
+			return string(p.Payment.PaymentIntent)
+		}
+	}
+	return ""
+}
+
 // ServiceEnd is the end of the period this invoice pays for: the latest line
 // period end. (The invoice's own period_end is the previous period on
 // subscription invoices, so it is not used.)
@@ -189,7 +234,8 @@ func (i Invoice) ServiceEnd() (time.Time, bool) {
 	return time.Unix(end, 0).UTC(), end > 0
 }
 
-// Charge is what licenseflow reads from charge.refunded.
+// Charge is what licenseflow reads from charge.refunded. From basil on a
+// charge no longer names its invoice: it is matched by its payment intent.
 type Charge struct {
 	ID             string `json:"id"`
 	PaymentIntent  ID     `json:"payment_intent"`

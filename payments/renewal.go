@@ -62,8 +62,17 @@ func (r *Renewals) Link(ctx context.Context, l models.License, months *int) (Ren
 			Message: fmt.Sprintf("Stripe is not configured: renewal order %s (%s) awaits payment; the CRM marks it paid with POST /api/v1/orders/%s/paid",
 				o.ID, models.FormatMoney(o.AmountCents, o.Currency), o.ID)}, nil
 	}
+	// The tier's own Stripe price sells one term: a link for whole terms
+	// charges that many of it, any other length its pro-rata amount.
+	priceID, quantity := "", int64(1)
+	if termMonths, lifetime := tier.Months(); tier.StripePriceID != "" && (lifetime || (termMonths > 0 && term%termMonths == 0)) {
+		priceID = tier.StripePriceID
+		if !lifetime {
+			quantity = int64(term / termMonths)
+		}
+	}
 	session, err := r.Checkout.CreateRenewalSession(ctx, RenewalSession{
-		LicenseID: l.ID, TierKey: tier.Key, TierName: tier.Name, Months: term, PriceID: tier.StripePriceID,
+		LicenseID: l.ID, TierKey: tier.Key, TierName: tier.Name, Months: term, PriceID: priceID, Quantity: quantity,
 		AmountCents: tier.PriceFor(term), Currency: tier.Currency, CustomerID: l.StripeCustomerID, CustomerEmail: l.Customer.Email,
 		SuccessURL: r.PublicURL + "/portal?renewed=" + l.ID, CancelURL: r.PublicURL + "/portal",
 	})

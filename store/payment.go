@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/licenseflow/licenseflow/models"
 )
 
@@ -38,13 +40,49 @@ func (s *Store) ClaimStripeEvent(ctx context.Context, e models.StripeEvent, now 
 	return stored, res.RowsAffected == 1, nil
 }
 
-// FinishStripeEvent records the outcome of a handled event.
+// FinishStripeEvent records the outcome of a handled event. An event held
+// for review also writes a payment.needs_review webhook event in the same
+// transaction, so an operator is told of every one.
 func (s *Store) FinishStripeEvent(ctx context.Context, id string, outcome models.StripeEventOutcome, reason, licenseID, orderID string, now time.Time) error {
 	at := models.Instant(now)
-	return s.with(ctx).Model(&models.StripeEvent{}).Where("id = ?", id).Updates(map[string]any{
-		// The reason column holds 1000 characters.
-		"outcome": outcome, "reason": models.Clip(reason, 990), "license_id": licenseID, "order_id": orderID, "finished_at": &at,
-	}).Error
+	finish := func(db *gorm.DB) error {
+		return db.Model(&models.StripeEvent{}).Where("id = ?", id).Updates(map[string]any{
+			// The reason column holds 1000 characters.
+			"outcome": outcome, "reason": models.Clip(reason, 990), "license_id": licenseID, "order_id": orderID, "finished_at": &at,
+		}).Error
+	}
+	if outcome != models.StripeEventNeedsReview {
+		return finish(s.with(ctx))
+	}
+	var due []string
+	err := s.transaction(ctx, func(tx *Store) error {
+		if err := finish(tx.db); err != nil {
+			return err
+		}
+		var e models.StripeEvent
+		if err := tx.db.First(&e, "id = ?", id).Error; err != nil {
+			return err
+		}
+		data := models.WebhookData{Reason: models.Clip(reason, 990),
+			Payment: &models.WebhookPayment{StripeEventID: id, Type: e.Type, Livemode: e.Livemode, OrderID: orderID}}
+		notice := models.WebhookEvent{Type: models.EventPaymentNeedsReview, OccurredAt: at, Data: models.JSONValue[models.WebhookData]{V: data}}
+		if licenseID != "" {
+			var err error
+			if notice, err = licenseEvent(tx.db, licenseID, models.EventPaymentNeedsReview, at, data); err != nil && !isNotFound(err) {
+				return err
+			} else if err != nil { // a license the event names but that does not exist
+				notice = models.WebhookEvent{Type: models.EventPaymentNeedsReview, OccurredAt: at, Data: models.JSONValue[models.WebhookData]{V: data}}
+			}
+		}
+		notice.Source = "stripe:" + id + ":review"
+		var err error
+		due, err = writeWebhookEvents(tx.db, []models.WebhookEvent{notice})
+		return err
+	})
+	if err == nil {
+		s.webhooksDue(due)
+	}
+	return err
 }
 
 // ReleaseStripeEvent forgets a claim whose handling failed in a way a retry

@@ -41,11 +41,18 @@ type hookTest struct {
 
 func newHookTest(t *testing.T) *hookTest {
 	t.Helper()
+	return newHookTestIn(t, false)
+}
+
+// newHookTestIn runs the webhook acting on live-mode events (livemode) or
+// test-mode ones.
+func newHookTestIn(t *testing.T, livemode bool) *hookTest {
+	t.Helper()
 	gin.SetMode(gin.TestMode)
 	st := testsupport.SQLite(t)
 	flows := &lifecyclefake.Fake{}
 	r := httpx.NewRouter(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Database: st})
-	stripehook.Mount(r, stripehook.Deps{Store: st, Lifecycle: flows, WebhookSecrets: []string{secret}})
+	stripehook.Mount(r, stripehook.Deps{Store: st, Lifecycle: flows, WebhookSecrets: []string{secret}, Livemode: livemode})
 	return &hookTest{t: t, store: st, flows: flows, router: r}
 }
 
@@ -232,8 +239,6 @@ func TestCheckoutFieldsAreCheckedBeforeThePurchaseIsRecorded(t *testing.T) {
 		"customer_email": func(o map[string]any) {
 			o["customer_details"] = map[string]any{"email": "a@example.com\r\nBcc: b@example.com"}
 		},
-		"unknown tier":     func(o map[string]any) { o["metadata"] = map[string]any{"tier": "gold"} },
-		"no license there": func(o map[string]any) { o["metadata"] = map[string]any{"license_id": "lic_nope"} },
 	}
 	i := 0
 	for what, breakIt := range failed {
@@ -258,4 +263,225 @@ func TestCheckoutFieldsAreCheckedBeforeThePurchaseIsRecorded(t *testing.T) {
 	assert.NotContains(t, starts[0].CustomerName, "\n")
 	assert.Equal(t, models.MaxNameLength, len([]rune(starts[0].CustomerName)))
 	assert.True(t, strings.HasPrefix(starts[0].CustomerName, "Bea Bcc: x@example.com bbb"))
+}
+
+// eventAt builds an event of a given API version.
+func eventAt(version, id, typ string, object map[string]any) []byte {
+	raw, err := json.Marshal(map[string]any{
+		"id": id, "object": "event", "type": typ, "api_version": version, "created": time.Now().Unix(),
+		"livemode": false, "pending_webhooks": 1, "data": map[string]any{"object": object},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return raw
+}
+
+// renewalInvoice is a subscription_cycle invoice as the given API version
+// shapes it: from 2025-03-31.basil on, the subscription is under
+// parent.subscription_details and the payment intent under payments.
+func renewalInvoice(version, id, subscription string, periodEnd time.Time) map[string]any {
+	inv := map[string]any{
+		"id": id, "object": "invoice", "customer": "cus_x", "billing_reason": "subscription_cycle",
+		"amount_paid": 14900, "amount_due": 14900, "currency": "eur",
+		"lines": map[string]any{"data": []any{map[string]any{"period": map[string]any{
+			"start": periodEnd.AddDate(-1, 0, 0).Unix(), "end": periodEnd.Unix()}}}},
+	}
+	if version < "2025-03-31" {
+		inv["subscription"], inv["payment_intent"] = subscription, "pi_"+id
+		return inv
+	}
+	inv["parent"] = map[string]any{"type": "subscription_details", "quote_details": nil,
+		"subscription_details": map[string]any{"subscription": subscription, "metadata": map[string]any{}}}
+	inv["payments"] = map[string]any{"object": "list", "data": []any{map[string]any{
+		"id": "inpay_" + id, "object": "invoice_payment", "status": "paid",
+		"payment": map[string]any{"type": "payment_intent", "payment_intent": "pi_" + id}}}}
+	return inv
+}
+
+// stripeVersions are the API versions whose shapes the tests send.
+var stripeVersions = []string{"2024-06-20", "2025-03-31.basil", "2025-08-27.basil"}
+
+// Issue 15, item 7: a basil-shaped invoice.paid was "failed": no license
+// is linked to Stripe subscription "" — the customer paid, nothing renewed.
+func TestInvoicePaidRenewsInEveryAPIVersionShape(t *testing.T) {
+	for i, version := range stripeVersions {
+		t.Run(version, func(t *testing.T) {
+			h := newHookTest(t)
+			session := checkout(fmt.Sprintf("cs_v%d", i), "bea@example.com")
+			session["mode"], session["subscription"] = "subscription", "sub_v"
+			require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(eventAt(version, "evt_buy", payments.CheckoutCompleted, session))).Outcome)
+			end := time.Now().AddDate(1, 0, 0).Truncate(time.Second).UTC()
+			a := decode(t, h.deliver(eventAt(version, "evt_paid", payments.InvoicePaid, renewalInvoice(version, "in_v", "sub_v", end))))
+			require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+			signals := h.flows.Signals()
+			require.Len(t, signals, 1)
+			assert.Equal(t, h.flows.Starts()[0].License.ID, signals[0].License.ID, "the same license (same DLID) is renewed")
+			o, err := h.store.GetOrder(t.Context(), "stripe:in_v")
+			require.NoError(t, err)
+			assert.Equal(t, "pi_in_v", o.StripePaymentIntentID, "a refund of the renewal can be matched by its payment intent")
+
+			// Refunded in this version's charge shape (basil charges name no invoice).
+			charge := map[string]any{"id": "ch_v", "object": "charge", "payment_intent": "pi_in_v", "refunded": true, "amount": 14900, "amount_refunded": 14900}
+			if version < "2025-03-31" {
+				charge["invoice"] = "in_v"
+			}
+			a = decode(t, h.deliver(eventAt(version, "evt_refund", payments.ChargeRefunded, charge)))
+			require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+		})
+	}
+}
+
+// A payment that matches no license is held for review and an operator is
+// told, whatever its shape; it is never a quiet "failed".
+func TestUnmatchedPaymentsAreHeldForReviewAndAnnounced(t *testing.T) {
+	h := newHookTest(t)
+	ep, err := h.store.CreateWebhookEndpoint(t.Context(), models.WebhookEndpoint{ID: models.NewWebhookEndpointID(),
+		URL: "https://crm.example.com/hook", EventTypes: models.StringList{string(models.EventPaymentNeedsReview)}, Enabled: true})
+	require.NoError(t, err)
+	end := time.Now().AddDate(1, 0, 0)
+	renewal := checkout("cs_nolicense", "bea@example.com")
+	renewal["metadata"] = map[string]any{"license_id": "lic_nope"}
+	noTier := checkout("cs_notier", "bea@example.com")
+	noTier["metadata"] = map[string]any{"tier": "gold"}
+	unmatched := map[string][]byte{
+		"evt_old_shape":   eventAt("2024-06-20", "evt_old_shape", payments.InvoicePaid, renewalInvoice("2024-06-20", "in_a", "sub_nobody", end)),
+		"evt_basil_shape": eventAt("2025-03-31.basil", "evt_basil_shape", payments.InvoicePaid, renewalInvoice("2025-03-31.basil", "in_b", "sub_nobody", end)),
+		"evt_refund": eventAt("2025-03-31.basil", "evt_refund", payments.ChargeRefunded, map[string]any{
+			"id": "ch_x", "object": "charge", "payment_intent": "pi_unknown", "refunded": true, "amount": 100, "amount_refunded": 100}),
+		"evt_no_license": event("evt_no_license", payments.CheckoutCompleted, renewal),
+		"evt_no_tier":    event("evt_no_tier", payments.CheckoutCompleted, noTier),
+	}
+	for id, payload := range unmatched {
+		w := h.deliver(payload)
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		a := decode(t, w)
+		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, "%s: %s", id, a.Reason)
+		assert.NotEmpty(t, a.Reason, id)
+		ev, err := h.store.GetStripeEvent(t.Context(), id)
+		require.NoError(t, err)
+		assert.Equal(t, models.StripeEventNeedsReview, ev.Outcome)
+	}
+	pending, err := h.store.PendingWebhookDeliveries(t.Context(), ep.ID, nil, 100)
+	require.NoError(t, err)
+	require.Len(t, pending, len(unmatched), "one payment.needs_review per held event")
+	for _, d := range pending {
+		assert.Equal(t, models.EventPaymentNeedsReview, d.EventType)
+		e, err := h.store.GetWebhookEvent(t.Context(), d.EventID)
+		require.NoError(t, err)
+		require.NotNil(t, e.Data.V.Payment)
+		assert.Contains(t, unmatched, e.Data.V.Payment.StripeEventID)
+		assert.NotEmpty(t, e.Data.V.Reason)
+	}
+	// Redelivered, a held event is not announced twice.
+	h.deliver(unmatched["evt_old_shape"])
+	pending, err = h.store.PendingWebhookDeliveries(t.Context(), ep.ID, nil, 100)
+	require.NoError(t, err)
+	assert.Len(t, pending, len(unmatched))
+}
+
+// Issue 15, item 5: a signed checkout with amount_total 1 and metadata
+// asking for suite, 10,000 domains and 120 months was issued as such.
+// Only money that covers the tier's price for the months asked issues a
+// license; anything else is held for review and announced.
+func TestCheckoutIssuesOnlyWhatItPaysFor(t *testing.T) {
+	h := newHookTest(t)
+	ep, err := h.store.CreateWebhookEndpoint(t.Context(), models.WebhookEndpoint{ID: models.NewWebhookEndpointID(),
+		URL: "https://crm.example.com/hook", EventTypes: models.StringList{"*"}, Enabled: true})
+	require.NoError(t, err)
+	unpaid := map[string]func(map[string]any){
+		"one cent for everything": func(o map[string]any) {
+			o["amount_total"] = 1
+			o["metadata"] = map[string]any{"tier": "suite", "max_domains": "10000", "months": "120"}
+		},
+		"one year's price for ten": func(o map[string]any) { o["metadata"] = map[string]any{"tier": "pos", "months": "120"} },
+		"another currency":         func(o map[string]any) { o["currency"] = "usd" },
+		"a cheaper tier's price":   func(o map[string]any) { o["metadata"] = map[string]any{"tier": "suite"} },
+		"more domains than sold":   func(o map[string]any) { o["metadata"] = map[string]any{"tier": "pos", "max_domains": "4"} },
+		"a discount not covering": func(o map[string]any) {
+			o["amount_total"], o["total_details"] = 10000, map[string]any{"amount_discount": 4899}
+		},
+	}
+	i := 0
+	for what, breakIt := range unpaid {
+		i++
+		session := checkout(fmt.Sprintf("cs_unpaid_%d", i), "bea@example.com")
+		breakIt(session)
+		w := h.deliver(event(fmt.Sprintf("evt_unpaid_%d", i), payments.CheckoutCompleted, session))
+		require.Equal(t, http.StatusOK, w.Code, "Stripe gets its 2xx: %s", w.Body.String())
+		a := decode(t, w)
+		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, "%s: %s", what, a.Reason)
+		assert.NotEmpty(t, a.Reason, what)
+	}
+	counts := testsupport.RowCounts(t, h.store)
+	assert.Zero(t, counts["licenses"], "nothing issued")
+	assert.Zero(t, counts["orders"])
+	assert.Empty(t, h.flows.Starts())
+	pending, err := h.store.PendingWebhookDeliveries(t.Context(), ep.ID, nil, 100)
+	require.NoError(t, err)
+	assert.Len(t, pending, len(unpaid), "the operator is told of each")
+	for _, d := range pending {
+		assert.Equal(t, models.EventPaymentNeedsReview, d.EventType)
+	}
+
+	paid := map[string]func(map[string]any){
+		"the price": func(map[string]any) {},
+		"the price with a coupon": func(o map[string]any) {
+			o["amount_total"], o["total_details"] = 10000, map[string]any{"amount_discount": 4900}
+		},
+		"two years for two prices": func(o map[string]any) {
+			o["amount_total"], o["metadata"] = 29800, map[string]any{"tier": "pos", "months": "24"}
+		},
+		"upper-case currency": func(o map[string]any) { o["currency"] = "EUR" },
+	}
+	for what, setUp := range paid {
+		i++
+		session := checkout(fmt.Sprintf("cs_paid_%d", i), "bea@example.com")
+		setUp(session)
+		a := decode(t, h.deliver(event(fmt.Sprintf("evt_paid_%d", i), payments.CheckoutCompleted, session)))
+		assert.Equal(t, models.StripeEventProcessed, a.Outcome, "%s: %s", what, a.Reason)
+	}
+	assert.Len(t, h.flows.Starts(), len(paid))
+}
+
+// A renewal link's session pays for the months it renews.
+func TestRenewalCheckoutRenewsOnlyWhatItPaysFor(t *testing.T) {
+	h := newHookTest(t)
+	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_buy", payments.CheckoutCompleted, checkout("cs_buy", "bea@example.com")))).Outcome)
+	licenseID := h.flows.Starts()[0].License.ID
+	renewal := checkout("cs_renew", "bea@example.com")
+	renewal["metadata"] = map[string]any{"license_id": licenseID, "months": "36"}
+	a := decode(t, h.deliver(event("evt_renew_cheap", payments.CheckoutCompleted, renewal)))
+	assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, a.Reason)
+	assert.Empty(t, h.flows.Signals(), "nothing renewed")
+
+	renewal = checkout("cs_renew_paid", "bea@example.com")
+	renewal["metadata"], renewal["amount_total"] = map[string]any{"license_id": licenseID, "months": "36"}, 44700
+	a = decode(t, h.deliver(event("evt_renew_paid", payments.CheckoutCompleted, renewal)))
+	assert.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	assert.Len(t, h.flows.Signals(), 1)
+}
+
+// Issue 15, item 5: livemode was recorded but never checked, so a test-mode
+// event (test cards, no money) issued real licenses.
+func TestEventsOfTheOtherStripeModeIssueNothing(t *testing.T) {
+	live := newHookTestIn(t, true)
+	a := decode(t, live.deliver(event("evt_test_mode", payments.CheckoutCompleted, checkout("cs_test_mode", "bea@example.com"))))
+	assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, a.Reason)
+	assert.Contains(t, a.Reason, "test-mode")
+	assert.Empty(t, live.flows.Starts())
+	assert.Zero(t, testsupport.RowCounts(t, live.store)["licenses"])
+
+	var ev map[string]any
+	require.NoError(t, json.Unmarshal(event("evt_live_mode", payments.CheckoutCompleted, checkout("cs_live_mode", "bea@example.com")), &ev))
+	ev["livemode"] = true
+	payload, err := json.Marshal(ev)
+	require.NoError(t, err)
+	a = decode(t, live.deliver(payload))
+	assert.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	assert.Len(t, live.flows.Starts(), 1)
+
+	test := newHookTest(t)
+	a = decode(t, test.deliver(payload))
+	assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, "a test endpoint does not act on live events either: %s", a.Reason)
 }

@@ -6,6 +6,7 @@ package stripehook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,7 +35,12 @@ type Deps struct {
 	Payments *payments.Checkout
 	// WebhookSecrets verify Stripe webhooks (several while rotating).
 	WebhookSecrets []string
-	Now            func() time.Time
+	// Livemode is the Stripe mode whose events are acted upon (STRIPE_MODE):
+	// a test-mode event reaching a live endpoint (or the other way round)
+	// issues nothing. The zero value accepts test mode only, so a
+	// deployment that forgets it pays out nothing for free.
+	Livemode bool
+	Now      func() time.Time
 	// Metrics counts received events by outcome; nil counts nothing.
 	Metrics *metrics.Metrics
 }
@@ -179,8 +185,8 @@ func (s *server) stripeWebhook(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	if result.outcome == models.StripeEventFailed {
-		httpx.Logger(c).Warn("stripe event failed", "event", ev.ID, "type", ev.Type, "reason", result.reason)
+	if result.outcome == models.StripeEventFailed || result.outcome == models.StripeEventNeedsReview {
+		httpx.Logger(c).Warn("stripe event "+string(result.outcome), "event", ev.ID, "type", ev.Type, "reason", result.reason)
 	}
 	s.Metrics.WebhookIn("stripe", string(result.outcome))
 	c.JSON(http.StatusOK, Receipt{Received: true, Outcome: result.outcome, Reason: result.reason})
@@ -191,6 +197,13 @@ func (s *server) stripeWebhook(c *gin.Context) {
 // transient and returned.
 func (s *server) handleStripeEvent(ctx context.Context, ev payments.Event) (stripeOutcome, error) {
 	ctx = workflows.WithActor(ctx, "stripe:"+ev.ID)
+	if ev.Livemode != s.Livemode {
+		reason := fmt.Sprintf("a %s-mode event reached an endpoint that acts on %s-mode events (STRIPE_MODE)", stripeMode(ev.Livemode), stripeMode(s.Livemode))
+		if paymentEvent(ev.Type) {
+			return needsReview(reason, "", ""), nil
+		}
+		return ignored(reason), nil
+	}
 	var (
 		out stripeOutcome
 		err error
@@ -209,6 +222,12 @@ func (s *server) handleStripeEvent(ctx context.Context, ev payments.Event) (stri
 	default:
 		return ignored("licenseflow does not act on " + ev.Type), nil
 	}
+	if p, ok := models.AsProblem(err); ok && errors.Is(p, models.ErrNotFound) && paymentEvent(ev.Type) {
+		// Money moved (or was taken back) and no license matches it: an
+		// operator has to look, so it is queued for review and announced,
+		// never left as a quiet "failed".
+		return stripeOutcome{outcome: models.StripeEventNeedsReview, reason: p.Message, licenseID: out.licenseID, orderID: out.orderID}, nil
+	}
 	if p, ok := models.AsProblem(err); ok {
 		return stripeOutcome{outcome: models.StripeEventFailed, reason: p.Message, licenseID: out.licenseID, orderID: out.orderID}, nil
 	}
@@ -219,6 +238,29 @@ func (s *server) handleStripeEvent(ctx context.Context, ev payments.Event) (stri
 		out.outcome = models.StripeEventProcessed
 	}
 	return out, nil
+}
+
+func stripeMode(live bool) string {
+	if live {
+		return "live"
+	}
+	return "test"
+}
+
+// paymentEvent reports whether an event type moves money for a license
+// (a payment, a refund or a dispute).
+func paymentEvent(typ string) bool {
+	switch typ {
+	case payments.CheckoutCompleted, payments.CheckoutAsyncSucceeded, payments.InvoicePaid,
+		payments.ChargeRefunded, payments.DisputeCreated:
+		return true
+	}
+	return false
+}
+
+// needsReview holds a payment back for an operator with the reason.
+func needsReview(reason string, licenseID, orderID string) stripeOutcome {
+	return stripeOutcome{outcome: models.StripeEventNeedsReview, reason: reason, licenseID: licenseID, orderID: orderID}
 }
 
 // onCheckout turns a paid Checkout Session into a purchase, or, when the
@@ -243,6 +285,20 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 			return stripeOutcome{licenseID: licenseID}, err
 		}
 		months := cs.MetadataInt("months")
+		tier, err := s.Store.GetTier(ctx, l.TierKey)
+		if err != nil {
+			return stripeOutcome{licenseID: l.ID}, err
+		}
+		if months <= 0 {
+			months, _ = tier.Months()
+		}
+		if months > models.MaxTermMonths {
+			return stripeOutcome{licenseID: l.ID}, models.Invalid("invalid_months", "metadata.months", "metadata.months %d is more than %d", months, models.MaxTermMonths)
+		}
+		// A renewal keeps the license's domains: only its months are priced.
+		if reason, err := s.unpaid(ctx, cs, tier, months, 0, false); err != nil || reason != "" {
+			return needsReview(reason, l.ID, orderID), err
+		}
 		out, err := s.renewFromPayment(ctx, l, paidRenewal{orderID: orderID, months: months, amount: cs.AmountTotal,
 			currency: cs.Currency, paymentRef: cs.ID, links: links})
 		if err != nil {
@@ -250,7 +306,7 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 		}
 		return out, s.Store.LinkStripe(ctx, l.ID, links.CustomerID, links.SubscriptionID)
 	}
-	tier, err := s.checkoutTier(ctx, cs)
+	tier, byPrice, err := s.checkoutTier(ctx, cs)
 	if err != nil {
 		return stripeOutcome{}, err
 	}
@@ -279,6 +335,9 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 		}
 		maxDomains = d
 	}
+	if reason, err := s.unpaid(ctx, cs, tier, months, maxDomains, byPrice); err != nil || reason != "" {
+		return needsReview(reason, "", orderID), err
+	}
 	// The name is the buyer's as Stripe has it: the purchase is paid, so it
 	// is made safe (one line, at most 200 characters), not refused.
 	name := models.CleanLine(cs.CustomerDetails.Name, models.MaxNameLength)
@@ -295,22 +354,74 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 }
 
 // checkoutTier finds the tier a Checkout Session sold: from its metadata,
-// or from the price of its line item.
-func (s *server) checkoutTier(ctx context.Context, cs payments.CheckoutSession) (models.Tier, error) {
+// or from the price of its line item (byPrice: the session sold the tier's
+// own Stripe price).
+func (s *server) checkoutTier(ctx context.Context, cs payments.CheckoutSession) (tier models.Tier, byPrice bool, err error) {
 	if key := cs.Metadata["tier"]; key != "" {
 		if err := models.CheckLine("metadata.tier", key, 64); err != nil {
-			return models.Tier{}, err
+			return models.Tier{}, false, err
 		}
-		return s.Store.GetTier(ctx, key)
+		tier, err := s.Store.GetTier(ctx, key)
+		return tier, false, err
 	}
 	if s.Payments == nil {
-		return models.Tier{}, models.Invalid("tier_unknown", "", "checkout session %s has no tier in its metadata and no Stripe API key is configured to look up its price", cs.ID)
+		return models.Tier{}, false, models.Invalid("tier_unknown", "", "checkout session %s has no tier in its metadata and no Stripe API key is configured to look up its price", cs.ID)
 	}
 	price, err := s.Payments.SessionPriceID(ctx, cs.ID)
 	if err != nil {
-		return models.Tier{}, err
+		return models.Tier{}, false, err
 	}
-	return s.Store.TierForStripePrice(ctx, price)
+	tier, err = s.Store.TierForStripePrice(ctx, price)
+	return tier, err == nil, err
+}
+
+// unpaid says why a Checkout Session does not pay for what its metadata
+// asks ("" when it does). Metadata is the vendor's or a forger's: only the
+// money counts. The session pays when its currency is the tier's and its
+// amount before discounts (amount_total + total_details.amount_discount,
+// so the vendor's coupons and promotion codes count) covers the tier's
+// price for the months asked; or when its line item is the tier's own
+// Stripe price for one term. More domains than the tier has are never
+// paid for by the tier's price.
+func (s *server) unpaid(ctx context.Context, cs payments.CheckoutSession, tier models.Tier, months, maxDomains int, byPrice bool) (string, error) {
+	paid, err := s.coversPrice(ctx, cs, tier, months, byPrice)
+	if err != nil || paid != "" {
+		return paid, err
+	}
+	if maxDomains > tier.MaxDomains {
+		return fmt.Sprintf("the session asks for %d domains; tier %s is sold with %d, so more need an operator", maxDomains, tier.Key, tier.MaxDomains), nil
+	}
+	return "", nil
+}
+
+// coversPrice is unpaid's money half.
+func (s *server) coversPrice(ctx context.Context, cs payments.CheckoutSession, tier models.Tier, months int, byPrice bool) (string, error) {
+	termMonths, lifetime := tier.Months()
+	oneTerm := lifetime || months == termMonths
+	if byPrice && oneTerm {
+		return "", nil
+	}
+	want := tier.PriceFor(months)
+	paid := cs.AmountTotal + max(cs.TotalDetails.AmountDiscount, 0)
+	currency, _ := models.NormalizeCurrency(cs.Currency, "currency")
+	if currency == tier.Currency && paid >= want {
+		return "", nil
+	}
+	if oneTerm && tier.StripePriceID != "" && s.Payments != nil {
+		price, err := s.Payments.SessionPriceID(ctx, cs.ID)
+		if err != nil {
+			return "", err
+		}
+		if price == tier.StripePriceID {
+			return "", nil
+		}
+	}
+	term := fmt.Sprintf("%d months", months)
+	if lifetime {
+		term = "lifetime"
+	}
+	return fmt.Sprintf("the session paid %s (discounts included) but tier %s for %s costs %s: nothing is issued",
+		models.FormatMoney(paid, models.Clip(currency, 3)), tier.Key, term, models.FormatMoney(want, tier.Currency)), nil
 }
 
 // onInvoicePaid renews the license a subscription pays for, up to the end
@@ -323,12 +434,12 @@ func (s *server) onInvoicePaid(ctx context.Context, ev payments.Event) (stripeOu
 	if inv.BillingReason != "subscription_cycle" {
 		return ignored("billing reason " + inv.BillingReason + ": first payments arrive as checkout.session.completed"), nil
 	}
-	links := models.StripeLinks{CustomerID: string(inv.Customer), SubscriptionID: string(inv.Subscription),
-		PaymentIntentID: string(inv.PaymentIntent), InvoiceID: inv.ID}
+	links := models.StripeLinks{CustomerID: string(inv.Customer), SubscriptionID: inv.SubscriptionID(),
+		PaymentIntentID: inv.PaymentIntentID(), InvoiceID: inv.ID}
 	if err := checkLinks(links, false); err != nil {
 		return stripeOutcome{}, err
 	}
-	l, err := s.Store.LicenseForSubscription(ctx, string(inv.Subscription))
+	l, err := s.Store.LicenseForSubscription(ctx, inv.SubscriptionID())
 	if err != nil {
 		return stripeOutcome{}, err
 	}
@@ -347,7 +458,7 @@ func (s *server) onPaymentFailed(ctx context.Context, ev payments.Event) (stripe
 	if err := ev.Decode(&inv); err != nil {
 		return stripeOutcome{}, models.Invalid("invalid_event", "", "%v", err)
 	}
-	l, err := s.Store.LicenseForSubscription(ctx, string(inv.Subscription))
+	l, err := s.Store.LicenseForSubscription(ctx, inv.SubscriptionID())
 	if err != nil {
 		return stripeOutcome{}, err
 	}

@@ -55,6 +55,8 @@ type Options struct {
 	UpdateTimeout time.Duration
 	// WebhookSecrets verify Stripe webhooks.
 	WebhookSecrets []string
+	// StripeLivemode acts on live-mode Stripe events instead of test-mode ones.
+	StripeLivemode bool
 	// Payments creates Stripe Checkout Sessions (nil: renewal links are CRM orders).
 	Payments *payments.Checkout
 	// Embedded runs the dev-mode server (devserver, SQLite file) instead of
@@ -182,7 +184,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	srv := httptest.NewServer(checker.Wrap(app.NewRouter(app.Deps{
 		Store: store, Temporal: c, Namespace: namespace, WebUIURL: "http://localhost:8233",
 		Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout,
-		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, Payments: opts.Payments,
+		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, StripeLivemode: opts.StripeLivemode, Payments: opts.Payments,
 		Usage: recorder, LastSeen: lastSeen, DomainSilence: 30 * 24 * time.Hour, ReleasesDir: filepath.Join(t.TempDir(), "releases"), ReleaseEmailsPerMinute: 6000,
 		SiteCacheTTL: time.Minute, // the worker writes through the same store: every change invalidates
 		AdminEmails:  []string{OperatorEmail}, Webhooks: hooks,

@@ -164,6 +164,8 @@ var Vars = []Var{
 		Description: "Seller contact email on invoices."},
 	{Name: "LICENSEFLOW_TOKEN_DAYS", Default: "30", ReadBy: apiSide,
 		Description: "Days an offline license token is usable after it is issued (1 to 365), whatever the license's term: sites fetch a fresh one before then, and a revoked, suspended or expired license gets none."},
+	{Name: "STRIPE_MODE", Default: "", ReadBy: apiSide,
+		Description: "`live` or `test`: the Stripe mode whose events are acted upon; an event of the other mode (its `livemode`) issues and renews nothing and is held for review. Empty: `live` for `licenseflow api`, `test` for `licenseflow dev`."},
 }
 
 // Config is the parsed configuration.
@@ -232,6 +234,8 @@ type Stripe struct {
 	SecretKey      string
 	WebhookSecrets []string
 	APIURL         string
+	// Livemode is the mode of the events acted upon (STRIPE_MODE=live).
+	Livemode bool
 }
 
 // Temporal is how to reach the Temporal cluster.
@@ -380,6 +384,16 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 			Name: get("LICENSEFLOW_VENDOR_NAME"), Address: strings.ReplaceAll(get("LICENSEFLOW_VENDOR_ADDRESS"), `\n`, "\n"),
 			VATID: get("LICENSEFLOW_VENDOR_VAT_ID"), Email: get("LICENSEFLOW_VENDOR_EMAIL"),
 		},
+	}
+	switch mode := strings.ToLower(get("STRIPE_MODE")); mode {
+	case "":
+		// Test payments must never issue real licenses in production, and
+		// dev mode is where test-mode Stripe is tried.
+		c.Stripe.Livemode = role != RoleDev
+	case "live", "test":
+		c.Stripe.Livemode = mode == "live"
+	default:
+		errs = append(errs, fmt.Errorf("STRIPE_MODE=%q must be live or test", mode))
 	}
 	if c.SMTP.Host == "none" {
 		c.SMTP.Host = "" // said explicitly: emails stay in the outbox

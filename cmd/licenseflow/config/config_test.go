@@ -124,3 +124,27 @@ func TestSMTPHostNoneKeepsEmailsInTheOutboxOnAWorker(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, c.SMTP.Host)
 }
+
+// STRIPE_MODE: production acts on live events unless told otherwise, dev
+// mode on test ones.
+func TestStripeModeDefaultsToLiveInProductionAndTestInDev(t *testing.T) {
+	env := func(mode string) func(string) string {
+		return func(name string) string {
+			switch name {
+			case "STRIPE_MODE":
+				return mode
+			}
+			return ""
+		}
+	}
+	c, _ := Load(env(""), RoleDev)
+	assert.False(t, c.Stripe.Livemode)
+	c, _ = Load(env(""), RoleAPI) // other required variables are missing; the mode is still read
+	assert.True(t, c.Stripe.Livemode)
+	c, _ = Load(env("test"), RoleAPI)
+	assert.False(t, c.Stripe.Livemode)
+	c, _ = Load(env("LIVE"), RoleDev)
+	assert.True(t, c.Stripe.Livemode)
+	_, err := Load(env("sandbox"), RoleDev)
+	assert.ErrorContains(t, err, "STRIPE_MODE")
+}
