@@ -118,7 +118,7 @@ func checkSignedOnce(t *testing.T, all []testsupport.ReceivedWebhook) {
 // the endpoint that opted in.
 func TestEveryEventReachesItsSubscribersSignedOnce(t *testing.T) {
 	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
-		s := stack.Start(t, store, stack.Options{Policy: workflows.Policy{GracePeriod: time.Second}})
+		s := stack.Start(t, store, stack.Options{Policy: workflows.Policy{GracePeriod: time.Second}, WebhookSecrets: []string{webhookSecret}})
 		crm, keys, releases := testsupport.StartWebhookReceiver(t), testsupport.StartWebhookReceiver(t), testsupport.StartWebhookReceiver(t)
 		all := register(t, s, crm, false, models.AllWebhookEvents)
 		issued := register(t, s, keys, true, models.EventLicenseIssued)
@@ -161,6 +161,10 @@ func TestEveryEventReachesItsSubscribersSignedOnce(t *testing.T) {
 			crm.WaitUntil(string(step.typ)+" "+step.reminder, time.Minute, received(step.typ, step.reminder))
 		}
 		require.Equal(t, http.StatusCreated, publish(t, s, "pos", "7.0.0", "stable", []byte("zip")).Status)
+		// A paid Stripe invoice that matches no license is held for review.
+		held := answer(t, deliver(s, stripeEvent("evt_wh_unmatched", payments.InvoicePaid, subscriptionInvoice("in_wh_unmatched", "sub_nobody", time.Now().AddDate(1, 0, 0)))))
+		require.Equal(t, models.StripeEventNeedsReview, held.Outcome, held.Reason)
+		crm.WaitUntil("payment.needs_review", time.Minute, received(models.EventPaymentNeedsReview, ""))
 		call(http.MethodPost, path+"/revoke", `{"reason":"end of contract"}`)
 		crm.WaitUntil("license.revoked", time.Minute, received(models.EventLicenseRevoked, ""))
 		settled(t, s, all.ID, issued.ID, onlyReleases.ID)
