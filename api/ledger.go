@@ -41,13 +41,9 @@ func (s *server) licenseEvents(c *gin.Context) {
 		return
 	}
 	f := models.LedgerFilter{LicenseID: l.ID, Limit: 100}
-	if raw := c.Query("limit"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > 500 {
-			httpx.Fail(c, httpx.Invalid("invalid_limit", "limit", "limit must be between 1 and 500"))
-			return
-		}
-		f.Limit = n
+	var ok bool
+	if f.Limit, ok = pageLimit(c, f.Limit, 500); !ok {
+		return
 	}
 	if raw := c.Query("cursor"); raw != "" {
 		n, err := strconv.ParseUint(raw, 10, 64)
@@ -67,4 +63,19 @@ func (s *server) licenseEvents(c *gin.Context) {
 		page.NextCursor = fmt.Sprint(lines[len(lines)-1].ID)
 	}
 	c.JSON(http.StatusOK, page)
+}
+
+// pageLimit reads a list's ?limit= (1 to max; def when absent); a bad one
+// is answered 422 and ok is false.
+func pageLimit(c *gin.Context, def, max int) (limit int, ok bool) {
+	raw := c.Query("limit")
+	if raw == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > max {
+		httpx.Fail(c, httpx.Invalid("invalid_limit", "limit", fmt.Sprintf("limit must be between 1 and %d", max)))
+		return 0, false
+	}
+	return n, true
 }

@@ -227,13 +227,9 @@ func (s *server) listLicenses(c *gin.Context) {
 		}
 		f.ExpiringWithin = d
 	}
-	if l := c.Query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 200 {
-			httpx.Fail(c, httpx.Invalid("invalid_limit", "limit", "limit must be between 1 and 200"))
-			return
-		}
-		f.Limit = n
+	var ok bool
+	if f.Limit, ok = pageLimit(c, f.Limit, 200); !ok {
+		return
 	}
 	page, err := s.Store.ListLicenses(c.Request.Context(), f)
 	if err != nil {
