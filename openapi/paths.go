@@ -160,7 +160,7 @@ var Operations = []Operation{
 	{Method: http.MethodPost, Path: "/api/v1/webhooks/stripe", Summary: "Stripe's webhook (each event handled once)", Auth: StripeSignature,
 		Answers: answers(http.StatusOK, stripehook.Receipt{})},
 	{Method: http.MethodGet, Path: "/api/v1/webhooks/stripe/events", Summary: "Received Stripe events and their outcome", Auth: Token, Scopes: admin,
-		Query:   map[string]string{"outcome": "processed, ignored or failed", "license_id": "license id", "limit": "at most 500"},
+		Query:   map[string]string{"outcome": "processed, ignored, failed or needs_review", "license_id": "license id", "limit": "at most 500"},
 		Answers: answers(http.StatusOK, httpx.Page[stripehook.EventView]{})},
 	{Method: http.MethodGet, Path: "/api/v1/webhooks/stripe/events/{id}", Summary: "A received Stripe event", Auth: Token, Scopes: admin,
 		Answers: answers(http.StatusOK, stripehook.EventView{})},
