@@ -338,7 +338,7 @@ func CheckSearchAttributes(ctx context.Context, c client.Client, namespace strin
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		return fmt.Errorf("namespace %q lacks licenseflow's search attributes %s (see the README's Production section)", namespace, strings.Join(missing, ", "))
+		return fmt.Errorf("namespace %q lacks licenseflow's search attributes %s (see docs/operations.md, Production)", namespace, strings.Join(missing, ", "))
 	}
 	return nil
 }

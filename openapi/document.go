@@ -44,6 +44,10 @@ type Operation struct {
 	Query map[string]string
 	// Body is the JSON request body's Go type; nil for none.
 	Body any
+	// Required names the body fields the server refuses the body without,
+	// for a body type whose fields all lack omitempty although the server
+	// accepts some of them missing; nil: required unless omitempty.
+	Required []string
 	// Multipart describes a multipart/form-data body (field: description).
 	Multipart map[string]string
 	// Answers maps success statuses to the Go type of their JSON body; nil
@@ -152,8 +156,12 @@ func operation(s *schemas, op Operation) map[string]any {
 	}
 	switch {
 	case op.Body != nil:
+		schema := s.of(op.Body)
+		if op.Required != nil {
+			schema = s.requiring(op.Body, op.Required)
+		}
 		out["requestBody"] = map[string]any{"required": !optionalBody(op),
-			"content": map[string]any{"application/json": map[string]any{"schema": s.of(op.Body)}}}
+			"content": map[string]any{"application/json": map[string]any{"schema": schema}}}
 	case op.Multipart != nil:
 		props := map[string]any{}
 		for name, desc := range op.Multipart {

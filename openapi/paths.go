@@ -20,6 +20,11 @@ var (
 	admin   = []string{string(models.ScopeAdmin)}
 )
 
+// tierFields are what a tier cannot do without (models.Tier.Validate):
+// price_cents may be left out (a free tier), term_months is needed only by
+// a custom term, and a PUT keeps the key of its path.
+var tierFields = []string{"name", "products", "max_domains", "term", "currency", "channels"}
+
 // answers is a shorthand for one success status and its body type.
 func answers(status int, body any) map[int]any { return map[int]any{status: body} }
 
@@ -89,10 +94,10 @@ var Operations = []Operation{
 	{Method: http.MethodGet, Path: "/api/v1/tiers", Summary: "List tiers", Auth: Token, Scopes: read,
 		Query: map[string]string{"active": "true: only tiers on sale"}, Answers: answers(http.StatusOK, httpx.Page[api.TierView]{})},
 	{Method: http.MethodPost, Path: "/api/v1/tiers", Idempotent: true, Summary: "Add a tier", Auth: Token, Scopes: catalog,
-		Body: api.TierRequest{}, Answers: answers(http.StatusCreated, api.TierView{})},
+		Body: api.TierRequest{}, Required: append([]string{"key"}, tierFields...), Answers: answers(http.StatusCreated, api.TierView{})},
 	{Method: http.MethodGet, Path: "/api/v1/tiers/{key}", Summary: "A tier", Auth: Token, Scopes: read, Answers: answers(http.StatusOK, api.TierView{})},
 	{Method: http.MethodPut, Path: "/api/v1/tiers/{key}", Summary: "Change a tier", Auth: Token, Scopes: catalog,
-		Body: api.TierRequest{}, Answers: answers(http.StatusOK, api.TierView{})},
+		Body: api.TierRequest{}, Required: tierFields, Answers: answers(http.StatusOK, api.TierView{})},
 	{Method: http.MethodDelete, Path: "/api/v1/tiers/{key}", Summary: "Retire a tier (licenses on it keep working)", Auth: Token, Scopes: catalog,
 		Answers: answers(http.StatusOK, api.TierView{})},
 	{Method: http.MethodPost, Path: "/api/v1/products/{code}/releases", Summary: "Publish a release (multipart upload)", Auth: Token,
@@ -155,7 +160,7 @@ var Operations = []Operation{
 	{Method: http.MethodPost, Path: "/api/v1/webhooks/stripe", Summary: "Stripe's webhook (each event handled once)", Auth: StripeSignature,
 		Answers: answers(http.StatusOK, stripehook.Receipt{})},
 	{Method: http.MethodGet, Path: "/api/v1/webhooks/stripe/events", Summary: "Received Stripe events and their outcome", Auth: Token, Scopes: admin,
-		Query:   map[string]string{"outcome": "processed, ignored or failed", "license_id": "license id", "limit": "at most 500"},
+		Query:   map[string]string{"outcome": "processed, ignored, failed or needs_review", "license_id": "license id", "limit": "at most 500"},
 		Answers: answers(http.StatusOK, httpx.Page[stripehook.EventView]{})},
 	{Method: http.MethodGet, Path: "/api/v1/webhooks/stripe/events/{id}", Summary: "A received Stripe event", Auth: Token, Scopes: admin,
 		Answers: answers(http.StatusOK, stripehook.EventView{})},

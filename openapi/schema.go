@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strings"
@@ -146,6 +147,23 @@ func (s *schemas) object(t reflect.Type) Schema {
 	}
 	walk(t)
 	out := Schema{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		out["required"] = required
+	}
+	return out
+}
+
+// requiring is v's object schema with exactly the required fields given;
+// a name that is no property of v is a mistake in the operations table.
+func (s *schemas) requiring(v any, required []string) Schema {
+	out := s.object(reflect.TypeOf(v))
+	props := out["properties"].(map[string]any)
+	for _, name := range required {
+		if _, ok := props[name]; !ok {
+			panic(fmt.Sprintf("openapi: %T has no property %q to require", v, name))
+		}
+	}
+	delete(out, "required")
 	if len(required) > 0 {
 		out["required"] = required
 	}

@@ -27,7 +27,7 @@ Commands:
   worker    run the Temporal worker against DATABASE_URL and TEMPORAL_ADDRESS
   migrate   apply database schema changes and seed the example catalog
 
-Configuration comes from environment variables; see README.md.
+Configuration comes from environment variables; see docs/configuration.md.
 `
 
 func main() {

@@ -113,26 +113,26 @@ func TestProductionImageLeavesOutTheEmbeddedServer(t *testing.T) {
 	assert.Contains(t, string(raw), "-tags nodev")
 }
 
-// The README's configuration table and the list of what each production
-// command requires are made from Vars; LICENSEFLOW_UPDATE_DOCS=1 rewrites
-// them.
-func TestReadmeConfigurationIsMadeFromVars(t *testing.T) {
-	path := filepath.Join(root, "README.md")
+// The configuration table of docs/configuration.md and its list of what
+// each production command requires are made from Vars;
+// LICENSEFLOW_UPDATE_DOCS=1 rewrites them.
+func TestConfigurationDocIsMadeFromVars(t *testing.T) {
+	path := filepath.Join(root, "docs", "configuration.md")
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
-	readme := string(raw)
+	doc := string(raw)
 	for _, part := range []struct{ start, text string }{{TableStart, Table()}, {RequirementsStart, Requirements()}} {
-		i := strings.Index(readme, part.start)
-		require.GreaterOrEqual(t, i, 0, "README lacks the marker %s", part.start)
-		j := strings.Index(readme[i:], GeneratedEnd)
-		require.GreaterOrEqual(t, j, 0, "README lacks %s after %s", GeneratedEnd, part.start)
-		current := readme[i+len(part.start) : i+j]
+		i := strings.Index(doc, part.start)
+		require.GreaterOrEqual(t, i, 0, "docs/configuration.md lacks the marker %s", part.start)
+		j := strings.Index(doc[i:], GeneratedEnd)
+		require.GreaterOrEqual(t, j, 0, "docs/configuration.md lacks %s after %s", GeneratedEnd, part.start)
+		current := doc[i+len(part.start) : i+j]
 		want := "\n" + part.text
 		if current != want && os.Getenv("LICENSEFLOW_UPDATE_DOCS") == "1" {
-			readme = readme[:i+len(part.start)] + want + readme[i+j:]
-			require.NoError(t, os.WriteFile(path, []byte(readme), 0o644))
+			doc = doc[:i+len(part.start)] + want + doc[i+j:]
+			require.NoError(t, os.WriteFile(path, []byte(doc), 0o644))
 			continue
 		}
-		assert.Equal(t, want, current, "README text after %s is out of date: LICENSEFLOW_UPDATE_DOCS=1 go test ./cmd/licenseflow/config", part.start)
+		assert.Equal(t, want, current, "docs/configuration.md text after %s is out of date: LICENSEFLOW_UPDATE_DOCS=1 go test ./cmd/licenseflow/config", part.start)
 	}
 }

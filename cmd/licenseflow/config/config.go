@@ -426,7 +426,7 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 		errs = append(errs, fmt.Errorf("LICENSEFLOW_PUBLIC_URL=%q must be an http(s) URL such as https://licenses.example.com", c.PublicURL))
 	}
 	if len(missing) > 0 {
-		errs = append([]error{fmt.Errorf("`licenseflow %s` needs %s set; see the README's Production section for what each process reads", role, strings.Join(missing, ", "))}, errs...)
+		errs = append([]error{fmt.Errorf("`licenseflow %s` needs %s set; see docs/configuration.md for what each process reads", role, strings.Join(missing, ", "))}, errs...)
 	}
 	return c, errors.Join(errs...)
 }

@@ -5,16 +5,16 @@ import (
 	"strings"
 )
 
-// The README carries two texts made from Vars, between these markers; a
-// test fails when they differ from what Table and Requirements make, and
-// LICENSEFLOW_UPDATE_DOCS=1 rewrites them.
+// docs/configuration.md carries two texts made from Vars, between these
+// markers; a test fails when they differ from what Table and Requirements
+// make, and LICENSEFLOW_UPDATE_DOCS=1 rewrites them.
 const (
 	TableStart        = "<!-- configuration table: made from cmd/licenseflow/config.Vars -->"
 	RequirementsStart = "<!-- required per command: made from cmd/licenseflow/config.Vars -->"
 	GeneratedEnd      = "<!-- end of generated text -->"
 )
 
-// Table is the README's configuration table: every variable, its default,
+// Table is the documented configuration table: every variable, its default,
 // the commands that read it (bold where it is required) and its meaning.
 func Table() string {
 	var b strings.Builder
