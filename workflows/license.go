@@ -347,7 +347,7 @@ func (l *license) run(ctx workflow.Context) (LicenseResult, error) {
 			}
 			return l.result("no renewal within the retention period"), nil
 		}
-		if err := l.reach(ctx, next, catchUp); err != nil {
+		if err := l.runDeadlineStep(ctx, next, catchUp); err != nil {
 			return LicenseResult{}, err
 		}
 	}
@@ -472,8 +472,10 @@ func (l *license) load(ctx workflow.Context) error {
 	return nil
 }
 
-// reach handles a deadline: record it, update the status, send its email.
-func (l *license) reach(ctx workflow.Context, d deadline, catchUp bool) error {
+// runDeadlineStep runs the step of a deadline that has come (a reminder,
+// the expiry, the end of grace): it records the step, moves the status on
+// and sends the step's email, if it has one that is still current.
+func (l *license) runDeadlineStep(ctx workflow.Context, d deadline, catchUp bool) error {
 	if err := l.lock.Lock(ctx); err != nil {
 		return err
 	}
