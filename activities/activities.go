@@ -33,7 +33,6 @@ type Store interface {
 	GetTier(ctx context.Context, key string) (models.Tier, error)
 	IssueInvoice(ctx context.Context, orderID string, issuedAt time.Time, render func(models.Invoice) ([]byte, error)) (inv models.Invoice, created bool, err error)
 	ListProducts(ctx context.Context) ([]models.Product, error)
-	MintLicense(ctx context.Context, m models.Mint) (models.License, error)
 	MintWithEntitlements(ctx context.Context, m models.Mint) (models.License, models.Tier, []models.Entitlement, error)
 	NotifiableLicenses(ctx context.Context, repo, channel, afterID string, limit int) ([]models.License, error)
 	ProjectLicense(ctx context.Context, p models.Projection) error

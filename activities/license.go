@@ -28,15 +28,6 @@ type MintResult struct {
 	DLIDMasked string
 }
 
-// MintLicense creates the license's DLID (or returns the existing one).
-func (a *Activities) MintLicense(ctx context.Context, in MintInput) (MintResult, error) {
-	l, err := a.Store.MintLicense(ctx, in.mint())
-	if err != nil {
-		return MintResult{}, permanent(err)
-	}
-	return MintResult{DLIDMasked: models.MaskDLID(l.Key())}, nil
-}
-
 // MintAndExpandResult is a minted license and its entitlements.
 type MintAndExpandResult struct {
 	MintResult
@@ -167,12 +158,6 @@ type AddEntitlementInput struct {
 // AddEntitlementResult is every entitlement of the license after the add.
 type AddEntitlementResult struct {
 	Entitlements []EntitlementRef
-}
-
-// UnmarshalJSON also reads the bare list earlier workers returned.
-func (r *AddEntitlementResult) UnmarshalJSON(b []byte) error {
-	type plain AddEntitlementResult
-	return decodeEarlierShape(b, &r.Entitlements, (*plain)(r))
 }
 
 // AddEntitlement grants a custom add-on and returns all entitlements.

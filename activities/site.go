@@ -20,12 +20,6 @@ type NotifiableResult struct {
 	LicenseIDs []string
 }
 
-// UnmarshalJSON also reads the bare list of ids earlier workers returned.
-func (r *NotifiableResult) UnmarshalJSON(b []byte) error {
-	type plain NotifiableResult
-	return decodeEarlierShape(b, &r.LicenseIDs, (*plain)(r))
-}
-
 // NotifiableLicenses returns the ids of active licenses entitled to a repo
 // and on the release's channel, after a cursor, in id order.
 func (a *Activities) NotifiableLicenses(ctx context.Context, in NotifiableInput) (NotifiableResult, error) {
@@ -48,12 +42,6 @@ type SilentDomainsInput struct {
 // SilentDomainsResult counts the domains released.
 type SilentDomainsResult struct {
 	Released int
-}
-
-// UnmarshalJSON also reads the bare count earlier workers returned.
-func (r *SilentDomainsResult) UnmarshalJSON(b []byte) error {
-	type plain SilentDomainsResult
-	return decodeEarlierShape(b, &r.Released, (*plain)(r))
 }
 
 // ReleaseSilentDomains deactivates domains not seen within the window.

@@ -20,7 +20,6 @@ import (
 // WebhookStore is what delivering webhooks reads and records.
 type WebhookStore interface {
 	ClaimWebhookDelivery(ctx context.Context, id uint64, now time.Time, lease time.Duration) (models.DeliveryClaim, error)
-	DueWebhookEndpoints(ctx context.Context) ([]string, error)
 	FailWebhookDelivery(ctx context.Context, id uint64, reason string) error
 	GetWebhookEndpoint(ctx context.Context, id string) (models.WebhookEndpoint, error)
 	PendingWebhookDeliveries(ctx context.Context, endpointID string, skip []uint64, limit int) ([]models.WebhookDelivery, error)
@@ -270,19 +269,4 @@ type FailWebhookResult struct{}
 // on), visible and redeliverable in the log.
 func (a *Activities) FailWebhookDelivery(ctx context.Context, in FailWebhookInput) (FailWebhookResult, error) {
 	return FailWebhookResult{}, a.Webhooks.FailWebhookDelivery(ctx, in.DeliveryID, in.Reason)
-}
-
-// DueWebhooksInput is empty.
-type DueWebhooksInput struct{}
-
-// DueWebhooksResult lists endpoints with pending deliveries.
-type DueWebhooksResult struct {
-	EndpointIDs []string
-}
-
-// DueWebhookEndpoints lists the enabled endpoints with pending deliveries,
-// for the sweep that wakes their dispatchers.
-func (a *Activities) DueWebhookEndpoints(ctx context.Context, _ DueWebhooksInput) (DueWebhooksResult, error) {
-	ids, err := a.Webhooks.DueWebhookEndpoints(ctx)
-	return DueWebhooksResult{EndpointIDs: ids}, err
 }

@@ -29,7 +29,8 @@ type Webhooks struct {
 // the endpoint deliveries. It never holds up the committing caller (a
 // license's projection, a site's activation): wake-ups are coalesced per
 // endpoint and sent by one goroutine, which Close stops. A wake-up that
-// fails is only logged: the sweep schedule repeats it.
+// fails is only logged: the worker's overdue check (WatchOverdueWebhooks)
+// repeats it.
 type WebhookWaker struct {
 	flows *lifecycle.Temporal
 	log   *slog.Logger
@@ -81,7 +82,7 @@ func (w *WebhookWaker) loop() {
 		for id := range due {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			if err := w.flows.WakeWebhookDispatcher(ctx, id); err != nil {
-				w.log.Warn("webhook dispatcher not woken; the sweep will wake it", "endpoint", id, "error", err)
+				w.log.Warn("webhook dispatcher not woken; the overdue check will wake it", "endpoint", id, "error", err)
 			}
 			cancel()
 		}
@@ -98,7 +99,7 @@ func (w *WebhookWaker) loop() {
 // wakePacing is the least time between two rounds of wake-ups.
 const wakePacing = 250 * time.Millisecond
 
-// Close stops the waker; wake-ups not sent yet are left to the sweep.
+// Close stops the waker; wake-ups not sent yet are left to the overdue check.
 func (w *WebhookWaker) Close() {
 	close(w.stop)
 	<-w.done

@@ -40,8 +40,8 @@ const RecordHistoriesEnv = "LICENSEFLOW_RECORD_HISTORIES"
 // event a workflow sees on a real server — updates, signals (renewal,
 // payment failed), deadline timers that fire, a continue-as-new, a workflow
 // closed by retention and resumed by a renewal — plus the release
-// notification, silent-domain, webhook dispatch and webhook sweep
-// workflows, then replays each run's history.
+// notification, silent-domain and webhook dispatch workflows, then replays
+// each run's history.
 func TestHistoriesReplayDeterministically(t *testing.T) {
 	// Short windows so the expiry, the end of grace and the end of retention
 	// pass within the test.
@@ -100,20 +100,13 @@ func TestHistoriesReplayDeterministically(t *testing.T) {
 		workflows.ReleaseSilentDomainsWorkflow, workflows.SilentDomainsInput{Silence: time.Hour})
 	require.NoError(t, err)
 	require.NoError(t, sweep.Get(ctx, nil))
-
-	// The webhook sweep, with the endpoint's deliveries settled.
 	settled(t, s, endpoint.ID)
-	sweepRun, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "replay-webhook-sweep", TaskQueue: workflows.TaskQueue},
-		workflows.WebhookSweepWorkflow, workflows.WebhookSweepInput{Policy: s.Webhooks.Policy})
-	require.NoError(t, err)
-	require.NoError(t, sweepRun.Get(ctx, nil))
 
 	recorded := map[string][]*historypb.History{
 		"license-lifecycle":    allRunHistories(t, s.Temporal, created.WorkflowID),
 		"release-notification": {runHistory(t, s.Temporal, workflows.ReleaseWorkflowID("pos", "9.0.0"), "")},
 		"silent-domains":       {runHistory(t, s.Temporal, "replay-silent-domains", "")},
 		"webhook-dispatch":     {runHistory(t, s.Temporal, workflows.WebhookDispatcherID(endpoint.ID), "")},
-		"webhook-sweep":        {runHistory(t, s.Temporal, "replay-webhook-sweep", "")},
 	}
 	// The purchase's run, the run after the signalled renewal (closed by
 	// retention), the run resumed by the API renewal, the run after it.

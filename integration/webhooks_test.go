@@ -11,9 +11,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/licenseflow/licenseflow/api"
+	"github.com/licenseflow/licenseflow/app"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/siteapi"
@@ -405,14 +408,122 @@ func TestADeliveryThatKeepsFailingIsGivenUp(t *testing.T) {
 	assert.False(t, log[0].LastAttemptAt.Before(log[0].FirstAttemptAt.Add(time.Second)), "retried for the whole window")
 }
 
-// With every wake-up lost, the sweep schedule still starts the dispatcher.
-func TestALostWakeUpOnlyWaitsForTheSweep(t *testing.T) {
-	s := stack.Start(t, testsupport.SQLite(t), stack.Options{WithoutWebhookWakeups: true})
+// overdueChecks runs the worker's check for overdue webhook deliveries every
+// 50 ms. Each check's report goes to checks when the test waits for one
+// (dropped otherwise, so the check never blocks on the test); wokenSoFar
+// lists every endpoint any check woke.
+func overdueChecks() (opts app.OverdueWebhooks, checks <-chan []string, wokenSoFar func() []string) {
+	var (
+		mu    sync.Mutex
+		woken []string
+	)
+	reports := make(chan []string)
+	opts = app.OverdueWebhooks{Every: 50 * time.Millisecond, After: 300 * time.Millisecond,
+		Checked: func(ids []string, err error) {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			woken = append(woken, ids...)
+			mu.Unlock()
+			select {
+			case reports <- ids:
+			default:
+			}
+		}}
+	return opts, reports, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(woken)
+	}
+}
+
+// nextChecks waits for the next n checks and returns what they woke.
+func nextChecks(t *testing.T, checks <-chan []string, n int) []string {
+	t.Helper()
+	var woken []string
+	for range n {
+		select {
+		case w := <-checks:
+			woken = append(woken, w...)
+		case <-time.After(30 * time.Second):
+			require.FailNow(t, "the overdue check stopped running")
+		}
+	}
+	return woken
+}
+
+// runsSince lists the workflow runs started since t, by workflow id, once
+// visibility lists the run of marker (started last).
+func runsSince(t *testing.T, s *stack.Stack, since time.Time, marker string) []string {
+	t.Helper()
+	var ids []string
+	s.WaitFor("visibility to list "+marker, 20*time.Second, func() bool {
+		resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("StartTime >= %q", since.UTC().Format(time.RFC3339Nano))})
+		require.NoError(t, err)
+		ids = nil
+		for _, e := range resp.GetExecutions() {
+			ids = append(ids, e.GetExecution().GetWorkflowId())
+		}
+		return slices.Contains(ids, marker)
+	})
+	return ids
+}
+
+// An idle licenseflow adds no workflow runs to the list operators search:
+// the worker looks for overdue webhook deliveries with a query, and
+// while none is overdue it wakes (and starts) nothing.
+func TestAnIdleWorkerStartsNoWorkflowRuns(t *testing.T) {
+	overdue, checks, wokenSoFar := overdueChecks()
+	s := stack.Start(t, testsupport.SQLite(t), stack.Options{OverdueWebhooks: overdue})
 	crm := testsupport.StartWebhookReceiver(t)
-	register(t, s, crm, false, models.EventReleasePublished)
+	endpoint := register(t, s, crm, false, models.EventReleasePublished)
+	require.Equal(t, http.StatusCreated, publish(t, s, "pos", "6.0.0", "stable", []byte("zip")).Status)
+	crm.WaitAccepted(1, time.Minute)
+	settled(t, s, endpoint.ID)
+	since := time.Now()
+	nextChecks(t, checks, 1) // a check under way when since was taken began before it
+	before := len(wokenSoFar())
+	nextChecks(t, checks, 10)
+	assert.Len(t, wokenSoFar(), before, "nothing is overdue, so ten checks wake nothing")
+	marker, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "idle-marker", TaskQueue: workflows.TaskQueue},
+		workflows.ReleaseSilentDomainsWorkflow, workflows.SilentDomainsInput{Silence: time.Hour})
+	require.NoError(t, err)
+	require.NoError(t, marker.Get(ctx, nil))
+	assert.Equal(t, []string{"idle-marker"}, runsSince(t, s, since, "idle-marker"),
+		"ten checks later the only run started is the test's own")
+}
+
+// With every wake-up after a commit lost, the worker's overdue check still
+// wakes the endpoint's dispatcher, and the delivery is only late.
+func TestALostWakeUpOnlyWaitsForTheOverdueCheck(t *testing.T) {
+	overdue, checks, wokenSoFar := overdueChecks()
+	s := stack.Start(t, testsupport.SQLite(t), stack.Options{WithoutWebhookWakeups: true, OverdueWebhooks: overdue})
+	crm := testsupport.StartWebhookReceiver(t)
+	endpoint := register(t, s, crm, false, models.EventReleasePublished)
 	require.Equal(t, http.StatusCreated, publish(t, s, "pos", "5.0.0", "stable", []byte("zip")).Status)
-	require.NoError(t, worker.EnsureWebhookSweepSchedule(ctx, s.Temporal, time.Hour, s.Webhooks.Policy))
-	require.NoError(t, s.Temporal.ScheduleClient().GetHandle(ctx, workflows.WebhookSweepSchedule).Trigger(ctx, client.ScheduleTriggerOptions{}))
 	got := crm.WaitAccepted(1, time.Minute)
 	assert.Equal(t, "5.0.0", got[0].Payload.Data.Release.Version)
+	assert.Contains(t, wokenSoFar(), endpoint.ID, "the overdue check woke the dispatcher")
+	settled(t, s, endpoint.ID)
+	nextChecks(t, checks, 1)
+	before := len(wokenSoFar())
+	nextChecks(t, checks, 5)
+	assert.Len(t, wokenSoFar(), before, "once delivered, nothing is overdue")
+}
+
+// Deployments that ran the once-a-minute sweep schedule lose it at start-up.
+func TestTheRetiredWebhookSweepScheduleIsDeleted(t *testing.T) {
+	s := stack.Start(t, testsupport.SQLite(t), stack.Options{})
+	_, err := s.Temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID: "licenseflow-webhook-sweep", Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Minute}}}, Paused: true,
+		Action: &client.ScheduleWorkflowAction{ID: "webhook-sweep", Workflow: "WebhookSweepWorkflow", TaskQueue: workflows.TaskQueue},
+	})
+	require.NoError(t, err)
+	require.NoError(t, worker.DeleteRetiredSchedules(ctx, s.Temporal))
+	_, err = s.Temporal.ScheduleClient().GetHandle(ctx, "licenseflow-webhook-sweep").Describe(ctx)
+	var notFound *serviceerror.NotFound
+	assert.ErrorAs(t, err, &notFound)
+	require.NoError(t, worker.DeleteRetiredSchedules(ctx, s.Temporal), "nothing to delete is no error")
 }

@@ -17,7 +17,8 @@ import (
 // it: once the change is committed, so is every delivery it owes, and a
 // dispatcher only has to work through pending rows. After the commit the
 // endpoints concerned are announced (OnWebhookDeliveries) so their
-// dispatchers start at once; a lost announcement only waits for the sweep.
+// dispatchers start at once; a lost announcement only waits for the
+// worker's overdue check (OverdueWebhookEndpoints).
 
 // OnWebhookDeliveries subscribes fn to endpoints that have new pending
 // deliveries (written, redelivered, or the endpoint enabled again). It is
@@ -236,12 +237,18 @@ func (s *Store) PendingWebhookDeliveries(ctx context.Context, endpointID string,
 	return out, q.Order("event_seq").Limit(limit).Find(&out).Error
 }
 
-// DueWebhookEndpoints lists the enabled endpoints with pending deliveries.
-func (s *Store) DueWebhookEndpoints(ctx context.Context) ([]string, error) {
+// OverdueWebhookEndpoints lists the enabled endpoints with a delivery no
+// dispatcher has attempted for longer than after, as of now: pending, no
+// attempt in flight, and written (never attempted) or due for its next
+// attempt before now-after. Their dispatcher missed a wake-up, or stopped.
+func (s *Store) OverdueWebhookEndpoints(ctx context.Context, now time.Time, after time.Duration) ([]string, error) {
+	now = models.Instant(now)
 	var ids []string
 	err := s.with(ctx).Model(&models.WebhookDelivery{}).Distinct("endpoint_id").
 		Where("status = ? AND endpoint_id IN (?)", models.DeliveryPending,
 			s.with(ctx).Model(&models.WebhookEndpoint{}).Select("id").Where("enabled = ?", true)).
+		Where("(lease_until IS NULL OR lease_until <= ?)", now).
+		Where("COALESCE(next_attempt_at, created_at) < ?", now.Add(-after)).
 		Order("endpoint_id").Pluck("endpoint_id", &ids).Error
 	return ids, err
 }

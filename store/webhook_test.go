@@ -147,9 +147,6 @@ func TestADeliveryIsAttemptedByOneCallerAtATime(t *testing.T) {
 		require.NoError(t, err)
 		d := deliveries(t, st, e.ID)[0]
 		now := time.Now()
-		due, err := st.DueWebhookEndpoints(ctx)
-		require.NoError(t, err)
-		assert.Equal(t, []string{e.ID}, due, "the sweep wakes endpoints with pending deliveries")
 
 		first, err := st.ClaimWebhookDelivery(ctx, d.ID, now, time.Minute)
 		require.NoError(t, err)
@@ -165,9 +162,6 @@ func TestADeliveryIsAttemptedByOneCallerAtATime(t *testing.T) {
 
 		require.NoError(t, st.RecordWebhookAttempt(ctx, d.ID, models.DeliveryAttempt{At: now, StatusCode: 200, Response: "ok",
 			Outcome: models.DeliveryDelivered}))
-		due, err = st.DueWebhookEndpoints(ctx)
-		require.NoError(t, err)
-		assert.Empty(t, due)
 		after, err := st.ClaimWebhookDelivery(ctx, d.ID, now.Add(2*time.Second), time.Minute)
 		require.NoError(t, err)
 		assert.False(t, after.Claimed)
@@ -193,5 +187,46 @@ func TestADeliveryIsAttemptedByOneCallerAtATime(t *testing.T) {
 		require.NoError(t, st.DeleteWebhookEndpoint(ctx, e.ID))
 		_, err = st.ClaimWebhookDelivery(ctx, d.ID, now, time.Minute)
 		assert.ErrorIs(t, err, models.ErrNotFound)
+	})
+}
+
+// A delivery is overdue when no dispatcher attempted it for longer than the
+// margin: written and never attempted, or due for a retry that did not
+// come; never while an attempt is in flight, once it is settled, or while
+// its endpoint is disabled.
+func TestOverdueDeliveriesAreThoseNoDispatcherPickedUp(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		e := endpoint(t, st, string(models.EventReleasePublished))
+		_, err := st.CreateRelease(ctx, models.Release{ProductCode: "pos", Version: "3.2.0", Channel: "stable", PublishedAt: time.Now()})
+		require.NoError(t, err)
+		d := deliveries(t, st, e.ID)[0]
+		overdue := func(at time.Time) []string {
+			t.Helper()
+			ids, err := st.OverdueWebhookEndpoints(ctx, at, time.Minute)
+			require.NoError(t, err)
+			return ids
+		}
+		now := time.Now()
+		assert.Empty(t, overdue(now), "just written: its wake-up is on its way")
+		assert.Equal(t, []string{e.ID}, overdue(now.Add(2*time.Minute)), "never attempted for two minutes")
+
+		_, err = st.ClaimWebhookDelivery(ctx, d.ID, now, 5*time.Minute)
+		require.NoError(t, err)
+		assert.Empty(t, overdue(now.Add(2*time.Minute)), "an attempt is in flight")
+		retry := now.Add(time.Minute)
+		require.NoError(t, st.RecordWebhookAttempt(ctx, d.ID, models.DeliveryAttempt{At: now, StatusCode: 503,
+			Outcome: models.DeliveryPending, NextAttemptAt: &retry}))
+		assert.Empty(t, overdue(retry.Add(30*time.Second)), "its retry is only just due")
+		assert.Equal(t, []string{e.ID}, overdue(retry.Add(2*time.Minute)), "its retry did not come")
+
+		_, err = st.UpdateWebhookEndpoint(ctx, e.ID, func(e *models.WebhookEndpoint) { e.Enabled = false })
+		require.NoError(t, err)
+		assert.Empty(t, overdue(retry.Add(2*time.Minute)), "a disabled endpoint's deliveries wait for it")
+		_, err = st.UpdateWebhookEndpoint(ctx, e.ID, func(e *models.WebhookEndpoint) { e.Enabled = true })
+		require.NoError(t, err)
+
+		require.NoError(t, st.RecordWebhookAttempt(ctx, d.ID, models.DeliveryAttempt{At: now, StatusCode: 200,
+			Outcome: models.DeliveryDelivered}))
+		assert.Empty(t, overdue(retry.Add(time.Hour)), "delivered: nothing is overdue")
 	})
 }

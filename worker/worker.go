@@ -11,6 +11,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -70,7 +71,6 @@ func RegisterWorkflows(r interface{ RegisterWorkflow(any) }) {
 	r.RegisterWorkflow(workflows.ReleaseSilentDomainsWorkflow)
 	r.RegisterWorkflow(workflows.SignInEmailWorkflow)
 	r.RegisterWorkflow(workflows.WebhookDispatchWorkflow)
-	r.RegisterWorkflow(workflows.WebhookSweepWorkflow)
 }
 
 // EnsureSilentDomainsSchedule creates (or updates) the daily schedule that
@@ -82,14 +82,24 @@ func EnsureSilentDomainsSchedule(ctx context.Context, c client.Client, silence t
 	}, "Releases domains of licenses that sent no heartbeat or validation for a while.")
 }
 
-// EnsureWebhookSweepSchedule creates (or updates) the schedule that wakes
-// the dispatchers of webhook endpoints with pending deliveries, every
-// interval; dispatchers it starts deliver under policy.
-func EnsureWebhookSweepSchedule(ctx context.Context, c client.Client, every time.Duration, policy workflows.WebhookPolicy) error {
-	return ensureSchedule(ctx, c, workflows.WebhookSweepSchedule, every, &client.ScheduleWorkflowAction{
-		ID: "webhook-sweep", Workflow: workflows.WebhookSweepWorkflow, TaskQueue: workflows.TaskQueue,
-		Args: []any{workflows.WebhookSweepInput{Policy: policy}},
-	}, "Wakes the dispatchers of webhook endpoints with pending deliveries, so a lost wake-up only delays them.")
+// retiredSchedules are schedules earlier versions of licenseflow created.
+// licenseflow-webhook-sweep started a workflow every minute (1,440 runs a
+// day in the list operators search) to wake webhook dispatchers; the
+// worker's overdue check (app.WatchOverdueWebhooks) does that now with a
+// query, starting nothing while nothing is overdue.
+var retiredSchedules = []string{"licenseflow-webhook-sweep"}
+
+// DeleteRetiredSchedules deletes the schedules earlier versions created,
+// on installations that ran them; those already gone are skipped.
+func DeleteRetiredSchedules(ctx context.Context, c client.Client) error {
+	for _, id := range retiredSchedules {
+		err := c.ScheduleClient().GetHandle(ctx, id).Delete(ctx)
+		var gone *serviceerror.NotFound
+		if err != nil && !errors.As(err, &gone) {
+			return fmt.Errorf("delete the retired schedule %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // ensureSchedule creates a schedule, or refreshes the action and interval

@@ -114,7 +114,14 @@ func (l *license) validateChangeTier(_ workflow.Context, r ChangeTierRequest) er
 // changeTier moves the license to another tier and rebuilds its tier
 // entitlements; custom add-ons survive.
 func (l *license) changeTier(ctx workflow.Context, r ChangeTierRequest) error {
-	return asRejection(l.expand(ctx, strings.ToLower(strings.TrimSpace(r.Tier))))
+	var got activities.ExpandResult
+	err := workflow.ExecuteActivity(withActivity(ctx, "expand entitlements"), a.ExpandEntitlements,
+		activities.ExpandInput{LicenseID: l.st.LicenseID, Tier: strings.ToLower(strings.TrimSpace(r.Tier))}).Get(ctx, &got)
+	if err != nil {
+		return asRejection(err)
+	}
+	l.st.Tier, l.st.TierName, l.st.Channels, l.st.Entitlements = got.Tier, got.TierName, got.Channels, got.Entitlements
+	return nil
 }
 
 func (l *license) validateMaxDomains(_ workflow.Context, r SetMaxDomainsRequest) error {

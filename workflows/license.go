@@ -306,12 +306,7 @@ func rejection(err error) error {
 	})
 }
 
-// graceEndedStep is the change that adds the end of grace as a deadline of
-// its own; runs recorded before it replay without that timer.
-const graceEndedStep = "grace-ended-step"
-
 func (l *license) run(ctx workflow.Context) (LicenseResult, error) {
-	l.policy.graceEnded = workflow.GetVersion(ctx, graceEndedStep, workflow.DefaultVersion, 1) >= 1
 	if err := l.issue(ctx); err != nil {
 		return LicenseResult{}, err
 	}
@@ -352,29 +347,20 @@ func (l *license) run(ctx workflow.Context) (LicenseResult, error) {
 			}
 			return l.result("no renewal within the retention period"), nil
 		}
-		if err := l.reach(ctx, next, catchUp); err != nil {
+		if err := l.runDeadlineStep(ctx, next, catchUp); err != nil {
 			return LicenseResult{}, err
 		}
 	}
 }
-
-// cancelRearmedTimer is the change that cancels the deadline timer when a
-// message re-arms it; earlier histories left it running (it fired later,
-// unused), and replaying them must start the same commands.
-const cancelRearmedTimer = "cancel-rearmed-timer"
 
 // sleepUntil waits for the deadline timer (named after its step in the
 // history) or for a change, whichever comes first; woken reports a change.
 // The timer of a deadline a change re-armed is cancelled, so the history
 // only ever holds one live timer.
 func (l *license) sleepUntil(ctx workflow.Context, step string, wait time.Duration, changed func() bool) (woken bool, err error) {
-	opts := workflow.TimerOptions{Summary: step}
-	if workflow.GetVersion(ctx, cancelRearmedTimer, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: wait, TimerOptions: opts}, changed)
-	}
 	tctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
-	timer := workflow.NewTimerWithOptions(tctx, wait, opts)
+	timer := workflow.NewTimerWithOptions(tctx, wait, workflow.TimerOptions{Summary: step})
 	if err := workflow.Await(ctx, func() bool { return timer.IsReady() || changed() }); err != nil {
 		return false, err
 	}
@@ -388,64 +374,35 @@ func (l *license) result(reason string) LicenseResult {
 	return LicenseResult{LicenseID: l.st.LicenseID, Status: l.st.Status, Reason: reason}
 }
 
-// batchedIssue is the change that issues a purchase in three workflow tasks
-// instead of six: minting and expanding are one local activity (one
-// transaction), the invoice is a local activity too, and only the emails
-// (SMTP may be down for hours) stay activity tasks of their own. Runs
-// recorded before it replay step by step.
-const batchedIssue = "batched-issue"
-
-// issue runs the purchase steps not yet done: mint, expand, deliver, invoice.
+// issue turns the paid order into a license: mint the DLID and expand the
+// tier's entitlements (one transaction), deliver the key, invoice. Minting,
+// expanding and invoicing are local activities (short writes keyed by the
+// license or order id, safe to run again whole); only the emails are
+// activity tasks of their own, since SMTP may be down for hours.
 func (l *license) issue(ctx workflow.Context) error {
-	if l.resume {
+	switch {
+	case l.resume:
 		return l.load(ctx)
+	case l.st.Issued(): // a continued run
+		return nil
 	}
-	st := &l.st
-	buyer := orDefault(l.purchase.Actor, "order:"+st.OrderID)
+	buyer := orDefault(l.purchase.Actor, "order:"+l.st.OrderID)
+	l.startTerm(ctx)
+	if err := l.mintAndExpand(ctx); err != nil {
+		return err
+	}
 	l.cause = cause{action: models.LedgerIssue, actor: buyer}
-	batched := !st.Minted && workflow.GetVersion(ctx, batchedIssue, workflow.DefaultVersion, 1) >= 1
-	if !st.Minted && st.StartsAt.IsZero() {
-		l.startTerm(ctx)
+	l.publish(ctx)
+	l.email(ctx, outgoingEmail{template: activities.TemplateDelivery, step: "delivery"})
+	l.st.Delivered = true
+	number, err := l.invoice(ctx, l.st.OrderID)
+	if err != nil {
+		return err
 	}
-	if batched {
-		if err := l.mintAndExpand(ctx); err != nil {
-			return err
-		}
-		l.publish(ctx)
-	}
-	if !st.Minted {
-		var minted activities.MintResult
-		err := workflow.ExecuteActivity(withActivity(ctx, "mint DLID"), a.MintLicense, l.mintInput(ctx)).Get(ctx, &minted)
-		if err != nil {
-			return fmt.Errorf("mint license %s: %w", st.LicenseID, err)
-		}
-		st.DLIDMasked, st.Minted = minted.DLIDMasked, true
-	}
-	if !st.Expanded {
-		if err := l.expand(ctx, st.Tier); err != nil {
-			return fmt.Errorf("expand tier %q: %w", st.Tier, err)
-		}
-		st.Expanded = true
-		l.publish(ctx)
-	}
-	if !st.Delivered {
-		l.email(ctx, outgoingEmail{template: activities.TemplateDelivery, step: "delivery"})
-		st.Delivered = true
-	}
-	if !st.Invoiced {
-		invoice := l.invoice
-		if batched {
-			invoice = l.invoiceLocally
-		}
-		number, err := invoice(ctx, st.OrderID)
-		if err != nil {
-			return err
-		}
-		l.email(ctx, outgoingEmail{template: activities.TemplateInvoice, step: "invoice/" + st.OrderID, invoice: number})
-		st.Invoiced = true
-		l.cause = cause{action: "invoice", actor: buyer, note: "invoice " + number}
-		l.publish(ctx)
-	}
+	l.email(ctx, outgoingEmail{template: activities.TemplateInvoice, step: "invoice/" + l.st.OrderID, invoice: number})
+	l.st.Invoiced = true
+	l.cause = cause{action: "invoice", actor: buyer, note: "invoice " + number}
+	l.publish(ctx)
 	return nil
 }
 
@@ -515,8 +472,10 @@ func (l *license) load(ctx workflow.Context) error {
 	return nil
 }
 
-// reach handles a deadline: record it, update the status, send its email.
-func (l *license) reach(ctx workflow.Context, d deadline, catchUp bool) error {
+// runDeadlineStep runs the step of a deadline that has come (a reminder,
+// the expiry, the end of grace): it records the step, moves the status on
+// and sends the step's email, if it has one that is still current.
+func (l *license) runDeadlineStep(ctx workflow.Context, d deadline, catchUp bool) error {
 	if err := l.lock.Lock(ctx); err != nil {
 		return err
 	}
@@ -660,33 +619,15 @@ func (l *license) flushEmails(ctx workflow.Context) {
 	l.outbox = nil
 }
 
+// invoice bills the order once (a gapless number, its PDF) and returns the
+// invoice's number.
 func (l *license) invoice(ctx workflow.Context, orderID string) (string, error) {
-	return invoiceNumber(ctx, orderID, workflow.ExecuteActivity(withActivity(ctx, "invoice"), a.IssueInvoice, activities.InvoiceInput{OrderID: orderID}))
-}
-
-// invoiceLocally is invoice as a local activity: a short write keyed by the
-// order id, safe to run again whole.
-func (l *license) invoiceLocally(ctx workflow.Context, orderID string) (string, error) {
-	return invoiceNumber(ctx, orderID, workflow.ExecuteLocalActivity(withLocalActivity(ctx), a.IssueInvoice, activities.InvoiceInput{OrderID: orderID}))
-}
-
-func invoiceNumber(ctx workflow.Context, orderID string, f workflow.Future) (string, error) {
 	var inv activities.InvoiceResult
-	if err := f.Get(ctx, &inv); err != nil {
+	err := workflow.ExecuteLocalActivity(withLocalActivity(ctx), a.IssueInvoice, activities.InvoiceInput{OrderID: orderID}).Get(ctx, &inv)
+	if err != nil {
 		return "", fmt.Errorf("invoice order %s: %w", orderID, err)
 	}
 	return inv.Number, nil
-}
-
-func (l *license) expand(ctx workflow.Context, tier string) error {
-	var got activities.ExpandResult
-	err := workflow.ExecuteActivity(withActivity(ctx, "expand entitlements"), a.ExpandEntitlements,
-		activities.ExpandInput{LicenseID: l.st.LicenseID, Tier: tier}).Get(ctx, &got)
-	if err != nil {
-		return err
-	}
-	l.st.Tier, l.st.TierName, l.st.Channels, l.st.Entitlements = got.Tier, got.TierName, got.Channels, got.Entitlements
-	return nil
 }
 
 // quiesce waits until no handler, signal or email is in flight and no signal

@@ -37,26 +37,18 @@ func newRecordingActivities() *recordingActivities {
 	return &recordingActivities{ents: map[string]models.EntitlementSource{}}
 }
 
-// MintLicense derives the key from the license id, so a sequence executed
-// again sees the same key.
-func (r *recordingActivities) MintLicense(_ context.Context, in activities.MintInput) (activities.MintResult, error) {
+// MintAndExpand mints and expands in one step, as the store does them in
+// one transaction. The key is derived from the license id, so a sequence
+// executed again sees the same key.
+func (r *recordingActivities) MintAndExpand(ctx context.Context, in activities.MintInput) (activities.MintAndExpandResult, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.mints++
 	if r.dlid == "" {
 		sum := sha256.Sum256([]byte(in.LicenseID))
 		r.dlid = hex.EncodeToString(sum[:16])
 	}
-	return activities.MintResult{DLIDMasked: models.MaskDLID(r.dlid)}, nil
-}
-
-// MintAndExpand is MintLicense and ExpandEntitlements in one step, as the
-// store does them in one transaction.
-func (r *recordingActivities) MintAndExpand(ctx context.Context, in activities.MintInput) (activities.MintAndExpandResult, error) {
-	minted, err := r.MintLicense(ctx, in)
-	if err != nil {
-		return activities.MintAndExpandResult{}, err
-	}
+	minted := activities.MintResult{DLIDMasked: models.MaskDLID(r.dlid)}
+	r.mu.Unlock()
 	expanded, err := r.ExpandEntitlements(ctx, activities.ExpandInput{LicenseID: in.LicenseID, Tier: in.Tier})
 	return activities.MintAndExpandResult{MintResult: minted, ExpandResult: expanded}, err
 }

@@ -128,14 +128,24 @@ var mutations = []mutation{
 		run: []string{"./activities/", "./email/"}},
 	// Unguarded changes to workflow code: each must fail the replay of a
 	// recorded history.
-	{name: "replay-batched-issue-unguarded", why: "the batched issue step without its version check",
-		file: "workflows/license.go", old: "batched := !st.Minted && workflow.GetVersion(ctx, batchedIssue, workflow.DefaultVersion, 1) >= 1", new: "batched := !st.Minted",
+	{name: "replay-invoice-before-delivery", why: "the purchase is invoiced before its key is delivered",
+		file: "workflows/license.go", old: `	l.email(ctx, outgoingEmail{template: activities.TemplateDelivery, step: "delivery"})
+	l.st.Delivered = true
+	number, err := l.invoice(ctx, l.st.OrderID)
+	if err != nil {
+		return err
+	}`, new: `	number, err := l.invoice(ctx, l.st.OrderID)
+	if err != nil {
+		return err
+	}
+	l.email(ctx, outgoingEmail{template: activities.TemplateDelivery, step: "delivery"})
+	l.st.Delivered = true`,
 		run: []string{"-run", "TestRecordedHistoriesReplay", "./workflows/"}},
-	{name: "replay-grace-ended-unguarded", why: "the end-of-grace deadline without its version check",
-		file: "workflows/license.go", old: "l.policy.graceEnded = workflow.GetVersion(ctx, graceEndedStep, workflow.DefaultVersion, 1) >= 1", new: "l.policy.graceEnded = true",
+	{name: "replay-grace-ended-dropped", why: "the end of grace is no longer a deadline of its own",
+		file: "workflows/state.go", old: "{StepGraceEnded, exp.Add(p.GracePeriod)},", new: "",
 		run: []string{"-run", "TestRecordedHistoriesReplay", "./workflows/"}},
-	{name: "replay-rearmed-timer-unguarded", why: "the cancelled re-armed timer without its version check",
-		file: "workflows/license.go", old: "if workflow.GetVersion(ctx, cancelRearmedTimer, workflow.DefaultVersion, 1) == workflow.DefaultVersion {", new: "if false {",
+	{name: "replay-rearmed-timer-kept", why: "the timer of a re-armed deadline is left running",
+		file: "workflows/license.go", old: "	defer cancel()\n	timer := workflow.NewTimerWithOptions(tctx", new: "	_ = cancel\n	timer := workflow.NewTimerWithOptions(tctx",
 		run: []string{"-run", "TestRecordedHistoriesReplay", "./workflows/"}},
 }
 

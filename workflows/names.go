@@ -30,12 +30,8 @@ const SilentDomainsSchedule = "licenseflow-release-silent-domains"
 func WebhookDispatcherID(endpointID string) string { return "webhooks-" + endpointID }
 
 // WakeWebhooks is the signal telling a webhook dispatcher that deliveries
-// are waiting (best effort: the sweep schedule repeats it).
+// are waiting (best effort: the worker's overdue check repeats it).
 const WakeWebhooks = "wake"
-
-// WebhookSweepSchedule is the id of the schedule that wakes the dispatchers
-// of endpoints with pending deliveries.
-const WebhookSweepSchedule = "licenseflow-webhook-sweep"
 
 // Message names. Each action is both a signal (payment webhooks: durable
 // once accepted, answered at once) and an update (API calls: validated

@@ -33,12 +33,6 @@ type Purchase struct {
 type Policy struct {
 	GracePeriod time.Duration
 	Retention   time.Duration
-
-	// graceEnded marks a run that waits for the end of grace as a deadline
-	// of its own (StepGraceEnded). Runs recorded before that step existed
-	// replay without it; each run decides once, by workflow.GetVersion, and
-	// the field is never serialized.
-	graceEnded bool
 }
 
 func (p Policy) withDefaults() Policy {
@@ -103,8 +97,7 @@ type LicenseState struct {
 	// RemindFrom is the earliest deadline a reminder is emailed for: the
 	// middle of a paid period (a monthly license gets no "30 days left" mail
 	// the day after purchase), or the moment of an expiry correction (every
-	// reminder still ahead goes out). Zero in states carried from runs that
-	// predate it: the middle of the period then.
+	// reminder still ahead goes out).
 	RemindFrom time.Time
 
 	MaxDomains   int
@@ -220,15 +213,13 @@ func (s *LicenseState) deadlines(p Policy) []deadline {
 		return nil
 	}
 	exp := *s.ExpiresAt
-	ds := []deadline{
+	return []deadline{
 		{StepReminder30, exp.Add(-30 * 24 * time.Hour)},
 		{StepReminder7, exp.Add(-7 * 24 * time.Hour)},
 		{StepExpired, exp},
+		{StepGraceEnded, exp.Add(p.GracePeriod)},
+		{StepRetentionEnded, exp.Add(p.GracePeriod + p.Retention)},
 	}
-	if p.graceEnded {
-		ds = append(ds, deadline{StepGraceEnded, exp.Add(p.GracePeriod)})
-	}
-	return append(ds, deadline{StepRetentionEnded, exp.Add(p.GracePeriod + p.Retention)})
 }
 
 // nextDeadline returns the first deadline not yet handled. When a later
@@ -258,12 +249,5 @@ func (s *LicenseState) nextDeadline(p Policy, now time.Time) (next deadline, cat
 
 // remindable says whether a reminder due at `at` is emailed (see RemindFrom).
 func (s *LicenseState) remindable(at time.Time) bool {
-	if s.ExpiresAt == nil {
-		return false
-	}
-	from := s.RemindFrom
-	if from.IsZero() {
-		from = s.PeriodStart.Add(s.ExpiresAt.Sub(s.PeriodStart) / 2)
-	}
-	return !at.Before(from)
+	return s.ExpiresAt != nil && !at.Before(s.RemindFrom)
 }

@@ -25,8 +25,9 @@ func TestNextDeadlineCatchesUpWithoutStaleEmails(t *testing.T) {
 		{"worker was down past the 7-day mark: 30-day step is silent", expires.Add(-6 * day), nil, StepReminder30, true, false},
 		{"then the 7-day reminder goes out late", expires.Add(-6 * day), []string{StepReminder30}, StepReminder7, false, false},
 		{"down until after expiry: only the expiry mail", expires.Add(day), []string{StepReminder30}, StepReminder7, true, false},
-		{"expired handled: wait for retention end", expires.Add(day), []string{StepReminder30, StepReminder7, StepExpired}, StepRetentionEnded, false, false},
-		{"everything done", expires.Add(800 * day), []string{StepReminder30, StepReminder7, StepExpired, StepRetentionEnded}, "", false, true},
+		{"expired handled: wait for the end of grace", expires.Add(day), []string{StepReminder30, StepReminder7, StepExpired}, StepGraceEnded, false, false},
+		{"grace ended: wait for retention end", expires.Add(8 * day), []string{StepReminder30, StepReminder7, StepExpired, StepGraceEnded}, StepRetentionEnded, false, false},
+		{"everything done", expires.Add(800 * day), []string{StepReminder30, StepReminder7, StepExpired, StepGraceEnded, StepRetentionEnded}, "", false, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -42,8 +43,7 @@ func TestNextDeadlineCatchesUpWithoutStaleEmails(t *testing.T) {
 }
 
 // The end of grace is a deadline that sends nothing: a worker that comes
-// back after the grace period still sends the expiry email, as it did before
-// that step existed; only a later deadline with an email of its own (or the
+// back after the grace period still sends the expiry email; only a later deadline with an email of its own (or the
 // end of retention) makes the expiry email stale.
 func TestTheEndOfGraceNeverSilencesTheExpiryEmail(t *testing.T) {
 	day := 24 * time.Hour
@@ -55,7 +55,6 @@ func TestTheEndOfGraceNeverSilencesTheExpiryEmail(t *testing.T) {
 		if grace == 0 {
 			p.GracePeriod = 0 // no grace at all: the end of grace falls on the expiry itself
 		}
-		p.graceEnded = true
 		st := LicenseState{Minted: true}
 		st.setExpiry(start, &expires, p.GracePeriod)
 		st.StepsDone = reminded
@@ -75,12 +74,6 @@ func TestTheEndOfGraceNeverSilencesTheExpiryEmail(t *testing.T) {
 		assert.Equal(t, StepExpired, next.Step)
 		assert.True(t, catchUp, "past the end of retention the expiry email is stale, as before")
 	}
-	without := Policy{}.withDefaults()
-	st := LicenseState{Minted: true}
-	st.setExpiry(start, &expires, without.GracePeriod)
-	st.StepsDone = []string{StepReminder30, StepReminder7, StepExpired}
-	next, _, _ := st.nextDeadline(without, expires.Add(8*day))
-	assert.Equal(t, StepRetentionEnded, next.Step, "runs recorded before the step keep their deadlines")
 }
 
 func TestRemindersOnlyInTheSecondHalfOfAPeriod(t *testing.T) {

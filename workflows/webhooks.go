@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -87,10 +86,10 @@ const (
 // Policy.Lanes lanes at once, each delivery an activity retried with
 // exponential backoff. A license's later event waits until its earlier one
 // is delivered or given up; other licenses go ahead. It sleeps until woken
-// (WakeWebhooks, sent when deliveries are written; the sweep schedule sends
-// it too, so a lost wake-up only delays), pauses while the endpoint is
-// disabled, ends when it is deleted, and continues as new to keep its
-// history small.
+// (WakeWebhooks, sent when deliveries are written; the worker's overdue
+// check sends it too, so a lost wake-up only delays), pauses while the
+// endpoint is disabled, ends when it is deleted, and continues as new to
+// keep its history small.
 func WebhookDispatchWorkflow(ctx workflow.Context, in WebhookDispatchInput) (WebhookDispatchResult, error) {
 	if in.EndpointID == "" {
 		return WebhookDispatchResult{}, invalidInput("a webhook dispatcher needs its endpoint id")
@@ -323,47 +322,4 @@ func (d *dispatcher) continueAsNew(ctx workflow.Context) (WebhookDispatchResult,
 		return WebhookDispatchResult{Finished: d.finished}, err
 	}
 	return WebhookDispatchResult{}, workflow.NewContinueAsNewError(ctx, WebhookDispatchWorkflow, d.in)
-}
-
-// WebhookSweepInput is how the sweep starts dispatchers that are not running.
-type WebhookSweepInput struct {
-	Policy WebhookPolicy
-}
-
-// WebhookSweepResult counts the dispatchers woken and started.
-type WebhookSweepResult struct {
-	Woken   int
-	Started int
-}
-
-// WebhookSweepWorkflow wakes the dispatcher of every enabled endpoint with
-// pending deliveries, starting those that are not running. A schedule runs
-// it every minute, so a wake-up lost between a commit and its signal (a
-// process that stopped in between) only delays deliveries.
-func WebhookSweepWorkflow(ctx workflow.Context, in WebhookSweepInput) (WebhookSweepResult, error) {
-	var due activities.DueWebhooksResult
-	if err := workflow.ExecuteActivity(withActivity(ctx, "due endpoints"), a.DueWebhookEndpoints, activities.DueWebhooksInput{}).Get(ctx, &due); err != nil {
-		return WebhookSweepResult{}, err
-	}
-	var out WebhookSweepResult
-	for _, id := range due.EndpointIDs {
-		if err := workflow.SignalExternalWorkflow(ctx, WebhookDispatcherID(id), "", WakeWebhooks, nil).Get(ctx, nil); err == nil {
-			out.Woken++
-			continue
-		}
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID: WebhookDispatcherID(id), TaskQueue: TaskQueue,
-			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-			StaticSummary:         "Webhook deliveries to endpoint " + id,
-		})
-		err := workflow.ExecuteChildWorkflow(cctx, WebhookDispatchWorkflow, WebhookDispatchInput{EndpointID: id, Policy: in.Policy}).
-			GetChildWorkflowExecution().Get(ctx, nil)
-		if err != nil { // started meanwhile by a wake-up: it reads its deliveries when it starts
-			workflow.GetLogger(ctx).Info("Webhook dispatcher not started by the sweep", "endpoint", id, "error", err)
-			continue
-		}
-		out.Started++
-	}
-	return out, nil
 }

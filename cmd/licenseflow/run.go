@@ -344,10 +344,11 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		if err := worker.EnsureSilentDomainsSchedule(sctx, c, cfg.Site.DomainSilence); err != nil {
 			log.Warn("silent-domain schedule not set up; silent domains will not be released", "error", err)
 		}
-		if err := worker.EnsureWebhookSweepSchedule(sctx, c, time.Minute, hooks.Policy); err != nil {
-			log.Warn("webhook sweep schedule not set up; a lost wake-up delays deliveries until the next event", "error", err)
+		if err := worker.DeleteRetiredSchedules(sctx, c); err != nil {
+			log.Warn("retired schedules not deleted; they start workflows this worker no longer runs", "error", err)
 		}
 		cancel()
+		defer app.WatchOverdueWebhooks(store, c, hooks.Policy, app.OverdueWebhooks{}, log).Close()
 	}
 	if !r.api {
 		health := app.HealthHandler(store, lifecycle.New(c, lifecycle.Options{Namespace: cfg.Temporal.Namespace}), log)

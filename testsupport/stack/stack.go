@@ -72,7 +72,10 @@ type Options struct {
 	// WebhookPolicy shapes webhook deliveries; zero fields take
 	// TestWebhookPolicy's (retries a test can wait for).
 	WebhookPolicy workflows.WebhookPolicy
-	// WithoutWebhookWakeups leaves dispatchers to the sweep, as if every
+	// OverdueWebhooks shapes the worker's check for overdue deliveries
+	// (zero: the defaults licenseflow runs with).
+	OverdueWebhooks app.OverdueWebhooks
+	// WithoutWebhookWakeups leaves dispatchers to the overdue check, as if every
 	// wake-up after a commit were lost.
 	WithoutWebhookWakeups bool
 }
@@ -197,6 +200,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	if !opts.WithoutWebhookWakeups {
 		t.Cleanup(app.WakeWebhookDispatchers(store, c, hooks.Policy, nil).Close)
 	}
+	t.Cleanup(app.WatchOverdueWebhooks(store, c, hooks.Policy, opts.OverdueWebhooks, nil).Close)
 	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken, Keys: keys,
 		Metrics: m, OpenAPI: checker, embedded: embedded, Webhooks: hooks}
 }
