@@ -75,7 +75,7 @@ func issuedLicense(t *testing.T, st interface {
 	_, l, _, err := st.RecordPurchase(ctx, models.Purchase{
 		OrderID: "crash-1", Email: "customer@example.com", Tier: tier, MaxDomains: 3, Months: 12,
 		Type: models.TypeCommercial, AmountCents: tier.PriceCents, Currency: tier.Currency,
-		WorkflowID: func(id string) string { return "license-" + id }, PaidAt: time.Now(),
+		PaidAt: time.Now(),
 	})
 	require.NoError(t, err)
 	expires := time.Now().AddDate(1, 0, 0)

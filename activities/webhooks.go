@@ -17,15 +17,6 @@ import (
 	"github.com/licenseflow/licenseflow/webhooks"
 )
 
-// WebhookStore is what delivering webhooks reads and records.
-type WebhookStore interface {
-	ClaimWebhookDelivery(ctx context.Context, id uint64, now time.Time, lease time.Duration) (models.DeliveryClaim, error)
-	FailWebhookDelivery(ctx context.Context, id uint64, reason string) error
-	GetWebhookEndpoint(ctx context.Context, id string) (models.WebhookEndpoint, error)
-	PendingWebhookDeliveries(ctx context.Context, endpointID string, skip []uint64, limit int) ([]models.WebhookDelivery, error)
-	RecordWebhookAttempt(ctx context.Context, id uint64, o models.DeliveryAttempt) error
-}
-
 // WebhookPageInput asks for an endpoint's next pending deliveries.
 type WebhookPageInput struct {
 	EndpointID string
@@ -54,7 +45,7 @@ type DeliveryRef struct {
 
 // PendingWebhookDeliveries returns an endpoint's next pending deliveries.
 func (a *Activities) PendingWebhookDeliveries(ctx context.Context, in WebhookPageInput) (WebhookPageResult, error) {
-	e, err := a.Webhooks.GetWebhookEndpoint(ctx, in.EndpointID)
+	e, err := a.Store.GetWebhookEndpoint(ctx, in.EndpointID)
 	if errors.Is(err, models.ErrNotFound) {
 		return WebhookPageResult{Gone: true}, nil
 	}
@@ -64,7 +55,7 @@ func (a *Activities) PendingWebhookDeliveries(ctx context.Context, in WebhookPag
 	if !e.Enabled {
 		return WebhookPageResult{Paused: true}, nil
 	}
-	ds, err := a.Webhooks.PendingWebhookDeliveries(ctx, in.EndpointID, in.Skip, in.Limit)
+	ds, err := a.Store.PendingWebhookDeliveries(ctx, in.EndpointID, in.Skip, in.Limit)
 	if err != nil {
 		return WebhookPageResult{}, err
 	}
@@ -115,7 +106,7 @@ const leaseMargin = 5 * time.Second
 func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput) (DeliverWebhookResult, error) {
 	now := a.now()
 	dctx, cancel := ownCall(ctx)
-	claim, err := a.Webhooks.ClaimWebhookDelivery(dctx, in.DeliveryID, now, in.Timeout+leaseMargin)
+	claim, err := a.Store.ClaimWebhookDelivery(dctx, in.DeliveryID, now, in.Timeout+leaseMargin)
 	cancel()
 	switch {
 	case errors.Is(err, models.ErrNotFound):
@@ -149,7 +140,7 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 	// Recorded even when the attempt is being cancelled: the endpoint has
 	// answered, and the next attempt must know.
 	rctx, cancel := ownCall(context.WithoutCancel(ctx))
-	err = a.Webhooks.RecordWebhookAttempt(rctx, d.ID, attempt)
+	err = a.Store.RecordWebhookAttempt(rctx, d.ID, attempt)
 	cancel()
 	if err != nil {
 		return DeliverWebhookResult{}, ownFailure(err)
@@ -268,5 +259,5 @@ type FailWebhookResult struct{}
 // FailWebhookDelivery marks a delivery failed (its attempts could not go
 // on), visible and redeliverable in the log.
 func (a *Activities) FailWebhookDelivery(ctx context.Context, in FailWebhookInput) (FailWebhookResult, error) {
-	return FailWebhookResult{}, a.Webhooks.FailWebhookDelivery(ctx, in.DeliveryID, in.Reason)
+	return FailWebhookResult{}, a.Store.FailWebhookDelivery(ctx, in.DeliveryID, in.Reason)
 }

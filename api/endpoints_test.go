@@ -12,13 +12,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/api/serviceerror"
 
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle"
+	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // Every handler of the JSON API, its happy path and its main refusals, on
@@ -32,8 +32,7 @@ func (a *apiTest) issued(orderID, tier string) models.License {
 	tr, err := a.store.GetTier(ctx, tier)
 	require.NoError(a.t, err)
 	_, l, _, err := a.store.RecordPurchase(ctx, models.Purchase{OrderID: orderID, Email: orderID + "@example.com", Tier: tr,
-		MaxDomains: 3, Months: 12, Type: models.TypeCommercial, AmountCents: tr.PriceCents, Currency: tr.Currency,
-		WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+		MaxDomains: 3, Months: 12, Type: models.TypeCommercial, AmountCents: tr.PriceCents, Currency: tr.Currency, PaidAt: time.Now()})
 	require.NoError(a.t, err)
 	expires := models.Instant(time.Now().AddDate(1, 0, 0))
 	l, err = a.store.MintLicense(ctx, models.Mint{LicenseID: l.ID, TierKey: tier, MaxDomains: 3, Channels: tr.Channels,
@@ -92,7 +91,7 @@ func TestGettingALicenseShowsTheWorkflowWhenItAnswers(t *testing.T) {
 	a := newAPITest(t)
 	a.flows.WebUIURL = "http://temporal.example"
 	l := a.issued("get-1", "pos")
-	a.flows.State = workflows.LicenseState{Status: models.StatusActive, Revision: 3, Run: 1, StepsDone: []string{"mint"}}
+	a.flows.State = lifecycle.Live{Status: models.StatusActive, Revision: 3, Run: 1, StepsDone: []string{"mint"}}
 
 	w := a.call(readToken, http.MethodGet, "/api/v1/licensing/licenses/"+l.ID, "")
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
@@ -106,7 +105,7 @@ func TestGettingALicenseShowsTheWorkflowWhenItAnswers(t *testing.T) {
 	assert.Equal(t, int64(3), v.Workflow.Revision)
 	assert.Equal(t, []string{l.WorkflowID}, a.flows.Queries())
 
-	a.flows.QueryErr = serviceerror.NewUnavailable("dial tcp 10.20.30.40:7233: connection refused")
+	a.flows.QueryErr = lifecyclefake.Outage("dial tcp 10.20.30.40:7233: connection refused")
 	w = a.call(readToken, http.MethodGet, "/api/v1/licensing/licenses/"+l.ID, "")
 	require.Equal(t, http.StatusOK, w.Code, "the stored license is shown without its workflow")
 	assert.False(t, decodeAs[api.LicenseView](t, w.Body.Bytes()).Workflow.Reachable)
@@ -123,11 +122,11 @@ func TestPatchingRenewsCorrectsAndChangesThroughOneUpdate(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	updates := a.flows.Updates()
 	require.Len(t, updates, 1)
-	assert.Equal(t, workflows.Patch, updates[0].Name)
-	patch := updates[0].Arg.(workflows.PatchRequest)
+	assert.Equal(t, models.PatchRequest{}.MessageName(), updates[0].Name)
+	patch := updates[0].Msg.(*models.PatchRequest)
 	assert.Equal(t, "crm", patch.Tier)
-	assert.Equal(t, &workflows.SetMaxDomainsRequest{MaxDomains: 4}, patch.MaxDomains)
-	assert.Equal(t, &workflows.RenewRequest{Months: 6, PaymentRef: "bank-9", OrderID: "crm-renew-1"}, patch.Renew)
+	assert.Equal(t, &models.SetMaxDomainsRequest{MaxDomains: 4}, patch.MaxDomains)
+	assert.Equal(t, &models.RenewRequest{Months: 6, PaymentRef: "bank-9", OrderID: "crm-renew-1"}, patch.Renew)
 	o, err := a.store.GetOrder(context.Background(), "crm-renew-1")
 	require.NoError(t, err)
 	assert.Equal(t, models.OrderRenewal, o.Kind)
@@ -135,7 +134,7 @@ func TestPatchingRenewsCorrectsAndChangesThroughOneUpdate(t *testing.T) {
 
 	w = a.call(adminToken, http.MethodPatch, "/api/v1/licensing/licenses/"+l.ID, `{"expires_at":"2030-01-31T00:00:00Z","reason":"goodwill"}`)
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	correction := a.flows.Updates()[1].Arg.(workflows.PatchRequest)
+	correction := a.flows.Updates()[1].Msg.(*models.PatchRequest)
 	assert.Nil(t, correction.Renew, "a correction is not a renewal")
 	assert.Equal(t, "2030-01-31T00:00:00Z", correction.ExpiresAt.UTC().Format(time.RFC3339))
 
@@ -152,8 +151,8 @@ func TestActionsGoToTheWorkflowAndRenewalsAreRecordedFirst(t *testing.T) {
 	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses/"+l.ID+"/renew", "")
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	renew := a.flows.Updates()[0]
-	assert.Equal(t, workflows.Renew, renew.Name)
-	r := renew.Arg.(workflows.RenewRequest)
+	assert.Equal(t, string(models.ActionRenew), renew.Name)
+	r := renew.Msg.(*models.RenewRequest)
 	assert.Equal(t, 12, r.Months, "the tier's term")
 	assert.Equal(t, "order:"+r.OrderID, r.PaymentRef, "the order renews once")
 	orders, err := a.store.ListOrders(context.Background(), l.ID)
@@ -168,7 +167,7 @@ func TestActionsGoToTheWorkflowAndRenewalsAreRecordedFirst(t *testing.T) {
 	for _, u := range a.flows.Updates() {
 		names = append(names, u.Name)
 	}
-	assert.Equal(t, []string{workflows.Renew, workflows.Reinstate, workflows.Revoke}, names)
+	assert.Equal(t, []string{string(models.ActionRenew), string(models.ActionReinstate), string(models.ActionRevoke)}, names)
 
 	a.refused(http.MethodPost, "/api/v1/licensing/licenses/"+l.ID+"/explode", "", 404, "route_not_found")
 	a.refused(http.MethodPost, "/api/v1/licensing/licenses/lic_nope/suspend", "", 404, "license_not_found")
@@ -281,7 +280,7 @@ func TestCRMOrdersAreRecordedThenPaid(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	updates := a.flows.Updates()
 	require.Len(t, updates, 1)
-	assert.Equal(t, workflows.RenewRequest{Months: 12, PaymentRef: "order:crm-102", OrderID: "crm-102", Actor: "token:admin"}, updates[0].Arg)
+	assert.Equal(t, &models.RenewRequest{Months: 12, PaymentRef: "order:crm-102", OrderID: "crm-102", Actor: "token:admin"}, updates[0].Msg)
 
 	a.refused(http.MethodPost, "/api/v1/orders", `{"id":"crm-103","kind":"gift","customer_email":"a@example.com","tier":"pos"}`, 422, "invalid_kind")
 	a.refused(http.MethodPost, "/api/v1/orders", `{"id":"crm-104","kind":"renewal"}`, 422, "missing_license_id")
@@ -293,7 +292,7 @@ func TestCRMOrdersAreRecordedThenPaid(t *testing.T) {
 	w = a.call(readToken, http.MethodPost, "/api/v1/orders", body)
 	assert.Equal(t, http.StatusForbidden, w.Code, "orders need orders:write")
 
-	a.flows.StartErr = serviceerror.NewUnavailable("down")
+	a.flows.StartErr = lifecyclefake.Outage("down")
 	w = a.call(adminToken, http.MethodPost, "/api/v1/orders", `{"id":"crm-107","customer_email":"a@example.com","tier":"pos"}`)
 	require.Equal(t, http.StatusCreated, w.Code)
 	a.refused(http.MethodPost, "/api/v1/orders/crm-107/paid", ``, 503, "temporal_unavailable")
@@ -367,7 +366,7 @@ func TestReleasesArePublishedAnnouncedAndListed(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code)
 	assert.Len(t, decodeAs[httpx.Page[api.ReleaseView]](t, w.Body.Bytes()).Data, 1)
 
-	a.flows.AnnounceErr = serviceerror.NewUnavailable("down")
+	a.flows.AnnounceErr = lifecyclefake.Outage("down")
 	w = a.publish(upload{version: "2.2.0", channel: "stable", filename: "p.zip", content: []byte("z")})
 	assert.Equal(t, http.StatusCreated, w.Code, "published even when the announcement must be retried")
 

@@ -14,17 +14,16 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/api/serviceerror"
 
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/webhooks"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // These tests run the JSON API's handlers on a real SQLite store with the
@@ -92,7 +91,7 @@ func (a *apiTest) purchased(orderID string) models.License {
 	tier, err := a.store.GetTier(ctx, "pos")
 	require.NoError(a.t, err)
 	_, l, _, err := a.store.RecordPurchase(ctx, models.Purchase{OrderID: orderID, Email: "buyer@example.com", Tier: tier,
-		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, PaidAt: time.Now()})
 	require.NoError(a.t, err)
 	return l
 }
@@ -107,7 +106,7 @@ func TestCreatingALicenseStartsItsWorkflowWithThePurchase(t *testing.T) {
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v))
 	assert.Equal(t, models.LicenseIDForOrder("crm-7"), v.ID)
 	assert.Equal(t, models.StatusPending, v.Status)
-	assert.Equal(t, workflows.WorkflowID(v.ID), v.WorkflowID)
+	assert.Equal(t, models.LicenseWorkflowID(v.ID), v.WorkflowID)
 	assert.Equal(t, "/api/v1/licensing/licenses/"+v.ID, w.Header().Get("Location"))
 
 	starts := a.flows.Starts()
@@ -168,8 +167,7 @@ func TestCallsWithoutATokenOrScopeAreRefused(t *testing.T) {
 func TestAChangeTheWorkflowRejectsIsA409(t *testing.T) {
 	a := newAPITest(t)
 	l := a.purchased("crm-8")
-	a.flows.UpdateErr = lifecyclefake.Rejection(workflows.RejectConflict, "not_suspended", "status",
-		"the license is active, not suspended; only a suspended license can be reinstated")
+	a.flows.UpdateErr = &models.Problem{Kind: models.ErrConflict, Code: "not_suspended", Field: "status", Message: "the license is active, not suspended; only a suspended license can be reinstated"}
 
 	w := a.call(adminToken, http.MethodPatch, "/api/v1/licensing/licenses/"+l.ID, `{"status":"active","reason":"by hand"}`)
 	assert.Equal(t, http.StatusConflict, w.Code, w.Body.String())
@@ -179,15 +177,15 @@ func TestAChangeTheWorkflowRejectsIsA409(t *testing.T) {
 
 	updates := a.flows.Updates()
 	require.Len(t, updates, 1)
-	assert.Equal(t, workflows.Patch, updates[0].Name)
-	assert.Equal(t, workflows.PatchRequest{Status: models.StatusActive, Reason: "by hand", Actor: "token:admin"}, updates[0].Arg,
+	assert.Equal(t, models.PatchRequest{}.MessageName(), updates[0].Name)
+	assert.Equal(t, &models.PatchRequest{Status: models.StatusActive, Reason: "by hand", Actor: "token:admin"}, updates[0].Msg,
 		"the ledger names the API token")
 }
 
 func TestAnAcceptedChangeAnswersTheWorkflowsState(t *testing.T) {
 	a := newAPITest(t)
 	l := a.purchased("crm-9")
-	a.flows.State = workflows.LicenseState{Status: models.StatusSuspended, Revision: 4, Run: 2, SuspendReason: "chargeback"}
+	a.flows.State = lifecycle.Live{Status: models.StatusSuspended, Revision: 4, Run: 2, SuspendReason: "chargeback"}
 
 	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses/"+l.ID+"/suspend", `{"reason":"chargeback"}`)
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
@@ -195,12 +193,12 @@ func TestAnAcceptedChangeAnswersTheWorkflowsState(t *testing.T) {
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v))
 	require.NotNil(t, v.Workflow)
 	assert.Equal(t, api.WorkflowView{Reachable: true, Status: models.StatusSuspended, Revision: 4, Run: 2, SuspendReason: "chargeback"}, *v.Workflow)
-	assert.Equal(t, workflows.SuspendRequest{Reason: "chargeback", Actor: "token:admin"}, a.flows.Updates()[0].Arg)
+	assert.Equal(t, &models.SuspendRequest{Reason: "chargeback", Actor: "token:admin"}, a.flows.Updates()[0].Msg)
 }
 
 func TestATemporalOutageKeepsTheOrderAndAsksForARetry(t *testing.T) {
 	a := newAPITest(t)
-	a.flows.StartErr = serviceerror.NewUnavailable("connection refused")
+	a.flows.StartErr = lifecyclefake.Outage("connection refused")
 	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"ada@example.com","tier":"pos","order_id":"crm-10"}`)
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 	e := errorOf(t, w)
@@ -331,7 +329,7 @@ func TestLicenseNameAtPurchaseAndByPatch(t *testing.T) {
 	w = a.call(adminToken, http.MethodPatch, "/api/v1/licensing/licenses/"+v.ID, `{"name":" Second shop "}`)
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	require.Len(t, a.flows.Updates(), 1)
-	patch := a.flows.Updates()[0].Arg.(workflows.PatchRequest)
+	patch := a.flows.Updates()[0].Msg.(*models.PatchRequest)
 	require.NotNil(t, patch.Name)
 	assert.Equal(t, "Second shop", *patch.Name)
 

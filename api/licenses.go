@@ -18,7 +18,6 @@ import (
 
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // CreateLicenseRequest is the CRM's "order completed" call.
@@ -117,7 +116,7 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 	p := models.Purchase{
 		OrderID: strings.TrimSpace(req.OrderID), Email: email, CustomerName: strings.TrimSpace(req.CustomerName),
 		Company: strings.TrimSpace(req.Company), LicenseName: strings.TrimSpace(req.Name), Tier: tier, MaxDomains: tier.MaxDomains, Type: models.TypeCommercial,
-		Currency: tier.Currency, PaymentRef: strings.TrimSpace(req.PaymentRef), WorkflowID: workflows.WorkflowID, PaidAt: s.Now(),
+		Currency: tier.Currency, PaymentRef: strings.TrimSpace(req.PaymentRef), PaidAt: s.Now(),
 	}
 	if req.MaxDomains != nil {
 		if *req.MaxDomains < 1 || *req.MaxDomains > models.MaxDomainsLimit {
@@ -322,27 +321,17 @@ type PatchLicenseRequest struct {
 // renewal by months records a paid renewal order (invoiced by the workflow).
 func (s *server) patchLicense(c *gin.Context) {
 	var req PatchLicenseRequest
-	if err := httpx.Decode(c, &req); err != nil {
-		httpx.Fail(c, err)
-		return
-	}
-	if err := checkLines(
-		line{"reason", req.Reason, models.MaxReasonLength},
-		line{"payment_ref", req.PaymentRef, models.MaxPaymentRefLength},
-	); err != nil {
-		httpx.Fail(c, err)
-		return
-	}
-	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		httpx.Fail(c, err)
+	l, ok := s.licenseChange(c, httpx.Decode, &req, func() []line {
+		return []line{{"reason", req.Reason, models.MaxReasonLength}, {"payment_ref", req.PaymentRef, models.MaxPaymentRefLength}}
+	})
+	if !ok {
 		return
 	}
 	if req.Domains != nil {
 		s.setDomains(c, l, req)
 		return
 	}
-	patch := workflows.PatchRequest{Reason: req.Reason, RequestID: c.GetHeader(httpx.IdempotencyHeader)}
+	patch := models.PatchRequest{Reason: req.Reason, RequestID: c.GetHeader(httpx.IdempotencyHeader)}
 	if req.Name != nil {
 		name := strings.TrimSpace(*req.Name)
 		if err := models.CheckLicenseName(name); err != nil {
@@ -365,7 +354,7 @@ func (s *server) patchLicense(c *gin.Context) {
 			httpx.Fail(c, err)
 			return
 		}
-		patch.MaxDomains = &workflows.SetMaxDomainsRequest{MaxDomains: *req.MaxDomains, ActiveDomains: active}
+		patch.MaxDomains = &models.SetMaxDomainsRequest{MaxDomains: *req.MaxDomains, ActiveDomains: active}
 	}
 	if req.Status != nil {
 		patch.Status = models.LicenseStatus(*req.Status)
@@ -390,7 +379,7 @@ func (s *server) patchLicense(c *gin.Context) {
 		return
 	}
 	patch.Renew = renew
-	s.applyUpdate(c, l, workflows.Patch, patch)
+	s.applyUpdate(c, l, &patch)
 }
 
 // setDomains replaces a license's active domains (seed 001's domains by
@@ -437,7 +426,7 @@ type renewalInput struct {
 // renewalFrom turns renewal fields into a RenewRequest (nil when there are
 // none). Renewing by months records a paid renewal order first, priced from
 // the tier unless amount_cents says otherwise.
-func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) (*workflows.RenewRequest, error) {
+func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) (*models.RenewRequest, error) {
 	if in.Months == nil && in.ExpiresAt == nil {
 		return nil, nil
 	}
@@ -449,7 +438,7 @@ func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) 
 		if err != nil {
 			return nil, err
 		}
-		return &workflows.RenewRequest{ExpiresAt: &at, PaymentRef: in.PaymentRef}, nil
+		return &models.RenewRequest{ExpiresAt: &at, PaymentRef: in.PaymentRef}, nil
 	}
 	months := *in.Months
 	if months < 1 || months > models.MaxTermMonths {
@@ -485,7 +474,7 @@ func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) 
 	if paymentRef == "" {
 		paymentRef = "order:" + order.ID // the same order never renews twice
 	}
-	return &workflows.RenewRequest{Months: months, PaymentRef: paymentRef, OrderID: order.ID}, nil
+	return &models.RenewRequest{Months: months, PaymentRef: paymentRef, OrderID: order.ID}, nil
 }
 
 // ActionRequest is the body of POST /licensing/licenses/{id}/{action}; every
@@ -507,20 +496,10 @@ func (s *server) licenseAction(c *gin.Context) {
 		return
 	}
 	var req ActionRequest
-	if err := httpx.DecodeOptional(c, &req); err != nil {
-		httpx.Fail(c, err)
-		return
-	}
-	if err := checkLines(
-		line{"reason", req.Reason, models.MaxReasonLength},
-		line{"payment_ref", req.PaymentRef, models.MaxPaymentRefLength},
-	); err != nil {
-		httpx.Fail(c, err)
-		return
-	}
-	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		httpx.Fail(c, err)
+	l, ok := s.licenseChange(c, httpx.DecodeOptional, &req, func() []line {
+		return []line{{"reason", req.Reason, models.MaxReasonLength}, {"payment_ref", req.PaymentRef, models.MaxPaymentRefLength}}
+	})
+	if !ok {
 		return
 	}
 	requestID := c.GetHeader(httpx.IdempotencyHeader)
@@ -540,21 +519,21 @@ func (s *server) licenseAction(c *gin.Context) {
 			httpx.Fail(c, err)
 			return
 		}
-		s.applyUpdate(c, l, workflows.Renew, *renew)
+		s.applyUpdate(c, l, renew)
 	case models.ActionSuspend:
-		s.applyUpdate(c, l, workflows.Suspend, workflows.SuspendRequest{Reason: req.Reason, RequestID: requestID})
+		s.applyUpdate(c, l, &models.SuspendRequest{Reason: req.Reason, RequestID: requestID})
 	case models.ActionReinstate:
-		s.applyUpdate(c, l, workflows.Reinstate, workflows.ReinstateRequest{RequestID: requestID})
+		s.applyUpdate(c, l, &models.ReinstateRequest{RequestID: requestID})
 	case models.ActionRevoke:
-		s.applyUpdate(c, l, workflows.Revoke, workflows.RevokeRequest{Reason: req.Reason, RequestID: requestID})
+		s.applyUpdate(c, l, &models.RevokeRequest{Reason: req.Reason, RequestID: requestID})
 	}
 }
 
 // applyUpdate sends the update and answers with the license as it now is:
 // the workflow projects its state before answering, so the database view
 // and the workflow agree.
-func (s *server) applyUpdate(c *gin.Context, l models.License, name string, arg any) {
-	st, err := s.Lifecycle.UpdateLicense(c.Request.Context(), l, name, arg)
+func (s *server) applyUpdate(c *gin.Context, l models.License, msg models.LicenseUpdate) {
+	st, err := s.Lifecycle.UpdateLicense(c.Request.Context(), l, msg)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -566,6 +545,29 @@ func (s *server) applyUpdate(c *gin.Context, l models.License, name string, arg 
 	v := s.licenseView(l, ents)
 	v.Workflow = workflowView(st)
 	c.JSON(http.StatusOK, v)
+}
+
+// licenseChange is how every change to the license in the URL begins:
+// decode the body into req, check its one-line fields (read after
+// decoding), load the license. On a failure it has answered the request
+// and ok is false.
+func (s *server) licenseChange(c *gin.Context, decode func(*gin.Context, any) error, req any, lines func() []line) (l models.License, ok bool) {
+	if err := decode(c, req); err != nil {
+		httpx.Fail(c, err)
+		return l, false
+	}
+	if lines != nil {
+		if err := checkLines(lines()...); err != nil {
+			httpx.Fail(c, err)
+			return l, false
+		}
+	}
+	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		httpx.Fail(c, err)
+		return l, false
+	}
+	return l, true
 }
 
 // line is a one-line text field and its limit.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // CreateOrderRequest is the CRM recording an order before payment.
@@ -158,7 +157,7 @@ func (s *server) payOrder(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	o, l, err := s.Store.PayOrder(ctx, c.Param("id"), strings.TrimSpace(req.PaymentRef), s.Now(), workflows.WorkflowID)
+	o, l, err := s.Store.PayOrder(ctx, c.Param("id"), strings.TrimSpace(req.PaymentRef), s.Now())
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -177,7 +176,7 @@ func (s *server) payOrder(c *gin.Context) {
 		c.JSON(http.StatusAccepted, OrderPaid{Order: orderView(o), License: s.licenseView(l, nil)})
 		return
 	}
-	st, err := s.Lifecycle.UpdateLicense(ctx, l, workflows.Renew, workflows.RenewRequest{Months: o.Months, PaymentRef: "order:" + o.ID, OrderID: o.ID})
+	st, err := s.Lifecycle.UpdateLicense(ctx, l, &models.RenewRequest{Months: o.Months, PaymentRef: "order:" + o.ID, OrderID: o.ID})
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -283,13 +282,8 @@ type RenewalLinkRequest struct {
 // pending CRM order.
 func (s *server) renewalLink(c *gin.Context) {
 	var req RenewalLinkRequest
-	if err := httpx.DecodeOptional(c, &req); err != nil {
-		httpx.Fail(c, err)
-		return
-	}
-	l, err := s.Store.GetLicense(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		httpx.Fail(c, err)
+	l, ok := s.licenseChange(c, httpx.DecodeOptional, &req, nil)
+	if !ok {
 		return
 	}
 	link, err := s.Renewals.Link(c.Request.Context(), l, req.Months)

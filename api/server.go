@@ -5,7 +5,6 @@
 package api
 
 import (
-	"context"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -14,12 +13,13 @@ import (
 	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/webhooks"
 )
 
 // Deps are the JSON API's collaborators.
 type Deps struct {
-	Store     Store
+	Store     *store.Store
 	Lifecycle lifecycle.Client
 	// Renewals prepares renewal links.
 	Renewals *payments.Renewals
@@ -30,48 +30,6 @@ type Deps struct {
 	// seals their signing secrets (nil: stored as they are).
 	WebhookTargets webhooks.Targets
 	WebhookSecrets *webhooks.SecretBox
-}
-
-// Store is what the JSON API reads and records (a license's own state
-// changes only through its workflow).
-type Store interface {
-	httpx.Tokens
-	httpx.IdempotencyKeys
-	WebhookStore
-	CountActiveDomains(ctx context.Context, licenseID string) (int, error)
-	CreateOrder(ctx context.Context, n models.NewOrder) (models.Order, bool, error)
-	CreateProduct(ctx context.Context, p models.Product) (models.Product, error)
-	CreateRelease(ctx context.Context, r models.Release) (models.Release, error)
-	CreateTier(ctx context.Context, t models.Tier) (models.Tier, error)
-	CreateToken(ctx context.Context, name string, scopes models.StringList) (string, models.APIToken, error)
-	DeleteProduct(ctx context.Context, code string) error
-	GetEntitlements(ctx context.Context, licenseID string) ([]models.Entitlement, error)
-	GetInvoice(ctx context.Context, number string) (models.Invoice, error)
-	GetLicense(ctx context.Context, id string) (models.License, error)
-	GetOrder(ctx context.Context, id string) (models.Order, error)
-	GetProduct(ctx context.Context, code string) (models.Product, error)
-	GetRelease(ctx context.Context, productCode, version string) (models.Release, error)
-	GetTier(ctx context.Context, key string) (models.Tier, error)
-	LicenseLedger(ctx context.Context, f models.LedgerFilter) ([]models.LicenseEvent, error)
-	ListActivations(ctx context.Context, licenseID string) ([]models.Activation, error)
-	ListEmails(ctx context.Context, f models.EmailFilter) ([]models.EmailMessage, error)
-	ListInvoices(ctx context.Context, licenseID string) ([]models.Invoice, error)
-	ListLicenses(ctx context.Context, f models.LicenseFilter) (models.LicensePage, error)
-	ListOrders(ctx context.Context, licenseID string) ([]models.Order, error)
-	FilterOrders(ctx context.Context, f models.OrderFilter) (models.OrderPage, error)
-	SetDomains(ctx context.Context, licenseID string, domains []string, now time.Time) error
-	ListProducts(ctx context.Context) ([]models.Product, error)
-	ListReleases(ctx context.Context, productCode string) ([]models.Release, error)
-	ListTiers(ctx context.Context, activeOnly bool) ([]models.Tier, error)
-	ListTokens(ctx context.Context) ([]models.APIToken, error)
-	PayOrder(ctx context.Context, id, paymentRef string, paidAt time.Time, workflowID func(string) string) (models.Order, models.License, error)
-	RecordPurchase(ctx context.Context, p models.Purchase) (order models.Order, license models.License, created bool, err error)
-	RecordRenewal(ctx context.Context, r models.RenewalOrder) (models.Order, error)
-	RetireTier(ctx context.Context, key string) (models.Tier, error)
-	RevokeToken(ctx context.Context, id uint, now time.Time) error
-	UpdateProduct(ctx context.Context, code string, p models.Product) (models.Product, error)
-	UpdateTier(ctx context.Context, key string, t models.Tier) (models.Tier, error)
-	UsageSince(ctx context.Context, licenseID string, since time.Time) (models.Usage, error)
 }
 
 type server struct {

@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/models"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // LicenseView is a license as the API shows it.
@@ -84,10 +84,10 @@ func (s *server) licenseView(l models.License, ents []models.Entitlement) Licens
 	return v
 }
 
-func workflowView(st workflows.LicenseState) *WorkflowView {
+func workflowView(st lifecycle.Live) *WorkflowView {
 	return &WorkflowView{
 		Reachable: true, Status: st.Status, Revision: st.Revision, Renewals: st.Renewals, Run: st.Run,
-		Issued: st.Issued(), StepsDone: st.StepsDone, SuspendReason: st.SuspendReason, RevokeReason: st.RevokeReason,
+		Issued: st.Issued, StepsDone: st.StepsDone, SuspendReason: st.SuspendReason, RevokeReason: st.RevokeReason,
 	}
 }
 

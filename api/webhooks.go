@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,20 +11,6 @@ import (
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 )
-
-// WebhookStore is what managing webhook endpoints reads and records.
-type WebhookStore interface {
-	CreateWebhookEndpoint(ctx context.Context, e models.WebhookEndpoint) (models.WebhookEndpoint, error)
-	DeleteWebhookEndpoint(ctx context.Context, id string) error
-	GetWebhookDelivery(ctx context.Context, endpointID string, id uint64) (models.WebhookDelivery, error)
-	GetWebhookEndpoint(ctx context.Context, id string) (models.WebhookEndpoint, error)
-	GetWebhookEvent(ctx context.Context, id string) (models.WebhookEvent, error)
-	ListWebhookDeliveries(ctx context.Context, f models.DeliveryFilter) ([]models.WebhookDelivery, error)
-	ListWebhookEndpoints(ctx context.Context) ([]models.WebhookEndpoint, error)
-	RedeliverWebhook(ctx context.Context, endpointID string, id uint64) (models.WebhookDelivery, error)
-	RotateWebhookSecret(ctx context.Context, id, sealed string, until time.Time) (models.WebhookEndpoint, error)
-	UpdateWebhookEndpoint(ctx context.Context, id string, change func(*models.WebhookEndpoint)) (models.WebhookEndpoint, error)
-}
 
 // mountWebhooks adds /api/v1/webhook-endpoints (admin only).
 func (s *server) mountWebhooks(v1 gin.IRouter, admin, idempotent gin.HandlerFunc) {

@@ -34,6 +34,6 @@ func NewActivities(st *store.Store, o ActivityOptions) (*activities.Activities, 
 		return nil, err
 	}
 	return &activities.Activities{Store: st, Renderer: renderer, Sender: o.Sender, From: o.From, Seller: o.Seller,
-		PublicURL: o.PublicURL, Webhooks: st, WebhookClient: o.Webhooks.Targets.Client(), WebhookSecrets: o.Webhooks.Secrets,
+		PublicURL: o.PublicURL, WebhookClient: o.Webhooks.Targets.Client(), WebhookSecrets: o.Webhooks.Secrets,
 		Logger: o.Logger, Metrics: o.Metrics}, nil
 }

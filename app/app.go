@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/sdk/client"
 
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/httpx"
@@ -25,26 +24,16 @@ import (
 	"github.com/licenseflow/licenseflow/stripehook"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/web"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // Deps are what the HTTP side of licenseflow runs on.
 type Deps struct {
-	Store    *store.Store
-	Temporal client.Client
-	// Lifecycle, when set, answers for the workflows instead of a client
-	// on Temporal (handler tests pass lifecyclefake).
+	Store *store.Store
+	// Lifecycle is the door to the license workflows (lifecycle.New on a
+	// Temporal client; handler tests pass lifecyclefake).
 	Lifecycle lifecycle.Client
-	// Namespace is the Temporal namespace (for Web UI links).
-	Namespace string
-	// WebUIURL is the Temporal Web UI's base URL; empty omits links.
-	WebUIURL string
-	// Policy sets the lifecycle windows of new licenses.
-	Policy workflows.Policy
-	Logger *slog.Logger
-	Now    func() time.Time
-	// UpdateTimeout bounds how long a change waits for its workflow.
-	UpdateTimeout time.Duration
+	Logger    *slog.Logger
+	Now       func() time.Time
 	// PublicURL is where customers and sites reach licenseflow.
 	PublicURL string
 	// Payments creates Stripe Checkout Sessions; nil without a Stripe key
@@ -67,8 +56,6 @@ type Deps struct {
 	DomainSilence time.Duration
 	// TokenValidity is how long an offline token is usable (0: 30 days).
 	TokenValidity time.Duration
-	// ReleaseEmailsPerMinute throttles new-release notifications.
-	ReleaseEmailsPerMinute int
 	// SiteCacheTTL keeps looked-up keys in memory for site-facing calls,
 	// invalidated by the store's change notices; 0 reads the database every
 	// time (use 0 when another process writes licenses and no notices reach
@@ -112,10 +99,6 @@ func NewRouter(d Deps) *gin.Engine {
 		d.Usage = usage.NewRecorder(d.Store, d.Logger, 200*time.Millisecond)
 	}
 	flows := d.Lifecycle
-	if flows == nil {
-		flows = lifecycle.New(d.Temporal, lifecycle.Options{Namespace: d.Namespace, WebUIURL: d.WebUIURL, Policy: d.Policy,
-			UpdateTimeout: d.UpdateTimeout, ReleaseEmailsPerMinute: d.ReleaseEmailsPerMinute})
-	}
 	renewals := &payments.Renewals{Store: d.Store, Checkout: d.Payments, PublicURL: d.PublicURL}
 
 	r := httpx.NewRouter(httpx.Options{Logger: d.Logger, Database: d.Store, TrustedProxies: d.TrustedProxies, Requests: d.Metrics})

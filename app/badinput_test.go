@@ -31,7 +31,6 @@ import (
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/webhooks"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // The bad-input table: every route that takes input, sent each class of
@@ -66,7 +65,7 @@ func newBadInputEnv(t *testing.T) *badInputEnv {
 	tier, err := st.GetTier(ctx, "pos")
 	require.NoError(t, err)
 	_, l, _, err := st.RecordPurchase(ctx, models.Purchase{OrderID: "bad-1", Email: "victim@example.com", Tier: tier,
-		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, PaidAt: time.Now()})
 	require.NoError(t, err)
 	expires := models.Instant(time.Now().AddDate(1, 0, 0))
 	l, err = st.MintLicense(ctx, models.Mint{LicenseID: l.ID, TierKey: "pos", MaxDomains: 2, Channels: tier.Channels, StartsAt: time.Now(), ExpiresAt: &expires})

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licenseflow/licenseflow/app"
+	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
 	"github.com/licenseflow/licenseflow/testsupport"
 )
 
@@ -46,7 +47,7 @@ func documented(t *testing.T, h http.Handler) []string {
 // (and whoever removes one removes its documentation).
 func TestEveryAPIRouteIsDocumentedAndNothingElse(t *testing.T) {
 	gin.SetMode(gin.TestMode)
-	r := app.NewRouter(app.Deps{Store: testsupport.SQLite(t)})
+	r := app.NewRouter(app.Deps{Store: testsupport.SQLite(t), Lifecycle: &lifecyclefake.Fake{}})
 	var routes []string
 	for _, rt := range r.Routes() {
 		if strings.HasPrefix(rt.Path, "/api/v1/") {
@@ -66,7 +67,7 @@ func TestEveryAPIRouteIsDocumentedAndNothingElse(t *testing.T) {
 
 func TestTheDocumentIsValidOpenAPI31(t *testing.T) {
 	gin.SetMode(gin.TestMode)
-	r := app.NewRouter(app.Deps{Store: testsupport.SQLite(t)})
+	r := app.NewRouter(app.Deps{Store: testsupport.SQLite(t), Lifecycle: &lifecyclefake.Fake{}})
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/openapi.json", nil))
 	assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))

@@ -39,7 +39,7 @@ func TestChangeNoticesReachOtherProcessesCaches(t *testing.T) {
 	tier, err := api.GetTier(ctx, "pos")
 	require.NoError(t, err)
 	_, l, _, err := api.RecordPurchase(ctx, models.Purchase{OrderID: "notify-1", Email: "n@example.com", Tier: tier,
-		MaxDomains: 3, Months: 12, WorkflowID: func(id string) string { return "license-" + id }, PaidAt: time.Now()})
+		MaxDomains: 3, Months: 12, PaidAt: time.Now()})
 	require.NoError(t, err)
 	exp := models.Instant(time.Now().AddDate(1, 0, 0))
 	l, err = worker.MintLicense(ctx, models.Mint{LicenseID: l.ID, TierKey: "pos", MaxDomains: 3, StartsAt: time.Now(), ExpiresAt: &exp})

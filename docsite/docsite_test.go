@@ -226,8 +226,11 @@ func packageMap(t *testing.T) []row {
 // goPackage is one package as go list sees it, its imports narrowed to the
 // project's own packages.
 type goPackage struct {
-	folder  string
-	imports []string
+	folder string
+	// imports are the module's packages it imports (as folders), external
+	// the rest (standard library and dependencies).
+	imports  []string
+	external []string
 }
 
 func goPackages(t *testing.T) []goPackage {
@@ -254,24 +257,17 @@ func goPackages(t *testing.T) []goPackage {
 		}
 		p := goPackage{folder: folder}
 		for _, imp := range strings.Split(imports, ",") {
-			if f, ok := folderOf(imp); ok && f != folder && !slices.Contains(p.imports, f) {
+			f, ok := folderOf(imp)
+			switch {
+			case !ok:
+				p.external = append(p.external, imp)
+			case f != folder && !slices.Contains(p.imports, f):
 				p.imports = append(p.imports, f)
 			}
 		}
 		pkgs = append(pkgs, p)
 	}
 	return pkgs
-}
-
-// notYetBehindTheDoor are imports the map forbids that the code still
-// makes: the HTTP rooms reach workflows directly until it moves behind
-// lifecycle (issue 18). The test fails once one is no longer made, so the
-// move removes its line here.
-var notYetBehindTheDoor = map[string][]string{
-	"api":        {"workflows"},
-	"httpx":      {"workflows"},
-	"stripehook": {"workflows"},
-	"web":        {"workflows"},
 }
 
 func TestThePackageMapIsTrue(t *testing.T) {
@@ -301,13 +297,27 @@ func TestThePackageMapIsTrue(t *testing.T) {
 			if slices.Contains(r.mayImport, imp) {
 				continue
 			}
-			if slices.Contains(notYetBehindTheDoor[p.folder], imp) {
-				continue
-			}
 			t.Errorf("%s imports %s, which its row in the README's package map does not list", p.folder, imp)
 		}
-		for _, imp := range notYetBehindTheDoor[p.folder] {
-			assert.Contains(t, p.imports, imp, "%s no longer imports %s: remove it from notYetBehindTheDoor", p.folder, imp)
+	}
+}
+
+// TestTheHTTPSideReachesTemporalOnlyThroughLifecycle: handlers send typed
+// messages through lifecycle, which alone speaks Temporal and turns its
+// errors into licenseflow's; an HTTP package importing the SDK would let
+// Temporal's types leak past the door (the map above already keeps
+// workflows and activities out of their rows).
+func TestTheHTTPSideReachesTemporalOnlyThroughLifecycle(t *testing.T) {
+	rooms := []string{"api", "siteapi", "stripehook", "web", "httpx"}
+	seen := 0
+	for _, p := range goPackages(t) {
+		if !slices.Contains(rooms, p.folder) {
+			continue
+		}
+		seen++
+		for _, imp := range p.external {
+			assert.False(t, strings.HasPrefix(imp, "go.temporal.io/"), "%s imports %s: go through lifecycle", p.folder, imp)
 		}
 	}
+	assert.Equal(t, len(rooms), seen, "an HTTP package is gone: update this test and the package map")
 }

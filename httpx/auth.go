@@ -12,7 +12,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/licenseflow/licenseflow/models"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // Tokens authenticates API tokens.
@@ -52,7 +51,7 @@ func RequireScope(tokens Tokens, now func() time.Time, scopes ...models.Scope) g
 			return
 		}
 		c.Set(ctxToken, tok)
-		c.Request = c.Request.WithContext(workflows.WithActor(c.Request.Context(), "token:"+tok.Name))
+		c.Request = c.Request.WithContext(models.WithActor(c.Request.Context(), "token:"+tok.Name))
 		c.Next()
 	}
 }

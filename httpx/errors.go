@@ -1,18 +1,14 @@
 package httpx
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/temporal"
-
+	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/models"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // Error is an API error: an HTTP status, a stable machine-readable code, a
@@ -76,7 +72,8 @@ func databaseDown(c *gin.Context) bool {
 }
 
 // ToError maps what can go wrong below the HTTP layer to a status and code:
-// domain problems, update rejections, and outages (503, never a false 4xx).
+// domain problems (a workflow's refusals arrive as those too), and outages
+// (503, never a false 4xx).
 func ToError(err error) *Error {
 	var apiErr *Error
 	if errors.As(err, &apiErr) {
@@ -92,27 +89,8 @@ func ToError(err error) *Error {
 		}
 		return NewError(status, p.Code, p.Field, p.Message)
 	}
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		var code, field string
-		_ = app.Details(&code, &field)
-		switch app.Type() {
-		case workflows.RejectConflict:
-			return NewError(http.StatusConflict, cmp.Or(code, "conflict"), field, app.Message())
-		case workflows.RejectInvalidValue:
-			return NewError(http.StatusUnprocessableEntity, cmp.Or(code, "invalid_value"), field, app.Message())
-		}
-	}
-	if isTemporalOutage(err) {
+	if errors.Is(err, lifecycle.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		return ErrTemporalUnavailable
 	}
 	return NewError(http.StatusInternalServerError, "internal", "", "something went wrong on our side; the error is logged")
-}
-
-func isTemporalOutage(err error) bool {
-	var unavailable *serviceerror.Unavailable
-	var deadline *serviceerror.DeadlineExceeded
-	var canceled *serviceerror.Canceled
-	return errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &canceled) ||
-		errors.Is(err, context.DeadlineExceeded)
 }

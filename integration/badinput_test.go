@@ -13,7 +13,6 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // messagesIn counts the updates and signals a workflow's history holds:
@@ -79,7 +78,7 @@ func TestBadInputReachesNoWorkflow(t *testing.T) {
 	r := s.Call(http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"`+email+`","tier":"pos","order_id":"crm-huge"}`)
 	assert.Equal(t, http.StatusUnprocessableEntity, r.Status, string(r.Body))
 	assert.Equal(t, "invalid_email", r.Error(t).Code)
-	_, err := s.Temporal.DescribeWorkflowExecution(ctx, workflows.WorkflowID(models.LicenseIDForOrder("crm-huge")), "")
+	_, err := s.Temporal.DescribeWorkflowExecution(ctx, models.LicenseWorkflowID(models.LicenseIDForOrder("crm-huge")), "")
 	var notFound *serviceerror.NotFound
 	assert.ErrorAs(t, err, &notFound, "no workflow was started")
 

@@ -19,7 +19,6 @@ import (
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // Browser tests drive Debian's headless Chromium. RequireBrowserEnv=1 (CI)
@@ -235,7 +234,7 @@ func seedSalesHistory(t *testing.T, store *store.Store) models.MonthMetrics {
 			require.NoError(t, err)
 			id := fmt.Sprintf("hist-%d-%d", m, i)
 			_, l, _, err := store.RecordPurchase(ctx, models.Purchase{OrderID: id, Email: id + "@example.com", Tier: tier, MaxDomains: 1,
-				Months: 12, AmountCents: tier.PriceCents, Currency: tier.Currency, WorkflowID: workflows.WorkflowID, PaidAt: at})
+				Months: 12, AmountCents: tier.PriceCents, Currency: tier.Currency, PaidAt: at})
 			require.NoError(t, err)
 			total.New++
 			if i%2 == 1 {

@@ -102,16 +102,16 @@ func TestDevModeKeepsLicensesAndTimersAcrossARestart(t *testing.T) {
 	assert.Contains(t, string(body), `"LicenseTier"`, "the namespace carries licenseflow's search attributes")
 
 	licenseID := models.LicenseIDForOrder("dev-1")
-	in := workflows.LicenseInput{Purchase: workflows.Purchase{
+	in := workflows.LicenseInput{Purchase: workflows.PaidOrder{
 		LicenseID: licenseID, OrderID: "dev-1", CustomerEmail: "dev@example.com", Tier: "pos", MaxDomains: 2, Months: 12,
 		Type: models.TypeCommercial,
 	}}
 	tier, err := store.GetTier(ctx, "pos")
 	require.NoError(t, err)
 	_, _, _, err = store.RecordPurchase(ctx, models.Purchase{OrderID: "dev-1", Email: "dev@example.com", Tier: tier,
-		MaxDomains: 2, Months: 12, AmountCents: 100, Currency: "EUR", WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+		MaxDomains: 2, Months: 12, AmountCents: 100, Currency: "EUR", PaidAt: time.Now()})
 	require.NoError(t, err)
-	_, err = first.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(licenseID), TaskQueue: workflows.TaskQueue},
+	_, err = first.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: models.LicenseWorkflowID(licenseID), TaskQueue: workflows.TaskQueue},
 		workflows.LicenseWorkflow, in)
 	require.NoError(t, err)
 	var before workflows.LicenseState
@@ -120,15 +120,15 @@ func TestDevModeKeepsLicensesAndTimersAcrossARestart(t *testing.T) {
 
 	second := startDev(t, dir, store)
 	defer second.stop()
-	d, err := second.client.DescribeWorkflowExecution(ctx, workflows.WorkflowID(licenseID), "")
+	d, err := second.client.DescribeWorkflowExecution(ctx, models.LicenseWorkflowID(licenseID), "")
 	require.NoError(t, err)
 	assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, d.WorkflowExecutionInfo.Status, "the workflow survived the restart")
 	var after workflows.LicenseState
 	waitState(t, second.client, licenseID, func(st workflows.LicenseState) bool { after = st; return true })
 	assert.Equal(t, before, after)
 
-	h, err := second.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflows.WorkflowID(licenseID),
-		UpdateName: workflows.Suspend, Args: []any{workflows.SuspendRequest{Reason: "after restart"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	h, err := second.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: models.LicenseWorkflowID(licenseID),
+		UpdateName: string(models.ActionSuspend), Args: []any{models.SuspendRequest{Reason: "after restart"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
 	require.NoError(t, err)
 	var suspended workflows.LicenseState
 	require.NoError(t, h.Get(ctx, &suspended))
@@ -136,7 +136,7 @@ func TestDevModeKeepsLicensesAndTimersAcrossARestart(t *testing.T) {
 
 	// The history shows the pending expiry timer by its summary (encrypted
 	// like every payload; the Web UI decodes it through the codec endpoint).
-	it := second.client.GetWorkflowHistory(ctx, workflows.WorkflowID(licenseID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := second.client.GetWorkflowHistory(ctx, models.LicenseWorkflowID(licenseID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var summaries []string
 	for it.HasNext() {
 		e, err := it.Next()
@@ -154,7 +154,7 @@ func waitState(t *testing.T, c client.Client, licenseID string, done func(workfl
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		v, err := c.QueryWorkflow(ctx, workflows.WorkflowID(licenseID), "", workflows.QueryState)
+		v, err := c.QueryWorkflow(ctx, models.LicenseWorkflowID(licenseID), "", workflows.QueryState)
 		if err == nil {
 			var st workflows.LicenseState
 			require.NoError(t, v.Get(&st))
@@ -177,10 +177,10 @@ func purchaseOnDev(t *testing.T, p *devProcess, store *store.Store, orderID stri
 	tier, err := store.GetTier(ctx, "pos")
 	require.NoError(t, err)
 	_, _, _, err = store.RecordPurchase(ctx, models.Purchase{OrderID: orderID, Email: "dev@example.com", Tier: tier,
-		MaxDomains: 2, Months: 12, AmountCents: 100, Currency: "EUR", WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+		MaxDomains: 2, Months: 12, AmountCents: 100, Currency: "EUR", PaidAt: time.Now()})
 	require.NoError(t, err)
-	_, err = p.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(licenseID), TaskQueue: workflows.TaskQueue},
-		workflows.LicenseWorkflow, workflows.LicenseInput{Purchase: workflows.Purchase{
+	_, err = p.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: models.LicenseWorkflowID(licenseID), TaskQueue: workflows.TaskQueue},
+		workflows.LicenseWorkflow, workflows.LicenseInput{Purchase: workflows.PaidOrder{
 			LicenseID: licenseID, OrderID: orderID, CustomerEmail: "dev@example.com", Tier: "pos", MaxDomains: 2, Months: 12,
 			Type: models.TypeCommercial,
 		}})
@@ -203,12 +203,12 @@ func TestDevModeArchivesRunsThatRetentionDeleted(t *testing.T) {
 	}))
 
 	licenseID := purchaseOnDev(t, dev, store, "archive-1")
-	workflowID := workflows.WorkflowID(licenseID)
+	workflowID := models.LicenseWorkflowID(licenseID)
 	d, err := dev.client.DescribeWorkflowExecution(ctx, workflowID, "")
 	require.NoError(t, err)
 	firstRun := d.WorkflowExecutionInfo.Execution.RunId
 	h, err := dev.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflowID,
-		UpdateName: workflows.Renew, Args: []any{workflows.RenewRequest{Months: 12, PaymentRef: "archive-renewal"}},
+		UpdateName: string(models.ActionRenew), Args: []any{models.RenewRequest{Months: 12, PaymentRef: "archive-renewal"}},
 		WaitForStage: client.WorkflowUpdateStageCompleted})
 	require.NoError(t, err)
 	require.NoError(t, h.Get(ctx, nil))

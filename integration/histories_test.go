@@ -69,18 +69,18 @@ func TestHistoriesReplayDeterministically(t *testing.T) {
 	call(http.MethodPost, path+"/suspend", `{"reason":"payment review"}`)
 	call(http.MethodPost, path+"/reinstate", ``)
 	call(http.MethodPatch, path, `{"tier":"suite","max_domains":8}`)
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: created.WorkflowID, UpdateName: workflows.AddEntitlement,
-		Args: []any{workflows.AddEntitlementRequest{Product: "restaurant", RequestID: "replay-addon"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: created.WorkflowID, UpdateName: models.AddEntitlementRequest{}.MessageName(),
+		Args: []any{models.AddEntitlementRequest{Product: "restaurant", RequestID: "replay-addon"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
 	require.NoError(t, err)
 	require.NoError(t, h.Get(ctx, nil))
-	require.NoError(t, s.Temporal.SignalWorkflow(ctx, created.WorkflowID, "", workflows.PaymentFailed,
-		workflows.PaymentFailedRequest{EventID: "evt_replay_failed", AmountDue: "49.00 EUR"}))
+	require.NoError(t, s.Temporal.SignalWorkflow(ctx, created.WorkflowID, "", models.PaymentFailedRequest{}.MessageName(),
+		models.PaymentFailedRequest{EventID: "evt_replay_failed", AmountDue: "49.00 EUR"}))
 	s.WaitFor("the dunning email", 10*time.Second, func() bool { return emailCount(t, s, created.ID, "payment-failed") == 1 })
 	moveExpiryAndWaitFor(workflows.StepReminder30, 30*24*time.Hour)
 	moveExpiryAndWaitFor(workflows.StepReminder7, 7*24*time.Hour)
 	// A renewal by signal, as payment webhooks send it: the run continues as new.
-	require.NoError(t, s.Temporal.SignalWorkflow(ctx, created.WorkflowID, "", workflows.Renew,
-		workflows.RenewRequest{Months: 1, PaymentRef: "pay_replay_1"}))
+	require.NoError(t, s.Temporal.SignalWorkflow(ctx, created.WorkflowID, "", string(models.ActionRenew),
+		models.RenewRequest{Months: 1, PaymentRef: "pay_replay_1"}))
 	s.WaitFor("the renewal", 10*time.Second, func() bool { return emailCount(t, s, created.ID, "renewed") == 1 })
 	// In the next run: expiry, grace and retention pass, and the workflow closes.
 	moveExpiryAndWaitFor(workflows.StepExpired, 0)

@@ -23,7 +23,6 @@ import (
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 var ctx = context.Background()
@@ -40,7 +39,7 @@ func TestPurchaseThroughTheAPIIssuesTheLicenseWithinSeconds(t *testing.T) {
 		var created api.LicenseView
 		r.JSON(t, &created)
 		assert.Equal(t, models.StatusPending, created.Status)
-		assert.Equal(t, workflows.WorkflowID(created.ID), created.WorkflowID)
+		assert.Equal(t, models.LicenseWorkflowID(created.ID), created.WorkflowID)
 		assert.Equal(t, "/api/v1/licensing/licenses/"+created.ID, r.Header.Get("Location"))
 
 		v := s.WaitIssued(created.ID)

@@ -144,8 +144,8 @@ func TestEveryEventReachesItsSubscribersSignedOnce(t *testing.T) {
 		call(http.MethodPost, path+"/reinstate", ``)
 		call(http.MethodPatch, path, `{"tier":"suite"}`)
 		call(http.MethodPost, path+"/renew", `{"months":1}`) // records a paid renewal order too
-		require.NoError(t, s.Temporal.SignalWorkflow(ctx, v.WorkflowID, "", workflows.PaymentFailed,
-			workflows.PaymentFailedRequest{EventID: "evt_stripe_failed", AmountDue: "49.00 EUR"}))
+		require.NoError(t, s.Temporal.SignalWorkflow(ctx, v.WorkflowID, "", models.PaymentFailedRequest{}.MessageName(),
+			models.PaymentFailedRequest{EventID: "evt_stripe_failed", AmountDue: "49.00 EUR"}))
 		crm.WaitUntil("payment.failed", time.Minute, received(models.EventPaymentFailed, ""))
 		// The customer asks to renew and no payment provider is configured:
 		// a pending renewal order the CRM is told to collect.

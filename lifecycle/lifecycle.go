@@ -2,11 +2,15 @@
 // license's workflow, sends it updates (resuming a closed workflow, retrying
 // while it continues as new) and signals, asks for its live state, starts
 // the release-announcement and sign-in workflows, wakes webhook
-// dispatchers, and links workflows to the Temporal Web UI. Handlers depend on the Client interface; the
-// lifecyclefake package answers it in memory for their tests.
+// dispatchers, and links workflows to the Temporal Web UI. Nothing of
+// Temporal passes it: callers send models' typed messages, read Live, and
+// get models.Problem for a refusal and ErrUnavailable for an outage.
+// Handlers depend on the Client interface; the lifecyclefake package
+// answers it in memory for their tests.
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,13 +41,14 @@ type Client interface {
 	// new state. A closed workflow (a license renewed long after expiry) is
 	// resumed from the database with the update as its first message; one
 	// between runs (continuing as new) is sent the update again.
-	UpdateLicense(ctx context.Context, l models.License, update string, arg any) (workflows.LicenseState, error)
+	// The sender (models.ActorFrom(ctx)) is stamped on msg unless it names one.
+	UpdateLicense(ctx context.Context, l models.License, msg models.LicenseUpdate) (Live, error)
 	// SignalLicense sends a signal: durable once this returns, applied by the
 	// workflow when it can. A closed workflow is resumed to take it; a
 	// revoked license takes none.
-	SignalLicense(ctx context.Context, l models.License, signal string, arg any) error
+	SignalLicense(ctx context.Context, l models.License, msg models.LicenseSignal) error
 	// QueryLicense asks the workflow for its live state.
-	QueryLicense(ctx context.Context, workflowID string) (workflows.LicenseState, error)
+	QueryLicense(ctx context.Context, workflowID string) (Live, error)
 	// AnnounceRelease starts the workflow that emails entitled customers
 	// about a release (once per release).
 	AnnounceRelease(ctx context.Context, p models.Product, r models.Release) error
@@ -57,6 +62,58 @@ type Client interface {
 	WorkflowURL(workflowID string) string
 	// CheckHealth reports whether Temporal answers.
 	CheckHealth(ctx context.Context) error
+}
+
+// Live is a license's workflow as it answers now: what the API's
+// "workflow" field and the dashboard show beside the stored license.
+type Live struct {
+	Status        models.LicenseStatus
+	Revision      int64
+	Renewals      int
+	Run           int
+	Issued        bool
+	StepsDone     []string
+	SuspendReason string
+	RevokeReason  string
+}
+
+func liveOf(st workflows.LicenseState) Live {
+	return Live{
+		Status: st.Status, Revision: st.Revision, Renewals: st.Renewals, Run: st.Run, Issued: st.Issued(),
+		StepsDone: st.StepsDone, SuspendReason: st.SuspendReason, RevokeReason: st.RevokeReason,
+	}
+}
+
+// ErrUnavailable is an outage of the workflow service: nothing was
+// changed, the caller may retry in a moment.
+var ErrUnavailable = errors.New("the workflow service is unreachable")
+
+// problemOf turns what Temporal answered into licenseflow's errors: a
+// workflow's refusal into the models.Problem it was made from (code and
+// field travel in the error's details), an outage into ErrUnavailable.
+// Anything else passes unchanged.
+func problemOf(err error) error {
+	if err == nil {
+		return nil
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		var code, field string
+		_ = app.Details(&code, &field)
+		switch app.Type() {
+		case workflows.RejectConflict:
+			return &models.Problem{Kind: models.ErrConflict, Code: cmp.Or(code, "conflict"), Field: field, Message: app.Message()}
+		case workflows.RejectInvalidValue:
+			return &models.Problem{Kind: models.ErrInvalid, Code: cmp.Or(code, "invalid_value"), Field: field, Message: app.Message()}
+		}
+	}
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	var canceled *serviceerror.Canceled
+	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return err
 }
 
 // Options shape the Temporal client's use.
@@ -93,10 +150,10 @@ var _ Client = (*Temporal)(nil)
 
 // StartLicense implements Client.
 func (t *Temporal) StartLicense(ctx context.Context, l models.License, o models.Order, tier models.Tier, customerName string) error {
-	in := workflows.LicenseInput{Policy: t.o.Policy, Purchase: workflows.Purchase{
+	in := workflows.LicenseInput{Policy: t.o.Policy, Purchase: workflows.PaidOrder{
 		LicenseID: l.ID, OrderID: o.ID, CustomerEmail: l.Customer.Email, CustomerName: customerName, Name: l.Name,
 		Tier: tier.Key, MaxDomains: o.MaxDomains, Months: o.Months, Lifetime: o.Lifetime, ExpiresAt: o.ExpiresAt, Type: l.Type,
-		Actor: workflows.ActorFrom(ctx),
+		Actor: models.ActorFrom(ctx),
 	}}
 	term := fmt.Sprintf("%d months", o.Months)
 	if o.Lifetime {
@@ -128,36 +185,37 @@ func (t *Temporal) StartLicense(ctx context.Context, l models.License, o models.
 	if errors.As(err, &started) { // it ran before and has closed: nothing to do
 		return nil
 	}
-	return err
+	return problemOf(err)
 }
 
 // UpdateLicense implements Client.
-func (t *Temporal) UpdateLicense(ctx context.Context, l models.License, name string, arg any) (workflows.LicenseState, error) {
+func (t *Temporal) UpdateLicense(ctx context.Context, l models.License, msg models.LicenseUpdate) (Live, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.o.UpdateTimeout)
 	defer cancel()
+	msg.Stamp(models.ActorFrom(ctx))
 	for {
-		st, err := t.updateOnce(ctx, l, name, arg)
+		st, err := t.updateOnce(ctx, l, msg)
 		var app *temporal.ApplicationError
 		if !errors.As(err, &app) || app.Type() != workflows.RejectRetryLater {
-			return st, err
+			return liveOf(st), problemOf(err)
 		}
 		select {
 		case <-ctx.Done():
-			return st, ctx.Err()
+			return Live{}, problemOf(ctx.Err())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
 
-func (t *Temporal) updateOnce(ctx context.Context, l models.License, name string, arg any) (workflows.LicenseState, error) {
+func (t *Temporal) updateOnce(ctx context.Context, l models.License, msg models.LicenseUpdate) (workflows.LicenseState, error) {
 	opts := client.UpdateWorkflowOptions{
-		WorkflowID: l.WorkflowID, UpdateName: name, WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{workflows.StampActor(arg, workflows.ActorFrom(ctx))},
+		WorkflowID: l.WorkflowID, UpdateName: msg.MessageName(), WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{msg},
 	}
 	handle, err := t.c.UpdateWorkflow(ctx, opts)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) && l.Status == models.StatusRevoked {
-		return workflows.LicenseState{}, models.CheckTransition(l.Status, models.Action(name))
+		return workflows.LicenseState{}, models.CheckTransition(l.Status, models.Action(msg.MessageName()))
 	}
 	if errors.As(err, &notFound) && l.Status != models.StatusPending {
 		op := t.c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
@@ -181,39 +239,43 @@ func (t *Temporal) updateOnce(ctx context.Context, l models.License, name string
 }
 
 // SignalLicense implements Client.
-func (t *Temporal) SignalLicense(ctx context.Context, l models.License, name string, arg any) error {
+func (t *Temporal) SignalLicense(ctx context.Context, l models.License, msg models.LicenseSignal) error {
+	name := msg.MessageName()
 	if l.Status == models.StatusRevoked {
 		return models.CheckTransition(l.Status, models.Action(name))
 	}
-	arg = workflows.StampActor(arg, workflows.ActorFrom(ctx))
-	err := t.c.SignalWorkflow(ctx, l.WorkflowID, "", name, arg)
+	msg.Stamp(models.ActorFrom(ctx))
+	err := t.c.SignalWorkflow(ctx, l.WorkflowID, "", name, msg)
 	var notFound *serviceerror.NotFound
 	if !errors.As(err, &notFound) || l.Status == models.StatusPending {
-		return err
+		return problemOf(err)
 	}
-	_, err = t.c.SignalWithStartWorkflow(ctx, l.WorkflowID, name, arg, client.StartWorkflowOptions{
+	_, err = t.c.SignalWithStartWorkflow(ctx, l.WorkflowID, name, msg, client.StartWorkflowOptions{
 		ID: l.WorkflowID, TaskQueue: workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 	}, workflows.LicenseWorkflow, t.resumeInput(l))
-	return err
+	return problemOf(err)
 }
 
 // QueryLicense implements Client.
-func (t *Temporal) QueryLicense(ctx context.Context, workflowID string) (workflows.LicenseState, error) {
+func (t *Temporal) QueryLicense(ctx context.Context, workflowID string) (Live, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	v, err := t.c.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
 	if err != nil {
-		return workflows.LicenseState{}, err
+		return Live{}, problemOf(err)
 	}
 	var st workflows.LicenseState
-	return st, v.Get(&st)
+	if err := v.Get(&st); err != nil {
+		return Live{}, err
+	}
+	return liveOf(st), nil
 }
 
 // resumeInput restarts a license's closed workflow from the database.
 func (t *Temporal) resumeInput(l models.License) workflows.LicenseInput {
-	return workflows.LicenseInput{Policy: t.o.Policy, Resume: true, Purchase: workflows.Purchase{LicenseID: l.ID}}
+	return workflows.LicenseInput{Policy: t.o.Policy, Resume: true, Purchase: workflows.PaidOrder{LicenseID: l.ID}}
 }
 
 // WorkflowURL implements Client.
@@ -234,7 +296,7 @@ func (t *Temporal) AnnounceRelease(ctx context.Context, p models.Product, r mode
 	}, workflows.ReleaseNotificationWorkflow, workflows.ReleaseInput{
 		Product: p.Code, Repo: p.Repo, Version: r.Version, Channel: r.Channel, PerMinute: t.o.ReleaseEmailsPerMinute,
 	})
-	return err
+	return problemOf(err)
 }
 
 // SendSignIn implements Client.
@@ -242,7 +304,7 @@ func (t *Temporal) SendSignIn(ctx context.Context, ref, to string, aud models.Au
 	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.SignInWorkflowID(ref), TaskQueue: workflows.TaskQueue, StaticSummary: "Sign-in link for " + to,
 	}, workflows.SignInEmailWorkflow, workflows.SignInRequest{Key: "signin/" + ref, To: to, Admin: aud == models.AudienceAdmin})
-	return err
+	return problemOf(err)
 }
 
 // WakeWebhookDispatcher tells an endpoint's dispatcher that deliveries are
@@ -254,7 +316,7 @@ func (t *Temporal) WakeWebhookDispatcher(ctx context.Context, endpointID string)
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		StaticSummary:         "Webhook deliveries to endpoint " + endpointID,
 	}, workflows.WebhookDispatchWorkflow, workflows.WebhookDispatchInput{EndpointID: endpointID, Policy: t.o.Webhooks})
-	return err
+	return problemOf(err)
 }
 
 // WorkflowIssue is a workflow an operator should look at.

@@ -273,3 +273,8 @@ type LicensePage struct {
 func CheckLicenseName(name string) error {
 	return CheckLine("name", name, MaxNameLength)
 }
+
+// LicenseWorkflowID is the id of a license's workflow; the license id is
+// derived from the order id, so one paid order can only ever start one
+// workflow.
+func LicenseWorkflowID(licenseID string) string { return "license-" + licenseID }

@@ -83,7 +83,6 @@ type Purchase struct {
 	Currency    string
 	PaymentRef  string
 	Stripe      StripeLinks
-	WorkflowID  func(licenseID string) string
 	PaidAt      time.Time
 }
 

@@ -23,7 +23,6 @@ import (
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/usage"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // Sites are answered from the database alone: activation and validation
@@ -35,7 +34,7 @@ func TestASiteActivatesAndValidatesWithSignedAnswers(t *testing.T) {
 	tier, err := st.GetTier(ctx, "pos")
 	require.NoError(t, err)
 	_, l, _, err := st.RecordPurchase(ctx, models.Purchase{OrderID: "site-1", Email: "site@example.com", Tier: tier,
-		MaxDomains: 1, Months: 12, Type: models.TypeCommercial, WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+		MaxDomains: 1, Months: 12, Type: models.TypeCommercial, PaidAt: time.Now()})
 	require.NoError(t, err)
 	expires := models.Instant(time.Now().AddDate(1, 0, 0))
 	l, err = st.MintLicense(ctx, models.Mint{LicenseID: l.ID, TierKey: "pos", MaxDomains: 1, StartsAt: time.Now(), ExpiresAt: &expires})

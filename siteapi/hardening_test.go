@@ -26,7 +26,6 @@ import (
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/usage"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // siteTest serves the site-facing API and the JSON API (as licenseflow
@@ -58,7 +57,7 @@ func (s *siteTest) issued(t *testing.T, orderID, tier string) models.License {
 	tr, err := s.store.GetTier(ctx, tier)
 	require.NoError(t, err)
 	_, l, _, err := s.store.RecordPurchase(ctx, models.Purchase{OrderID: orderID, Email: orderID + "@example.com", Tier: tr,
-		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, PaidAt: time.Now()})
 	require.NoError(t, err)
 	expires := models.Instant(time.Now().AddDate(1, 0, 0))
 	l, err = s.store.MintLicense(ctx, models.Mint{LicenseID: l.ID, TierKey: tier, MaxDomains: 2, Channels: tr.Channels,

@@ -23,7 +23,6 @@ import (
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/usage"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // silence is the domain silence the heartbeat tests run with.
@@ -72,7 +71,7 @@ func (s *heartbeatSite) license(t *testing.T, order string, activated map[string
 	tier, err := s.store.GetTier(ctx, "pos")
 	require.NoError(t, err)
 	_, l, _, err := s.store.RecordPurchase(ctx, models.Purchase{OrderID: order, Email: order + "@example.com", Tier: tier,
-		MaxDomains: len(activated), Months: 12, Type: models.TypeCommercial, WorkflowID: workflows.WorkflowID, PaidAt: s.now})
+		MaxDomains: len(activated), Months: 12, Type: models.TypeCommercial, PaidAt: s.now})
 	require.NoError(t, err)
 	expires := s.now.AddDate(1, 0, 0)
 	l, err = s.store.MintLicense(ctx, models.Mint{LicenseID: l.ID, TierKey: "pos", MaxDomains: len(activated), StartsAt: s.now, ExpiresAt: &expires})

@@ -17,6 +17,7 @@ import (
 	"github.com/licenseflow/licenseflow/licensetoken"
 	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/usage"
 )
 
@@ -67,7 +68,7 @@ type SiteLicense struct {
 
 // Deps are the site-facing API's collaborators.
 type Deps struct {
-	Store Store
+	Store *store.Store
 	// Usage records site-facing hits.
 	Usage *usage.Recorder
 	// PublicURL is where sites reach licenseflow (download links in feeds).
@@ -91,24 +92,6 @@ type Deps struct {
 	// stored last_seen is younger than half of it, so a lost batch never
 	// makes a live domain look silent; 0 writes every heartbeat at once.
 	DomainSilence time.Duration
-}
-
-// Store is what the site-facing API reads and records.
-type Store interface {
-	httpx.Tokens
-	cacheStore
-	signingKeys
-	Activate(ctx context.Context, licenseID, domain string, now time.Time) (models.Activation, []string, error)
-	ActivateStaging(ctx context.Context, licenseID, domain string, now time.Time) (models.Activation, []string, error)
-	Deactivate(ctx context.Context, licenseID, domain string, now time.Time) error
-	GetLicense(ctx context.Context, id string) (models.License, error)
-	GetProduct(ctx context.Context, code string) (models.Product, error)
-	GetRelease(ctx context.Context, productCode, version string) (models.Release, error)
-	Heartbeat(ctx context.Context, licenseID, domain string, now time.Time) error
-	ListProducts(ctx context.Context) ([]models.Product, error)
-	ListReleases(ctx context.Context, productCode string) ([]models.Release, error)
-	RotateSigningKey(ctx context.Context) (models.SigningKey, error)
-	SigningKeys(ctx context.Context) ([]models.SigningKey, error)
 }
 
 // server holds what the site-facing endpoints share: signing, rate limits,

@@ -11,7 +11,6 @@ import (
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/siteload"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 const (
@@ -84,7 +83,7 @@ func siteBenchServer(b *testing.B, st *store.Store) (url, body string) {
 		b.Fatal(err)
 	}
 	_, l, _, err := st.RecordPurchase(ctx, models.Purchase{OrderID: "bench", Email: "bench@example.com", Tier: tier,
-		MaxDomains: 10, Months: 12, WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+		MaxDomains: 10, Months: 12, PaidAt: time.Now()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func TestSalesMetricsOnASeededDataSet(t *testing.T) {
 			tr, err := store.GetTier(ctx, tier)
 			require.NoError(t, err)
 			_, l, _, err := store.RecordPurchase(ctx, models.Purchase{OrderID: order, Email: order + "@example.com", Tier: tr,
-				MaxDomains: 1, Months: 12, AmountCents: tr.PriceCents, Currency: tr.Currency, WorkflowID: workflowID, PaidAt: at})
+				MaxDomains: 1, Months: 12, AmountCents: tr.PriceCents, Currency: tr.Currency, PaidAt: at})
 			require.NoError(t, err)
 			return l
 		}

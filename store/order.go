@@ -36,7 +36,7 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 		if err := tx.db.Omit("Customer").Create(&order).Error; err != nil {
 			return err
 		}
-		if license, err = tx.createLicenseFor(order, p.Tier, p.Type, p.LicenseName, p.WorkflowID); err != nil {
+		if license, err = tx.createLicenseFor(order, p.Tier, p.Type, p.LicenseName); err != nil {
 			return err
 		}
 		if due, err = tx.orderPaid(order); err != nil || len(p.Domains) == 0 {
@@ -67,11 +67,11 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 }
 
 // createLicenseFor writes the pending license a paid new order creates.
-func (s *Store) createLicenseFor(o models.Order, tier models.Tier, typ models.LicenseType, name string, workflowID func(string) string) (models.License, error) {
+func (s *Store) createLicenseFor(o models.Order, tier models.Tier, typ models.LicenseType, name string) (models.License, error) {
 	l := models.License{
 		ID: o.LicenseID, CustomerID: o.CustomerID, Customer: o.Customer, TierKey: tier.Key, Name: name,
 		Status: models.StatusPending, Type: typ, MaxDomains: o.MaxDomains, Channels: tier.Channels,
-		OrderID: o.ID, WorkflowID: workflowID(o.LicenseID),
+		OrderID: o.ID, WorkflowID: models.LicenseWorkflowID(o.LicenseID),
 		StripeCustomerID: o.StripeCustomerID, StripeSubscriptionID: o.StripeSubscriptionID,
 		AutoRenew: o.StripeSubscriptionID != "",
 	}
@@ -177,7 +177,7 @@ func (s *Store) CreateOrder(ctx context.Context, n models.NewOrder) (models.Orde
 // PayOrder marks an order paid (once; paying a paid order again changes
 // nothing) and, for a new order, writes its pending license in the same
 // transaction. It returns the order and the license it creates or extends.
-func (s *Store) PayOrder(ctx context.Context, id, paymentRef string, paidAt time.Time, workflowID func(string) string) (models.Order, models.License, error) {
+func (s *Store) PayOrder(ctx context.Context, id, paymentRef string, paidAt time.Time) (models.Order, models.License, error) {
 	var (
 		o   models.Order
 		l   models.License
@@ -189,7 +189,7 @@ func (s *Store) PayOrder(ctx context.Context, id, paymentRef string, paidAt time
 			return err
 		}
 		paidNow := o.Status == models.OrderPending
-		if l, err = tx.payOrder(ctx, o, paymentRef, paidAt, workflowID); err != nil || !paidNow {
+		if l, err = tx.payOrder(ctx, o, paymentRef, paidAt); err != nil || !paidNow {
 			return err
 		}
 		o.Status, o.PaymentRef = models.OrderPaid, paymentRef
@@ -210,7 +210,7 @@ func (s *Store) PayOrder(ctx context.Context, id, paymentRef string, paidAt time
 
 // payOrder marks a pending order paid and returns its license, writing the
 // pending license of a new order.
-func (s *Store) payOrder(ctx context.Context, o models.Order, paymentRef string, paidAt time.Time, workflowID func(string) string) (models.License, error) {
+func (s *Store) payOrder(ctx context.Context, o models.Order, paymentRef string, paidAt time.Time) (models.License, error) {
 	switch o.Status {
 	case models.OrderPending:
 		at := models.Instant(paidAt)
@@ -231,7 +231,7 @@ func (s *Store) payOrder(ctx context.Context, o models.Order, paymentRef string,
 	if err != nil {
 		return l, err
 	}
-	return s.createLicenseFor(o, tier, models.TypeCommercial, "", workflowID)
+	return s.createLicenseFor(o, tier, models.TypeCommercial, "")
 }
 
 // orderPaid writes the order.paid event of an order that became paid in

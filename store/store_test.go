@@ -19,16 +19,13 @@ import (
 
 var ctx = context.Background()
 
-func workflowID(id string) string { return "license-" + id }
-
 func purchase(t *testing.T, store *store.Store, orderID, email, tierKey string) (models.Order, models.License) {
 	t.Helper()
 	tier, err := store.GetTier(ctx, tierKey)
 	require.NoError(t, err)
 	order, license, _, err := store.RecordPurchase(ctx, models.Purchase{
 		OrderID: orderID, Email: email, Tier: tier, MaxDomains: tier.MaxDomains, Months: 12,
-		Type: models.TypeCommercial, AmountCents: tier.PriceCents, Currency: tier.Currency,
-		WorkflowID: workflowID, PaidAt: time.Now(),
+		Type: models.TypeCommercial, AmountCents: tier.PriceCents, Currency: tier.Currency, PaidAt: time.Now(),
 	})
 	require.NoError(t, err)
 	return order, license
@@ -65,7 +62,7 @@ func TestRecordPurchaseIsIdempotentOnOrderID(t *testing.T) {
 
 		tier, _ := store.GetTier(ctx, "suite")
 		_, _, _, err := store.RecordPurchase(ctx, models.Purchase{OrderID: "crm-1001", Email: "customer@example.com",
-			Tier: tier, MaxDomains: 1, Months: 12, WorkflowID: workflowID, PaidAt: time.Now()})
+			Tier: tier, MaxDomains: 1, Months: 12, PaidAt: time.Now()})
 		p, ok := models.AsProblem(err)
 		require.True(t, ok, "same order id, different tier: %v", err)
 		assert.Equal(t, "order_exists", p.Code)
@@ -88,7 +85,7 @@ func TestConcurrentPurchasesOfOneOrderCreateOneLicense(t *testing.T) {
 		for i := range ids {
 			wg.Go(func() {
 				_, l, _, err := store.RecordPurchase(ctx, models.Purchase{OrderID: "crm-7", Email: "c@example.com",
-					Tier: tier, MaxDomains: 3, Months: 12, WorkflowID: workflowID, PaidAt: time.Now()})
+					Tier: tier, MaxDomains: 3, Months: 12, PaidAt: time.Now()})
 				ids[i], errs[i] = l.ID, err
 			})
 		}

@@ -104,9 +104,9 @@ func TestSiteOrderAndReleaseChangesWriteTheirEvents(t *testing.T) {
 		o, _, err := st.CreateOrder(ctx, models.NewOrder{ID: "crm-77", Kind: models.OrderNew, Email: "new@example.com",
 			Tier: models.Tier{Key: "pos"}, Months: 12, MaxDomains: 2, AmountCents: 100, Currency: "EUR"})
 		require.NoError(t, err)
-		_, _, err = st.PayOrder(ctx, o.ID, "bank-1", time.Now(), workflowID)
+		_, _, err = st.PayOrder(ctx, o.ID, "bank-1", time.Now())
 		require.NoError(t, err)
-		_, _, err = st.PayOrder(ctx, o.ID, "bank-1", time.Now(), workflowID) // paid twice
+		_, _, err = st.PayOrder(ctx, o.ID, "bank-1", time.Now()) // paid twice
 		require.NoError(t, err)
 
 		var types []models.WebhookEventType

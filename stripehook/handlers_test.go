@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/stripe/stripe-go/v79/webhook"
-	"go.temporal.io/api/serviceerror"
 
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
@@ -192,7 +191,7 @@ func TestADuplicateOfAnEventInFlightIsNotAcknowledged(t *testing.T) {
 	}
 
 	// The first handler fails (Temporal is down): the event is released...
-	release <- serviceerror.NewUnavailable("connection refused")
+	release <- lifecyclefake.Outage("connection refused")
 	w := <-first
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
 	_, err := h.store.GetStripeEvent(t.Context(), "evt_dup")

@@ -23,12 +23,12 @@ import (
 	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
-	"github.com/licenseflow/licenseflow/workflows"
+	"github.com/licenseflow/licenseflow/store"
 )
 
 // Deps are the webhook's collaborators.
 type Deps struct {
-	Store     Store
+	Store     *store.Store
 	Lifecycle lifecycle.Client
 	// Payments looks up the price a Checkout Session sold; nil without a
 	// Stripe key (sessions then need a tier in their metadata).
@@ -43,26 +43,6 @@ type Deps struct {
 	Now      func() time.Time
 	// Metrics counts received events by outcome; nil counts nothing.
 	Metrics *metrics.Metrics
-}
-
-// Store is what handling Stripe events reads and records.
-type Store interface {
-	httpx.Tokens
-	ClaimStripeEvent(ctx context.Context, e models.StripeEvent, now time.Time) (models.StripeEvent, bool, error)
-	FinishStripeEvent(ctx context.Context, id string, outcome models.StripeEventOutcome, reason, licenseID, orderID string, now time.Time) error
-	GetLicense(ctx context.Context, id string) (models.License, error)
-	GetStripeEvent(ctx context.Context, id string) (models.StripeEvent, error)
-	GetTier(ctx context.Context, key string) (models.Tier, error)
-	LicenseForSubscription(ctx context.Context, subscriptionID string) (models.License, error)
-	LinkStripe(ctx context.Context, licenseID, customerID, subscriptionID string) error
-	ListStripeEvents(ctx context.Context, outcome models.StripeEventOutcome, licenseID string, limit int) ([]models.StripeEvent, error)
-	MarkOrder(ctx context.Context, id string, status models.OrderStatus) error
-	OrderForPayment(ctx context.Context, paymentIntentID, invoiceID string) (models.Order, error)
-	RecordPurchase(ctx context.Context, p models.Purchase) (order models.Order, license models.License, created bool, err error)
-	RecordRenewal(ctx context.Context, r models.RenewalOrder) (models.Order, error)
-	ReleaseStripeEvent(ctx context.Context, id string) error
-	SetAutoRenew(ctx context.Context, licenseID string, on bool) error
-	TierForStripePrice(ctx context.Context, priceID string) (models.Tier, error)
 }
 
 type server struct {
@@ -196,7 +176,7 @@ func (s *server) stripeWebhook(c *gin.Context) {
 // unknown tier) makes the event failed for good; any other error is
 // transient and returned.
 func (s *server) handleStripeEvent(ctx context.Context, ev payments.Event) (stripeOutcome, error) {
-	ctx = workflows.WithActor(ctx, "stripe:"+ev.ID)
+	ctx = models.WithActor(ctx, "stripe:"+ev.ID)
 	if ev.Livemode != s.Livemode {
 		reason := fmt.Sprintf("a %s-mode event reached an endpoint that acts on %s-mode events (STRIPE_MODE)", stripeMode(ev.Livemode), stripeMode(s.Livemode))
 		if paymentEvent(ev.Type) {
@@ -344,7 +324,7 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 	order, license, _, err := s.Store.RecordPurchase(ctx, models.Purchase{
 		OrderID: orderID, Email: email, CustomerName: name, Tier: tier, MaxDomains: maxDomains,
 		Months: months, Lifetime: lifetime, Type: models.TypeCommercial, AmountCents: cs.AmountTotal,
-		Currency: currency, PaymentRef: cs.ID, Stripe: links, WorkflowID: workflows.WorkflowID, PaidAt: s.Now(),
+		Currency: currency, PaymentRef: cs.ID, Stripe: links, PaidAt: s.Now(),
 	})
 	if err != nil {
 		return stripeOutcome{orderID: orderID}, err
@@ -468,7 +448,7 @@ func (s *server) onPaymentFailed(ctx context.Context, ev payments.Event) (stripe
 			return stripeOutcome{licenseID: l.ID}, err
 		}
 	}
-	return stripeOutcome{licenseID: l.ID}, s.Lifecycle.SignalLicense(ctx, l, workflows.PaymentFailed, workflows.PaymentFailedRequest{
+	return stripeOutcome{licenseID: l.ID}, s.Lifecycle.SignalLicense(ctx, l, &models.PaymentFailedRequest{
 		EventID: ev.ID, AmountDue: models.FormatMoney(inv.AmountDue, currency), PaymentURL: paymentURL(inv.HostedInvoiceURL),
 	})
 }
@@ -525,7 +505,7 @@ func (s *server) onReversal(ctx context.Context, ev payments.Event) (stripeOutco
 		out.outcome, out.reason = models.StripeEventIgnored, "the license is already "+string(l.Status)
 		return out, nil
 	}
-	return out, s.Lifecycle.SignalLicense(ctx, l, workflows.Suspend, workflows.SuspendRequest{Reason: reason, RequestID: ev.ID})
+	return out, s.Lifecycle.SignalLicense(ctx, l, &models.SuspendRequest{Reason: reason, RequestID: ev.ID})
 }
 
 // paidRenewal is a renewal payment reported by a webhook.
@@ -570,13 +550,13 @@ func (s *server) renewFromPayment(ctx context.Context, l models.License, p paidR
 	}); err != nil {
 		return out, err
 	}
-	req := workflows.RenewRequest{PaymentRef: p.paymentRef, OrderID: p.orderID}
+	req := models.RenewRequest{PaymentRef: p.paymentRef, OrderID: p.orderID}
 	if p.expiresAt != nil {
 		req.ExpiresAt = p.expiresAt
 	} else {
 		req.Months = months
 	}
-	return out, s.Lifecycle.SignalLicense(ctx, l, workflows.Renew, req)
+	return out, s.Lifecycle.SignalLicense(ctx, l, &req)
 }
 
 var stripeIDPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)

@@ -14,7 +14,6 @@ import (
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/usage"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 var ctx = context.Background()
@@ -53,7 +52,7 @@ func activeDomains(t *testing.T, st *store.Store, then time.Time, domains ...str
 	tier, err := st.GetTier(ctx, "suite")
 	require.NoError(t, err)
 	_, l, _, err := st.RecordPurchase(ctx, models.Purchase{OrderID: "beats", Email: "beats@example.com", Tier: tier,
-		MaxDomains: len(domains), Months: 12, WorkflowID: workflows.WorkflowID, PaidAt: then})
+		MaxDomains: len(domains), Months: 12, PaidAt: then})
 	require.NoError(t, err)
 	l, err = st.MintLicense(ctx, models.Mint{LicenseID: l.ID, TierKey: "suite", MaxDomains: len(domains), StartsAt: then})
 	require.NoError(t, err)

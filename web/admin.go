@@ -13,8 +13,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/models"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // The admin dashboard: sales metrics, expiring licenses, customers, the
@@ -110,15 +110,6 @@ func (s *server) adminTokenSignIn(c *gin.Context) {
 		s.webFail(c, "admin", err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin")
-}
-
-func (s *server) adminSignOut(c *gin.Context) {
-	if sess, id, ok := s.session(c, models.AudienceAdmin); ok && s.checkCSRF(c, "admin", sess.CSRFToken) {
-		_ = s.Store.DeleteSession(c.Request.Context(), id)
-	}
-	s.setCookie(c, adminCookie, "", adminCookiePath, -time.Second)
-	s.setCookie(c, adminCookie, "", "/admin", -time.Second) // a cookie set before the session covered /codec
 	c.Redirect(http.StatusSeeOther, "/admin")
 }
 
@@ -289,7 +280,7 @@ func (s *server) adminLicense(c *gin.Context) {
 		s.webFail(c, "admin", err)
 		return
 	}
-	var live *workflows.LicenseState
+	var live *lifecycle.Live
 	if st, err := s.Lifecycle.QueryLicense(ctx, l.WorkflowID); err == nil {
 		live = &st
 	}
@@ -313,7 +304,7 @@ func (s *server) adminAction(c *gin.Context) {
 	if !ok || !s.checkCSRF(c, "admin", sess.CSRFToken) {
 		return
 	}
-	ctx := workflows.WithActor(c.Request.Context(), operatorActor(sess))
+	ctx := models.WithActor(c.Request.Context(), operatorActor(sess))
 	l, err := s.Store.GetLicense(ctx, c.Param("id"))
 	if err != nil {
 		s.webFail(c, "admin", err)
@@ -327,19 +318,16 @@ func (s *server) adminAction(c *gin.Context) {
 	if reason == "" {
 		reason = "by " + sess.Email
 	}
-	var (
-		name string
-		arg  any
-	)
+	var msg models.LicenseUpdate
 	switch c.PostForm("action") {
 	case "extend":
 		months, err := strconv.Atoi(c.PostForm("months"))
 		if err != nil || months < 1 || months > models.MaxTermMonths {
-			s.redirectToLicense(c, l.ID, "Extend by 1 to 120 months.")
+			s.redirectToLicense(c, l.ID, fmt.Sprintf("Extend by 1 to %d months.", models.MaxTermMonths))
 			return
 		}
 		// A goodwill extension: no order, no invoice.
-		name, arg = workflows.Renew, workflows.RenewRequest{Months: months}
+		msg = &models.RenewRequest{Months: months}
 	case "correct-expiry":
 		// A correction, not a renewal: the form's date and time are UTC.
 		to, err := time.Parse("2006-01-02T15:04", c.PostForm("expires_at"))
@@ -347,22 +335,22 @@ func (s *server) adminAction(c *gin.Context) {
 			s.redirectToLicense(c, l.ID, "Give the new expiry as a date and time (UTC).")
 			return
 		}
-		name, arg = workflows.CorrectExpiry, workflows.CorrectExpiryRequest{ExpiresAt: to, Reason: strings.TrimSpace(c.PostForm("reason"))}
+		msg = &models.CorrectExpiryRequest{ExpiresAt: to, Reason: strings.TrimSpace(c.PostForm("reason"))}
 	case "suspend":
-		name, arg = workflows.Suspend, workflows.SuspendRequest{Reason: reason}
+		msg = &models.SuspendRequest{Reason: reason}
 	case "reinstate":
-		name, arg = workflows.Reinstate, workflows.ReinstateRequest{}
+		msg = &models.ReinstateRequest{}
 	case "revoke":
-		name, arg = workflows.Revoke, workflows.RevokeRequest{Reason: reason}
+		msg = &models.RevokeRequest{Reason: reason}
 	case "change-tier":
-		name, arg = workflows.ChangeTier, workflows.ChangeTierRequest{Tier: c.PostForm("tier")}
+		msg = &models.ChangeTierRequest{Tier: c.PostForm("tier")}
 	case "add-entitlement":
-		name, arg = workflows.AddEntitlement, workflows.AddEntitlementRequest{Product: c.PostForm("product")}
+		msg = &models.AddEntitlementRequest{Product: c.PostForm("product")}
 	default:
 		s.webError(c, http.StatusBadRequest, "admin", "Unknown action.")
 		return
 	}
-	if _, err := s.Lifecycle.UpdateLicense(ctx, l, name, arg); err != nil {
+	if _, err := s.Lifecycle.UpdateLicense(ctx, l, msg); err != nil {
 		if e := httpx.ToError(err); e.Status < 500 {
 			s.redirectToLicense(c, l.ID, "Not done: "+e.Message)
 			return

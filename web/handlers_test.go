@@ -13,7 +13,6 @@ import (
 	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/testsupport"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // An operator's manual action goes to the license's workflow as an
@@ -25,12 +24,11 @@ func TestAnActionTheWorkflowRefusesIsShownWithItsReason(t *testing.T) {
 	tier, err := st.GetTier(ctx, "pos")
 	require.NoError(t, err)
 	_, l, _, err := st.RecordPurchase(ctx, models.Purchase{OrderID: "web-1", Email: "buyer@example.com", Tier: tier,
-		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, PaidAt: time.Now()})
 	require.NoError(t, err)
 
 	flows := &lifecyclefake.Fake{WebUIURL: "http://temporal.example"}
-	flows.UpdateErr = lifecyclefake.Rejection(workflows.RejectConflict, "not_suspended", "",
-		"the license is pending, not suspended; only a suspended license can be reinstated")
+	flows.UpdateErr = &models.Problem{Kind: models.ErrConflict, Code: "not_suspended", Field: "", Message: "the license is pending, not suspended; only a suspended license can be reinstated"}
 	b := signedInOperator(t, st, flows)
 
 	_, licensePage := b.get("/admin/licenses/" + l.ID)
@@ -43,9 +41,9 @@ func TestAnActionTheWorkflowRefusesIsShownWithItsReason(t *testing.T) {
 
 	updates := flows.Updates()
 	require.Len(t, updates, 1)
-	assert.Equal(t, workflows.Reinstate, updates[0].Name)
+	assert.Equal(t, string(models.ActionReinstate), updates[0].Name)
 	assert.Equal(t, l.ID, updates[0].License.ID)
-	assert.Equal(t, "token:admin", updates[0].Arg.(workflows.ReinstateRequest).Actor, "the ledger names the operator")
+	assert.Equal(t, "token:admin", updates[0].Msg.(*models.ReinstateRequest).Actor, "the ledger names the operator")
 
 	// Correcting the expiry sends a correction, not a renewal.
 	flows.UpdateErr = nil
@@ -54,9 +52,9 @@ func TestAnActionTheWorkflowRefusesIsShownWithItsReason(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	updates = flows.Updates()
 	require.Len(t, updates, 2)
-	assert.Equal(t, workflows.CorrectExpiry, updates[1].Name)
-	assert.Equal(t, workflows.CorrectExpiryRequest{ExpiresAt: time.Date(2027, 3, 1, 12, 30, 0, 0, time.UTC), Reason: "goodwill", Actor: "token:admin"},
-		updates[1].Arg)
+	assert.Equal(t, string(models.ActionCorrectExpiry), updates[1].Name)
+	assert.Equal(t, &models.CorrectExpiryRequest{ExpiresAt: time.Date(2027, 3, 1, 12, 30, 0, 0, time.UTC), Reason: "goodwill", Actor: "token:admin"},
+		updates[1].Msg)
 	resp, _ = b.post("/admin/licenses/"+l.ID+"/action", url.Values{"csrf": {csrf}, "action": {"correct-expiry"}, "expires_at": {"next week"}})
 	assert.Contains(t, resp.Header.Get("Location"), url.QueryEscape("Give the new expiry as a date and time (UTC)."))
 	assert.Len(t, flows.Updates(), 2, "an unreadable date sends nothing")

@@ -14,7 +14,6 @@ import (
 	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/testsupport"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // An operator's reason becomes a ledger note and a workflow's suspend
@@ -27,7 +26,7 @@ func TestFormsRefuseTextTheyCannotKeep(t *testing.T) {
 	tier, err := st.GetTier(ctx, "pos")
 	require.NoError(t, err)
 	_, l, _, err := st.RecordPurchase(ctx, models.Purchase{OrderID: "web-2", Email: "buyer@example.com", Tier: tier,
-		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, PaidAt: time.Now()})
 	require.NoError(t, err)
 	flows := &lifecyclefake.Fake{}
 	b := signedInOperator(t, st, flows)

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -121,14 +120,6 @@ func (s *server) portalAuth(c *gin.Context) {
 		s.webFail(c, "portal", err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/portal")
-}
-
-func (s *server) portalSignOut(c *gin.Context) {
-	if sess, id, ok := s.session(c, models.AudienceCustomer); ok && s.checkCSRF(c, "portal", sess.CSRFToken) {
-		_ = s.Store.DeleteSession(c.Request.Context(), id)
-	}
-	s.setCookie(c, portalCookie, "", "/portal", -time.Second)
 	c.Redirect(http.StatusSeeOther, "/portal")
 }
 

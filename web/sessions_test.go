@@ -132,3 +132,67 @@ func TestASignInLinkIsUsedOnlyByItsConfirmationButton(t *testing.T) {
 		})
 	}
 }
+
+// TestSigningOutEndsTheSessionNotOnlyTheCookie: in both areas a sign-out
+// without the page's CSRF token (a forged form) changes nothing; with it the
+// cookie is cleared and the session is gone, so a copy of the old cookie
+// (a stolen one, a shared machine's backup) opens nothing.
+func TestSigningOutEndsTheSessionNotOnlyTheCookie(t *testing.T) {
+	st := testsupport.SQLite(t)
+	for _, area := range []struct {
+		path, cookie, page string
+		audience           models.Audience
+		email              string
+	}{
+		{"/admin", "lf_admin", "/admin/webhooks", models.AudienceAdmin, "ops@example.com"},
+		{"/portal", "lf_portal", "/portal/invoices/INV-2026-000001", models.AudienceCustomer, "buyer@example.com"},
+	} {
+		t.Run(area.path, func(t *testing.T) {
+			site := dashboard(t, st, "ops@example.com")
+			_, err := st.UpsertCustomer(context.Background(), area.email, "Buyer", "")
+			require.NoError(t, err)
+			jar, _ := cookiejar.New(nil)
+			b := &operatorBrowser{t: t, url: site, client: &http.Client{Jar: jar,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+			token, err := st.CreateMagicLink(context.Background(), area.email, area.audience, time.Now())
+			require.NoError(t, err)
+			resp, _ := b.post(area.path+"/auth", url.Values{"csrf": {b.csrf(area.path + "/auth?token=" + url.QueryEscape(token))}, "token": {token}})
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			signedIn := func(cookie *http.Cookie) bool {
+				req, _ := http.NewRequest(http.MethodGet, site+area.page, nil)
+				req.AddCookie(cookie)
+				resp, err := http.DefaultTransport.RoundTrip(req)
+				require.NoError(t, err)
+				resp.Body.Close()
+				return resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusSeeOther
+			}
+			var session *http.Cookie
+			for _, c := range jar.Cookies(mustURL(t, site+area.path)) {
+				if c.Name == area.cookie {
+					session = c
+				}
+			}
+			require.NotNil(t, session, "signed in with a %s cookie", area.cookie)
+			require.True(t, signedIn(session))
+
+			resp, _ = b.post(area.path+"/signout", url.Values{})
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode, "a sign-out without the page's CSRF token")
+			assert.True(t, signedIn(session), "the forged sign-out ended nothing")
+
+			resp, _ = b.post(area.path+"/signout", url.Values{"csrf": {b.csrf(area.path)}})
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			assert.Equal(t, area.path, resp.Header.Get("Location"))
+			for _, c := range jar.Cookies(mustURL(t, site+area.path)) {
+				assert.NotEqual(t, area.cookie, c.Name, "the cookie is cleared")
+			}
+			assert.False(t, signedIn(session), "the old cookie opens nothing: the session is gone")
+		})
+	}
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	require.NoError(t, err)
+	return u
+}

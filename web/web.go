@@ -7,7 +7,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
@@ -26,6 +25,7 @@ import (
 	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/webhooks"
 )
 
@@ -157,6 +157,28 @@ func (s *server) anonymousCSRF(c *gin.Context, path string) string {
 	return tok
 }
 
+// signOut ends the area's session (a form post carrying its CSRF token)
+// and clears its cookie, then goes back to the area's sign-in page.
+func (s *server) signOut(aud models.Audience) gin.HandlerFunc {
+	area, cookie, paths := "portal", portalCookie, []string{"/portal"}
+	if aud == models.AudienceAdmin {
+		// A cookie set before the operator's session covered /codec sits on /admin.
+		area, cookie, paths = "admin", adminCookie, []string{adminCookiePath, "/admin"}
+	}
+	return func(c *gin.Context) {
+		if sess, id, ok := s.session(c, aud); ok {
+			if !s.checkCSRF(c, area, sess.CSRFToken) {
+				return
+			}
+			_ = s.Store.DeleteSession(c.Request.Context(), id)
+		}
+		for _, path := range paths {
+			s.setCookie(c, cookie, "", path, -time.Second)
+		}
+		c.Redirect(http.StatusSeeOther, "/"+area)
+	}
+}
+
 // checkCSRF refuses a form post whose csrf field does not match the
 // session's token (or, before sign-in, the double-submit cookie).
 func (s *server) checkCSRF(c *gin.Context, area, want string) bool {
@@ -189,7 +211,7 @@ func (s *server) startSignInEmail(c *gin.Context, email string, aud models.Audie
 
 // Deps are the portal's and dashboard's collaborators.
 type Deps struct {
-	Store     Store
+	Store     *store.Store
 	Lifecycle lifecycle.Client
 	// Renewals prepares renewal payments for the portal's renew button.
 	Renewals *payments.Renewals
@@ -209,39 +231,6 @@ type Deps struct {
 	// CodecOrigins are the Web UI origins (scheme://host:port) allowed to
 	// call the codec endpoint with an operator's cookies.
 	CodecOrigins []string
-}
-
-// Store is what the pages read, and the sessions and sign-in links they keep.
-type Store interface {
-	httpx.Tokens
-	WebhookStore
-	ConsumeMagicLink(ctx context.Context, token string, aud models.Audience, now time.Time) (string, error)
-	CountRecentMagicLinks(ctx context.Context, email string, since time.Time) (int, error)
-	CreateSession(ctx context.Context, aud models.Audience, cred models.Credential, customerID string, now time.Time) (string, models.Session, error)
-	CustomerInvoices(ctx context.Context, customerID string) ([]models.Invoice, error)
-	CustomerLicenses(ctx context.Context, customerID string) ([]models.License, error)
-	CustomerOrders(ctx context.Context, customerID string) ([]models.Order, error)
-	Deactivate(ctx context.Context, licenseID, domain string, now time.Time) error
-	DeleteSession(ctx context.Context, id string) error
-	FindCustomer(ctx context.Context, email string) (models.Customer, error)
-	GetCustomer(ctx context.Context, id string) (models.Customer, error)
-	GetEmail(ctx context.Context, id uint) (models.EmailMessage, error)
-	GetEntitlements(ctx context.Context, licenseID string) ([]models.Entitlement, error)
-	GetInvoice(ctx context.Context, number string) (models.Invoice, error)
-	GetLicense(ctx context.Context, id string) (models.License, error)
-	GetProduct(ctx context.Context, code string) (models.Product, error)
-	GetSession(ctx context.Context, id string, now time.Time) (models.Session, error)
-	GetTier(ctx context.Context, key string) (models.Tier, error)
-	LicenseLedger(ctx context.Context, f models.LedgerFilter) ([]models.LicenseEvent, error)
-	ListActivations(ctx context.Context, licenseID string) ([]models.Activation, error)
-	ListEmails(ctx context.Context, f models.EmailFilter) ([]models.EmailMessage, error)
-	ListLicenses(ctx context.Context, f models.LicenseFilter) (models.LicensePage, error)
-	ListProducts(ctx context.Context) ([]models.Product, error)
-	ListReleases(ctx context.Context, productCode string) ([]models.Release, error)
-	ListTiers(ctx context.Context, activeOnly bool) ([]models.Tier, error)
-	SalesMetrics(ctx context.Context, from, to, now time.Time) ([]models.MonthMetrics, []models.TierRevenue, error)
-	SearchCustomers(ctx context.Context, q string, limit int) ([]models.Customer, error)
-	UsageSince(ctx context.Context, licenseID string, since time.Time) (models.Usage, error)
 }
 
 type server struct {
@@ -294,7 +283,7 @@ func Mount(r gin.IRouter, d Deps) {
 	portal.POST("/signin", s.portalSignIn)
 	portal.GET("/auth", func(c *gin.Context) { s.confirmSignIn(c, "portal", "Sign in", "the customer portal") })
 	portal.POST("/auth", s.portalAuth)
-	portal.POST("/signout", s.portalSignOut)
+	portal.POST("/signout", s.signOut(models.AudienceCustomer))
 	portal.GET("/licenses/:id", s.portalLicense)
 	portal.POST("/licenses/:id/deactivate", s.portalDeactivate)
 	portal.GET("/licenses/:id/renew", s.portalRenewPage)
@@ -307,7 +296,7 @@ func Mount(r gin.IRouter, d Deps) {
 	admin.GET("/auth", func(c *gin.Context) { s.confirmSignIn(c, "admin", "Operator sign-in", "the admin dashboard") })
 	admin.POST("/auth", s.adminAuth)
 	admin.POST("/token", s.adminTokenSignIn)
-	admin.POST("/signout", s.adminSignOut)
+	admin.POST("/signout", s.signOut(models.AudienceAdmin))
 	admin.GET("/customers", s.adminCustomers)
 	admin.GET("/customers/:id", s.adminCustomer)
 	admin.GET("/licenses/:id", s.adminLicense)

@@ -1,11 +1,9 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -14,18 +12,6 @@ import (
 
 // The dashboard's webhook pages: endpoints (the signing secret shown once,
 // when created or rotated), each endpoint's delivery log, and redelivery.
-
-// WebhookStore is what the webhook pages read and record.
-type WebhookStore interface {
-	CreateWebhookEndpoint(ctx context.Context, e models.WebhookEndpoint) (models.WebhookEndpoint, error)
-	DeleteWebhookEndpoint(ctx context.Context, id string) error
-	GetWebhookEndpoint(ctx context.Context, id string) (models.WebhookEndpoint, error)
-	ListWebhookDeliveries(ctx context.Context, f models.DeliveryFilter) ([]models.WebhookDelivery, error)
-	ListWebhookEndpoints(ctx context.Context) ([]models.WebhookEndpoint, error)
-	RedeliverWebhook(ctx context.Context, endpointID string, id uint64) (models.WebhookDelivery, error)
-	RotateWebhookSecret(ctx context.Context, id, sealed string, until time.Time) (models.WebhookEndpoint, error)
-	UpdateWebhookEndpoint(ctx context.Context, id string, change func(*models.WebhookEndpoint)) (models.WebhookEndpoint, error)
-}
 
 // adminWebhooks lists the endpoints, with the form that adds one.
 func (s *server) adminWebhooks(c *gin.Context) {

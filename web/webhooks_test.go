@@ -15,7 +15,6 @@ import (
 	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/testsupport"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 var secretShown = regexp.MustCompile(`id="webhook-secret">(whsec_[A-Za-z0-9_-]+)<`)
@@ -63,7 +62,7 @@ func TestOperatorsManageWebhooksInTheDashboard(t *testing.T) {
 	tier, err := st.GetTier(ctx, "pos")
 	require.NoError(t, err)
 	_, _, _, err = st.RecordPurchase(ctx, models.Purchase{OrderID: "web-wh-1", Email: "buyer@example.com", Tier: tier,
-		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, WorkflowID: workflows.WorkflowID, PaidAt: time.Now()})
+		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, PaidAt: time.Now()})
 	require.NoError(t, err)
 	pending, err := st.PendingWebhookDeliveries(ctx, e.ID, nil, 10)
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -12,7 +11,7 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 )
 
-func (l *license) validateRenew(ctx workflow.Context, r RenewRequest) error {
+func (l *license) validateRenew(ctx workflow.Context, r models.RenewRequest) error {
 	now := workflow.Now(ctx)
 	lifetime := l.st.ExpiresAt == nil && (l.st.Minted || l.purchase.Lifetime)
 	switch {
@@ -30,7 +29,7 @@ func (l *license) validateRenew(ctx workflow.Context, r RenewRequest) error {
 
 // renew extends the expiry on the same DLID: from the current expiry while
 // it is ahead, from now once it has passed; a paid order is invoiced.
-func (l *license) renew(ctx workflow.Context, r RenewRequest) error {
+func (l *license) renew(ctx workflow.Context, r models.RenewRequest) error {
 	invoice, err := l.invoiceRenewal(ctx, r)
 	if err != nil {
 		return err
@@ -42,7 +41,7 @@ func (l *license) renew(ctx workflow.Context, r RenewRequest) error {
 // invoiceRenewal bills a renewal's paid order; it changes no state, so a
 // change that fails after it leaves the license as it was (and the retry
 // finds the same invoice).
-func (l *license) invoiceRenewal(ctx workflow.Context, r RenewRequest) (string, error) {
+func (l *license) invoiceRenewal(ctx workflow.Context, r models.RenewRequest) (string, error) {
 	if r.OrderID == "" {
 		return "", nil
 	}
@@ -54,7 +53,7 @@ func (l *license) invoiceRenewal(ctx workflow.Context, r RenewRequest) (string, 
 // is ahead, from now once it has passed. A renewal never shortens the
 // license: one that would (a payment period ending before an expiry an
 // operator moved further out) is counted and invoiced but leaves the expiry.
-func (l *license) applyRenewal(ctx workflow.Context, r RenewRequest, invoice string) {
+func (l *license) applyRenewal(ctx workflow.Context, r models.RenewRequest, invoice string) {
 	now := models.Instant(workflow.Now(ctx))
 	start := now
 	if l.st.ExpiresAt != nil && l.st.ExpiresAt.After(now) {
@@ -77,7 +76,7 @@ func (l *license) applyRenewal(ctx workflow.Context, r RenewRequest, invoice str
 	}
 }
 
-func (l *license) validateCorrection(ctx workflow.Context, r CorrectExpiryRequest) error {
+func (l *license) validateCorrection(ctx workflow.Context, r models.CorrectExpiryRequest) error {
 	now := workflow.Now(ctx)
 	switch {
 	case l.st.ExpiresAt == nil && (l.st.Minted || l.purchase.Lifetime):
@@ -91,7 +90,7 @@ func (l *license) validateCorrection(ctx workflow.Context, r CorrectExpiryReques
 // correctExpiry moves the expiry, earlier or later, without a renewal: the
 // period start and the renewal count stay, no renewal email goes out, and
 // the deadline timer is re-armed against the new expiry.
-func (l *license) correctExpiry(ctx workflow.Context, r CorrectExpiryRequest) error {
+func (l *license) correctExpiry(ctx workflow.Context, r models.CorrectExpiryRequest) error {
 	to := models.Instant(r.ExpiresAt)
 	if l.st.ExpiresAt == nil || !l.st.ExpiresAt.Equal(to) {
 		l.st.correctExpiry(models.Instant(workflow.Now(ctx)), to, l.policy)
@@ -100,7 +99,7 @@ func (l *license) correctExpiry(ctx workflow.Context, r CorrectExpiryRequest) er
 	return nil
 }
 
-func (l *license) validateChangeTier(_ workflow.Context, r ChangeTierRequest) error {
+func (l *license) validateChangeTier(_ workflow.Context, r models.ChangeTierRequest) error {
 	tier := strings.ToLower(strings.TrimSpace(r.Tier))
 	switch {
 	case tier == "":
@@ -113,7 +112,7 @@ func (l *license) validateChangeTier(_ workflow.Context, r ChangeTierRequest) er
 
 // changeTier moves the license to another tier and rebuilds its tier
 // entitlements; custom add-ons survive.
-func (l *license) changeTier(ctx workflow.Context, r ChangeTierRequest) error {
+func (l *license) changeTier(ctx workflow.Context, r models.ChangeTierRequest) error {
 	var got activities.ExpandResult
 	err := workflow.ExecuteActivity(withActivity(ctx, "expand entitlements"), a.ExpandEntitlements,
 		activities.ExpandInput{LicenseID: l.st.LicenseID, Tier: strings.ToLower(strings.TrimSpace(r.Tier))}).Get(ctx, &got)
@@ -124,7 +123,7 @@ func (l *license) changeTier(ctx workflow.Context, r ChangeTierRequest) error {
 	return nil
 }
 
-func (l *license) validateMaxDomains(_ workflow.Context, r SetMaxDomainsRequest) error {
+func (l *license) validateMaxDomains(_ workflow.Context, r models.SetMaxDomainsRequest) error {
 	switch {
 	case r.MaxDomains < 1 || r.MaxDomains > models.MaxDomainsLimit:
 		return rejection(models.Invalid("invalid_max_domains", "max_domains", "max_domains must be between 1 and %d", models.MaxDomainsLimit))
@@ -136,23 +135,23 @@ func (l *license) validateMaxDomains(_ workflow.Context, r SetMaxDomainsRequest)
 	return nil
 }
 
-func (l *license) setMaxDomains(_ workflow.Context, r SetMaxDomainsRequest) error {
+func (l *license) setMaxDomains(_ workflow.Context, r models.SetMaxDomainsRequest) error {
 	l.st.MaxDomains = r.MaxDomains
 	return nil
 }
 
-func (l *license) suspend(_ workflow.Context, r SuspendRequest) error {
+func (l *license) suspend(_ workflow.Context, r models.SuspendRequest) error {
 	l.st.Suspended, l.st.SuspendReason = true, r.Reason
 	l.cause.note = r.Reason
 	return nil
 }
 
-func (l *license) reinstate(workflow.Context, ReinstateRequest) error {
+func (l *license) reinstate(workflow.Context, models.ReinstateRequest) error {
 	l.st.Suspended, l.st.SuspendReason = false, ""
 	return nil
 }
 
-func (l *license) revoke(_ workflow.Context, r RevokeRequest) error {
+func (l *license) revoke(_ workflow.Context, r models.RevokeRequest) error {
 	l.st.Revoked, l.st.RevokeReason = true, r.Reason
 	l.cause.note = r.Reason
 	return nil
@@ -171,31 +170,12 @@ func asRejection(err error) error {
 	})
 }
 
-// PatchRequest applies several changes as one, all or nothing: the tier,
-// then max domains, then the expiry (a renewal, or a correction to
-// ExpiresAt), then the status (active reinstates a suspended license;
-// suspended; revoked).
-type PatchRequest struct {
-	// Name relabels the license; an empty name clears the label.
-	Name       *string               `json:"name,omitempty"`
-	Tier       string                `json:"tier,omitempty"`
-	MaxDomains *SetMaxDomainsRequest `json:"max_domains,omitempty"`
-	Renew      *RenewRequest         `json:"renew,omitempty"`
-	ExpiresAt  *time.Time            `json:"expires_at,omitempty"`
-	Status     models.LicenseStatus  `json:"status,omitempty"`
-	Reason     string                `json:"reason,omitempty"`
-	RequestID  string                `json:"request_id,omitempty"`
-	Actor      string                `json:"actor,omitempty"`
+// correctionOf is the expiry correction a patch asks for.
+func correctionOf(p models.PatchRequest) models.CorrectExpiryRequest {
+	return models.CorrectExpiryRequest{ExpiresAt: *p.ExpiresAt, Reason: p.Reason}
 }
 
-func (p PatchRequest) dedupeRef() string { return p.RequestID }
-func (p PatchRequest) sentBy() string    { return p.Actor }
-
-func (p PatchRequest) correction() CorrectExpiryRequest {
-	return CorrectExpiryRequest{ExpiresAt: *p.ExpiresAt, Reason: p.Reason}
-}
-
-func (l *license) validatePatch(ctx workflow.Context, p PatchRequest) error {
+func (l *license) validatePatch(ctx workflow.Context, p models.PatchRequest) error {
 	if p.Name == nil && p.Tier == "" && p.MaxDomains == nil && p.Renew == nil && p.ExpiresAt == nil && p.Status == "" {
 		return rejection(models.Invalid("empty_patch", "", "give at least one of name, expires_months, expires_at, tier, max_domains, status"))
 	}
@@ -211,7 +191,7 @@ func (l *license) validatePatch(ctx workflow.Context, p PatchRequest) error {
 	if p.Tier != "" {
 		checks = append(checks,
 			func() error { return l.checkTransition(ctx, models.ActionChangeTier) },
-			func() error { return l.validateChangeTier(ctx, ChangeTierRequest{Tier: p.Tier}) })
+			func() error { return l.validateChangeTier(ctx, models.ChangeTierRequest{Tier: p.Tier}) })
 	}
 	if p.MaxDomains != nil {
 		checks = append(checks, func() error { return l.validateMaxDomains(ctx, *p.MaxDomains) })
@@ -220,7 +200,7 @@ func (l *license) validatePatch(ctx workflow.Context, p PatchRequest) error {
 		checks = append(checks, func() error { return l.validateRenew(ctx, *p.Renew) })
 	}
 	if p.ExpiresAt != nil {
-		checks = append(checks, func() error { return l.validateCorrection(ctx, p.correction()) })
+		checks = append(checks, func() error { return l.validateCorrection(ctx, correctionOf(p)) })
 	}
 	switch p.Status {
 	case "":
@@ -243,7 +223,7 @@ func (l *license) validatePatch(ctx workflow.Context, p PatchRequest) error {
 	return nil
 }
 
-func (l *license) patch(ctx workflow.Context, p PatchRequest) error {
+func (l *license) patch(ctx workflow.Context, p models.PatchRequest) error {
 	renew := p.Renew != nil && !l.st.seen(p.Renew.PaymentRef)
 	var invoice string
 	if renew {
@@ -253,7 +233,7 @@ func (l *license) patch(ctx workflow.Context, p PatchRequest) error {
 		}
 	}
 	if p.Tier != "" { // the last step that can fail; everything after it is plain state
-		if err := l.changeTier(ctx, ChangeTierRequest{Tier: p.Tier}); err != nil {
+		if err := l.changeTier(ctx, models.ChangeTierRequest{Tier: p.Tier}); err != nil {
 			return err
 		}
 	}
@@ -267,7 +247,7 @@ func (l *license) patch(ctx workflow.Context, p PatchRequest) error {
 		l.applyRenewal(ctx, *p.Renew, invoice)
 	}
 	if p.ExpiresAt != nil {
-		if err := l.correctExpiry(ctx, p.correction()); err != nil {
+		if err := l.correctExpiry(ctx, correctionOf(p)); err != nil {
 			return err
 		}
 	}
@@ -284,7 +264,7 @@ func (l *license) patch(ctx workflow.Context, p PatchRequest) error {
 
 // paymentFailed asks the customer to fix a failed renewal payment; the
 // license itself does not change (its expiry reminders keep running).
-func (l *license) paymentFailed(_ workflow.Context, r PaymentFailedRequest) error {
+func (l *license) paymentFailed(_ workflow.Context, r models.PaymentFailedRequest) error {
 	l.outbox = append(l.outbox, outgoingEmail{
 		template: activities.TemplatePaymentFailed, step: "payment-failed/" + r.EventID,
 		amountDue: r.AmountDue, paymentURL: r.PaymentURL,
@@ -292,7 +272,7 @@ func (l *license) paymentFailed(_ workflow.Context, r PaymentFailedRequest) erro
 	return nil
 }
 
-func (l *license) validateAddEntitlement(_ workflow.Context, r AddEntitlementRequest) error {
+func (l *license) validateAddEntitlement(_ workflow.Context, r models.AddEntitlementRequest) error {
 	if strings.TrimSpace(r.Product) == "" {
 		return rejection(models.Invalid("missing_product", "product", "give the product code to add"))
 	}
@@ -301,7 +281,7 @@ func (l *license) validateAddEntitlement(_ workflow.Context, r AddEntitlementReq
 
 // addEntitlement grants a product as a custom add-on (kept across tier
 // changes); an unknown product is refused with the activity's reason.
-func (l *license) addEntitlement(ctx workflow.Context, r AddEntitlementRequest) error {
+func (l *license) addEntitlement(ctx workflow.Context, r models.AddEntitlementRequest) error {
 	var got activities.AddEntitlementResult
 	err := workflow.ExecuteActivity(withActivity(ctx, "add entitlement"), a.AddEntitlement,
 		activities.AddEntitlementInput{LicenseID: l.st.LicenseID, Product: strings.TrimSpace(r.Product)}).Get(ctx, &got)

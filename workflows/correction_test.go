@@ -16,7 +16,7 @@ import (
 // correctAt sends a correction of the expiry to `to`, `after` the run starts.
 func correctAt(t *testing.T, env *testsuite.TestWorkflowEnvironment, after time.Duration, to func() time.Time, got *workflows.LicenseState) {
 	env.RegisterDelayedCallback(func() {
-		update(env, workflows.CorrectExpiry, workflows.CorrectExpiryRequest{ExpiresAt: to(), Actor: "token:ops"},
+		update(env, models.CorrectExpiryRequest{ExpiresAt: to(), Actor: "token:ops"},
 			func(st workflows.LicenseState, err error) {
 				require.NoError(t, err)
 				*got = st
@@ -101,11 +101,11 @@ func TestCorrectionIsRefusedForPastFarAndMissingDates(t *testing.T) {
 	r := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
 			for _, to := range []time.Time{env.Now().Add(-time.Hour), env.Now().Add(11 * 365 * day), {}} {
-				update(env, workflows.CorrectExpiry, workflows.CorrectExpiryRequest{ExpiresAt: to}, func(_ workflows.LicenseState, err error) {
+				update(env, models.CorrectExpiryRequest{ExpiresAt: to}, func(_ workflows.LicenseState, err error) {
 					errs = append(errs, err)
 				})
 			}
-			env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{})
+			signal(env, models.RevokeRequest{})
 		}, day)
 	})
 	require.NoError(t, r.err)
@@ -126,14 +126,14 @@ func TestARearmedTimerIsCancelled(t *testing.T) {
 		env.SetOnTimerFiredListener(func(string) { fired++ })
 		for i, name := range []string{"a", "b", "c", "d"} {
 			env.RegisterDelayedCallback(func() {
-				update(env, workflows.SetMaxDomains, workflows.SetMaxDomainsRequest{MaxDomains: 6 + i, RequestID: name}, func(_ workflows.LicenseState, err error) {
+				update(env, models.SetMaxDomainsRequest{MaxDomains: 6 + i, RequestID: name}, func(_ workflows.LicenseState, err error) {
 					require.NoError(t, err)
 				})
 			}, time.Duration(i+1)*day)
 		}
 		env.RegisterDelayedCallback(func() {
 			assert.Equal(t, 1, started-cancelled-fired, "one live timer after four messages")
-			env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{})
+			signal(env, models.RevokeRequest{})
 		}, 10*day)
 	})
 	require.NoError(t, r.err)
@@ -149,15 +149,15 @@ func TestTheLedgerRecordsEveryChangeWithItsActor(t *testing.T) {
 	h.paidOrder(in)
 	r := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
-			update(env, workflows.Suspend, workflows.SuspendRequest{Reason: "chargeback", Actor: "stripe:evt_1"}, func(_ workflows.LicenseState, err error) {
+			update(env, models.SuspendRequest{Reason: "chargeback", Actor: "stripe:evt_1"}, func(_ workflows.LicenseState, err error) {
 				require.NoError(t, err)
 			})
-			update(env, workflows.Reinstate, workflows.ReinstateRequest{Actor: "admin:ops@vendor.example"}, func(_ workflows.LicenseState, err error) {
+			update(env, models.ReinstateRequest{Actor: "admin:ops@vendor.example"}, func(_ workflows.LicenseState, err error) {
 				require.NoError(t, err)
 			})
 		}, day)
 		env.RegisterDelayedCallback(func() {
-			env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{Reason: "done", Actor: "token:crm"})
+			signal(env, models.RevokeRequest{Reason: "done", Actor: "token:crm"})
 		}, 340*day)
 	})
 	require.NoError(t, r.err)

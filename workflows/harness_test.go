@@ -75,7 +75,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 func purchase(orderID, tier string, months int) workflows.LicenseInput {
-	return workflows.LicenseInput{Purchase: workflows.Purchase{
+	return workflows.LicenseInput{Purchase: workflows.PaidOrder{
 		LicenseID: models.LicenseIDForOrder(orderID), OrderID: orderID, CustomerEmail: "customer@example.com",
 		CustomerName: "Ada", Tier: tier, MaxDomains: 5, Months: months, Type: models.TypeCommercial,
 	}}
@@ -89,7 +89,7 @@ func (h *harness) paidOrder(in workflows.LicenseInput) {
 	_, _, _, err = h.store.RecordPurchase(context.Background(), models.Purchase{
 		OrderID: in.Purchase.OrderID, Email: in.Purchase.CustomerEmail, Tier: tier, MaxDomains: in.Purchase.MaxDomains,
 		Months: in.Purchase.Months, Lifetime: in.Purchase.Lifetime, Type: models.TypeCommercial,
-		AmountCents: tier.PriceCents, Currency: tier.Currency, WorkflowID: workflows.WorkflowID, PaidAt: t0,
+		AmountCents: tier.PriceCents, Currency: tier.Currency, PaidAt: t0,
 	})
 	require.NoError(h.t, err)
 }
@@ -108,7 +108,7 @@ type run struct {
 func (h *harness) run(in workflows.LicenseInput, start time.Time, script func(env *testsuite.TestWorkflowEnvironment)) run {
 	env := h.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.WorkflowID(licenseIDOf(in)), TaskQueue: workflows.TaskQueue})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: models.LicenseWorkflowID(licenseIDOf(in)), TaskQueue: workflows.TaskQueue})
 	env.RegisterWorkflow(workflows.LicenseWorkflow)
 	env.RegisterActivity(h.acts)
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
@@ -181,15 +181,21 @@ func query(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.Licen
 }
 
 // update sends an update and returns its answer or its rejection/failure.
-func update(env *testsuite.TestWorkflowEnvironment, name string, arg any, done func(workflows.LicenseState, error)) {
-	env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+// update sends msg as an update under the name its type gives it.
+func update(env *testsuite.TestWorkflowEnvironment, msg models.LicenseMessage, done func(workflows.LicenseState, error)) {
+	env.UpdateWorkflow(msg.MessageName(), "", &testsuite.TestUpdateCallback{
 		OnAccept: func() {},
 		OnReject: func(err error) { done(workflows.LicenseState{}, err) },
 		OnComplete: func(v any, err error) {
 			st, _ := v.(workflows.LicenseState)
 			done(st, err)
 		},
-	}, arg)
+	}, msg)
+}
+
+// signal sends msg as a signal under the name its type gives it.
+func signal(env *testsuite.TestWorkflowEnvironment, msg models.LicenseMessage) {
+	env.SignalWorkflow(msg.MessageName(), msg)
 }
 
 func licenseIDOf(in workflows.LicenseInput) string {

@@ -35,7 +35,7 @@ func LicenseWorkflow(ctx workflow.Context, in LicenseInput) (LicenseResult, erro
 }
 
 type license struct {
-	purchase Purchase
+	purchase PaidOrder
 	policy   Policy
 	resume   bool
 	st       LicenseState
@@ -117,7 +117,7 @@ func newLicense(ctx workflow.Context, in LicenseInput) (*license, error) {
 	return l, nil
 }
 
-func validatePurchase(p Purchase) error {
+func validatePurchase(p PaidOrder) error {
 	switch {
 	case p.LicenseID == "" || p.OrderID == "":
 		return invalidInput("a purchase needs a license id and an order id")
@@ -145,46 +145,49 @@ func (l *license) setup(ctx workflow.Context) error {
 	// Every run, a continued one included, shows the license at a glance in
 	// the Web UI from its first moment.
 	workflow.SetCurrentDetails(ctx, l.details(ctx))
-	err := workflow.SetUpdateHandlerWithOptions(ctx, Patch,
-		func(ctx workflow.Context, p PatchRequest) (LicenseState, error) {
-			return l.apply(ctx, Patch, "", p, func(ctx workflow.Context) error {
+	patch := models.PatchRequest{}.MessageName()
+	err := workflow.SetUpdateHandlerWithOptions(ctx, patch,
+		func(ctx workflow.Context, p models.PatchRequest) (LicenseState, error) {
+			return l.apply(ctx, "", p, func(ctx workflow.Context) error {
 				if err := l.validatePatch(ctx, p); err != nil {
 					return err
 				}
 				return l.patch(ctx, p)
 			})
 		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, p PatchRequest) error {
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, p models.PatchRequest) error {
 			if l.draining {
 				return retryLater()
 			}
-			if l.st.seen(p.dedupeRef()) || l.loading() {
+			if l.st.seen(p.DedupeRef()) || l.loading() {
 				return nil
 			}
 			return l.validatePatch(ctx, p)
 		}},
 	)
-	onSignal(ctx, l, PaymentFailed, "", l.paymentFailed)
+	onSignal(ctx, l, "", l.paymentFailed)
 	return errors.Join(err,
-		listen(ctx, l, Renew, models.ActionRenew, l.validateRenew, l.renew),
-		listen(ctx, l, CorrectExpiry, models.ActionCorrectExpiry, l.validateCorrection, l.correctExpiry),
-		listen(ctx, l, ChangeTier, models.ActionChangeTier, l.validateChangeTier, l.changeTier),
-		listen(ctx, l, SetMaxDomains, models.ActionSetMaxDomains, l.validateMaxDomains, l.setMaxDomains),
-		listen(ctx, l, Suspend, models.ActionSuspend, noFields[SuspendRequest], l.suspend),
-		listen(ctx, l, Reinstate, models.ActionReinstate, noFields[ReinstateRequest], l.reinstate),
-		listen(ctx, l, Revoke, models.ActionRevoke, noFields[RevokeRequest], l.revoke),
-		listen(ctx, l, AddEntitlement, "", l.validateAddEntitlement, l.addEntitlement),
+		listen(ctx, l, models.ActionRenew, l.validateRenew, l.renew),
+		listen(ctx, l, models.ActionCorrectExpiry, l.validateCorrection, l.correctExpiry),
+		listen(ctx, l, models.ActionChangeTier, l.validateChangeTier, l.changeTier),
+		listen(ctx, l, models.ActionSetMaxDomains, l.validateMaxDomains, l.setMaxDomains),
+		listen(ctx, l, models.ActionSuspend, noFields[models.SuspendRequest], l.suspend),
+		listen(ctx, l, models.ActionReinstate, noFields[models.ReinstateRequest], l.reinstate),
+		listen(ctx, l, models.ActionRevoke, noFields[models.RevokeRequest], l.revoke),
+		listen(ctx, l, "", l.validateAddEntitlement, l.addEntitlement),
 	)
 }
 
 // listen registers one message as both an update (validated, answered with
-// the new state) and a signal (applied when it can be, logged when it cannot).
-func listen[T message](ctx workflow.Context, l *license, name string, action models.Action,
+// the new state) and a signal (applied when it can be, logged when it
+// cannot), under the name its type gives it.
+func listen[T models.LicenseMessage](ctx workflow.Context, l *license, action models.Action,
 	validate func(workflow.Context, T) error, change func(workflow.Context, T) error,
 ) error {
-	err := workflow.SetUpdateHandlerWithOptions(ctx, name,
+	var zero T
+	err := workflow.SetUpdateHandlerWithOptions(ctx, zero.MessageName(),
 		func(ctx workflow.Context, req T) (LicenseState, error) {
-			return l.apply(ctx, name, action, req, func(ctx workflow.Context) error {
+			return l.apply(ctx, action, req, func(ctx workflow.Context) error {
 				if err := validate(ctx, req); err != nil { // the state may have moved since validation
 					return err
 				}
@@ -195,7 +198,7 @@ func listen[T message](ctx workflow.Context, l *license, name string, action mod
 			if l.draining {
 				return retryLater()
 			}
-			if l.st.seen(req.dedupeRef()) || l.loading() {
+			if l.st.seen(req.DedupeRef()) || l.loading() {
 				return nil // a duplicate changes nothing; a resumed license is checked once loaded
 			}
 			if err := l.checkTransition(ctx, action); err != nil {
@@ -207,7 +210,7 @@ func listen[T message](ctx workflow.Context, l *license, name string, action mod
 	if err != nil {
 		return err
 	}
-	onSignal(ctx, l, name, action, func(ctx workflow.Context, req T) error {
+	onSignal(ctx, l, action, func(ctx workflow.Context, req T) error {
 		if err := validate(ctx, req); err != nil {
 			return err
 		}
@@ -216,12 +219,14 @@ func listen[T message](ctx workflow.Context, l *license, name string, action mod
 	return nil
 }
 
-// onSignal applies every signal called name with change, once the license
+// onSignal applies every signal of T's name with change, once the license
 // is issued (signals that arrive earlier stay buffered until then). A
 // signal cannot be refused, so one that does not apply is logged.
-func onSignal[T message](ctx workflow.Context, l *license, name string, action models.Action,
+func onSignal[T models.LicenseMessage](ctx workflow.Context, l *license, action models.Action,
 	change func(workflow.Context, T) error,
 ) {
+	var zero T
+	name := zero.MessageName()
 	ch := workflow.GetSignalChannel(ctx, name)
 	l.signals = append(l.signals, ch)
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -232,7 +237,7 @@ func onSignal[T message](ctx workflow.Context, l *license, name string, action m
 			var req T
 			ch.Receive(ctx, &req)
 			l.busy++
-			_, err := l.apply(ctx, name, action, req, func(ctx workflow.Context) error { return change(ctx, req) })
+			_, err := l.apply(ctx, action, req, func(ctx workflow.Context) error { return change(ctx, req) })
 			if err != nil {
 				l.logger.Warn("Signal ignored", "signal", name, "error", err)
 			}
@@ -249,7 +254,7 @@ func noFields[T any](workflow.Context, T) error { return nil }
 
 // apply runs one change under the lock, once per message ref, then
 // publishes it.
-func (l *license) apply(ctx workflow.Context, name string, action models.Action, m message, change func(workflow.Context) error) (LicenseState, error) {
+func (l *license) apply(ctx workflow.Context, action models.Action, m models.LicenseMessage, change func(workflow.Context) error) (LicenseState, error) {
 	// An update that arrives while the license is still being issued waits.
 	if err := workflow.Await(ctx, l.st.Issued); err != nil {
 		return l.st, err
@@ -258,17 +263,17 @@ func (l *license) apply(ctx workflow.Context, name string, action models.Action,
 		return l.st, err
 	}
 	defer l.lock.Unlock()
-	if l.st.seen(m.dedupeRef()) {
+	if l.st.seen(m.DedupeRef()) {
 		return l.st, nil
 	}
 	if err := l.checkTransition(ctx, action); err != nil {
 		return l.st, err
 	}
-	l.cause = cause{action: name, actor: m.sentBy()}
+	l.cause = cause{action: m.MessageName(), actor: m.SentBy()}
 	if err := change(ctx); err != nil {
 		return l.st, err
 	}
-	l.st.remember(m.dedupeRef())
+	l.st.remember(m.DedupeRef())
 	l.publish(ctx)
 	l.flushEmails(ctx)
 	return l.st, nil

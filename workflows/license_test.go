@@ -24,7 +24,7 @@ func TestPurchaseIssuesTheLicenseStepByStep(t *testing.T) {
 	r := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
 			st = query(t, env)
-			env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{Reason: "end of test"})
+			signal(env, models.RevokeRequest{Reason: "end of test"})
 		}, time.Hour)
 	})
 	require.NoError(t, r.err)
@@ -115,7 +115,7 @@ func TestRenewalBeforeReminderRearmsTimersOnTheSameDLID(t *testing.T) {
 	first := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
 			dlid = h.license(in.Purchase.LicenseID).Key()
-			update(env, workflows.Renew, workflows.RenewRequest{Months: 12, PaymentRef: "pay-1"}, func(st workflows.LicenseState, err error) {
+			update(env, models.RenewRequest{Months: 12, PaymentRef: "pay-1"}, func(st workflows.LicenseState, err error) {
 				require.NoError(t, err)
 				answer = st
 			})
@@ -154,7 +154,7 @@ func TestRenewalAfterExpiryExtendsFromTheRenewalDate(t *testing.T) {
 	first := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
 			afterExpiry = query(t, env)
-			env.SignalWorkflow(workflows.Renew, workflows.RenewRequest{Months: 12, PaymentRef: "pay-late"})
+			signal(env, models.RenewRequest{Months: 12, PaymentRef: "pay-late"})
 		}, renewedAt.Sub(t0))
 	})
 	require.NoError(t, first.err)
@@ -173,7 +173,7 @@ func TestDuplicateRenewalSignalsAreHarmless(t *testing.T) {
 	first := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
 			for range 3 { // a webhook delivered three times
-				env.SignalWorkflow(workflows.Renew, workflows.RenewRequest{Months: 12, PaymentRef: "evt-1"})
+				signal(env, models.RenewRequest{Months: 12, PaymentRef: "evt-1"})
 			}
 		}, 100*day)
 	})
@@ -186,13 +186,13 @@ func TestDuplicateRenewalSignalsAreHarmless(t *testing.T) {
 	// The same payment again, in the next run: still ignored.
 	second := h.run(*first.next, first.end, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
-			env.SignalWorkflow(workflows.Renew, workflows.RenewRequest{Months: 12, PaymentRef: "evt-1"})
+			signal(env, models.RenewRequest{Months: 12, PaymentRef: "evt-1"})
 		}, day)
 		env.RegisterDelayedCallback(func() {
 			st := query(t, env)
 			assert.Equal(t, once, *st.ExpiresAt)
 			assert.Equal(t, 1, st.Renewals)
-			env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{})
+			signal(env, models.RevokeRequest{})
 		}, 2*day)
 	})
 	require.NoError(t, second.err)
@@ -205,7 +205,7 @@ func TestRevokeStopsAllTimers(t *testing.T) {
 	h.paidOrder(in)
 	r := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
-			update(env, workflows.Revoke, workflows.RevokeRequest{Reason: "chargeback"}, func(st workflows.LicenseState, err error) {
+			update(env, models.RevokeRequest{Reason: "chargeback"}, func(st workflows.LicenseState, err error) {
 				require.NoError(t, err)
 				assert.Equal(t, models.StatusRevoked, st.Status)
 			})
@@ -227,28 +227,28 @@ func TestSuspendAndReinstate(t *testing.T) {
 	var steps []string
 	r := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
-			update(env, workflows.Suspend, workflows.SuspendRequest{Reason: "refund"}, func(st workflows.LicenseState, err error) {
+			update(env, models.SuspendRequest{Reason: "refund"}, func(st workflows.LicenseState, err error) {
 				require.NoError(t, err)
 				steps = append(steps, string(st.Status))
 				assert.Equal(t, models.StatusSuspended, h.license(in.Purchase.LicenseID).Status, "projected before the answer")
 			})
 		}, 10*day)
 		env.RegisterDelayedCallback(func() {
-			update(env, workflows.Suspend, workflows.SuspendRequest{}, func(_ workflows.LicenseState, err error) {
+			update(env, models.SuspendRequest{}, func(_ workflows.LicenseState, err error) {
 				steps = append(steps, rejectionCode(t, err, workflows.RejectConflict))
 			})
 		}, 11*day)
 		env.RegisterDelayedCallback(func() {
-			update(env, workflows.Reinstate, workflows.ReinstateRequest{}, func(st workflows.LicenseState, err error) {
+			update(env, models.ReinstateRequest{}, func(st workflows.LicenseState, err error) {
 				require.NoError(t, err)
 				steps = append(steps, string(st.Status))
 			})
 		}, expires.Add(-10*day).Sub(t0)) // after the 30-day reminder, which a suspended license does not get
 		env.RegisterDelayedCallback(func() {
-			update(env, workflows.Reinstate, workflows.ReinstateRequest{}, func(_ workflows.LicenseState, err error) {
+			update(env, models.ReinstateRequest{}, func(_ workflows.LicenseState, err error) {
 				steps = append(steps, rejectionCode(t, err, workflows.RejectConflict))
 			})
-			env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{})
+			signal(env, models.RevokeRequest{})
 		}, expires.Add(-8*day).Sub(t0))
 	})
 	require.NoError(t, r.err)
@@ -266,20 +266,20 @@ func TestIllegalChangesAreRejectedBeforeTheyEnterHistory(t *testing.T) {
 	}
 	r := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
-			update(env, workflows.Reinstate, workflows.ReinstateRequest{}, collect(workflows.RejectConflict))
-			update(env, workflows.Renew, workflows.RenewRequest{Months: 0}, collect(workflows.RejectInvalidValue))
+			update(env, models.ReinstateRequest{}, collect(workflows.RejectConflict))
+			update(env, models.RenewRequest{Months: 0}, collect(workflows.RejectInvalidValue))
 			past := t0
-			update(env, workflows.Renew, workflows.RenewRequest{ExpiresAt: &past}, collect(workflows.RejectInvalidValue))
-			update(env, workflows.SetMaxDomains, workflows.SetMaxDomainsRequest{MaxDomains: 2, ActiveDomains: 4}, collect(workflows.RejectConflict))
-			update(env, workflows.ChangeTier, workflows.ChangeTierRequest{Tier: "pos"}, collect(workflows.RejectConflict))
-			update(env, workflows.ChangeTier, workflows.ChangeTierRequest{Tier: "gold"}, collect(workflows.RejectInvalidValue))
+			update(env, models.RenewRequest{ExpiresAt: &past}, collect(workflows.RejectInvalidValue))
+			update(env, models.SetMaxDomainsRequest{MaxDomains: 2, ActiveDomains: 4}, collect(workflows.RejectConflict))
+			update(env, models.ChangeTierRequest{Tier: "pos"}, collect(workflows.RejectConflict))
+			update(env, models.ChangeTierRequest{Tier: "gold"}, collect(workflows.RejectInvalidValue))
 		}, day)
 		env.RegisterDelayedCallback(func() {
 			st := query(t, env)
 			assert.Equal(t, 5, st.MaxDomains)
 			assert.Equal(t, "pos", st.Tier)
 			assert.Equal(t, models.AddMonths(t0, 12), *st.ExpiresAt)
-			env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{})
+			signal(env, models.RevokeRequest{})
 		}, 2*day)
 	})
 	require.NoError(t, r.err)
@@ -295,17 +295,17 @@ func TestChangeTierRebuildsEntitlementsAndKeepsCustomOnes(t *testing.T) {
 		env.RegisterDelayedCallback(func() {
 			_, err := h.store.AddCustomEntitlement(context.Background(), in.Purchase.LicenseID, "crm")
 			require.NoError(t, err)
-			update(env, workflows.ChangeTier, workflows.ChangeTierRequest{Tier: "suite"}, func(got workflows.LicenseState, err error) {
+			update(env, models.ChangeTierRequest{Tier: "suite"}, func(got workflows.LicenseState, err error) {
 				require.NoError(t, err)
 				st = got
 			})
 		}, day)
 		env.RegisterDelayedCallback(func() {
-			update(env, workflows.ChangeTier, workflows.ChangeTierRequest{Tier: "pos"}, func(got workflows.LicenseState, err error) {
+			update(env, models.ChangeTierRequest{Tier: "pos"}, func(got workflows.LicenseState, err error) {
 				require.NoError(t, err)
 				st = got
 			})
-			env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{})
+			signal(env, models.RevokeRequest{})
 		}, 2*day)
 	})
 	require.NoError(t, r.err)
@@ -328,8 +328,8 @@ func TestContinueAsNewCarriesTheState(t *testing.T) {
 	h.paidOrder(in)
 	first := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
-			env.SignalWorkflow(workflows.SetMaxDomains, workflows.SetMaxDomainsRequest{MaxDomains: 9, RequestID: "r-1"})
-			env.SignalWorkflow(workflows.Renew, workflows.RenewRequest{Months: 1, PaymentRef: "pay-9"})
+			signal(env, models.SetMaxDomainsRequest{MaxDomains: 9, RequestID: "r-1"})
+			signal(env, models.RenewRequest{Months: 1, PaymentRef: "pay-9"})
 		}, 50*day)
 	})
 	require.NoError(t, first.err)
@@ -346,7 +346,7 @@ func TestContinueAsNewCarriesTheState(t *testing.T) {
 			var meta sdkpb.WorkflowMetadata
 			require.NoError(t, v.Get(&meta))
 			details = meta.GetCurrentDetails()
-			env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{})
+			signal(env, models.RevokeRequest{})
 		}, time.Minute)
 	})
 	require.NoError(t, second.err)
@@ -370,10 +370,10 @@ func TestLifetimeLicenseHasNoTimers(t *testing.T) {
 	r := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
 			st = query(t, env)
-			update(env, workflows.Renew, workflows.RenewRequest{Months: 12}, func(_ workflows.LicenseState, err error) {
+			update(env, models.RenewRequest{Months: 12}, func(_ workflows.LicenseState, err error) {
 				assert.Equal(t, "license_lifetime", rejectionCode(t, err, workflows.RejectConflict))
 			})
-			env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{})
+			signal(env, models.RevokeRequest{})
 		}, 3000*day)
 	})
 	require.NoError(t, r.err)
@@ -424,11 +424,11 @@ func TestMessagesSentDuringIssuingWaitForIt(t *testing.T) {
 	var answer workflows.LicenseState
 	r := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
-			update(env, workflows.SetMaxDomains, workflows.SetMaxDomainsRequest{MaxDomains: 7}, func(st workflows.LicenseState, err error) {
+			update(env, models.SetMaxDomainsRequest{MaxDomains: 7}, func(st workflows.LicenseState, err error) {
 				require.NoError(t, err)
 				answer = st
 			})
-			env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{})
+			signal(env, models.RevokeRequest{})
 		}, 0)
 	})
 	require.NoError(t, r.err)
@@ -466,13 +466,13 @@ func TestTheLicenseNameIsBoughtAndPatched(t *testing.T) {
 		env.RegisterDelayedCallback(func() {
 			bought = query(t, env)
 			projected = h.license(in.Purchase.LicenseID).Name
-			update(env, workflows.Patch, workflows.PatchRequest{Name: ptr("Shop\nB")}, func(_ workflows.LicenseState, err error) { refused = err })
-			update(env, workflows.Patch, workflows.PatchRequest{Name: ptr("Shop B")}, func(st workflows.LicenseState, err error) {
+			update(env, models.PatchRequest{Name: ptr("Shop\nB")}, func(_ workflows.LicenseState, err error) { refused = err })
+			update(env, models.PatchRequest{Name: ptr("Shop B")}, func(st workflows.LicenseState, err error) {
 				require.NoError(t, err)
 				renamed = st
 			})
 		}, day)
-		env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.Revoke, workflows.RevokeRequest{}) }, 2*day)
+		env.RegisterDelayedCallback(func() { signal(env, models.RevokeRequest{}) }, 2*day)
 	})
 	require.NoError(t, r.err)
 	assert.Equal(t, "Shop A", bought.Name)
@@ -493,14 +493,14 @@ func TestPatchAppliesEverythingOrNothing(t *testing.T) {
 	r := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
 		env.RegisterDelayedCallback(func() {
 			before = query(t, env)
-			update(env, workflows.Patch, workflows.PatchRequest{Tier: "gold", MaxDomains: &workflows.SetMaxDomainsRequest{MaxDomains: 9}},
+			update(env, models.PatchRequest{Tier: "gold", MaxDomains: &models.SetMaxDomainsRequest{MaxDomains: 9}},
 				func(_ workflows.LicenseState, err error) { failed = err })
 		}, day)
 		env.RegisterDelayedCallback(func() {
 			assert.Equal(t, before.MaxDomains, query(t, env).MaxDomains, "a failed patch changes nothing")
-			update(env, workflows.Patch, workflows.PatchRequest{
-				Tier: "suite", MaxDomains: &workflows.SetMaxDomainsRequest{MaxDomains: 9},
-				Renew: &workflows.RenewRequest{Months: 1}, Status: models.StatusSuspended, Reason: "audit",
+			update(env, models.PatchRequest{
+				Tier: "suite", MaxDomains: &models.SetMaxDomainsRequest{MaxDomains: 9},
+				Renew: &models.RenewRequest{Months: 1}, Status: models.StatusSuspended, Reason: "audit",
 			}, func(st workflows.LicenseState, err error) {
 				require.NoError(t, err)
 				after = st

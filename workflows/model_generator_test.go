@@ -19,7 +19,7 @@ import (
 func generateSequence(seed uint64) modelSequence {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	order := "model-" + strconv.FormatUint(seed, 36)
-	p := workflows.Purchase{
+	p := workflows.PaidOrder{
 		LicenseID: models.LicenseIDForOrder(order), OrderID: order, CustomerEmail: "customer@example.com",
 		MaxDomains: 1 + rng.IntN(10), Type: models.TypeCommercial,
 	}
@@ -116,29 +116,29 @@ func (g *generator) next() (modelStep, bool) {
 		s.Msg = g.correction(t0.Add(at))
 	case k < 43:
 		at = g.soon()
-		s.Msg = workflows.ChangeTierRequest{Tier: pick(g.rng, "pos", "restaurant", "crm", "erp", "suite", " Suite ", "gold", g.m.tier), RequestID: g.maybeID("req")}
+		s.Msg = models.ChangeTierRequest{Tier: pick(g.rng, "pos", "restaurant", "crm", "erp", "suite", " Suite ", "gold", g.m.tier), RequestID: g.maybeID("req")}
 	case k < 48:
 		at = g.soon()
-		s.Msg = workflows.AddEntitlementRequest{Product: pick(g.rng, "crm", "erp", "hrm", "pos", "shop", "nosuch", ""), RequestID: g.maybeID("req")}
+		s.Msg = models.AddEntitlementRequest{Product: pick(g.rng, "crm", "erp", "hrm", "pos", "shop", "nosuch", ""), RequestID: g.maybeID("req")}
 	case k < 54:
 		at = g.soon()
-		r := workflows.SetMaxDomainsRequest{MaxDomains: g.rng.IntN(21), RequestID: g.maybeID("req")}
+		r := models.SetMaxDomainsRequest{MaxDomains: g.rng.IntN(21), RequestID: g.maybeID("req")}
 		if g.rng.IntN(10) == 0 {
 			r.ActiveDomains = r.MaxDomains + 1
 		}
 		s.Msg = r
 	case k < 59:
 		at = g.soon()
-		s.Msg = workflows.SuspendRequest{Reason: "refund", RequestID: g.maybeID("req")}
+		s.Msg = models.SuspendRequest{Reason: "refund", RequestID: g.maybeID("req")}
 	case k < 64:
 		at = pick(g.rng, g.soon(), g.aroundExpiry(-35*day, 3*day))
-		s.Msg = workflows.ReinstateRequest{RequestID: g.maybeID("req")}
+		s.Msg = models.ReinstateRequest{RequestID: g.maybeID("req")}
 	case k < 65 && g.rng.IntN(2) == 0:
 		at = g.soon()
-		s.Msg = workflows.RevokeRequest{Reason: "chargeback", RequestID: g.maybeID("req")}
+		s.Msg = models.RevokeRequest{Reason: "chargeback", RequestID: g.maybeID("req")}
 	case k < 71:
 		at = g.aroundExpiry(-10*day, 5*day)
-		s.Msg = workflows.PaymentFailedRequest{EventID: g.id("evt"), AmountDue: "149.00 EUR"}
+		s.Msg = models.PaymentFailedRequest{EventID: g.id("evt"), AmountDue: "149.00 EUR"}
 	case k < 76:
 		at = g.soon()
 		s.Msg = g.patch(t0.Add(at))
@@ -159,9 +159,9 @@ func (g *generator) next() (modelStep, bool) {
 			g.soon()), viaObserve
 	}
 	switch s.Msg.(type) {
-	case workflows.PaymentFailedRequest:
+	case models.PaymentFailedRequest:
 		s.Via = viaSignal // payment webhooks only signal
-	case workflows.PatchRequest:
+	case models.PatchRequest:
 		s.Via = viaUpdate // the API's PATCH only updates
 	}
 	if s.Via == viaSignal && s.Msg != nil && messageRef(s.Msg) != "" && g.rng.IntN(8) == 0 {
@@ -216,8 +216,8 @@ func (g *generator) renewalTime() time.Duration {
 	return g.soon()
 }
 
-func (g *generator) renewal(at time.Time) workflows.RenewRequest {
-	r := workflows.RenewRequest{PaymentRef: g.id("pay"), Months: pick(g.rng, g.purchaseMonths, g.purchaseMonths, 1, 12)}
+func (g *generator) renewal(at time.Time) models.RenewRequest {
+	r := models.RenewRequest{PaymentRef: g.id("pay"), Months: pick(g.rng, g.purchaseMonths, g.purchaseMonths, 1, 12)}
 	if g.rng.IntN(2) == 0 {
 		r.OrderID = g.id("renewal")
 	}
@@ -237,14 +237,14 @@ func (g *generator) renewal(at time.Time) workflows.RenewRequest {
 
 // patch combines some of: a tier (as the API sends it: a sellable one), max
 // domains, a renewal or a correction (rarely both, refused), a status.
-func (g *generator) patch(at time.Time) workflows.PatchRequest {
-	p := workflows.PatchRequest{Reason: "by hand", RequestID: g.maybeID("req")}
+func (g *generator) patch(at time.Time) models.PatchRequest {
+	p := models.PatchRequest{Reason: "by hand", RequestID: g.maybeID("req")}
 	some := func() bool { return g.rng.IntN(3) == 0 }
 	if some() {
 		p.Tier = pick(g.rng, "pos", "restaurant", "crm", "erp", "suite", g.m.tier)
 	}
 	if some() {
-		p.MaxDomains = &workflows.SetMaxDomainsRequest{MaxDomains: 1 + g.rng.IntN(20)}
+		p.MaxDomains = &models.SetMaxDomainsRequest{MaxDomains: 1 + g.rng.IntN(20)}
 	}
 	paying := g.last() < g.churn
 	if paying && some() {
@@ -264,8 +264,8 @@ func (g *generator) patch(at time.Time) workflows.PatchRequest {
 	return p
 }
 
-func (g *generator) correction(at time.Time) workflows.CorrectExpiryRequest {
-	r := workflows.CorrectExpiryRequest{Reason: "goodwill", RequestID: g.maybeID("req")}
+func (g *generator) correction(at time.Time) models.CorrectExpiryRequest {
+	r := models.CorrectExpiryRequest{Reason: "goodwill", RequestID: g.maybeID("req")}
 	switch k := g.rng.IntN(10); {
 	case k < 3: // the README's example: 30 days and 20 seconds from now
 		r.ExpiresAt = at.Add(30*day + 20*time.Second)

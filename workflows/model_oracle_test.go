@@ -78,7 +78,7 @@ const (
 
 // newLifecycleModel is the license right after its purchase at `at`: the
 // key delivered, the order invoiced, the first paid period started.
-func newLifecycleModel(p workflows.Purchase, at time.Time) *lifecycleModel {
+func newLifecycleModel(p workflows.PaidOrder, at time.Time) *lifecycleModel {
 	m := &lifecycleModel{
 		orderID: p.OrderID, lifetime: p.Lifetime, tier: p.Tier, maxDomains: p.MaxDomains,
 		handled: map[string]bool{}, refs: map[string]bool{}, now: at,
@@ -269,7 +269,7 @@ func (m *lifecycleModel) change(at time.Time, msg any) bool {
 	now := at.Truncate(time.Second)
 	validExpiry := func(t time.Time) bool { return !t.IsZero() && t.After(at) && !t.After(at.Add(modelMaxAhead)) }
 	switch r := msg.(type) {
-	case workflows.RenewRequest:
+	case models.RenewRequest:
 		switch {
 		case m.lifetime,
 			r.ExpiresAt == nil && (r.Months < 1 || r.Months > modelMaxMonths),
@@ -293,7 +293,7 @@ func (m *lifecycleModel) change(at time.Time, msg any) bool {
 			m.send("renewed", "renewed/"+m.expiryStep())
 		}
 		m.renewals++
-	case workflows.CorrectExpiryRequest:
+	case models.CorrectExpiryRequest:
 		if m.lifetime || !validExpiry(r.ExpiresAt) {
 			return false
 		}
@@ -312,30 +312,30 @@ func (m *lifecycleModel) change(at time.Time, msg any) bool {
 			}
 		}
 		m.handled = kept
-	case workflows.ChangeTierRequest:
+	case models.ChangeTierRequest:
 		tier := strings.ToLower(strings.TrimSpace(r.Tier))
 		if tier == "" || tier == m.tier || catalogTier(tier) == nil {
 			return false
 		}
 		m.tier = tier
-	case workflows.SetMaxDomainsRequest:
+	case models.SetMaxDomainsRequest:
 		if r.MaxDomains < 1 || r.MaxDomains > modelMaxDomains || r.MaxDomains < r.ActiveDomains {
 			return false
 		}
 		m.maxDomains = r.MaxDomains
-	case workflows.SuspendRequest:
+	case models.SuspendRequest:
 		if m.suspended {
 			return false
 		}
 		m.suspended = true
-	case workflows.ReinstateRequest:
+	case models.ReinstateRequest:
 		if !m.suspended {
 			return false
 		}
 		m.suspended = false
-	case workflows.RevokeRequest:
+	case models.RevokeRequest:
 		m.revoked, m.closed = true, true
-	case workflows.AddEntitlementRequest:
+	case models.AddEntitlementRequest:
 		code := strings.TrimSpace(r.Product)
 		if catalogRepo(code) == "" {
 			return false
@@ -343,9 +343,9 @@ func (m *lifecycleModel) change(at time.Time, msg any) bool {
 		if !slices.Contains(m.custom, code) {
 			m.custom = append(m.custom, code)
 		}
-	case workflows.PaymentFailedRequest:
+	case models.PaymentFailedRequest:
 		m.send("payment-failed", "payment-failed/"+r.EventID)
-	case workflows.PatchRequest:
+	case models.PatchRequest:
 		return m.patch(at, r)
 	default:
 		panic("the model does not know the message " + describeMessage(msg))
@@ -357,10 +357,10 @@ func (m *lifecycleModel) change(at time.Time, msg any) bool {
 // domains, the expiry, the status), all or nothing. Status active only
 // reinstates a suspended license; a renewal whose payment ref was already
 // seen is skipped.
-func (m *lifecycleModel) patch(at time.Time, p workflows.PatchRequest) bool {
+func (m *lifecycleModel) patch(at time.Time, p models.PatchRequest) bool {
 	var parts []any
 	if p.Tier != "" {
-		parts = append(parts, workflows.ChangeTierRequest{Tier: p.Tier})
+		parts = append(parts, models.ChangeTierRequest{Tier: p.Tier})
 	}
 	if p.MaxDomains != nil {
 		parts = append(parts, *p.MaxDomains)
@@ -372,18 +372,18 @@ func (m *lifecycleModel) patch(at time.Time, p workflows.PatchRequest) bool {
 		parts = append(parts, *p.Renew)
 	}
 	if p.ExpiresAt != nil {
-		parts = append(parts, workflows.CorrectExpiryRequest{ExpiresAt: *p.ExpiresAt})
+		parts = append(parts, models.CorrectExpiryRequest{ExpiresAt: *p.ExpiresAt})
 	}
 	switch p.Status {
 	case "":
 	case models.StatusSuspended:
-		parts = append(parts, workflows.SuspendRequest{})
+		parts = append(parts, models.SuspendRequest{})
 	case models.StatusActive:
 		if m.suspended {
-			parts = append(parts, workflows.ReinstateRequest{})
+			parts = append(parts, models.ReinstateRequest{})
 		}
 	case models.StatusRevoked:
-		parts = append(parts, workflows.RevokeRequest{})
+		parts = append(parts, models.RevokeRequest{})
 	default:
 		return false
 	}
@@ -413,25 +413,25 @@ func (m *lifecycleModel) clone() *lifecycleModel {
 // messageRef is the id that makes a redelivered message change nothing.
 func messageRef(msg any) string {
 	switch r := msg.(type) {
-	case workflows.RenewRequest:
+	case models.RenewRequest:
 		return r.PaymentRef
-	case workflows.CorrectExpiryRequest:
+	case models.CorrectExpiryRequest:
 		return r.RequestID
-	case workflows.ChangeTierRequest:
+	case models.ChangeTierRequest:
 		return r.RequestID
-	case workflows.SetMaxDomainsRequest:
+	case models.SetMaxDomainsRequest:
 		return r.RequestID
-	case workflows.SuspendRequest:
+	case models.SuspendRequest:
 		return r.RequestID
-	case workflows.ReinstateRequest:
+	case models.ReinstateRequest:
 		return r.RequestID
-	case workflows.RevokeRequest:
+	case models.RevokeRequest:
 		return r.RequestID
-	case workflows.AddEntitlementRequest:
+	case models.AddEntitlementRequest:
 		return r.RequestID
-	case workflows.PaymentFailedRequest:
+	case models.PaymentFailedRequest:
 		return r.EventID
-	case workflows.PatchRequest:
+	case models.PatchRequest:
 		return r.RequestID
 	}
 	return ""

@@ -131,16 +131,16 @@ var modelRegressions = map[string]modelSequence{
 	// A worker down across the 7-day reminder and the expiry sends only the
 	// expiry email when it is back: the reminder is no longer current.
 	"outage-sends-only-the-current-email": {
-		Purchase: workflows.Purchase{LicenseID: "lic_16d11e4e7ae2e07779d3", OrderID: "model-76juxp2h5", CustomerEmail: "customer@example.com", Tier: "restaurant", MaxDomains: 9, Months: 12, Lifetime: false, Type: "commercial"},
+		Purchase: workflows.PaidOrder{LicenseID: "lic_16d11e4e7ae2e07779d3", OrderID: "model-76juxp2h5", CustomerEmail: "customer@example.com", Tier: "restaurant", MaxDomains: 9, Months: 12, Lifetime: false, Type: "commercial"},
 		Steps: []modelStep{
-			{At: 57763705250 * time.Millisecond, Via: viaUpdate, Msg: workflows.RenewRequest{ExpiresAt: timeAt(76574920463 * time.Millisecond), PaymentRef: "pay-9"}}, // 2027-11-09 22:28:25.250
-			{At: 74456573250 * time.Millisecond, Via: viaOutage, Msg: nil, For: 2236792 * time.Second},                                                                // 2028-05-21 03:22:53.250
+			{At: 57763705250 * time.Millisecond, Via: viaUpdate, Msg: models.RenewRequest{ExpiresAt: timeAt(76574920463 * time.Millisecond), PaymentRef: "pay-9"}}, // 2027-11-09 22:28:25.250
+			{At: 74456573250 * time.Millisecond, Via: viaOutage, Msg: nil, For: 2236792 * time.Second},                                                             // 2028-05-21 03:22:53.250
 		},
 	},
 	// A worker down across the expiry of a monthly license still sends the
 	// expiry email when it is back: the end of grace, due too, sends nothing.
 	"outage-across-expiry-and-grace": {
-		Purchase: workflows.Purchase{LicenseID: "lic_da74a8ba515144724030", OrderID: "model-76juxp2io", CustomerEmail: "customer@example.com", Tier: "suite-monthly", MaxDomains: 3, Months: 1, Lifetime: false, Type: "commercial"},
+		Purchase: workflows.PaidOrder{LicenseID: "lic_da74a8ba515144724030", OrderID: "model-76juxp2io", CustomerEmail: "customer@example.com", Tier: "suite-monthly", MaxDomains: 3, Months: 1, Lifetime: false, Type: "commercial"},
 		Steps: []modelStep{
 			{At: 2630194250 * time.Millisecond, Via: viaOutage, Msg: nil, For: 1342119 * time.Second}, // 2026-02-09 19:36:34.250
 		},
@@ -164,7 +164,7 @@ func sequenceSeed(seed uint64, i int) uint64 { return seed*1_000_003 + uint64(i)
 // modelSequence is one generated lifecycle: the purchase at t0, then steps
 // at fixed offsets from it.
 type modelSequence struct {
-	Purchase workflows.Purchase
+	Purchase workflows.PaidOrder
 	Steps    []modelStep
 }
 
@@ -177,7 +177,7 @@ type modelSequence struct {
 type modelStep struct {
 	At     time.Duration
 	Via    string
-	Msg    any
+	Msg    models.LicenseMessage
 	For    time.Duration
 	Repeat int
 }
@@ -267,14 +267,14 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 			actions = append(actions, action{s.At, func(env *testsuite.TestWorkflowEnvironment) {
 				accepted := m.apply(at, s.Msg)
 				if s.Via == viaSignal {
-					env.SignalWorkflow(messageName(s.Msg), s.Msg)
+					signal(env, s.Msg)
 					for range s.Repeat {
 						m.apply(at, s.Msg)
-						env.SignalWorkflow(messageName(s.Msg), s.Msg)
+						signal(env, s.Msg)
 					}
 					return
 				}
-				update(env, messageName(s.Msg), s.Msg, func(_ workflows.LicenseState, err error) {
+				update(env, s.Msg, func(_ workflows.LicenseState, err error) {
 					if stopAt < 0 && (err == nil) != accepted {
 						fail(at, "step %d %s: the update answered %v; the model accepts it: %v", i, describeMessage(s.Msg), err, accepted)
 					}
@@ -618,38 +618,11 @@ func shrinkSequence(t *testing.T, seq modelSequence) (modelSequence, string) {
 	return seq, why
 }
 
-// messageName is the signal or update a message is sent as.
-func messageName(msg any) string {
-	switch msg.(type) {
-	case workflows.RenewRequest:
-		return workflows.Renew
-	case workflows.CorrectExpiryRequest:
-		return workflows.CorrectExpiry
-	case workflows.ChangeTierRequest:
-		return workflows.ChangeTier
-	case workflows.SetMaxDomainsRequest:
-		return workflows.SetMaxDomains
-	case workflows.SuspendRequest:
-		return workflows.Suspend
-	case workflows.ReinstateRequest:
-		return workflows.Reinstate
-	case workflows.RevokeRequest:
-		return workflows.Revoke
-	case workflows.AddEntitlementRequest:
-		return workflows.AddEntitlement
-	case workflows.PaymentFailedRequest:
-		return workflows.PaymentFailed
-	case workflows.PatchRequest:
-		return workflows.Patch
-	}
-	panic(fmt.Sprintf("no message name for %T", msg))
-}
-
 // GoString prints the sequence as Go, to paste into modelRegressions.
 func (s modelSequence) GoString() string {
 	var b strings.Builder
 	p := s.Purchase
-	fmt.Fprintf(&b, "{\n\tPurchase: workflows.Purchase{LicenseID: %q, OrderID: %q, CustomerEmail: %q, Tier: %q, MaxDomains: %d, Months: %d, Lifetime: %v, Type: %q},\n\tSteps: []modelStep{\n",
+	fmt.Fprintf(&b, "{\n\tPurchase: workflows.PaidOrder{LicenseID: %q, OrderID: %q, CustomerEmail: %q, Tier: %q, MaxDomains: %d, Months: %d, Lifetime: %v, Type: %q},\n\tSteps: []modelStep{\n",
 		p.LicenseID, p.OrderID, p.CustomerEmail, p.Tier, p.MaxDomains, p.Months, p.Lifetime, p.Type)
 	for _, st := range s.Steps {
 		msg := "nil"

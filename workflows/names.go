@@ -3,16 +3,10 @@ package workflows
 import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
-
-	"github.com/licenseflow/licenseflow/models"
 )
 
 // TaskQueue is the queue licenseflow's workers poll.
 const TaskQueue = "licenseflow"
-
-// WorkflowID is the id of a license's workflow; the license id is derived
-// from the order id, so one paid order can only ever start one workflow.
-func WorkflowID(licenseID string) string { return "license-" + licenseID }
 
 // ReleaseWorkflowID names the notification workflow of one release, so
 // publishing the same release twice notifies once.
@@ -32,34 +26,6 @@ func WebhookDispatcherID(endpointID string) string { return "webhooks-" + endpoi
 // WakeWebhooks is the signal telling a webhook dispatcher that deliveries
 // are waiting (best effort: the worker's overdue check repeats it).
 const WakeWebhooks = "wake"
-
-// Message names. Each action is both a signal (payment webhooks: durable
-// once accepted, answered at once) and an update (API calls: validated
-// before anything enters history, answered with the new state).
-const (
-	Renew         = string(models.ActionRenew)
-	ChangeTier    = string(models.ActionChangeTier)
-	SetMaxDomains = string(models.ActionSetMaxDomains)
-	Suspend       = string(models.ActionSuspend)
-	Reinstate     = string(models.ActionReinstate)
-	Revoke        = string(models.ActionRevoke)
-)
-
-// CorrectExpiry moves the expiry (a correction, not a renewal); an update
-// and a signal, like the actions.
-const CorrectExpiry = string(models.ActionCorrectExpiry)
-
-// AddEntitlement grants a product beyond the tier (a custom add-on that
-// survives tier changes); an update and a signal, like the actions.
-const AddEntitlement = "add-entitlement"
-
-// PaymentFailed tells the license a renewal payment failed; it emails the
-// customer (dunning). A signal only: payment webhooks send it.
-const PaymentFailed = models.LedgerPaymentFailed
-
-// Patch applies a PatchRequest (several changes, all or nothing); it is an
-// update only, for the API's PATCH.
-const Patch = "patch"
 
 // QueryState returns the live LicenseState.
 const QueryState = "state"

@@ -8,8 +8,9 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 )
 
-// Purchase is the paid order that creates a license.
-type Purchase struct {
+// PaidOrder is the paid order that creates a license, as the workflow
+// issues it (models.Purchase is what the store records of it).
+type PaidOrder struct {
 	LicenseID     string
 	OrderID       string
 	CustomerEmail string
@@ -49,7 +50,7 @@ func (p Policy) withDefaults() Policy {
 // Purchase; a continued run carries State; a resumed run (a renewal after the
 // workflow had closed) has Resume set and loads its state from the database.
 type LicenseInput struct {
-	Purchase Purchase
+	Purchase PaidOrder
 	Policy   Policy
 	State    *LicenseState
 	Resume   bool

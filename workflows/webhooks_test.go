@@ -40,7 +40,7 @@ func TestADispatcherContinuesAsNewWithoutLosingOrRepeatingADelivery(t *testing.T
 		_, err := st.CreateRelease(ctx, models.Release{ProductCode: "pos", Version: fmt.Sprintf("1.0.%d", i), Channel: "stable", PublishedAt: time.Now()})
 		require.NoError(t, err)
 	}
-	acts := &activities.Activities{Store: st, Webhooks: st, WebhookClient: webhooks.AnyTarget().Client(), WebhookSecrets: box}
+	acts := &activities.Activities{Store: st, WebhookClient: webhooks.AnyTarget().Client(), WebhookSecrets: box}
 	in := workflows.WebhookDispatchInput{EndpointID: e.ID, Policy: workflows.WebhookPolicy{FirstRetry: 10 * time.Millisecond, MaxRetry: 50 * time.Millisecond}}
 
 	var suite testsuite.WorkflowTestSuite

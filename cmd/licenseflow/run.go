@@ -182,11 +182,14 @@ func newRouter(cfg config.Config, store *store.Store, keys *sealing.Keyring, c c
 	gin.SetMode(gin.ReleaseMode)
 	deps := app.Deps{
 		Webhooks: hooks,
-		Store:    store, Temporal: c, Namespace: cfg.Temporal.Namespace, WebUIURL: cfg.Temporal.UIURL, Logger: log,
-		Policy:    workflows.Policy{GracePeriod: cfg.GracePeriod, Retention: cfg.Retention},
+		Store:    store, Logger: log,
+		Lifecycle: lifecycle.New(c, lifecycle.Options{
+			Namespace: cfg.Temporal.Namespace, WebUIURL: cfg.Temporal.UIURL, ReleaseEmailsPerMinute: cfg.Site.ReleaseEmailsPerMinute,
+			Policy: workflows.Policy{GracePeriod: cfg.GracePeriod, Retention: cfg.Retention},
+		}),
 		PublicURL: cfg.PublicURL, WebhookSecrets: cfg.Stripe.WebhookSecrets, StripeLivemode: cfg.Stripe.Livemode, Usage: recorder,
 		LastSeen: lastSeen, DomainSilence: cfg.Site.DomainSilence, TokenValidity: cfg.Site.TokenValidity,
-		ReleasesDir: cfg.Site.ReleasesDir, SiteCacheTTL: cacheTTL, AdminEmails: cfg.AdminEmails, ReleaseEmailsPerMinute: cfg.Site.ReleaseEmailsPerMinute, TrustedProxies: cfg.Site.TrustedProxies,
+		ReleasesDir: cfg.Site.ReleasesDir, SiteCacheTTL: cacheTTL, AdminEmails: cfg.AdminEmails, TrustedProxies: cfg.Site.TrustedProxies,
 		Staging: cfg.Site.Staging, Metrics: m, ServeMetrics: cfg.Metrics.Addr == "", MetricsToken: cfg.Metrics.Token,
 		SecretKeys: keys, CodecOrigins: webUIOrigins(cfg.Temporal.UIURL),
 	}

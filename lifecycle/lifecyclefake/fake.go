@@ -5,14 +5,12 @@ package lifecyclefake
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/models"
-	"github.com/licenseflow/licenseflow/workflows"
 )
 
 // Fake is an in-memory lifecycle.Client. Set its answers before the
@@ -21,7 +19,7 @@ type Fake struct {
 	mu sync.Mutex
 
 	// State answers updates and queries.
-	State workflows.LicenseState
+	State lifecycle.Live
 	// Errors the matching calls return; nil succeeds.
 	StartErr, UpdateErr, SignalErr, QueryErr, AnnounceErr, SignInErr, HealthErr error
 	// Issues answers NeedingAttention.
@@ -48,16 +46,16 @@ type Start struct {
 	Order        models.Order
 	Tier         models.Tier
 	CustomerName string
-	// Actor is who the request context named (workflows.WithActor).
+	// Actor is who the request context named (models.WithActor).
 	Actor string
 }
 
-// Message is an UpdateLicense or SignalLicense call; Arg carries the actor
+// Message is an UpdateLicense or SignalLicense call; Msg carries the actor
 // the request context named, as the real client stamps it.
 type Message struct {
 	License models.License
 	Name    string
-	Arg     any
+	Msg     models.LicenseMessage
 }
 
 // Announcement is an AnnounceRelease call.
@@ -74,15 +72,6 @@ type SignIn struct {
 
 var _ lifecycle.Client = (*Fake)(nil)
 
-// Rejection is an update refused by the workflow's validator, as the
-// workflow reports it: kind is workflows.RejectConflict (409) or
-// workflows.RejectInvalidValue (422).
-func Rejection(kind, code, field, message string) error {
-	return temporal.NewApplicationErrorWithOptions(message, kind, temporal.ApplicationErrorOptions{
-		NonRetryable: true, Details: []any{code, field},
-	})
-}
-
 // StartLicense records the start.
 func (f *Fake) StartLicense(ctx context.Context, l models.License, o models.Order, tier models.Tier, customerName string) error {
 	if err := f.before("start"); err != nil {
@@ -90,32 +79,34 @@ func (f *Fake) StartLicense(ctx context.Context, l models.License, o models.Orde
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.starts = append(f.starts, Start{License: l, Order: o, Tier: tier, CustomerName: customerName, Actor: workflows.ActorFrom(ctx)})
+	f.starts = append(f.starts, Start{License: l, Order: o, Tier: tier, CustomerName: customerName, Actor: models.ActorFrom(ctx)})
 	return f.StartErr
 }
 
 // UpdateLicense records the update and answers State or UpdateErr.
-func (f *Fake) UpdateLicense(ctx context.Context, l models.License, update string, arg any) (workflows.LicenseState, error) {
+func (f *Fake) UpdateLicense(ctx context.Context, l models.License, msg models.LicenseUpdate) (lifecycle.Live, error) {
 	if err := f.before("update"); err != nil {
-		return workflows.LicenseState{}, err
+		return lifecycle.Live{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.updates = append(f.updates, Message{License: l, Name: update, Arg: workflows.StampActor(arg, workflows.ActorFrom(ctx))})
+	msg.Stamp(models.ActorFrom(ctx))
+	f.updates = append(f.updates, Message{License: l, Name: msg.MessageName(), Msg: msg})
 	if f.UpdateErr != nil {
-		return workflows.LicenseState{}, f.UpdateErr
+		return lifecycle.Live{}, f.UpdateErr
 	}
 	return f.State, nil
 }
 
 // SignalLicense records the signal.
-func (f *Fake) SignalLicense(ctx context.Context, l models.License, signal string, arg any) error {
+func (f *Fake) SignalLicense(ctx context.Context, l models.License, msg models.LicenseSignal) error {
 	if err := f.before("signal"); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.signals = append(f.signals, Message{License: l, Name: signal, Arg: workflows.StampActor(arg, workflows.ActorFrom(ctx))})
+	msg.Stamp(models.ActorFrom(ctx))
+	f.signals = append(f.signals, Message{License: l, Name: msg.MessageName(), Msg: msg})
 	return f.SignalErr
 }
 
@@ -127,12 +118,12 @@ func (f *Fake) before(call string) error {
 }
 
 // QueryLicense records the query and answers State or QueryErr.
-func (f *Fake) QueryLicense(_ context.Context, workflowID string) (workflows.LicenseState, error) {
+func (f *Fake) QueryLicense(_ context.Context, workflowID string) (lifecycle.Live, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.queries = append(f.queries, workflowID)
 	if f.QueryErr != nil {
-		return workflows.LicenseState{}, f.QueryErr
+		return lifecycle.Live{}, f.QueryErr
 	}
 	return f.State, nil
 }
@@ -201,3 +192,7 @@ func snapshot[T any](f *Fake, list *[]T) []T {
 	defer f.mu.Unlock()
 	return slices.Clone(*list)
 }
+
+// Outage is what the real client answers while Temporal is away (detail
+// stands for Temporal's own error text).
+func Outage(detail string) error { return fmt.Errorf("%w: %s", lifecycle.ErrUnavailable, detail) }
