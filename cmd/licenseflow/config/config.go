@@ -1,6 +1,6 @@
 // Package config reads licenseflow's configuration from environment
 // variables, once, in main. Every variable is declared in Vars, which is
-// also what the README's table and the docker-compose check are held to.
+// also what the table in docs/configuration.md and the docker-compose check are held to.
 package config
 
 import (
@@ -29,7 +29,7 @@ const (
 	RoleMigrate Role = "migrate"
 )
 
-// Roles are the commands, in the order the README lists them.
+// Roles are the commands, in the order docs/configuration.md lists them.
 var Roles = []Role{RoleDev, RoleAPI, RoleWorker, RoleMigrate}
 
 // Var is one environment variable licenseflow reads.
@@ -62,7 +62,7 @@ func (v Var) Reads(role Role) bool { return slices.Contains(v.ReadBy, role) }
 // Requires reports whether role refuses to start without v.
 func (v Var) Requires(role Role) bool { return slices.Contains(v.RequiredBy, role) }
 
-// Vars lists every variable, in README order.
+// Vars lists every variable, in the order docs/configuration.md shows them.
 var Vars = []Var{
 	{Name: "DATABASE_URL", Default: "sqlite:data/licenseflow.db", ReadBy: every, RequiredBy: []Role{RoleAPI, RoleWorker, RoleMigrate},
 		Description: "Application database: `postgres://user:pass@host:5432/db?sslmode=disable` in production, or `sqlite:<path>`. Required by `api`, `worker` and `migrate` (only dev mode falls back to the SQLite file)."},
