@@ -199,7 +199,7 @@ func TestTenParallelActivationsOfAFiveDomainLicense(t *testing.T) {
 	})
 }
 
-// This is the README's offline verification example, run against a real answer.
+// This is the offline verification example of docs/sites.md, run against a real answer.
 func TestOfflineTokenVerifiesWithThePublicKeyAlone(t *testing.T) {
 	s := stack.Start(t, testsupport.SQLite(t), stack.Options{})
 	v := issue(t, s, `{"user_email":"offline@example.com","tier":"suite"}`)

@@ -53,10 +53,10 @@ final class ActivationTest extends ServerTestCase
         self::assertTrue($client->activate($this->dlid(), 'three.example.com')->activated, 'the freed slot is taken');
     }
 
-    public function testTheReadmeExampleLicensesASite(): void
+    public function testTheSiteGuideExampleLicensesASite(): void
     {
-        $readme = (string) file_get_contents(__DIR__ . '/../../../README.md');
-        self::assertSame(1, preg_match('/^## PHP client for sites$.*?^```php\n(.*?)^```/ms', $readme, $example));
+        $guide = (string) file_get_contents(__DIR__ . '/../../../docs/sites.md');
+        self::assertSame(1, preg_match('/^## PHP client for sites$.*?^```php\n(.*?)^```/ms', $guide, $example));
         $code = strtr($example[1], [
             "'https://licenses.vendor.example'" => var_export($this->serverUrl(), true),
             "__DIR__ . '/cache/licenseflow'" => var_export($this->cacheDir(), true),
@@ -66,7 +66,7 @@ final class ActivationTest extends ServerTestCase
         $this->taken = ['readme.example'];
         $dlid = $this->dlid();
 
-        eval($code); // the README's lines as written, pointed at the test server
+        eval($code); // the site guide's lines as written, pointed at the test server
 
         self::assertTrue($licensed ?? null);
         self::assertSame('VALID', $result->code);
