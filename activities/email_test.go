@@ -14,6 +14,7 @@ import (
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 )
 
@@ -35,11 +36,7 @@ func (s cancelledOnAcceptance) Send(ctx context.Context, m email.Message) error 
 // sent when its attempt ended right after, and the retry sent it again.
 func TestAMessageTheServerAcceptedIsNotSentAgainAfterItsAttemptWasCancelled(t *testing.T) {
 	st := testsupport.SQLite(t)
-	mail := testsupport.StartSMTP(t)
-	smtp, err := email.NewSMTPSender(email.SMTPConfig{Host: mail.Host, Port: mail.Port, From: "licenses@vendor.example", TLS: email.TLSNone, Timeout: 5 * time.Second})
-	require.NoError(t, err)
-	renderer, err := email.NewRenderer()
-	require.NoError(t, err)
+	mail, smtp, renderer := mailer(t)
 	licenseID := issuedLicense(t, st)
 
 	attempt, cancel := context.WithCancel(context.Background())
@@ -63,11 +60,19 @@ func TestAMessageTheServerAcceptedIsNotSentAgainAfterItsAttemptWasCancelled(t *t
 	assert.Equal(t, 1, stored[0].Attempts, "the outbox counts every attempt at SMTP")
 }
 
-func issuedLicense(t *testing.T, st interface {
-	GetTier(context.Context, string) (models.Tier, error)
-	RecordPurchase(context.Context, models.Purchase) (models.Order, models.License, bool, error)
-	MintWithEntitlements(context.Context, models.Mint) (models.License, models.Tier, []models.Entitlement, error)
-}) string {
+// mailer is a real SMTP server in process, a sender that delivers to it,
+// and the email templates.
+func mailer(t *testing.T) (*testsupport.MailServer, *email.SMTPSender, *email.Renderer) {
+	t.Helper()
+	mail := testsupport.StartSMTP(t)
+	smtp, err := email.NewSMTPSender(email.SMTPConfig{Host: mail.Host, Port: mail.Port, From: "licenses@vendor.example", TLS: email.TLSNone, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	renderer, err := email.NewRenderer()
+	require.NoError(t, err)
+	return mail, smtp, renderer
+}
+
+func issuedLicense(t *testing.T, st *store.Store) string {
 	t.Helper()
 	ctx := context.Background()
 	tier, err := st.GetTier(ctx, "pos")
@@ -88,11 +93,7 @@ func issuedLicense(t *testing.T, st interface {
 // amount due and the link to pay it, in both bodies.
 func TestThePaymentFailedEmailCarriesTheAmountAndThePaymentLink(t *testing.T) {
 	st := testsupport.SQLite(t)
-	mail := testsupport.StartSMTP(t)
-	smtp, err := email.NewSMTPSender(email.SMTPConfig{Host: mail.Host, Port: mail.Port, From: "licenses@vendor.example", TLS: email.TLSNone, Timeout: 5 * time.Second})
-	require.NoError(t, err)
-	renderer, err := email.NewRenderer()
-	require.NoError(t, err)
+	_, smtp, renderer := mailer(t)
 	licenseID := issuedLicense(t, st)
 	acts := &activities.Activities{
 		Store: st, Renderer: renderer, Sender: smtp,
@@ -100,7 +101,7 @@ func TestThePaymentFailedEmailCarriesTheAmountAndThePaymentLink(t *testing.T) {
 	}
 	in := activities.EmailInput{Key: "license-" + licenseID + "/dunning", LicenseID: licenseID, Template: activities.TemplatePaymentFailed,
 		AmountDue: "€149.00", PaymentURL: "https://pay.example.com/in_dunning"}
-	_, err = acts.SendLicenseEmail(context.Background(), in)
+	_, err := acts.SendLicenseEmail(context.Background(), in)
 	require.NoError(t, err)
 	stored, err := st.ListEmails(context.Background(), models.EmailFilter{LicenseID: licenseID})
 	require.NoError(t, err)
@@ -114,11 +115,7 @@ func TestThePaymentFailedEmailCarriesTheAmountAndThePaymentLink(t *testing.T) {
 // The invoice email names its invoice and total, in both bodies.
 func TestTheInvoiceEmailCarriesTheInvoiceNumberAndTotal(t *testing.T) {
 	st := testsupport.SQLite(t)
-	mail := testsupport.StartSMTP(t)
-	smtp, err := email.NewSMTPSender(email.SMTPConfig{Host: mail.Host, Port: mail.Port, From: "licenses@vendor.example", TLS: email.TLSNone, Timeout: 5 * time.Second})
-	require.NoError(t, err)
-	renderer, err := email.NewRenderer()
-	require.NoError(t, err)
+	_, smtp, renderer := mailer(t)
 	licenseID := issuedLicense(t, st)
 	inv, _, err := st.IssueInvoice(context.Background(), "crash-1", time.Now(), func(models.Invoice) ([]byte, error) { return []byte("%PDF-1.4"), nil })
 	require.NoError(t, err)
@@ -145,11 +142,7 @@ func TestTheInvoiceEmailCarriesTheInvoiceNumberAndTotal(t *testing.T) {
 // version that made the link on the request path still sends that link.
 func TestTheSignInActivityMakesTheLinkAndKeepsNoBodyOnceSent(t *testing.T) {
 	st := testsupport.SQLite(t)
-	mail := testsupport.StartSMTP(t)
-	smtp, err := email.NewSMTPSender(email.SMTPConfig{Host: mail.Host, Port: mail.Port, From: "licenses@vendor.example", TLS: email.TLSNone, Timeout: 5 * time.Second})
-	require.NoError(t, err)
-	renderer, err := email.NewRenderer()
-	require.NoError(t, err)
+	mail, smtp, renderer := mailer(t)
 	acts := &activities.Activities{Store: st, Renderer: renderer, Sender: smtp, From: "licenses@vendor.example",
 		Seller: invoicepdf.Seller{Name: "Moko Consulting"}, PublicURL: "https://licenses.example.com"}
 	ctx := context.Background()
