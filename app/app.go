@@ -78,8 +78,9 @@ type Deps struct {
 	// token.
 	ServeMetrics bool
 	MetricsToken string
-	// SecretKeys encrypt Temporal payloads; with them the router serves the
-	// codec endpoint (/codec/encode, /codec/decode) to signed-in operators.
+	// SecretKeys seal the sites' signing keys in the database and encrypt
+	// Temporal payloads; the router serves the codec endpoint
+	// (/codec/encode, /codec/decode) to signed-in operators. Required.
 	SecretKeys *sealing.Keyring
 	// CodecOrigins are the Temporal Web UI origins that may call the codec
 	// endpoint with an operator's cookies.
@@ -112,15 +113,12 @@ func NewRouter(d Deps) *gin.Engine {
 	}
 	api.Mount(r, api.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, Now: d.Now, ReleasesDir: d.ReleasesDir,
 		WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets})
-	siteapi.Mount(r, siteapi.Deps{Store: d.Store, Usage: d.Usage, PublicURL: d.PublicURL, Now: d.Now,
+	siteapi.Mount(r, siteapi.Deps{Store: d.Store, Keys: d.SecretKeys, Usage: d.Usage, PublicURL: d.PublicURL, Now: d.Now,
 		SiteCacheTTL: d.SiteCacheTTL, Staging: d.Staging, Metrics: d.Metrics, LastSeen: d.LastSeen, DomainSilence: d.DomainSilence,
 		TokenValidity: d.TokenValidity})
 	stripehook.Mount(r, stripehook.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,
 		WebhookSecrets: d.WebhookSecrets, Livemode: d.StripeLivemode, Now: d.Now, Metrics: d.Metrics})
-	var codec gin.HandlerFunc
-	if d.SecretKeys != nil {
-		codec = codecHandler(payloadcodec.New(d.SecretKeys))
-	}
+	codec := codecHandler(payloadcodec.New(d.SecretKeys))
 	web.Mount(r, web.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, PublicURL: d.PublicURL,
 		AdminEmails: d.AdminEmails, WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets, Now: d.Now,
 		Codec: codec, CodecOrigins: d.CodecOrigins})

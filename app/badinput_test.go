@@ -75,9 +75,6 @@ func newBadInputEnv(t *testing.T) *badInputEnv {
 	_, _, err = st.CreateOrder(ctx, models.NewOrder{ID: "bad-pending", Email: "crm@example.com", Tier: tier, Kind: models.OrderNew,
 		Months: 12, MaxDomains: 3, AmountCents: 100, Currency: "EUR"})
 	require.NoError(t, err)
-	_, err = st.ActiveSigningKey(ctx) // answers to sites are signed with it
-	require.NoError(t, err)
-
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	recorder := usage.NewRecorder(st, quiet, 10*time.Millisecond)
 	t.Cleanup(recorder.Close)
@@ -85,10 +82,14 @@ func newBadInputEnv(t *testing.T) *badInputEnv {
 	srv := httptest.NewServer(app.NewRouter(app.Deps{
 		Store: st, Lifecycle: flows, Logger: quiet, PublicURL: "http://licenses.example.com",
 		WebhookSecrets: []string{badInputSecret}, ReleasesDir: t.TempDir(), Usage: recorder,
-		AdminEmails: []string{"ops@example.com"},
-		Webhooks:    app.Webhooks{Secrets: webhooks.NewSecretBox(testsupport.SecretKeys(t))},
+		AdminEmails: []string{"ops@example.com"}, SecretKeys: testsupport.SecretKeys(t),
+		Webhooks: app.Webhooks{Secrets: webhooks.NewSecretBox(testsupport.SecretKeys(t))},
 	}))
 	t.Cleanup(srv.Close)
+	keys, err := http.Get(srv.URL + "/api/v1/keys/public") // makes the key that signs answers to sites
+	require.NoError(t, err)
+	keys.Body.Close()
+	require.Equal(t, http.StatusOK, keys.StatusCode)
 	return &badInputEnv{store: st, flows: flows, srv: srv, license: l, order: "bad-pending"}
 }
 

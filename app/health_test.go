@@ -21,7 +21,7 @@ import (
 func TestReadinessNamesTheDownPartWithoutItsError(t *testing.T) {
 	var logged strings.Builder
 	flows := &lifecyclefake.Fake{HealthErr: errors.New("dial tcp 10.20.30.40:7233: connect: connection refused")}
-	router := app.NewRouter(app.Deps{Store: testsupport.SQLite(t), Lifecycle: flows,
+	router := app.NewRouter(app.Deps{Store: testsupport.SQLite(t), Lifecycle: flows, SecretKeys: testsupport.SecretKeys(t),
 		Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 	w := httptest.NewRecorder()
 	router.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))

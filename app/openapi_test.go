@@ -47,7 +47,7 @@ func documented(t *testing.T, h http.Handler) []string {
 // (and whoever removes one removes its documentation).
 func TestEveryAPIRouteIsDocumentedAndNothingElse(t *testing.T) {
 	gin.SetMode(gin.TestMode)
-	r := app.NewRouter(app.Deps{Store: testsupport.SQLite(t), Lifecycle: &lifecyclefake.Fake{}})
+	r := app.NewRouter(app.Deps{Store: testsupport.SQLite(t), Lifecycle: &lifecyclefake.Fake{}, SecretKeys: testsupport.SecretKeys(t)})
 	var routes []string
 	for _, rt := range r.Routes() {
 		if strings.HasPrefix(rt.Path, "/api/v1/") {
@@ -67,7 +67,7 @@ func TestEveryAPIRouteIsDocumentedAndNothingElse(t *testing.T) {
 
 func TestTheDocumentIsValidOpenAPI31(t *testing.T) {
 	gin.SetMode(gin.TestMode)
-	r := app.NewRouter(app.Deps{Store: testsupport.SQLite(t), Lifecycle: &lifecyclefake.Fake{}})
+	r := app.NewRouter(app.Deps{Store: testsupport.SQLite(t), Lifecycle: &lifecyclefake.Fake{}, SecretKeys: testsupport.SecretKeys(t)})
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/openapi.json", nil))
 	assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))

@@ -4,6 +4,7 @@ package integration
 // earlier licenseflow; it passes only when the attack fails.
 
 import (
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -303,4 +304,68 @@ func assertNothingIssued(t *testing.T, s *stack.Stack, orderID, eventID string) 
 	s.Call(http.MethodGet, "/api/v1/webhooks/stripe/events?outcome=needs_review", nil).JSON(t, &review)
 	require.Len(t, review.Data, 1)
 	assert.Equal(t, eventID, review.Data[0].ID)
+}
+
+// Signing keys used to sit in clear in signing_keys, and rotation kept
+// every old key published forever: a dumped private key forged a lifetime
+// suite token for 10,000 domains that sites accepted, and a leaked key
+// could not be withdrawn. Now a copy of the database holds no key that
+// signs, a token forged under a published key id fails, and a retired key
+// is published no more, so what it signed fails too.
+func TestRedTeamDumpedForgedAndRetiredSigningKeysSignNothing(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		v := issue(t, s, `{"user_email":"keys@example.com","tier":"pos","max_domains":1}`)
+		r := s.CallAs("", http.MethodPost, "/api/v1/licenses/token", siteapi.SiteRequest{DLID: v.DLID})
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var genuine siteapi.LicenseToken
+		r.JSON(t, &genuine)
+		published := publicKeys(t, s)
+		claims, err := licensetoken.Verify(genuine.Token, published)
+		require.NoError(t, err)
+		leaked := claims.KeyID
+
+		// A dump of the database: no private half that signs.
+		var rows []models.SigningKey
+		require.NoError(t, st.DB().Find(&rows).Error)
+		require.NotEmpty(t, rows)
+		for _, row := range rows {
+			assert.True(t, strings.HasPrefix(string(row.SealedPrivateKey), "sealed:v1:") || string(row.SealedPrivateKey) == string(models.PrivateKeyDeleted),
+				"key %s is stored sealed or deleted, not in clear", row.ID)
+			if len(row.SealedPrivateKey) == ed25519.PrivateKeySize {
+				forged, err := licensetoken.Sign(licensetoken.Claims{DLID: v.DLID, Tier: "suite", MaxDomains: 10000}, row.ID, ed25519.PrivateKey(row.SealedPrivateKey))
+				require.NoError(t, err)
+				_, err = licensetoken.Verify(forged, published)
+				assert.Error(t, err, "a token signed with what the database holds for key %s verifies", row.ID)
+			}
+		}
+
+		// A token forged under the published key id with a key of the forger's own.
+		_, forgerKey, err := ed25519.GenerateKey(nil)
+		require.NoError(t, err)
+		forged, err := licensetoken.Sign(licensetoken.Claims{DLID: v.DLID, Tier: "suite", MaxDomains: 10000}, leaked, forgerKey)
+		require.NoError(t, err)
+		_, err = licensetoken.Verify(forged, published)
+		assert.ErrorIs(t, err, licensetoken.ErrInvalid)
+
+		// The key leaked anyway (a backup with LICENSEFLOW_SECRET_KEYS): retired.
+		retire := s.Call(http.MethodPost, "/api/v1/keys/"+leaked+"/retire", nil)
+		require.Equal(t, http.StatusOK, retire.Status, string(retire.Body))
+		var retired siteapi.RetiredKey
+		retire.JSON(t, &retired)
+		assert.Equal(t, leaked, retired.Retired.KeyID)
+		assert.NotEqual(t, leaked, retired.Active.KeyID, "a new key signs in its place")
+		after := publicKeys(t, s)
+		assert.NotContains(t, after, leaked, "a retired key is published no more")
+		_, err = licensetoken.Verify(genuine.Token, after)
+		assert.ErrorIs(t, err, licensetoken.ErrInvalid, "what the retired key signed verifies no more")
+		a := siteCall(t, s, "validate", siteapi.SiteRequest{DLID: v.DLID}) // verified against the keys published now
+		assert.True(t, a.Valid)
+		var row models.SigningKey
+		require.NoError(t, st.DB().First(&row, "id = ?", leaked).Error)
+		assert.Equal(t, models.PrivateKeyDeleted, row.SealedPrivateKey, "the retired key's private half is deleted")
+
+		unknown := s.Call(http.MethodPost, "/api/v1/keys/0123456789abcdef/retire", nil)
+		assert.Equal(t, http.StatusNotFound, unknown.Status, string(unknown.Body))
+	})
 }

@@ -153,8 +153,10 @@ var Operations = []Operation{
 		Answers: answers(http.StatusOK, siteapi.PublicKeys{})},
 	{Method: http.MethodPost, Path: "/api/v1/licenses/{id}/token", Summary: "An offline license token for a license", Auth: Token, Scopes: admin,
 		Answers: answers(http.StatusOK, siteapi.LicenseToken{})},
-	{Method: http.MethodPost, Path: "/api/v1/keys/rotate", Summary: "Start a new signing key (old ones still verify)", Auth: Token, Scopes: admin,
+	{Method: http.MethodPost, Path: "/api/v1/keys/rotate", Summary: "Start a new signing key (the old one verifies for the overlap, signs no more)", Auth: Token, Scopes: admin,
 		Answers: answers(http.StatusCreated, siteapi.PublicKey{})},
+	{Method: http.MethodPost, Path: "/api/v1/keys/{kid}/retire", Summary: "Retire a signing key at once (a leaked one): unpublished, its private half deleted", Auth: Token, Scopes: admin,
+		Answers: answers(http.StatusOK, siteapi.RetiredKey{})},
 
 	// Stripe.
 	{Method: http.MethodPost, Path: "/api/v1/webhooks/stripe", Summary: "Stripe's webhook (each event handled once)", Auth: StripeSignature,

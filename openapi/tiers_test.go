@@ -60,7 +60,7 @@ func TestOpenAPITierBodyRequiresWhatTheServerRequires(t *testing.T) {
 	st := testsupport.SQLite(t)
 	_, err := st.EnsureToken(context.Background(), "catalog", catalogToken, models.StringList{string(models.ScopeCatalogWrite)})
 	require.NoError(t, err)
-	router := app.NewRouter(app.Deps{Store: st})
+	router := app.NewRouter(app.Deps{Store: st, SecretKeys: testsupport.SecretKeys(t)})
 	call := func(method, path string, body map[string]any) (int, string) {
 		raw, err := json.Marshal(body)
 		require.NoError(t, err)

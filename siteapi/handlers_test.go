@@ -46,7 +46,7 @@ func TestASiteActivatesAndValidatesWithSignedAnswers(t *testing.T) {
 	recorder := usage.NewRecorder(st, quiet, 10*time.Millisecond)
 	t.Cleanup(recorder.Close)
 	r := httpx.NewRouter(httpx.Options{Logger: quiet, Database: st})
-	siteapi.Mount(r, siteapi.Deps{Store: st, Usage: recorder, SiteCacheTTL: time.Minute})
+	siteapi.Mount(r, siteapi.Deps{Store: st, Keys: testsupport.SecretKeys(t), Usage: recorder, SiteCacheTTL: time.Minute})
 	call := func(method, path, body string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
 		r.ServeHTTP(w, httptest.NewRequest(method, path, strings.NewReader(body)))

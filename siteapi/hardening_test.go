@@ -46,7 +46,7 @@ func newSiteTest(t *testing.T) *siteTest {
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	api.Mount(r, api.Deps{Store: st, Lifecycle: &lifecyclefake.Fake{}, Renewals: &payments.Renewals{Store: st}, ReleasesDir: t.TempDir()})
-	siteapi.Mount(r, siteapi.Deps{Store: st, Usage: recorder, PublicURL: srv.URL})
+	siteapi.Mount(r, siteapi.Deps{Store: st, Keys: testsupport.SecretKeys(t), Usage: recorder, PublicURL: srv.URL})
 	return &siteTest{store: st, srv: srv}
 }
 

@@ -58,7 +58,7 @@ func newHeartbeatSite(t *testing.T, st *store.Store) *heartbeatSite {
 	t.Cleanup(recorder.Close)
 	t.Cleanup(s.lastSeen.Close)
 	r := httpx.NewRouter(httpx.Options{Logger: quiet, Database: st})
-	siteapi.Mount(r, siteapi.Deps{Store: st, Usage: recorder, SiteCacheTTL: time.Minute, Now: func() time.Time { return s.now },
+	siteapi.Mount(r, siteapi.Deps{Store: st, Keys: testsupport.SecretKeys(t), Usage: recorder, SiteCacheTTL: time.Minute, Now: func() time.Time { return s.now },
 		LastSeen: s.lastSeen, DomainSilence: silence})
 	s.router = r
 	return s

@@ -2,13 +2,15 @@ package siteapi
 
 import (
 	"context"
-	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/licenseflow/licenseflow/licensetoken"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/sealing"
+	"github.com/licenseflow/licenseflow/store"
 )
 
 // signer caches the active signing key, re-reading it every minute so a
@@ -18,17 +20,13 @@ import (
 // same second (answers carry their time to the second) costs no new
 // signature, the most expensive step of an answer.
 type signer struct {
-	store     signingKeys
+	store     *store.Store
+	keys      *sealing.Keyring // opens and seals private halves
 	mu        sync.Mutex
 	current   models.SigningKey
 	loaded    time.Time
 	reloading bool
 	signed    map[string]string // answer body -> signature header, under current
-}
-
-// signingKeys is where the signer finds the active key.
-type signingKeys interface {
-	ActiveSigningKey(ctx context.Context) (models.SigningKey, error)
 }
 
 // maxRememberedSignatures bounds the signatures kept; answers expire with
@@ -75,13 +73,13 @@ func (g *signer) key(ctx context.Context) (models.SigningKey, error) {
 	g.reloading = true
 	since := g.loaded
 	g.mu.Unlock()
-	k, err := g.store.ActiveSigningKey(ctx)
+	k, err := g.read(ctx)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.reloading = false
 	// Keep the key we have when the database fails us, or when a rotation
 	// here set a newer one meanwhile.
-	if err != nil || len(k.PrivateKey) != ed25519.PrivateKeySize || g.loaded != since {
+	if err != nil || g.loaded != since {
 		return g.current, nil
 	}
 	g.use(k)
@@ -90,15 +88,38 @@ func (g *signer) key(ctx context.Context) (models.SigningKey, error) {
 
 // load reads the active key; g.mu is held.
 func (g *signer) load(ctx context.Context) (models.SigningKey, error) {
-	k, err := g.store.ActiveSigningKey(ctx)
+	k, err := g.read(ctx)
 	if err != nil {
 		return k, fmt.Errorf("load signing key: %w", err)
 	}
-	if len(k.PrivateKey) != ed25519.PrivateKeySize {
-		return k, fmt.Errorf("signing key %s is corrupt", k.ID)
-	}
 	g.use(k)
 	return k, nil
+}
+
+// read returns the active key with its private half opened: the first
+// start makes one, and a private half stored in clear (by an older
+// licenseflow) or under a key no longer first in LICENSEFLOW_SECRET_KEYS
+// is sealed again under the current key.
+func (g *signer) read(ctx context.Context) (models.SigningKey, error) {
+	k, err := g.store.ActiveSigningKey(ctx)
+	if errors.Is(err, models.ErrNotFound) {
+		if k, err = newSigningKey(g.keys); err != nil {
+			return k, err
+		}
+		return k, g.store.AddSigningKey(ctx, k, time.Now())
+	}
+	if err != nil {
+		return k, err
+	}
+	k, reseal, err := openSigningKey(g.keys, k)
+	if err != nil || !reseal {
+		return k, err
+	}
+	sealed, err := g.keys.SealText(signingKeyPurpose, string(k.PrivateKey))
+	if err != nil {
+		return k, err
+	}
+	return k, g.store.SealSigningKey(ctx, k.ID, []byte(sealed))
 }
 
 func (g *signer) set(k models.SigningKey) {
@@ -113,4 +134,14 @@ func (g *signer) use(k models.SigningKey) {
 		g.signed = map[string]string{}
 	}
 	g.current, g.loaded = k, time.Now()
+}
+
+// forget drops the key id if it is the one signing, so the next answer
+// reads the active key from the database.
+func (g *signer) forget(id string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.current.ID == id {
+		g.current, g.signed = models.SigningKey{}, nil
+	}
 }

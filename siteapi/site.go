@@ -17,6 +17,7 @@ import (
 	"github.com/licenseflow/licenseflow/licensetoken"
 	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/usage"
 )
@@ -69,6 +70,9 @@ type SiteLicense struct {
 // Deps are the site-facing API's collaborators.
 type Deps struct {
 	Store *store.Store
+	// Keys seal the signing keys' private halves in the database
+	// (LICENSEFLOW_SECRET_KEYS); required.
+	Keys *sealing.Keyring
 	// Usage records site-facing hits.
 	Usage *usage.Recorder
 	// PublicURL is where sites reach licenseflow (download links in feeds).
@@ -109,7 +113,10 @@ func Mount(r gin.IRouter, d Deps) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &server{Deps: d, signer: &signer{store: d.Store},
+	if d.Keys == nil {
+		panic("siteapi: Deps.Keys is required: signing keys are sealed under it")
+	}
+	s := &server{Deps: d, signer: &signer{store: d.Store, keys: d.Keys},
 		unknownKeys: httpx.NewLimiterSet(60, 30), activations: httpx.NewLimiterSet(30, 20)}
 	if d.SiteCacheTTL > 0 {
 		s.cache = NewCache(d.Store, d.SiteCacheTTL)
@@ -127,6 +134,7 @@ func Mount(r gin.IRouter, d Deps) {
 	// Operators issue tokens for a license and rotate the signing key.
 	v1.POST("/licenses/:id/token", admin, s.adminToken)
 	v1.POST("/keys/rotate", admin, s.rotateKey)
+	v1.POST("/keys/:kid/retire", admin, s.retireKey)
 
 	r.GET("/updates/:product", s.joomlaFeed)
 	r.GET("/updates/:product/latest", s.latestVersion)
@@ -451,34 +459,85 @@ type PublicKeys struct {
 	SignatureHeader string      `json:"signature_header"`
 }
 
-// publicKeys publishes every signing key's public half (retired ones too,
-// so what they signed still verifies).
+// publicKeys publishes the public half of every key whose signatures
+// verify: the active key, and a replaced one for keyOverlap after it was
+// replaced, so the tokens and answers it signed verify until they run out.
+// A retired key is not listed.
 func (s *server) publicKeys(c *gin.Context) {
 	if _, err := s.signer.key(c.Request.Context()); err != nil { // the first start creates one
 		httpx.Fail(c, err)
 		return
 	}
-	keys, err := s.Store.SigningKeys(c.Request.Context())
+	keys, err := s.Store.PublishedSigningKeys(c.Request.Context(), s.Now().Add(-keyOverlap(s.tokenValidity())))
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
 	out := make([]PublicKey, len(keys))
 	for i, k := range keys {
-		out[i] = PublicKey{KeyID: k.ID, Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(k.PublicKey), Active: k.Active}
+		out[i] = publicKeyOf(k)
 	}
 	c.JSON(http.StatusOK, PublicKeys{Keys: out, SignatureHeader: licensetoken.SignatureHeader})
 }
 
-// rotateKey makes a new signing key (admin).
+// publicKeyOf is how a key is published.
+func publicKeyOf(k models.SigningKey) PublicKey {
+	return PublicKey{KeyID: k.ID, Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(k.PublicKey), Active: k.Active}
+}
+
+// rotateKey makes a new signing key (admin). The one it replaces signs no
+// more and stays published for the overlap.
 func (s *server) rotateKey(c *gin.Context) {
-	k, err := s.Store.RotateSigningKey(c.Request.Context())
+	k, err := newSigningKey(s.Keys)
+	if err == nil {
+		err = s.Store.AddSigningKey(c.Request.Context(), k, s.Now())
+	}
 	if err != nil {
 		httpx.Fail(c, err)
 		return
 	}
 	s.signer.set(k)
-	c.JSON(http.StatusCreated, PublicKey{KeyID: k.ID, Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(k.PublicKey), Active: true})
+	c.JSON(http.StatusCreated, publicKeyOf(k))
+}
+
+// RetiredKey answers a retirement: the key retired and the one that signs.
+type RetiredKey struct {
+	Retired   PublicKey `json:"retired"`
+	RetiredAt time.Time `json:"retired_at"`
+	Active    PublicKey `json:"active"`
+}
+
+// retireKey retires a signing key (admin), a leaked one at once: it is
+// published no more, so sites that refresh their keys refuse what it
+// signed, and its private half is deleted. Retiring the active key puts a
+// new one in its place.
+func (s *server) retireKey(c *gin.Context) {
+	ctx := c.Request.Context()
+	replacement, err := newSigningKey(s.Keys)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	retired, err := s.Store.RetireSigningKey(ctx, c.Param("kid"), replacement, s.Now())
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	s.signer.forget(retired.ID)
+	active, err := s.signer.key(ctx)
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, RetiredKey{Retired: publicKeyOf(retired), RetiredAt: *retired.RetiredAt, Active: publicKeyOf(active)})
+}
+
+// tokenValidity is how long an offline token is usable.
+func (s *server) tokenValidity() time.Duration {
+	if s.TokenValidity <= 0 {
+		return 30 * 24 * time.Hour
+	}
+	return s.TokenValidity
 }
 
 // LicenseToken is an offline license token and what it claims.
@@ -535,11 +594,7 @@ func (s *server) issueToken(c *gin.Context, sl *models.SiteLicense) {
 	l := sl.License
 	claims := licensetoken.Claims{DLID: l.Key(), Tier: l.TierKey, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil,
 		MaxDomains: l.MaxDomains, IssuedAt: s.Now().UTC().Truncate(time.Second), Entitlements: []string{}}
-	validity := s.TokenValidity
-	if validity <= 0 {
-		validity = 30 * 24 * time.Hour
-	}
-	validUntil := claims.IssuedAt.Add(validity)
+	validUntil := claims.IssuedAt.Add(s.tokenValidity())
 	claims.ValidUntil = &validUntil
 	for _, e := range sl.Entitlements {
 		claims.Entitlements = append(claims.Entitlements, e.Repo)

@@ -2,9 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
@@ -394,40 +391,77 @@ func (s *Store) NotifiableLicenses(ctx context.Context, repo, channel, afterID s
 	return out, nil
 }
 
-// ActiveSigningKey returns the key that signs now, creating the first one.
+// ActiveSigningKey returns the key that signs now, its private half still
+// sealed; a models.ErrNotFound problem before the first one is added.
 func (s *Store) ActiveSigningKey(ctx context.Context) (models.SigningKey, error) {
 	var k models.SigningKey
 	err := s.with(ctx).Order("created_at DESC").First(&k, "active = ?", true).Error
 	if isNotFound(err) {
-		return s.RotateSigningKey(ctx)
+		return k, models.NotFound("no_signing_key", "no signing key has been made yet")
 	}
 	return k, err
 }
 
-// RotateSigningKey makes a new active key; the old ones stay for verification.
-func (s *Store) RotateSigningKey(ctx context.Context) (models.SigningKey, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+// AddSigningKey makes k the active key. The key it replaces signs no more:
+// its private half is deleted, its public half stays published (see
+// PublishedSigningKeys).
+func (s *Store) AddSigningKey(ctx context.Context, k models.SigningKey, now time.Time) error {
+	return s.transaction(ctx, func(tx *Store) error { return tx.addSigningKey(k, now) })
+}
+
+// addSigningKey is AddSigningKey inside the caller's transaction.
+func (s *Store) addSigningKey(k models.SigningKey, now time.Time) error {
+	err := s.db.Model(&models.SigningKey{}).Where("active = ?", true).
+		Updates(map[string]any{"active": false, "replaced_at": now, "private_key": models.PrivateKeyDeleted}).Error
 	if err != nil {
-		return models.SigningKey{}, err
+		return err
 	}
-	var id [8]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return models.SigningKey{}, err
-	}
-	k := models.SigningKey{ID: hex.EncodeToString(id[:]), PublicKey: pub, PrivateKey: priv, Active: true}
-	err = s.transaction(ctx, func(tx *Store) error {
-		if err := tx.db.Model(&models.SigningKey{}).Where("active = ?", true).Update("active", false).Error; err != nil {
+	k.Active, k.ReplacedAt, k.RetiredAt = true, nil, nil
+	return s.db.Create(&k).Error
+}
+
+// RetireSigningKey retires the key id: it is published no more, so nothing
+// it signed verifies, and its private half is deleted. Retiring the active
+// key makes replacement the active key in the same transaction; retiring
+// a retired key changes nothing. An unknown id is a models.ErrNotFound
+// problem.
+func (s *Store) RetireSigningKey(ctx context.Context, id string, replacement models.SigningKey, now time.Time) (models.SigningKey, error) {
+	var k models.SigningKey
+	err := s.transaction(ctx, func(tx *Store) error {
+		err := tx.db.Clauses(clause.Locking{Strength: "UPDATE"}).First(&k, "id = ?", id).Error
+		if isNotFound(err) {
+			return models.NotFound("signing_key_not_found", "no signing key has the id %q; GET /api/v1/keys/public lists the published ones", id)
+		}
+		if err != nil || k.RetiredAt != nil {
 			return err
 		}
-		return tx.db.Create(&k).Error
+		if k.Active {
+			if err := tx.addSigningKey(replacement, now); err != nil {
+				return err
+			}
+		}
+		k.Active, k.SealedPrivateKey, k.RetiredAt = false, models.PrivateKeyDeleted, &now
+		if k.ReplacedAt == nil {
+			k.ReplacedAt = &now
+		}
+		return tx.db.Model(&models.SigningKey{}).Where("id = ?", id).Updates(map[string]any{
+			"active": false, "private_key": k.SealedPrivateKey, "retired_at": now, "replaced_at": *k.ReplacedAt}).Error
 	})
 	return k, err
 }
 
-// SigningKeys lists every key, newest first.
-func (s *Store) SigningKeys(ctx context.Context) ([]models.SigningKey, error) {
+// PublishedSigningKeys lists, newest first, the keys whose signatures
+// verify: the active one and those replaced after since, not retired.
+func (s *Store) PublishedSigningKeys(ctx context.Context, since time.Time) ([]models.SigningKey, error) {
 	var out []models.SigningKey
-	return out, s.with(ctx).Order("created_at DESC").Find(&out).Error
+	return out, s.with(ctx).Where("retired_at IS NULL AND (active = ? OR replaced_at > ?)", true, since).
+		Order("created_at DESC").Find(&out).Error
+}
+
+// SealSigningKey stores the private half of the active key id sealed
+// again (see siteapi's signer).
+func (s *Store) SealSigningKey(ctx context.Context, id string, sealed []byte) error {
+	return s.with(ctx).Model(&models.SigningKey{}).Where("id = ? AND active = ?", id, true).Update("private_key", sealed).Error
 }
 
 // SetDomains makes domains (normalized, see models.NormalizeDomainList) the

@@ -148,21 +148,67 @@ func TestUsageIsCountedByKindAndDay(t *testing.T) {
 	})
 }
 
-func TestSigningKeysRotate(t *testing.T) {
-	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
-		first, err := store.ActiveSigningKey(ctx)
+// A replaced key signs no more (its private half is gone) and stays
+// published for the overlap; a retired one is published no more, and
+// retiring the active key puts its replacement in its place.
+func TestSigningKeysRotateAndRetire(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		_, err := st.ActiveSigningKey(ctx)
+		require.ErrorIs(t, err, models.ErrNotFound, "no key before the first one is added")
+		key := func(id string) models.SigningKey {
+			return models.SigningKey{ID: id, PublicKey: []byte("public " + id), SealedPrivateKey: []byte("sealed:v1:k1:" + id)}
+		}
+		published := func(since time.Time) []string {
+			t.Helper()
+			keys, err := st.PublishedSigningKeys(ctx, since)
+			require.NoError(t, err)
+			var ids []string
+			for _, k := range keys {
+				ids = append(ids, k.ID)
+			}
+			return ids
+		}
+		t0 := time.Now().UTC().Truncate(time.Second)
+		require.NoError(t, st.AddSigningKey(ctx, key("first"), t0))
+		require.NoError(t, st.AddSigningKey(ctx, key("second"), t0.Add(time.Hour)))
+		active, err := st.ActiveSigningKey(ctx)
 		require.NoError(t, err)
-		again, err := store.ActiveSigningKey(ctx)
+		assert.Equal(t, "second", active.ID)
+		assert.Equal(t, []byte("sealed:v1:k1:second"), active.SealedPrivateKey)
+
+		assert.Equal(t, []string{"second", "first"}, published(t0), "replaced within the overlap: still published")
+		assert.Equal(t, []string{"second"}, published(t0.Add(2*time.Hour)), "replaced before the overlap: not published")
+		var first models.SigningKey
+		require.NoError(t, st.DB().First(&first, "id = ?", "first").Error)
+		assert.Equal(t, models.PrivateKeyDeleted, first.SealedPrivateKey, "a replaced key's private half is deleted")
+		require.NotNil(t, first.ReplacedAt)
+		assert.True(t, first.ReplacedAt.Equal(t0.Add(time.Hour)))
+
+		retired, err := st.RetireSigningKey(ctx, "first", key("unused"), t0.Add(2*time.Hour))
 		require.NoError(t, err)
-		assert.Equal(t, first.ID, again.ID)
-		second, err := store.RotateSigningKey(ctx)
+		require.NotNil(t, retired.RetiredAt)
+		assert.Equal(t, []string{"second"}, published(t0), "a retired key is not published, overlap or not")
+
+		retired, err = st.RetireSigningKey(ctx, "second", key("third"), t0.Add(3*time.Hour))
 		require.NoError(t, err)
-		active, err := store.ActiveSigningKey(ctx)
+		assert.False(t, retired.Active)
+		active, err = st.ActiveSigningKey(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, second.ID, active.ID)
-		keys, err := store.SigningKeys(ctx)
+		assert.Equal(t, "third", active.ID, "retiring the active key makes its replacement active")
+		assert.Equal(t, []string{"third"}, published(t0))
+		var second models.SigningKey
+		require.NoError(t, st.DB().First(&second, "id = ?", "second").Error)
+		assert.Equal(t, models.PrivateKeyDeleted, second.SealedPrivateKey)
+
+		again, err := st.RetireSigningKey(ctx, "second", key("fourth"), t0.Add(4*time.Hour))
+		require.NoError(t, err, "retiring twice changes nothing")
+		assert.True(t, again.RetiredAt.Equal(*retired.RetiredAt))
+		active, err = st.ActiveSigningKey(ctx)
 		require.NoError(t, err)
-		assert.Len(t, keys, 2, "the retired key stays for verification")
+		assert.Equal(t, "third", active.ID)
+
+		_, err = st.RetireSigningKey(ctx, "nope", key("fifth"), t0)
+		require.ErrorIs(t, err, models.ErrNotFound)
 	})
 }
 

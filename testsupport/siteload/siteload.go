@@ -26,6 +26,7 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/usage"
 )
 
@@ -119,7 +120,7 @@ func SiteAPI(tb testing.TB, st *store.Store) string {
 	tb.Cleanup(lastSeen.Close)
 	m := metrics.New() // as in production: every request and validation is counted
 	router := httpx.NewRouter(httpx.Options{Logger: quiet, Database: st, Requests: m})
-	siteapi.Mount(router, siteapi.Deps{Store: st, Usage: recorder, SiteCacheTTL: 30 * time.Second,
+	siteapi.Mount(router, siteapi.Deps{Store: st, Keys: testsupport.SecretKeys(tb), Usage: recorder, SiteCacheTTL: 30 * time.Second,
 		Staging: models.DefaultStagingRule(), Metrics: m, LastSeen: lastSeen, DomainSilence: 30 * 24 * time.Hour})
 	return Serve(tb, router)
 }

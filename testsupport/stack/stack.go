@@ -194,7 +194,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 		SiteCacheTTL: time.Minute, // the worker writes through the same store: every change invalidates
 		AdminEmails:  []string{OperatorEmail}, Webhooks: hooks,
 		Staging: models.DefaultStagingRule(),
-		Metrics: m, ServeMetrics: true,
+		Metrics: m, ServeMetrics: true, SecretKeys: keys,
 	})))
 	t.Cleanup(recorder.Close)
 	t.Cleanup(lastSeen.Close)

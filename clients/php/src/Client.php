@@ -66,7 +66,7 @@ final class Client
         $this->transport = $transport
             ?? (extension_loaded('curl') ? new CurlTransport($timeout) : new StreamTransport($timeout));
         $this->clock = $clock ?? new SystemClock();
-        $this->keys = new KeyRing(fn (): string => $this->publicKeysBody(), $cache, $publicKeys);
+        $this->keys = new KeyRing(fn (): string => $this->publicKeysBody(), $cache, $this->clock, $publicKeys);
         $this->answers = new AnswerCache($cache, $this->keys);
     }
 

@@ -5,26 +5,36 @@ declare(strict_types=1);
 namespace Licenseflow\Client;
 
 use Licenseflow\Client\Cache\Cache;
+use Licenseflow\Client\Clock\Clock;
+use Licenseflow\Client\Exception\RequestException;
 use Licenseflow\Client\Exception\SignatureException;
 use Licenseflow\Client\Exception\UnreachableException;
 
 /**
  * Licenseflow's Ed25519 public keys by key id, and the checks that use
- * them. Keys come from GET /api/v1/keys/public and are cached with no
- * expiry: licenseflow keeps retired keys listed, so a cached set only
- * lacks keys made since. A signature by an unknown key id triggers one
- * refresh, then fails. Pinned keys are never fetched.
+ * them. Keys come from GET /api/v1/keys/public and are cached; a set older
+ * than REFRESH_AFTER is fetched again at its next use, so a key licenseflow
+ * retired (a leaked one) stops verifying within a day. While licenseflow
+ * cannot be reached the cached set goes on serving. A signature by an
+ * unknown key id triggers one refresh, then fails. Pinned keys are never
+ * fetched.
  *
  * @internal
  */
 final class KeyRing
 {
     public const CACHE_KEY = 'public-keys';
+    /** Seconds a fetched set of keys is used before it is fetched again. */
+    public const REFRESH_AFTER = 86400;
 
     /** @var array<string, string>|null key id => 32-byte public key */
     private ?array $keys;
+    /** When $keys were fetched (Unix time); 0 when unknown. */
+    private int $fetchedAt = 0;
     /** @var array<string, true> key ids already refreshed for */
     private array $refreshedFor = [];
+    /** Whether a stale set was already refreshed, or tried, by this instance. */
+    private bool $staleTried = false;
 
     /**
      * @param \Closure(): string $fetch returns the body of GET /api/v1/keys/public
@@ -33,6 +43,7 @@ final class KeyRing
     public function __construct(
         private readonly \Closure $fetch,
         private readonly Cache $cache,
+        private readonly Clock $clock,
         private readonly ?array $pinned = null,
     ) {
         $this->keys = $pinned === null ? null : self::decodeKeys($pinned);
@@ -102,6 +113,15 @@ final class KeyRing
         if ($this->keys === null) {
             $this->keys = $this->fromCache() ?? [];
         }
+        if ($this->pinned === null && !$this->staleTried
+            && $this->clock->now()->getTimestamp() - $this->fetchedAt >= self::REFRESH_AFTER) {
+            $this->staleTried = true;
+            try {
+                $this->refresh();
+            } catch (UnreachableException | RequestException) {
+                // Offline: the cached keys go on serving until licenseflow answers.
+            }
+        }
         if (!isset($this->keys[$kid]) && $this->pinned === null && !isset($this->refreshedFor[$kid])) {
             $this->refresh();
             // Only a refresh that happened counts: after a failed one (offline)
@@ -122,14 +142,19 @@ final class KeyRing
             throw new UnreachableException('licenseflow did not answer with its public keys');
         }
         $this->keys = $keys;
-        $this->cache->set(self::CACHE_KEY, $body);
+        $this->fetchedAt = $this->clock->now()->getTimestamp();
+        $this->cache->set(self::CACHE_KEY, (string) json_encode(['fetched_at' => $this->fetchedAt, 'body' => $body]));
     }
 
     /** @return array<string, string>|null */
     private function fromCache(): ?array
     {
-        $body = $this->cache->get(self::CACHE_KEY);
-        return $body === null ? null : self::parse($body);
+        $entry = json_decode($this->cache->get(self::CACHE_KEY) ?? '', true);
+        if (!is_array($entry) || !is_string($entry['body'] ?? null)) {
+            return null; // nothing cached, or cached by an older client: fetched again
+        }
+        $this->fetchedAt = is_int($entry['fetched_at'] ?? null) ? $entry['fetched_at'] : 0;
+        return self::parse($entry['body']);
     }
 
     /** @return array<string, string>|null */

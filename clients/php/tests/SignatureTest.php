@@ -133,6 +133,6 @@ final class SignatureTest extends ServerTestCase
         $reader = $this->client($cache, url: $this->unreachableUrl());
         self::assertTrue($reader->validate($this->dlid())->fromCache, 'the refreshed keys were cached');
         $signedBefore = $reader->validate($this->dlid(), product: 'pos');
-        self::assertTrue($signedBefore->valid && $signedBefore->fromCache, 'retired keys stay published');
+        self::assertTrue($signedBefore->valid && $signedBefore->fromCache, 'a replaced key stays published for the overlap');
     }
 }

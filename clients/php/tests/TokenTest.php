@@ -69,6 +69,26 @@ final class TokenTest extends ServerTestCase
         self::assertFalse($this->client($cache, clock: $expired)->checkToken($token), 'an expired token is refused');
     }
 
+    public function testATokenSignedByARetiredKeyFailsOnceTheKeysAreADayOld(): void
+    {
+        $cache = $this->newCache();
+        $token = $this->client($cache)->requestToken($this->dlid());
+        $kid = $this->client($cache)->verifyToken($token)->keyId;
+        $retired = $this->admin('POST', '/api/v1/keys/' . $kid . '/retire');
+        self::assertSame(200, $retired->status, $retired->body);
+
+        self::assertTrue($this->client($cache)->checkToken($token), 'keys fetched less than a day ago still verify it');
+        $dayLater = FixedClock::in('+1 day +1 minute');
+        self::assertFalse(
+            $this->client($cache, clock: $dayLater)->checkToken($token),
+            'a day after the keys were fetched they are fetched again, and the retired key verifies nothing',
+        );
+        $offline = $this->client($cache, url: $this->unreachableUrl(), clock: FixedClock::in('+3 days'));
+        self::assertFalse($offline->checkToken($token), 'offline, the keys last fetched stand: still without the retired key');
+        $fresh = $this->client($cache, clock: $dayLater)->requestToken($this->dlid());
+        self::assertTrue($offline->checkToken($fresh), 'the key that replaced it verifies, offline too');
+    }
+
     public function testAnUnknownKeyGetsNoToken(): void
     {
         try {

@@ -75,7 +75,7 @@ var Vars = []Var{
 	{Name: "LICENSEFLOW_ADMIN_EMAILS", Default: "", ReadBy: apiSide,
 		Description: "Comma-separated operator emails that may sign in to /admin by magic link (an admin API token also works)."},
 	{Name: "LICENSEFLOW_SECRET_KEYS", Default: "", ReadBy: services, RequiredBy: []Role{RoleAPI, RoleWorker},
-		Description: "Key-encryption keys that seal every secret licenseflow stores (webhook signing secrets and the other sealed values): `id:key` pairs, comma-separated, the current key first; each key is 32 random bytes, base64 (`openssl rand -base64 32`). Required by `api` and `worker`. Dev mode: generated once into `<data dir>/secret-keys` when unset. To rotate, put a new key first and keep the old ones after it."},
+		Description: "Key-encryption keys that seal every secret licenseflow stores (webhook signing secrets, the private halves of the keys that sign site answers and offline tokens) and encrypt every Temporal payload: `id:key` pairs, comma-separated, the current key first; each key is 32 random bytes, base64 (`openssl rand -base64 32`). Required by `api` and `worker`. Dev mode: generated once into `<data dir>/secret-keys` when unset. To rotate, put a new key first and keep the old ones after it."},
 	{Name: "LICENSEFLOW_DATA_DIR", Default: "data", ReadBy: devOnly,
 		Description: "Dev mode: directory for the embedded Temporal server's SQLite file."},
 	{Name: "LICENSEFLOW_GRACE_DAYS", Default: "7", ReadBy: apiSide,
