@@ -15,11 +15,14 @@ type ProductRequest struct {
 	Repo        string          `json:"repo"`
 	Name        string          `json:"name"`
 	Platform    models.Platform `json:"platform"`
-	RequiresKey *bool           `json:"requires_key"`
+	RequiresKey *bool           `json:"requires_key,omitempty"`
+	// DomainRequired (default false) refuses site requests for the product
+	// that name no domain.
+	DomainRequired bool `json:"domain_required,omitempty"`
 }
 
 func (r ProductRequest) product() models.Product {
-	p := models.Product{Code: r.Code, Repo: r.Repo, Name: r.Name, Platform: r.Platform, RequiresKey: true}
+	p := models.Product{Code: r.Code, Repo: r.Repo, Name: r.Name, Platform: r.Platform, RequiresKey: true, DomainRequired: r.DomainRequired}
 	if r.RequiresKey != nil {
 		p.RequiresKey = *r.RequiresKey
 	}

@@ -200,18 +200,19 @@ func emailView(m models.EmailMessage) EmailView {
 
 // ProductView is a catalog product.
 type ProductView struct {
-	Code        string          `json:"code"`
-	Repo        string          `json:"repo"`
-	Name        string          `json:"name"`
-	Platform    models.Platform `json:"platform"`
-	RequiresKey bool            `json:"requires_key"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
+	Code           string          `json:"code"`
+	Repo           string          `json:"repo"`
+	Name           string          `json:"name"`
+	Platform       models.Platform `json:"platform"`
+	RequiresKey    bool            `json:"requires_key"`
+	DomainRequired bool            `json:"domain_required"`
+	CreatedAt      time.Time       `json:"created_at"`
+	UpdatedAt      time.Time       `json:"updated_at"`
 }
 
 func productView(p models.Product) ProductView {
 	return ProductView{Code: p.Code, Repo: p.Repo, Name: p.Name, Platform: p.Platform, RequiresKey: p.RequiresKey,
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		DomainRequired: p.DomainRequired, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
 // TierView is a sellable tier.

@@ -163,10 +163,17 @@ func TestRedTeamStagingFarmOnAOneDomainLicenseFails(t *testing.T) {
 
 // One key, every site: feeds, latest and downloads used to take only the
 // key. A site that names a domain not active on the license now gets the
-// empty feed and 403, like an unlicensed key.
+// empty feed and 403, like an unlicensed key; for a product marked
+// domain_required, so does one that names no domain.
 func TestRedTeamFeedAndDownloadForAnUnlicensedDomainFail(t *testing.T) {
 	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
 		s := stack.Start(t, st, stack.Options{})
+		var pos api.ProductView
+		s.Call(http.MethodGet, "/api/v1/products/pos", nil).JSON(t, &pos)
+		// A site that names no domain gets nothing either:
+		put := s.Call(http.MethodPut, "/api/v1/products/pos", api.ProductRequest{Code: pos.Code, Repo: pos.Repo, Name: pos.Name,
+			Platform: pos.Platform, RequiresKey: &pos.RequiresKey, DomainRequired: true})
+		require.Equal(t, http.StatusOK, put.Status, string(put.Body))
 		v := issue(t, s, `{"user_email":"feeds@example.com","tier":"pos","max_domains":1}`)
 		a := siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: "shop.com"})
 		require.True(t, *a.Activated, a.Detail)
@@ -181,6 +188,9 @@ func TestRedTeamFeedAndDownloadForAnUnlicensedDomainFail(t *testing.T) {
 		}
 		assert.Len(t, feed("https://www.shop.com").Updates, 1, "the licensed site sees the release")
 		assert.Empty(t, feed("pirate-shop.com").Updates, "another site with the same key sees nothing")
+		assert.Empty(t, feed("").Updates, "a site that names no domain sees nothing")
+		answer := siteCall(t, s, "validate", siteapi.SiteRequest{DLID: v.DLID, Product: "pos"})
+		assert.Equal(t, models.CodeDomainRequired, answer.Code, "nor is a key valid for the product without its site")
 
 		latest := s.CallAs("", http.MethodGet, "/updates/pos/latest?dlid="+v.DLID+"&domain=pirate-shop.com", nil)
 		assert.NotEqual(t, "2.0.0", string(latest.Body))
@@ -188,6 +198,8 @@ func TestRedTeamFeedAndDownloadForAnUnlicensedDomainFail(t *testing.T) {
 		assert.Equal(t, "2.0.0", string(latest.Body))
 
 		download := s.CallAs("", http.MethodGet, "/downloads/pos/2.0.0?dlid="+v.DLID+"&domain=pirate-shop.com", nil)
+		assert.Equal(t, http.StatusForbidden, download.Status, string(download.Body))
+		download = s.CallAs("", http.MethodGet, "/downloads/pos/2.0.0?dlid="+v.DLID, nil)
 		assert.Equal(t, http.StatusForbidden, download.Status, string(download.Body))
 		download = s.CallAs("", http.MethodGet, "/downloads/pos/2.0.0?dlid="+v.DLID+"&domain=shop.com", nil)
 		assert.Equal(t, http.StatusOK, download.Status, string(download.Body))

@@ -20,13 +20,18 @@ const (
 // Product is one installable extension: its code (used in tiers), the
 // repository / extension name entitlements point at, and its platform.
 type Product struct {
-	Code        string    `gorm:"primaryKey;size:64" json:"code"`
-	Repo        string    `gorm:"size:128;not null;uniqueIndex" json:"repo"`
-	Name        string    `gorm:"size:200;not null" json:"name"`
-	Platform    Platform  `gorm:"size:16;not null" json:"platform"`
-	RequiresKey bool      `gorm:"not null" json:"requires_key"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	Code        string   `gorm:"primaryKey;size:64" json:"code"`
+	Repo        string   `gorm:"size:128;not null;uniqueIndex" json:"repo"`
+	Name        string   `gorm:"size:200;not null" json:"name"`
+	Platform    Platform `gorm:"size:16;not null" json:"platform"`
+	RequiresKey bool     `gorm:"not null" json:"requires_key"`
+	// DomainRequired serves the product to activated domains only: a
+	// validation, feed, version check or download for it that names no
+	// domain is refused (DOMAIN_REQUIRED), so one key cannot update sites
+	// that never took a slot.
+	DomainRequired bool      `gorm:"not null;default:false" json:"domain_required"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // Term is how long one purchase of a tier lasts.

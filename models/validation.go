@@ -11,6 +11,7 @@ const (
 	CodeRevoked            = "REVOKED"
 	CodeSuspended          = "SUSPENDED"
 	CodeNotEntitled        = "NOT_ENTITLED"
+	CodeDomainRequired     = "DOMAIN_REQUIRED"
 	CodeDomainNotActivated = "DOMAIN_NOT_ACTIVATED"
 	CodeTooManyDomains     = "TOO_MANY_DOMAINS"
 	CodeExpired            = "EXPIRED"
@@ -30,6 +31,9 @@ type ValidationFacts struct {
 	Product string
 	// Domain is the normalized domain asked about ("" = no domain check).
 	Domain string
+	// DomainRequired says Product serves activated domains only, so a
+	// request without Domain is refused.
+	DomainRequired bool
 	// ActiveDomains are the license's active domains.
 	ActiveDomains []string
 	// StagingDomains are the active domains that are staging copies: they
@@ -51,7 +55,7 @@ type Decision struct {
 }
 
 // Decide applies the checks in their fixed order: NOT_FOUND, REVOKED,
-// SUSPENDED, NOT_ENTITLED, DOMAIN_NOT_ACTIVATED / TOO_MANY_DOMAINS,
+// SUSPENDED, NOT_ENTITLED, DOMAIN_REQUIRED, DOMAIN_NOT_ACTIVATED / TOO_MANY_DOMAINS,
 // EXPIRED (valid during the grace period, detail IN_GRACE), VALID.
 func Decide(f ValidationFacts) Decision {
 	l := f.License
@@ -64,6 +68,8 @@ func Decide(f ValidationFacts) Decision {
 		return Decision{Code: CodeSuspended, Detail: "the license is suspended; contact the vendor"}
 	case f.Product != "" && !slices.Contains(f.Entitled, f.Product):
 		return Decision{Code: CodeNotEntitled, Detail: "the license does not include " + f.Product}
+	case f.DomainRequired && f.Domain == "":
+		return Decision{Code: CodeDomainRequired, Detail: f.Product + " is served to activated domains only: send the site's domain"}
 	}
 	if f.Domain != "" && !slices.Contains(f.ActiveDomains, f.Domain) {
 		if !f.DomainIsStaging && len(f.ActiveDomains)-len(f.StagingDomains) >= l.MaxDomains {

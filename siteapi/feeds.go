@@ -292,16 +292,12 @@ func (s *server) download(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	channels, ok := s.feedAccess(c, product, models.UsageDownload)
+	d, channels, ok := s.access(c, c.Query("dlid"), c.Query("domain"), product, models.UsageDownload)
 	if !ok {
 		return
 	}
 	if !slices.Contains(channels, r.Channel) {
-		msg := fmt.Sprintf("this license key is not entitled to %s %s (%s channel); check the key in the extension's settings or renew the license", product.Name, r.Version, r.Channel)
-		if c.Query("dlid") == "" {
-			msg = fmt.Sprintf("%s downloads need a license key: add ?dlid=<your key> (Joomla: the update site's Download Key field)", product.Name)
-		}
-		httpx.Fail(c, httpx.NewError(http.StatusForbidden, "not_entitled", "dlid", msg))
+		httpx.Fail(c, downloadRefused(c, product, r, d))
 		return
 	}
 	f, err := os.Open(r.Path)
@@ -315,4 +311,21 @@ func (s *server) download(c *gin.Context) {
 	c.Header("Digest", "sha-256="+base64.StdEncoding.EncodeToString(sum))
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename=%q`, r.Filename))
 	http.ServeContent(c.Writer, c.Request, r.Filename, r.PublishedAt, f)
+}
+
+// downloadRefused says why a download is refused and what to fix.
+func downloadRefused(c *gin.Context, product models.Product, r models.Release, d models.Decision) error {
+	switch {
+	case c.Query("dlid") == "":
+		return httpx.NewError(http.StatusForbidden, "not_entitled", "dlid",
+			fmt.Sprintf("%s downloads need a license key: add ?dlid=<your key> (Joomla: the update site's Download Key field)", product.Name))
+	case d.Code == models.CodeDomainRequired:
+		return httpx.NewError(http.StatusForbidden, "domain_required", "domain",
+			fmt.Sprintf("%s downloads name the site they are for: add &domain=<the site's domain>, activated on the license (the licenseflow PHP client's update helpers add it)", product.Name))
+	case d.Code == models.CodeDomainNotActivated || d.Code == models.CodeTooManyDomains:
+		return httpx.NewError(http.StatusForbidden, strings.ToLower(d.Code), "domain",
+			fmt.Sprintf("%s is not activated on this license: activate the site first (%s)", c.Query("domain"), d.Detail))
+	}
+	return httpx.NewError(http.StatusForbidden, "not_entitled", "dlid",
+		fmt.Sprintf("this license key is not entitled to %s %s (%s channel); check the key in the extension's settings or renew the license", product.Name, r.Version, r.Channel))
 }

@@ -103,6 +103,7 @@ type Deps struct {
 type server struct {
 	Deps
 	signer      *signer
+	domainRule  *domainRule
 	unknownKeys *httpx.LimiterSet // per client IP, for keys that match nothing
 	activations *httpx.LimiterSet // per license
 	cache       *Cache            // nil: no cache
@@ -116,7 +117,7 @@ func Mount(r gin.IRouter, d Deps) {
 	if d.Keys == nil {
 		panic("siteapi: Deps.Keys is required: signing keys are sealed under it")
 	}
-	s := &server{Deps: d, signer: &signer{store: d.Store, keys: d.Keys},
+	s := &server{Deps: d, signer: &signer{store: d.Store, keys: d.Keys}, domainRule: &domainRule{store: d.Store},
 		unknownKeys: httpx.NewLimiterSet(60, 30), activations: httpx.NewLimiterSet(30, 20)}
 	if d.SiteCacheTTL > 0 {
 		s.cache = NewCache(d.Store, d.SiteCacheTTL)
@@ -245,7 +246,8 @@ func (s *server) isStaging(sl *models.SiteLicense, domain string) bool {
 }
 
 func (s *server) decide(sl *models.SiteLicense, req SiteRequest) models.Decision {
-	f := models.ValidationFacts{Product: req.Product, Domain: req.Domain, Now: s.Now(), DomainIsStaging: s.isStaging(sl, req.Domain)}
+	f := models.ValidationFacts{Product: req.Product, Domain: req.Domain, Now: s.Now(), DomainIsStaging: s.isStaging(sl, req.Domain),
+		DomainRequired: s.domainRule.requires(req.Product)}
 	if sl != nil {
 		f.License, f.Entitled, f.ActiveDomains, f.StagingDomains = &sl.License, sl.Entitled, sl.ActiveDomains, sl.StagingDomains
 	}

@@ -17,6 +17,7 @@ use Licenseflow\Client\Http\Request;
 use Licenseflow\Client\Http\Response;
 use Licenseflow\Client\Http\StreamTransport;
 use Licenseflow\Client\Http\Transport;
+use Licenseflow\Client\Updates\SiteQuery;
 use Licenseflow\Client\Updates\Version;
 
 /**
@@ -218,12 +219,13 @@ final class Client
      * @throws UnreachableException
      * @throws RequestException e.g. an unknown product
      */
-    public function latestVersion(string $product, string $dlid): ?string
+    public function latestVersion(string $product, string $dlid, ?string $domain = null): ?string
     {
         $response = $this->send('GET', sprintf(
-            '/updates/%s/latest?dlid=%s',
+            '/updates/%s/latest?dlid=%s%s',
             rawurlencode($product),
             rawurlencode(strtolower(trim($dlid))),
+            SiteQuery::domain($domain),
         ));
         if ($response->status !== 200) {
             throw RequestException::fromResponse($response);
@@ -238,9 +240,9 @@ final class Client
      * @throws UnreachableException
      * @throws RequestException
      */
-    public function updateAvailable(string $product, string $dlid, string $installedVersion): ?string
+    public function updateAvailable(string $product, string $dlid, string $installedVersion, ?string $domain = null): ?string
     {
-        $latest = $this->latestVersion($product, $dlid);
+        $latest = $this->latestVersion($product, $dlid, $domain);
         return $latest !== null && Version::isNewer($latest, $installedVersion) ? $latest : null;
     }
 

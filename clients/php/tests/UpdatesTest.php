@@ -57,6 +57,43 @@ final class UpdatesTest extends ServerTestCase
         self::assertCount(0, (new \SimpleXMLElement($anonymous->body))->update, 'no key, no versions');
     }
 
+    public function testUpdatesNamingTheSiteServeOnlyDomainsActivatedOnTheLicense(): void
+    {
+        $client = $this->client();
+        $release = self::env('LICENSEFLOW_RELEASE');
+        $site = 'updates.example.com';
+        self::assertTrue($client->activate($this->dlid(), $site)->activated);
+        try {
+            $extra = Joomla::extraQuery($this->dlid(), ' WWW.Updates.Example.com ');
+            self::assertSame('dlid=' . strtolower($this->dlid()) . '&domain=www.updates.example.com', $extra);
+            $http = new CurlTransport();
+            $feedUrl = Joomla::appendExtraQuery(Joomla::updateServerUrl($this->serverUrl(), 'pos'), $extra);
+            $updates = new \SimpleXMLElement($http->send(new Request('GET', $feedUrl))->body);
+            self::assertCount(1, $updates->update, 'the activated site sees the release');
+            self::assertStringEndsWith('?' . Joomla::extraQuery($this->dlid()), (string) $updates->update->downloads->downloadurl);
+            $package = $http->send(new Request('GET', Joomla::appendExtraQuery(
+                $this->serverUrl() . '/downloads/pos/' . $release,
+                $extra,
+            )));
+            self::assertSame(200, $package->status, $package->body);
+
+            $pirate = Joomla::extraQuery($this->dlid(), 'pirate-shop.com');
+            $feedUrl = Joomla::appendExtraQuery(Joomla::updateServerUrl($this->serverUrl(), 'pos'), $pirate);
+            self::assertCount(0, (new \SimpleXMLElement($http->send(new Request('GET', $feedUrl))->body))->update, 'another site sees nothing');
+            $download = $this->serverUrl() . '/downloads/pos/' . $release . '?' . $pirate;
+            self::assertSame(403, $http->send(new Request('GET', $download))->status);
+
+            self::assertSame($release, $client->latestVersion('pos', $this->dlid(), $site));
+            self::assertNull($client->latestVersion('pos', $this->dlid(), 'pirate-shop.com'));
+            self::assertSame($release, $client->updateAvailable('pos', $this->dlid(), '2.0.9', $site));
+            $url = Dolibarr::lastVersionUrl($this->serverUrl(), 'pos', $this->dlid(), $site);
+            self::assertStringEndsWith('&domain=' . $site, $url);
+            self::assertSame($release, (new StreamTransport())->send(new Request('GET', $url))->body);
+        } finally {
+            $client->deactivate($this->dlid(), $site);
+        }
+    }
+
     public function testDolibarrLearnsTheLatestVersionAndWhetherToUpdate(): void
     {
         $client = $this->client();

@@ -13,14 +13,19 @@ namespace Licenseflow\Client\Updates;
  */
 final class Dolibarr
 {
-    /** The value for a module descriptor's $url_last_version. */
-    public static function lastVersionUrl(string $serverUrl, string $product, string $dlid): string
+    /**
+     * The value for a module descriptor's $url_last_version; with the
+     * site's domain (activated on the license) when the product is served
+     * to activated domains only.
+     */
+    public static function lastVersionUrl(string $serverUrl, string $product, string $dlid, ?string $domain = null): string
     {
         return sprintf(
-            '%s/updates/%s/latest?dlid=%s',
+            '%s/updates/%s/latest?dlid=%s%s',
             rtrim($serverUrl, '/'),
             rawurlencode($product),
             rawurlencode(strtolower(trim($dlid))),
+            SiteQuery::domain($domain),
         );
     }
 }

@@ -10,14 +10,20 @@ namespace Licenseflow\Client\Updates;
  * update site; Joomla stores what the customer enters there as the update
  * site's extra_query ("dlid=<key>", column extra_query of #__update_sites)
  * and appends it to the feed and to every package download URL. Licenseflow
- * reads the key from that dlid parameter.
+ * reads the key from that dlid parameter, and the site from domain: with
+ * it, a key serves only the sites activated on its license (a product
+ * marked domain_required serves no request without it).
  */
 final class Joomla
 {
-    /** The extra_query value that carries a key: "dlid=<key>". */
-    public static function extraQuery(string $dlid): string
+    /**
+     * The extra_query value that carries a key and, when given, the site's
+     * domain: "dlid=<key>&domain=<domain>". Pass the site's own host, e.g.
+     * Uri::getInstance()->getHost(), and activate it on the license.
+     */
+    public static function extraQuery(string $dlid, ?string $domain = null): string
     {
-        return 'dlid=' . rawurlencode(strtolower(trim($dlid)));
+        return 'dlid=' . rawurlencode(strtolower(trim($dlid))) . SiteQuery::domain($domain);
     }
 
     /** The key in an update site's extra_query, or null when it carries none. */
