@@ -37,6 +37,8 @@ const (
 	LedgerExpired       = "expired"
 	LedgerGraceEnded    = "grace-ended"
 	LedgerPaymentFailed = "payment-failed"
+	// LedgerSuspiciousUsage notes a day of key sharing (SuspiciousUsageNotice).
+	LedgerSuspiciousUsage = "suspicious-usage"
 )
 
 // LedgerSystemActor marks changes licenseflow made on its own account

@@ -3,6 +3,8 @@ package models
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -139,6 +141,33 @@ type PaymentFailedRequest struct {
 	Actor      string `json:"actor,omitempty"`
 }
 
+// SuspiciousUsageNotice reports a day on which a key was used far beyond
+// its license (see KeySharingRule): the license records it in its ledger
+// and tells the CRM (license.suspicious_usage); it changes nothing else,
+// and never suspends. A signal only: the key-sharing watch sends it.
+type SuspiciousUsageNotice struct {
+	// Day is the UTC day (2006-01-02); one notice per license and day.
+	Day string `json:"day"`
+	// Addresses counts the distinct client addresses that used the key.
+	Addresses int `json:"addresses"`
+	// UnactivatedDomains are domains (at most ten) that asked with the key
+	// without being activated on the license; UnactivatedCount counts all.
+	UnactivatedDomains []string `json:"unactivated_domains,omitempty"`
+	UnactivatedCount   int      `json:"unactivated_count"`
+	MaxDomains         int      `json:"max_domains"`
+	Actor              string   `json:"actor,omitempty"`
+}
+
+// Summary is the notice as the ledger and the CRM read it.
+func (r SuspiciousUsageNotice) Summary() string {
+	s := fmt.Sprintf("on %s the key was used from %d addresses and by %d domains not activated (the license has %d domain slots)",
+		r.Day, r.Addresses, r.UnactivatedCount, r.MaxDomains)
+	if len(r.UnactivatedDomains) > 0 {
+		s += ": " + strings.Join(r.UnactivatedDomains, ", ")
+	}
+	return Clip(s, 990) // the ledger's note holds 1000 characters
+}
+
 // PatchRequest applies several changes as one, all or nothing: the tier,
 // then max domains, then the expiry (a renewal, or a correction to
 // ExpiresAt), then the status (active reinstates a suspended license;
@@ -172,6 +201,7 @@ func (ReinstateRequest) MessageName() string      { return string(ActionReinstat
 func (RevokeRequest) MessageName() string         { return string(ActionRevoke) }
 func (AddEntitlementRequest) MessageName() string { return messageAddEntitlement }
 func (PaymentFailedRequest) MessageName() string  { return LedgerPaymentFailed }
+func (SuspiciousUsageNotice) MessageName() string { return LedgerSuspiciousUsage }
 func (PatchRequest) MessageName() string          { return messagePatch }
 
 func (r RenewRequest) DedupeRef() string          { return r.PaymentRef }
@@ -183,6 +213,7 @@ func (r ReinstateRequest) DedupeRef() string      { return r.RequestID }
 func (r RevokeRequest) DedupeRef() string         { return r.RequestID }
 func (r AddEntitlementRequest) DedupeRef() string { return r.RequestID }
 func (r PaymentFailedRequest) DedupeRef() string  { return r.EventID }
+func (r SuspiciousUsageNotice) DedupeRef() string { return "suspicious-usage:" + r.Day }
 func (r PatchRequest) DedupeRef() string          { return r.RequestID }
 
 func (r RenewRequest) SentBy() string          { return r.Actor }
@@ -194,6 +225,7 @@ func (r ReinstateRequest) SentBy() string      { return r.Actor }
 func (r RevokeRequest) SentBy() string         { return r.Actor }
 func (r AddEntitlementRequest) SentBy() string { return r.Actor }
 func (r PaymentFailedRequest) SentBy() string  { return r.Actor }
+func (r SuspiciousUsageNotice) SentBy() string { return r.Actor }
 func (r PatchRequest) SentBy() string          { return r.Actor }
 
 // Stamp sets the actor unless the message names one already.
@@ -206,6 +238,7 @@ func (r *ReinstateRequest) Stamp(actor string)      { r.Actor = cmp.Or(r.Actor, 
 func (r *RevokeRequest) Stamp(actor string)         { r.Actor = cmp.Or(r.Actor, actor) }
 func (r *AddEntitlementRequest) Stamp(actor string) { r.Actor = cmp.Or(r.Actor, actor) }
 func (r *PaymentFailedRequest) Stamp(actor string)  { r.Actor = cmp.Or(r.Actor, actor) }
+func (r *SuspiciousUsageNotice) Stamp(actor string) { r.Actor = cmp.Or(r.Actor, actor) }
 func (r *PatchRequest) Stamp(actor string)          { r.Actor = cmp.Or(r.Actor, actor) }
 
 // Updates: everything but the dunning notice.
@@ -230,3 +263,4 @@ func (ReinstateRequest) signal()      {}
 func (RevokeRequest) signal()         {}
 func (AddEntitlementRequest) signal() {}
 func (PaymentFailedRequest) signal()  {}
+func (SuspiciousUsageNotice) signal() {}

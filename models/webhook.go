@@ -22,6 +22,7 @@ const (
 	EventLicenseTierChanged       WebhookEventType = "license.tier_changed"
 	EventLicenseDomainActivated   WebhookEventType = "license.domain_activated"
 	EventLicenseDomainDeactivated WebhookEventType = "license.domain_deactivated"
+	EventLicenseSuspiciousUsage   WebhookEventType = "license.suspicious_usage"
 	EventOrderCreated             WebhookEventType = "order.created"
 	EventOrderPaid                WebhookEventType = "order.paid"
 	EventRenewalRequested         WebhookEventType = "renewal.requested"
@@ -34,7 +35,7 @@ const (
 var WebhookEventTypes = []WebhookEventType{
 	EventLicenseIssued, EventLicenseRenewed, EventLicenseExpiring, EventLicenseExpired, EventLicenseGraceEnded,
 	EventLicenseSuspended, EventLicenseReinstated, EventLicenseRevoked, EventLicenseTierChanged,
-	EventLicenseDomainActivated, EventLicenseDomainDeactivated, EventOrderCreated, EventOrderPaid, EventRenewalRequested,
+	EventLicenseDomainActivated, EventLicenseDomainDeactivated, EventLicenseSuspiciousUsage, EventOrderCreated, EventOrderPaid, EventRenewalRequested,
 	EventPaymentFailed, EventReleasePublished, EventPaymentNeedsReview,
 }
 
@@ -241,6 +242,10 @@ func LicenseChanges(lines []LicenseEvent) []LicenseChange {
 		add(EventLicenseGraceEnded, base)
 	case LedgerPaymentFailed:
 		add(EventPaymentFailed, base)
+	case LedgerSuspiciousUsage:
+		d := base
+		d.Reason = first.Note
+		add(EventLicenseSuspiciousUsage, d)
 	}
 	for _, l := range lines {
 		switch l.Field {

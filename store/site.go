@@ -450,12 +450,12 @@ func (s *Store) RetireSigningKey(ctx context.Context, id string, replacement mod
 	return k, err
 }
 
-// PublishedSigningKeys lists, newest first, the keys whose signatures
+// PublishedSigningKeys lists the keys whose signatures verify, the active
 // verify: the active one and those replaced after since, not retired.
 func (s *Store) PublishedSigningKeys(ctx context.Context, since time.Time) ([]models.SigningKey, error) {
 	var out []models.SigningKey
 	return out, s.with(ctx).Where("retired_at IS NULL AND (active = ? OR replaced_at > ?)", true, since).
-		Order("created_at DESC").Find(&out).Error
+		Order("active DESC, replaced_at DESC, created_at DESC, id").Find(&out).Error
 }
 
 // SealSigningKey stores the private half of the active key id sealed
@@ -538,4 +538,33 @@ func (s *Store) setDomains(licenseID string, domains []string, now time.Time) ([
 	}
 	come, err := domainEvents(s.db, models.EventLicenseDomainActivated, at, "", added...)
 	return append(gone, come...), err
+}
+
+// KeySharingSuspects lists the licenses whose keys were used, in
+// [from, to), beyond rule (models.KeySharingRule): counted over
+// validations, feeds and downloads, revoked licenses left out.
+func (s *Store) KeySharingSuspects(ctx context.Context, from, to time.Time, rule models.KeySharingRule) ([]models.KeyUsage, error) {
+	refused := []string{models.CodeDomainNotActivated, models.CodeTooManyDomains}
+	unactivated := "COUNT(DISTINCT CASE WHEN u.result IN ? AND u.domain <> '' THEN u.domain END)"
+	var out []models.KeyUsage
+	err := s.with(ctx).Table("usage_events AS u").Joins("JOIN licenses AS l ON l.id = u.license_id").
+		Select("u.license_id AS license_id, l.max_domains AS max_domains, COUNT(DISTINCT u.ip) AS addresses, "+unactivated+" AS unactivated", refused).
+		Where("u.at >= ? AND u.at < ? AND u.kind IN ? AND l.status <> ?", models.Instant(from), models.Instant(to), models.KeySharingUsage, models.StatusRevoked).
+		Group("u.license_id, l.max_domains").
+		Having("COUNT(DISTINCT u.ip) > ? * l.max_domains + ? OR "+unactivated+" > l.max_domains + ?",
+			rule.AddressesPerDomain, rule.AddressAllowance, refused, rule.UnactivatedAllowance).
+		Order("u.license_id").Scan(&out).Error
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		err := s.with(ctx).Model(&models.UsageEvent{}).Distinct("domain").
+			Where("license_id = ? AND at >= ? AND at < ? AND kind IN ? AND result IN ? AND domain <> ''",
+				out[i].LicenseID, models.Instant(from), models.Instant(to), models.KeySharingUsage, refused).
+			Order("domain").Limit(10).Pluck("domain", &out[i].UnactivatedDomains).Error
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -255,3 +255,56 @@ func TestSetDomainsReplacesTheProductionDomains(t *testing.T) {
 		assert.Equal(t, map[string]bool{"staging.kept.example.com": true}, active(), "an empty list deactivates every production domain")
 	})
 }
+
+// A day of a key used from more addresses than its slots explain, or by
+// more unactivated domains, makes its license a suspect; heartbeats, other
+// days and revoked licenses do not count.
+func TestKeySharingSuspectsAreLicensesUsedBeyondTheRule(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		day := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+		rule := models.DefaultKeySharingRule() // one slot: more than 8 addresses, or more than 3 unactivated domains
+		var events []models.UsageEvent
+		use := func(l models.License, kind models.UsageKind, ip, domain, result string, at time.Time) {
+			events = append(events, models.UsageEvent{LicenseID: l.ID, Kind: kind, IP: ip, Domain: domain, Result: result, At: at})
+		}
+		crowd := issuedLicense(t, st, "ks-crowd", 1)
+		for i := range 9 {
+			use(crowd, models.UsageFeed, fmt.Sprintf("203.0.113.%d", i), "", models.CodeValid, day.Add(time.Duration(i)*time.Hour))
+		}
+		eight := issuedLicense(t, st, "ks-eight", 1)
+		for i := range 8 {
+			use(eight, models.UsageValidate, fmt.Sprintf("203.0.113.%d", i), "", models.CodeValid, day.Add(time.Hour))
+		}
+		use(eight, models.UsageValidate, "203.0.113.99", "", models.CodeValid, day.Add(-time.Second)) // the day before
+		use(eight, models.UsageHeartbeat, "203.0.113.98", "shop.example.com", models.CodeValid, day.Add(time.Hour))
+		farm := issuedLicense(t, st, "ks-farm", 1)
+		for i := range 4 {
+			use(farm, models.UsageDownload, "198.51.100.1", fmt.Sprintf("site%d.example.org", i), models.CodeDomainNotActivated, day.Add(time.Hour))
+		}
+		three := issuedLicense(t, st, "ks-three", 1)
+		for i := range 3 {
+			use(three, models.UsageValidate, "198.51.100.2", fmt.Sprintf("site%d.example.org", i), models.CodeTooManyDomains, day.Add(time.Hour))
+		}
+		revoked := issuedLicense(t, st, "ks-revoked", 1)
+		for i := range 20 {
+			use(revoked, models.UsageFeed, fmt.Sprintf("192.0.2.%d", i), "", models.CodeRevoked, day.Add(time.Hour))
+		}
+		require.NoError(t, st.DB().Model(&models.License{}).Where("id = ?", revoked.ID).Update("status", models.StatusRevoked).Error)
+		require.NoError(t, st.RecordUsage(ctx, events))
+
+		suspects, err := st.KeySharingSuspects(ctx, day, day.AddDate(0, 0, 1), rule)
+		require.NoError(t, err)
+		got := map[string]models.KeyUsage{}
+		for _, s := range suspects {
+			got[s.LicenseID] = s
+		}
+		assert.Len(t, got, 2, "%+v", suspects)
+		assert.Equal(t, 9, got[crowd.ID].Addresses)
+		assert.Equal(t, 1, got[crowd.ID].MaxDomains)
+		assert.Equal(t, 4, got[farm.ID].Unactivated)
+		assert.Equal(t, []string{"site0.example.org", "site1.example.org", "site2.example.org", "site3.example.org"}, got[farm.ID].UnactivatedDomains)
+		assert.NotContains(t, got, eight.ID, "8 addresses on the day, the ninth the day before, the tenth a heartbeat")
+		assert.NotContains(t, got, three.ID)
+		assert.NotContains(t, got, revoked.ID)
+	})
+}

@@ -293,6 +293,7 @@ func (s *server) adminLicense(c *gin.Context) {
 	s.adminPage(c, sess, http.StatusOK, "License "+l.ID, "admin-license", gin.H{
 		"License": l, "ActiveDomains": active, "Entitlements": ents, "Activations": activations, "Usage": usage, "Tiers": tiers,
 		"Products": products, "Workflow": live, "WorkflowURL": s.Lifecycle.WorkflowURL(l.WorkflowID), "Ledger": ledger,
+		"SuspiciousUsage": lastSuspiciousUsage(ledger, s.Now().AddDate(0, 0, -30)),
 	})
 }
 
@@ -408,6 +409,17 @@ func firstError(reads ...func() error) error {
 	for _, read := range reads {
 		if err := read(); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// lastSuspiciousUsage is the newest key-sharing note of a ledger (newest
+// first) since the given time, flagged on the license's page; nil if none.
+func lastSuspiciousUsage(ledger []models.LicenseEvent, since time.Time) *models.LicenseEvent {
+	for i, e := range ledger {
+		if e.Action == models.LedgerSuspiciousUsage && e.At.After(since) {
+			return &ledger[i]
 		}
 	}
 	return nil

@@ -272,6 +272,13 @@ func (l *license) paymentFailed(_ workflow.Context, r models.PaymentFailedReques
 	return nil
 }
 
+// suspiciousUsage notes a day of key sharing in the ledger, which tells
+// the CRM (license.suspicious_usage); the license itself does not change.
+func (l *license) suspiciousUsage(_ workflow.Context, r models.SuspiciousUsageNotice) error {
+	l.cause.note = r.Summary()
+	return nil
+}
+
 func (l *license) validateAddEntitlement(_ workflow.Context, r models.AddEntitlementRequest) error {
 	if strings.TrimSpace(r.Product) == "" {
 		return rejection(models.Invalid("missing_product", "product", "give the product code to add"))

@@ -166,6 +166,7 @@ func (l *license) setup(ctx workflow.Context) error {
 		}},
 	)
 	onSignal(ctx, l, "", l.paymentFailed)
+	onSignal(ctx, l, "", l.suspiciousUsage)
 	return errors.Join(err,
 		listen(ctx, l, models.ActionRenew, l.validateRenew, l.renew),
 		listen(ctx, l, models.ActionCorrectExpiry, l.validateCorrection, l.correctExpiry),

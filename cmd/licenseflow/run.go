@@ -352,6 +352,7 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		}
 		cancel()
 		defer app.WatchOverdueWebhooks(store, c, hooks.Policy, app.OverdueWebhooks{}, log).Close()
+		defer app.WatchKeySharing(store, lifecycle.New(c, lifecycle.Options{Namespace: cfg.Temporal.Namespace}), app.KeySharing{}, log).Close()
 	}
 	if !r.api {
 		health := app.HealthHandler(store, lifecycle.New(c, lifecycle.Options{Namespace: cfg.Temporal.Namespace}), log)
