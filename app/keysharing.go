@@ -27,18 +27,6 @@ type KeySharing struct {
 // DefaultKeySharingCheck is how often the watch reads the day's usage.
 const DefaultKeySharingCheck = 10 * time.Minute
 
-// KeySharingWatch is the worker's key-sharing watch; Close stops it.
-type KeySharingWatch struct {
-	stop chan struct{}
-	done chan struct{}
-}
-
-// Close stops the watch and waits for a check under way.
-func (w *KeySharingWatch) Close() {
-	close(w.stop)
-	<-w.done
-}
-
 // WatchKeySharing reads, every o.Every, the usage of the current UTC day
 // (and of the day before, whose last hits a check after midnight has not
 // read yet) and reports each license used beyond the rule to its workflow
@@ -46,7 +34,7 @@ func (w *KeySharingWatch) Close() {
 // the CRM. Nothing is suspended. A license is reported once per day: the
 // watch remembers what it reported, and the workflow ignores a day it was
 // told of (several workers each report at most once).
-func WatchKeySharing(st *store.Store, flows lifecycle.Client, o KeySharing, log *slog.Logger) *KeySharingWatch {
+func WatchKeySharing(st *store.Store, flows lifecycle.Client, o KeySharing, log *slog.Logger) *Watch {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -59,28 +47,16 @@ func WatchKeySharing(st *store.Store, flows lifecycle.Client, o KeySharing, log 
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	w := &KeySharingWatch{stop: make(chan struct{}), done: make(chan struct{})}
 	reported := map[string]map[string]bool{} // day -> license ids
-	go func() {
-		defer close(w.done)
-		tick := time.NewTicker(o.Every)
-		defer tick.Stop()
-		for {
-			select {
-			case <-w.stop:
-				return
-			case <-tick.C:
-			}
-			ids, err := reportKeySharing(st, flows, o, reported)
-			if err != nil {
-				log.Warn("key sharing not checked; trying again later", "error", err)
-			}
-			if o.Checked != nil {
-				o.Checked(ids, err)
-			}
+	return watchEvery(o.Every, func() {
+		ids, err := reportKeySharing(st, flows, o, reported)
+		if err != nil {
+			log.Warn("key sharing not checked; trying again later", "error", err)
 		}
-	}()
-	return w
+		if o.Checked != nil {
+			o.Checked(ids, err)
+		}
+	})
 }
 
 // reportKeySharing reports the suspects of today and yesterday not

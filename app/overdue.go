@@ -33,20 +33,13 @@ const (
 	DefaultOverdueAfter = time.Minute
 )
 
-// OverdueWebhookWatch is the worker's check for overdue deliveries; Close
-// stops it.
-type OverdueWebhookWatch struct {
-	stop chan struct{}
-	done chan struct{}
-}
-
 // WatchOverdueWebhooks wakes, every o.Every, the dispatchers of endpoints
 // with an overdue delivery: a wake-up lost between a commit and its signal
 // (a process that stopped in between, Temporal away) or a dispatcher that
 // stopped only delays deliveries. It is a plain query, not a workflow, so
 // an idle installation adds no workflow runs for operators to scroll past;
 // a dispatcher is only signalled (or started) when a delivery is overdue.
-func WatchOverdueWebhooks(st *store.Store, c client.Client, policy workflows.WebhookPolicy, o OverdueWebhooks, log *slog.Logger) *OverdueWebhookWatch {
+func WatchOverdueWebhooks(st *store.Store, c client.Client, policy workflows.WebhookPolicy, o OverdueWebhooks, log *slog.Logger) *Watch {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -56,28 +49,16 @@ func WatchOverdueWebhooks(st *store.Store, c client.Client, policy workflows.Web
 	if o.After <= 0 {
 		o.After = DefaultOverdueAfter
 	}
-	w := &OverdueWebhookWatch{stop: make(chan struct{}), done: make(chan struct{})}
 	flows := lifecycle.New(c, lifecycle.Options{Webhooks: policy})
-	go func() {
-		defer close(w.done)
-		tick := time.NewTicker(o.Every)
-		defer tick.Stop()
-		for {
-			select {
-			case <-w.stop:
-				return
-			case <-tick.C:
-			}
-			woken, err := wakeOverdue(st, flows, o.After, log)
-			if err != nil {
-				log.Warn("overdue webhook deliveries not checked; trying again later", "error", err)
-			}
-			if o.Checked != nil {
-				o.Checked(woken, err)
-			}
+	return watchEvery(o.Every, func() {
+		woken, err := wakeOverdue(st, flows, o.After, log)
+		if err != nil {
+			log.Warn("overdue webhook deliveries not checked; trying again later", "error", err)
 		}
-	}()
-	return w
+		if o.Checked != nil {
+			o.Checked(woken, err)
+		}
+	})
 }
 
 // wakeOverdue wakes the dispatcher of every endpoint with a delivery
@@ -99,10 +80,4 @@ func wakeOverdue(st *store.Store, flows *lifecycle.Temporal, after time.Duration
 		woken = append(woken, id)
 	}
 	return woken, nil
-}
-
-// Close stops the check.
-func (w *OverdueWebhookWatch) Close() {
-	close(w.stop)
-	<-w.done
 }

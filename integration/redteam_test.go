@@ -215,10 +215,7 @@ func TestRedTeamExpiredTokenAndRevokedLicenseTokenFail(t *testing.T) {
 	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
 		s := stack.Start(t, st, stack.Options{})
 		v := issue(t, s, `{"user_email":"lifetime@example.com","tier":"suite-lifetime","max_domains":1}`)
-		r := s.CallAs("", http.MethodPost, "/api/v1/licenses/token", siteapi.SiteRequest{DLID: v.DLID})
-		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-		var tok siteapi.LicenseToken
-		r.JSON(t, &tok)
+		tok := siteToken(t, s, v.DLID)
 		claims, err := licensetoken.Verify(tok.Token, publicKeys(t, s))
 		require.NoError(t, err)
 		require.NotNil(t, claims.ValidUntil)
@@ -233,6 +230,16 @@ func TestRedTeamExpiredTokenAndRevokedLicenseTokenFail(t *testing.T) {
 		admin := s.Call(http.MethodPost, "/api/v1/licenses/"+v.ID+"/token", nil)
 		assert.Equal(t, http.StatusForbidden, admin.Status, "no operator token for a revoked license either: %s", admin.Body)
 	})
+}
+
+// siteToken asks for an offline token as an installed site does.
+func siteToken(t *testing.T, s *stack.Stack, dlid string) siteapi.LicenseToken {
+	t.Helper()
+	r := s.CallAs("", http.MethodPost, "/api/v1/licenses/token", siteapi.SiteRequest{DLID: dlid})
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	var tok siteapi.LicenseToken
+	r.JSON(t, &tok)
+	return tok
 }
 
 // stripeEventAt builds an event as an endpoint on the given API version
@@ -330,10 +337,7 @@ func TestRedTeamDumpedForgedAndRetiredSigningKeysSignNothing(t *testing.T) {
 	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
 		s := stack.Start(t, st, stack.Options{})
 		v := issue(t, s, `{"user_email":"keys@example.com","tier":"pos","max_domains":1}`)
-		r := s.CallAs("", http.MethodPost, "/api/v1/licenses/token", siteapi.SiteRequest{DLID: v.DLID})
-		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-		var genuine siteapi.LicenseToken
-		r.JSON(t, &genuine)
+		genuine := siteToken(t, s, v.DLID)
 		published := publicKeys(t, s)
 		claims, err := licensetoken.Verify(genuine.Token, published)
 		require.NoError(t, err)
