@@ -38,7 +38,8 @@ func (s *server) adminPage(c *gin.Context, sess models.Session, status int, titl
 }
 
 // adminSignIn emails a magic link to an address in LICENSEFLOW_ADMIN_EMAILS
-// (and says the same to any other address).
+// and answers any other address the same, in the same time (see
+// sendSignIn).
 func (s *server) adminSignIn(c *gin.Context) {
 	if !s.checkCSRF(c, "admin", s.anonymousCSRF(c, "/admin")) {
 		return
@@ -50,16 +51,12 @@ func (s *server) adminSignIn(c *gin.Context) {
 		page.Error = "Enter your operator email address."
 		s.render(c, http.StatusUnprocessableEntity, page)
 		return
-	case !s.signInAllowed(c, email):
+	case !s.signIns.Allow(c.ClientIP()):
 		page.Error = "Too many sign-in links were asked for. Wait a few minutes."
 		s.render(c, http.StatusTooManyRequests, page)
 		return
-	case slices.Contains(s.AdminEmails, email):
-		if err := s.startSignInEmail(c, email, models.AudienceAdmin); err != nil {
-			s.webFail(c, "admin", err)
-			return
-		}
 	}
+	s.sendSignIn(c, email, models.AudienceAdmin, slices.Contains(s.AdminEmails, email))
 	page.Notice = "If that address is an operator's, a sign-in link is on its way. It works once, for 15 minutes."
 	s.render(c, http.StatusOK, page)
 }

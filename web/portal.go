@@ -72,32 +72,19 @@ func (s *server) portalSignIn(c *gin.Context) {
 			CSRF: s.anonymousCSRF(c, "/portal"), Error: "Enter the email address you bought your license with."})
 		return
 	}
-	if !s.signInAllowed(c, email) {
+	if !s.signIns.Allow(c.ClientIP()) {
 		s.render(c, http.StatusTooManyRequests, webPage{Title: "Sign in", Area: "portal", Template: "portal-signin",
 			CSRF: s.anonymousCSRF(c, "/portal"), Error: "Too many sign-in links were asked for. Wait a few minutes and use the newest email."})
 		return
 	}
-	if _, err := s.Store.FindCustomer(c.Request.Context(), email); err == nil {
-		if err := s.startSignInEmail(c, email, models.AudienceCustomer); err != nil {
-			s.webFail(c, "portal", err)
-			return
-		}
-	} else if !errors.Is(err, models.ErrNotFound) {
+	_, err = s.Store.FindCustomer(c.Request.Context(), email)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		s.webFail(c, "portal", err)
 		return
 	}
+	s.sendSignIn(c, email, models.AudienceCustomer, err == nil)
 	s.render(c, http.StatusOK, webPage{Title: "Check your email", Area: "portal", Template: "portal-signin",
 		CSRF: s.anonymousCSRF(c, "/portal"), Notice: signInSent})
-}
-
-// signInAllowed limits magic links: per client address in memory, and at
-// most 5 per address per 15 minutes in the database (across instances).
-func (s *server) signInAllowed(c *gin.Context, email string) bool {
-	if !s.signIns.Allow(c.ClientIP()) {
-		return false
-	}
-	n, err := s.Store.CountRecentMagicLinks(c.Request.Context(), email, s.Now().Add(-models.MagicLinkTTL))
-	return err == nil && n < 5
 }
 
 // portalAuth consumes a magic link, posted from its confirmation page,

@@ -7,6 +7,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
@@ -200,13 +201,36 @@ func (s *server) confirmSignIn(c *gin.Context, area, title, areaName string) {
 		Data: gin.H{"Area": areaName, "Action": "/" + area + "/auth", "Token": c.Query("token")}})
 }
 
-// startSignInEmail has the worker make and send a magic link: the worker
-// holds the SMTP settings (the same outbox path as every email), and the
-// link is made in its activity so that no workflow history holds it.
-func (s *server) startSignInEmail(c *gin.Context, email string, aud models.Audience) error {
+// signInsPerAddress caps the sign-in links one address gets within a
+// link's lifetime (across instances: counted in the database).
+const signInsPerAddress = 5
+
+// sendSignIn has the worker make and send a magic link to a known address
+// (the worker holds the SMTP settings, and the link is made in its
+// activity so that no workflow history holds it). A sign-in form must not
+// tell who is a customer or an operator, so known and unknown addresses
+// cost the same on the request path: both are counted against the
+// per-address cap (applied silently), and the workflow is started after the
+// answer, off the request path. A start that fails is logged; the person
+// asks again.
+func (s *server) sendSignIn(c *gin.Context, email string, aud models.Audience, known bool) {
+	n, err := s.Store.CountRecentMagicLinks(c.Request.Context(), email, s.Now().Add(-models.MagicLinkTTL))
+	if !known || err != nil || n >= signInsPerAddress {
+		if err != nil {
+			httpx.Logger(c).Warn("sign-in links not counted; none sent", "error", err)
+		}
+		return
+	}
 	var ref [8]byte
 	_, _ = rand.Read(ref[:])
-	return s.Lifecycle.SendSignIn(c.Request.Context(), hex.EncodeToString(ref[:]), email, aud)
+	log := httpx.Logger(c)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.Lifecycle.SendSignIn(ctx, hex.EncodeToString(ref[:]), email, aud); err != nil {
+			log.Error("sign-in email not started; the person will have to ask again", "audience", aud, "error", err)
+		}
+	}()
 }
 
 // Deps are the portal's and dashboard's collaborators.

@@ -26,8 +26,9 @@ type Fake struct {
 	Issues []lifecycle.WorkflowIssue
 	// WebUIURL, when set, makes WorkflowURL answer WebUIURL + "/" + id.
 	WebUIURL string
-	// Before, when set, runs first in every StartLicense, UpdateLicense and
-	// SignalLicense (outside the fake's lock) with the call's name: a test
+	// Before, when set, runs first in every StartLicense, UpdateLicense,
+	// SignalLicense and SendSignIn (outside the fake's lock) with the call's
+	// name ("start", "update", "signal", "sign-in"): a test
 	// can hold a call there to see what happens meanwhile. An error it
 	// returns is the call's answer.
 	Before func(call string) error
@@ -138,6 +139,9 @@ func (f *Fake) AnnounceRelease(_ context.Context, p models.Product, r models.Rel
 
 // SendSignIn records the sign-in email.
 func (f *Fake) SendSignIn(_ context.Context, ref, to string, aud models.Audience) error {
+	if err := f.before("sign-in"); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.signIns = append(f.signIns, SignIn{Ref: ref, To: to, Audience: aud})
