@@ -1,12 +1,15 @@
 package integration
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,10 +20,12 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/licenseflow/licenseflow/activities"
 	"github.com/licenseflow/licenseflow/devserver"
 	"github.com/licenseflow/licenseflow/email"
+	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payloadcodec"
 	"github.com/licenseflow/licenseflow/sealing"
@@ -249,4 +254,131 @@ func TestDevModeArchivesRunsThatRetentionDeleted(t *testing.T) {
 		runs = append(runs, e.GetExecution().GetRunId())
 	}
 	assert.Contains(t, runs, firstRun)
+}
+
+// Nothing readable by those who only inspect Temporal: after a purchase, a
+// renewal and two sign-ins, the Temporal database and the archive hold no
+// full key and no sign-in token anywhere, and no payload of any history
+// (live or archived) holds a customer's or operator's address, a key or a
+// token. (Search attributes stay searchable: LicenseCustomerEmail holds
+// the address by design, so they are left out of the payload scan.)
+func TestTemporalStoresAndArchivesNoAddressKeyOrSignInToken(t *testing.T) {
+	dir := t.TempDir()
+	store := testsupport.SQLiteAt(t, filepath.Join(dir, "licenseflow.db"))
+	dev := startDevWith(t, dir, store, devserver.Options{Retention: 2 * time.Second})
+	defer dev.stop()
+	history, visibility := dev.server.ArchiveURIs()
+	require.NoError(t, worker.ConfigureNamespace(ctx, dev.client, "default", worker.NamespaceSettings{
+		Retention: 2 * time.Second, HistoryArchiveURI: history, VisibilityArchiveURI: visibility,
+	}))
+
+	licenseID := purchaseOnDev(t, dev, store, "scan-1")
+	workflowID := models.LicenseWorkflowID(licenseID)
+	d, err := dev.client.DescribeWorkflowExecution(ctx, workflowID, "")
+	require.NoError(t, err)
+	firstRun := d.WorkflowExecutionInfo.Execution.RunId
+	h, err := dev.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflowID,
+		UpdateName: string(models.ActionRenew), Args: []any{models.RenewRequest{Months: 12, PaymentRef: "scan-renewal"}},
+		WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.NoError(t, err)
+	require.NoError(t, h.Get(ctx, nil))
+	flows := lifecycle.New(dev.client, lifecycle.Options{})
+	signInRuns := map[string]string{} // workflow id -> run id, to read them from the archive later
+	for ref, to := range map[string]string{"scan-customer": "dev@example.com", "scan-operator": "ops@example.com"} {
+		aud := models.AudienceCustomer
+		if ref == "scan-operator" {
+			aud = models.AudienceAdmin
+		}
+		require.NoError(t, flows.SendSignIn(ctx, ref, to, aud))
+		d, err := dev.client.DescribeWorkflowExecution(ctx, workflows.SignInWorkflowID(ref), "")
+		require.NoError(t, err)
+		signInRuns[workflows.SignInWorkflowID(ref)] = d.WorkflowExecutionInfo.Execution.RunId
+	}
+
+	var tokens []string
+	token := regexp.MustCompile(`token=([A-Za-z0-9_-]{20,})`)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(tokens) < 2 {
+		require.True(t, time.Now().Before(deadline), "the two sign-in emails were not written")
+		msgs, err := store.ListEmails(ctx, models.EmailFilter{Template: email.TemplateMagicLink})
+		require.NoError(t, err)
+		tokens = tokens[:0]
+		for _, m := range msgs {
+			if found := token.FindStringSubmatch(m.TextBody); found != nil {
+				tokens = append(tokens, found[1])
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The first run is archived and deleted by its retention.
+	for {
+		_, err := dev.client.DescribeWorkflowExecution(ctx, workflowID, firstRun)
+		var gone *serviceerror.NotFound
+		if errors.As(err, &gone) {
+			break
+		}
+		require.NoError(t, err)
+		require.True(t, time.Now().Before(deadline.Add(30*time.Second)), "the first run was not archived and deleted")
+		time.Sleep(200 * time.Millisecond)
+	}
+	l, err := store.GetLicense(ctx, licenseID)
+	require.NoError(t, err)
+	secrets := append([]string{l.Key()}, tokens...)
+	require.Len(t, secrets, 3)
+
+	// The bytes of the Temporal database (with its write-ahead log) and of
+	// every archived file.
+	files, err := filepath.Glob(filepath.Join(dir, "temporal.db*"))
+	require.NoError(t, err)
+	require.NoError(t, filepath.WalkDir(filepath.Join(dir, "archive"), func(path string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			files = append(files, path)
+		}
+		return err
+	}))
+	archived, readable := 0, false
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		if strings.Contains(f, string(filepath.Separator)+"archive"+string(filepath.Separator)) {
+			archived++
+		}
+		readable = readable || bytes.Contains(raw, []byte(workflowID)) // the scan reads what is there in clear
+		for _, secret := range secrets {
+			assert.False(t, bytes.Contains(raw, []byte(secret)), "%s holds a key or sign-in token", f)
+		}
+	}
+	assert.NotZero(t, archived, "the archive holds files")
+	assert.True(t, readable, "the workflow id is found in clear, so a secret in clear would be too")
+
+	// Every payload of every history, the archived run's included.
+	people := []string{"dev@example.com", "ops@example.com"}
+	runs := []struct{ id, run string }{{workflowID, firstRun}, {workflowID, ""}}
+	for id, run := range signInRuns {
+		runs = append(runs, struct{ id, run string }{id, run})
+	}
+	for _, r := range runs {
+		it := dev.client.GetWorkflowHistory(ctx, r.id, r.run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		n := 0
+		for it.HasNext() {
+			e, err := it.Next()
+			require.NoError(t, err)
+			n++
+			if e.GetEventType() == enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES {
+				continue
+			}
+			if started := e.GetWorkflowExecutionStartedEventAttributes(); started != nil {
+				started.SearchAttributes = nil
+			}
+			if continued := e.GetWorkflowExecutionContinuedAsNewEventAttributes(); continued != nil {
+				continued.SearchAttributes = nil // the next run's
+			}
+			raw, err := proto.Marshal(e)
+			require.NoError(t, err)
+			for _, clear := range append(people, secrets...) {
+				assert.False(t, bytes.Contains(raw, []byte(clear)), "event %d (%s) of %s holds %q", e.GetEventId(), e.GetEventType(), r.id, clear)
+			}
+		}
+		assert.NotZero(t, n, "history of %s %s", r.id, r.run)
+	}
 }
