@@ -15,10 +15,10 @@ type ProductRequest struct {
 	Repo        string          `json:"repo"`
 	Name        string          `json:"name"`
 	Platform    models.Platform `json:"platform"`
-	RequiresKey *bool           `json:"requires_key,omitempty"`
+	RequiresKey *bool           `json:"requires_key"`
 	// DomainRequired (default false) refuses site requests for the product
 	// that name no domain.
-	DomainRequired bool `json:"domain_required,omitempty"`
+	DomainRequired bool `json:"domain_required"`
 }
 
 func (r ProductRequest) product() models.Product {

@@ -20,6 +20,9 @@ var (
 	admin   = []string{string(models.ScopeAdmin)}
 )
 
+// none requires no body field: every one may be left out.
+var none = []string{}
+
 // tierFields are what a tier cannot do without (models.Tier.Validate):
 // price_cents may be left out (a free tier), term_months is needed only by
 // a custom term, and a PUT keeps the key of its path.
@@ -33,7 +36,7 @@ func answers(status int, body any) map[int]any { return map[int]any{status: body
 var Operations = []Operation{
 	// The CRM and operators: licenses.
 	{Method: http.MethodPost, Path: "/api/v1/licensing/licenses", Idempotent: true, Summary: "Issue a license (the CRM's order-completed call); starts its workflow",
-		Auth: Token, Scopes: write, Body: api.CreateLicenseRequest{},
+		Auth: Token, Scopes: write, Body: api.CreateLicenseRequest{}, Required: []string{"user_email", "tier"},
 		Answers: map[int]any{http.StatusAccepted: api.LicenseView{}, http.StatusOK: api.LicenseView{}}},
 	{Method: http.MethodGet, Path: "/api/v1/licensing/licenses", Summary: "List licenses", Auth: Token, Scopes: read,
 		Query: map[string]string{"email": "customer email", "status": "license status", "tier": "tier key",
@@ -42,9 +45,9 @@ var Operations = []Operation{
 	{Method: http.MethodGet, Path: "/api/v1/licensing/licenses/{id}", Summary: "A license with its entitlements and its workflow's live state",
 		Auth: Token, Scopes: read, Answers: answers(http.StatusOK, api.LicenseView{})},
 	{Method: http.MethodPatch, Path: "/api/v1/licensing/licenses/{id}", Summary: "Change a license (renew, correct the expiry, tier, domains, status) all or nothing",
-		Auth: Token, Scopes: write, Body: api.PatchLicenseRequest{}, Answers: answers(http.StatusOK, api.LicenseView{})},
+		Auth: Token, Scopes: write, Body: api.PatchLicenseRequest{}, Required: none, Answers: answers(http.StatusOK, api.LicenseView{})},
 	{Method: http.MethodPost, Path: "/api/v1/licensing/licenses/{id}/{action}", Idempotent: true, Summary: "Renew, suspend, reinstate or revoke a license",
-		Auth: Token, Scopes: write, Body: api.ActionRequest{}, Enums: map[string][]string{"action": {"renew", "suspend", "reinstate", "revoke"}},
+		Auth: Token, Scopes: write, Body: api.ActionRequest{}, Required: none, Enums: map[string][]string{"action": {"renew", "suspend", "reinstate", "revoke"}},
 		Answers: answers(http.StatusOK, api.LicenseView{})},
 	{Method: http.MethodGet, Path: "/api/v1/licensing/licenses/{id}/events", Summary: "The license's ledger: every change, old and new value, who asked; newest first",
 		Auth: Token, Scopes: read, Query: map[string]string{"limit": "page size (1-500, default 100)", "cursor": "next_cursor of the previous page"},
@@ -56,7 +59,7 @@ var Operations = []Operation{
 	{Method: http.MethodGet, Path: "/api/v1/licensing/licenses/{id}/orders", Summary: "The license's orders with their Stripe ids", Auth: Token, Scopes: read,
 		Answers: answers(http.StatusOK, httpx.Page[api.OrderView]{})},
 	{Method: http.MethodPost, Path: "/api/v1/licensing/licenses/{id}/renewal-link", Idempotent: true, Summary: "A Stripe Checkout link renewing the license, or a pending CRM order",
-		Auth: Token, Scopes: write, Body: api.RenewalLinkRequest{}, Answers: answers(http.StatusCreated, payments.RenewalLink{})},
+		Auth: Token, Scopes: write, Body: api.RenewalLinkRequest{}, Required: none, Answers: answers(http.StatusCreated, payments.RenewalLink{})},
 	{Method: http.MethodGet, Path: "/api/v1/licensing/licenses/{id}/usage", Summary: "Validations, activations, feeds and downloads by day",
 		Auth: Token, Scopes: read, Query: map[string]string{"days": "how many days back (default 30)"}, Answers: answers(http.StatusOK, models.Usage{})},
 	{Method: http.MethodGet, Path: "/api/v1/licensing/licenses/{id}/activations", Summary: "The license's domains (staging copies flagged)",
@@ -64,9 +67,9 @@ var Operations = []Operation{
 
 	// Orders, invoices, the outbox.
 	{Method: http.MethodPost, Path: "/api/v1/orders", Idempotent: true, Summary: "Record a CRM order (new or renewal)", Auth: Token, Scopes: orders,
-		Body: api.CreateOrderRequest{}, Answers: map[int]any{http.StatusCreated: api.OrderView{}, http.StatusOK: api.OrderView{}}},
+		Body: api.CreateOrderRequest{}, Required: none, Answers: map[int]any{http.StatusCreated: api.OrderView{}, http.StatusOK: api.OrderView{}}},
 	{Method: http.MethodPost, Path: "/api/v1/orders/{id}/paid", Summary: "Mark an order paid: issues or renews its license", Auth: Token, Scopes: orders,
-		Body: api.PayOrderRequest{}, Answers: map[int]any{http.StatusAccepted: api.OrderPaid{}, http.StatusOK: api.OrderPaid{}}},
+		Body: api.PayOrderRequest{}, Required: none, Answers: map[int]any{http.StatusAccepted: api.OrderPaid{}, http.StatusOK: api.OrderPaid{}}},
 	{Method: http.MethodGet, Path: "/api/v1/orders", Summary: "List orders newest first, for a CRM following payments", Auth: Token,
 		Scopes: append(append([]string{}, read...), orders...),
 		Query: map[string]string{"status": "pending, paid, failed or refunded", "email": "customer email", "customer_id": "customer id",
@@ -85,10 +88,10 @@ var Operations = []Operation{
 	// The catalog and releases.
 	{Method: http.MethodGet, Path: "/api/v1/products", Summary: "List products", Auth: Token, Scopes: read, Answers: answers(http.StatusOK, httpx.Page[api.ProductView]{})},
 	{Method: http.MethodPost, Path: "/api/v1/products", Idempotent: true, Summary: "Add a product (platform joomla, dolibarr, wordpress or both)", Auth: Token, Scopes: catalog,
-		Body: api.ProductRequest{}, Answers: answers(http.StatusCreated, api.ProductView{})},
+		Body: api.ProductRequest{}, Required: []string{"code", "repo", "name", "platform"}, Answers: answers(http.StatusCreated, api.ProductView{})},
 	{Method: http.MethodGet, Path: "/api/v1/products/{code}", Summary: "A product", Auth: Token, Scopes: read, Answers: answers(http.StatusOK, api.ProductView{})},
 	{Method: http.MethodPut, Path: "/api/v1/products/{code}", Summary: "Change a product", Auth: Token, Scopes: catalog,
-		Body: api.ProductRequest{}, Answers: answers(http.StatusOK, api.ProductView{})},
+		Body: api.ProductRequest{}, Required: []string{"code", "repo", "name", "platform"}, Answers: answers(http.StatusOK, api.ProductView{})},
 	{Method: http.MethodDelete, Path: "/api/v1/products/{code}", Summary: "Remove a product no tier grants", Auth: Token, Scopes: catalog,
 		Answers: answers(http.StatusNoContent, nil)},
 	{Method: http.MethodGet, Path: "/api/v1/tiers", Summary: "List tiers", Auth: Token, Scopes: read,
@@ -113,18 +116,18 @@ var Operations = []Operation{
 	// API tokens.
 	{Method: http.MethodGet, Path: "/api/v1/tokens", Summary: "List API tokens", Auth: Token, Scopes: admin, Answers: answers(http.StatusOK, httpx.Page[api.TokenView]{})},
 	{Method: http.MethodPost, Path: "/api/v1/tokens", Idempotent: true, Summary: "Create an API token (its secret is shown once)", Auth: Token, Scopes: admin,
-		Body: api.TokenRequest{}, Answers: answers(http.StatusCreated, api.TokenCreated{})},
+		Body: api.TokenRequest{}, Required: []string{"name", "scopes"}, Answers: answers(http.StatusCreated, api.TokenCreated{})},
 	{Method: http.MethodDelete, Path: "/api/v1/tokens/{id}", Summary: "Revoke an API token", Auth: Token, Scopes: admin, Answers: answers(http.StatusNoContent, nil)},
 
 	// Webhooks to the vendor's CRM.
 	{Method: http.MethodGet, Path: "/api/v1/webhook-endpoints", Summary: "List webhook endpoints", Auth: Token, Scopes: admin,
 		Answers: answers(http.StatusOK, httpx.Page[api.WebhookEndpointView]{})},
 	{Method: http.MethodPost, Path: "/api/v1/webhook-endpoints", Idempotent: true, Summary: "Register a webhook endpoint (its signing secret is shown once)",
-		Auth: Token, Scopes: admin, Body: api.WebhookEndpointRequest{}, Answers: answers(http.StatusCreated, api.WebhookSecretShown{})},
+		Auth: Token, Scopes: admin, Body: api.WebhookEndpointRequest{}, Required: []string{"url", "event_types"}, Answers: answers(http.StatusCreated, api.WebhookSecretShown{})},
 	{Method: http.MethodGet, Path: "/api/v1/webhook-endpoints/{id}", Summary: "A webhook endpoint", Auth: Token, Scopes: admin,
 		Answers: answers(http.StatusOK, api.WebhookEndpointView{})},
 	{Method: http.MethodPatch, Path: "/api/v1/webhook-endpoints/{id}", Summary: "Change a webhook endpoint (URL, event types, full key, description, enabled)",
-		Auth: Token, Scopes: admin, Body: api.WebhookEndpointRequest{}, Answers: answers(http.StatusOK, api.WebhookEndpointView{})},
+		Auth: Token, Scopes: admin, Body: api.WebhookEndpointRequest{}, Required: none, Answers: answers(http.StatusOK, api.WebhookEndpointView{})},
 	{Method: http.MethodDelete, Path: "/api/v1/webhook-endpoints/{id}", Summary: "Delete a webhook endpoint and its delivery log", Auth: Token, Scopes: admin,
 		Answers: answers(http.StatusNoContent, nil)},
 	{Method: http.MethodPost, Path: "/api/v1/webhook-endpoints/{id}/rotate-secret", Summary: "A new signing secret, shown once (the old one signs for 24 h more)",
@@ -140,15 +143,15 @@ var Operations = []Operation{
 
 	// Installed sites.
 	{Method: http.MethodPost, Path: "/api/v1/licenses/validate", Summary: "Validate a key (for a domain and product)", Auth: Key,
-		Body: siteapi.SiteRequest{}, Answers: answers(http.StatusOK, siteapi.SiteAnswer{})},
+		Body: siteapi.SiteRequest{}, Required: []string{"dlid"}, Answers: answers(http.StatusOK, siteapi.SiteAnswer{})},
 	{Method: http.MethodPost, Path: "/api/v1/licenses/activate", Summary: "Activate a domain (staging copies take no slot)", Auth: Key,
-		Body: siteapi.SiteRequest{}, Answers: answers(http.StatusOK, siteapi.SiteAnswer{})},
+		Body: siteapi.SiteRequest{}, Required: []string{"dlid"}, Answers: answers(http.StatusOK, siteapi.SiteAnswer{})},
 	{Method: http.MethodPost, Path: "/api/v1/licenses/deactivate", Summary: "Free a domain's slot", Auth: Key,
-		Body: siteapi.SiteRequest{}, Answers: answers(http.StatusOK, siteapi.SiteAnswer{})},
+		Body: siteapi.SiteRequest{}, Required: []string{"dlid"}, Answers: answers(http.StatusOK, siteapi.SiteAnswer{})},
 	{Method: http.MethodPost, Path: "/api/v1/licenses/heartbeat", Summary: "Keep a domain's slot (daily)", Auth: Key,
-		Body: siteapi.SiteRequest{}, Answers: answers(http.StatusOK, siteapi.SiteAnswer{})},
+		Body: siteapi.SiteRequest{}, Required: []string{"dlid"}, Answers: answers(http.StatusOK, siteapi.SiteAnswer{})},
 	{Method: http.MethodPost, Path: "/api/v1/licenses/token", Summary: "An offline license token for a usable key", Auth: Key,
-		Body: siteapi.SiteRequest{}, Answers: answers(http.StatusOK, siteapi.LicenseToken{})},
+		Body: siteapi.SiteRequest{}, Required: []string{"dlid"}, Answers: answers(http.StatusOK, siteapi.LicenseToken{})},
 	{Method: http.MethodGet, Path: "/api/v1/keys/public", Summary: "The public keys that verify signed answers and tokens", Auth: Key,
 		Answers: answers(http.StatusOK, siteapi.PublicKeys{})},
 	{Method: http.MethodPost, Path: "/api/v1/licenses/{id}/token", Summary: "An offline license token for a license", Auth: Token, Scopes: admin,

@@ -1,11 +1,8 @@
 package openapi_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -14,7 +11,6 @@ import (
 
 	"github.com/licenseflow/licenseflow/app"
 	"github.com/licenseflow/licenseflow/models"
-	"github.com/licenseflow/licenseflow/openapi"
 	"github.com/licenseflow/licenseflow/testsupport"
 )
 
@@ -27,31 +23,6 @@ var tierValues = map[string]any{
 	"channels": []string{"stable"}, "active": true, "stripe_price_id": "price_1Nx",
 }
 
-// bodyRequires reads the fields the served document requires of an
-// operation's JSON body.
-func bodyRequires(t *testing.T, method, path string) []string {
-	t.Helper()
-	var doc struct {
-		Paths map[string]map[string]struct {
-			RequestBody struct {
-				Content map[string]struct {
-					Schema struct {
-						Properties map[string]any `json:"properties"`
-						Required   []string       `json:"required"`
-					} `json:"schema"`
-				} `json:"content"`
-			} `json:"requestBody"`
-		} `json:"paths"`
-	}
-	require.NoError(t, json.Unmarshal(openapi.Document(), &doc))
-	schema := doc.Paths[path][method].RequestBody.Content["application/json"].Schema
-	require.NotEmpty(t, schema.Properties, "%s %s documents its body inline", method, path)
-	for name := range schema.Properties {
-		require.Contains(t, tierValues, name, "the test has no value for %s", name)
-	}
-	return schema.Required
-}
-
 // The document requires exactly what the server requires of a tier: a
 // body of the required fields alone is accepted, and leaving out any one
 // of them is refused with that field named.
@@ -61,22 +32,7 @@ func TestOpenAPITierBodyRequiresWhatTheServerRequires(t *testing.T) {
 	_, err := st.EnsureToken(context.Background(), "catalog", catalogToken, models.StringList{string(models.ScopeCatalogWrite)})
 	require.NoError(t, err)
 	router := app.NewRouter(app.Deps{Store: st, SecretKeys: testsupport.SecretKeys(t)})
-	call := func(method, path string, body map[string]any) (int, string) {
-		raw, err := json.Marshal(body)
-		require.NoError(t, err)
-		req := httptest.NewRequest(method, path, bytes.NewReader(raw))
-		req.Header.Set("Authorization", "Bearer "+catalogToken)
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		router.ServeHTTP(rec, req)
-		var answer struct {
-			Error struct {
-				Field string `json:"field"`
-			} `json:"error"`
-		}
-		_ = json.Unmarshal(rec.Body.Bytes(), &answer)
-		return rec.Code, answer.Error.Field
-	}
+	call := caller(t, router)
 	only := func(fields []string, without string) map[string]any {
 		body := map[string]any{}
 		for _, f := range fields {
@@ -87,7 +43,7 @@ func TestOpenAPITierBodyRequiresWhatTheServerRequires(t *testing.T) {
 		return body
 	}
 
-	post := bodyRequires(t, "post", "/api/v1/tiers")
+	post := requiredOf(t, http.MethodPost, "/api/v1/tiers", tierValues)
 	assert.ElementsMatch(t, []string{"key", "name", "products", "max_domains", "term", "currency", "channels"}, post)
 	for _, field := range post {
 		status, named := call(http.MethodPost, "/api/v1/tiers", only(post, field))
@@ -97,7 +53,7 @@ func TestOpenAPITierBodyRequiresWhatTheServerRequires(t *testing.T) {
 	status, _ := call(http.MethodPost, "/api/v1/tiers", only(post, ""))
 	require.Equal(t, http.StatusCreated, status, "a POST of the required fields alone")
 
-	put := bodyRequires(t, "put", "/api/v1/tiers/{key}")
+	put := requiredOf(t, http.MethodPut, "/api/v1/tiers/{key}", tierValues)
 	assert.NotContains(t, put, "key", "a PUT keeps the key of its path")
 	for _, field := range put {
 		status, named := call(http.MethodPut, "/api/v1/tiers/openapi-plan", only(put, field))
