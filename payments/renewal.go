@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
 )
 
 // RenewalLink is where a customer pays a renewal: a Stripe Checkout page, or,
@@ -17,15 +18,10 @@ type RenewalLink struct {
 	Message   string `json:"message"`
 }
 
-// RenewalStore is what renewal links read and record.
-type RenewalStore interface {
-	GetTier(ctx context.Context, key string) (models.Tier, error)
-	CreateOrder(ctx context.Context, n models.NewOrder) (models.Order, bool, error)
-}
-
 // Renewals prepares renewal payments for licenses, priced from their tier.
 type Renewals struct {
-	Store RenewalStore
+	// Store prices renewals from their tier and records CRM orders.
+	Store *store.Store
 	// Checkout creates Stripe Checkout Sessions; nil without a Stripe key
 	// (renewal links then become pending CRM orders).
 	Checkout *Checkout
