@@ -185,9 +185,14 @@ type Invoice struct {
 			} `json:"payment"`
 		} `json:"data"`
 	} `json:"payments"`
-	BillingReason    string `json:"billing_reason"`
-	AmountPaid       int64  `json:"amount_paid"`
-	AmountDue        int64  `json:"amount_due"`
+	BillingReason string `json:"billing_reason"`
+	AmountPaid    int64  `json:"amount_paid"`
+	AmountDue     int64  `json:"amount_due"`
+	// Subtotal is the amount before discounts and taxes.
+	Subtotal             int64 `json:"subtotal"`
+	TotalDiscountAmounts []struct {
+		Amount int64 `json:"amount"`
+	} `json:"total_discount_amounts"`
 	Currency         string `json:"currency"`
 	HostedInvoiceURL string `json:"hosted_invoice_url"`
 	AttemptCount     int    `json:"attempt_count"`
@@ -197,8 +202,38 @@ type Invoice struct {
 				Start int64 `json:"start"`
 				End   int64 `json:"end"`
 			} `json:"period"`
+			// The line's price: price.id before 2025-03-31.basil,
+			// pricing.price_details.price from then on.
+			Price struct {
+				ID string `json:"id"`
+			} `json:"price"`
+			Pricing struct {
+				PriceDetails struct {
+					Price string `json:"price"`
+				} `json:"price_details"`
+			} `json:"pricing"`
 		} `json:"data"`
 	} `json:"lines"`
+}
+
+// BeforeDiscounts is what the invoice charged before the vendor's
+// discounts (coupons, promotion codes) and taxes.
+func (i Invoice) BeforeDiscounts() int64 {
+	paid := i.AmountPaid
+	for _, d := range i.TotalDiscountAmounts {
+		paid += max(d.Amount, 0)
+	}
+	return max(i.Subtotal, paid)
+}
+
+// HasPrice reports whether a line of the invoice bills the Stripe price id.
+func (i Invoice) HasPrice(id string) bool {
+	for _, l := range i.Lines.Data {
+		if id != "" && (l.Price.ID == id || l.Pricing.PriceDetails.Price == id) {
+			return true
+		}
+	}
+	return false
 }
 
 // SubscriptionID is the subscription the invoice bills, in either shape.

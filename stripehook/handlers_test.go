@@ -331,6 +331,57 @@ func TestInvoicePaidRenewsInEveryAPIVersionShape(t *testing.T) {
 	}
 }
 
+// A subscription invoice renewed whatever it paid. Now one that pays less
+// than a term of the tier is held for an operator and renews nothing; the
+// vendor's discounts count as paid, and a line billing the tier's own
+// Stripe price (a subscriber kept at an earlier price) renews, in both
+// API shapes of the line's price.
+func TestARenewalInvoiceRenewsOnlyWhenItPaysForTheTier(t *testing.T) {
+	h := newHookTest(t)
+	session := checkout("cs_under", "bea@example.com")
+	session["mode"], session["subscription"] = "subscription", "sub_under"
+	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(eventAt("2025-08-27.basil", "evt_buy", payments.CheckoutCompleted, session))).Outcome)
+	end := time.Now().AddDate(1, 0, 0).Truncate(time.Second).UTC()
+	invoice := func(id string, paid int64) map[string]any {
+		inv := renewalInvoice("2025-08-27.basil", id, "sub_under", end)
+		inv["amount_paid"], inv["amount_due"] = paid, paid
+		return inv
+	}
+
+	a := decode(t, h.deliver(eventAt("2025-08-27.basil", "evt_cheap", payments.InvoicePaid, invoice("in_cheap", 100))))
+	assert.Equal(t, models.StripeEventNeedsReview, a.Outcome)
+	assert.Contains(t, a.Reason, "paid 1.00 EUR")
+	assert.Contains(t, a.Reason, "costs 149.00 EUR")
+	assert.Empty(t, h.flows.Signals(), "nothing renewed")
+	_, err := h.store.GetOrder(t.Context(), "stripe:in_cheap")
+	assert.ErrorIs(t, err, models.ErrNotFound, "no renewal order recorded")
+
+	coupon := invoice("in_coupon", 100)
+	coupon["total_discount_amounts"] = []any{map[string]any{"amount": 14800, "discount": "di_vendor"}}
+	a = decode(t, h.deliver(eventAt("2025-08-27.basil", "evt_coupon", payments.InvoicePaid, coupon)))
+	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Len(t, h.flows.Signals(), 1, "the vendor's coupon counts as paid")
+
+	tier, err := h.store.GetTier(t.Context(), "pos")
+	require.NoError(t, err)
+	tier.StripePriceID = "price_pos_2025"
+	_, err = h.store.UpdateTier(t.Context(), "pos", tier)
+	require.NoError(t, err)
+	for i, line := range []map[string]any{
+		{"price": map[string]any{"id": "price_pos_2025"}},                                       // before basil
+		{"pricing": map[string]any{"price_details": map[string]any{"price": "price_pos_2025"}}}, // basil on
+	} {
+		kept := invoice(fmt.Sprintf("in_kept%d", i), 9900)
+		lines := kept["lines"].(map[string]any)["data"].([]any)
+		for k, v := range line {
+			lines[0].(map[string]any)[k] = v
+		}
+		a = decode(t, h.deliver(eventAt("2025-08-27.basil", fmt.Sprintf("evt_kept%d", i), payments.InvoicePaid, kept)))
+		require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	}
+	assert.Len(t, h.flows.Signals(), 3, "a subscriber at the tier's Stripe price renews")
+}
+
 // A payment that matches no license is held for review and an operator is
 // told, whatever its shape; it is never a quiet "failed".
 func TestUnmatchedPaymentsAreHeldForReviewAndAnnounced(t *testing.T) {

@@ -427,10 +427,35 @@ func (s *server) onInvoicePaid(ctx context.Context, ev payments.Event) (stripeOu
 	if !ok {
 		return stripeOutcome{licenseID: l.ID}, models.Invalid("invalid_event", "", "invoice %s has no service period", inv.ID)
 	}
+	tier, err := s.Store.GetTier(ctx, l.TierKey)
+	if err != nil {
+		return stripeOutcome{licenseID: l.ID}, err
+	}
+	if reason := unpaidInvoice(inv, tier); reason != "" {
+		return needsReview(reason, l.ID, "stripe:"+inv.ID), nil
+	}
 	return s.renewFromPayment(ctx, l, paidRenewal{
 		orderID: "stripe:" + inv.ID, expiresAt: &end, amount: inv.AmountPaid, currency: inv.Currency, paymentRef: inv.ID,
 		links: links,
 	})
+}
+
+// unpaidInvoice says why a subscription invoice does not pay a term of the
+// license's tier ("" when it does): its currency is the tier's and its
+// amount before the vendor's discounts covers the tier's price, or a line
+// bills the tier's own Stripe price (a subscriber kept at an earlier price
+// the vendor set in Stripe). Otherwise the renewal waits for an operator.
+func unpaidInvoice(inv payments.Invoice, tier models.Tier) string {
+	if inv.HasPrice(tier.StripePriceID) {
+		return ""
+	}
+	currency, _ := models.NormalizeCurrency(inv.Currency, "currency")
+	paid := inv.BeforeDiscounts()
+	if currency == tier.Currency && paid >= tier.PriceCents {
+		return ""
+	}
+	return fmt.Sprintf("invoice %s paid %s (discounts included) but a term of tier %s costs %s: the license is not renewed",
+		inv.ID, models.FormatMoney(paid, models.Clip(currency, 3)), tier.Key, models.FormatMoney(tier.PriceCents, tier.Currency))
 }
 
 func (s *server) onPaymentFailed(ctx context.Context, ev payments.Event) (stripeOutcome, error) {
