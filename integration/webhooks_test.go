@@ -147,6 +147,10 @@ func TestEveryEventReachesItsSubscribersSignedOnce(t *testing.T) {
 		require.NoError(t, s.Temporal.SignalWorkflow(ctx, v.WorkflowID, "", models.PaymentFailedRequest{}.MessageName(),
 			models.PaymentFailedRequest{EventID: "evt_stripe_failed", AmountDue: "49.00 EUR"}))
 		crm.WaitUntil("payment.failed", time.Minute, received(models.EventPaymentFailed, ""))
+		// The key-sharing watch reports a day of the key used far beyond its slots.
+		require.NoError(t, s.Temporal.SignalWorkflow(ctx, v.WorkflowID, "", models.SuspiciousUsageNotice{}.MessageName(),
+			models.SuspiciousUsageNotice{Day: "2026-12-01", Addresses: 40, MaxDomains: 3, Actor: "watch:key-sharing"}))
+		crm.WaitUntil("license.suspicious_usage", time.Minute, received(models.EventLicenseSuspiciousUsage, ""))
 		// The customer asks to renew and no payment provider is configured:
 		// a pending renewal order the CRM is told to collect.
 		linked := s.Call(http.MethodPost, path+"/renewal-link", "")
@@ -177,7 +181,7 @@ func TestEveryEventReachesItsSubscribersSignedOnce(t *testing.T) {
 		assert.Equal(t, []string{
 			"order.created", "order.paid", "license.issued", "license.domain_activated", "license.domain_deactivated",
 			"license.suspended", "license.reinstated", "license.tier_changed", "order.paid", "license.renewed", "payment.failed",
-			"order.created", "renewal.requested", "license.expiring:30d", "license.expiring:7d", "license.expired", "license.grace_ended", "license.revoked",
+			"license.suspicious_usage", "order.created", "renewal.requested", "license.expiring:30d", "license.expiring:7d", "license.expired", "license.grace_ended", "license.revoked",
 		}, ofLicense(got, v.ID), "each event once, in the order it happened")
 		var types []models.WebhookEventType
 		for _, r := range got {
