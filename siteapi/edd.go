@@ -127,6 +127,11 @@ func (s *server) edd(c *gin.Context) {
 	switch action := form.Get("edd_action"); action {
 	case "get_version", "check_update":
 		if batch := eddBatch(form); batch != nil {
+			if len(batch) > maxEDDBatch {
+				httpx.Fail(c, httpx.Invalid("too_many_products", "products",
+					fmt.Sprintf("ask about at most %d products in one request (this one names %d)", maxEDDBatch, len(batch))))
+				return
+			}
 			out := map[string]EDDVersion{}
 			for slug, fields := range batch {
 				r := eddRequestOf(func(k string) string { return fields[k] })
@@ -154,6 +159,11 @@ func (s *server) edd(c *gin.Context) {
 			"edd_action must be get_version, check_update, activate_license, check_license or deactivate_license"))
 	}
 }
+
+// maxEDDBatch bounds the products one get_version request asks about: a
+// site has tens of plugins, and every one costs a key lookup, so a request
+// naming thousands would hold the database for seconds.
+const maxEDDBatch = 100
 
 // eddBatch collects products[slug][field] values; nil when there are none.
 func eddBatch(form url.Values) map[string]map[string]string {

@@ -58,9 +58,10 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 		return order, license, false, err
 	}
 	if order.Kind != models.OrderNew || order.TierKey != p.Tier.Key || !strings.EqualFold(order.Customer.Email, p.Email) {
+		// Not naming the recorded customer: a caller guessing order ids must
+		// learn nothing about whom they belong to.
 		return order, license, false, models.Conflict("order_exists",
-			"order %q was already recorded for %s on tier %q; use a new order_id for a different purchase",
-			p.OrderID, order.Customer.Email, order.TierKey)
+			"order %q was already recorded for another customer or tier; use a new order_id for a different purchase", p.OrderID)
 	}
 	license, err = s.GetLicense(ctx, order.LicenseID)
 	return order, license, false, err

@@ -66,6 +66,7 @@ func TestRecordPurchaseIsIdempotentOnOrderID(t *testing.T) {
 		p, ok := models.AsProblem(err)
 		require.True(t, ok, "same order id, different tier: %v", err)
 		assert.Equal(t, "order_exists", p.Code)
+		assert.NotContains(t, p.Message, "customer@example.com", "the refusal names no customer")
 
 		var customers, licenses int64
 		store.DB().Model(&models.Customer{}).Count(&customers)
