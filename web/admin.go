@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,7 +33,7 @@ func (s *server) operator(c *gin.Context) (models.Session, bool) {
 
 func (s *server) adminPage(c *gin.Context, sess models.Session, status int, title, template string, data any) {
 	s.render(c, status, webPage{Title: title, Area: "admin", Template: template, Email: sess.Email, CSRF: sess.CSRFToken,
-		Notice: c.Query("notice"), Data: data})
+		Notice: s.takeNotice(c), Data: data})
 }
 
 // adminSignIn emails a magic link to an address in LICENSEFLOW_ADMIN_EMAILS
@@ -369,7 +368,7 @@ func operatorActor(sess models.Session) string {
 }
 
 func (s *server) redirectToLicense(c *gin.Context, id, notice string) {
-	c.Redirect(http.StatusSeeOther, "/admin/licenses/"+id+"?notice="+url.QueryEscape(notice))
+	s.redirectWithNotice(c, "/admin/licenses/"+id, notice)
 }
 
 // adminOutbox lists recent emails.

@@ -34,8 +34,7 @@ func TestFormsRefuseTextTheyCannotKeep(t *testing.T) {
 
 	action := "/admin/licenses/" + l.ID + "/action"
 	resp, _ := post(action, url.Values{"csrf": {csrf("/admin/licenses/" + l.ID)}, "action": {"suspend"}, "reason": {strings.Repeat("r", 501)}})
-	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	assert.Contains(t, resp.Header.Get("Location"), url.QueryEscape("Not done: reason must be at most 500 characters"))
+	assert.Equal(t, "Not done: reason must be at most 500 characters (it has 501)", b.notice(resp))
 
 	resp, page := post(action, url.Values{"csrf": {csrf("/admin/licenses/" + l.ID)}, "action": {"suspend"}, "reason": {"fraud\r\nBcc: x@example.com"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, page)
@@ -45,4 +44,17 @@ func TestFormsRefuseTextTheyCannotKeep(t *testing.T) {
 
 	assert.Empty(t, flows.Updates(), "nothing reached the workflow")
 	assert.Empty(t, flows.SignIns(), "no sign-in email")
+}
+
+// ?notice= put any text on a trusted page: a phisher's link made the
+// dashboard say "Your session expired, call +1 555…". Notices now come only
+// from the form the operator just sent, once.
+func TestALinkCannotPutTextOnATrustedPage(t *testing.T) {
+	st := testsupport.SQLite(t)
+	b := signedInOperator(t, st, &lifecyclefake.Fake{})
+	for _, path := range []string{"/admin", "/admin/webhooks", "/admin/outbox"} {
+		status, page := b.get(path + "?notice=" + url.QueryEscape("Session expired, call support at once"))
+		require.Equal(t, http.StatusOK, status, path)
+		assert.NotContains(t, page, "call support at once", path)
+	}
 }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -77,6 +78,20 @@ func (b *operatorBrowser) post(path string, form url.Values) (*http.Response, st
 	page, _ := io.ReadAll(resp.Body)
 	return resp, string(page)
 }
+
+// notice follows a form's redirect and returns what the page says of it.
+func (b *operatorBrowser) notice(resp *http.Response) string {
+	b.t.Helper()
+	require.Equal(b.t, http.StatusSeeOther, resp.StatusCode)
+	_, page := b.get(resp.Header.Get("Location"))
+	m := noticeText.FindStringSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+var noticeText = regexp.MustCompile(`<p class="notice"[^>]*>(.*?)</p>`)
 
 // csrf is the CSRF token a page's forms carry.
 func (b *operatorBrowser) csrf(path string) string {

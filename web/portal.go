@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -178,7 +177,7 @@ func (s *server) portalLicense(c *gin.Context) {
 		}
 	}
 	s.render(c, http.StatusOK, webPage{Title: "License " + models.MaskDLID(l.Key()), Area: "portal", Template: "portal-license",
-		Email: sess.Email, CSRF: sess.CSRFToken, Notice: c.Query("notice"), Data: gin.H{
+		Email: sess.Email, CSRF: sess.CSRFToken, Notice: s.takeNotice(c), Data: gin.H{
 			"License": l, "Entitlements": ents, "Activations": activations, "Downloads": downloads, "Usable": usable,
 			"Renewable": models.CheckRenewal(l) == nil,
 		}})
@@ -192,11 +191,15 @@ func (s *server) portalDeactivate(c *gin.Context) {
 	}
 	domain := c.PostForm("domain")
 	err := s.Store.Deactivate(c.Request.Context(), l.ID, domain, s.Now())
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
+	notice := domain + " was deactivated."
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		notice = "Nothing changed: " + domain + " is not an active domain of this license."
+	case err != nil:
 		s.webFail(c, "portal", err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/portal/licenses/"+l.ID+"?notice="+url.QueryEscape(domain+" was deactivated."))
+	s.redirectWithNotice(c, "/portal/licenses/"+l.ID, notice)
 }
 
 // portalRenewPage is where the reminder emails' renew button lands.

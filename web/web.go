@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -95,7 +96,8 @@ func staticFiles() http.FileSystem {
 const (
 	portalCookie = "lf_portal"
 	adminCookie  = "lf_admin"
-	csrfCookie   = "lf_csrf" // double-submit token for forms shown before sign-in
+	csrfCookie   = "lf_csrf"   // double-submit token for forms shown before sign-in
+	noticeCookie = "lf_notice" // what the page after a form's redirect says
 	// adminCookiePath is the whole site: the codec endpoint the Web UI
 	// calls (/codec) needs the operator's session as much as /admin does.
 	adminCookiePath = "/"
@@ -106,6 +108,28 @@ func (s *server) setCookie(c *gin.Context, name, value, path string, maxAge time
 		Name: name, Value: value, Path: path, MaxAge: int(maxAge.Seconds()), HttpOnly: true,
 		Secure: strings.HasPrefix(s.PublicURL, "https://"), SameSite: http.SameSiteLaxMode,
 	})
+}
+
+// redirectWithNotice answers a form with a redirect to location, whose page
+// then says notice. The notice travels in a one-minute cookie, never in the
+// URL: a link cannot make a trusted page say what its sender chose.
+func (s *server) redirectWithNotice(c *gin.Context, location, notice string) {
+	s.setCookie(c, noticeCookie, base64.RawURLEncoding.EncodeToString([]byte(notice)), "/", time.Minute)
+	c.Redirect(http.StatusSeeOther, location)
+}
+
+// takeNotice returns the notice a redirect left for this page, once.
+func (s *server) takeNotice(c *gin.Context) string {
+	raw, err := c.Cookie(noticeCookie)
+	if err != nil {
+		return ""
+	}
+	s.setCookie(c, noticeCookie, "", "/", -time.Second)
+	notice, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || !utf8.Valid(notice) {
+		return ""
+	}
+	return models.Clip(string(notice), 1000)
 }
 
 // session returns the signed-in session of an area, if any.

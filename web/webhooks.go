@@ -29,7 +29,7 @@ func (s *server) webhooksPage(c *gin.Context, sess models.Session, status int, p
 		return
 	}
 	s.render(c, status, webPage{Title: "Webhooks", Area: "admin", Template: "admin-webhooks", Email: sess.Email, CSRF: sess.CSRFToken,
-		Notice: c.Query("notice"), Error: problem,
+		Notice: s.takeNotice(c), Error: problem,
 		Data: gin.H{"Endpoints": endpoints, "EventTypes": models.WebhookEventTypes, "Form": form}})
 }
 
@@ -81,7 +81,7 @@ func (s *server) adminWebhook(c *gin.Context) {
 		s.webFail(c, "admin", err)
 		return
 	}
-	s.webhookPage(c, sess, e, "", c.Query("notice"))
+	s.webhookPage(c, sess, e, "", s.takeNotice(c))
 }
 
 func (s *server) webhookPage(c *gin.Context, sess models.Session, e models.WebhookEndpoint, secret, notice string) {
@@ -123,7 +123,7 @@ func (s *server) adminWebhookAction(c *gin.Context) {
 		return
 	case "delete":
 		if err = s.Store.DeleteWebhookEndpoint(ctx, id); err == nil {
-			c.Redirect(http.StatusSeeOther, "/admin/webhooks?notice="+url.QueryEscape("Endpoint deleted."))
+			s.redirectWithNotice(c, "/admin/webhooks", "Endpoint deleted.")
 			return
 		}
 	default:
@@ -134,7 +134,7 @@ func (s *server) adminWebhookAction(c *gin.Context) {
 		s.webFail(c, "admin", err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin/webhooks/"+id+"?notice="+url.QueryEscape("Done."))
+	s.redirectWithNotice(c, "/admin/webhooks/"+id, "Done.")
 }
 
 // adminRedeliver queues a delivery again.
@@ -158,5 +158,5 @@ func (s *server) adminRedeliver(c *gin.Context) {
 		}
 		notice = "Not done: " + p.Message
 	}
-	c.Redirect(http.StatusSeeOther, "/admin/webhooks/"+id+"?notice="+url.QueryEscape(notice))
+	s.redirectWithNotice(c, "/admin/webhooks/"+id, notice)
 }
