@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -152,7 +153,7 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverWebhookInput)
 	a.Metrics.WebhookOut(outcome)
 	if attempt.Outcome == models.DeliveryPending {
 		return DeliverWebhookResult{}, temporal.NewApplicationErrorWithOptions(
-			fmt.Sprintf("%s not delivered to %s: %s", claim.Event.ID, claim.Endpoint.URL, attempt.Error),
+			fmt.Sprintf("%s not delivered to endpoint %s: %s", claim.Event.ID, claim.Endpoint.ID, attempt.Error),
 			ErrTypeWebhookNotDelivered, temporal.ApplicationErrorOptions{NextRetryDelay: delay})
 	}
 	return DeliverWebhookResult{Status: attempt.Outcome, StatusCode: attempt.StatusCode}, nil
@@ -182,7 +183,7 @@ func (a *Activities) attemptWebhook(ctx context.Context, c models.DeliveryClaim,
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.Endpoint.URL, bytes.NewReader(body))
 	if err != nil {
-		return models.DeliveryAttempt{At: at, Outcome: models.DeliveryFailed, Error: "the endpoint URL cannot be requested: " + err.Error()}
+		return models.DeliveryAttempt{At: at, Outcome: models.DeliveryFailed, Error: "the endpoint URL cannot be requested: " + sendError(err)}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "licenseflow-webhooks/1")
@@ -191,10 +192,10 @@ func (a *Activities) attemptWebhook(ctx context.Context, c models.DeliveryClaim,
 	req.Header.Set(webhooks.SignatureHeader, webhooks.Sign(body, at, secrets...))
 	resp, err := a.WebhookClient.Do(req)
 	if errors.Is(err, webhooks.ErrPrivateTarget) {
-		return models.DeliveryAttempt{At: at, Outcome: models.DeliveryFailed, Error: err.Error()}
+		return models.DeliveryAttempt{At: at, Outcome: models.DeliveryFailed, Error: sendError(err)}
 	}
 	if err != nil {
-		return models.DeliveryAttempt{At: at, Outcome: models.DeliveryPending, Error: err.Error()}
+		return models.DeliveryAttempt{At: at, Outcome: models.DeliveryPending, Error: sendError(err)}
 	}
 	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, models.MaxWebhookResponseExcerpt))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
@@ -260,4 +261,16 @@ type FailWebhookResult struct{}
 // on), visible and redeliverable in the log.
 func (a *Activities) FailWebhookDelivery(ctx context.Context, in FailWebhookInput) (FailWebhookResult, error) {
 	return FailWebhookResult{}, a.Store.FailWebhookDelivery(ctx, in.DeliveryID, in.Reason)
+}
+
+// sendError says why a delivery could not be sent without the endpoint's
+// URL, whose path or query may hold the receiver's token: the attempt's
+// error is also the activity's failure message, which the worker logs.
+// Operators see the URL on the endpoint's page.
+func sendError(err error) string {
+	var u *url.Error
+	if errors.As(err, &u) {
+		return fmt.Sprintf("%s to the endpoint: %v", u.Op, u.Err)
+	}
+	return err.Error()
 }
