@@ -394,64 +394,66 @@ func TestRedTeamDumpedForgedAndRetiredSigningKeysSignNothing(t *testing.T) {
 // license.suspicious_usage event to the CRM and a flag on the license's
 // page, once per day; the license itself is not suspended.
 func TestRedTeamSharedKeyIsReportedOnceAndNotSuspended(t *testing.T) {
-	s := stack.Start(t, testsupport.SQLite(t), stack.Options{})
-	v := issue(t, s, `{"user_email":"shared@example.com","tier":"pos","max_domains":1}`)
-	require.True(t, *siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: "shop.com"}).Activated)
-	for i := range 4 { // the key pasted into four other sites' update settings
-		r := s.CallAs("", http.MethodGet, fmt.Sprintf("/updates/pos.xml?dlid=%s&domain=site%d.example.org", v.DLID, i), nil)
-		require.Equal(t, http.StatusOK, r.Status)
-	}
-	s.WaitFor("the feed hits to be recorded", 10*time.Second, func() bool {
-		u, err := s.Store.UsageSince(ctx, v.ID, time.Now().Add(-time.Hour))
-		require.NoError(t, err)
-		return u.Totals[models.UsageFeed] == 4
-	})
-
-	checks := make(chan []string, 100)
-	watch := app.WatchKeySharing(s.Store, lifecycle.New(s.Temporal, lifecycle.Options{}),
-		app.KeySharing{Every: 50 * time.Millisecond, Checked: func(reported []string, err error) {
-			assert.NoError(t, err)
-			select {
-			case checks <- reported:
-			default: // nobody reads any more: the watch must not wait on the test
-			}
-		}}, nil)
-	t.Cleanup(watch.Close)
-	require.Equal(t, []string{v.ID}, <-checks, "the license is reported")
-	for range 3 {
-		assert.Empty(t, <-checks, "and not again the same day")
-	}
-
-	var line models.LicenseEvent
-	s.WaitFor("the ledger to note it", 10*time.Second, func() bool {
-		ledger, err := s.Store.LicenseLedger(ctx, models.LedgerFilter{LicenseID: v.ID, Limit: 50})
-		require.NoError(t, err)
-		for _, e := range ledger {
-			if e.Action == models.LedgerSuspiciousUsage {
-				line = e
-				return true
-			}
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		s := stack.Start(t, st, stack.Options{})
+		v := issue(t, s, `{"user_email":"shared@example.com","tier":"pos","max_domains":1}`)
+		require.True(t, *siteCall(t, s, "activate", siteapi.SiteRequest{DLID: v.DLID, Domain: "shop.com"}).Activated)
+		for i := range 4 { // the key pasted into four other sites' update settings
+			r := s.CallAs("", http.MethodGet, fmt.Sprintf("/updates/pos.xml?dlid=%s&domain=site%d.example.org", v.DLID, i), nil)
+			require.Equal(t, http.StatusOK, r.Status)
 		}
-		return false
+		s.WaitFor("the feed hits to be recorded", 10*time.Second, func() bool {
+			u, err := s.Store.UsageSince(ctx, v.ID, time.Now().Add(-time.Hour))
+			require.NoError(t, err)
+			return u.Totals[models.UsageFeed] == 4
+		})
+
+		checks := make(chan []string, 100)
+		watch := app.WatchKeySharing(s.Store, lifecycle.New(s.Temporal, lifecycle.Options{}),
+			app.KeySharing{Every: 50 * time.Millisecond, Checked: func(reported []string, err error) {
+				assert.NoError(t, err)
+				select {
+				case checks <- reported:
+				default: // nobody reads any more: the watch must not wait on the test
+				}
+			}}, nil)
+		t.Cleanup(watch.Close)
+		require.Equal(t, []string{v.ID}, <-checks, "the license is reported")
+		for range 3 {
+			assert.Empty(t, <-checks, "and not again the same day")
+		}
+
+		var line models.LicenseEvent
+		s.WaitFor("the ledger to note it", 10*time.Second, func() bool {
+			ledger, err := s.Store.LicenseLedger(ctx, models.LedgerFilter{LicenseID: v.ID, Limit: 50})
+			require.NoError(t, err)
+			for _, e := range ledger {
+				if e.Action == models.LedgerSuspiciousUsage {
+					line = e
+					return true
+				}
+			}
+			return false
+		})
+		assert.Equal(t, "watch:key-sharing", line.Actor)
+		assert.Contains(t, line.Note, "by 4 domains not activated (the license has 1 domain slots)")
+		assert.Contains(t, line.Note, "site0.example.org")
+		var events []models.WebhookEvent
+		require.NoError(t, s.Store.DB().Where("license_id = ? AND type = ?", v.ID, models.EventLicenseSuspiciousUsage).Find(&events).Error)
+		require.Len(t, events, 1, "the CRM is told once")
+		assert.Equal(t, line.Note, events[0].Data.V.Reason)
+
+		l, err := s.Store.GetLicense(ctx, v.ID)
+		require.NoError(t, err)
+		assert.Equal(t, models.StatusActive, l.Status, "reported, not suspended")
+		assert.True(t, siteCall(t, s, "validate", siteapi.SiteRequest{DLID: v.DLID, Domain: "shop.com"}).Valid)
+
+		ops := newBrowserless(t, s)
+		_, page := ops.get("/admin")
+		ops.post("/admin/signin", url.Values{"csrf": {csrfOf(t, page)}, "email": {stack.OperatorEmail}})
+		require.Equal(t, http.StatusSeeOther, ops.openSignInLink(signInLink(t, s, stack.OperatorEmail)))
+		status, page := ops.get("/admin/licenses/" + v.ID)
+		require.Equal(t, http.StatusOK, status)
+		assert.Contains(t, page, `id="suspicious-usage"`, "the license's page flags it")
 	})
-	assert.Equal(t, "watch:key-sharing", line.Actor)
-	assert.Contains(t, line.Note, "by 4 domains not activated (the license has 1 domain slots)")
-	assert.Contains(t, line.Note, "site0.example.org")
-	var events []models.WebhookEvent
-	require.NoError(t, s.Store.DB().Where("license_id = ? AND type = ?", v.ID, models.EventLicenseSuspiciousUsage).Find(&events).Error)
-	require.Len(t, events, 1, "the CRM is told once")
-	assert.Equal(t, line.Note, events[0].Data.V.Reason)
-
-	l, err := s.Store.GetLicense(ctx, v.ID)
-	require.NoError(t, err)
-	assert.Equal(t, models.StatusActive, l.Status, "reported, not suspended")
-	assert.True(t, siteCall(t, s, "validate", siteapi.SiteRequest{DLID: v.DLID, Domain: "shop.com"}).Valid)
-
-	ops := newBrowserless(t, s)
-	_, page := ops.get("/admin")
-	ops.post("/admin/signin", url.Values{"csrf": {csrfOf(t, page)}, "email": {stack.OperatorEmail}})
-	require.Equal(t, http.StatusSeeOther, ops.openSignInLink(signInLink(t, s, stack.OperatorEmail)))
-	status, page := ops.get("/admin/licenses/" + v.ID)
-	require.Equal(t, http.StatusOK, status)
-	assert.Contains(t, page, `id="suspicious-usage"`, "the license's page flags it")
 }
