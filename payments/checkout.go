@@ -56,6 +56,9 @@ type RenewalSession struct {
 	CustomerEmail string
 	SuccessURL    string
 	CancelURL     string
+	// IdempotencyKey makes Stripe answer a repeated request within 24
+	// hours with the session it made the first time.
+	IdempotencyKey string
 }
 
 // Session is a created Checkout Session.
@@ -97,6 +100,9 @@ func (c *Checkout) CreateRenewalSession(ctx context.Context, r RenewalSession) (
 		params.CustomerEmail = stripe.String(r.CustomerEmail)
 	}
 	params.Context = ctx
+	if r.IdempotencyKey != "" {
+		params.SetIdempotencyKey(r.IdempotencyKey)
+	}
 	s, err := c.api.CheckoutSessions.New(params)
 	if err != nil {
 		return Session{}, fmt.Errorf("create Stripe Checkout Session for license %s: %w", r.LicenseID, err)

@@ -46,11 +46,22 @@ func (r *Renewals) Link(ctx context.Context, l models.License, months *int) (Ren
 		}
 		term = *months
 	}
+	// Asking again for the same renewal (a second click on Renew) gets the
+	// same order or Checkout Session, not another one: the reference names
+	// everything the payment is for, and the license's expiry moves once it
+	// is paid.
+	ref := fmt.Sprintf("renewal:%s:%d:%d:%s:%d%s", l.ID, term, l.ExpiresAt.Unix(), tier.Key, tier.PriceFor(term), tier.Currency)
 	if r.Checkout == nil {
-		o, _, err := r.Store.CreateOrder(ctx, models.NewOrder{
-			ID: models.NewOrderID(), Kind: models.OrderRenewal, Email: l.Customer.Email, Tier: tier, LicenseID: l.ID,
+		order := models.NewOrder{
+			ID: ref, Kind: models.OrderRenewal, Email: l.Customer.Email, Tier: tier, LicenseID: l.ID,
 			Months: term, MaxDomains: l.MaxDomains, AmountCents: tier.PriceFor(term), Currency: tier.Currency, Requested: true,
-		})
+		}
+		o, _, err := r.Store.CreateOrder(ctx, order)
+		if p, ok := models.AsProblem(err); (ok && p.Code == "order_exists") || (err == nil && o.Status != models.OrderPending) {
+			// That order was paid, or made for another address: a new one.
+			order.ID = models.NewOrderID()
+			o, _, err = r.Store.CreateOrder(ctx, order)
+		}
 		if err != nil {
 			return RenewalLink{}, err
 		}
@@ -71,6 +82,7 @@ func (r *Renewals) Link(ctx context.Context, l models.License, months *int) (Ren
 		LicenseID: l.ID, TierKey: tier.Key, TierName: tier.Name, Months: term, PriceID: priceID, Quantity: quantity,
 		AmountCents: tier.PriceFor(term), Currency: tier.Currency, CustomerID: l.StripeCustomerID, CustomerEmail: l.Customer.Email,
 		SuccessURL: r.PublicURL + "/portal?renewed=" + l.ID, CancelURL: r.PublicURL + "/portal",
+		IdempotencyKey: ref + ":" + l.StripeCustomerID + ":" + l.Customer.Email, // Stripe refuses a key reused with other parameters
 	})
 	if err != nil {
 		return RenewalLink{}, err
