@@ -91,7 +91,7 @@ func (s *server) createLicense(c *gin.Context) {
 		}
 	}
 	c.Header("Location", "/api/v1/licensing/licenses/"+license.ID)
-	c.JSON(status, s.licenseView(license, nil))
+	c.JSON(status, s.licenseView(c, license, nil))
 }
 
 func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.Purchase, error) {
@@ -237,7 +237,7 @@ func (s *server) listLicenses(c *gin.Context) {
 	}
 	out := httpx.Page[LicenseView]{Data: make([]LicenseView, 0, len(page.Licenses)), NextCursor: page.NextCursor}
 	for _, l := range page.Licenses {
-		out.Data = append(out.Data, s.licenseView(l, nil))
+		out.Data = append(out.Data, s.licenseView(c, l, nil))
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -267,7 +267,7 @@ func (s *server) getLicense(c *gin.Context) {
 	if !ok {
 		return
 	}
-	v := s.licenseView(l, ents)
+	v := s.licenseView(c, l, ents)
 	if st, err := s.Lifecycle.QueryLicense(c.Request.Context(), l.WorkflowID); err != nil {
 		// The cause (hosts, ports, Temporal's own words) goes to the log,
 		// not to every reader of the license.
@@ -404,7 +404,7 @@ func (s *server) setDomains(c *gin.Context, l models.License, req PatchLicenseRe
 	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, s.licenseView(l, ents))
+	c.JSON(http.StatusOK, s.licenseView(c, l, ents))
 }
 
 func parseExpiresAt(raw string) (time.Time, error) {
@@ -542,7 +542,7 @@ func (s *server) applyUpdate(c *gin.Context, l models.License, msg models.Licens
 	if !ok {
 		return
 	}
-	v := s.licenseView(l, ents)
+	v := s.licenseView(c, l, ents)
 	v.Workflow = workflowView(st)
 	c.JSON(http.StatusOK, v)
 }

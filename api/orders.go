@@ -173,7 +173,7 @@ func (s *server) payOrder(c *gin.Context) {
 				fmt.Sprintf("order %s is paid but the workflow service is unreachable; retry this request to issue the license", o.ID)))
 			return
 		}
-		c.JSON(http.StatusAccepted, OrderPaid{Order: orderView(o), License: s.licenseView(l, nil)})
+		c.JSON(http.StatusAccepted, OrderPaid{Order: orderView(o), License: s.licenseView(c, l, nil)})
 		return
 	}
 	st, err := s.Lifecycle.UpdateLicense(ctx, l, &models.RenewRequest{Months: o.Months, PaymentRef: "order:" + o.ID, OrderID: o.ID})
@@ -185,7 +185,7 @@ func (s *server) payOrder(c *gin.Context) {
 	if !ok {
 		return
 	}
-	v := s.licenseView(l, ents)
+	v := s.licenseView(c, l, ents)
 	v.Workflow = workflowView(st)
 	c.JSON(http.StatusOK, OrderPaid{Order: orderView(o), License: v})
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/models"
@@ -64,7 +65,11 @@ type WorkflowView struct {
 	RevokeReason  string               `json:"revoke_reason,omitempty"`
 }
 
-func (s *server) licenseView(l models.License, ents []models.Entitlement) LicenseView {
+// licenseView is a license as the caller may see it: the full key only
+// for a token that may read licenses (licenses:read or admin). A token
+// that may only write (an order flow, a CRM's update hook) gets the masked
+// key, so a leaked write token reads no keys.
+func (s *server) licenseView(c *gin.Context, l models.License, ents []models.Entitlement) LicenseView {
 	v := LicenseView{
 		ID: l.ID, Name: l.Name, DLID: l.Key(), Status: l.Status, Type: l.Type, Tier: l.TierKey,
 		Customer: CustomerView{ID: l.Customer.ID, Email: l.Customer.Email, Name: l.Customer.Name, Company: l.Customer.Company},
@@ -74,6 +79,9 @@ func (s *server) licenseView(l models.License, ents []models.Entitlement) Licens
 	}
 	if v.DLID != "" {
 		v.DLIDMasked = models.MaskDLID(v.DLID)
+	}
+	if !httpx.Token(c).Allows(models.ScopeLicensesRead) {
+		v.DLID = ""
 	}
 	if v.Channels == nil {
 		v.Channels = []string{}
