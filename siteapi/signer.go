@@ -115,11 +115,12 @@ func (g *signer) read(ctx context.Context) (models.SigningKey, error) {
 	if err != nil || !reseal {
 		return k, err
 	}
-	sealed, err := g.keys.SealText(signingKeyPurpose, string(k.PrivateKey))
-	if err != nil {
-		return k, err
+	// The key signs either way; sealing it again is tried at every read
+	// until it is stored.
+	if sealed, err := g.keys.SealText(signingKeyPurpose, string(k.PrivateKey)); err == nil {
+		_ = g.store.SealSigningKey(ctx, k.ID, []byte(sealed))
 	}
-	return k, g.store.SealSigningKey(ctx, k.ID, []byte(sealed))
+	return k, nil
 }
 
 func (g *signer) set(k models.SigningKey) {
