@@ -129,6 +129,10 @@ func TestPortalShowsCustomersOnlyTheirOwnRecords(t *testing.T) {
 	n, err := s.Store.CountActiveDomains(ctx, mine.ID)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
+	_, _, err = s.Store.ActivateStaging(ctx, mine.ID, "staging.kept.example.com", time.Now())
+	require.NoError(t, err)
+	_, page = b.get("/portal/licenses/" + mine.ID)
+	assert.Contains(t, page, `<p id="domain-use">1 of 3 domain slots in use; 1 of 3 staging copies.</p>`, "the customer sees both limits")
 
 	// A magic link works once.
 	fresh := newBrowserless(t, s)

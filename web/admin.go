@@ -280,14 +280,9 @@ func (s *server) adminLicense(c *gin.Context) {
 	if st, err := s.Lifecycle.QueryLicense(ctx, l.WorkflowID); err == nil {
 		live = &st
 	}
-	active := 0
-	for _, a := range activations {
-		if a.Status == models.ActivationActive && !a.Staging { // staging copies take no slot
-			active++
-		}
-	}
+	active, staging := domainUse(activations)
 	s.adminPage(c, sess, http.StatusOK, "License "+l.ID, "admin-license", gin.H{
-		"License": l, "ActiveDomains": active, "Entitlements": ents, "Activations": activations, "Usage": usage, "Tiers": tiers,
+		"License": l, "ActiveDomains": active, "StagingDomains": staging, "Entitlements": ents, "Activations": activations, "Usage": usage, "Tiers": tiers,
 		"Products": products, "Workflow": live, "WorkflowURL": s.Lifecycle.WorkflowURL(l.WorkflowID), "Ledger": ledger,
 		"SuspiciousUsage": lastSuspiciousUsage(ledger, s.Now().AddDate(0, 0, -30)),
 	})
@@ -419,4 +414,19 @@ func lastSuspiciousUsage(ledger []models.LicenseEvent, since time.Time) *models.
 		}
 	}
 	return nil
+}
+
+// domainUse counts a license's active domains that take a slot and its
+// active staging copies, which take none but are capped at max_domains too.
+func domainUse(activations []models.Activation) (slots, staging int) {
+	for _, a := range activations {
+		switch {
+		case a.Status != models.ActivationActive:
+		case a.Staging:
+			staging++
+		default:
+			slots++
+		}
+	}
+	return slots, staging
 }

@@ -176,9 +176,11 @@ func (s *server) portalLicense(c *gin.Context) {
 				URL: "/downloads/" + product.Code + "/" + r.Version + "?dlid=" + l.Key()})
 		}
 	}
+	slots, staging := domainUse(activations)
 	s.render(c, http.StatusOK, webPage{Title: "License " + models.MaskDLID(l.Key()), Area: "portal", Template: "portal-license",
 		Email: sess.Email, CSRF: sess.CSRFToken, Notice: s.takeNotice(c), Data: gin.H{
 			"License": l, "Entitlements": ents, "Activations": activations, "Downloads": downloads, "Usable": usable,
+			"SlotsInUse": slots, "StagingInUse": staging,
 			"Renewable": models.CheckRenewal(l) == nil,
 		}})
 }
