@@ -197,40 +197,13 @@ func purchaseOnDev(t *testing.T, p *devProcess, store *store.Store, orderID stri
 func TestDevModeArchivesRunsThatRetentionDeleted(t *testing.T) {
 	dir := t.TempDir()
 	store := testsupport.SQLiteAt(t, filepath.Join(dir, "licenseflow.db"))
-	dev := startDevWith(t, dir, store, devserver.Options{Retention: 2 * time.Second})
+	dev := startArchivingDev(t, dir, store)
 	defer dev.stop()
-	history, visibility := dev.server.ArchiveURIs()
-	require.NotEmpty(t, history)
-	// What `licenseflow dev` applies on every start: a no-op on a namespace
-	// created with these settings.
-	require.NoError(t, worker.ConfigureNamespace(ctx, dev.client, "default", worker.NamespaceSettings{
-		Retention: 2 * time.Second, HistoryArchiveURI: history, VisibilityArchiveURI: visibility,
-	}))
 
 	licenseID := purchaseOnDev(t, dev, store, "archive-1")
 	workflowID := models.LicenseWorkflowID(licenseID)
-	d, err := dev.client.DescribeWorkflowExecution(ctx, workflowID, "")
-	require.NoError(t, err)
-	firstRun := d.WorkflowExecutionInfo.Execution.RunId
-	h, err := dev.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflowID,
-		UpdateName: string(models.ActionRenew), Args: []any{models.RenewRequest{Months: 12, PaymentRef: "archive-renewal"}},
-		WaitForStage: client.WorkflowUpdateStageCompleted})
-	require.NoError(t, err)
-	require.NoError(t, h.Get(ctx, nil))
-
-	// The renewal closed the first run (continue-as-new); retention then
-	// deletes it from the server's own store.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		_, err := dev.client.DescribeWorkflowExecution(ctx, workflowID, firstRun)
-		var gone *serviceerror.NotFound
-		if errors.As(err, &gone) {
-			break
-		}
-		require.NoError(t, err, "only a run that is not found counts as deleted")
-		require.True(t, time.Now().Before(deadline), "the first run was not deleted after its retention")
-		time.Sleep(200 * time.Millisecond)
-	}
+	firstRun := renewOnDev(t, dev, licenseID, "archive-renewal")
+	waitRunDeleted(t, dev, workflowID, firstRun)
 
 	// Its history is still readable: the server reads it from the archive.
 	it := dev.client.GetWorkflowHistory(ctx, workflowID, firstRun, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -265,23 +238,12 @@ func TestDevModeArchivesRunsThatRetentionDeleted(t *testing.T) {
 func TestTemporalStoresAndArchivesNoAddressKeyOrSignInToken(t *testing.T) {
 	dir := t.TempDir()
 	store := testsupport.SQLiteAt(t, filepath.Join(dir, "licenseflow.db"))
-	dev := startDevWith(t, dir, store, devserver.Options{Retention: 2 * time.Second})
+	dev := startArchivingDev(t, dir, store)
 	defer dev.stop()
-	history, visibility := dev.server.ArchiveURIs()
-	require.NoError(t, worker.ConfigureNamespace(ctx, dev.client, "default", worker.NamespaceSettings{
-		Retention: 2 * time.Second, HistoryArchiveURI: history, VisibilityArchiveURI: visibility,
-	}))
 
 	licenseID := purchaseOnDev(t, dev, store, "scan-1")
 	workflowID := models.LicenseWorkflowID(licenseID)
-	d, err := dev.client.DescribeWorkflowExecution(ctx, workflowID, "")
-	require.NoError(t, err)
-	firstRun := d.WorkflowExecutionInfo.Execution.RunId
-	h, err := dev.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflowID,
-		UpdateName: string(models.ActionRenew), Args: []any{models.RenewRequest{Months: 12, PaymentRef: "scan-renewal"}},
-		WaitForStage: client.WorkflowUpdateStageCompleted})
-	require.NoError(t, err)
-	require.NoError(t, h.Get(ctx, nil))
+	firstRun := renewOnDev(t, dev, licenseID, "scan-renewal")
 	flows := lifecycle.New(dev.client, lifecycle.Options{})
 	signInRuns := map[string]string{} // workflow id -> run id, to read them from the archive later
 	for ref, to := range map[string]string{"scan-customer": "dev@example.com", "scan-operator": "ops@example.com"} {
@@ -310,17 +272,7 @@ func TestTemporalStoresAndArchivesNoAddressKeyOrSignInToken(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// The first run is archived and deleted by its retention.
-	for {
-		_, err := dev.client.DescribeWorkflowExecution(ctx, workflowID, firstRun)
-		var gone *serviceerror.NotFound
-		if errors.As(err, &gone) {
-			break
-		}
-		require.NoError(t, err)
-		require.True(t, time.Now().Before(deadline.Add(30*time.Second)), "the first run was not archived and deleted")
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitRunDeleted(t, dev, workflowID, firstRun)
 	l, err := store.GetLicense(ctx, licenseID)
 	require.NoError(t, err)
 	secrets := append([]string{l.Key()}, tokens...)
@@ -380,5 +332,51 @@ func TestTemporalStoresAndArchivesNoAddressKeyOrSignInToken(t *testing.T) {
 			}
 		}
 		assert.NotZero(t, n, "history of %s %s", r.id, r.run)
+	}
+}
+
+// startArchivingDev starts a dev process whose runs are archived and then
+// deleted 2 s after they close, configured as `licenseflow dev` does on
+// every start (a no-op on a namespace created with these settings).
+func startArchivingDev(t *testing.T, dir string, store *store.Store) *devProcess {
+	t.Helper()
+	dev := startDevWith(t, dir, store, devserver.Options{Retention: 2 * time.Second})
+	history, visibility := dev.server.ArchiveURIs()
+	require.NotEmpty(t, history)
+	require.NoError(t, worker.ConfigureNamespace(ctx, dev.client, "default", worker.NamespaceSettings{
+		Retention: 2 * time.Second, HistoryArchiveURI: history, VisibilityArchiveURI: visibility,
+	}))
+	return dev
+}
+
+// renewOnDev renews a license by update, which closes its current run
+// (continue-as-new), and returns that run's id.
+func renewOnDev(t *testing.T, dev *devProcess, licenseID, paymentRef string) string {
+	t.Helper()
+	workflowID := models.LicenseWorkflowID(licenseID)
+	d, err := dev.client.DescribeWorkflowExecution(ctx, workflowID, "")
+	require.NoError(t, err)
+	h, err := dev.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflowID,
+		UpdateName: string(models.ActionRenew), Args: []any{models.RenewRequest{Months: 12, PaymentRef: paymentRef}},
+		WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.NoError(t, err)
+	require.NoError(t, h.Get(ctx, nil))
+	return d.WorkflowExecutionInfo.Execution.RunId
+}
+
+// waitRunDeleted waits until retention has deleted a closed run from the
+// server's own store: only a not-found answer counts.
+func waitRunDeleted(t *testing.T, dev *devProcess, workflowID, run string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, err := dev.client.DescribeWorkflowExecution(ctx, workflowID, run)
+		var gone *serviceerror.NotFound
+		if errors.As(err, &gone) {
+			return
+		}
+		require.NoError(t, err, "only a run that is not found counts as deleted")
+		require.True(t, time.Now().Before(deadline), "run %s was not deleted after its retention", run)
+		time.Sleep(200 * time.Millisecond)
 	}
 }
