@@ -247,3 +247,46 @@ func seedSalesHistory(t *testing.T, store *store.Store) models.MonthMetrics {
 	}
 	return total
 }
+
+// The Temporal Web UI shows a license workflow's input decoded only to a
+// signed-in operator: Temporal stores ciphertext, and the UI asks the API's
+// codec endpoint, with the dashboard cookie, to decrypt what it shows.
+func TestWebUIDecodesHistoryOnlyForSignedInOperators(t *testing.T) {
+	ctx := browser(t)
+	s := stack.Start(t, testsupport.SQLite(t), stack.Options{Embedded: true, WebUI: true})
+	v := issue(t, s, `{"user_email":"grace@example.com","customer_name":"Grace Hopper","tier":"suite"}`)
+	d, err := s.Temporal.DescribeWorkflowExecution(ctx, models.LicenseWorkflowID(v.ID), "")
+	require.NoError(t, err)
+	page := s.WebUIURL() + "/namespaces/default/workflows/" + models.LicenseWorkflowID(v.ID) + "/" +
+		d.WorkflowExecutionInfo.Execution.RunId + "/history"
+
+	// Anonymous: the UI shows the stored ciphertext and says the codec
+	// endpoint would not answer (the page is read once it shows either that
+	// or a decoded input).
+	const rendered = `(t => (t.includes("Codec Server could not connect") || t.includes("CustomerEmail")) && t.includes("Workflow Execution Started"))(document.body.innerText)`
+	var body string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(page),
+		chromedp.Poll(rendered, nil),
+		chromedp.Evaluate(`document.body.innerText`, &body),
+	))
+	assert.Contains(t, body, "Codec Server could not connect")
+	for _, secret := range []string{"grace@example.com", "Grace Hopper", v.DLID, "CustomerEmail"} {
+		assert.NotContains(t, body, secret, "an anonymous visitor of the Web UI reads %q", secret)
+	}
+
+	// A signed-in operator: the same page, decoded through the codec
+	// endpoint with the dashboard's cookie.
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(s.API.URL+"/admin"),
+		chromedp.SendKeys(`#token-signin input[name="token"]`, s.Token),
+	))
+	submit(t, ctx, chromedp.Submit(`#token-signin input[name="token"]`))
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(page),
+		chromedp.Poll(`document.body.innerText.includes('"CustomerEmail": "grace@example.com"')`, nil),
+		chromedp.Evaluate(`document.body.innerText`, &body),
+	), "the signed-in operator's Web UI shows the decoded input (the codec endpoint answers its origin with the cookie)")
+	assert.Contains(t, body, "Complete Suite license for grace@example.com", "the workflow's summary is decoded too")
+	assert.NotContains(t, body, "Codec Server could not connect")
+}

@@ -70,6 +70,10 @@ type Options struct {
 	// HistoryCacheSize, with Embedded, bounds the server's in-memory
 	// workflow states (devserver.Options.HistoryCacheSize).
 	HistoryCacheSize int
+	// WebUI, with Embedded, serves the Temporal Web UI (Stack.WebUIURL)
+	// configured as dev mode configures it: payloads decoded through the
+	// API's codec endpoint, with the operator's dashboard cookie.
+	WebUI bool
 	// WebhookPolicy shapes webhook deliveries; zero fields take
 	// TestWebhookPolicy's (retries a test can wait for).
 	WebhookPolicy workflows.WebhookPolicy
@@ -138,9 +142,23 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	// One keyring seals stored secrets and encrypts every Temporal payload,
 	// as in production.
 	keys := testsupport.SecretKeys(t)
+	// The API listens before Temporal starts: the Web UI is told its codec
+	// endpoint, and the API which origin that UI has.
+	srv := httptest.NewUnstartedServer(nil)
+	apiURL := "http://" + srv.Listener.Addr().String() // srv.URL once started
+	var codecOrigins []string
 	if opts.Embedded {
-		embedded = startEmbedded(t, opts.TemporalPostgresURL, opts.HistoryCacheSize, keys)
+		e := devserver.Options{PostgresURL: opts.TemporalPostgresURL, HistoryCacheSize: opts.HistoryCacheSize, UIPort: -1}
+		if opts.WebUI {
+			e.UIPort, e.CodecEndpoint = 0, apiURL+"/codec"
+		}
+		embedded = startEmbedded(t, e, keys)
 		c, namespace = embedded.client, "default"
+		if opts.WebUI {
+			codecOrigins = []string{embedded.webUIURL()}
+		}
+	} else if opts.WebUI {
+		t.Fatal("stack: WebUI needs Embedded (temporaltest serves no Web UI)")
 	} else {
 		ts, c, namespace = startTestServer(t, keys)
 	}
@@ -185,7 +203,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 			t.Error(p)
 		}
 	})
-	srv := httptest.NewServer(checker.Wrap(app.NewRouter(app.Deps{
+	srv.Config.Handler = checker.Wrap(app.NewRouter(app.Deps{
 		Store: store,
 		Lifecycle: lifecycle.New(c, lifecycle.Options{Namespace: namespace, WebUIURL: "http://localhost:8233",
 			Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout, ReleaseEmailsPerMinute: 6000}),
@@ -194,8 +212,9 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 		SiteCacheTTL: time.Minute, // the worker writes through the same store: every change invalidates
 		AdminEmails:  []string{OperatorEmail}, Webhooks: hooks,
 		Staging: models.DefaultStagingRule(),
-		Metrics: m, ServeMetrics: true, SecretKeys: keys,
-	})))
+		Metrics: m, ServeMetrics: true, SecretKeys: keys, CodecOrigins: codecOrigins,
+	}))
+	srv.Start()
 	t.Cleanup(recorder.Close)
 	t.Cleanup(lastSeen.Close)
 	t.Cleanup(srv.Close)
@@ -251,11 +270,12 @@ type embeddedServer struct {
 	client client.Client
 }
 
-func startEmbedded(t testing.TB, postgresURL string, historyCache int, keys *sealing.Keyring) *embeddedServer {
-	e := &embeddedServer{t: t, opts: devserver.Options{
-		DatabaseFile: filepath.Join(t.TempDir(), "temporal.db"), PostgresURL: postgresURL, Namespace: "default", UIPort: -1,
-		SearchAttributes: workflows.SearchAttributes(), HistoryCacheSize: historyCache,
-	}}
+// startEmbedded starts a dev-mode server with opts (its database file,
+// namespace and search attributes filled in).
+func startEmbedded(t testing.TB, opts devserver.Options, keys *sealing.Keyring) *embeddedServer {
+	opts.DatabaseFile, opts.Namespace = filepath.Join(t.TempDir(), "temporal.db"), "default"
+	opts.SearchAttributes = workflows.SearchAttributes()
+	e := &embeddedServer{t: t, opts: opts}
 	e.start()
 	t.Cleanup(e.stop)
 	// A restart keeps the port, so this client (and the worker and API on
@@ -265,6 +285,9 @@ func startEmbedded(t testing.TB, postgresURL string, historyCache int, keys *sea
 		t.Fatalf("embedded Temporal server's address: %v", err)
 	}
 	e.opts.FrontendPort = int(frontend.Port())
+	if ui, err := netip.ParseAddrPort(e.server.UIAddress()); err == nil {
+		e.opts.UIPort = int(ui.Port()) // the API's codec origins name it
+	}
 	clientOpts := client.Options{HostPort: e.server.FrontendAddress(), Namespace: "default",
 		Logger: sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}
 	payloadcodec.Install(&clientOpts, keys)
@@ -276,6 +299,9 @@ func startEmbedded(t testing.TB, postgresURL string, historyCache int, keys *sea
 	e.client = c
 	return e
 }
+
+// webUIURL is the Web UI's origin, http://host:port.
+func (e *embeddedServer) webUIURL() string { return "http://" + e.server.UIAddress() }
 
 func (e *embeddedServer) start() {
 	srv, err := devserver.Start(e.opts)
@@ -310,6 +336,15 @@ func (s *Stack) StartTemporal() {
 		s.t.Fatal("StartTemporal needs an embedded Temporal server that StopTemporal stopped")
 	}
 	s.embedded.start()
+}
+
+// WebUIURL is the origin of the Temporal Web UI (Options.WebUI).
+func (s *Stack) WebUIURL() string {
+	s.t.Helper()
+	if s.embedded == nil || s.embedded.server == nil || s.embedded.server.UIAddress() == "" {
+		s.t.Fatal("WebUIURL needs a running stack started with Options.Embedded and Options.WebUI")
+	}
+	return s.embedded.webUIURL()
 }
 
 // Response is an API answer.
