@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/store"
@@ -307,4 +308,87 @@ func TestKeySharingSuspectsAreLicensesUsedBeyondTheRule(t *testing.T) {
 		assert.NotContains(t, got, three.ID)
 		assert.NotContains(t, got, revoked.ID)
 	})
+}
+
+// A site's view of a license is read in one statement; it holds exactly
+// what the license's rows say: the license, its entitlements by repo (a
+// custom add-on too) and its active domains by domain (staging copies
+// marked, deactivated ones left out, last-seen times as stored).
+func TestSiteLicenseIsReadInOneStatementAsItsRowsSay(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		l := issuedLicense(t, st, "site-read-1", 3)
+		issuedLicense(t, st, "site-read-other", 3) // another license's rows stay out
+		_, _, err := st.SetEntitlements(ctx, l.ID, "pos")
+		require.NoError(t, err)
+		_, err = st.AddCustomEntitlement(ctx, l.ID, "crm")
+		require.NoError(t, err)
+		seen := time.Now().Add(-26 * time.Hour).Truncate(time.Millisecond)
+		for _, d := range []string{"b.example.com", "a.example.com", "gone.example.com"} {
+			_, _, err = st.Activate(ctx, l.ID, d, seen)
+			require.NoError(t, err)
+		}
+		_, _, err = st.ActivateStaging(ctx, l.ID, "staging.a.example.com", seen.Add(time.Hour))
+		require.NoError(t, err)
+		require.NoError(t, st.Deactivate(ctx, l.ID, "gone.example.com", time.Now()))
+
+		statements := 0
+		count := func(*gorm.DB) { statements++ }
+		handles := []*gorm.DB{st.DB()}
+		if st.Reader() != st.DB() {
+			handles = append(handles, st.Reader())
+		}
+		for _, h := range handles {
+			require.NoError(t, h.Callback().Query().After("gorm:query").Register("test:count-queries", count))
+			require.NoError(t, h.Callback().Row().After("gorm:row").Register("test:count-rows", count))
+		}
+		sl, err := st.LookupSiteLicense(ctx, l.Key())
+		require.NoError(t, err)
+		assert.Equal(t, 1, statements, "one statement per key")
+		for _, h := range handles {
+			require.NoError(t, h.Callback().Query().Remove("test:count-queries"))
+			require.NoError(t, h.Callback().Row().Remove("test:count-rows"))
+		}
+
+		want, err := st.GetLicense(ctx, l.ID)
+		require.NoError(t, err)
+		want.Customer = models.Customer{}
+		assert.Equal(t, utcLicense(want), utcLicense(sl.License))
+		ents, err := st.GetEntitlements(ctx, l.ID)
+		require.NoError(t, err)
+		require.Len(t, ents, 3, "the tier's two products and the add-on")
+		assert.Equal(t, ents, sl.Entitlements)
+		var entitled []string
+		for _, e := range ents {
+			entitled = append(entitled, e.Repo, e.ProductCode)
+		}
+		assert.Equal(t, entitled, sl.Entitled)
+		assert.Equal(t, []string{"a.example.com", "b.example.com", "staging.a.example.com"}, sl.ActiveDomains)
+		assert.Equal(t, []string{"staging.a.example.com"}, sl.StagingDomains)
+		rows, err := st.ListActivations(ctx, l.ID)
+		require.NoError(t, err)
+		stored := map[string]time.Time{}
+		for _, a := range rows {
+			if a.Status == models.ActivationActive {
+				stored[a.Domain] = a.LastSeen
+			}
+		}
+		assert.Equal(t, utcTimes(stored), utcTimes(sl.LastSeen))
+		assert.WithinDuration(t, seen.Add(time.Hour), sl.LastSeen["staging.a.example.com"], time.Second)
+
+		_, err = st.LookupSiteLicense(ctx, "0123456789abcdef0123456789abcdef")
+		assert.ErrorIs(t, err, models.ErrNotFound)
+	})
+}
+
+// utcLicense puts a license's times in UTC, as the two databases return
+// them in different zones.
+func utcLicense(l models.License) models.License {
+	for _, p := range []**time.Time{&l.StartsAt, &l.ExpiresAt, &l.GraceUntil} {
+		if *p != nil {
+			u := (*p).UTC()
+			*p = &u
+		}
+	}
+	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC()
+	return l
 }

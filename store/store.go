@@ -18,7 +18,10 @@ import (
 // SQLite (the *gorm.DB must be opened with TranslateError so unique
 // violations surface as gorm.ErrDuplicatedKey).
 type Store struct {
-	db      *gorm.DB
+	db *gorm.DB
+	// reads, when set, serves the reads of sites' keys (SiteLicense)
+	// outside transactions: see database.OpenReader.
+	reads   *gorm.DB
 	changes *changeFeed
 	// webhooks announces endpoints with new pending deliveries.
 	webhooks *changeFeed
@@ -29,6 +32,20 @@ type Store struct {
 // New wraps an open database.
 func New(db *gorm.DB) *Store {
 	return &Store{db: db, changes: &changeFeed{}, webhooks: &changeFeed{}, swept: &atomic.Int64{}}
+}
+
+// ReadFrom has sites' key lookups read through reads (database.OpenReader),
+// a pool that does not queue behind the writer; nil reads through the
+// store's own handle.
+func (s *Store) ReadFrom(reads *gorm.DB) { s.reads = reads }
+
+// Reader is the handle sites' key lookups read through: the reader pool,
+// or DB without one.
+func (s *Store) Reader() *gorm.DB {
+	if s.reads != nil {
+		return s.reads
+	}
+	return s.db
 }
 
 // DB exposes the handle for health checks and tests.
@@ -104,6 +121,11 @@ func (s *Store) lockMigrations(ctx context.Context) (unlock func(), err error) {
 }
 
 func (s *Store) with(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// reading is the handle of reads that need no transaction: the reader pool
+// when there is one. A transaction's Store has none, so it reads its own
+// writes.
+func (s *Store) reading(ctx context.Context) *gorm.DB { return s.Reader().WithContext(ctx) }
 
 // transaction runs fn with a Store bound to one transaction.
 func (s *Store) transaction(ctx context.Context, fn func(tx *Store) error) error {

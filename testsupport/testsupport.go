@@ -42,9 +42,16 @@ func SQLiteAt(t testing.TB, path string) *store.Store {
 		t.Fatalf("open SQLite: %v", err)
 	}
 	store := store.New(db)
+	reads, err := database.OpenReader(path)
+	if err != nil {
+		t.Fatalf("open SQLite for reading: %v", err)
+	}
+	store.ReadFrom(reads) // as production opens it
 	t.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			_ = sqlDB.Close()
+		for _, h := range []*gorm.DB{db, reads} {
+			if sqlDB, err := h.DB(); err == nil {
+				_ = sqlDB.Close()
+			}
 		}
 	})
 	if err := store.Migrate(context.Background()); err != nil {

@@ -45,6 +45,11 @@ func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	st := store.New(db)
+	reads, err := database.OpenReader(cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	st.ReadFrom(reads)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := st.Ping(pctx); err != nil {

@@ -27,7 +27,10 @@ import (
 
 // Result is what loadgen prints.
 type Result struct {
-	Requests  int     `json:"requests"`
+	Requests int `json:"requests"`
+	// Sent counts the warm-up's requests too: with -bodies, how many of
+	// the file's bodies were used (in turn, from the first).
+	Sent      int64   `json:"sent"`
 	Errors    int     `json:"errors"`
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"per_second"`
@@ -76,6 +79,7 @@ func main() {
 	}
 	run(send, *rate, *workers, *warmup) // warm connections and caches
 	res := run(send, *rate, *workers, *duration)
+	res.Sent = sent.Load()
 	_ = json.NewEncoder(os.Stdout).Encode(res)
 }
 

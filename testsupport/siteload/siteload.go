@@ -35,7 +35,9 @@ func CallPath(call string) string { return "/api/v1/licenses/" + call }
 
 // Result is what cmd/loadgen reports for one run.
 type Result struct {
-	Requests  int     `json:"requests"`
+	Requests int `json:"requests"`
+	// Sent counts the warm-up's requests too: how many Bodies were used.
+	Sent      int     `json:"sent"`
 	Errors    int     `json:"errors"`
 	PerSecond float64 `json:"per_second"`
 	P50ms     float64 `json:"p50_ms"`
