@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -21,7 +22,7 @@ import (
 // (siteLicenseQuery) scanned without reflection, not three gorm reads.
 func (s *Store) LookupSiteLicense(ctx context.Context, dlid string) (models.SiteLicense, error) {
 	out := models.SiteLicense{LastSeen: map[string]time.Time{}}
-	rows, err := s.reading(ctx).Raw(siteLicenseQuery, dlid, dlid, dlid, models.ActivationActive).Rows()
+	rows, err := s.reading(ctx).Raw(siteLicenseQuery, dlid, models.ActivationActive).Rows()
 	if err != nil {
 		return out, err
 	}
@@ -44,7 +45,6 @@ func (s *Store) LookupSiteLicense(ctx context.Context, dlid string) (models.Site
 		case siteRowEntitlement:
 			e := models.Entitlement{ID: uint(l.Revision), LicenseID: l.CustomerID, Repo: l.ID, ProductCode: l.TierKey, Source: models.EntitlementSource(l.Name)}
 			out.Entitlements = append(out.Entitlements, e)
-			out.Entitled = append(out.Entitled, e.Repo, e.ProductCode)
 		case siteRowActivation:
 			out.ActiveDomains = append(out.ActiveDomains, l.ID)
 			if l.AutoRenew {
@@ -59,6 +59,14 @@ func (s *Store) LookupSiteLicense(ctx context.Context, dlid string) (models.Site
 	if !found {
 		return models.SiteLicense{}, models.NotFound("license_not_found", "no license has that key")
 	}
+	// Sorted here rather than by the statement: a handful of rows each.
+	slices.SortFunc(out.Entitlements, func(a, b models.Entitlement) int { return strings.Compare(a.Repo, b.Repo) })
+	out.Entitled = out.Entitled[:0]
+	for _, e := range out.Entitlements {
+		out.Entitled = append(out.Entitled, e.Repo, e.ProductCode)
+	}
+	slices.Sort(out.ActiveDomains)
+	slices.Sort(out.StagingDomains)
 	return out, nil
 }
 
@@ -69,27 +77,27 @@ const (
 	siteRowActivation
 )
 
-// siteLicenseQuery reads a license (by DLID), its entitlements (by repo)
-// and its active domains (by domain) in one statement: one round trip, each
-// part an index lookup. Every row has the license's columns; entitlement
-// and activation rows carry their values in columns of the same type, so
-// both databases give each column one type:
+// siteLicenseQuery reads a license (by DLID), its entitlements and its
+// active domains in one statement: one round trip, each part an index
+// lookup. Every row has the license's columns; entitlement and activation
+// rows carry their values in columns of the same type, so both databases
+// give each column one type:
 //
 //	entitlement: id=repo, customer_id=license_id, tier_key=product_code, name=source, revision=id
 //	activation:  id=domain, auto_renew=staging, updated_at=last_seen
 const siteLicenseQuery = `
+WITH l AS (SELECT * FROM licenses WHERE dlid = ?)
 SELECT 0 AS kind, id, customer_id, tier_key, name, status, type, starts_at, expires_at, grace_until, max_domains, channels,
        order_id, workflow_id, stripe_customer_id, stripe_subscription_id, auto_renew, revision, created_at, updated_at
-  FROM licenses WHERE dlid = ?
+  FROM l
 UNION ALL
 SELECT 1, e.repo, e.license_id, e.product_code, e.source, l.status, l.type, NULL, NULL, NULL, 0, l.channels,
        '', '', '', '', l.auto_renew, e.id, l.created_at, l.updated_at
-  FROM entitlements e JOIN licenses l ON l.id = e.license_id WHERE l.dlid = ?
+  FROM l JOIN entitlements e ON e.license_id = l.id
 UNION ALL
 SELECT 2, a.domain, a.license_id, '', '', l.status, l.type, NULL, NULL, NULL, 0, l.channels,
        '', '', '', '', a.staging, 0, a.first_seen, a.last_seen
-  FROM activations a JOIN licenses l ON l.id = a.license_id WHERE l.dlid = ? AND a.status = ?
-ORDER BY 1, 2`
+  FROM l JOIN activations a ON a.license_id = l.id AND a.status = ?`
 
 // activeDomains lists a license's active domains, and those of them that
 // are staging copies, in one query.
