@@ -101,7 +101,9 @@ func OpenReader(rawURL string) (*gorm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := gorm.Open(gormlite.Open(dsn+"&_pragma=query_only(1)"), &gorm.Config{
+	// Prepared once per connection: SQLite would otherwise parse and plan
+	// the lookup's statement again for every key.
+	db, err := gorm.Open(gormlite.Open(dsn+"&_pragma=query_only(1)"), &gorm.Config{PrepareStmt: true,
 		TranslateError: true, Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }})
 	if err != nil {
 		return nil, fmt.Errorf("open database %s for reading: %w", Redact(rawURL), err)
