@@ -64,7 +64,7 @@ func BenchmarkTenThousandLicenses(b *testing.B) {
 		b.Run(backend.name, func(b *testing.B) {
 			const licenses, concurrency = 10_000, 20
 			s := backend.start(b)
-			load := validationLoad{loadgen: siteload.BuildLoadgen(b), site: siteload.SiteAPI(b, s.Store), bare: siteload.Bare(b, "validate")}
+			load := validationLoad{loadgen: siteload.BuildLoadgen(b), site: siteload.SiteAPI(b, s.Store, s.Keys), bare: siteload.Bare(b, "validate")}
 			firstBought, _ := buyScaleLicenses(b, s, "first", 1, 1)
 			first := firstBought[0]
 			firstBody := validationBody(s.WaitIssued(first.ID).DLID)

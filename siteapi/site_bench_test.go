@@ -84,7 +84,7 @@ func BenchmarkSiteAPI(b *testing.B) {
 // license sends.
 func siteBenchServer(b *testing.B, st *store.Store) (url, body string) {
 	l := benchLicense(b, st)
-	return siteload.SiteAPI(b, st), fmt.Sprintf(`{"dlid":%q,"domain":"shop.example.com","product":"MokoSuitePOS","nonce":"n"}`, l.Key())
+	return siteload.SiteAPI(b, st, testsupport.SecretKeys(b)), fmt.Sprintf(`{"dlid":%q,"domain":"shop.example.com","product":"MokoSuitePOS","nonce":"n"}`, l.Key())
 }
 
 // benchLicense buys, mints and activates (on shop.example.com) a suite
@@ -136,7 +136,7 @@ func BenchmarkColdKeyValidation(b *testing.B) {
 		b.Run(backend.Name, func(b *testing.B) {
 			st := backend.Open(b)
 			bodies := seedColdKeys(b, st, n)
-			licenseflow := siteload.SiteAPI(b, st)
+			licenseflow := siteload.SiteAPI(b, st, testsupport.SecretKeys(b))
 			unused := bodies
 			// cold runs a load over keys never asked before.
 			cold := func(rate int, d time.Duration) siteload.Result {

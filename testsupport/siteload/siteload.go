@@ -24,9 +24,9 @@ import (
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
-	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/usage"
 )
 
@@ -111,8 +111,10 @@ func (l *Loadgen) Run(load Load) Result {
 
 // SiteAPI serves the site-facing API over st as production wires it
 // (request metrics, usage recording, batched last-seen times, the key
-// cache) until the benchmark ends, and returns its URL.
-func SiteAPI(tb testing.TB, st *store.Store) string {
+// cache) until the benchmark ends, and returns its URL. keys open the
+// signing key stored in st: those of the stack that made it, or a fresh
+// keyring for a store whose first site call makes it.
+func SiteAPI(tb testing.TB, st *store.Store, keys *sealing.Keyring) string {
 	tb.Helper()
 	gin.SetMode(gin.ReleaseMode)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -122,7 +124,7 @@ func SiteAPI(tb testing.TB, st *store.Store) string {
 	tb.Cleanup(lastSeen.Close)
 	m := metrics.New() // as in production: every request and validation is counted
 	router := httpx.NewRouter(httpx.Options{Logger: quiet, Database: st, Requests: m})
-	siteapi.Mount(router, siteapi.Deps{Store: st, Keys: testsupport.SecretKeys(tb), Usage: recorder, SiteCacheTTL: 30 * time.Second,
+	siteapi.Mount(router, siteapi.Deps{Store: st, Keys: keys, Usage: recorder, SiteCacheTTL: 30 * time.Second,
 		Staging: models.DefaultStagingRule(), Metrics: m, LastSeen: lastSeen, DomainSilence: 30 * 24 * time.Hour})
 	return Serve(tb, router)
 }
