@@ -30,17 +30,22 @@ import (
 // scaleBackends are the two ways the scale benchmarks run licenseflow:
 // `licenseflow dev` as shipped (embedded Temporal server and application
 // data on SQLite files), and the same process with both on PostgreSQL, as
-// a real Temporal cluster and the production database would persist.
+// a real Temporal cluster and the production database would persist. Both
+// keep the workflow caches dev mode keeps by default.
 var scaleBackends = []struct {
 	name  string
 	start func(b *testing.B) *stack.Stack
 }{
 	{"sqlite", func(b *testing.B) *stack.Stack {
-		return stack.Start(b, testsupport.SQLiteAt(b, filepath.Join(b.TempDir(), "licenseflow.db")), stack.Options{Embedded: true})
+		worker.SetWorkflowCache(worker.DefaultWorkflowCache)
+		return stack.Start(b, testsupport.SQLiteAt(b, filepath.Join(b.TempDir(), "licenseflow.db")),
+			stack.Options{Embedded: true, HistoryCacheSize: worker.DefaultWorkflowCache})
 	}},
 	{"postgres", func(b *testing.B) *stack.Stack {
+		worker.SetWorkflowCache(worker.DefaultWorkflowCache)
 		temporalDB := testsupport.PostgresDatabaseURL(b) // dropped after the stack stops
-		return stack.Start(b, testsupport.Postgres(b), stack.Options{Embedded: true, TemporalPostgresURL: temporalDB})
+		return stack.Start(b, testsupport.Postgres(b),
+			stack.Options{Embedded: true, TemporalPostgresURL: temporalDB, HistoryCacheSize: worker.DefaultWorkflowCache})
 	}},
 }
 
@@ -110,9 +115,13 @@ func BenchmarkTenThousandLicenses(b *testing.B) {
 	}
 }
 
-// BenchmarkTimerStorm makes the 30-day reminders of 1,000 licenses due at
-// the same second and reports how long after it the last of the 1,000
-// emails is in the outbox, and the p50/p99 lateness of all of them. The
+// stormSizeEnv sets how many licenses BenchmarkTimerStorm makes due at once.
+const stormSizeEnv = "LICENSEFLOW_BENCH_STORM"
+
+// BenchmarkTimerStorm makes the 30-day reminders of 1,000 licenses
+// (LICENSEFLOW_BENCH_STORM) due at the same second and reports how long
+// after it the last of their emails is in the outbox, and the p50/p99
+// lateness of all of them. The
 // licenses are bought through the API; their expiry is then corrected
 // (PATCH expires_at, as an operator would) to 30 days after an instant a
 // few seconds past the last correction, so every workflow's timer is set
@@ -121,9 +130,16 @@ func BenchmarkTenThousandLicenses(b *testing.B) {
 //
 //	go test ./integration -run '^$' -bench TimerStorm -benchtime 1x -timeout 30m
 func BenchmarkTimerStorm(b *testing.B) {
+	licenses := 1_000
+	if n, err := strconv.Atoi(os.Getenv(stormSizeEnv)); err == nil && n > 0 {
+		licenses = n
+	}
+	// The budget the issue sets: 10,000 reminders within 5 minutes, i.e.
+	// 30 ms a reminder, and never under the first storms' minute.
+	budget := max(time.Minute, time.Duration(licenses)*30*time.Millisecond)
 	for _, backend := range scaleBackends {
 		b.Run(backend.name, func(b *testing.B) {
-			const licenses, concurrency = 1_000, 20
+			const concurrency = 20
 			s := backend.start(b)
 			for round := range b.N {
 				start := time.Now()
@@ -151,7 +167,7 @@ func BenchmarkTimerStorm(b *testing.B) {
 					b.Fatalf("the corrections ended %s after the due instant; the storm was not simultaneous", corrected.Sub(due))
 				}
 
-				lateness := waitReminders(b, s.Store, bought, due, 5*time.Minute)
+				lateness := waitReminders(b, s.Store, bought, due, max(5*time.Minute, 2*budget))
 				all := lateness[len(lateness)-1]
 				b.ReportMetric(all.Seconds(), "seconds-to-all")
 				b.ReportMetric(ms(lateness[len(lateness)/2]), "p50-late-ms")
@@ -161,8 +177,8 @@ func BenchmarkTimerStorm(b *testing.B) {
 				b.Logf("%s: %d reminders due at %s, all in the outbox %.1fs later (p50 %s, p99 %s late); issuing took %s",
 					backend.name, licenses, due.Format(time.TimeOnly), all.Seconds(),
 					lateness[len(lateness)/2].Round(time.Millisecond), lateness[len(lateness)*99/100].Round(time.Millisecond), issuing.Round(time.Second))
-				if all >= time.Minute {
-					b.Logf("OVER BUDGET: the last reminder went out %.1fs after the due instant (budget 60s)", all.Seconds())
+				if all >= budget {
+					b.Logf("OVER BUDGET: the last reminder went out %.1fs after the due instant (budget %s)", all.Seconds(), budget)
 				}
 			}
 		})
