@@ -33,11 +33,7 @@ type Options struct {
 // Open connects to url: postgres://… or postgresql://… for PostgreSQL,
 // sqlite:path, file:path or a bare path for SQLite.
 func Open(rawURL string, opts Options) (*gorm.DB, error) {
-	cfg := &gorm.Config{
-		TranslateError: true,
-		Logger:         logger.Discard,
-		NowFunc:        func() time.Time { return time.Now().UTC() },
-	}
+	cfg := gormConfig()
 	if opts.LogSQL {
 		cfg.Logger = logger.Default.LogMode(logger.Info)
 	}
@@ -81,6 +77,12 @@ func IsPostgres(rawURL string) bool {
 	return strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://")
 }
 
+// gormConfig is how licenseflow opens every handle: unique violations as
+// gorm.ErrDuplicatedKey, no statement log, times in UTC.
+func gormConfig() *gorm.Config {
+	return &gorm.Config{TranslateError: true, Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }}
+}
+
 // readerConnections is the size of a SQLite reader pool: enough for every
 // core to read while the writer writes.
 var readerConnections = max(4, runtime.NumCPU())
@@ -94,7 +96,7 @@ var readerConnections = max(4, runtime.NumCPU())
 // to the same file: in WAL mode they read the last commit while the writer
 // writes or checkpoints.
 func OpenReader(rawURL string) (*gorm.DB, error) {
-	if strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://") {
+	if IsPostgres(rawURL) {
 		return nil, nil
 	}
 	dsn, err := sqliteDSN(rawURL)
@@ -103,8 +105,9 @@ func OpenReader(rawURL string) (*gorm.DB, error) {
 	}
 	// Prepared once per connection: SQLite would otherwise parse and plan
 	// the lookup's statement again for every key.
-	db, err := gorm.Open(gormlite.Open(dsn+"&_pragma=query_only(1)"), &gorm.Config{PrepareStmt: true,
-		TranslateError: true, Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }})
+	cfg := gormConfig()
+	cfg.PrepareStmt = true
+	db, err := gorm.Open(gormlite.Open(dsn+"&_pragma=query_only(1)"), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s for reading: %w", Redact(rawURL), err)
 	}
@@ -145,11 +148,6 @@ func sqliteDSN(rawURL string) (string, error) {
 	q.Add("_pragma", "journal_mode(wal)")
 	q.Add("_pragma", "synchronous(normal)")
 	q.Add("_pragma", "foreign_keys(on)")
-	// Sites' keys are read at random across every license: a page cache
-	// of 64 MB and the file mapped into memory serve those reads without a
-	// system call each (SQLite's default cache is 2 MB).
-	q.Add("_pragma", "cache_size(-65536)")
-	q.Add("_pragma", "mmap_size(1073741824)")
 	return "file:" + path + "?" + q.Encode(), nil
 }
 

@@ -57,25 +57,33 @@ func BenchmarkSiteAPI(b *testing.B) {
 							Rate: rate, Duration: d, Warmup: 500 * time.Millisecond})
 					}
 					for range b.N {
-						// Closed loop in alternating short rounds, so both sides
-						// see the same share of whatever else the machine runs.
-						var bareMax, lfMax float64
-						for range closedLoopRounds {
-							bareMax += load(baseline, 0, 2*time.Second).PerSecond / closedLoopRounds
-							lfMax += load(licenseflow, 0, 2*time.Second).PerSecond / closedLoopRounds
-						}
-						bareFixed, lfFixed := load(baseline, siteBenchRate, 5*time.Second), load(licenseflow, siteBenchRate, 5*time.Second)
-						b.ReportMetric(lfMax/bareMax, "ratio")
-						b.ReportMetric(lfFixed.P99ms, "p99_ms")
-						b.ReportMetric(lfMax, "req/s")
-						b.ReportMetric(bareMax, "bare_req/s")
-						b.ReportMetric(bareFixed.P99ms, "bare_p99_ms")
-						b.ReportMetric(lfFixed.P50ms, "p50_ms")
+						compareWithBare(b,
+							func(rate int, d time.Duration) siteload.Result { return load(baseline, rate, d) },
+							func(rate int, d time.Duration) siteload.Result { return load(licenseflow, rate, d) })
 					}
 				})
 			}
 		})
 	}
+}
+
+// compareWithBare runs the bare handler's load and licenseflow's in
+// alternating short closed-loop rounds, so both see the same share of
+// whatever else the machine runs, then each at siteBenchRate, and reports
+// licenseflow's throughput ratio and latencies beside the bare handler's.
+func compareWithBare(b *testing.B, bare, licenseflow func(rate int, d time.Duration) siteload.Result) {
+	var bareMax, lfMax float64
+	for range closedLoopRounds {
+		bareMax += bare(0, 2*time.Second).PerSecond / closedLoopRounds
+		lfMax += licenseflow(0, 2*time.Second).PerSecond / closedLoopRounds
+	}
+	bareFixed, lfFixed := bare(siteBenchRate, 5*time.Second), licenseflow(siteBenchRate, 5*time.Second)
+	b.ReportMetric(lfMax/bareMax, "ratio")
+	b.ReportMetric(lfFixed.P99ms, "p99_ms")
+	b.ReportMetric(lfMax, "req/s")
+	b.ReportMetric(bareMax, "bare_req/s")
+	b.ReportMetric(bareFixed.P99ms, "bare_p99_ms")
+	b.ReportMetric(lfFixed.P50ms, "p50_ms")
 }
 
 // siteBenchServer serves the site-facing API as production wires it (request
@@ -153,18 +161,7 @@ func BenchmarkColdKeyValidation(b *testing.B) {
 					Rate: rate, Duration: d, Warmup: 500 * time.Millisecond})
 			}
 			for range b.N {
-				var bareMax, lfMax float64
-				for range closedLoopRounds {
-					bareMax += bare(0, 2*time.Second).PerSecond / closedLoopRounds
-					lfMax += cold(0, 2*time.Second).PerSecond / closedLoopRounds
-				}
-				bareFixed, lfFixed := bare(siteBenchRate, 5*time.Second), cold(siteBenchRate, 5*time.Second)
-				b.ReportMetric(lfMax/bareMax, "ratio")
-				b.ReportMetric(lfFixed.P99ms, "p99_ms")
-				b.ReportMetric(lfMax, "req/s")
-				b.ReportMetric(bareMax, "bare_req/s")
-				b.ReportMetric(bareFixed.P99ms, "bare_p99_ms")
-				b.ReportMetric(lfFixed.P50ms, "p50_ms")
+				compareWithBare(b, bare, cold)
 				b.ReportMetric(float64(len(bodies)-len(unused)), "keys_asked")
 			}
 		})

@@ -61,7 +61,6 @@ func (s *Store) LookupSiteLicense(ctx context.Context, dlid string) (models.Site
 	}
 	// Sorted here rather than by the statement: a handful of rows each.
 	slices.SortFunc(out.Entitlements, func(a, b models.Entitlement) int { return strings.Compare(a.Repo, b.Repo) })
-	out.Entitled = out.Entitled[:0]
 	for _, e := range out.Entitlements {
 		out.Entitled = append(out.Entitled, e.Repo, e.ProductCode)
 	}
