@@ -15,7 +15,10 @@ import (
 // five years. Times are drawn around the license's own deadlines (a model
 // runs beside the generator to know them): early, late and after-grace
 // renewals, corrections, tier and domain changes, add-ons, suspensions,
-// revocation, failed payments, redelivered messages, restarts.
+// revocation, failed payments, redelivered messages, restarts. Terms,
+// domain counts and explicit expiries reach their limits and step just past
+// them, and a third of the licenses run under a grace period and retention
+// of their own.
 func generateSequence(seed uint64) modelSequence {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	order := "model-" + strconv.FormatUint(seed, 36)
@@ -23,17 +26,25 @@ func generateSequence(seed uint64) modelSequence {
 		LicenseID: models.LicenseIDForOrder(order), OrderID: order, CustomerEmail: "customer@example.com",
 		MaxDomains: 1 + rng.IntN(10), Type: models.TypeCommercial,
 	}
+	if rng.IntN(10) == 0 {
+		p.MaxDomains = pick(rng, modelMaxDomains, 1+rng.IntN(modelMaxDomains))
+	}
 	switch k := rng.IntN(10); {
 	case k < 4:
 		p.Tier, p.Months = pick(rng, "pos", "restaurant", "crm", "erp", "suite"), 12
 	case k < 7:
 		p.Tier, p.Months = "suite-monthly", 1
 	case k < 9:
-		p.Tier, p.Months = "suite", 1+rng.IntN(36)
+		p.Tier, p.Months = "suite", pick(rng, 1+rng.IntN(36), 1+rng.IntN(modelMaxMonths), modelMaxMonths)
 	default:
 		p.Tier, p.Lifetime = "suite-lifetime", true
 	}
-	g := &generator{rng: rng, m: newLifecycleModel(p, t0), purchaseMonths: max(p.Months, 1), churn: modelHorizon}
+	var policy workflows.Policy
+	if rng.IntN(3) == 0 {
+		policy.GracePeriod = time.Duration(1+rng.IntN(30)) * day
+		policy.Retention = time.Duration(30+rng.IntN(700)) * day
+	}
+	g := &generator{rng: rng, m: newLifecycleModel(p, policy, t0), purchaseMonths: max(p.Months, 1), churn: modelHorizon}
 	if rng.IntN(3) == 0 { // a customer who stops paying at some point
 		g.churn = g.uniform(0, modelHorizon)
 	}
@@ -44,7 +55,7 @@ func generateSequence(seed uint64) modelSequence {
 		}
 		g.steps = append(g.steps, s)
 	}
-	return modelSequence{Purchase: p, Steps: g.steps}
+	return modelSequence{Purchase: p, Policy: policy, Steps: g.steps}
 }
 
 const maxModelSteps = 150
@@ -122,7 +133,7 @@ func (g *generator) next() (modelStep, bool) {
 		s.Msg = models.AddEntitlementRequest{Product: pick(g.rng, "crm", "erp", "hrm", "pos", "shop", "nosuch", ""), RequestID: g.maybeID("req")}
 	case k < 54:
 		at = g.soon()
-		r := models.SetMaxDomainsRequest{MaxDomains: g.rng.IntN(21), RequestID: g.maybeID("req")}
+		r := models.SetMaxDomainsRequest{MaxDomains: g.domains(), RequestID: g.maybeID("req")}
 		if g.rng.IntN(10) == 0 {
 			r.ActiveDomains = r.MaxDomains + 1
 		}
@@ -138,7 +149,11 @@ func (g *generator) next() (modelStep, bool) {
 		s.Msg = models.RevokeRequest{Reason: "chargeback", RequestID: g.maybeID("req")}
 	case k < 71:
 		at = g.aroundExpiry(-10*day, 5*day)
-		s.Msg = models.PaymentFailedRequest{EventID: g.id("evt"), AmountDue: "149.00 EUR"}
+		r := models.PaymentFailedRequest{EventID: g.id("evt"), AmountDue: "149.00 EUR"}
+		if g.rng.IntN(2) == 0 {
+			r.PaymentURL = "https://pay.example.com/" + r.EventID
+		}
+		s.Msg = r
 	case k < 76:
 		at = g.soon()
 		s.Msg = g.patch(t0.Add(at))
@@ -209,15 +224,18 @@ func (g *generator) renewalTime() time.Duration {
 	case k < 5:
 		return g.aroundExpiry(-40*day, 0)
 	case k < 7:
-		return g.aroundExpiry(0, modelGrace)
+		return g.aroundExpiry(0, g.m.grace)
 	case k < 8:
-		return g.aroundExpiry(modelGrace, 120*day)
+		return g.aroundExpiry(g.m.grace, 120*day)
 	}
 	return g.soon()
 }
 
 func (g *generator) renewal(at time.Time) models.RenewRequest {
 	r := models.RenewRequest{PaymentRef: g.id("pay"), Months: pick(g.rng, g.purchaseMonths, g.purchaseMonths, 1, 12)}
+	if g.rng.IntN(10) == 0 { // the longest term, and one month more (refused)
+		r.Months = pick(g.rng, modelMaxMonths, modelMaxMonths+1)
+	}
 	if g.rng.IntN(2) == 0 {
 		r.OrderID = g.id("renewal")
 	}
@@ -244,7 +262,7 @@ func (g *generator) patch(at time.Time) models.PatchRequest {
 		p.Tier = pick(g.rng, "pos", "restaurant", "crm", "erp", "suite", g.m.tier)
 	}
 	if some() {
-		p.MaxDomains = &models.SetMaxDomainsRequest{MaxDomains: 1 + g.rng.IntN(20)}
+		p.MaxDomains = &models.SetMaxDomainsRequest{MaxDomains: g.domains()}
 	}
 	paying := g.last() < g.churn
 	if paying && some() {
@@ -266,15 +284,26 @@ func (g *generator) patch(at time.Time) models.PatchRequest {
 
 func (g *generator) correction(at time.Time) models.CorrectExpiryRequest {
 	r := models.CorrectExpiryRequest{Reason: "goodwill", RequestID: g.maybeID("req")}
-	switch k := g.rng.IntN(10); {
+	switch k := g.rng.IntN(11); {
 	case k < 3: // the README's example: 30 days and 20 seconds from now
 		r.ExpiresAt = at.Add(30*day + 20*time.Second)
 	case k < 5: // close: shortens most licenses
 		r.ExpiresAt = at.Add(g.uniform(time.Hour, 10*day))
 	case k < 9:
 		r.ExpiresAt = at.Add(g.uniform(time.Hour, 400*day))
+	case k < 10: // the furthest allowed, and a second further (refused)
+		r.ExpiresAt = at.Add(modelMaxAhead + pick(g.rng, time.Duration(0), time.Second))
 	default: // refused: in the past
 		r.ExpiresAt = at.Add(-time.Hour)
 	}
 	return r
+}
+
+// domains is a max_domains to ask for: mostly a few, sometimes the limit,
+// one past it (refused) or none (refused).
+func (g *generator) domains() int {
+	if g.rng.IntN(8) == 0 {
+		return pick(g.rng, 0, modelMaxDomains, modelMaxDomains+1, 1+g.rng.IntN(modelMaxDomains))
+	}
+	return 1 + g.rng.IntN(20)
 }

@@ -1,8 +1,8 @@
 package workflows_test
 
 import (
-	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +34,10 @@ type lifecycleModel struct {
 	// handled holds the deadlines already reached for the current expiry.
 	handled map[string]bool
 
+	// grace and retention are the license's policy (the defaults unless
+	// the sequence configures them).
+	grace, retention time.Duration
+
 	suspended bool
 	revoked   bool
 	// closed: the workflow has ended (revoked, or retention ran out).
@@ -45,6 +49,68 @@ type lifecycleModel struct {
 	emails   []modelEmail
 	invoices []string // the orders invoiced, once per invoice
 	now      time.Time
+	// sending is where the emails of the change being applied begin; what
+	// they show is the license after the whole change.
+	sending int
+
+	// ledger is what the license's ledger must hold, line by line, and
+	// published the fields as its last line left them.
+	ledger    []modelLedgerLine
+	published ledgerFields
+	// renewed: the patch being applied renewed the license.
+	renewed bool
+}
+
+// modelLedgerLine is one line of a license's ledger: a field a change moved,
+// or the change alone when it moved none.
+type modelLedgerLine struct {
+	At                                   time.Time
+	Actor, Action, Field, Old, New, Note string
+	// InvoiceOf names the order whose invoice the note names ("invoice
+	// <number>"); the number is the store's to choose.
+	InvoiceOf string
+}
+
+// ledgerFields are the fields the ledger follows, in the order its lines
+// name them, as the ledger writes them.
+type ledgerFields [7]string
+
+var ledgerFieldNames = ledgerFields{"name", "status", "tier", "expires_at", "max_domains", "renewals", "entitlements"}
+
+func (m *lifecycleModel) fields() ledgerFields {
+	expires := "never"
+	if !m.lifetime {
+		expires = m.expires.UTC().Format(time.RFC3339)
+	}
+	// The entitlements in the order the store lists them: by repo.
+	ents := m.entitlements()
+	slices.SortFunc(ents, func(a, b string) int {
+		return strings.Compare(catalogRepo(strings.Split(a, ":")[0]), catalogRepo(strings.Split(b, ":")[0]))
+	})
+	for i, e := range ents {
+		ents[i] = strings.Split(e, ":")[0]
+	}
+	return ledgerFields{"", string(m.status()), m.tier, expires, strconv.Itoa(m.maxDomains), strconv.Itoa(m.renewals), strings.Join(ents, ",")}
+}
+
+// publish records a change in the ledger: a line per field that moved since
+// the last change, or one line for the change alone.
+func (m *lifecycleModel) publish(action, actor, note, invoiceOf string) {
+	now := m.fields()
+	var lines []modelLedgerLine
+	for i := range now {
+		if now[i] != m.published[i] {
+			lines = append(lines, modelLedgerLine{Field: ledgerFieldNames[i], Old: m.published[i], New: now[i]})
+		}
+	}
+	if len(lines) == 0 {
+		lines = []modelLedgerLine{{}}
+	}
+	for _, l := range lines {
+		l.At, l.Actor, l.Action, l.Note, l.InvoiceOf = m.now.Truncate(time.Second), actor, action, note, invoiceOf // stored to the second
+		m.ledger = append(m.ledger, l)
+	}
+	m.published = now
 }
 
 // modelEmail is one email as the activity boundary sees it: its template,
@@ -53,6 +119,20 @@ type modelEmail struct {
 	Template string
 	Step     string
 	At       time.Time
+	// Shows is what the message must say about the license.
+	Shows emailContent
+}
+
+// emailContent is what a license email shows: the license as it stands
+// when the email goes out, and what its template adds (the invoice's
+// order, the amount due and the payment link of a failed payment).
+type emailContent struct {
+	Tier       string
+	MaxDomains int
+	Expires    time.Time // zero: a lifetime license
+	Order      string
+	AmountDue  string
+	PaymentURL string
 }
 
 // The documented windows.
@@ -60,7 +140,7 @@ const (
 	modelReminder30 = 30 * day
 	modelReminder7  = 7 * day
 	modelExpiring   = 30 * day // status "expiring" from 30 days before expiry
-	modelGrace      = 7 * day
+	modelGrace      = 7 * day  // unless the policy says otherwise
 	modelRetention  = 365 * day
 	modelMaxAhead   = 10 * 365 * day
 	modelMaxMonths  = 120
@@ -78,17 +158,30 @@ const (
 
 // newLifecycleModel is the license right after its purchase at `at`: the
 // key delivered, the order invoiced, the first paid period started.
-func newLifecycleModel(p workflows.PaidOrder, at time.Time) *lifecycleModel {
+func newLifecycleModel(p workflows.PaidOrder, policy workflows.Policy, at time.Time) *lifecycleModel {
 	m := &lifecycleModel{
 		orderID: p.OrderID, lifetime: p.Lifetime, tier: p.Tier, maxDomains: p.MaxDomains,
+		grace: policy.GracePeriod, retention: policy.Retention,
 		handled: map[string]bool{}, refs: map[string]bool{}, now: at,
+		// The order as bought, before the key is minted.
+		published: ledgerFields{"", string(models.StatusPending), p.Tier, "never", strconv.Itoa(p.MaxDomains), "0", ""},
+	}
+	if m.grace <= 0 {
+		m.grace = modelGrace
+	}
+	if m.retention <= 0 {
+		m.retention = modelRetention
 	}
 	start := at.Truncate(time.Second)
 	if !p.Lifetime {
 		m.startPeriod(start, calendarMonthsLater(start, p.Months))
 	}
+	buyer := "order:" + p.OrderID
+	m.publish(models.LedgerIssue, buyer, "", "")
 	m.send("delivery", "delivery")
 	m.invoice(p.OrderID)
+	m.shown()
+	m.publish("invoice", buyer, "", p.OrderID)
 	return m
 }
 
@@ -114,6 +207,20 @@ func (m *lifecycleModel) send(template, step string) {
 func (m *lifecycleModel) invoice(orderID string) {
 	m.invoices = append(m.invoices, orderID)
 	m.send("invoice", "invoice/"+orderID)
+	m.emails[len(m.emails)-1].Shows.Order = orderID
+}
+
+// shown fills in what the emails of the change just applied show: the
+// license after the change, since emails go out once it is recorded.
+func (m *lifecycleModel) shown() {
+	for i := m.sending; i < len(m.emails); i++ {
+		c := &m.emails[i].Shows
+		c.Tier, c.MaxDomains = m.tier, m.maxDomains
+		if !m.lifetime {
+			c.Expires = m.expires
+		}
+	}
+	m.sending = len(m.emails)
 }
 
 func (m *lifecycleModel) expiryStep() string { return m.expires.UTC().Format(time.RFC3339) }
@@ -132,8 +239,8 @@ func (m *lifecycleModel) deadlines() []modelDeadline {
 		{stepReminder30, e.Add(-modelReminder30)},
 		{stepReminder7, e.Add(-modelReminder7)},
 		{stepExpired, e},
-		{stepGraceEnded, e.Add(modelGrace)},
-		{stepRetention, e.Add(modelGrace + modelRetention)},
+		{stepGraceEnded, e.Add(m.grace)},
+		{stepRetention, e.Add(m.grace + m.retention)},
 	}
 }
 
@@ -167,11 +274,21 @@ func (m *lifecycleModel) advance(to time.Time) {
 				stale = true
 			}
 		}
+		var note string
 		switch {
-		case d.step == stepGraceEnded, stale, m.suspended:
-		case d.step == stepExpired || !d.at.Before(m.remindFrom):
+		case d.step == stepGraceEnded:
+		case stale:
+			note = "no email: a later deadline is already due"
+		case m.suspended:
+			note = "no email: the license is suspended"
+		case d.step != stepExpired && d.at.Before(m.remindFrom):
+			note = "no email: too early in the paid period for a reminder"
+		default:
 			m.send(d.step, d.step+"/"+m.expiryStep())
+			note = "email: " + d.step
 		}
+		m.shown()
+		m.publish(d.step, "timer:"+d.step, note, "")
 	}
 	if to.After(m.now) {
 		m.now = to
@@ -212,7 +329,7 @@ func (m *lifecycleModel) phase() string {
 		return "closed after retention"
 	}
 	s := string(m.status())
-	if s == string(models.StatusExpired) && m.now.Before(m.expires.Add(modelGrace)) {
+	if s == string(models.StatusExpired) && m.now.Before(m.expires.Add(m.grace)) {
 		return "expired, in grace"
 	}
 	return s
@@ -223,7 +340,7 @@ func (m *lifecycleModel) graceUntil() *time.Time {
 	if m.lifetime {
 		return nil
 	}
-	g := m.expires.Add(modelGrace)
+	g := m.expires.Add(m.grace)
 	return &g
 }
 
@@ -244,38 +361,138 @@ func (m *lifecycleModel) entitlements() []string {
 	return out
 }
 
-// apply delivers one message at `at` and says whether it is accepted: a
-// refused message changes nothing (an update is answered with the refusal,
-// a signal is dropped). A duplicate ref is accepted and changes nothing.
-func (m *lifecycleModel) apply(at time.Time, msg any) (accepted bool) {
+// apply delivers one message at `at` and returns "" when it is accepted,
+// or the code it is refused with: a refused message changes nothing (an
+// update is answered with the refusal, a signal is dropped and logged). A
+// duplicate ref is accepted and changes nothing.
+func (m *lifecycleModel) apply(at time.Time, msg any) (refused string) {
 	m.advance(at)
 	if m.closed {
-		return false
+		return "closed"
 	}
 	ref := messageRef(msg)
 	if ref != "" && m.refs[ref] {
-		return true
+		return ""
 	}
-	if !m.change(at, msg) {
-		return false
+	if p, ok := msg.(models.PatchRequest); ok {
+		refused = m.patch(at, p)
+	} else if refused = m.refusal(at, msg); refused == "" {
+		m.change(at, msg)
+	}
+	if refused != "" {
+		return refused
 	}
 	if ref != "" {
 		m.refs[ref] = true
 	}
-	return true
+	m.shown()
+	note, invoiceOf := changeNote(msg, m.renewed)
+	m.publish(msg.(models.LicenseMessage).MessageName(), models.LedgerSystemActor, note, invoiceOf)
+	return ""
 }
 
-func (m *lifecycleModel) change(at time.Time, msg any) bool {
-	now := at.Truncate(time.Second)
-	validExpiry := func(t time.Time) bool { return !t.IsZero() && t.After(at) && !t.After(at.Add(modelMaxAhead)) }
+// changeNote is what the ledger notes beside a change: the reason an
+// operator gave for a correction, suspension or revocation, or the invoice
+// of a paid renewal.
+func changeNote(msg any, renewed bool) (note, invoiceOf string) {
+	switch r := msg.(type) {
+	case models.RenewRequest:
+		return "", r.OrderID
+	case models.CorrectExpiryRequest:
+		return r.Reason, ""
+	case models.SuspendRequest:
+		return r.Reason, ""
+	case models.RevokeRequest:
+		return r.Reason, ""
+	case models.PatchRequest:
+		switch {
+		case r.ExpiresAt != nil:
+			return r.Reason, ""
+		case r.Renew != nil && renewed:
+			return "", r.Renew.OrderID
+		}
+	}
+	return "", ""
+}
+
+// refusal is the code a message is refused with, "" if it applies: first
+// the transition (revoked is final; suspend only what is not suspended,
+// reinstate only what is), then the message's own fields, then what only
+// the catalog knows (an unknown tier or product).
+func (m *lifecycleModel) refusal(at time.Time, msg any) string {
+	switch msg.(type) {
+	case models.SuspendRequest:
+		if m.suspended {
+			return "already_suspended"
+		}
+	case models.ReinstateRequest:
+		if !m.suspended {
+			return "not_suspended"
+		}
+	}
+	expiry := func(t time.Time) string {
+		switch {
+		case !t.After(at):
+			return "expires_at_in_past"
+		case t.After(at.Add(modelMaxAhead)):
+			return "expires_at_too_far"
+		}
+		return ""
+	}
 	switch r := msg.(type) {
 	case models.RenewRequest:
 		switch {
-		case m.lifetime,
-			r.ExpiresAt == nil && (r.Months < 1 || r.Months > modelMaxMonths),
-			r.ExpiresAt != nil && (r.Months != 0 || !validExpiry(*r.ExpiresAt)):
-			return false
+		case m.lifetime:
+			return "license_lifetime"
+		case r.ExpiresAt == nil && (r.Months < 1 || r.Months > modelMaxMonths):
+			return "invalid_months"
+		case r.ExpiresAt != nil && r.Months != 0:
+			return "ambiguous_renewal"
+		case r.ExpiresAt != nil:
+			return expiry(*r.ExpiresAt)
 		}
+	case models.CorrectExpiryRequest:
+		switch {
+		case m.lifetime:
+			return "license_lifetime"
+		case r.ExpiresAt.IsZero():
+			return "missing_expires_at"
+		}
+		return expiry(r.ExpiresAt)
+	case models.ChangeTierRequest:
+		tier := strings.ToLower(strings.TrimSpace(r.Tier))
+		switch {
+		case tier == "":
+			return "missing_tier"
+		case tier == m.tier:
+			return "same_tier"
+		case catalogTier(tier) == nil:
+			return "tier_not_found"
+		}
+	case models.SetMaxDomainsRequest:
+		switch {
+		case r.MaxDomains < 1 || r.MaxDomains > modelMaxDomains:
+			return "invalid_max_domains"
+		case r.MaxDomains < r.ActiveDomains:
+			return "domains_in_use"
+		}
+	case models.AddEntitlementRequest:
+		code := strings.TrimSpace(r.Product)
+		switch {
+		case code == "":
+			return "missing_product"
+		case catalogRepo(code) == "":
+			return "product_not_found"
+		}
+	}
+	return ""
+}
+
+// change applies a message refusal let through.
+func (m *lifecycleModel) change(at time.Time, msg any) {
+	now := at.Truncate(time.Second)
+	switch r := msg.(type) {
+	case models.RenewRequest:
 		if r.OrderID != "" {
 			m.invoice(r.OrderID)
 		}
@@ -294,12 +511,9 @@ func (m *lifecycleModel) change(at time.Time, msg any) bool {
 		}
 		m.renewals++
 	case models.CorrectExpiryRequest:
-		if m.lifetime || !validExpiry(r.ExpiresAt) {
-			return false
-		}
 		to := r.ExpiresAt.Truncate(time.Second)
 		if to.Equal(m.expires) {
-			return true
+			return
 		}
 		m.expires = to
 		m.remindFrom = at
@@ -313,51 +527,41 @@ func (m *lifecycleModel) change(at time.Time, msg any) bool {
 		}
 		m.handled = kept
 	case models.ChangeTierRequest:
-		tier := strings.ToLower(strings.TrimSpace(r.Tier))
-		if tier == "" || tier == m.tier || catalogTier(tier) == nil {
-			return false
-		}
-		m.tier = tier
+		m.tier = strings.ToLower(strings.TrimSpace(r.Tier))
 	case models.SetMaxDomainsRequest:
-		if r.MaxDomains < 1 || r.MaxDomains > modelMaxDomains || r.MaxDomains < r.ActiveDomains {
-			return false
-		}
 		m.maxDomains = r.MaxDomains
 	case models.SuspendRequest:
-		if m.suspended {
-			return false
-		}
 		m.suspended = true
 	case models.ReinstateRequest:
-		if !m.suspended {
-			return false
-		}
 		m.suspended = false
 	case models.RevokeRequest:
 		m.revoked, m.closed = true, true
 	case models.AddEntitlementRequest:
 		code := strings.TrimSpace(r.Product)
-		if catalogRepo(code) == "" {
-			return false
-		}
 		if !slices.Contains(m.custom, code) {
 			m.custom = append(m.custom, code)
 		}
 	case models.PaymentFailedRequest:
 		m.send("payment-failed", "payment-failed/"+r.EventID)
-	case models.PatchRequest:
-		return m.patch(at, r)
+		c := &m.emails[len(m.emails)-1].Shows
+		c.AmountDue, c.PaymentURL = r.AmountDue, r.PaymentURL
 	default:
 		panic("the model does not know the message " + describeMessage(msg))
 	}
-	return true
 }
 
-// patch applies a PatchRequest's parts in their documented order (tier, max
-// domains, the expiry, the status), all or nothing. Status active only
-// reinstates a suspended license; a renewal whose payment ref was already
-// seen is skipped.
-func (m *lifecycleModel) patch(at time.Time, p models.PatchRequest) bool {
+// patch applies a PatchRequest all or nothing: every part is checked
+// first, in the documented order (tier, max domains, the renewal unless
+// its payment was seen, the correction, the status), then the parts apply
+// in that order. Status active only reinstates a suspended license; an
+// unknown status is refused before anything else is looked at.
+func (m *lifecycleModel) patch(at time.Time, p models.PatchRequest) string {
+	if p.Tier == "" && p.MaxDomains == nil && p.Renew == nil && p.ExpiresAt == nil && p.Status == "" {
+		return "empty_patch"
+	}
+	if p.Renew != nil && p.ExpiresAt != nil {
+		return "ambiguous_renewal"
+	}
 	var parts []any
 	if p.Tier != "" {
 		parts = append(parts, models.ChangeTierRequest{Tier: p.Tier})
@@ -365,10 +569,7 @@ func (m *lifecycleModel) patch(at time.Time, p models.PatchRequest) bool {
 	if p.MaxDomains != nil {
 		parts = append(parts, *p.MaxDomains)
 	}
-	if p.Renew != nil && p.ExpiresAt != nil {
-		return false
-	}
-	if p.Renew != nil {
+	if p.Renew != nil && !m.refs[p.Renew.PaymentRef] {
 		parts = append(parts, *p.Renew)
 	}
 	if p.ExpiresAt != nil {
@@ -385,29 +586,28 @@ func (m *lifecycleModel) patch(at time.Time, p models.PatchRequest) bool {
 	case models.StatusRevoked:
 		parts = append(parts, models.RevokeRequest{})
 	default:
-		return false
+		return "invalid_status"
 	}
-	if p.Tier == "" && p.MaxDomains == nil && p.Renew == nil && p.ExpiresAt == nil && p.Status == "" {
-		return false
-	}
-	after := m.clone()
 	for _, part := range parts {
-		if !after.apply(at, part) {
-			return false
+		if code := m.refusal(at, part); code != "" && code != "tier_not_found" {
+			return code
 		}
 	}
-	*m = *after
-	return true
-}
-
-func (m *lifecycleModel) clone() *lifecycleModel {
-	c := *m
-	c.custom = slices.Clone(m.custom)
-	c.handled = maps.Clone(m.handled)
-	c.refs = maps.Clone(m.refs)
-	c.emails = slices.Clone(m.emails)
-	c.invoices = slices.Clone(m.invoices)
-	return &c
+	// Only the tier's expansion can still fail, after every check passed.
+	if p.Tier != "" {
+		if code := m.refusal(at, parts[0]); code != "" {
+			return code
+		}
+	}
+	m.renewed = false
+	for _, part := range parts {
+		m.change(at, part)
+		if r, ok := part.(models.RenewRequest); ok {
+			m.refs[r.PaymentRef] = true
+			m.renewed = true
+		}
+	}
+	return ""
 }
 
 // messageRef is the id that makes a redelivered message change nothing.
@@ -437,8 +637,8 @@ func messageRef(msg any) string {
 	return ""
 }
 
-// The example catalog, the data the model and the recording activities
-// share.
+// The example catalog: the data the model reads, and what the test store
+// holds.
 var catalogProducts, catalogTiers = models.ExampleCatalog()
 
 func catalogTier(key string) []string {
@@ -448,6 +648,15 @@ func catalogTier(key string) []string {
 		}
 	}
 	return nil
+}
+
+func catalogTierName(key string) string {
+	for _, t := range catalogTiers {
+		if t.Key == key {
+			return t.Name
+		}
+	}
+	return ""
 }
 
 func catalogRepo(code string) string {

@@ -2,10 +2,10 @@ package workflows_test
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"reflect"
 	"slices"
@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/interceptor"
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
@@ -52,9 +51,10 @@ func TestModelLifecycle(t *testing.T) {
 		for w := range workers {
 			t.Run(fmt.Sprintf("worker-%d", w), func(t *testing.T) {
 				t.Parallel()
+				world := newModelWorld(t)
 				for i := w; i < int(sequences); i += workers {
 					seq := generateSequence(sequenceSeed(uint64(seed), i))
-					out := playModel(t, seq, -1)
+					out := playModel(t, world, seq)
 					steps.Add(int64(len(seq.Steps)))
 					runs.Add(int64(out.runs))
 					endingsMu.Lock()
@@ -71,7 +71,7 @@ func TestModelLifecycle(t *testing.T) {
 						t.Errorf("seed %d, sequence %d: %s", seed, i, out.mismatch)
 						continue
 					}
-					minimal, why := shrinkSequence(t, seq)
+					minimal, why := shrinkSequence(t, world, seq)
 					t.Errorf("model mismatch: LICENSEFLOW_MODEL_SEED=%d, sequence %d (%d steps)\n%s\n\nminimal reproduction (%d steps): %s\n%s",
 						seed, i, len(seq.Steps), out.mismatch, len(minimal.Steps), why, minimal.GoString())
 				}
@@ -116,9 +116,10 @@ func writeModelReport(t *testing.T, path string, r modelReport) {
 // TestModelRegressions replays minimal sequences the model once found
 // mismatching, each a regression test of its own.
 func TestModelRegressions(t *testing.T) {
+	world := newModelWorld(t)
 	for name, seq := range modelRegressions {
 		t.Run(name, func(t *testing.T) {
-			if out := playModel(t, seq, -1); out.mismatch != "" {
+			if out := playModel(t, world, seq); out.mismatch != "" {
 				t.Error(out.mismatch)
 			}
 		})
@@ -161,10 +162,11 @@ func envNumber(t *testing.T, name string, def int64) int64 {
 
 func sequenceSeed(seed uint64, i int) uint64 { return seed*1_000_003 + uint64(i) }
 
-// modelSequence is one generated lifecycle: the purchase at t0, then steps
-// at fixed offsets from it.
+// modelSequence is one generated lifecycle: the purchase at t0 under a
+// policy, then steps at fixed offsets from it.
 type modelSequence struct {
 	Purchase workflows.PaidOrder
+	Policy   workflows.Policy
 	Steps    []modelStep
 }
 
@@ -203,33 +205,63 @@ type modelOutcome struct {
 	// closed after retention.
 	ending    string
 	snapshots map[int]modelSnapshot
+	// played is the sequence with the ids this play gave it, acts what its
+	// activities answered: a re-execution gets both.
+	played modelSequence
+	acts   *modelActivities
 }
 
 // modelSnapshot is everything observable at a worker restart: the state and
-// every side effect so far, in order.
+// every activity the workflow scheduled so far with its input (the key
+// minted, the emails, invoices and projections asked for), in the order
+// the workflow scheduled them.
 type modelSnapshot struct {
-	State       workflows.LicenseState
-	Activities  []string
-	Emails      []sentEmail
-	Invoiced    []string
-	Projections []models.Projection
+	State     workflows.LicenseState
+	Scheduled []string
 }
 
-// playModel runs seq against LicenseWorkflow, following continue-as-new,
-// and checks it against the model after every step. With stopAt >= 0 it
-// only re-executes the steps up to that restart step, without checks, and
-// stops there (see checkRestarts).
-func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
-	rec := newRecordingActivities()
-	h := &harness{t: t, acts: rec}
-	// Refused messages are logged by design; the model judges them instead.
-	h.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
-	m := newLifecycleModel(seq.Purchase, t0)
-	out := modelOutcome{snapshots: map[int]modelSnapshot{}}
+// playModel plays seq in w with ids of its own (see modelWorld.fresh) and
+// checks it against the model after every step, then checks every worker
+// restart in it (see checkRestarts).
+func playModel(t *testing.T, w *modelWorld, seq modelSequence) modelOutcome {
+	seq = w.fresh(seq)
+	w.recordPurchase(t, seq.Purchase)
+	out := executeModel(t, w, seq, -1, newModelActivities(w.acts))
+	if out.mismatch == "" && out.ending != "" {
+		checkRestarts(t, w, out, func(at time.Time, format string, args ...any) {
+			out.mismatch = fmt.Sprintf("at %s: %s", at.Format("2006-01-02 15:04:05.000"), fmt.Sprintf(format, args...))
+		})
+	}
+	return out
+}
+
+// executeModel runs seq against LicenseWorkflow, following continue-as-new,
+// and checks it against the model after every step. With stopAt >= 0 it is
+// a re-execution: it only replays the steps up to that restart step, with
+// the activities answering as in the first execution, without checks, and
+// stops there.
+func executeModel(t *testing.T, w *modelWorld, seq modelSequence, stopAt int, acts *modelActivities) modelOutcome {
+	h := &harness{t: t, acts: acts, store: w.store}
+	refusedSignals := &signalRefusals{}
+	h.SetLogger(refusedSignals)
+	m := newLifecycleModel(seq.Purchase, seq.Policy, t0)
+	out := modelOutcome{snapshots: map[int]modelSnapshot{}, played: seq, acts: acts}
+	orders := map[string]int64{seq.Purchase.OrderID: priceOf(seq.Purchase)}
+	var signalsRefused []string // the codes the model refuses signals with, in order
 	fail := func(at time.Time, format string, args ...any) {
 		if out.mismatch == "" {
 			out.mismatch = fmt.Sprintf("at %s (model: %s): %s", at.Format("2006-01-02 15:04:05.000"), m.phase(), fmt.Sprintf(format, args...))
 		}
+	}
+	inFlight := &activitiesInFlight{}
+	check := func(env *testsuite.TestWorkflowEnvironment) string {
+		if diff := compareRunning(m, query(t, env), w, seq.Purchase.LicenseID, orders, h); diff != "" {
+			return diff
+		}
+		if got := refusedSignals.codes(); !slices.Equal(got, signalsRefused) {
+			return fmt.Sprintf("signals refused with %v; the model refuses %v", got, signalsRefused)
+		}
+		return ""
 	}
 
 	type action struct {
@@ -248,7 +280,7 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 		case viaRestart:
 			actions = append(actions, action{s.At, func(env *testsuite.TestWorkflowEnvironment) {
 				m.advance(at)
-				out.snapshots[i] = snapshot(t, env, h, rec)
+				out.snapshots[i] = modelSnapshot{State: query(t, env), Scheduled: slices.Clone(inFlight.scheduled)}
 				if i == stopAt {
 					env.CancelWorkflow()
 				}
@@ -260,23 +292,38 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 				back = at.Add(s.For)
 				m.outage(at, back)
 				st := query(t, env)
-				resume = &workflows.LicenseInput{State: &st}
+				resume = &workflows.LicenseInput{Policy: seq.Policy, State: &st}
 				env.CancelWorkflow()
 			}})
 		case viaSignal, viaUpdate:
 			actions = append(actions, action{s.At, func(env *testsuite.TestWorkflowEnvironment) {
-				accepted := m.apply(at, s.Msg)
+				if r, ok := renewalOf(s.Msg); ok && r.OrderID != "" && stopAt < 0 {
+					if _, known := orders[r.OrderID]; !known {
+						orders[r.OrderID] = w.recordRenewal(t, seq.Purchase.LicenseID, r)
+					}
+				}
+				refused := m.apply(at, s.Msg)
 				if s.Via == viaSignal {
+					if refused != "" {
+						signalsRefused = append(signalsRefused, refused)
+					}
 					signal(env, s.Msg)
 					for range s.Repeat {
-						m.apply(at, s.Msg)
+						if again := m.apply(at, s.Msg); again != "" {
+							signalsRefused = append(signalsRefused, again)
+						}
 						signal(env, s.Msg)
 					}
 					return
 				}
-				update(env, s.Msg, func(_ workflows.LicenseState, err error) {
-					if stopAt < 0 && (err == nil) != accepted {
-						fail(at, "step %d %s: the update answered %v; the model accepts it: %v", i, describeMessage(s.Msg), err, accepted)
+				update(env, s.Msg, func(st workflows.LicenseState, err error) {
+					if stopAt >= 0 {
+						return
+					}
+					if got := refusalCode(err); got != refused {
+						fail(at, "step %d %s: the update was answered %q (%v); the model answers %q", i, describeMessage(s.Msg), got, err, refused)
+					} else if err == nil && st.LicenseID != seq.Purchase.LicenseID {
+						fail(at, "step %d %s: the update answered no license state: %+v", i, describeMessage(s.Msg), st)
 					}
 				})
 			}})
@@ -291,7 +338,7 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 				fail(now, "after step %d the workflow still runs; the model has it closed", i)
 				return
 			}
-			if diff := compareRunning(m, query(t, env), rec, h); diff != "" {
+			if diff := check(env); diff != "" {
 				fail(now, "after step %d %s: %s", i, describeStep(s), diff)
 			}
 		}})
@@ -302,7 +349,7 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 			m.advance(now)
 			if m.closed {
 				fail(now, "at the horizon the workflow still runs; the model has it closed")
-			} else if diff := compareRunning(m, query(t, env), rec, h); diff != "" {
+			} else if diff := check(env); diff != "" {
 				fail(now, "at the horizon: %s", diff)
 			}
 			env.CancelWorkflow()
@@ -310,8 +357,7 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 	}
 
 	done := make([]bool, len(actions))
-	in, start := workflows.LicenseInput{Purchase: seq.Purchase}, t0
-	inFlight := &activitiesInFlight{}
+	in, start := workflows.LicenseInput{Purchase: seq.Purchase, Policy: seq.Policy}, t0
 	for {
 		out.runs++
 		inFlight.n = 0
@@ -330,7 +376,7 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 				if holdingSince.IsZero() {
 					holdingSince = time.Now()
 				}
-				if time.Since(holdingSince) > time.Minute {
+				if time.Since(holdingSince) > modelTimeout {
 					fail(env.Now(), "the workflow was still busy with %d activities a minute later", inFlight.n)
 					return
 				}
@@ -349,7 +395,7 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 						if waitingSince.IsZero() {
 							waitingSince = time.Now()
 						}
-						if time.Since(waitingSince) > time.Minute {
+						if time.Since(waitingSince) > modelTimeout {
 							fail(env.Now(), "the workflow was still busy with %d activities a minute later", inFlight.n)
 						} else {
 							env.RegisterDelayedCallback(settled, 0)
@@ -399,33 +445,98 @@ func playModel(t *testing.T, seq modelSequence, stopAt int) modelOutcome {
 				fail(r.end, "the workflow closed (%s, %s); the model has it open", r.result.Status, r.result.Reason)
 			} else if r.result.Status != m.status() {
 				fail(r.end, "the workflow closed as %s; the model says %s", r.result.Status, m.status())
-			} else if diff := compareEffects(m, rec, h); diff != "" {
+			} else if diff := compareEffects(m, w, seq.Purchase.LicenseID, orders, h); diff != "" {
 				fail(r.end, "when the workflow closed: %s", diff)
 			}
-		}
-		if out.mismatch == "" {
-			checkRestarts(t, seq, out, fail)
 		}
 		return out
 	}
 }
 
+// priceOf is what recordPurchase charged for the purchase.
+func priceOf(p workflows.PaidOrder) int64 {
+	amount, _ := tierPrice(p.Tier, p.Months)
+	return amount
+}
+
+// renewalOf is the renewal a message carries, if any.
+func renewalOf(msg models.LicenseMessage) (models.RenewRequest, bool) {
+	switch r := msg.(type) {
+	case models.RenewRequest:
+		return r, true
+	case models.PatchRequest:
+		if r.Renew != nil {
+			return *r.Renew, true
+		}
+	}
+	return models.RenewRequest{}, false
+}
+
+// refusalCode is the stable code an update was refused with ("" when it
+// was accepted): the code the API answers with.
+func refusalCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) {
+		return "not an application error: " + err.Error()
+	}
+	var code, field string
+	if app.Details(&code, &field) != nil || code == "" {
+		return app.Type()
+	}
+	return code
+}
+
+// signalRefusals is the workflow's logger in the model test: it keeps the
+// code of every signal the workflow refused (logged, since a signal has no
+// answer), so refusals are compared with the model's, and drops the rest.
+type signalRefusals struct {
+	mu      sync.Mutex
+	refused []string
+}
+
+func (l *signalRefusals) codes() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.refused)
+}
+
+func (l *signalRefusals) Warn(msg string, keyvals ...any) {
+	if msg != "Signal ignored" {
+		return
+	}
+	for i := 0; i+1 < len(keyvals); i += 2 {
+		if err, ok := keyvals[i+1].(error); ok && keyvals[i] == "error" {
+			l.mu.Lock()
+			l.refused = append(l.refused, refusalCode(err))
+			l.mu.Unlock()
+		}
+	}
+}
+
+func (*signalRefusals) Debug(string, ...any) {}
+func (*signalRefusals) Info(string, ...any)  {}
+func (*signalRefusals) Error(string, ...any) {}
+
 // checkRestarts stands for worker restarts. The test environment keeps no
 // history to hand to worker.NewWorkflowReplayer, so a restart at a step is
 // checked the way a replay works: a fresh worker re-executes the workflow
 // from its inputs alone (the same messages at the same instants; every
-// activity answers as before), and must arrive at the same state having
-// issued the same activities, emails, invoices and projections in the same
-// order. Anything that does not follow from history (map order, wall-clock
-// time, state kept outside the workflow) shows up as a difference. The
-// recorded histories in testdata are replayed for real by replay_test.go.
-func checkRestarts(t *testing.T, seq modelSequence, primary modelOutcome, fail func(time.Time, string, ...any)) {
-	for i, s := range seq.Steps {
+// activity answers as it did the first time), and must arrive at the same
+// state having scheduled the same activities with the same inputs in the
+// same order. Anything that does not follow from history (map order,
+// wall-clock time, state kept outside the workflow) shows up as a
+// difference. The recorded histories in testdata are replayed for real by
+// replay_test.go.
+func checkRestarts(t *testing.T, w *modelWorld, primary modelOutcome, fail func(time.Time, string, ...any)) {
+	for i, s := range primary.played.Steps {
 		want, ok := primary.snapshots[i]
 		if s.Via != viaRestart || !ok {
 			continue
 		}
-		got := playModel(t, seq, i).snapshots[i]
+		got := executeModel(t, w, primary.played, i, primary.acts.again()).snapshots[i]
 		if diff := snapshotDiff(want, got); diff != "" {
 			fail(t0.Add(s.At), "a worker restarted at step %d re-executes differently: %s", i, diff)
 			return
@@ -435,47 +546,29 @@ func checkRestarts(t *testing.T, seq modelSequence, primary modelOutcome, fail f
 
 // snapshotDiff names the first part of two snapshots that differs.
 func snapshotDiff(first, again modelSnapshot) string {
-	a, b := reflect.ValueOf(first), reflect.ValueOf(again)
-	for i := range a.NumField() {
-		x, y := a.Field(i), b.Field(i)
-		if reflect.DeepEqual(x.Interface(), y.Interface()) {
-			continue
+	if !reflect.DeepEqual(first.State, again.State) {
+		return fmt.Sprintf("state: first %+v, again %+v", first.State, again.State)
+	}
+	for k := range min(len(first.Scheduled), len(again.Scheduled)) {
+		if first.Scheduled[k] != again.Scheduled[k] {
+			return fmt.Sprintf("activity %d: first %s, again %s", k, first.Scheduled[k], again.Scheduled[k])
 		}
-		if x.Kind() == reflect.Slice {
-			for k := range min(x.Len(), y.Len()) {
-				if !reflect.DeepEqual(x.Index(k).Interface(), y.Index(k).Interface()) {
-					return fmt.Sprintf("%s[%d]: first %+v, again %+v", a.Type().Field(i).Name, k, x.Index(k).Interface(), y.Index(k).Interface())
-				}
-			}
-			return fmt.Sprintf("%s: first %d, again %d", a.Type().Field(i).Name, x.Len(), y.Len())
-		}
-		return fmt.Sprintf("%s: first %+v, again %+v", a.Type().Field(i).Name, x.Interface(), y.Interface())
+	}
+	if len(first.Scheduled) != len(again.Scheduled) {
+		return fmt.Sprintf("first %d activities, again %d", len(first.Scheduled), len(again.Scheduled))
 	}
 	return ""
 }
 
-func snapshot(t *testing.T, env *testsuite.TestWorkflowEnvironment, h *harness, rec *recordingActivities) modelSnapshot {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	// Emails go out from concurrent workflow goroutines; their commands are
-	// ordered in history, but the test environment starts their activities
-	// in any order, so side effects are compared as sorted lists.
-	emails := slices.SortedFunc(slices.Values(h.emails), func(a, b sentEmail) int {
-		return cmp.Or(a.at.Compare(b.at), strings.Compare(a.key, b.key))
-	})
-	return modelSnapshot{
-		State: query(t, env), Activities: slices.Sorted(slices.Values(h.activity)), Emails: emails,
-		Invoiced: slices.Sorted(slices.Values(rec.invoiced)), Projections: slices.Clone(rec.projections),
-	}
-}
-
 // compareRunning compares the running workflow's state, and what it did so
 // far, with the model; it returns the first difference.
-func compareRunning(m *lifecycleModel, st workflows.LicenseState, rec *recordingActivities, h *harness) string {
-	if st.DLIDMasked != models.MaskDLID(rec.dlid) {
-		return fmt.Sprintf("DLID %s, minted as %s", st.DLIDMasked, models.MaskDLID(rec.dlid))
+func compareRunning(m *lifecycleModel, st workflows.LicenseState, w *modelWorld, licenseID string, orders map[string]int64, h *harness) string {
+	l, err := w.store.GetLicense(context.Background(), licenseID)
+	if err != nil {
+		return fmt.Sprintf("the license is not in the database: %v", err)
+	}
+	if want := maskedKey(l.Key()); st.DLIDMasked != want {
+		return fmt.Sprintf("the workflow shows the DLID as %s; the key minted is %s", st.DLIDMasked, want)
 	}
 	var wantExpiry time.Time
 	if !m.lifetime {
@@ -505,43 +598,198 @@ func compareRunning(m *lifecycleModel, st workflows.LicenseState, rec *recording
 	}
 	slices.Sort(ents)
 	if want := m.entitlements(); !slices.Equal(ents, want) {
-		return fmt.Sprintf("entitlements %v; the model says %v", ents, want)
+		return fmt.Sprintf("the workflow's entitlements %v; the model says %v", ents, want)
 	}
-	return compareEffects(m, rec, h)
+	return compareEffects(m, w, licenseID, orders, h)
 }
 
-// compareEffects compares the side effects so far (mint, emails, invoices,
-// the database projection) with the model.
-func compareEffects(m *lifecycleModel, rec *recordingActivities, h *harness) string {
-	rec.mu.Lock()
-	mints, invoiced := rec.mints, slices.Clone(rec.invoiced)
-	rec.mu.Unlock()
-	if mints != 1 {
-		return fmt.Sprintf("the DLID was minted %d times", mints)
-	}
-	slices.Sort(invoiced)
-	wantInvoiced := slices.Sorted(slices.Values(m.invoices))
-	if !slices.Equal(invoiced, wantInvoiced) {
-		return fmt.Sprintf("invoiced orders %v; the model says %v", invoiced, wantInvoiced)
-	}
-	if got, want := sentByWorkflow(h), sortedEmails(m.emails); !slices.Equal(got, want) {
-		return "emails differ:\n" + emailDiff(got, want)
-	}
-	p, ok := rec.lastProjection()
-	if !ok {
-		return "the license was never projected"
+// compareEffects compares what the database holds for the license (the
+// projected license, its entitlements, invoices and outbox) and the emails
+// the workflow sent, with the model.
+func compareEffects(m *lifecycleModel, w *modelWorld, licenseID string, orders map[string]int64, h *harness) string {
+	ctx := context.Background()
+	l, err := w.store.GetLicense(ctx, licenseID)
+	if err != nil {
+		return fmt.Sprintf("the license is not in the database: %v", err)
 	}
 	var wantExpiry time.Time
 	if !m.lifetime {
 		wantExpiry = m.expires
 	}
-	if p.Status != m.status() || !deref(p.ExpiresAt).Equal(wantExpiry) || !deref(p.GraceUntil).Equal(deref(m.graceUntil())) ||
-		p.TierKey != m.tier || p.MaxDomains != m.maxDomains {
-		return fmt.Sprintf("the database shows %s, tier %s, max %d, expires %s, grace until %s; the model says %s, tier %s, max %d, expires %s",
-			p.Status, p.TierKey, p.MaxDomains, stamp(deref(p.ExpiresAt)), stamp(deref(p.GraceUntil)),
-			m.status(), m.tier, m.maxDomains, stamp(wantExpiry))
+	if l.Status != m.status() || !deref(l.ExpiresAt).Equal(wantExpiry) || !deref(l.GraceUntil).Equal(deref(m.graceUntil())) ||
+		l.TierKey != m.tier || l.MaxDomains != m.maxDomains {
+		return fmt.Sprintf("the database shows %s, tier %s, max %d, expires %s, grace until %s; the model says %s, tier %s, max %d, expires %s, grace until %s",
+			l.Status, l.TierKey, l.MaxDomains, stamp(deref(l.ExpiresAt)), stamp(deref(l.GraceUntil)),
+			m.status(), m.tier, m.maxDomains, stamp(wantExpiry), stamp(deref(m.graceUntil())))
+	}
+	stored, err := w.store.GetEntitlements(ctx, licenseID)
+	if err != nil {
+		return err.Error()
+	}
+	var ents []string
+	for _, e := range stored {
+		if e.Repo != catalogRepo(e.ProductCode) {
+			return fmt.Sprintf("the database entitles %s to repo %s; the catalog says %s", e.ProductCode, e.Repo, catalogRepo(e.ProductCode))
+		}
+		ents = append(ents, e.ProductCode+":"+string(e.Source))
+	}
+	slices.Sort(ents)
+	if want := m.entitlements(); !slices.Equal(ents, want) {
+		return fmt.Sprintf("the database's entitlements %v; the model says %v", ents, want)
+	}
+	invoices, err := w.store.ListInvoices(ctx, licenseID)
+	if err != nil {
+		return err.Error()
+	}
+	numbers := map[string]models.Invoice{} // by order
+	var invoiced []string
+	for _, inv := range invoices {
+		invoiced = append(invoiced, inv.OrderID)
+		numbers[inv.OrderID] = inv
+		if amount := orders[inv.OrderID]; inv.TotalCents != amount {
+			return fmt.Sprintf("invoice %s for order %s totals %s; the order was paid %s", inv.Number, inv.OrderID,
+				money(inv.TotalCents, inv.Currency), money(amount, inv.Currency))
+		}
+	}
+	slices.Sort(invoiced)
+	if want := slices.Sorted(slices.Values(m.invoices)); !slices.Equal(invoiced, want) {
+		return fmt.Sprintf("invoiced orders %v; the model says %v", invoiced, want)
+	}
+	if got, want := sentByWorkflow(h), sortedEmails(m.emails); !slices.Equal(withoutContent(got), withoutContent(want)) {
+		return "emails differ:\n" + emailDiff(withoutContent(got), withoutContent(want))
+	}
+	if diff := compareLedger(m, w, licenseID, numbers); diff != "" {
+		return diff
+	}
+	return compareOutbox(m, w, l, numbers)
+}
+
+// compareLedger compares the license's ledger, line by line in the order
+// it was written, with the lines the model expects.
+func compareLedger(m *lifecycleModel, w *modelWorld, licenseID string, invoices map[string]models.Invoice) string {
+	var got []models.LicenseEvent
+	for before := uint64(0); ; {
+		page, err := w.store.LicenseLedger(context.Background(), models.LedgerFilter{LicenseID: licenseID, Before: before, Limit: 500})
+		if err != nil {
+			return err.Error()
+		}
+		got = append(got, page...)
+		if len(page) < 500 {
+			break
+		}
+		before = page[len(page)-1].ID
+	}
+	slices.Reverse(got) // newest first -> as written
+	line := func(e models.LicenseEvent) string {
+		return fmt.Sprintf("%s %s %s %s %q -> %q (%s)", stamp(e.At), e.Actor, e.Action, e.Field, e.Old, e.New, e.Note)
+	}
+	for i := range max(len(got), len(m.ledger)) {
+		var want models.LicenseEvent
+		if i < len(m.ledger) {
+			l := m.ledger[i]
+			want = models.LicenseEvent{At: l.At, Actor: l.Actor, Action: l.Action, Field: l.Field, Old: l.Old, New: l.New, Note: l.Note}
+			if l.InvoiceOf != "" {
+				want.Note = "invoice " + invoices[l.InvoiceOf].Number
+			}
+		}
+		switch {
+		case i >= len(got):
+			return fmt.Sprintf("ledger line %d missing: %s", i, line(want))
+		case i >= len(m.ledger):
+			return fmt.Sprintf("ledger line %d not in the model: %s", i, line(got[i]))
+		case line(got[i]) != line(want):
+			return fmt.Sprintf("ledger line %d is %s; the model says %s", i, line(got[i]), line(want))
+		}
 	}
 	return ""
+}
+
+// compareOutbox reads each email the model sent from the outbox and checks
+// what it says: the license as it stood (plan, domains, expiry), the key in
+// the delivery email, the invoice's number and total, a failed payment's
+// amount and link.
+func compareOutbox(m *lifecycleModel, w *modelWorld, l models.License, invoices map[string]models.Invoice) string {
+	msgs, err := w.store.ListEmails(context.Background(), models.EmailFilter{LicenseID: l.ID, Limit: 1000})
+	if err != nil {
+		return err.Error()
+	}
+	byKey := map[string]models.EmailMessage{}
+	for _, msg := range msgs {
+		byKey[msg.IdempotencyKey] = msg
+	}
+	if len(byKey) != len(m.emails) {
+		return fmt.Sprintf("the outbox holds %d emails for the license; the model sent %d", len(byKey), len(m.emails))
+	}
+	for _, e := range m.emails {
+		key := models.LicenseWorkflowID(l.ID) + "/" + e.Step
+		msg, ok := byKey[key]
+		if !ok {
+			return fmt.Sprintf("no %s email %s in the outbox", e.Template, key)
+		}
+		if msg.Template != e.Template || msg.To != l.Customer.Email {
+			return fmt.Sprintf("outbox email %s is %s to %s; the model sent %s to %s", key, msg.Template, msg.To, e.Template, l.Customer.Email)
+		}
+		c := e.Shows
+		want := []string{
+			"Plan:      " + catalogTierName(c.Tier) + " (" + c.Tier + ")",
+			fmt.Sprintf("Domains:   up to %d", c.MaxDomains),
+			"Expires:   never (lifetime license)",
+		}
+		if !c.Expires.IsZero() {
+			want[2] = "Expires:   " + c.Expires.UTC().Format("2 January 2006")
+		}
+		switch e.Template {
+		case "delivery":
+			want = append(want, l.Key())
+		case "invoice":
+			inv, ok := invoices[c.Order]
+			if !ok {
+				return fmt.Sprintf("email %s names order %s, which has no invoice", key, c.Order)
+			}
+			want = append(want, fmt.Sprintf("invoice %s (%s)", inv.Number, money(inv.TotalCents, inv.Currency)))
+			if msg.InvoiceNumber != inv.Number {
+				return fmt.Sprintf("email %s attaches invoice %q; the order's invoice is %s", key, msg.InvoiceNumber, inv.Number)
+			}
+		case "payment-failed":
+			if c.AmountDue != "" {
+				want = append(want, "could not collect "+c.AmountDue)
+			}
+			if c.PaymentURL != "" {
+				want = append(want, "pay or update your payment method here: "+c.PaymentURL)
+			}
+		}
+		if e.Template != "delivery" && strings.Contains(msg.TextBody, l.Key()) {
+			return fmt.Sprintf("email %s shows the full key; only the delivery email may", key)
+		}
+		for _, line := range want {
+			if !strings.Contains(msg.TextBody, line) {
+				return fmt.Sprintf("email %s does not say %q:\n%s", key, line, msg.TextBody)
+			}
+		}
+	}
+	return ""
+}
+
+// maskedKey is how a DLID may be shown: its first and last four characters.
+func maskedKey(dlid string) string {
+	if len(dlid) < 8 {
+		return "(no key: " + dlid + ")"
+	}
+	return dlid[:4] + "…" + dlid[len(dlid)-4:]
+}
+
+func money(cents int64, currency string) string {
+	return fmt.Sprintf("%d.%02d %s", cents/100, cents%100, currency)
+}
+
+// withoutContent keeps what the workflow's activity calls show of an email:
+// template, step and time.
+func withoutContent(es []modelEmail) []modelEmail {
+	out := make([]modelEmail, len(es))
+	for i, e := range es {
+		out[i] = modelEmail{Template: e.Template, Step: e.Step, At: e.At}
+	}
+	return out
 }
 
 // sentByWorkflow lists the emails the workflow sent as the model names
@@ -601,16 +849,16 @@ func stamp(t time.Time) string {
 // mismatches, pass after pass until no step can go (a step kept for an
 // earlier one, a reinstatement for a suspension, may go once that has), and
 // returns the shortest sequence it found and its mismatch.
-func shrinkSequence(t *testing.T, seq modelSequence) (modelSequence, string) {
-	why := playModel(t, seq, -1).mismatch
+func shrinkSequence(t *testing.T, w *modelWorld, seq modelSequence) (modelSequence, string) {
+	why := playModel(t, w, seq).mismatch
 	if why == "" {
 		return seq, "none: played again, the sequence matches the model (the mismatch depends on something besides the steps)"
 	}
 	for dropped := true; dropped; {
 		dropped = false
 		for i := len(seq.Steps) - 1; i >= 0; i-- {
-			shorter := modelSequence{Purchase: seq.Purchase, Steps: slices.Delete(slices.Clone(seq.Steps), i, i+1)}
-			if out := playModel(t, shorter, -1); out.mismatch != "" {
+			shorter := modelSequence{Purchase: seq.Purchase, Policy: seq.Policy, Steps: slices.Delete(slices.Clone(seq.Steps), i, i+1)}
+			if out := playModel(t, w, shorter); out.mismatch != "" {
 				seq, why, dropped = shorter, out.mismatch, true
 			}
 		}
@@ -624,6 +872,9 @@ func (s modelSequence) GoString() string {
 	p := s.Purchase
 	fmt.Fprintf(&b, "{\n\tPurchase: workflows.PaidOrder{LicenseID: %q, OrderID: %q, CustomerEmail: %q, Tier: %q, MaxDomains: %d, Months: %d, Lifetime: %v, Type: %q},\n\tSteps: []modelStep{\n",
 		p.LicenseID, p.OrderID, p.CustomerEmail, p.Tier, p.MaxDomains, p.Months, p.Lifetime, p.Type)
+	if s.Policy != (workflows.Policy{}) {
+		fmt.Fprintf(&b, "\tPolicy: workflows.Policy{GracePeriod: %d * time.Hour, Retention: %d * time.Hour},\n", s.Policy.GracePeriod/time.Hour, s.Policy.Retention/time.Hour)
+	}
 	for _, st := range s.Steps {
 		msg := "nil"
 		if st.Msg != nil {

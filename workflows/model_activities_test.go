@@ -1,0 +1,274 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/licenseflow/licenseflow/activities"
+	"github.com/licenseflow/licenseflow/email"
+	"github.com/licenseflow/licenseflow/invoicepdf"
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/store"
+	"github.com/licenseflow/licenseflow/testsupport"
+	"github.com/licenseflow/licenseflow/workflows"
+)
+
+// modelWorld is where the model test's lifecycles run: the production
+// activities on a SQLite store with the example catalog, so the model (an
+// independent reading of the rules) checks the store's entitlement
+// expansion, minting, invoicing and email rendering, not a stand-in for
+// them. Each play of a sequence gets ids of its own, so plays (a sequence,
+// its shrunk variants, its re-executions) never see each other's rows.
+type modelWorld struct {
+	store *store.Store
+	acts  *activities.Activities
+	plays int
+}
+
+func newModelWorld(t *testing.T) *modelWorld {
+	renderer, err := email.NewRenderer()
+	require.NoError(t, err)
+	st := testsupport.SQLite(t)
+	return &modelWorld{store: st, acts: &activities.Activities{
+		Store: st, Renderer: renderer, Seller: invoicepdf.Seller{Name: "Moko Consulting"},
+		PublicURL: modelPublicURL,
+	}}
+}
+
+const modelPublicURL = "https://licenses.example.com"
+
+// fresh gives the sequence's purchase and renewal orders ids no earlier play
+// in this world used.
+func (w *modelWorld) fresh(seq modelSequence) modelSequence {
+	w.plays++
+	suffix := fmt.Sprintf(".%d", w.plays)
+	out := modelSequence{Purchase: seq.Purchase, Policy: seq.Policy, Steps: make([]modelStep, len(seq.Steps))}
+	out.Purchase.OrderID += suffix
+	out.Purchase.LicenseID = models.LicenseIDForOrder(out.Purchase.OrderID)
+	for i, s := range seq.Steps {
+		switch r := s.Msg.(type) {
+		case models.RenewRequest:
+			if r.OrderID != "" {
+				r.OrderID += suffix
+			}
+			s.Msg = r
+		case models.PatchRequest:
+			if r.Renew != nil && r.Renew.OrderID != "" {
+				renew := *r.Renew
+				renew.OrderID += suffix
+				r.Renew = &renew
+			}
+			s.Msg = r
+		}
+		out.Steps[i] = s
+	}
+	return out
+}
+
+// tierPrice is what the test charges for months of a tier: the catalog's
+// price for each month bought (a lifetime tier's once).
+func tierPrice(tier string, months int) (int64, string) {
+	for _, t := range catalogTiers {
+		if t.Key == tier {
+			return t.PriceCents * int64(max(months, 1)), t.Currency
+		}
+	}
+	panic("no tier " + tier)
+}
+
+// recordPurchase writes the paid purchase order, as the API does before it
+// starts the license's workflow.
+func (w *modelWorld) recordPurchase(t *testing.T, p workflows.PaidOrder) int64 {
+	tier, err := w.store.GetTier(context.Background(), p.Tier)
+	require.NoError(t, err)
+	amount, currency := tierPrice(p.Tier, p.Months)
+	_, _, _, err = w.store.RecordPurchase(context.Background(), models.Purchase{
+		OrderID: p.OrderID, Email: p.CustomerEmail, Tier: tier, MaxDomains: p.MaxDomains,
+		Months: p.Months, Lifetime: p.Lifetime, Type: p.Type, AmountCents: amount, Currency: currency, PaidAt: t0,
+	})
+	require.NoError(t, err)
+	return amount
+}
+
+// recordRenewal writes a renewal's paid order before the renewal is
+// delivered, as the API and the payment webhooks do; the same order id
+// again returns the first order. It returns the order's amount.
+func (w *modelWorld) recordRenewal(t *testing.T, licenseID string, r models.RenewRequest) int64 {
+	l, err := w.store.GetLicense(context.Background(), licenseID)
+	require.NoError(t, err)
+	amount, currency := tierPrice(l.TierKey, r.Months)
+	o, err := w.store.RecordRenewal(context.Background(), models.RenewalOrder{
+		OrderID: r.OrderID, License: l, Months: r.Months, AmountCents: amount, Currency: currency,
+		PaymentRef: r.PaymentRef, PaidAt: t0,
+	})
+	require.NoError(t, err)
+	return o.AmountCents
+}
+
+// modelActivities registers as the license workflow's activities. In a
+// first execution it runs the production activities and records each
+// answer; in a re-execution (a worker restart, see checkRestarts) it answers
+// each call from that record, as Temporal answers a replaying worker from
+// history, and fails a call the first execution never made.
+type modelActivities struct {
+	real *activities.Activities // nil in a re-execution
+
+	mu       sync.Mutex
+	answers  map[string][]recordedAnswer // activity and input -> answers, in order
+	answered map[string]int              // in a re-execution: answers already given
+}
+
+type recordedAnswer struct {
+	result  json.RawMessage
+	errType string
+	errMsg  string
+	retry   bool
+}
+
+func newModelActivities(real *activities.Activities) *modelActivities {
+	return &modelActivities{real: real, answers: map[string][]recordedAnswer{}}
+}
+
+// again answers a re-execution from what m recorded.
+func (m *modelActivities) again() *modelActivities {
+	return &modelActivities{answers: m.answers, answered: map[string]int{}}
+}
+
+func answer[In, Out any](m *modelActivities, ctx context.Context, name string, in In, run func(context.Context, In) (Out, error)) (Out, error) {
+	var out Out
+	input, err := json.Marshal(in)
+	if err != nil {
+		return out, err
+	}
+	key := name + " " + string(input)
+	if m.real == nil {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		n := m.answered[key]
+		if n >= len(m.answers[key]) {
+			return out, temporal.NewNonRetryableApplicationError(fmt.Sprintf("the first execution made no call %d of %s", n+1, key), "not_in_first_execution", nil)
+		}
+		m.answered[key]++
+		a := m.answers[key][n]
+		if a.errType != "" {
+			if a.retry {
+				return out, temporal.NewApplicationError(a.errMsg, a.errType)
+			}
+			return out, temporal.NewNonRetryableApplicationError(a.errMsg, a.errType, nil)
+		}
+		return out, json.Unmarshal(a.result, &out)
+	}
+	out, err = run(ctx, in)
+	rec := recordedAnswer{}
+	if err != nil {
+		rec.errType, rec.errMsg, rec.retry = "error", err.Error(), true
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			rec.errType, rec.errMsg, rec.retry = app.Type(), app.Message(), !app.NonRetryable()
+		}
+	} else if rec.result, err = json.Marshal(out); err != nil {
+		return out, err
+	}
+	m.mu.Lock()
+	m.answers[key] = append(m.answers[key], rec)
+	m.mu.Unlock()
+	return out, err
+}
+
+func (m *modelActivities) MintAndExpand(ctx context.Context, in activities.MintInput) (activities.MintAndExpandResult, error) {
+	return answer(m, ctx, "MintAndExpand", in, m.realOr().MintAndExpand)
+}
+
+func (m *modelActivities) ExpandEntitlements(ctx context.Context, in activities.ExpandInput) (activities.ExpandResult, error) {
+	return answer(m, ctx, "ExpandEntitlements", in, m.realOr().ExpandEntitlements)
+}
+
+func (m *modelActivities) AddEntitlement(ctx context.Context, in activities.AddEntitlementInput) (activities.AddEntitlementResult, error) {
+	return answer(m, ctx, "AddEntitlement", in, m.realOr().AddEntitlement)
+}
+
+func (m *modelActivities) SendLicenseEmail(ctx context.Context, in activities.EmailInput) (activities.EmailResult, error) {
+	return answer(m, ctx, "SendLicenseEmail", in, m.realOr().SendLicenseEmail)
+}
+
+func (m *modelActivities) IssueInvoice(ctx context.Context, in activities.InvoiceInput) (activities.InvoiceResult, error) {
+	return answer(m, ctx, "IssueInvoice", in, m.realOr().IssueInvoice)
+}
+
+func (m *modelActivities) ProjectLicense(ctx context.Context, p models.Projection) (activities.ProjectResult, error) {
+	return answer(m, ctx, "ProjectLicense", p, m.realOr().ProjectLicense)
+}
+
+func (m *modelActivities) LoadLicense(ctx context.Context, in activities.LoadInput) (activities.LoadResult, error) {
+	return answer(m, ctx, "LoadLicense", in, m.realOr().LoadLicense)
+}
+
+// realOr is the production activities, or (in a re-execution, where they
+// are never called) a nil receiver whose methods are only referenced.
+func (m *modelActivities) realOr() *activities.Activities { return m.real }
+
+// activitiesInFlight counts the activities and local activities a workflow
+// run has started and not yet seen finish, and lists every activity the
+// workflow scheduled with its input, in the order the workflow code
+// scheduled them. The model test's callbacks wait for zero in flight before
+// they deliver or check anything: the test environment fires a timer by the
+// wall clock when activities run long (a loaded machine), and a check must
+// see each step fully applied. Both are kept by workflow code (an
+// interceptor), so the count is exact whenever a callback runs and the list
+// is in the deterministic order a replay must reproduce.
+type activitiesInFlight struct {
+	interceptor.WorkerInterceptorBase
+	n         int
+	scheduled []string
+}
+
+func (c *activitiesInFlight) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &inFlightInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, c: c}
+}
+
+type inFlightInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+	c *activitiesInFlight
+}
+
+func (i *inFlightInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
+	return i.Next.Init(&inFlightOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: outbound}, c: i.c})
+}
+
+type inFlightOutbound struct {
+	interceptor.WorkflowOutboundInterceptorBase
+	c *activitiesInFlight
+}
+
+func (o *inFlightOutbound) ExecuteActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
+	return o.track(ctx, activityType, args, o.Next.ExecuteActivity(ctx, activityType, args...))
+}
+
+func (o *inFlightOutbound) ExecuteLocalActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
+	return o.track(ctx, "local:"+activityType, args, o.Next.ExecuteLocalActivity(ctx, activityType, args...))
+}
+
+func (o *inFlightOutbound) track(ctx workflow.Context, name string, args []any, f workflow.Future) workflow.Future {
+	input, _ := json.Marshal(args)
+	o.c.scheduled = append(o.c.scheduled, name+" "+string(input))
+	o.c.n++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		_ = f.Get(ctx, nil)
+		o.c.n--
+	})
+	return f
+}
+
+// modelTimeout bounds how long the model test waits for one step's
+// activities on a loaded machine before it reports the workflow stuck.
+const modelTimeout = time.Minute
