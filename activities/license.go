@@ -128,7 +128,9 @@ type LoadResult struct {
 	MaxDomains    int
 	Channels      []string
 	Entitlements  []EntitlementRef
-	// Revision is the last projected revision; the resumed workflow counts on from it.
+	// Renewals and Revision are the last projected ones; the resumed
+	// workflow counts on from them.
+	Renewals int
 	Revision int64
 }
 
@@ -145,7 +147,7 @@ func (a *Activities) LoadLicense(ctx context.Context, in LoadInput) (LoadResult,
 	return LoadResult{
 		LicenseID: l.ID, OrderID: l.OrderID, DLIDMasked: models.MaskDLID(l.Key()), CustomerEmail: l.Customer.Email,
 		Name: l.Name, Tier: l.TierKey, Type: l.Type, Status: l.Status, StartsAt: l.StartsAt, ExpiresAt: l.ExpiresAt,
-		MaxDomains: l.MaxDomains, Channels: l.Channels, Entitlements: refs(ents), Revision: l.Revision,
+		MaxDomains: l.MaxDomains, Channels: l.Channels, Entitlements: refs(ents), Renewals: l.Renewals, Revision: l.Revision,
 	}, nil
 }
 

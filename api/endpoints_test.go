@@ -460,3 +460,29 @@ func TestTermAndDomainLimitsAreTenYearsAndTenThousandDomains(t *testing.T) {
 	a.refused(http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"ada@example.com","tier":"pos","max_domains":10001}`, 422, "invalid_max_domains")
 	assert.Len(t, a.flows.Starts(), 1)
 }
+
+// A term bought as a date may end at most ten calendar years ahead. The
+// API judges a purchase itself, since no workflow runs yet; a renewal or a
+// correction to a date is judged by the license's workflow
+// (integration.TestAnExpiryDateMayLieAtMostTenYearsAhead).
+func TestAPurchasedExpiryDateMayLieAtMostTenYearsAhead(t *testing.T) {
+	a := newAPITest(t)
+	now := time.Now()
+	tenYears := now.AddDate(10, 0, 0).Sub(now)
+	purchase := func(orderID string, at time.Time) string {
+		return `{"user_email":"ada@example.com","tier":"pos","order_id":"` + orderID + `","expires_at":"` + at.UTC().Format(time.RFC3339) + `"}`
+	}
+	under := now.Add(tenYears - time.Minute).Truncate(time.Second)
+	w := a.call(adminToken, http.MethodPost, "/api/v1/licensing/licenses", purchase("ten-years", under))
+	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
+	starts := a.flows.Starts()
+	require.Len(t, starts, 1)
+	require.NotNil(t, starts[0].Order.ExpiresAt)
+	assert.Equal(t, under.UTC(), starts[0].Order.ExpiresAt.UTC())
+	assert.Equal(t, 120, starts[0].Order.Months, "priced as the 120 months it starts")
+
+	over := now.Add(tenYears + time.Minute)
+	e := a.refused(http.MethodPost, "/api/v1/licensing/licenses", purchase("ten-years-and-a-minute", over), 422, "expires_at_too_far")
+	assert.Equal(t, "expires_at", e.Field)
+	assert.Len(t, a.flows.Starts(), 1)
+}

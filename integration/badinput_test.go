@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/testsupport/stack"
@@ -84,4 +86,40 @@ func TestBadInputReachesNoWorkflow(t *testing.T) {
 
 	assert.Equal(t, messages, messagesIn(t, s, v.WorkflowID), "no update or signal entered the workflow's history")
 	assert.Equal(t, before, testsupport.RowCounts(t, st), "no row in any table, no email in the outbox")
+}
+
+// A renewal or a correction to a date may move the expiry at most ten
+// calendar years ahead; the license's workflow judges it when the change
+// arrives (the API judges a purchase's date itself:
+// api.TestAPurchasedExpiryDateMayLieAtMostTenYearsAhead).
+func TestAnExpiryDateMayLieAtMostTenYearsAhead(t *testing.T) {
+	s := stack.Start(t, testsupport.SQLite(t), stack.Options{})
+	v := issue(t, s, crmOrder)
+	lic := "/api/v1/licensing/licenses/" + v.ID
+	expiresIn := func(d time.Duration) (time.Time, string) {
+		at := time.Now().AddDate(10, 0, 0).Add(d).UTC().Truncate(time.Second)
+		return at, `{"expires_at":"` + at.Format(time.RFC3339) + `"}`
+	}
+	for _, c := range []struct {
+		change, method, path string
+		under                time.Duration
+	}{
+		{"renewal", http.MethodPost, lic + "/renew", -time.Hour},
+		{"correction", http.MethodPatch, lic, -2 * time.Hour},
+	} {
+		_, over := expiresIn(time.Hour)
+		r := s.Call(c.method, c.path, over)
+		require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s: %s", c.change, r.Body)
+		e := r.Error(t)
+		assert.Equal(t, "expires_at_too_far", e.Code, "%s: %s", c.change, e.Message)
+		assert.Equal(t, "expires_at", e.Field, c.change)
+
+		want, under := expiresIn(c.under)
+		r = s.Call(c.method, c.path, under)
+		require.Equal(t, http.StatusOK, r.Status, "%s: %s", c.change, r.Body)
+		var got api.LicenseView
+		r.JSON(t, &got)
+		require.NotNil(t, got.ExpiresAt, c.change)
+		assert.True(t, want.Equal(*got.ExpiresAt), "%s: expires %s, want %s", c.change, got.ExpiresAt, want)
+	}
 }

@@ -87,6 +87,12 @@ func TestHistoriesReplayDeterministically(t *testing.T) {
 	waitClosed(t, s, created.WorkflowID)
 	// A renewal resumes the closed license (a new run, loaded from the database).
 	call(http.MethodPost, path+"/renew", `{"months":12,"order_id":"replay-renewal"}`)
+	// The renewal ends the resumed run (continue-as-new, once its emails are
+	// out); the revocation goes to the run after it.
+	s.WaitFor("the resumed run continues as new", 20*time.Second, func() bool {
+		resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = %q", created.WorkflowID)})
+		return err == nil && len(resp.GetExecutions()) == 4
+	})
 	call(http.MethodPatch, path, `{"status":"revoked","reason":"end of scenario"}`)
 	waitClosed(t, s, created.WorkflowID)
 

@@ -201,18 +201,20 @@ func (t *Tier) Validate() error {
 const (
 	MaxDomainsLimit = 10000
 	MaxTermMonths   = 120
-	// MaxExpiryAhead bounds how far an expiry given as a date may lie ahead.
-	MaxExpiryAhead = 10 * 365 * 24 * time.Hour
+	// MaxExpiryYears bounds how far an expiry given as a date may lie
+	// ahead, in calendar years: as far as the longest term reaches.
+	MaxExpiryYears = 10
 )
 
 // CheckExplicitExpiry checks an expiry given as a date (at purchase, in a
-// renewal or a correction): in the future, at most MaxExpiryAhead away.
+// renewal or a correction): in the future, at most MaxExpiryYears calendar
+// years away.
 func CheckExplicitExpiry(at, now time.Time) error {
 	switch {
 	case !at.After(now):
 		return Invalid("expires_at_in_past", "expires_at", "expires_at %s is not in the future", at.UTC().Format(time.RFC3339))
-	case at.After(now.Add(MaxExpiryAhead)):
-		return Invalid("expires_at_too_far", "expires_at", "expires_at may be at most 10 years ahead")
+	case at.After(now.AddDate(MaxExpiryYears, 0, 0)):
+		return Invalid("expires_at_too_far", "expires_at", "expires_at may be at most %d years ahead", MaxExpiryYears)
 	}
 	return nil
 }

@@ -68,6 +68,9 @@ type License struct {
 	StripeCustomerID     string `gorm:"size:100;not null;index" json:"stripe_customer_id,omitempty"`
 	StripeSubscriptionID string `gorm:"size:100;not null;index" json:"stripe_subscription_id,omitempty"`
 	AutoRenew            bool   `gorm:"not null" json:"auto_renew"`
+	// Renewals counts the renewals applied, kept here so a workflow that
+	// resumes the license after it had closed counts on from it.
+	Renewals int `gorm:"not null;default:0" json:"renewals"`
 	// Revision is the workflow revision last projected here; older
 	// projections arriving late never overwrite newer ones.
 	Revision  int64     `gorm:"not null" json:"revision"`
@@ -246,6 +249,7 @@ type Projection struct {
 	GraceUntil *time.Time
 	MaxDomains int
 	Channels   StringList
+	Renewals   int
 	// Events are the ledger lines of this revision's change.
 	Events []LicenseEvent
 }

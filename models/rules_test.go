@@ -153,3 +153,36 @@ func TestTierPricing(t *testing.T) {
 	assert.Equal(t, "149.00 EUR", models.FormatMoney(14900, "EUR"))
 	assert.Equal(t, "-0.05 USD", models.FormatMoney(-5, "USD"))
 }
+
+// An expiry given as a date must lie ahead, and at most ten calendar years
+// (as far as the longest term, 120 months, reaches): the limit is written
+// out here so that moving it is a decision a test has to be told about.
+func TestAnExpiryDateLiesAheadAndAtMostTenYearsAway(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		at   time.Time
+		code string // "" = accepted
+	}{
+		{"a second ago", now.Add(-time.Second), "expires_at_in_past"},
+		{"now", now, "expires_at_in_past"},
+		{"a second ahead", now.Add(time.Second), ""},
+		{"3,650 days ahead (ten years are longer)", now.Add(3650 * 24 * time.Hour), ""},
+		{"ten calendar years ahead to the second", time.Date(2036, 6, 1, 12, 0, 0, 0, time.UTC), ""},
+		{"a second more than ten calendar years ahead", time.Date(2036, 6, 1, 12, 0, 1, 0, time.UTC), "expires_at_too_far"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := models.CheckExplicitExpiry(c.at, now)
+			if c.code == "" {
+				assert.NoError(t, err)
+				return
+			}
+			p, ok := models.AsProblem(err)
+			require.True(t, ok, "want a Problem, got %v", err)
+			assert.Equal(t, c.code, p.Code)
+			assert.Equal(t, "expires_at", p.Field)
+			assert.ErrorIs(t, err, models.ErrInvalid)
+		})
+	}
+}

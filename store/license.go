@@ -149,10 +149,11 @@ func (s *Store) ProjectLicense(ctx context.Context, p models.Projection) error {
 			return err
 		}
 		res := tx.Model(&models.License{}).Where("id = ? AND revision < ?", p.LicenseID, p.Revision).
-			Select("revision", "name", "status", "tier_key", "starts_at", "expires_at", "grace_until", "max_domains", "channels").
+			Select("revision", "name", "status", "tier_key", "starts_at", "expires_at", "grace_until", "max_domains", "channels", "renewals").
 			Updates(map[string]any{
 				"revision": p.Revision, "name": p.Name, "status": p.Status, "tier_key": p.TierKey, "starts_at": p.StartsAt,
 				"expires_at": p.ExpiresAt, "grace_until": p.GraceUntil, "max_domains": p.MaxDomains, "channels": p.Channels,
+				"renewals": p.Renewals,
 			})
 		if res.Error != nil {
 			return res.Error

@@ -313,7 +313,7 @@ func rejection(err error) error {
 }
 
 func (l *license) run(ctx workflow.Context) (LicenseResult, error) {
-	if err := l.issue(ctx); err != nil {
+	if err := l.issueLocked(ctx); err != nil {
 		return LicenseResult{}, err
 	}
 	for {
@@ -378,6 +378,20 @@ func (l *license) sleepUntil(ctx workflow.Context, step string, wait time.Durati
 
 func (l *license) result(reason string) LicenseResult {
 	return LicenseResult{LicenseID: l.st.LicenseID, Status: l.st.Status, Reason: reason}
+}
+
+// issueLocked issues (or loads) the license holding the lock, so a message
+// that arrives meanwhile (a resume's own renewal, an update right after a
+// purchase) applies after the issue's last ledger line, not beside it.
+func (l *license) issueLocked(ctx workflow.Context) error {
+	if workflow.GetVersion(ctx, changeSerializedChanges, workflow.DefaultVersion, 1) < 1 {
+		return l.issue(ctx)
+	}
+	if err := l.lock.Lock(ctx); err != nil {
+		return err
+	}
+	defer l.lock.Unlock()
+	return l.issue(ctx)
 }
 
 // issue turns the paid order into a license: mint the DLID and expand the
@@ -466,12 +480,23 @@ func (l *license) load(ctx workflow.Context) error {
 		Tier: got.Tier, Type: got.Type, MaxDomains: got.MaxDomains, Channels: got.Channels, Entitlements: got.Entitlements,
 		Minted: true, Expanded: true, Delivered: true, Invoiced: true,
 		Suspended: got.Status == models.StatusSuspended, Revoked: got.Status == models.StatusRevoked,
-		Status: got.Status, Revision: got.Revision,
+		Status: got.Status, Renewals: got.Renewals, Revision: got.Revision,
 	}
 	if got.StartsAt != nil {
 		st.StartsAt = *got.StartsAt
 	}
 	st.setExpiry(st.StartsAt, got.ExpiresAt, l.policy.GracePeriod)
+	if workflow.GetVersion(ctx, changeSerializedChanges, workflow.DefaultVersion, 1) >= 1 {
+		// The closed run reached every deadline up to the end of retention;
+		// only that one stays, so a message that moves no expiry lets the
+		// license close again.
+		now := workflow.Now(ctx)
+		for _, d := range st.deadlines(l.policy) {
+			if d.Step != StepRetentionEnded && !d.At.After(now) {
+				st.StepsDone = append(st.StepsDone, d.Step)
+			}
+		}
+	}
 	l.st, l.published = st, st
 	l.cause = cause{action: models.LedgerResume, actor: models.LedgerSystemActor, note: "workflow resumed from the database after it had closed"}
 	l.publish(ctx)
@@ -486,6 +511,18 @@ func (l *license) runDeadlineStep(ctx workflow.Context, d deadline, catchUp bool
 		return err
 	}
 	defer l.lock.Unlock()
+	if workflow.GetVersion(ctx, changeSerializedChanges, workflow.DefaultVersion, 1) >= 1 {
+		// A change that held the lock when this deadline came (a renewal
+		// delivered with a resume, or landing as the timer fires) may have
+		// moved the expiry: run only a deadline that is still the one due,
+		// or the new period would count its reminder as sent.
+		now := workflow.Now(ctx)
+		next, again, ok := l.st.nextDeadline(l.policy, now)
+		if !ok || next.Step != d.Step || !next.At.Equal(d.At) || next.At.After(now) {
+			return nil
+		}
+		catchUp = again
+	}
 	l.st.StepsDone = append(l.st.StepsDone, d.Step)
 	l.cause = cause{action: d.Step, actor: "timer:" + d.Step, note: l.deadlineEmail(d, catchUp)}
 	l.publish(ctx)

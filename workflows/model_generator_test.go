@@ -71,6 +71,8 @@ type generator struct {
 	ids   int
 	// recent are the last messages that carry a ref, for redeliveries.
 	recent []modelStep
+	// resumed: a message already brought the closed license back.
+	resumed bool
 }
 
 func pick[T any](rng *rand.Rand, xs ...T) T { return xs[rng.IntN(len(xs))] }
@@ -194,7 +196,21 @@ func (g *generator) next() (modelStep, bool) {
 	}
 	g.m.advance(t0.Add(s.At))
 	if g.m.closed {
-		return modelStep{}, false
+		// A license whose workflow closed after retention comes back when a
+		// message reaches it (most often a late renewal), once a sequence.
+		if g.m.revoked || g.resumed || s.Via == viaOutage {
+			return modelStep{}, false
+		}
+		g.resumed = true
+		s.Via, s.Repeat = pick(g.rng, viaSignal, viaUpdate), 0
+		switch k := g.rng.IntN(10); {
+		case k < 6:
+			s.Msg = g.renewal(t0.Add(s.At))
+		case k < 8:
+			s.Msg = g.correction(t0.Add(s.At))
+		default:
+			s.Msg = models.SuspendRequest{Reason: "refund", RequestID: g.maybeID("req")}
+		}
 	}
 	if s.Msg != nil {
 		for range 1 + s.Repeat {
@@ -292,7 +308,7 @@ func (g *generator) correction(at time.Time) models.CorrectExpiryRequest {
 	case k < 9:
 		r.ExpiresAt = at.Add(g.uniform(time.Hour, 400*day))
 	case k < 10: // the furthest allowed, and a second further (refused)
-		r.ExpiresAt = at.Add(modelMaxAhead + pick(g.rng, time.Duration(0), time.Second))
+		r.ExpiresAt = at.AddDate(modelMaxYears, 0, 0).Add(pick(g.rng, time.Duration(0), time.Second))
 	default: // refused: in the past
 		r.ExpiresAt = at.Add(-time.Hour)
 	}

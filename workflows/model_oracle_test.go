@@ -24,8 +24,9 @@ type lifecycleModel struct {
 	custom     []string
 	maxDomains int
 
-	// periodStart is where the current paid period began; a correction of
-	// the expiry keeps it.
+	// start is when the license was bought; periodStart where the current
+	// paid period began (a correction of the expiry keeps it).
+	start       time.Time
 	periodStart time.Time
 	expires     time.Time // zero for a lifetime license
 	// remindFrom: reminders go out only for deadlines from here on: the
@@ -142,7 +143,7 @@ const (
 	modelExpiring   = 30 * day // status "expiring" from 30 days before expiry
 	modelGrace      = 7 * day  // unless the policy says otherwise
 	modelRetention  = 365 * day
-	modelMaxAhead   = 10 * 365 * day
+	modelMaxYears   = 10 // an expiry given as a date: calendar years ahead
 	modelMaxMonths  = 120
 	modelMaxDomains = 10000
 )
@@ -173,6 +174,7 @@ func newLifecycleModel(p workflows.PaidOrder, policy workflows.Policy, at time.T
 		m.retention = modelRetention
 	}
 	start := at.Truncate(time.Second)
+	m.start = start
 	if !p.Lifetime {
 		m.startPeriod(start, calendarMonthsLater(start, p.Months))
 	}
@@ -368,7 +370,10 @@ func (m *lifecycleModel) entitlements() []string {
 func (m *lifecycleModel) apply(at time.Time, msg any) (refused string) {
 	m.advance(at)
 	if m.closed {
-		return "closed"
+		if m.revoked {
+			return "closed"
+		}
+		m.resume(at)
 	}
 	ref := messageRef(msg)
 	if ref != "" && m.refs[ref] {
@@ -415,6 +420,25 @@ func changeNote(msg any, renewed bool) (note, invoiceOf string) {
 	return "", ""
 }
 
+// resume is a message reaching a license whose workflow closed after
+// retention: a new run loads the license from the database (status, tier,
+// domains, expiry and renewals as last recorded; the paid period counted
+// from the purchase; every deadline but the end of retention reached) and
+// applies the message to it; unless the message moved the expiry, the
+// license closes again at once. The refs of messages applied before the
+// license closed are forgotten with the closed run.
+func (m *lifecycleModel) resume(at time.Time) {
+	m.closed, m.now = false, at
+	m.startPeriod(m.start, m.expires)
+	for _, d := range m.deadlines() { // reached by the closed run, all but its end
+		if d.step != stepRetention && !d.at.After(at) {
+			m.handled[d.step] = true
+		}
+	}
+	m.refs = map[string]bool{}
+	m.publish(models.LedgerResume, models.LedgerSystemActor, "workflow resumed from the database after it had closed", "")
+}
+
 // refusal is the code a message is refused with, "" if it applies: first
 // the transition (revoked is final; suspend only what is not suspended,
 // reinstate only what is), then the message's own fields, then what only
@@ -434,7 +458,7 @@ func (m *lifecycleModel) refusal(at time.Time, msg any) string {
 		switch {
 		case !t.After(at):
 			return "expires_at_in_past"
-		case t.After(at.Add(modelMaxAhead)):
+		case t.After(at.AddDate(modelMaxYears, 0, 0)):
 			return "expires_at_too_far"
 		}
 		return ""

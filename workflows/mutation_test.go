@@ -120,6 +120,12 @@ var mutations = []mutation{
 	{name: "domain-limit-lowered", why: "licenses are limited to 50 domains",
 		file: "models/catalog.go", old: "MaxDomainsLimit = 10000", new: "MaxDomainsLimit = 50",
 		run: []string{"./api/"}},
+	{name: "expiry-limit-lowered", why: "an expiry given as a date may lie at most 5 years ahead",
+		file: "models/catalog.go", old: "MaxExpiryYears = 10", new: "MaxExpiryYears = 5",
+		run: []string{"-run", "ExpiryDate.*TenYears|TestModel", "./models/", "./api/", "./integration/", "./workflows/"}},
+	{name: "expiry-limit-in-days", why: "ten years are counted as 3,650 days, short of the longest term",
+		file: "models/catalog.go", old: "now.AddDate(MaxExpiryYears, 0, 0)", new: "now.Add(MaxExpiryYears * 365 * 24 * time.Hour)",
+		run: []string{"-run", "ExpiryDate.*TenYears|TestModel", "./models/", "./workflows/"}},
 	{name: "email-content-lost", why: "the payment-failed email loses its amount and payment URL",
 		file: "activities/email.go", old: "AmountDue: in.AmountDue, PaymentURL: in.PaymentURL,", new: "",
 		run: []string{"./activities/", "./email/"}},
@@ -146,6 +152,24 @@ var mutations = []mutation{
 		run: []string{"-run", "TestRecordedHistoriesReplay", "./workflows/"}},
 	{name: "replay-rearmed-timer-kept", why: "the timer of a re-armed deadline is left running",
 		file: "workflows/license.go", old: "	defer cancel()\n	timer := workflow.NewTimerWithOptions(tctx", new: "	_ = cancel\n	timer := workflow.NewTimerWithOptions(tctx",
+		run: []string{"-run", "TestRecordedHistoriesReplay", "./workflows/"}},
+	// A fork's new side must fail replay of a history recorded on it when
+	// it is taken away. (Its old side replays the older histories either
+	// way: the runs recorded before it never took a path it changes.)
+	{name: "replay-fork-always-old", why: "a resumed run reaches every deadline again even in runs recorded after the fork",
+		file: "workflows/license.go", old: "	if workflow.GetVersion(ctx, changeSerializedChanges, workflow.DefaultVersion, 1) >= 1 {\n		// The closed run reached", new: "	if false {\n		// The closed run reached",
+		run: []string{"-run", "TestRecordedHistoriesReplay", "./workflows/"}},
+	{name: "resume-reaches-deadlines-again", why: "a resumed license reaches every past deadline again",
+		file: "workflows/license.go", old: "			if d.Step != StepRetentionEnded && !d.At.After(now) {", new: "			if d.Step == \"\" && !d.At.After(now) {",
+		run: []string{"-run", "TestModel", "./workflows/"}},
+	{name: "stale-deadline-runs", why: "a deadline runs after a change that held the lock moved the expiry",
+		file: "workflows/license.go", old: "		if !ok || next.Step != d.Step || !next.At.Equal(d.At) || next.At.After(now) {", new: "		if !ok && next.Step != d.Step && !next.At.Equal(d.At) && next.At.After(now) {",
+		run: []string{"-run", "TestModel|TestARenewalLandingAsAReminderFallsDue", "./workflows/"}},
+	{name: "renewals-not-kept", why: "a resumed license counts its renewals from zero",
+		file: "workflows/license.go", old: "Status: got.Status, Renewals: got.Renewals, Revision: got.Revision,", new: "Status: got.Status, Revision: got.Revision,",
+		run: []string{"-run", "TestModel", "./workflows/"}},
+	{name: "replay-extra-projection", why: "every run projects the license once more before it issues or resumes",
+		file: "workflows/license.go", old: "(LicenseResult, error) {\n	if err := l.issue(ctx); err != nil {", new: "(LicenseResult, error) {\n	l.publish(ctx)\n	if err := l.issue(ctx); err != nil {",
 		run: []string{"-run", "TestRecordedHistoriesReplay", "./workflows/"}},
 }
 

@@ -186,7 +186,7 @@ func (s *LicenseState) projection() models.Projection {
 	return models.Projection{
 		LicenseID: s.LicenseID, Revision: s.Revision, Name: s.Name, Status: s.Status, TierKey: s.Tier,
 		StartsAt: &starts, ExpiresAt: s.ExpiresAt, GraceUntil: s.GraceUntil,
-		MaxDomains: s.MaxDomains, Channels: s.Channels,
+		MaxDomains: s.MaxDomains, Channels: s.Channels, Renewals: s.Renewals,
 	}
 }
 

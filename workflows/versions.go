@@ -33,7 +33,20 @@ package workflows
 // ExecutionStatus = "Running" AND StartTime < "<deploy date>" and find none.
 // Then delete the old path, the GetVersion call, its line here, and the
 // recorded histories older than the change.
-var versionChanges = []versionChange{}
+var versionChanges = []versionChange{
+	{
+		ID: changeSerializedChanges, Added: "2026-12-05",
+		Guards: "a run issues or loads its license holding the lock; a resumed license counts the deadlines before " +
+			"the end of retention as reached; runDeadlineStep checks, once it holds the lock, that its deadline is " +
+			"still the one due. Runs started earlier let a message apply beside the issue's last projection, reach " +
+			"every deadline of a resumed license again, and run the deadline they woke for even when a change made " +
+			"while they waited moved the expiry",
+		RemovableAfter: "2026-12-05 + 120 months (longest term) + grace + retention, and no Running license workflow started before 2026-12-05",
+	},
+}
+
+// changeSerializedChanges: see versionChanges.
+const changeSerializedChanges = "serialized-changes"
 
 // versionChange is one workflow.GetVersion fork.
 type versionChange struct {
