@@ -73,6 +73,8 @@ type generator struct {
 	recent []modelStep
 	// resumed: a message already brought the closed license back.
 	resumed bool
+	// racing is the update to send right after the renewal just drawn.
+	racing *modelStep
 }
 
 func pick[T any](rng *rand.Rand, xs ...T) T { return xs[rng.IntN(len(xs))] }
@@ -115,6 +117,15 @@ func (g *generator) aroundExpiry(lo, hi time.Duration) time.Duration {
 
 // next draws one step, or reports that the lifecycle is over.
 func (g *generator) next() (modelStep, bool) {
+	if r := g.racing; r != nil { // an update hard on the heels of a renewal
+		g.racing = nil
+		r.At = g.last() + time.Millisecond
+		if r.At >= modelHorizon {
+			return modelStep{}, false
+		}
+		g.m.apply(t0.Add(r.At), r.Msg)
+		return *r, true
+	}
 	s := modelStep{Via: viaSignal}
 	if g.rng.IntN(5) < 2 {
 		s.Via = viaUpdate
@@ -211,6 +222,23 @@ func (g *generator) next() (modelStep, bool) {
 		default:
 			s.Msg = models.SuspendRequest{Reason: "refund", RequestID: g.maybeID("req")}
 		}
+	}
+	if _, renewal := s.Msg.(models.RenewRequest); renewal && s.Via == viaUpdate && g.rng.IntN(3) == 0 {
+		// The renewal makes the run continue as new; an update sent the
+		// moment it is answered meets the run draining, is told to retry,
+		// and is sent again to the next run, as the API does.
+		r := modelStep{Via: viaUpdate, Racing: true}
+		switch k := g.rng.IntN(4); {
+		case k == 0:
+			r.Msg = models.SetMaxDomainsRequest{MaxDomains: g.domains(), RequestID: g.maybeID("req")}
+		case k == 1:
+			r.Msg = models.ChangeTierRequest{Tier: pick(g.rng, "pos", "restaurant", "crm", "erp", "suite"), RequestID: g.maybeID("req")}
+		case k == 2:
+			r.Msg = models.SuspendRequest{Reason: "refund", RequestID: g.maybeID("req")}
+		default:
+			r.Msg = g.correction(t0.Add(s.At))
+		}
+		g.racing = &r
 	}
 	if s.Msg != nil {
 		for range 1 + s.Repeat {

@@ -60,6 +60,18 @@ type lifecycleModel struct {
 	published ledgerFields
 	// renewed: the patch being applied renewed the license.
 	renewed bool
+	// ahead: the message being applied comes before the deadlines due at
+	// its instant (see applyAhead).
+	ahead bool
+}
+
+// applyAhead applies a message that reached the run a renewal is ending
+// before it continued as new: the deadlines that renewal made due at once
+// are reached by the next run, after the message.
+func (m *lifecycleModel) applyAhead(at time.Time, msg any) string {
+	m.ahead = true
+	defer func() { m.ahead = false }()
+	return m.apply(at, msg)
 }
 
 // modelLedgerLine is one line of a license's ledger: a field a change moved,
@@ -120,8 +132,11 @@ type modelEmail struct {
 	Template string
 	Step     string
 	At       time.Time
-	// Shows is what the message must say about the license.
-	Shows emailContent
+	// Shows is what the message must say about the license; OrShows what
+	// it may say instead, when a change landed before the email went out
+	// (emails render the license when they are sent).
+	Shows   emailContent
+	OrShows *emailContent
 }
 
 // emailContent is what a license email shows: the license as it stands
@@ -210,6 +225,21 @@ func (m *lifecycleModel) invoice(orderID string) {
 	m.invoices = append(m.invoices, orderID)
 	m.send("invoice", "invoice/"+orderID)
 	m.emails[len(m.emails)-1].Shows.Order = orderID
+}
+
+// overtaken says that the change just applied may have landed before the
+// emails sent at `at` went out, so they may show the license after it.
+func (m *lifecycleModel) overtaken(at time.Time) {
+	for i := range m.emails {
+		if e := &m.emails[i]; e.At.Equal(at) && e.OrShows == nil {
+			later := e.Shows
+			later.Tier, later.MaxDomains = m.tier, m.maxDomains
+			if !m.lifetime {
+				later.Expires = m.expires
+			}
+			e.OrShows = &later
+		}
+	}
 }
 
 // shown fills in what the emails of the change just applied show: the
@@ -368,7 +398,9 @@ func (m *lifecycleModel) entitlements() []string {
 // update is answered with the refusal, a signal is dropped and logged). A
 // duplicate ref is accepted and changes nothing.
 func (m *lifecycleModel) apply(at time.Time, msg any) (refused string) {
-	m.advance(at)
+	if !m.ahead {
+		m.advance(at)
+	}
 	if m.closed {
 		if m.revoked {
 			return "closed"

@@ -42,7 +42,7 @@ func TestModelLifecycle(t *testing.T) {
 	seed := envNumber(t, "LICENSEFLOW_MODEL_SEED", time.Now().UnixNano()%1_000_000_000_000)
 	t.Logf("model run: LICENSEFLOW_MODEL_SEED=%d LICENSEFLOW_MODEL_SEQUENCES=%d", seed, sequences)
 	const workers = 2 // the sequences are independent: each is generated from its own seed
-	var played, mismatches, steps, runs, resumed atomic.Int64
+	var played, mismatches, steps, runs, resumed, raced atomic.Int64
 	var endingsMu sync.Mutex
 	endings := map[string]int{}
 	var reported atomic.Int64
@@ -58,6 +58,7 @@ func TestModelLifecycle(t *testing.T) {
 					steps.Add(int64(len(seq.Steps)))
 					runs.Add(int64(out.runs))
 					resumed.Add(int64(out.resumed))
+					raced.Add(int64(out.raced))
 					endingsMu.Lock()
 					endings[out.ending]++
 					endingsMu.Unlock()
@@ -80,8 +81,8 @@ func TestModelLifecycle(t *testing.T) {
 		}
 	})
 	seconds := time.Since(began).Seconds()
-	t.Logf("model run: %d sequences (LICENSEFLOW_MODEL_SEED=%d), %d steps, %d workflow runs (%d resuming a closed license), %d mismatches, %.1f s; lifecycles ended: %v",
-		sequences, seed, steps.Load(), runs.Load(), resumed.Load(), mismatches.Load(), seconds, endings)
+	t.Logf("model run: %d sequences (LICENSEFLOW_MODEL_SEED=%d), %d steps, %d workflow runs (%d resuming a closed license), %d updates raced a continue-as-new, %d mismatches, %.1f s; lifecycles ended: %v",
+		sequences, seed, steps.Load(), runs.Load(), resumed.Load(), raced.Load(), mismatches.Load(), seconds, endings)
 	if played.Load() != sequences {
 		t.Errorf("played %d of %d sequences", played.Load(), sequences)
 	}
@@ -183,6 +184,9 @@ type modelStep struct {
 	Msg    models.LicenseMessage
 	For    time.Duration
 	Repeat int
+	// Racing: an update sent the moment the previous step's update is
+	// answered, while the workflow is still busy with what it asked for.
+	Racing bool
 }
 
 const (
@@ -202,8 +206,9 @@ const checkDelay = 500 * time.Millisecond
 type modelOutcome struct {
 	mismatch string
 	runs     int
-	// resumed counts the times the closed license came back.
-	resumed int
+	// resumed counts the times the closed license came back; raced the
+	// times a draining run told an update to retry.
+	resumed, raced int
 	// ending is how the lifecycle ended: at the horizon, revoked, or
 	// closed after retention.
 	ending    string
@@ -274,6 +279,10 @@ func executeModel(t *testing.T, w *modelWorld, seq modelSequence, stopAt int, ac
 		// license back.
 		message bool
 	}
+	// retry holds updates a draining run told to retry, for the next run;
+	// racers the racing steps, started by the answer to the step before.
+	var retry []func(env *testsuite.TestWorkflowEnvironment)
+	racers := map[int]func(env *testsuite.TestWorkflowEnvironment){}
 	var actions []action
 	var resume *workflows.LicenseInput // set by a worker outage
 	var back time.Time
@@ -301,7 +310,42 @@ func executeModel(t *testing.T, w *modelWorld, seq modelSequence, stopAt int, ac
 				resume = &workflows.LicenseInput{Policy: seq.Policy, State: &st}
 				env.CancelWorkflow()
 			}, false})
-		case viaSignal, viaUpdate:
+		case viaUpdate:
+			if !s.Racing {
+				break
+			}
+			// Sent by the answer to the step before; a draining run's
+			// "retry" sends it again to the next run, a moment later.
+			retried := false
+			var send func(env *testsuite.TestWorkflowEnvironment)
+			send = func(env *testsuite.TestWorkflowEnvironment) {
+				now := env.Now()
+				update(env, s.Msg, func(_ workflows.LicenseState, err error) {
+					if refusalCode(err) == workflows.RejectRetryLater {
+						out.raced++
+						retried = true
+						retry = append(retry, send)
+						return
+					}
+					var refused string
+					if retried {
+						refused = m.apply(now, s.Msg)
+					} else {
+						refused = m.applyAhead(now, s.Msg)
+					}
+					if stopAt < 0 && refusalCode(err) != refused {
+						fail(now, "step %d %s: the update was answered %q (%v); the model answers %q", i, describeMessage(s.Msg), refusalCode(err), err, refused)
+					}
+					if refused == "" {
+						m.overtaken(now)
+					}
+				})
+			}
+			racers[i] = send
+		}
+		switch {
+		case s.Racing:
+		case s.Via == viaSignal, s.Via == viaUpdate:
 			actions = append(actions, action{s.At, func(env *testsuite.TestWorkflowEnvironment) {
 				if r, ok := renewalOf(s.Msg); ok && r.OrderID != "" && stopAt < 0 {
 					if _, known := orders[r.OrderID]; !known {
@@ -323,6 +367,9 @@ func executeModel(t *testing.T, w *modelWorld, seq modelSequence, stopAt int, ac
 					return
 				}
 				update(env, s.Msg, func(st workflows.LicenseState, err error) {
+					if race := racers[i+1]; race != nil {
+						env.RegisterDelayedCallback(func() { race(env) }, 0)
+					}
 					if stopAt >= 0 {
 						return
 					}
@@ -390,6 +437,10 @@ func executeModel(t *testing.T, w *modelWorld, seq modelSequence, stopAt int, ac
 				env.RegisterDelayedCallback(hold, 0)
 			}
 			env.SetOnTimerFiredListener(func(string) { env.RegisterDelayedCallback(hold, 0) })
+			for _, send := range retry { // the API sends them again after 20 ms; here a millisecond
+				env.RegisterDelayedCallback(func() { send(env) }, time.Millisecond)
+			}
+			retry = nil
 			for k, a := range actions {
 				if done[k] {
 					continue
@@ -764,13 +815,20 @@ func compareOutbox(m *lifecycleModel, w *modelWorld, l models.License, invoices 
 			return fmt.Sprintf("outbox email %s is %s to %s; the model sent %s to %s", key, msg.Template, msg.To, e.Template, l.Customer.Email)
 		}
 		c := e.Shows
-		want := []string{
-			"Plan:      " + catalogTierName(c.Tier) + " (" + c.Tier + ")",
-			fmt.Sprintf("Domains:   up to %d", c.MaxDomains),
-			"Expires:   never (lifetime license)",
+		shows := func(c emailContent) []string {
+			out := []string{
+				"Plan:      " + catalogTierName(c.Tier) + " (" + c.Tier + ")",
+				fmt.Sprintf("Domains:   up to %d", c.MaxDomains),
+				"Expires:   never (lifetime license)",
+			}
+			if !c.Expires.IsZero() {
+				out[2] = "Expires:   " + c.Expires.UTC().Format("2 January 2006")
+			}
+			return out
 		}
-		if !c.Expires.IsZero() {
-			want[2] = "Expires:   " + c.Expires.UTC().Format("2 January 2006")
+		want := shows(c)
+		if e.OrShows != nil && !containsAll(msg.TextBody, want) {
+			want = shows(*e.OrShows)
 		}
 		switch e.Template {
 		case "delivery":
@@ -802,6 +860,15 @@ func compareOutbox(m *lifecycleModel, w *modelWorld, l models.License, invoices 
 		}
 	}
 	return ""
+}
+
+func containsAll(text string, lines []string) bool {
+	for _, l := range lines {
+		if !strings.Contains(text, l) {
+			return false
+		}
+	}
+	return true
 }
 
 // maskedKey is how a DLID may be shown: its first and last four characters.
@@ -921,6 +988,9 @@ func (s modelSequence) GoString() string {
 		}
 		if st.Repeat != 0 {
 			extra += fmt.Sprintf(", Repeat: %d", st.Repeat)
+		}
+		if st.Racing {
+			extra += ", Racing: true"
 		}
 		fmt.Fprintf(&b, "\t\t{At: %d * time.Millisecond, Via: %s, Msg: %s%s}, // %s\n", st.At.Milliseconds(), via, msg, extra, stamp(t0.Add(st.At)))
 	}
