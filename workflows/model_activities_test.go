@@ -121,7 +121,9 @@ func (w *modelWorld) recordRenewal(t *testing.T, licenseID string, r models.Rene
 // each call from that record, as Temporal answers a replaying worker from
 // history, and fails a call the first execution never made.
 type modelActivities struct {
-	real *activities.Activities // nil in a re-execution
+	// real is nil in a re-execution: its methods are then only named, never
+	// called.
+	real *activities.Activities
 
 	mu       sync.Mutex
 	answers  map[string][]recordedAnswer // activity and input -> answers, in order
@@ -186,36 +188,32 @@ func answer[In, Out any](m *modelActivities, ctx context.Context, name string, i
 }
 
 func (m *modelActivities) MintAndExpand(ctx context.Context, in activities.MintInput) (activities.MintAndExpandResult, error) {
-	return answer(m, ctx, "MintAndExpand", in, m.realOr().MintAndExpand)
+	return answer(m, ctx, "MintAndExpand", in, m.real.MintAndExpand)
 }
 
 func (m *modelActivities) ExpandEntitlements(ctx context.Context, in activities.ExpandInput) (activities.ExpandResult, error) {
-	return answer(m, ctx, "ExpandEntitlements", in, m.realOr().ExpandEntitlements)
+	return answer(m, ctx, "ExpandEntitlements", in, m.real.ExpandEntitlements)
 }
 
 func (m *modelActivities) AddEntitlement(ctx context.Context, in activities.AddEntitlementInput) (activities.AddEntitlementResult, error) {
-	return answer(m, ctx, "AddEntitlement", in, m.realOr().AddEntitlement)
+	return answer(m, ctx, "AddEntitlement", in, m.real.AddEntitlement)
 }
 
 func (m *modelActivities) SendLicenseEmail(ctx context.Context, in activities.EmailInput) (activities.EmailResult, error) {
-	return answer(m, ctx, "SendLicenseEmail", in, m.realOr().SendLicenseEmail)
+	return answer(m, ctx, "SendLicenseEmail", in, m.real.SendLicenseEmail)
 }
 
 func (m *modelActivities) IssueInvoice(ctx context.Context, in activities.InvoiceInput) (activities.InvoiceResult, error) {
-	return answer(m, ctx, "IssueInvoice", in, m.realOr().IssueInvoice)
+	return answer(m, ctx, "IssueInvoice", in, m.real.IssueInvoice)
 }
 
 func (m *modelActivities) ProjectLicense(ctx context.Context, p models.Projection) (activities.ProjectResult, error) {
-	return answer(m, ctx, "ProjectLicense", p, m.realOr().ProjectLicense)
+	return answer(m, ctx, "ProjectLicense", p, m.real.ProjectLicense)
 }
 
 func (m *modelActivities) LoadLicense(ctx context.Context, in activities.LoadInput) (activities.LoadResult, error) {
-	return answer(m, ctx, "LoadLicense", in, m.realOr().LoadLicense)
+	return answer(m, ctx, "LoadLicense", in, m.real.LoadLicense)
 }
-
-// realOr is the production activities, or (in a re-execution, where they
-// are never called) a nil receiver whose methods are only referenced.
-func (m *modelActivities) realOr() *activities.Activities { return m.real }
 
 // activitiesInFlight counts the activities and local activities a workflow
 // run has started and not yet seen finish, and lists every activity the
