@@ -65,9 +65,10 @@ type lifecycleModel struct {
 	ahead bool
 }
 
-// applyAhead applies a message that reached the run a renewal is ending
-// before it continued as new: the deadlines that renewal made due at once
-// are reached by the next run, after the message.
+// applyAhead applies an update sent as a renewal is answered: whether it
+// reaches the run the renewal ends before it continues as new, or is told
+// to retry and reaches the next run as it starts, it applies before the
+// deadlines that renewal made due at once.
 func (m *lifecycleModel) applyAhead(at time.Time, msg any) string {
 	m.ahead = true
 	defer func() { m.ahead = false }()
