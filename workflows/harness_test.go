@@ -54,16 +54,22 @@ var t0 = time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)
 const day = 24 * time.Hour
 
 func newHarness(t *testing.T) *harness {
-	renderer, err := email.NewRenderer()
-	require.NoError(t, err)
-	store := testsupport.SQLite(t)
-	h := &harness{t: t, store: store, acts: &activities.Activities{
-		Store: store, Renderer: renderer, Seller: invoicepdf.Seller{Name: "Moko Consulting"},
-		PublicURL: "https://licenses.example.com",
-	}}
+	acts := sqliteActivities(t)
+	h := &harness{t: t, store: acts.Store, acts: acts}
 	// Warnings and errors only: a workflow that logs an error fails loudly in -v output.
 	h.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	return h
+}
+
+// sqliteActivities are the production activities on a fresh SQLite store
+// holding the example catalog, with emails kept in the outbox.
+func sqliteActivities(t *testing.T) *activities.Activities {
+	renderer, err := email.NewRenderer()
+	require.NoError(t, err)
+	return &activities.Activities{
+		Store: testsupport.SQLite(t), Renderer: renderer, Seller: invoicepdf.Seller{Name: "Moko Consulting"},
+		PublicURL: "https://licenses.example.com",
+	}
 }
 
 type testWriter struct{ t *testing.T }

@@ -15,11 +15,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/licenseflow/licenseflow/activities"
-	"github.com/licenseflow/licenseflow/email"
-	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/store"
-	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/workflows"
 )
 
@@ -36,16 +33,9 @@ type modelWorld struct {
 }
 
 func newModelWorld(t *testing.T) *modelWorld {
-	renderer, err := email.NewRenderer()
-	require.NoError(t, err)
-	st := testsupport.SQLite(t)
-	return &modelWorld{store: st, acts: &activities.Activities{
-		Store: st, Renderer: renderer, Seller: invoicepdf.Seller{Name: "Moko Consulting"},
-		PublicURL: modelPublicURL,
-	}}
+	acts := sqliteActivities(t)
+	return &modelWorld{store: acts.Store, acts: acts}
 }
-
-const modelPublicURL = "https://licenses.example.com"
 
 // fresh gives the sequence's purchase and renewal orders ids no earlier play
 // in this world used.
