@@ -195,7 +195,7 @@ func (a *Activities) licenseData(ctx context.Context, in EmailInput) (email.Lice
 		MaxDomains: l.MaxDomains, Channels: l.Channels, ExpiresAt: l.ExpiresAt, GraceUntil: l.GraceUntil,
 		PublicURL: a.publicURL(), PortalURL: a.publicURL() + "/portal",
 		RenewURL:  a.publicURL() + "/portal/licenses/" + l.ID + "/renew",
-		AmountDue: in.AmountDue, PaymentURL: in.PaymentURL,
+		AmountDue: in.AmountDue, PaymentURL: in.PaymentURL, Trial: l.Type == models.TypeTrial,
 	}
 	if in.Template == email.TemplateDelivery {
 		data.DLID = l.Key()
@@ -252,6 +252,8 @@ const (
 	TemplateReminder7     = email.TemplateReminder7
 	TemplateExpired       = email.TemplateExpired
 	TemplateRenewed       = email.TemplateRenewed
+	TemplateTrialEnding   = email.TemplateTrialEnding
+	TemplateTrialEnded    = email.TemplateTrialEnded
 	TemplatePaymentFailed = email.TemplatePaymentFailed
 	TemplateNewRelease    = email.TemplateNewRelease
 	TemplateMagicLink     = email.TemplateMagicLink

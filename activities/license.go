@@ -132,6 +132,10 @@ type LoadResult struct {
 	// workflow counts on from them.
 	Renewals int
 	Revision int64
+	// PeriodStart and ProcessedRefs are the last projected ones (nil and
+	// empty for a license last projected before they were kept).
+	PeriodStart   *time.Time
+	ProcessedRefs []string
 }
 
 // LoadLicense reads a license and its entitlements.
@@ -148,6 +152,7 @@ func (a *Activities) LoadLicense(ctx context.Context, in LoadInput) (LoadResult,
 		LicenseID: l.ID, OrderID: l.OrderID, DLIDMasked: models.MaskDLID(l.Key()), CustomerEmail: l.Customer.Email,
 		Name: l.Name, Tier: l.TierKey, Type: l.Type, Status: l.Status, StartsAt: l.StartsAt, ExpiresAt: l.ExpiresAt,
 		MaxDomains: l.MaxDomains, Channels: l.Channels, Entitlements: refs(ents), Renewals: l.Renewals, Revision: l.Revision,
+		PeriodStart: l.PeriodStart, ProcessedRefs: l.ProcessedRefs,
 	}, nil
 }
 

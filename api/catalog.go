@@ -97,6 +97,8 @@ type TierRequest struct {
 	Currency    string      `json:"currency"`
 	Channels    []string    `json:"channels"`
 	Active      *bool       `json:"active"`
+	// TrialDays offers a free trial of that many days (0: none).
+	TrialDays int `json:"trial_days"`
 	// StripePriceID sells the tier under an existing Stripe price.
 	StripePriceID string `json:"stripe_price_id"`
 }
@@ -104,7 +106,7 @@ type TierRequest struct {
 func (r TierRequest) tier() models.Tier {
 	t := models.Tier{Key: r.Key, Name: r.Name, Description: r.Description, Products: r.Products, MaxDomains: r.MaxDomains, Term: r.Term,
 		TermMonths: r.TermMonths, PriceCents: r.PriceCents, Currency: r.Currency, Channels: r.Channels, Active: true,
-		StripePriceID: r.StripePriceID}
+		StripePriceID: r.StripePriceID, TrialDays: r.TrialDays}
 	if r.Active != nil {
 		t.Active = *r.Active
 	}

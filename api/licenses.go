@@ -174,6 +174,11 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 	default:
 		return p, httpx.Invalid("invalid_type", "type", "type must be commercial, trial or custom")
 	}
+	if p.Type == models.TypeTrial {
+		if err := trialTerm(&p, req, s.Now()); err != nil {
+			return p, err
+		}
+	}
 	if p.OrderID, err = orderID(req.OrderID); err != nil {
 		return p, err
 	}
@@ -184,6 +189,23 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 		p.OrderID = "idem_" + hex.EncodeToString(sum[:10])
 	}
 	return p, nil
+}
+
+// trialTerm makes a purchase a free trial of its tier: the tier's trial
+// length, nothing to pay. A trial is not bought by the month or to a date,
+// and is never priced: the renewal that converts it is.
+func trialTerm(p *models.Purchase, req CreateLicenseRequest, now time.Time) error {
+	switch {
+	case p.Tier.TrialDays == 0:
+		return httpx.Invalid("trial_unavailable", "type", fmt.Sprintf("tier %q offers no trial (its trial_days is 0)", p.Tier.Key))
+	case req.ExpiresMonths != nil || req.ExpiresAt != nil:
+		return httpx.Invalid("trial_term", "type", fmt.Sprintf("a trial of tier %q lasts its %d trial days; omit expires_months and expires_at", p.Tier.Key, p.Tier.TrialDays))
+	case req.AmountCents != nil && *req.AmountCents != 0:
+		return httpx.Invalid("trial_is_free", "amount_cents", "a trial is free; omit amount_cents (the renewal that converts the trial is paid)")
+	}
+	ends := p.Tier.TrialEnds(now)
+	p.Months, p.Lifetime, p.ExpiresAt, p.AmountCents = 0, false, &ends, 0
+	return nil
 }
 
 // sellableTier finds an active tier; in a request body an unknown tier is a

@@ -236,6 +236,7 @@ type TierView struct {
 	Currency      string      `json:"currency"`
 	Channels      []string    `json:"channels"`
 	Active        bool        `json:"active"`
+	TrialDays     int         `json:"trial_days"`
 	StripePriceID string      `json:"stripe_price_id,omitempty"`
 	CreatedAt     time.Time   `json:"created_at"`
 	UpdatedAt     time.Time   `json:"updated_at"`
@@ -244,7 +245,7 @@ type TierView struct {
 func tierView(t models.Tier) TierView {
 	return TierView{Key: t.Key, Name: t.Name, Description: t.Description, Products: t.Products, MaxDomains: t.MaxDomains, Term: t.Term,
 		TermMonths: t.TermMonths, PriceCents: t.PriceCents, Currency: t.Currency, Channels: t.Channels, Active: t.Active,
-		StripePriceID: t.StripePriceID, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+		TrialDays: t.TrialDays, StripePriceID: t.StripePriceID, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
 // TokenView is an API token, never its secret.

@@ -23,6 +23,10 @@ const (
 	TemplateReminder7  = "reminder-7d"
 	TemplateExpired    = "expired"
 	TemplateRenewed    = "renewed"
+	// TemplateTrialEnding and TemplateTrialEnded are a trial's reminder and
+	// its end.
+	TemplateTrialEnding = "trial-ending"
+	TemplateTrialEnded  = "trial-ended"
 	// TemplatePaymentFailed is the dunning email.
 	TemplatePaymentFailed = "payment-failed"
 	// TemplateNewRelease announces a release to entitled customers.
@@ -32,7 +36,7 @@ const (
 )
 
 // Templates lists every template the renderer must know.
-var Templates = []string{TemplateDelivery, TemplateInvoice, TemplateReminder30, TemplateReminder7, TemplateExpired, TemplateRenewed, TemplatePaymentFailed, TemplateNewRelease, TemplateMagicLink}
+var Templates = []string{TemplateDelivery, TemplateInvoice, TemplateReminder30, TemplateReminder7, TemplateExpired, TemplateRenewed, TemplateTrialEnding, TemplateTrialEnded, TemplatePaymentFailed, TemplateNewRelease, TemplateMagicLink}
 
 // LicenseData is what every license email can show.
 type LicenseData struct {
@@ -58,6 +62,9 @@ type LicenseData struct {
 	PublicURL     string
 	RenewURL      string
 	PortalURL     string
+	// Trial marks a free trial not yet paid for: the delivery email says
+	// so and when it ends.
+	Trial bool
 }
 
 // ProductLine is one entitled product in an email.

@@ -96,6 +96,24 @@ func TestHistoriesReplayDeterministically(t *testing.T) {
 	call(http.MethodPatch, path, `{"status":"revoked","reason":"end of scenario"}`)
 	waitClosed(t, s, created.WorkflowID)
 
+	// A trial (the trial rules' side of the "trials" fork): its ending
+	// notice, then paid for by a CRM renewal, which converts it and
+	// continues as new.
+	var trial api.LicenseView
+	s.Call(http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"replay-trial@example.com","tier":"suite","type":"trial"}`).JSON(t, &trial)
+	s.WaitIssued(trial.ID)
+	trialPath := "/api/v1/licensing/licenses/" + trial.ID
+	endsSoon := time.Now().Add(models.TrialEndingNotice + 2*time.Second).UTC().Format(time.RFC3339)
+	call(http.MethodPatch, trialPath, `{"expires_at":"`+endsSoon+`"}`)
+	s.WaitFor("the trial-ending email", 20*time.Second, func() bool { return emailCount(t, s, trial.ID, workflows.StepTrialEnding) == 1 })
+	call(http.MethodPost, trialPath+"/renew", `{"months":12,"order_id":"replay-trial-paid"}`)
+	s.WaitFor("the paid trial continues as new", 20*time.Second, func() bool {
+		resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = %q", trial.WorkflowID)})
+		return err == nil && len(resp.GetExecutions()) == 2
+	})
+	call(http.MethodPatch, trialPath, `{"status":"revoked","reason":"end of scenario"}`)
+	waitClosed(t, s, trial.WorkflowID)
+
 	// A release announcement (to another license's holder) and a
 	// silent-domain sweep.
 	issue(t, s, `{"user_email":"replay-release@example.com","tier":"pos"}`)
@@ -110,6 +128,7 @@ func TestHistoriesReplayDeterministically(t *testing.T) {
 
 	recorded := map[string][]*historypb.History{
 		"license-lifecycle":    allRunHistories(t, s.Temporal, created.WorkflowID),
+		"trial-lifecycle":      allRunHistories(t, s.Temporal, trial.WorkflowID),
 		"release-notification": {runHistory(t, s.Temporal, workflows.ReleaseWorkflowID("pos", "9.0.0"), "")},
 		"silent-domains":       {runHistory(t, s.Temporal, "replay-silent-domains", "")},
 		"webhook-dispatch":     {runHistory(t, s.Temporal, workflows.WebhookDispatcherID(endpoint.ID), "")},
@@ -117,6 +136,7 @@ func TestHistoriesReplayDeterministically(t *testing.T) {
 	// The purchase's run, the run after the signalled renewal (closed by
 	// retention), the run resumed by the API renewal, the run after it.
 	require.Len(t, recorded["license-lifecycle"], 4)
+	require.Len(t, recorded["trial-lifecycle"], 2, "the trial's run and the run after it was paid for")
 	// The histories hold encrypted payloads: the replayer reads them as the
 	// worker does, with the stack's keys.
 	replayer, err := sdkworker.NewWorkflowReplayerWithOptions(sdkworker.WorkflowReplayerOptions{

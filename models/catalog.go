@@ -60,6 +60,9 @@ type Tier struct {
 	Currency    string     `gorm:"size:3;not null" json:"currency"`
 	Channels    StringList `gorm:"not null" json:"channels"`
 	Active      bool       `gorm:"not null" json:"active"`
+	// TrialDays is how long a free trial of the tier lasts; 0 sells no
+	// trial. A trial is never invoiced and ends without grace.
+	TrialDays int `gorm:"not null;default:0" json:"trial_days"`
 	// StripePriceID maps a Stripe price to this tier, for Checkout Sessions
 	// created outside licenseflow without tier metadata.
 	StripePriceID string    `gorm:"size:100;not null;index" json:"stripe_price_id,omitempty"`
@@ -172,6 +175,12 @@ func (t *Tier) Validate() error {
 	default:
 		return Invalid("invalid_term", "term", "term %s must be one of monthly, annual, lifetime, custom", quoted(string(t.Term)))
 	}
+	if t.TrialDays < 0 || t.TrialDays > MaxTrialDays {
+		return Invalid("invalid_trial_days", "trial_days", "trial_days must be between 0 (no trial) and %d", MaxTrialDays)
+	}
+	if t.TrialDays > 0 && t.Term == TermLifetime {
+		return Invalid("lifetime_trial", "trial_days", "a lifetime tier cannot offer a trial: a trial converts by a renewal, and a lifetime license has none; sell the trial on a term tier")
+	}
 	if t.PriceCents < 0 {
 		return Invalid("invalid_price", "price_cents", "price_cents cannot be negative")
 	}
@@ -201,6 +210,8 @@ func (t *Tier) Validate() error {
 const (
 	MaxDomainsLimit = 10000
 	MaxTermMonths   = 120
+	// MaxTrialDays bounds a tier's free trial.
+	MaxTrialDays = 90
 	// MaxExpiryYears bounds how far an expiry given as a date may lie
 	// ahead, in calendar years: as far as the longest term reaches.
 	MaxExpiryYears = 10
@@ -276,6 +287,9 @@ func ExampleCatalog() ([]Product, []Tier) {
 	}
 	for i := range tiers {
 		tiers[i].Description = descriptions[tiers[i].Key]
+		if tiers[i].Key == "suite" {
+			tiers[i].TrialDays = 14 // try everything before buying the suite
+		}
 		tiers[i].Normalize()
 	}
 	return products, tiers

@@ -36,6 +36,7 @@ const (
 	LedgerReminder7     = "reminder-7d"
 	LedgerExpired       = "expired"
 	LedgerGraceEnded    = "grace-ended"
+	LedgerTrialEnding   = "trial-ending"
 	LedgerPaymentFailed = "payment-failed"
 	// LedgerSuspiciousUsage notes a day of key sharing (SuspiciousUsageNotice).
 	LedgerSuspiciousUsage = "suspicious-usage"

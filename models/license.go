@@ -71,6 +71,13 @@ type License struct {
 	// Renewals counts the renewals applied, kept here so a workflow that
 	// resumes the license after it had closed counts on from it.
 	Renewals int `gorm:"not null;default:0" json:"renewals"`
+	// PeriodStart is where the current paid period began and ProcessedRefs
+	// the payment refs and request ids the workflow last remembered: a
+	// resumed workflow carries on from both (its reminders fall in the
+	// period's second half; a payment redelivered after the resume renews
+	// nothing).
+	PeriodStart   *time.Time `json:"period_start"`
+	ProcessedRefs StringList `gorm:"not null;default:'[]'" json:"-"`
 	// Revision is the workflow revision last projected here; older
 	// projections arriving late never overwrite newer ones.
 	Revision  int64     `gorm:"not null" json:"revision"`
@@ -239,17 +246,22 @@ type Mint struct {
 
 // Projection is a license's state as its workflow sees it at a revision.
 type Projection struct {
-	LicenseID  string
-	Revision   int64
-	Name       string
-	Status     LicenseStatus
-	TierKey    string
-	StartsAt   *time.Time
-	ExpiresAt  *time.Time
-	GraceUntil *time.Time
-	MaxDomains int
-	Channels   StringList
-	Renewals   int
+	LicenseID     string
+	Revision      int64
+	Name          string
+	Status        LicenseStatus
+	TierKey       string
+	StartsAt      *time.Time
+	ExpiresAt     *time.Time
+	GraceUntil    *time.Time
+	MaxDomains    int
+	Channels      StringList
+	Renewals      int
+	PeriodStart   *time.Time
+	ProcessedRefs StringList
+	// Type, when set, is the license's type now (a trial converts to
+	// commercial when it is paid for).
+	Type LicenseType
 	// Events are the ledger lines of this revision's change.
 	Events []LicenseEvent
 }

@@ -8,6 +8,9 @@ type OrderKind string
 const (
 	OrderNew     OrderKind = "new"
 	OrderRenewal OrderKind = "renewal"
+	// OrderTrial starts a free trial: nothing is paid or invoiced, and it
+	// is not a sale.
+	OrderTrial OrderKind = "trial"
 )
 
 // OrderStatus follows the payment.

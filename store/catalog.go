@@ -157,7 +157,7 @@ func (s *Store) UpdateTier(ctx context.Context, key string, t models.Tier) (mode
 		return t, err
 	}
 	err = s.with(ctx).Model(&current).
-		Select("Name", "Products", "MaxDomains", "Term", "TermMonths", "PriceCents", "Currency", "Channels", "Active", "StripePriceID").
+		Select("Name", "Description", "Products", "MaxDomains", "Term", "TermMonths", "PriceCents", "Currency", "Channels", "Active", "TrialDays", "StripePriceID").
 		Updates(&t).Error
 	if err != nil {
 		return t, err

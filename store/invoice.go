@@ -25,6 +25,9 @@ func (s *Store) IssueInvoice(ctx context.Context, orderID string, issuedAt time.
 		if err != nil {
 			return err
 		}
+		if order.Kind == models.OrderTrial {
+			return models.Conflict("trial_not_invoiced", "order %q starts a free trial; a trial is never invoiced, the order that converts it is", orderID)
+		}
 		if order.Status != models.OrderPaid {
 			return models.Conflict("order_not_paid", "order %q is %s; only paid orders are invoiced", orderID, order.Status)
 		}

@@ -148,13 +148,21 @@ func (s *Store) ProjectLicense(ctx context.Context, p models.Projection) error {
 		if err := appendLedger(tx, p.Events); err != nil {
 			return err
 		}
-		res := tx.Model(&models.License{}).Where("id = ? AND revision < ?", p.LicenseID, p.Revision).
-			Select("revision", "name", "status", "tier_key", "starts_at", "expires_at", "grace_until", "max_domains", "channels", "renewals").
-			Updates(map[string]any{
-				"revision": p.Revision, "name": p.Name, "status": p.Status, "tier_key": p.TierKey, "starts_at": p.StartsAt,
-				"expires_at": p.ExpiresAt, "grace_until": p.GraceUntil, "max_domains": p.MaxDomains, "channels": p.Channels,
-				"renewals": p.Renewals,
-			})
+		columns := map[string]any{
+			"revision": p.Revision, "name": p.Name, "status": p.Status, "tier_key": p.TierKey, "starts_at": p.StartsAt,
+			"expires_at": p.ExpiresAt, "grace_until": p.GraceUntil, "max_domains": p.MaxDomains, "channels": p.Channels,
+			"renewals": p.Renewals, "period_start": p.PeriodStart, "processed_refs": p.ProcessedRefs,
+		}
+		if p.Type != "" { // a paid renewal converts a trial
+			columns["type"] = p.Type
+		}
+		names := make([]string, 0, len(columns))
+		for name := range columns {
+			names = append(names, name)
+		}
+		// Only these columns: updated_at keeps marking the license's own
+		// writes, not every projection.
+		res := tx.Model(&models.License{}).Where("id = ? AND revision < ?", p.LicenseID, p.Revision).Select(names).Updates(columns)
 		if res.Error != nil {
 			return res.Error
 		}

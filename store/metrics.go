@@ -29,7 +29,8 @@ func (s *Store) SalesMetrics(ctx context.Context, from, to, now time.Time) ([]mo
 	}
 
 	var orders []models.Order
-	if err := s.with(ctx).Where("status IN ? AND paid_at >= ? AND paid_at < ?", []models.OrderStatus{models.OrderPaid, models.OrderRefunded}, start, end).
+	// A trial is not a sale; the renewal that converts it is counted.
+	if err := s.with(ctx).Where("status IN ? AND kind <> ? AND paid_at >= ? AND paid_at < ?", []models.OrderStatus{models.OrderPaid, models.OrderRefunded}, models.OrderTrial, start, end).
 		Find(&orders).Error; err != nil {
 		return nil, nil, err
 	}

@@ -26,8 +26,15 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 			return err
 		}
 		paidAt := models.Instant(p.PaidAt)
+		kind := models.OrderNew
+		if p.Type == models.TypeTrial {
+			kind = models.OrderTrial
+			if err := tx.claimTrial(ctx, customer.ID, p.Tier.Key, p.OrderID, paidAt); err != nil {
+				return err
+			}
+		}
 		order = models.Order{
-			ID: p.OrderID, CustomerID: customer.ID, Customer: customer, TierKey: p.Tier.Key, Kind: models.OrderNew,
+			ID: p.OrderID, CustomerID: customer.ID, Customer: customer, TierKey: p.Tier.Key, Kind: kind,
 			Months: p.Months, Lifetime: p.Lifetime, ExpiresAt: p.ExpiresAt, MaxDomains: p.MaxDomains,
 			AmountCents: p.AmountCents, Currency: p.Currency, Status: models.OrderPaid,
 			PaymentRef: p.PaymentRef, LicenseID: models.LicenseIDForOrder(p.OrderID), PaidAt: &paidAt,
@@ -39,8 +46,13 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 		if license, err = tx.createLicenseFor(order, p.Tier, p.Type, p.LicenseName); err != nil {
 			return err
 		}
-		if due, err = tx.orderPaid(order); err != nil || len(p.Domains) == 0 {
-			return err
+		if kind != models.OrderTrial { // a trial pays nothing: no order.paid
+			if due, err = tx.orderPaid(order); err != nil {
+				return err
+			}
+		}
+		if len(p.Domains) == 0 {
+			return nil
 		}
 		activated, err := tx.setDomains(license.ID, p.Domains, p.PaidAt)
 		due = append(due, activated...)
@@ -53,11 +65,15 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 	if !isDuplicate(err) {
 		return order, license, false, err
 	}
-	// The order exists: this is a retry (or a concurrent duplicate).
+	// The order exists: this is a retry (or a concurrent duplicate). A
+	// trial whose claim collided with another order's has no order.
 	if order, err = s.GetOrder(ctx, p.OrderID); err != nil {
+		if p.Type == models.TypeTrial && errors.Is(err, models.ErrNotFound) {
+			return order, license, false, trialUsed(p.Tier.Key)
+		}
 		return order, license, false, err
 	}
-	if order.Kind != models.OrderNew || order.TierKey != p.Tier.Key || !strings.EqualFold(order.Customer.Email, p.Email) {
+	if (order.Kind != models.OrderNew && order.Kind != models.OrderTrial) || order.TierKey != p.Tier.Key || !strings.EqualFold(order.Customer.Email, p.Email) {
 		// Not naming the recorded customer: a caller guessing order ids must
 		// learn nothing about whom they belong to.
 		return order, license, false, models.Conflict("order_exists",
@@ -65,6 +81,25 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 	}
 	license, err = s.GetLicense(ctx, order.LicenseID)
 	return order, license, false, err
+}
+
+// claimTrial records the customer's trial of a tier, refusing a second one.
+func (s *Store) claimTrial(ctx context.Context, customerID, tierKey, orderID string, at time.Time) error {
+	var claim models.TrialClaim
+	err := s.with(ctx).First(&claim, "customer_id = ? AND tier_key = ?", customerID, tierKey).Error
+	switch {
+	case err == nil && claim.OrderID != orderID:
+		return trialUsed(tierKey)
+	case err == nil:
+		return nil // a retry of the same trial order
+	case !isNotFound(err):
+		return err
+	}
+	return s.db.Create(&models.TrialClaim{CustomerID: customerID, TierKey: tierKey, OrderID: orderID, CreatedAt: at}).Error
+}
+
+func trialUsed(tierKey string) error {
+	return models.Conflict("trial_used", "this customer has already had the %s trial; a trial is given once per customer and tier, buy the tier to go on", tierKey)
 }
 
 // createLicenseFor writes the pending license a paid new order creates.

@@ -17,6 +17,8 @@ func (l *license) validateRenew(ctx workflow.Context, r models.RenewRequest) err
 	switch {
 	case lifetime:
 		return rejection(models.Conflict("license_lifetime", "a lifetime license never expires, so there is nothing to renew"))
+	case l.st.onTrial() && r.OrderID == "":
+		return rejection(models.Conflict("trial_needs_payment", "a trial becomes a paid license only with a paid order; renew it with an order (the CRM's renewal, a checkout) or correct its expiry to lengthen the trial"))
 	case r.ExpiresAt == nil && (r.Months < 1 || r.Months > models.MaxTermMonths):
 		return rejection(models.Invalid("invalid_months", "expires_months", "renew by 1 to %d months, or give an explicit expires_at", models.MaxTermMonths))
 	case r.ExpiresAt != nil && r.Months != 0:
@@ -63,8 +65,11 @@ func (l *license) applyRenewal(ctx workflow.Context, r models.RenewRequest, invo
 	if r.ExpiresAt != nil {
 		expires = models.Instant(*r.ExpiresAt)
 	}
+	if l.st.onTrial() { // paid for: the trial becomes a license, on the same DLID
+		l.st.Type = models.TypeCommercial
+	}
 	if l.st.ExpiresAt == nil || expires.After(*l.st.ExpiresAt) {
-		l.st.setExpiry(start, &expires, l.policy.GracePeriod)
+		l.st.setExpiry(start, &expires, l.policy)
 		l.outbox = append(l.outbox, outgoingEmail{template: activities.TemplateRenewed, step: "renewed/" + l.expiryKey()})
 	}
 	l.st.Renewals++

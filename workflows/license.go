@@ -127,8 +127,8 @@ func validatePurchase(p PaidOrder) error {
 		return invalidInput("a purchase needs a tier")
 	case p.MaxDomains < 1:
 		return invalidInput("max domains must be at least 1")
-	case !p.Lifetime && p.Months < 1:
-		return invalidInput("a purchase needs a term of at least one month, or lifetime")
+	case !p.Lifetime && p.Months < 1 && p.ExpiresAt == nil: // a trial's term is its end date
+		return invalidInput("a purchase needs a term of at least one month, an expiry date, or lifetime")
 	}
 	return nil
 }
@@ -407,6 +407,9 @@ func (l *license) issue(ctx workflow.Context) error {
 		return nil
 	}
 	buyer := orDefault(l.purchase.Actor, "order:"+l.st.OrderID)
+	if l.st.Type == models.TypeTrial {
+		l.st.TrialRules = workflow.GetVersion(ctx, changeTrials, workflow.DefaultVersion, 1) >= 1
+	}
 	l.startTerm(ctx)
 	if err := l.mintAndExpand(ctx); err != nil {
 		return err
@@ -415,6 +418,10 @@ func (l *license) issue(ctx workflow.Context) error {
 	l.publish(ctx)
 	l.email(ctx, outgoingEmail{template: activities.TemplateDelivery, step: "delivery"})
 	l.st.Delivered = true
+	if l.st.onTrial() { // nothing was paid, so nothing is invoiced
+		l.st.Invoiced = true
+		return nil
+	}
 	number, err := l.invoice(ctx, l.st.OrderID)
 	if err != nil {
 		return err
@@ -441,7 +448,7 @@ func (l *license) startTerm(ctx workflow.Context) {
 		e := models.AddMonths(now, l.purchase.Months)
 		expires = &e
 	}
-	l.st.setExpiry(now, expires, l.policy.GracePeriod)
+	l.st.setExpiry(now, expires, l.policy)
 }
 
 func (l *license) mintInput(ctx workflow.Context) activities.MintInput {
@@ -480,12 +487,21 @@ func (l *license) load(ctx workflow.Context) error {
 		Tier: got.Tier, Type: got.Type, MaxDomains: got.MaxDomains, Channels: got.Channels, Entitlements: got.Entitlements,
 		Minted: true, Expanded: true, Delivered: true, Invoiced: true,
 		Suspended: got.Status == models.StatusSuspended, Revoked: got.Status == models.StatusRevoked,
-		Status: got.Status, Renewals: got.Renewals, Revision: got.Revision,
+		Status: got.Status, Renewals: got.Renewals, Revision: got.Revision, ProcessedRefs: got.ProcessedRefs,
+	}
+	if st.Type == models.TypeTrial {
+		st.TrialRules = workflow.GetVersion(ctx, changeTrials, workflow.DefaultVersion, 1) >= 1
 	}
 	if got.StartsAt != nil {
 		st.StartsAt = *got.StartsAt
 	}
-	st.setExpiry(st.StartsAt, got.ExpiresAt, l.policy.GracePeriod)
+	// The period the closed run was in; a license last projected before
+	// period starts were kept counts from its purchase.
+	period := st.StartsAt
+	if got.PeriodStart != nil && !got.PeriodStart.IsZero() {
+		period = *got.PeriodStart
+	}
+	st.setExpiry(period, got.ExpiresAt, l.policy)
 	if workflow.GetVersion(ctx, changeSerializedChanges, workflow.DefaultVersion, 1) >= 1 {
 		// The closed run reached every deadline up to the end of retention;
 		// only that one stays, so a message that moves no expiry lets the
@@ -535,8 +551,12 @@ func (l *license) runDeadlineStep(ctx workflow.Context, d deadline, catchUp bool
 func (l *license) deadlineEmail(d deadline, catchUp bool) string {
 	template := d.Step // reminder and expiry steps are named after their templates
 	switch {
-	case d.Step != StepReminder30 && d.Step != StepReminder7 && d.Step != StepExpired:
+	case d.Step == StepExpired && l.st.onTrial():
+		template = activities.TemplateTrialEnded
+	case d.Step != StepReminder30 && d.Step != StepReminder7 && d.Step != StepExpired && d.Step != StepTrialEnding:
 		return ""
+	}
+	switch {
 	case catchUp:
 		return "no email: a later deadline is already due"
 	case l.st.Suspended:

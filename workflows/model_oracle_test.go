@@ -455,20 +455,18 @@ func changeNote(msg any, renewed bool) (note, invoiceOf string) {
 
 // resume is a message reaching a license whose workflow closed after
 // retention: a new run loads the license from the database (status, tier,
-// domains, expiry and renewals as last recorded; the paid period counted
-// from the purchase; every deadline but the end of retention reached) and
-// applies the message to it; unless the message moved the expiry, the
-// license closes again at once. The refs of messages applied before the
-// license closed are forgotten with the closed run.
+// domains, expiry, renewals, the paid period's start and the refs of the
+// messages applied as last recorded; every deadline but the end of
+// retention reached) and applies the message to it; unless the message
+// moved the expiry, the license closes again at once.
 func (m *lifecycleModel) resume(at time.Time) {
 	m.closed, m.now = false, at
-	m.startPeriod(m.start, m.expires)
+	m.startPeriod(m.periodStart, m.expires)
 	for _, d := range m.deadlines() { // reached by the closed run, all but its end
 		if d.step != stepRetention && !d.at.After(at) {
 			m.handled[d.step] = true
 		}
 	}
-	m.refs = map[string]bool{}
 	m.publish(models.LedgerResume, models.LedgerSystemActor, "workflow resumed from the database after it had closed", "")
 }
 

@@ -113,6 +113,10 @@ type LicenseState struct {
 	ProcessedRefs []string
 
 	Renewals int
+	// TrialRules marks a trial started under the trial rules (no invoice,
+	// no grace, a trial-ending notice, converted by a paid renewal); trials
+	// issued before those rules keep the rules they started with.
+	TrialRules bool
 	// Revision increases with every change; the database projection never
 	// goes back to an older one.
 	Revision int64
@@ -146,10 +150,22 @@ func (s *LicenseState) statusAt(now time.Time) models.LicenseStatus {
 	}, now)
 }
 
+// onTrial reports a trial under the trial rules, not yet paid for.
+func (s *LicenseState) onTrial() bool { return s.TrialRules && s.Type == models.TypeTrial }
+
+// grace is how long the license validates past its expiry: a trial ends
+// when it ends.
+func (s *LicenseState) grace(p Policy) time.Duration {
+	if s.onTrial() {
+		return 0
+	}
+	return p.GracePeriod
+}
+
 // setExpiry starts a new paid period ending at expiresAt.
-func (s *LicenseState) setExpiry(periodStart time.Time, expiresAt *time.Time, grace time.Duration) {
+func (s *LicenseState) setExpiry(periodStart time.Time, expiresAt *time.Time, p Policy) {
 	s.PeriodStart = periodStart
-	s.moveExpiry(expiresAt, grace)
+	s.moveExpiry(expiresAt, s.grace(p))
 	s.RemindFrom = time.Time{}
 	if expiresAt != nil {
 		s.RemindFrom = periodStart.Add(expiresAt.Sub(periodStart) / 2)
@@ -161,7 +177,7 @@ func (s *LicenseState) setExpiry(periodStart time.Time, expiresAt *time.Time, gr
 // already past stay handled; those ahead are armed again, and each of their
 // reminders goes out once.
 func (s *LicenseState) correctExpiry(now, expiresAt time.Time, p Policy) {
-	s.moveExpiry(&expiresAt, p.GracePeriod)
+	s.moveExpiry(&expiresAt, s.grace(p))
 	s.RemindFrom = now
 	var done []string
 	for _, d := range s.deadlines(p) {
@@ -182,11 +198,12 @@ func (s *LicenseState) moveExpiry(expiresAt *time.Time, grace time.Duration) {
 }
 
 func (s *LicenseState) projection() models.Projection {
-	starts := s.StartsAt
+	starts, period := s.StartsAt, s.PeriodStart
 	return models.Projection{
+		PeriodStart: &period, ProcessedRefs: s.ProcessedRefs,
 		LicenseID: s.LicenseID, Revision: s.Revision, Name: s.Name, Status: s.Status, TierKey: s.Tier,
 		StartsAt: &starts, ExpiresAt: s.ExpiresAt, GraceUntil: s.GraceUntil,
-		MaxDomains: s.MaxDomains, Channels: s.Channels, Renewals: s.Renewals,
+		MaxDomains: s.MaxDomains, Channels: s.Channels, Renewals: s.Renewals, Type: s.Type,
 	}
 }
 
@@ -200,6 +217,9 @@ const (
 	// validating, for the ledger and the license.grace_ended webhook.
 	StepGraceEnded     = models.LedgerGraceEnded
 	StepRetentionEnded = "retention-ended"
+	// StepTrialEnding tells a trial's customer the trial ends soon; a trial
+	// has no 30- and 7-day reminders.
+	StepTrialEnding = models.LedgerTrialEnding
 )
 
 type deadline struct {
@@ -213,13 +233,21 @@ func (s *LicenseState) deadlines(p Policy) []deadline {
 	if s.ExpiresAt == nil || s.Revoked {
 		return nil
 	}
-	exp := *s.ExpiresAt
+	exp, grace := *s.ExpiresAt, s.grace(p)
+	if s.onTrial() {
+		return []deadline{
+			{StepTrialEnding, exp.Add(-models.TrialEndingNotice)},
+			{StepExpired, exp},
+			{StepGraceEnded, exp},
+			{StepRetentionEnded, exp.Add(p.Retention)},
+		}
+	}
 	return []deadline{
 		{StepReminder30, exp.Add(-30 * 24 * time.Hour)},
 		{StepReminder7, exp.Add(-7 * 24 * time.Hour)},
 		{StepExpired, exp},
-		{StepGraceEnded, exp.Add(p.GracePeriod)},
-		{StepRetentionEnded, exp.Add(p.GracePeriod + p.Retention)},
+		{StepGraceEnded, exp.Add(grace)},
+		{StepRetentionEnded, exp.Add(grace + p.Retention)},
 	}
 }
 

@@ -32,7 +32,7 @@ func TestNextDeadlineCatchesUpWithoutStaleEmails(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			st := LicenseState{Minted: true}
-			st.setExpiry(start, &expires, p.GracePeriod)
+			st.setExpiry(start, &expires, p)
 			st.StepsDone = c.done
 			next, catchUp, ok := st.nextDeadline(p, c.now)
 			assert.Equal(t, !c.finished, ok)
@@ -56,7 +56,7 @@ func TestTheEndOfGraceNeverSilencesTheExpiryEmail(t *testing.T) {
 			p.GracePeriod = 0 // no grace at all: the end of grace falls on the expiry itself
 		}
 		st := LicenseState{Minted: true}
-		st.setExpiry(start, &expires, p.GracePeriod)
+		st.setExpiry(start, &expires, p)
 		st.StepsDone = reminded
 
 		next, catchUp, _ := st.nextDeadline(p, expires.Add(grace+day))
@@ -80,10 +80,10 @@ func TestRemindersOnlyInTheSecondHalfOfAPeriod(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	monthly := start.AddDate(0, 1, 0)
 	st := LicenseState{}
-	st.setExpiry(start, &monthly, time.Hour)
+	st.setExpiry(start, &monthly, Policy{GracePeriod: time.Hour})
 	assert.False(t, st.remindable(monthly.Add(-30*24*time.Hour)))
 	assert.True(t, st.remindable(monthly.Add(-7*24*time.Hour)))
-	st.setExpiry(start, nil, time.Hour)
+	st.setExpiry(start, nil, Policy{GracePeriod: time.Hour})
 	assert.False(t, st.remindable(start), "lifetime licenses get no reminders")
 }
 

@@ -43,10 +43,20 @@ var versionChanges = []versionChange{
 			"while they waited moved the expiry",
 		RemovableAfter: "2026-12-05 + 120 months (longest term) + grace + retention, and no Running license workflow started before 2026-12-05",
 	},
+	{
+		ID: changeTrials, Added: "2026-12-05",
+		Guards: "a trial issued or resumed from now on follows the trial rules (LicenseState.TrialRules): no invoice, " +
+			"no grace, a trial-ending notice instead of the 30- and 7-day reminders, converted to commercial by a paid " +
+			"renewal. Trials issued earlier were invoiced and keep the license rules",
+		RemovableAfter: "2026-12-05 + 90 days (longest trial) + 365 days retention, and no Running trial workflow started before 2026-12-05",
+	},
 }
 
 // changeSerializedChanges: see versionChanges.
 const changeSerializedChanges = "serialized-changes"
+
+// changeTrials: see versionChanges.
+const changeTrials = "trials"
 
 // versionChange is one workflow.GetVersion fork.
 type versionChange struct {
