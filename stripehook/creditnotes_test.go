@@ -79,7 +79,8 @@ func TestCheckoutRecordsTheBuyersCountryVATIDAndStripeTax(t *testing.T) {
 	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_bad", payments.CheckoutCompleted, taxedCheckout("cs_bad", 0, "FR123")))).Outcome)
 	inv = h.invoiced("stripe:cs_bad")
 	assert.Empty(t, inv.CustomerVATID)
-	assert.Equal(t, models.TaxStripe, inv.TaxTreatment, "gross 14900 with no Stripe tax")
+	assert.Equal(t, models.TaxDestination, inv.TaxTreatment, "no Stripe tax: the table, on what was paid (gross)")
+	assert.Equal(t, []int64{12417, 2483, 14900}, []int64{inv.SubtotalCents, inv.TaxCents, inv.TotalCents})
 }
 
 // TestRefundsIssueCreditNotes: partial refunds credit the newly refunded
