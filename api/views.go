@@ -113,6 +113,10 @@ type OrderView struct {
 	Currency    string             `json:"currency"`
 	Status      models.OrderStatus `json:"status"`
 	PaymentRef  string             `json:"payment_ref"`
+	// AmountIncludesTax: the amount is what was paid, tax included (Stripe);
+	// StripeTaxCents is the tax Stripe Checkout computed, if any.
+	AmountIncludesTax bool  `json:"amount_includes_tax"`
+	StripeTaxCents    int64 `json:"stripe_tax_cents,omitempty"`
 	// Stripe links, when the order was paid through Stripe.
 	StripeCustomerID        string     `json:"stripe_customer_id,omitempty"`
 	StripeSubscriptionID    string     `json:"stripe_subscription_id,omitempty"`
@@ -132,6 +136,7 @@ func orderView(o models.Order) OrderView {
 		StripeCustomerID: o.StripeCustomerID, StripeSubscriptionID: o.StripeSubscriptionID,
 		StripeCheckoutSessionID: o.StripeCheckoutSessionID, StripePaymentIntentID: o.StripePaymentIntentID,
 		StripeInvoiceID: o.StripeInvoiceID, LicenseID: o.LicenseID, PaidAt: o.PaidAt, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		AmountIncludesTax: o.AmountIncludesTax, StripeTaxCents: o.StripeTaxCents,
 	}
 }
 
