@@ -30,6 +30,9 @@ type Activities struct {
 	// From is the sender address, used for Message-IDs.
 	From   string
 	Seller invoicepdf.Seller
+	// Tax is the catalog's tax policy (seller country, net or gross prices,
+	// rates); the zero policy puts no tax on invoices.
+	Tax models.TaxPolicy
 	// PublicURL is where customers reach licenseflow (links in emails).
 	PublicURL string
 	// WebhookClient posts webhook deliveries (webhooks.Targets.Client: no

@@ -117,7 +117,7 @@ func TestTheInvoiceEmailCarriesTheInvoiceNumberAndTotal(t *testing.T) {
 	st := testsupport.SQLite(t)
 	_, smtp, renderer := mailer(t)
 	licenseID := issuedLicense(t, st)
-	inv, _, err := st.IssueInvoice(context.Background(), "crash-1", time.Now(), func(models.Invoice) ([]byte, error) { return []byte("%PDF-1.4"), nil })
+	inv, _, err := st.IssueInvoice(context.Background(), "crash-1", time.Now(), models.TaxPolicy{}, func(models.Invoice) ([]byte, error) { return []byte("%PDF-1.4"), nil })
 	require.NoError(t, err)
 	require.NotEmpty(t, inv.Number)
 	acts := &activities.Activities{

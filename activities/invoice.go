@@ -16,15 +16,18 @@ type InvoiceInput struct {
 type InvoiceResult struct {
 	Number string
 	Total  string
+	// Tax is the tax included in Total.
+	Tax string
 }
 
 // IssueInvoice bills an order once, with a gapless number and its PDF.
 func (a *Activities) IssueInvoice(ctx context.Context, in InvoiceInput) (InvoiceResult, error) {
-	inv, _, err := a.Store.IssueInvoice(ctx, in.OrderID, a.now(), func(inv models.Invoice) ([]byte, error) {
+	inv, _, err := a.Store.IssueInvoice(ctx, in.OrderID, a.now(), a.Tax, func(inv models.Invoice) ([]byte, error) {
 		return invoicepdf.Render(inv, a.Seller)
 	})
 	if err != nil {
 		return InvoiceResult{}, permanent(err)
 	}
-	return InvoiceResult{Number: inv.Number, Total: models.FormatMoney(inv.TotalCents, inv.Currency)}, nil
+	return InvoiceResult{Number: inv.Number, Total: models.FormatMoney(inv.TotalCents, inv.Currency),
+		Tax: models.FormatMoney(inv.TaxCents, inv.Currency)}, nil
 }

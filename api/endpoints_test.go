@@ -182,7 +182,7 @@ func TestALicensesRecordsAreListed(t *testing.T) {
 	_, err := a.store.EnqueueEmail(ctx, models.EmailMessage{IdempotencyKey: "k1", To: "rec-1@example.com", Template: "delivery",
 		Subject: "Your key", LicenseID: l.ID, Status: models.EmailHeld})
 	require.NoError(t, err)
-	inv, _, err := a.store.IssueInvoice(ctx, l.OrderID, time.Now(), func(models.Invoice) ([]byte, error) { return []byte("%PDF-1.4"), nil })
+	inv, _, err := a.store.IssueInvoice(ctx, l.OrderID, time.Now(), models.TaxPolicy{}, func(models.Invoice) ([]byte, error) { return []byte("%PDF-1.4"), nil })
 	require.NoError(t, err)
 	_, _, err = a.store.Activate(ctx, l.ID, "shop.example.com", time.Now())
 	require.NoError(t, err)

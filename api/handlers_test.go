@@ -57,7 +57,8 @@ func newAPITest(t *testing.T) *apiTest {
 	r := httpx.NewRouter(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Database: st})
 	dir := t.TempDir()
 	api.Mount(r, api.Deps{Store: st, Lifecycle: flows, Renewals: &payments.Renewals{Store: st}, ReleasesDir: dir,
-		WebhookSecrets: webhooks.NewSecretBox(testsupport.SecretKeys(t))})
+		WebhookSecrets:   webhooks.NewSecretBox(testsupport.SecretKeys(t)),
+		RenderCreditNote: func(models.CreditNote, models.Invoice) ([]byte, error) { return []byte("%PDF-1.4 credit"), nil }})
 	return &apiTest{t: t, store: st, flows: flows, router: r, releasesDir: dir}
 }
 

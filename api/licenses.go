@@ -39,6 +39,10 @@ type CreateLicenseRequest struct {
 	AmountCents *int64   `json:"amount_cents"`
 	Currency    string   `json:"currency"`
 	PaymentRef  string   `json:"payment_ref"`
+	// Country (ISO 3166 alpha-2) and VATID set the customer's tax identity:
+	// a VAT ID in another EU country than the seller's is reverse charged.
+	Country string `json:"country"`
+	VATID   string `json:"vat_id"`
 }
 
 var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
@@ -109,11 +113,15 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 	if err := models.CheckLicenseName(strings.TrimSpace(req.Name)); err != nil {
 		return models.Purchase{}, err
 	}
+	country, vatID, err := models.TaxIdentity(req.Country, req.VATID, "country", "vat_id")
+	if err != nil {
+		return models.Purchase{}, err
+	}
 	tier, err := s.sellableTier(c.Request.Context(), req.Tier)
 	if err != nil {
 		return models.Purchase{}, err
 	}
-	p := models.Purchase{
+	p := models.Purchase{Country: country, VATID: vatID,
 		OrderID: strings.TrimSpace(req.OrderID), Email: email, CustomerName: strings.TrimSpace(req.CustomerName),
 		Company: strings.TrimSpace(req.Company), LicenseName: strings.TrimSpace(req.Name), Tier: tier, MaxDomains: tier.MaxDomains, Type: models.TypeCommercial,
 		Currency: tier.Currency, PaymentRef: strings.TrimSpace(req.PaymentRef), PaidAt: s.Now(),

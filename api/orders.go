@@ -28,6 +28,9 @@ type CreateOrderRequest struct {
 	MaxDomains    *int   `json:"max_domains"`
 	AmountCents   *int64 `json:"amount_cents"`
 	Currency      string `json:"currency"`
+	// Country and VATID set the customer's tax identity (see CreateLicenseRequest).
+	Country string `json:"country"`
+	VATID   string `json:"vat_id"`
 }
 
 // createOrder records a pending order: kind new (a purchase; the license is
@@ -70,6 +73,9 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 	}
 	n := models.NewOrder{ID: id, Kind: models.OrderKind(cmp.Or(req.Kind, string(models.OrderNew))),
 		CustomerName: strings.TrimSpace(req.CustomerName), Company: strings.TrimSpace(req.Company)}
+	if n.Country, n.VATID, err = models.TaxIdentity(req.Country, req.VATID, "country", "vat_id"); err != nil {
+		return n, err
+	}
 	var tier models.Tier
 	switch n.Kind {
 	case models.OrderNew:

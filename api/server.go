@@ -30,6 +30,9 @@ type Deps struct {
 	// seals their signing secrets (nil: stored as they are).
 	WebhookTargets webhooks.Targets
 	WebhookSecrets *webhooks.SecretBox
+	// RenderCreditNote lays out a credit note as a PDF (invoicepdf with
+	// the seller); nil refuses to issue credit notes.
+	RenderCreditNote func(models.CreditNote, models.Invoice) ([]byte, error)
 }
 
 type server struct {
@@ -72,6 +75,11 @@ func Mount(r gin.IRouter, d Deps) {
 	v1.GET("/orders/:id", orderReaders, s.getOrder)
 	v1.GET("/invoices/:number", read, s.getInvoice)
 	v1.GET("/invoices/:number/pdf", read, s.invoicePDF)
+	v1.GET("/invoices/:number/credit-notes", read, s.invoiceCreditNotes)
+	v1.POST("/invoices/:number/credit-notes", scope(models.ScopeAdmin), idempotent, s.creditInvoice)
+	v1.GET("/credit-notes/:number", read, s.getCreditNote)
+	v1.GET("/credit-notes/:number/pdf", read, s.creditNotePDF)
+	licensing.GET("/:id/credit-notes", read, s.licenseCreditNotes)
 	v1.GET("/emails", scope(models.ScopeAdmin), s.listEmails)
 
 	catalog := scope(models.ScopeCatalogWrite)

@@ -113,6 +113,10 @@ type OrderView struct {
 	Currency    string             `json:"currency"`
 	Status      models.OrderStatus `json:"status"`
 	PaymentRef  string             `json:"payment_ref"`
+	// AmountIncludesTax: the amount is what was paid, tax included (Stripe);
+	// StripeTaxCents is the tax Stripe Checkout computed, if any.
+	AmountIncludesTax bool  `json:"amount_includes_tax"`
+	StripeTaxCents    int64 `json:"stripe_tax_cents,omitempty"`
 	// Stripe links, when the order was paid through Stripe.
 	StripeCustomerID        string     `json:"stripe_customer_id,omitempty"`
 	StripeSubscriptionID    string     `json:"stripe_subscription_id,omitempty"`
@@ -132,6 +136,7 @@ func orderView(o models.Order) OrderView {
 		StripeCustomerID: o.StripeCustomerID, StripeSubscriptionID: o.StripeSubscriptionID,
 		StripeCheckoutSessionID: o.StripeCheckoutSessionID, StripePaymentIntentID: o.StripePaymentIntentID,
 		StripeInvoiceID: o.StripeInvoiceID, LicenseID: o.LicenseID, PaidAt: o.PaidAt, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		AmountIncludesTax: o.AmountIncludesTax, StripeTaxCents: o.StripeTaxCents,
 	}
 }
 
@@ -149,9 +154,21 @@ type InvoiceView struct {
 	TaxCents      int64             `json:"tax_cents"`
 	TotalCents    int64             `json:"total_cents"`
 	Currency      string            `json:"currency"`
-	Status        string            `json:"status"`
-	IssuedAt      time.Time         `json:"issued_at"`
-	CreatedAt     time.Time         `json:"created_at"`
+	// TaxRateBP is the rate in basis points (1900 = 19 %); TaxTreatment
+	// says why (domestic, eu_destination, reverse_charge, outside_eu,
+	// stripe, or empty when no seller country is configured); TaxNotice is
+	// the legal line printed on the invoice.
+	TaxRateBP       int    `json:"tax_rate_bp"`
+	TaxTreatment    string `json:"tax_treatment,omitempty"`
+	TaxNotice       string `json:"tax_notice,omitempty"`
+	CustomerCountry string `json:"customer_country,omitempty"`
+	CustomerVATID   string `json:"customer_vat_id,omitempty"`
+	// CreditedCents is what credit notes took back; Status is issued,
+	// partially_credited or credited.
+	CreditedCents int64     `json:"credited_cents"`
+	Status        string    `json:"status"`
+	IssuedAt      time.Time `json:"issued_at"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
 // InvoiceLineView is one billed item.
@@ -167,6 +184,8 @@ func invoiceView(inv models.Invoice) InvoiceView {
 		Number: inv.Number, Year: inv.Year, Sequence: inv.Sequence, OrderID: inv.OrderID, LicenseID: inv.LicenseID,
 		CustomerID: inv.CustomerID, BillTo: inv.BillTo, SubtotalCents: inv.SubtotalCents, TaxCents: inv.TaxCents,
 		TotalCents: inv.TotalCents, Currency: inv.Currency, Status: inv.Status, IssuedAt: inv.IssuedAt, CreatedAt: inv.CreatedAt,
+		TaxRateBP: inv.TaxRateBP, TaxTreatment: string(inv.TaxTreatment), TaxNotice: inv.TaxNotice,
+		CustomerCountry: inv.CustomerCountry, CustomerVATID: inv.CustomerVATID, CreditedCents: inv.CreditedCents,
 	}
 	if inv.Lines.V != nil {
 		v.Lines = make([]InvoiceLineView, 0, len(inv.Lines.V))

@@ -7,6 +7,7 @@ import (
 	"github.com/licenseflow/licenseflow/email"
 	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/metrics"
+	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/store"
 )
 
@@ -18,6 +19,8 @@ type ActivityOptions struct {
 	From string
 	// Seller is printed on invoices.
 	Seller invoicepdf.Seller
+	// Tax is the catalog's tax policy.
+	Tax models.TaxPolicy
 	// PublicURL is where customers reach licenseflow (links in emails).
 	PublicURL string
 	// Webhooks says where deliveries may go and opens their secrets.
@@ -33,7 +36,7 @@ func NewActivities(st *store.Store, o ActivityOptions) (*activities.Activities, 
 	if err != nil {
 		return nil, err
 	}
-	return &activities.Activities{Store: st, Renderer: renderer, Sender: o.Sender, From: o.From, Seller: o.Seller,
+	return &activities.Activities{Store: st, Renderer: renderer, Sender: o.Sender, From: o.From, Seller: o.Seller, Tax: o.Tax,
 		PublicURL: o.PublicURL, WebhookClient: o.Webhooks.Targets.Client(), WebhookSecrets: o.Webhooks.Secrets,
 		Logger: o.Logger, Metrics: o.Metrics}, nil
 }

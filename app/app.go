@@ -12,6 +12,7 @@ import (
 
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/httpx"
+	"github.com/licenseflow/licenseflow/invoicepdf"
 	"github.com/licenseflow/licenseflow/lifecycle"
 	"github.com/licenseflow/licenseflow/metrics"
 	"github.com/licenseflow/licenseflow/models"
@@ -82,6 +83,8 @@ type Deps struct {
 	// Temporal payloads; the router serves the codec endpoint
 	// (/codec/encode, /codec/decode) to signed-in operators. Required.
 	SecretKeys *sealing.Keyring
+	// Seller is printed on the credit notes the API and Stripe refunds issue.
+	Seller invoicepdf.Seller
 	// CodecOrigins are the Temporal Web UI origins that may call the codec
 	// endpoint with an operator's cookies.
 	CodecOrigins []string
@@ -111,13 +114,17 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.ServeMetrics && d.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(d.Metrics.Handler(d.MetricsToken)))
 	}
+	creditNotes := func(cn models.CreditNote, inv models.Invoice) ([]byte, error) {
+		return invoicepdf.RenderCreditNote(cn, inv, d.Seller)
+	}
 	api.Mount(r, api.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, Now: d.Now, ReleasesDir: d.ReleasesDir,
-		WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets})
+		WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets, RenderCreditNote: creditNotes})
 	siteapi.Mount(r, siteapi.Deps{Store: d.Store, Keys: d.SecretKeys, Usage: d.Usage, PublicURL: d.PublicURL, Now: d.Now,
 		SiteCacheTTL: d.SiteCacheTTL, Staging: d.Staging, Metrics: d.Metrics, LastSeen: d.LastSeen, DomainSilence: d.DomainSilence,
 		TokenValidity: d.TokenValidity})
 	stripehook.Mount(r, stripehook.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,
-		WebhookSecrets: d.WebhookSecrets, Livemode: d.StripeLivemode, Now: d.Now, Metrics: d.Metrics})
+		WebhookSecrets: d.WebhookSecrets, Livemode: d.StripeLivemode, Now: d.Now, Metrics: d.Metrics,
+		RenderCreditNote: creditNotes})
 	codec := codecHandler(payloadcodec.New(d.SecretKeys))
 	web.Mount(r, web.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, PublicURL: d.PublicURL,
 		AdminEmails: d.AdminEmails, WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets, Now: d.Now,

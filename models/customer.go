@@ -8,10 +8,14 @@ import (
 
 // Customer is whoever buys licenses; the email is unique, case-insensitively.
 type Customer struct {
-	ID        string    `gorm:"primaryKey;size:64" json:"id"`
-	Email     string    `gorm:"size:320;not null;uniqueIndex" json:"email"`
-	Name      string    `gorm:"size:200;not null" json:"name"`
-	Company   string    `gorm:"size:200;not null" json:"company"`
+	ID      string `gorm:"primaryKey;size:64" json:"id"`
+	Email   string `gorm:"size:320;not null;uniqueIndex" json:"email"`
+	Name    string `gorm:"size:200;not null" json:"name"`
+	Company string `gorm:"size:200;not null" json:"company"`
+	// Country (ISO 3166 alpha-2) and VATID decide the tax on invoices: a
+	// VAT ID makes the customer a business.
+	Country   string    `gorm:"size:2;not null;default:''" json:"country,omitempty"`
+	VATID     string    `gorm:"size:40;not null;default:''" json:"vat_id,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// InvoiceLine is one billed item.
+// InvoiceLine is one billed item; its amounts are net of tax.
 type InvoiceLine struct {
 	Description string `json:"description"`
 	Quantity    int    `json:"quantity"`
@@ -14,7 +14,8 @@ type InvoiceLine struct {
 }
 
 // Invoice is the bill for one paid order. Numbers are gapless per calendar
-// year (INV-2026-000042) and never reused.
+// year (INV-2026-000042) and never reused. SubtotalCents (the lines) plus
+// TaxCents is TotalCents, to the cent.
 type Invoice struct {
 	ID            uint                     `gorm:"primaryKey" json:"-"`
 	Number        string                   `gorm:"size:32;not null;uniqueIndex" json:"number"`
@@ -29,14 +30,28 @@ type Invoice struct {
 	TaxCents      int64                    `gorm:"not null" json:"tax_cents"`
 	TotalCents    int64                    `gorm:"not null" json:"total_cents"`
 	Currency      string                   `gorm:"size:3;not null" json:"currency"`
-	Status        string                   `gorm:"size:16;not null" json:"status"`
-	IssuedAt      time.Time                `gorm:"not null" json:"issued_at"`
-	PDF           []byte                   `json:"-"`
-	CreatedAt     time.Time                `json:"created_at"`
+	// The customer's country and VAT ID when the invoice was issued, the
+	// rate applied (basis points), why, and the legal notice it carries.
+	CustomerCountry string       `gorm:"size:2;not null;default:''" json:"customer_country,omitempty"`
+	CustomerVATID   string       `gorm:"size:40;not null;default:''" json:"customer_vat_id,omitempty"`
+	TaxRateBP       int          `gorm:"not null;default:0" json:"tax_rate_bp"`
+	TaxTreatment    TaxTreatment `gorm:"size:24;not null;default:''" json:"tax_treatment,omitempty"`
+	TaxNotice       string       `gorm:"size:200;not null;default:''" json:"tax_notice,omitempty"`
+	// CreditedCents is what credit notes have taken back (tax included).
+	CreditedCents int64     `gorm:"not null;default:0" json:"credited_cents"`
+	Status        string    `gorm:"size:24;not null" json:"status"`
+	IssuedAt      time.Time `gorm:"not null" json:"issued_at"`
+	PDF           []byte    `json:"-"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
-// InvoiceIssued is the status of a valid invoice.
-const InvoiceIssued = "issued"
+// Invoice statuses: issued, then partially credited or credited as credit
+// notes take amounts back.
+const (
+	InvoiceIssued            = "issued"
+	InvoicePartiallyCredited = "partially_credited"
+	InvoiceCredited          = "credited"
+)
 
 // InvoiceNumber formats a year and sequence as an invoice number.
 func InvoiceNumber(year, seq int) string { return fmt.Sprintf("INV-%d-%06d", year, seq) }

@@ -40,6 +40,12 @@ type Order struct {
 	Currency    string      `gorm:"size:3;not null" json:"currency"`
 	Status      OrderStatus `gorm:"size:16;not null;index" json:"status"`
 	PaymentRef  string      `gorm:"size:200;not null" json:"payment_ref"`
+	// AmountIncludesTax: the amount is what the customer paid, tax
+	// included (a Stripe payment), whatever the catalog's setting says.
+	AmountIncludesTax bool `gorm:"not null;default:false" json:"amount_includes_tax"`
+	// StripeTaxCents is the tax Stripe Checkout computed (0: none), used
+	// on the invoice instead of the rate table.
+	StripeTaxCents int64 `gorm:"not null;default:0" json:"stripe_tax_cents,omitempty"`
 	// Stripe links, when the order was paid through Stripe.
 	StripeCustomerID        string `gorm:"size:100;not null;index" json:"stripe_customer_id,omitempty"`
 	StripeSubscriptionID    string `gorm:"size:100;not null;index" json:"stripe_subscription_id,omitempty"`
@@ -87,6 +93,12 @@ type Purchase struct {
 	PaymentRef  string
 	Stripe      StripeLinks
 	PaidAt      time.Time
+	// Country and VATID update the customer's (when set).
+	Country string
+	VATID   string
+	// AmountIncludesTax and StripeTaxCents are recorded on the order.
+	AmountIncludesTax bool
+	StripeTaxCents    int64
 }
 
 // RenewalOrder describes a paid renewal of an existing license.
@@ -99,6 +111,9 @@ type RenewalOrder struct {
 	PaymentRef  string
 	Stripe      StripeLinks
 	PaidAt      time.Time
+	// AmountIncludesTax and StripeTaxCents are recorded on the order.
+	AmountIncludesTax bool
+	StripeTaxCents    int64
 }
 
 // NewOrder is an order the CRM records before it is paid.
@@ -116,6 +131,9 @@ type NewOrder struct {
 	MaxDomains  int
 	AmountCents int64
 	Currency    string
+	// Country and VATID update the customer's (when set).
+	Country string
+	VATID   string
 	// Requested marks a renewal the customer asked for (the portal's Renew
 	// without a payment provider): the vendor's CRM is told to collect it.
 	Requested bool

@@ -92,7 +92,7 @@ func TestOpenAPIBodiesRequireWhatTheServerRequires(t *testing.T) {
 		{http.MethodPost, "/api/v1/licensing/licenses", "/api/v1/licensing/licenses", map[string]any{"user_email": "openapi@example.com",
 			"tier": "pos", "max_domains": 2, "expires_months": 12, "expires_at": nil, "order_id": "openapi-1", "customer_name": "Ann",
 			"company": "Shop", "name": "Main shop", "domains": []string{}, "type": "commercial", "amount_cents": 100, "currency": "EUR",
-			"payment_ref": "pay-1"},
+			"payment_ref": "pay-1", "country": "DE", "vat_id": "DE123456789"},
 			[]string{"user_email", "tier"}, http.StatusAccepted},
 		{http.MethodPost, "/api/v1/licenses/validate", "/api/v1/licenses/validate", map[string]any{"dlid": strings.Repeat("0", 32),
 			"domain": "shop.example.com", "product": "pos", "nonce": "n"},

@@ -136,15 +136,39 @@ type CheckoutSession struct {
 	// promotion codes took off the session.
 	TotalDetails struct {
 		AmountDiscount int64 `json:"amount_discount"`
+		// AmountTax is the tax Stripe Tax computed (included in AmountTotal).
+		AmountTax int64 `json:"amount_tax"`
 	} `json:"total_details"`
 	Currency          string            `json:"currency"`
 	ClientReferenceID string            `json:"client_reference_id"`
 	Metadata          map[string]string `json:"metadata"`
 	CustomerEmail     string            `json:"customer_email"`
 	CustomerDetails   struct {
-		Email string `json:"email"`
-		Name  string `json:"name"`
+		Email   string `json:"email"`
+		Name    string `json:"name"`
+		Address struct {
+			Country string `json:"country"`
+		} `json:"address"`
+		// TaxIDs are the buyer's tax IDs ("eu_vat": DE123456789) when
+		// Checkout collected them.
+		TaxIDs []struct {
+			Type  string `json:"type"`
+			Value string `json:"value"`
+		} `json:"tax_ids"`
 	} `json:"customer_details"`
+}
+
+// Country is the buyer's billing country as Checkout collected it.
+func (s CheckoutSession) Country() string { return s.CustomerDetails.Address.Country }
+
+// VATID is the buyer's EU VAT ID (the first eu_vat tax ID), "" without one.
+func (s CheckoutSession) VATID() string {
+	for _, t := range s.CustomerDetails.TaxIDs {
+		if t.Type == "eu_vat" {
+			return t.Value
+		}
+	}
+	return ""
 }
 
 // Email is the buyer's address, wherever Checkout put it.
@@ -272,12 +296,14 @@ func (i Invoice) ServiceEnd() (time.Time, bool) {
 // Charge is what licenseflow reads from charge.refunded. From basil on a
 // charge no longer names its invoice: it is matched by its payment intent.
 type Charge struct {
-	ID             string `json:"id"`
-	PaymentIntent  ID     `json:"payment_intent"`
-	Invoice        ID     `json:"invoice"`
-	Refunded       bool   `json:"refunded"`
-	Amount         int64  `json:"amount"`
+	ID            string `json:"id"`
+	PaymentIntent ID     `json:"payment_intent"`
+	Invoice       ID     `json:"invoice"`
+	Refunded      bool   `json:"refunded"`
+	Amount        int64  `json:"amount"`
+	// AmountRefunded is cumulative: every refund of the charge so far.
 	AmountRefunded int64  `json:"amount_refunded"`
+	Currency       string `json:"currency"`
 }
 
 // Dispute is what licenseflow reads from charge.dispute.created.

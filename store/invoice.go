@@ -16,7 +16,10 @@ import (
 // issuing never skips or repeats a number; render produces the PDF inside
 // that transaction too, so an invoice never exists without its document.
 // Issuing an order that already has an invoice returns it (created=false).
-func (s *Store) IssueInvoice(ctx context.Context, orderID string, issuedAt time.Time, render func(models.Invoice) ([]byte, error)) (inv models.Invoice, created bool, err error) {
+// The tax follows the policy, the customer's country and VAT ID as they
+// are now, and the order (what Stripe charged is tax-inclusive; Stripe's
+// own tax, when it computed one, is used as it is).
+func (s *Store) IssueInvoice(ctx context.Context, orderID string, issuedAt time.Time, tax models.TaxPolicy, render func(models.Invoice) ([]byte, error)) (inv models.Invoice, created bool, err error) {
 	if existing, err := s.InvoiceForOrder(ctx, orderID); err == nil {
 		return existing, false, nil
 	}
@@ -35,6 +38,12 @@ func (s *Store) IssueInvoice(ctx context.Context, orderID string, issuedAt time.
 		if err != nil {
 			return err
 		}
+		c := order.Customer
+		quote, err := tax.Quote(order.AmountCents, order.AmountIncludesTax || tax.PricesIncludeTax,
+			models.TaxBuyer{Country: c.Country, VATID: c.VATID, StripeTaxCents: order.StripeTaxCents})
+		if err != nil {
+			return err
+		}
 		issuedAt = models.Instant(issuedAt)
 		year := issuedAt.Year()
 		seq, err := tx.nextInvoiceSequence(ctx, year)
@@ -43,10 +52,11 @@ func (s *Store) IssueInvoice(ctx context.Context, orderID string, issuedAt time.
 		}
 		inv = models.Invoice{
 			Number: models.InvoiceNumber(year, seq), Year: year, Sequence: seq, OrderID: order.ID,
-			LicenseID: order.LicenseID, CustomerID: order.CustomerID, BillTo: billTo(order.Customer),
-			Lines:         models.JSONValue[[]models.InvoiceLine]{V: []models.InvoiceLine{invoiceLine(order, tier)}},
-			SubtotalCents: order.AmountCents, TotalCents: order.AmountCents, Currency: order.Currency,
-			Status: models.InvoiceIssued, IssuedAt: issuedAt,
+			LicenseID: order.LicenseID, CustomerID: order.CustomerID, BillTo: billTo(c),
+			Lines:         models.JSONValue[[]models.InvoiceLine]{V: []models.InvoiceLine{invoiceLine(order, tier, quote.SubtotalCents)}},
+			SubtotalCents: quote.SubtotalCents, TaxCents: quote.TaxCents, TotalCents: quote.TotalCents, Currency: order.Currency,
+			CustomerCountry: c.Country, CustomerVATID: c.VATID, TaxRateBP: quote.RateBP, TaxTreatment: quote.Treatment,
+			TaxNotice: quote.Notice, Status: models.InvoiceIssued, IssuedAt: issuedAt,
 		}
 		if inv.PDF, err = render(inv); err != nil {
 			return fmt.Errorf("render invoice %s: %w", inv.Number, err)
@@ -84,7 +94,8 @@ func billTo(c models.Customer) string {
 	return strings.Join(parts, "\n")
 }
 
-func invoiceLine(o models.Order, t models.Tier) models.InvoiceLine {
+// invoiceLine is the order's one line at its net amount.
+func invoiceLine(o models.Order, t models.Tier, net int64) models.InvoiceLine {
 	var what string
 	switch {
 	case o.Lifetime:
@@ -100,7 +111,7 @@ func invoiceLine(o models.Order, t models.Tier) models.InvoiceLine {
 	}
 	return models.InvoiceLine{
 		Description: fmt.Sprintf("%s %s, %s, up to %d domains (license %s)", t.Name, kind, what, o.MaxDomains, o.LicenseID),
-		Quantity:    1, UnitCents: o.AmountCents, TotalCents: o.AmountCents,
+		Quantity:    1, UnitCents: net, TotalCents: net,
 	}
 }
 

@@ -25,6 +25,9 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 		if err != nil {
 			return err
 		}
+		if err := tx.setTaxIdentity(ctx, &customer, p.Country, p.VATID); err != nil {
+			return err
+		}
 		paidAt := models.Instant(p.PaidAt)
 		kind := models.OrderNew
 		if p.Type == models.TypeTrial {
@@ -38,6 +41,7 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 			Months: p.Months, Lifetime: p.Lifetime, ExpiresAt: p.ExpiresAt, MaxDomains: p.MaxDomains,
 			AmountCents: p.AmountCents, Currency: p.Currency, Status: models.OrderPaid,
 			PaymentRef: p.PaymentRef, LicenseID: models.LicenseIDForOrder(p.OrderID), PaidAt: &paidAt,
+			AmountIncludesTax: p.AmountIncludesTax, StripeTaxCents: p.StripeTaxCents,
 		}
 		applyStripe(&order, p.Stripe)
 		if err := tx.db.Omit("Customer").Create(&order).Error; err != nil {
@@ -102,6 +106,22 @@ func trialUsed(tierKey string) error {
 	return models.Conflict("trial_used", "this customer has already had the %s trial; a trial is given once per customer and tier, buy the tier to go on", tierKey)
 }
 
+// setTaxIdentity records the customer's country and VAT ID (checked by
+// the caller) when an order names a country: both are replaced, so an
+// order without a VAT ID makes the customer a consumer again. An order
+// without a country keeps what the customer had.
+func (s *Store) setTaxIdentity(ctx context.Context, c *models.Customer, country, vatID string) error {
+	if country == "" || (c.Country == country && c.VATID == vatID) {
+		return nil
+	}
+	if err := s.with(ctx).Model(&models.Customer{}).Where("id = ?", c.ID).
+		Updates(map[string]any{"country": country, "vat_id": vatID}).Error; err != nil {
+		return err
+	}
+	c.Country, c.VATID = country, vatID
+	return nil
+}
+
 // createLicenseFor writes the pending license a paid new order creates.
 func (s *Store) createLicenseFor(o models.Order, tier models.Tier, typ models.LicenseType, name string) (models.License, error) {
 	l := models.License{
@@ -138,6 +158,7 @@ func (s *Store) RecordRenewal(ctx context.Context, r models.RenewalOrder) (model
 		ID: r.OrderID, CustomerID: r.License.CustomerID, TierKey: r.License.TierKey, Kind: models.OrderRenewal,
 		Months: r.Months, MaxDomains: r.License.MaxDomains, AmountCents: r.AmountCents, Currency: r.Currency,
 		Status: models.OrderPaid, PaymentRef: r.PaymentRef, LicenseID: r.License.ID, PaidAt: &paidAt,
+		AmountIncludesTax: r.AmountIncludesTax, StripeTaxCents: r.StripeTaxCents,
 	}
 	applyStripe(&o, r.Stripe)
 	var due []string
@@ -175,6 +196,9 @@ func (s *Store) CreateOrder(ctx context.Context, n models.NewOrder) (models.Orde
 	err := s.transaction(ctx, func(tx *Store) error {
 		customer, err := tx.UpsertCustomer(ctx, n.Email, n.CustomerName, n.Company)
 		if err != nil {
+			return err
+		}
+		if err := tx.setTaxIdentity(ctx, &customer, n.Country, n.VATID); err != nil {
 			return err
 		}
 		licenseID := n.LicenseID

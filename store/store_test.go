@@ -183,7 +183,7 @@ func TestInvoiceNumbersAreGaplessUnderConcurrency(t *testing.T) {
 		errs := make([]error, n*2)
 		for i := range numbers { // every order is issued twice, concurrently
 			wg.Go(func() {
-				inv, _, err := store.IssueInvoice(ctx, orders[i%n], issuedAt, render)
+				inv, _, err := store.IssueInvoice(ctx, orders[i%n], issuedAt, models.TaxPolicy{}, render)
 				numbers[i], errs[i] = inv.Number, err
 			})
 		}
@@ -212,9 +212,9 @@ func TestInvoiceRenderFailureConsumesNoNumber(t *testing.T) {
 		o1, _ := purchase(t, store, "r-1", "a@example.com", "pos")
 		o2, _ := purchase(t, store, "r-2", "b@example.com", "pos")
 		at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-		_, _, err := store.IssueInvoice(ctx, o1.ID, at, func(models.Invoice) ([]byte, error) { return nil, fmt.Errorf("disk full") })
+		_, _, err := store.IssueInvoice(ctx, o1.ID, at, models.TaxPolicy{}, func(models.Invoice) ([]byte, error) { return nil, fmt.Errorf("disk full") })
 		require.Error(t, err)
-		inv, created, err := store.IssueInvoice(ctx, o2.ID, at, func(models.Invoice) ([]byte, error) { return []byte("pdf"), nil })
+		inv, created, err := store.IssueInvoice(ctx, o2.ID, at, models.TaxPolicy{}, func(models.Invoice) ([]byte, error) { return []byte("pdf"), nil })
 		require.NoError(t, err)
 		assert.True(t, created)
 		assert.Equal(t, "INV-2026-000001", inv.Number)

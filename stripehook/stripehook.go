@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -43,6 +44,9 @@ type Deps struct {
 	Now      func() time.Time
 	// Metrics counts received events by outcome; nil counts nothing.
 	Metrics *metrics.Metrics
+	// RenderCreditNote lays out the credit note of a refund; nil issues
+	// none (the refund is then noted in the event's reason).
+	RenderCreditNote func(models.CreditNote, models.Invoice) ([]byte, error)
 }
 
 type server struct {
@@ -280,7 +284,7 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 			return needsReview(reason, l.ID, orderID), err
 		}
 		out, err := s.renewFromPayment(ctx, l, paidRenewal{orderID: orderID, months: months, amount: cs.AmountTotal,
-			currency: cs.Currency, paymentRef: cs.ID, links: links})
+			currency: cs.Currency, paymentRef: cs.ID, links: links, stripeTax: max(cs.TotalDetails.AmountTax, 0)})
 		if err != nil {
 			return out, err
 		}
@@ -321,16 +325,33 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 	// The name is the buyer's as Stripe has it: the purchase is paid, so it
 	// is made safe (one line, at most 200 characters), not refused.
 	name := models.CleanLine(cs.CustomerDetails.Name, models.MaxNameLength)
+	country, vatID := checkoutTaxIdentity(cs)
 	order, license, _, err := s.Store.RecordPurchase(ctx, models.Purchase{
 		OrderID: orderID, Email: email, CustomerName: name, Tier: tier, MaxDomains: maxDomains,
 		Months: months, Lifetime: lifetime, Type: models.TypeCommercial, AmountCents: cs.AmountTotal,
 		Currency: currency, PaymentRef: cs.ID, Stripe: links, PaidAt: s.Now(),
+		Country: country, VATID: vatID, AmountIncludesTax: true, StripeTaxCents: max(cs.TotalDetails.AmountTax, 0),
 	})
 	if err != nil {
 		return stripeOutcome{orderID: orderID}, err
 	}
 	out := stripeOutcome{licenseID: license.ID, orderID: order.ID}
 	return out, s.Lifecycle.StartLicense(ctx, license, order, tier, name)
+}
+
+// checkoutTaxIdentity is the buyer's country and VAT ID as Checkout
+// collected them. The purchase is paid, so what does not check out (an
+// unknown country, a VAT ID of the wrong format) is dropped, not refused:
+// the invoice then taxes the buyer as a consumer.
+func checkoutTaxIdentity(cs payments.CheckoutSession) (country, vatID string) {
+	country, err := models.NormalizeCountry(cs.Country(), "country")
+	if err != nil {
+		return "", ""
+	}
+	if vatID, err = models.NormalizeVATID(cs.VATID(), country, "vat_id"); err != nil {
+		vatID = ""
+	}
+	return country, vatID
 }
 
 // checkoutTier finds the tier a Checkout Session sold: from its metadata,
@@ -492,16 +513,33 @@ func (s *server) onSubscriptionDeleted(ctx context.Context, ev payments.Event) (
 	return stripeOutcome{licenseID: l.ID}, s.Store.SetAutoRenew(ctx, l.ID, false)
 }
 
-// onReversal suspends the license a refunded or disputed payment paid for.
+// onReversal credits the invoice of a refunded payment (a credit note for
+// what is newly refunded) and suspends the license a fully refunded or
+// disputed payment paid for; a partial refund leaves the license active.
 func (s *server) onReversal(ctx context.Context, ev payments.Event) (stripeOutcome, error) {
-	var paymentIntent, invoice, reason string
+	var (
+		paymentIntent, invoice, reason, credited string
+		issued                                   bool
+	)
 	if ev.Type == payments.ChargeRefunded {
 		var ch payments.Charge
 		if err := ev.Decode(&ch); err != nil {
 			return stripeOutcome{}, models.Invalid("invalid_event", "", "%v", err)
 		}
+		if !stripeID(ch.ID) {
+			return stripeOutcome{}, models.Invalid("invalid_event", "id", "the charge id %s is not a Stripe id", models.Clip(strconv.Quote(ch.ID), 80))
+		}
+		o, err := s.Store.OrderForPayment(ctx, string(ch.PaymentIntent), string(ch.Invoice))
+		if err != nil {
+			return stripeOutcome{}, err
+		}
+		out := stripeOutcome{licenseID: o.LicenseID, orderID: o.ID}
+		if credited, issued, err = s.creditRefund(ctx, ev, ch, o); err != nil {
+			return out, err
+		}
 		if !ch.Refunded {
-			return ignored(fmt.Sprintf("partial refund (%d of %d): the license stays active", ch.AmountRefunded, ch.Amount)), nil
+			out.reason = fmt.Sprintf("partial refund (%d of %d): %s; the license stays active", ch.AmountRefunded, ch.Amount, credited)
+			return out, nil
 		}
 		paymentIntent, invoice, reason = string(ch.PaymentIntent), string(ch.Invoice), "payment refunded (charge "+ch.ID+")"
 	} else {
@@ -516,7 +554,7 @@ func (s *server) onReversal(ctx context.Context, ev payments.Event) (stripeOutco
 	if err != nil {
 		return stripeOutcome{}, err
 	}
-	out := stripeOutcome{licenseID: o.LicenseID, orderID: o.ID}
+	out := stripeOutcome{licenseID: o.LicenseID, orderID: o.ID, reason: credited}
 	if ev.Type == payments.ChargeRefunded {
 		if err := s.Store.MarkOrder(ctx, o.ID, models.OrderRefunded); err != nil {
 			return out, err
@@ -528,9 +566,46 @@ func (s *server) onReversal(ctx context.Context, ev payments.Event) (stripeOutco
 	}
 	if l.Status == models.StatusSuspended || l.Status == models.StatusRevoked {
 		out.outcome, out.reason = models.StripeEventIgnored, "the license is already "+string(l.Status)
+		if credited != "" {
+			out.reason = credited + "; " + out.reason
+		}
+		if issued {
+			out.outcome = models.StripeEventProcessed
+		}
 		return out, nil
 	}
 	return out, s.Lifecycle.SignalLicense(ctx, l, &models.SuspendRequest{Reason: reason, RequestID: ev.ID})
+}
+
+// creditRefund issues the credit note of a refund on the order's invoice,
+// idempotent by the event's id: a redelivered event issues nothing more.
+// It says what it did, for the event's reason, and whether it issued a note.
+func (s *server) creditRefund(ctx context.Context, ev payments.Event, ch payments.Charge, o models.Order) (string, bool, error) {
+	inv, err := s.Store.InvoiceForOrder(ctx, o.ID)
+	if p, ok := models.AsProblem(err); ok && errors.Is(p, models.ErrNotFound) {
+		return "order " + o.ID + " has no invoice yet, so no credit note was issued", false, nil
+	} else if err != nil {
+		return "", false, err
+	}
+	if ch.Currency != "" && !strings.EqualFold(ch.Currency, inv.Currency) {
+		return fmt.Sprintf("the charge is in %s and invoice %s in %s: no credit note was issued", models.Clip(ch.Currency, 3), inv.Number, inv.Currency), false, nil
+	}
+	if s.RenderCreditNote == nil {
+		return "no credit note was issued (this server cannot lay them out)", false, nil
+	}
+	cn, created, err := s.Store.IssueCreditNote(ctx, models.CreditRequest{
+		InvoiceNumber: inv.Number, Full: ch.Refunded, Reason: "Refund of charge " + ch.ID,
+		Source: "stripe:" + ev.ID, StripeChargeID: ch.ID, StripeRefundedCents: ch.AmountRefunded, Actor: models.ActorFrom(ctx),
+	}, s.Now(), s.RenderCreditNote)
+	switch {
+	case err != nil:
+		return "", false, err
+	case cn.Number == "":
+		return "invoice " + inv.Number + " already credits this refund", false, nil
+	case !created:
+		return "credit note " + cn.Number + " was issued for this event before", false, nil
+	}
+	return fmt.Sprintf("credit note %s credits %s of invoice %s", cn.Number, models.FormatMoney(cn.TotalCents, cn.Currency), inv.Number), true, nil
 }
 
 // paidRenewal is a renewal payment reported by a webhook.
@@ -542,6 +617,7 @@ type paidRenewal struct {
 	currency   string
 	paymentRef string
 	links      models.StripeLinks
+	stripeTax  int64
 }
 
 // renewFromPayment records the renewal order and signals the renewal; the
@@ -571,7 +647,7 @@ func (s *server) renewFromPayment(ctx context.Context, l models.License, p paidR
 	}
 	if _, err := s.Store.RecordRenewal(ctx, models.RenewalOrder{
 		OrderID: p.orderID, License: l, Months: months, AmountCents: p.amount, Currency: currency,
-		PaymentRef: p.paymentRef, Stripe: p.links, PaidAt: s.Now(),
+		PaymentRef: p.paymentRef, Stripe: p.links, PaidAt: s.Now(), AmountIncludesTax: true, StripeTaxCents: p.stripeTax,
 	}); err != nil {
 		return out, err
 	}

@@ -31,11 +31,13 @@ func (s *server) portalHome(c *gin.Context) {
 		licenses []models.License
 		orders   []models.Order
 		invoices []models.Invoice
+		notes    []models.CreditNote
 	)
 	err := firstError(
 		func() (err error) { licenses, err = s.Store.CustomerLicenses(ctx, sess.CustomerID); return },
 		func() (err error) { orders, err = s.Store.CustomerOrders(ctx, sess.CustomerID); return },
 		func() (err error) { invoices, err = s.Store.CustomerInvoices(ctx, sess.CustomerID); return },
+		func() (err error) { notes, err = s.Store.CustomerCreditNotes(ctx, sess.CustomerID); return },
 	)
 	if err != nil {
 		s.webFail(c, "portal", err)
@@ -46,7 +48,7 @@ func (s *server) portalHome(c *gin.Context) {
 		notice = "Thank you! Your renewal is confirmed as soon as the payment arrives; you will get an email."
 	}
 	s.render(c, http.StatusOK, webPage{Title: "Your licenses", Area: "portal", Template: "portal-home", Email: sess.Email,
-		CSRF: sess.CSRFToken, Notice: notice, Data: gin.H{"Licenses": licenses, "Orders": orders, "Invoices": invoices}})
+		CSRF: sess.CSRFToken, Notice: notice, Data: gin.H{"Licenses": licenses, "Orders": orders, "Invoices": invoices, "CreditNotes": notes}})
 }
 
 // webFail shows an outage or a bug as a page, never a stack trace.
@@ -263,4 +265,24 @@ func (s *server) portalInvoice(c *gin.Context) {
 	}
 	c.Header("Content-Disposition", `attachment; filename="`+inv.Number+`.pdf"`)
 	c.Data(http.StatusOK, "application/pdf", inv.PDF)
+}
+
+// portalCreditNote downloads one of the customer's credit notes.
+func (s *server) portalCreditNote(c *gin.Context) {
+	sess, _, ok := s.session(c, models.AudienceCustomer)
+	if !ok {
+		c.Redirect(http.StatusSeeOther, "/portal")
+		return
+	}
+	number := strings.TrimSuffix(c.Param("number"), ".pdf")
+	cn, err := s.Store.GetCreditNote(c.Request.Context(), number)
+	if err == nil && cn.CustomerID != sess.CustomerID {
+		err = models.NotFound("credit_note_not_found", "no such credit note")
+	}
+	if err != nil {
+		s.webFail(c, "portal", err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="`+cn.Number+`.pdf"`)
+	c.Data(http.StatusOK, "application/pdf", cn.PDF)
 }

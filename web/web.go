@@ -337,6 +337,7 @@ func Mount(r gin.IRouter, d Deps) {
 	portal.GET("/licenses/:id/renew", s.portalRenewPage)
 	portal.POST("/licenses/:id/renew", s.portalRenew)
 	portal.GET("/invoices/:number", s.portalInvoice)
+	portal.GET("/credit-notes/:number", s.portalCreditNote)
 
 	admin := r.Group("/admin", httpx.NoStore, s.cleanForm("admin"))
 	admin.GET("", s.adminDashboard)

@@ -143,7 +143,7 @@ func webhookSettings(cfg config.Config, keys *sealing.Keyring, r roles) (app.Web
 func newActivities(cfg config.Config, store *store.Store, hooks app.Webhooks, m *metrics.Metrics, log *slog.Logger) (*activities.Activities, error) {
 	opts := app.ActivityOptions{
 		From: cfg.SMTP.From, PublicURL: cfg.PublicURL, Logger: log, Webhooks: hooks, Metrics: m,
-		Seller: invoicepdf.Seller{Name: cfg.Vendor.Name, Address: cfg.Vendor.Address, VATID: cfg.Vendor.VATID, Email: cfg.Vendor.Email},
+		Seller: seller(cfg), Tax: cfg.Vendor.Tax,
 	}
 	if cfg.SMTP.Host != "" {
 		sender, err := email.NewSMTPSender(email.SMTPConfig{
@@ -196,7 +196,7 @@ func newRouter(cfg config.Config, store *store.Store, keys *sealing.Keyring, c c
 		LastSeen: lastSeen, DomainSilence: cfg.Site.DomainSilence, TokenValidity: cfg.Site.TokenValidity,
 		ReleasesDir: cfg.Site.ReleasesDir, SiteCacheTTL: cacheTTL, AdminEmails: cfg.AdminEmails, TrustedProxies: cfg.Site.TrustedProxies,
 		Staging: cfg.Site.Staging, Metrics: m, ServeMetrics: cfg.Metrics.Addr == "", MetricsToken: cfg.Metrics.Token,
-		SecretKeys: keys, CodecOrigins: webUIOrigins(cfg.Temporal.UIURL),
+		SecretKeys: keys, CodecOrigins: webUIOrigins(cfg.Temporal.UIURL), Seller: seller(cfg),
 	}
 	if cfg.Stripe.SecretKey != "" {
 		checkout, err := payments.NewCheckout(payments.Config{SecretKey: cfg.Stripe.SecretKey, APIURL: cfg.Stripe.APIURL})
@@ -429,4 +429,10 @@ func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 	}
 	log.Info("migrations applied")
 	return bootstrapAdminToken(ctx, cfg, store, log)
+}
+
+// seller is who invoices and credit notes name as the issuer.
+func seller(cfg config.Config) invoicepdf.Seller {
+	return invoicepdf.Seller{Name: cfg.Vendor.Name, Address: cfg.Vendor.Address, Country: cfg.Vendor.Country,
+		VATID: cfg.Vendor.VATID, Email: cfg.Vendor.Email}
 }

@@ -204,7 +204,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 		}
 	})
 	srv.Config.Handler = checker.Wrap(app.NewRouter(app.Deps{
-		Store: store,
+		Store: store, Seller: invoicepdf.Seller{Name: "Moko Consulting", Address: "1 Main Street\nSpringfield"},
 		Lifecycle: lifecycle.New(c, lifecycle.Options{Namespace: namespace, WebUIURL: "http://localhost:8233",
 			Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout, ReleaseEmailsPerMinute: 6000}),
 		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, StripeLivemode: opts.StripeLivemode, Payments: opts.Payments,

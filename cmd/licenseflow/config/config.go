@@ -154,14 +154,20 @@ var Vars = []Var{
 		Description: "How long a failing webhook delivery is retried (backing off from 30 s to 1 h) before it is marked failed."},
 	{Name: "LICENSEFLOW_WEBHOOK_TIMEOUT_SECONDS", Default: "10", ReadBy: services,
 		Description: "How long one webhook delivery may take before it counts as failed (and is retried)."},
-	{Name: "LICENSEFLOW_VENDOR_NAME", Default: "licenseflow", ReadBy: workerSide, RequiredBy: []Role{RoleWorker},
-		Description: "Seller name on invoices and emails."},
-	{Name: "LICENSEFLOW_VENDOR_ADDRESS", Default: "", ReadBy: workerSide,
-		Description: "Seller address on invoices (use \\n for line breaks)."},
-	{Name: "LICENSEFLOW_VENDOR_VAT_ID", Default: "", ReadBy: workerSide,
-		Description: "Seller VAT id on invoices."},
-	{Name: "LICENSEFLOW_VENDOR_EMAIL", Default: "", ReadBy: workerSide,
-		Description: "Seller contact email on invoices."},
+	{Name: "LICENSEFLOW_VENDOR_NAME", Default: "licenseflow", ReadBy: services, RequiredBy: []Role{RoleWorker},
+		Description: "Seller name on invoices, credit notes and emails."},
+	{Name: "LICENSEFLOW_VENDOR_ADDRESS", Default: "", ReadBy: services,
+		Description: "Seller address on invoices and credit notes (use \\n for line breaks)."},
+	{Name: "LICENSEFLOW_VENDOR_COUNTRY", Default: "", ReadBy: services,
+		Description: "Seller country (ISO 3166 alpha-2, e.g. `DE`): turns VAT on. Invoices then carry the domestic rate, an EU consumer's country's rate, reverse charge for EU businesses with a VAT ID, or no VAT outside the EU. Unset: invoices carry no tax (see [Tax and credit notes](selling.md#tax-and-credit-notes))."},
+	{Name: "LICENSEFLOW_VENDOR_VAT_ID", Default: "", ReadBy: services,
+		Description: "Seller VAT id on invoices and credit notes."},
+	{Name: "LICENSEFLOW_VENDOR_EMAIL", Default: "", ReadBy: services,
+		Description: "Seller contact email on invoices and credit notes."},
+	{Name: "LICENSEFLOW_PRICES_INCLUDE_TAX", Default: "false", ReadBy: workerSide,
+		Description: "`true`: catalog prices and CRM amounts are gross (VAT included, split out on the invoice); `false`: they are net and VAT is added. What Stripe charged is always read as tax included."},
+	{Name: "LICENSEFLOW_TAX_RATES", Default: "", ReadBy: workerSide,
+		Description: "VAT rates by customer country over the built-in EU standard rates (as of 1 August 2025), in percent with up to two decimals: `DE=19,FR=20,CH=8.1`."},
 	{Name: "LICENSEFLOW_TOKEN_DAYS", Default: "30", ReadBy: apiSide,
 		Description: "Days an offline license token is usable after it is issued (1 to 365), whatever the license's term: sites fetch a fresh one before then, and a revoked, suspended or expired license gets none."},
 	{Name: "STRIPE_MODE", Default: "", ReadBy: apiSide,
@@ -277,8 +283,11 @@ type SMTP struct {
 type Vendor struct {
 	Name    string
 	Address string
+	Country string
 	VATID   string
 	Email   string
+	// Tax is the catalog's tax policy (Country is its seller country).
+	Tax models.TaxPolicy
 }
 
 // Load reads the configuration of a process running role; getenv is
@@ -385,6 +394,9 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 			VATID: get("LICENSEFLOW_VENDOR_VAT_ID"), Email: get("LICENSEFLOW_VENDOR_EMAIL"),
 		},
 	}
+	if err := c.Vendor.readTax(get("LICENSEFLOW_VENDOR_COUNTRY"), get("LICENSEFLOW_PRICES_INCLUDE_TAX"), get("LICENSEFLOW_TAX_RATES")); err != nil {
+		errs = append(errs, err)
+	}
 	switch mode := strings.ToLower(get("STRIPE_MODE")); mode {
 	case "":
 		// Test payments must never issue real licenses in production, and
@@ -462,4 +474,31 @@ func lowerAll(list []string) []string {
 		list[i] = strings.ToLower(list[i])
 	}
 	return list
+}
+
+// readTax reads the seller's country and the tax policy.
+func (v *Vendor) readTax(country, inclusive, rates string) error {
+	if country != "" {
+		c, err := models.NormalizeCountry(country, "LICENSEFLOW_VENDOR_COUNTRY")
+		if err != nil {
+			return fmt.Errorf("LICENSEFLOW_VENDOR_COUNTRY=%q must be an ISO 3166 country code such as DE", country)
+		}
+		v.Country = c
+	}
+	table, err := models.ParseTaxRates(rates)
+	if err != nil {
+		return fmt.Errorf("LICENSEFLOW_TAX_RATES: %w", err)
+	}
+	v.Tax = models.TaxPolicy{SellerCountry: v.Country, Rates: table}
+	switch strings.ToLower(inclusive) {
+	case "", "false", "0", "no":
+	case "true", "1", "yes":
+		v.Tax.PricesIncludeTax = true
+	default:
+		return fmt.Errorf("LICENSEFLOW_PRICES_INCLUDE_TAX=%q must be true or false", inclusive)
+	}
+	if err := v.Tax.Check(); err != nil {
+		return fmt.Errorf("LICENSEFLOW_VENDOR_COUNTRY: %w", err)
+	}
+	return nil
 }
