@@ -15,8 +15,9 @@ const (
 	// MasterLicenseID is the one master license's id: the primary key
 	// makes a second one impossible, however many processes start at once.
 	MasterLicenseID = "lic_master"
-	// MasterOrderID fills the license's order id, which no order has.
-	MasterOrderID = "master"
+	// MasterOrderID fills the license's order id: no order has it, and no
+	// CRM can give it (an order id starts with a letter or digit).
+	MasterOrderID = "#master"
 	// MasterTierKey names no tier: the master license is entitled to every
 	// product, whatever the catalog says.
 	MasterTierKey = "master"

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -32,8 +33,15 @@ func (s *Store) EnsureMasterLicense(ctx context.Context, now time.Time) (string,
 		digest := models.MasterKeyDigest(key)
 		l.KeyDigest, l.Revision = &digest, 1
 		res := tx.db.Omit("Customer").Clauses(clause.OnConflict{DoNothing: true}).Create(&l)
-		if res.Error != nil || res.RowsAffected == 0 {
+		if res.Error != nil {
 			return res.Error
+		}
+		if res.RowsAffected == 0 { // another start created it, unless a row took its order id
+			var n int64
+			if err := tx.db.Model(&models.License{}).Where("id = ? AND type = ?", l.ID, models.TypeMaster).Count(&n).Error; err != nil || n == 1 {
+				return err
+			}
+			return fmt.Errorf("the master license cannot be created: license id %s or order id %s is taken by another license", l.ID, l.OrderID)
 		}
 		created = true
 		return appendLedger(tx.db, []models.LicenseEvent{{LicenseID: l.ID, Revision: 1, At: now, Actor: models.LedgerSystemActor,
