@@ -298,6 +298,10 @@ func (s *server) getLicense(c *gin.Context) {
 		return
 	}
 	v := s.licenseView(c, l, ents)
+	if l.IsMaster() { // no workflow: nothing to ask
+		c.JSON(http.StatusOK, v)
+		return
+	}
 	if st, err := s.Lifecycle.QueryLicense(c.Request.Context(), l.WorkflowID); err != nil {
 		// The cause (hosts, ports, Temporal's own words) goes to the log,
 		// not to every reader of the license.
@@ -355,6 +359,10 @@ func (s *server) patchLicense(c *gin.Context) {
 		return []line{{"reason", req.Reason, models.MaxReasonLength}, {"payment_ref", req.PaymentRef, models.MaxPaymentRefLength}}
 	})
 	if !ok {
+		return
+	}
+	if err := models.CheckNotMaster(l, "changed"); err != nil {
+		httpx.Fail(c, err)
 		return
 	}
 	if req.Domains != nil {
@@ -532,6 +540,20 @@ func (s *server) licenseAction(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if l.IsMaster() {
+		if action != models.ActionRevoke { // no workflow to suspend, renew or reinstate
+			httpx.Fail(c, models.CheckNotMaster(l, verbs[action]))
+			return
+		}
+		// Revoking the master license would leave the vendor without
+		// access (seed 001): it issues a new key instead.
+		if !httpx.Token(c).Allows(models.ScopeAdmin) {
+			httpx.Fail(c, httpx.NewError(http.StatusForbidden, "insufficient_scope", "", "rotating the master license's key needs the admin scope"))
+			return
+		}
+		s.answerRotation(c, l.ID, req.Reason)
+		return
+	}
 	requestID := c.GetHeader(httpx.IdempotencyHeader)
 	switch action {
 	case models.ActionRenew:
@@ -614,4 +636,37 @@ func checkLines(lines ...line) error {
 		}
 	}
 	return nil
+}
+
+// verbs name actions in a sentence: "the master license cannot be suspended".
+var verbs = map[models.Action]string{models.ActionRenew: "renewed", models.ActionSuspend: "suspended", models.ActionReinstate: "reinstated"}
+
+// rotateKey issues the master license a new key at once (POST
+// …/rotate-key). Any other license keeps its DLID for life: 409.
+func (s *server) rotateKey(c *gin.Context) {
+	var req ActionRequest
+	if _, ok := s.licenseChange(c, httpx.DecodeOptional, &req, func() []line {
+		return []line{{"reason", req.Reason, models.MaxReasonLength}}
+	}); !ok {
+		return
+	}
+	s.answerRotation(c, c.Param("id"), req.Reason)
+}
+
+// answerRotation rotates the master key and answers with the license and
+// its new key, shown this once; the ledger keeps both keys masked.
+func (s *server) answerRotation(c *gin.Context, id, reason string) {
+	key, _, err := s.Store.RotateMasterKey(c.Request.Context(), id, models.ActorFrom(c.Request.Context()), strings.TrimSpace(reason), s.Now())
+	if err != nil {
+		httpx.Fail(c, err)
+		return
+	}
+	l, ents, ok := s.loadLicenseByID(c, id)
+	if !ok {
+		return
+	}
+	v := s.licenseView(c, l, ents)
+	v.DLID, v.DLIDMasked = key, models.MaskDLID(key)
+	httpx.Sensitive(c, "the master license's new key "+v.DLIDMasked) // never kept for an idempotent replay
+	c.JSON(http.StatusOK, v)
 }

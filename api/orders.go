@@ -292,6 +292,10 @@ func (s *server) renewalLink(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if err := models.CheckNotMaster(l, "renewed"); err != nil {
+		httpx.Fail(c, err)
+		return
+	}
 	link, err := s.Renewals.Link(c.Request.Context(), l, req.Months)
 	if err != nil {
 		httpx.Fail(c, err)

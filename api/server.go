@@ -63,6 +63,7 @@ func Mount(r gin.IRouter, d Deps) {
 	licensing.GET("/:id/invoices", read, s.licenseInvoices)
 	licensing.GET("/:id/orders", read, s.licenseOrders)
 	licensing.POST("/:id/renewal-link", write, idempotent, s.renewalLink)
+	licensing.POST("/:id/rotate-key", scope(models.ScopeAdmin), idempotent, s.rotateKey)
 	licensing.GET("/:id/usage", read, s.licenseUsage)
 	licensing.GET("/:id/activations", read, s.licenseActivations)
 	licensing.GET("/:id/events", read, s.licenseEvents)

@@ -93,6 +93,9 @@ func reportKeySharing(st *store.Store, flows lifecycle.Client, o KeySharing, rep
 			if err != nil {
 				return out, err
 			}
+			if l.IsMaster() { // the vendor's own key, on as many sites as it likes; it has no workflow
+				continue
+			}
 			if err := flows.SignalLicense(ctx, l, &notice); err != nil {
 				return out, err
 			}

@@ -46,8 +46,11 @@ const (
 // License is a customer's right to use a tier's products, identified towards
 // installed sites by its DLID, which never changes for the license's life.
 type License struct {
-	ID         string   `gorm:"primaryKey;size:64" json:"id"`
-	DLID       *string  `gorm:"column:dlid;size:32;uniqueIndex" json:"-"`
+	ID   string  `gorm:"primaryKey;size:64" json:"id"`
+	DLID *string `gorm:"column:dlid;size:32;uniqueIndex" json:"-"`
+	// KeyDigest is the master license's key as stored (MasterKeyDigest):
+	// its DLID column stays empty, so the key is nowhere in clear.
+	KeyDigest  *string  `gorm:"size:64;uniqueIndex:ux_licenses_key_digest,where:key_digest IS NOT NULL" json:"-"`
 	CustomerID string   `gorm:"size:64;not null;index" json:"customer_id"`
 	Customer   Customer `gorm:"foreignKey:CustomerID" json:"-"`
 	TierKey    string   `gorm:"size:64;not null;index" json:"tier"`

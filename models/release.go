@@ -3,7 +3,6 @@ package models
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,7 +104,7 @@ var semverPattern = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*
 func OnChannels(releases []Release, channels []string) []Release {
 	var out []Release
 	for _, r := range releases {
-		if slices.Contains(channels, r.Channel) {
+		if GrantsChannel(channels, r.Channel) {
 			out = append(out, r)
 		}
 	}

@@ -60,6 +60,8 @@ var Operations = []Operation{
 		Answers: answers(http.StatusOK, httpx.Page[api.CreditNoteView]{})},
 	{Method: http.MethodGet, Path: "/api/v1/licensing/licenses/{id}/orders", Summary: "The license's orders with their Stripe ids", Auth: Token, Scopes: read,
 		Answers: answers(http.StatusOK, httpx.Page[api.OrderView]{})},
+	{Method: http.MethodPost, Path: "/api/v1/licensing/licenses/{id}/rotate-key", Idempotent: true, Summary: "Give the master license a new key at once (shown once in dlid); the old key stops working",
+		Auth: Token, Scopes: admin, Body: api.ActionRequest{}, Required: none, Answers: answers(http.StatusOK, api.LicenseView{})},
 	{Method: http.MethodPost, Path: "/api/v1/licensing/licenses/{id}/renewal-link", Idempotent: true, Summary: "A Stripe Checkout link renewing the license, or a pending CRM order",
 		Auth: Token, Scopes: write, Body: api.RenewalLinkRequest{}, Required: none, Answers: answers(http.StatusCreated, payments.RenewalLink{})},
 	{Method: http.MethodGet, Path: "/api/v1/licensing/licenses/{id}/usage", Summary: "Validations, activations, feeds and downloads by day",

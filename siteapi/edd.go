@@ -278,7 +278,7 @@ func (s *server) eddVersion(c *gin.Context, r eddRequest) (EDDVersion, bool) {
 	v.NewVersion, v.LastUpdated = newest.Version, newest.PublishedAt.UTC().Format(time.DateTime)
 	v.Tested, v.Requires, v.RequiresPHP = newest.Tested, newest.Requires, newest.PHPMinimum
 	v.Sections = phpArray("description", "<p>"+html.EscapeString(product.Name)+"</p>", "changelog", changelog(offered))
-	if slices.Contains(channels, newest.Channel) {
+	if models.GrantsChannel(channels, newest.Channel) {
 		v.Package = fmt.Sprintf("%s/downloads/%s/%s", s.PublicURL, url.PathEscape(product.Code), url.PathEscape(newest.Version))
 		if key := strings.ToLower(strings.TrimSpace(r.license)); key != "" && d.Valid {
 			v.Package += "?dlid=" + url.QueryEscape(key)

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -296,7 +295,7 @@ func (s *server) download(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if !slices.Contains(channels, r.Channel) {
+	if !models.GrantsChannel(channels, r.Channel) {
 		httpx.Fail(c, downloadRefused(c, product, r, d))
 		return
 	}

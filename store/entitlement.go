@@ -56,6 +56,9 @@ func (s *Store) setEntitlements(ctx context.Context, licenseID, tierKey string) 
 
 // GetEntitlements lists a license's entitlements ordered by repo.
 func (s *Store) GetEntitlements(ctx context.Context, licenseID string) ([]models.Entitlement, error) {
+	if licenseID == models.MasterLicenseID {
+		return masterEntitlements(s.with(ctx), licenseID)
+	}
 	var out []models.Entitlement
 	return out, s.with(ctx).Where("license_id = ?", licenseID).Order("repo").Find(&out).Error
 }
@@ -63,6 +66,10 @@ func (s *Store) GetEntitlements(ctx context.Context, licenseID string) ([]models
 // HasEntitlement answers with one lookup on the (license, repo) unique index.
 func (s *Store) HasEntitlement(ctx context.Context, licenseID, repo string) (bool, error) {
 	var n int64
+	if licenseID == models.MasterLicenseID {
+		err := s.with(ctx).Model(&models.Product{}).Where("repo = ?", repo).Limit(1).Count(&n).Error
+		return n > 0, err
+	}
 	err := s.with(ctx).Model(&models.Entitlement{}).Where("license_id = ? AND repo = ?", licenseID, repo).Limit(1).Count(&n).Error
 	return n > 0, err
 }

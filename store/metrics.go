@@ -59,7 +59,7 @@ func (s *Store) SalesMetrics(ctx context.Context, from, to, now time.Time) ([]mo
 
 	var lapsed []models.License
 	if err := s.with(ctx).Where("(status = ? AND grace_until >= ? AND grace_until < ? AND grace_until <= ?) OR (status = ? AND updated_at >= ? AND updated_at < ?)",
-		models.StatusExpired, start, end, now, models.StatusRevoked, start, end).Find(&lapsed).Error; err != nil {
+		models.StatusExpired, start, end, now, models.StatusRevoked, start, end).Where("type <> ?", models.TypeMaster).Find(&lapsed).Error; err != nil {
 		return nil, nil, err
 	}
 	for _, l := range lapsed {
@@ -86,13 +86,15 @@ func (s *Store) SalesMetrics(ctx context.Context, from, to, now time.Time) ([]mo
 }
 
 // LicensesByStatus counts licenses per status in one grouped query (the
-// licenses-by-status gauge of /metrics).
+// licenses-by-status gauge of /metrics); the master license is no sale and
+// is not counted.
 func (s *Store) LicensesByStatus(ctx context.Context) (map[models.LicenseStatus]int, error) {
 	var rows []struct {
 		Status models.LicenseStatus
 		N      int
 	}
-	if err := s.with(ctx).Model(&models.License{}).Select("status, count(*) AS n").Group("status").Scan(&rows).Error; err != nil {
+	if err := s.with(ctx).Model(&models.License{}).Select("status, count(*) AS n").Where("type <> ?", models.TypeMaster).
+		Group("status").Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make(map[models.LicenseStatus]int, len(rows))

@@ -22,7 +22,7 @@ import (
 // (siteLicenseQuery) scanned without reflection, not three gorm reads.
 func (s *Store) LookupSiteLicense(ctx context.Context, dlid string) (models.SiteLicense, error) {
 	out := models.SiteLicense{LastSeen: map[string]time.Time{}}
-	rows, err := s.reading(ctx).Raw(siteLicenseQuery, dlid, models.ActivationActive).Rows()
+	rows, err := s.reading(ctx).Raw(siteLicenseQuery, dlid, models.MasterKeyDigest(dlid), models.SourceMaster, models.TypeMaster, models.ActivationActive).Rows()
 	if err != nil {
 		return out, err
 	}
@@ -78,14 +78,17 @@ const (
 
 // siteLicenseQuery reads a license (by DLID), its entitlements and its
 // active domains in one statement: one round trip, each part an index
-// lookup. Every row has the license's columns; entitlement and activation
-// rows carry their values in columns of the same type, so both databases
-// give each column one type:
+// lookup. The master license is found by its key's digest instead (a
+// partial index holding its one row) and is entitled to every product in
+// the catalog, read at once: a product added after it is included. Every
+// row has the license's columns; entitlement and activation rows carry
+// their values in columns of the same type, so both databases give each
+// column one type:
 //
 //	entitlement: id=repo, customer_id=license_id, tier_key=product_code, name=source, revision=id
 //	activation:  id=domain, auto_renew=staging, updated_at=last_seen
 const siteLicenseQuery = `
-WITH l AS (SELECT * FROM licenses WHERE dlid = ?)
+WITH l AS (SELECT * FROM licenses WHERE dlid = ? UNION ALL SELECT * FROM licenses WHERE key_digest = ?)
 SELECT 0 AS kind, id, customer_id, tier_key, name, status, type, starts_at, expires_at, grace_until, max_domains, channels,
        order_id, workflow_id, stripe_customer_id, stripe_subscription_id, auto_renew, revision, created_at, updated_at
   FROM l
@@ -93,6 +96,10 @@ UNION ALL
 SELECT 1, e.repo, e.license_id, e.product_code, e.source, l.status, l.type, NULL, NULL, NULL, 0, l.channels,
        '', '', '', '', l.auto_renew, e.id, l.created_at, l.updated_at
   FROM l JOIN entitlements e ON e.license_id = l.id
+UNION ALL
+SELECT 1, p.repo, l.id, p.code, ?, l.status, l.type, NULL, NULL, NULL, 0, l.channels,
+       '', '', '', '', l.auto_renew, 0, l.created_at, l.updated_at
+  FROM l JOIN products p ON l.type = ?
 UNION ALL
 SELECT 2, a.domain, a.license_id, '', '', l.status, l.type, NULL, NULL, NULL, 0, l.channels,
        '', '', '', '', a.staging, 0, a.first_seen, a.last_seen

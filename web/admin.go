@@ -177,13 +177,20 @@ func (s *server) adminDashboard(c *gin.Context) {
 		s.webFail(c, "admin", err)
 		return
 	}
+	var master *models.License
+	if l, err := s.Store.GetLicense(ctx, models.MasterLicenseID); err == nil {
+		master = &l
+	} else if !errors.Is(err, models.ErrNotFound) {
+		s.webFail(c, "admin", err)
+		return
+	}
 	totals := models.MonthMetrics{Revenue: map[string]int64{}}
 	for _, m := range months {
 		totals.New, totals.Renewed, totals.Churned = totals.New+m.New, totals.Renewed+m.Renewed, totals.Churned+m.Churned
 	}
 	s.adminPage(c, sess, http.StatusOK, "Dashboard", "admin-dashboard", gin.H{
 		"Months": months, "Chart": salesChart(months), "Tiers": tiers, "Totals": totals, "Expiring": expiring.Licenses,
-		"Attention": s.Lifecycle.NeedingAttention(ctx), "FailedEmails": failedEmails,
+		"Attention": s.Lifecycle.NeedingAttention(ctx), "FailedEmails": failedEmails, "Master": master,
 	})
 }
 
@@ -300,6 +307,11 @@ func (s *server) adminAction(c *gin.Context) {
 	l, err := s.Store.GetLicense(ctx, c.Param("id"))
 	if err != nil {
 		s.webFail(c, "admin", err)
+		return
+	}
+	if l.IsMaster() { // no workflow; its key rotates through the API, which shows the new key once
+		s.redirectToLicense(c, l.ID, "Not done: the master license never expires and has no lifecycle; "+
+			"to replace its key, POST /api/v1/licensing/licenses/"+l.ID+"/rotate-key with an admin token.")
 		return
 	}
 	reason := strings.TrimSpace(c.PostForm("reason"))

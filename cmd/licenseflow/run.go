@@ -183,6 +183,19 @@ func bootstrapAdminToken(ctx context.Context, cfg config.Config, store *store.St
 	return nil
 }
 
+// bootstrapMasterLicense creates the master license at first start (seed
+// 001) and prints its key once, as the admin token is printed: the key is
+// stored as a digest only and is never logged.
+func bootstrapMasterLicense(ctx context.Context, store *store.Store, log *slog.Logger) error {
+	key, err := store.EnsureMasterLicense(ctx, time.Now())
+	if err != nil || key == "" {
+		return err
+	}
+	fmt.Fprintf(os.Stdout, "\n  Master license key (shown once, keep it; it opens every product on every channel):\n\n    %s\n\n", key)
+	log.Info("created the master license (its key is printed above)", "license", models.MasterLicenseID, "dlid", models.MaskDLID(key))
+	return nil
+}
+
 func newRouter(cfg config.Config, store *store.Store, keys *sealing.Keyring, c client.Client, recorder *usage.Recorder, lastSeen *usage.LastSeen, cacheTTL time.Duration, hooks app.Webhooks, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	deps := app.Deps{
@@ -325,6 +338,9 @@ func runRoles(ctx context.Context, cfg config.Config, log *slog.Logger, r roles)
 		if err := bootstrapAdminToken(ctx, cfg, store, log); err != nil {
 			return err
 		}
+		if err := bootstrapMasterLicense(ctx, store, log); err != nil {
+			return err
+		}
 	}
 	if err := prepareNamespace(ctx, c, cfg.Temporal.Namespace, r.namespace, log); err != nil {
 		return err
@@ -428,7 +444,10 @@ func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 		return err
 	}
 	log.Info("migrations applied")
-	return bootstrapAdminToken(ctx, cfg, store, log)
+	if err := bootstrapAdminToken(ctx, cfg, store, log); err != nil {
+		return err
+	}
+	return bootstrapMasterLicense(ctx, store, log)
 }
 
 // seller is who invoices and credit notes name as the issuer.

@@ -83,6 +83,9 @@ type Options struct {
 	// WithoutWebhookWakeups leaves dispatchers to the overdue check, as if every
 	// wake-up after a commit were lost.
 	WithoutWebhookWakeups bool
+	// MasterLicense creates the master license as a first start does
+	// (Stack.MasterKey holds its key).
+	MasterLicense bool
 }
 
 // TestWebhookPolicy retries quickly, so tests see retries and give-ups
@@ -112,6 +115,9 @@ type Stack struct {
 	Metrics *metrics.Metrics
 	// OpenAPI checks the API's answers against its OpenAPI document.
 	OpenAPI *openapicheck.Checker
+	// MasterKey is the master license's key as first start shows it
+	// (Options.MasterLicense only).
+	MasterKey string
 
 	embedded *embeddedServer // Options.Embedded only
 }
@@ -186,6 +192,12 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	if _, err := store.EnsureToken(ctx, "integration-admin", AdminToken, models.StringList{"admin"}); err != nil {
 		t.Fatal(err)
 	}
+	var masterKey string
+	if opts.MasterLicense {
+		if masterKey, err = store.EnsureMasterLicense(ctx, time.Now()); err != nil || masterKey == "" {
+			t.Fatalf("create the master license: key shown %t, %v", masterKey != "", err)
+		}
+	}
 	if opts.UpdateTimeout == 0 {
 		opts.UpdateTimeout = 10 * time.Second
 	}
@@ -223,7 +235,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 	}
 	t.Cleanup(app.WatchOverdueWebhooks(store, c, hooks.Policy, opts.OverdueWebhooks, nil).Close)
 	return &Stack{t: t, Store: store, Server: ts, Temporal: c, Worker: w, Acts: acts, API: srv, Token: AdminToken, Keys: keys,
-		Metrics: m, OpenAPI: checker, embedded: embedded, Webhooks: hooks}
+		Metrics: m, OpenAPI: checker, embedded: embedded, Webhooks: hooks, MasterKey: masterKey}
 }
 
 // webhookPolicy fills the zero fields of p from TestWebhookPolicy.
