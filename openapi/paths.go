@@ -117,7 +117,7 @@ var Operations = []Operation{
 	// API tokens.
 	{Method: http.MethodGet, Path: "/api/v1/tokens", Summary: "List API tokens", Auth: Token, Scopes: admin, Answers: answers(http.StatusOK, httpx.Page[api.TokenView]{})},
 	{Method: http.MethodPost, Path: "/api/v1/tokens", Idempotent: true, Summary: "Create an API token (its secret is shown once)", Auth: Token, Scopes: admin,
-		Body: api.TokenRequest{}, Required: []string{"name"}, Answers: answers(http.StatusCreated, api.TokenCreated{})},
+		Body: api.TokenRequest{}, Required: []string{"name", "scopes"}, Answers: answers(http.StatusCreated, api.TokenCreated{})},
 	{Method: http.MethodDelete, Path: "/api/v1/tokens/{id}", Summary: "Revoke an API token", Auth: Token, Scopes: admin, Answers: answers(http.StatusNoContent, nil)},
 
 	// Webhooks to the vendor's CRM.
