@@ -40,8 +40,6 @@ const (
 	// PermWebhooks lists and changes webhook endpoints (they say where
 	// licenseflow sends customer data).
 	PermWebhooks Permission = "webhooks"
-	// PermCodec decodes workflow payloads for the Temporal Web UI.
-	PermCodec Permission = "codec"
 )
 
 // roleGrants is the one table of who may do what; an owner may do all.

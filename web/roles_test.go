@@ -335,3 +335,17 @@ func TestSupportSeesNoOwnerButtons(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyTheReleaseFormTakesAMultipartBody: the form checks (one line of
+// text, 64 KiB) read urlencoded bodies; a multipart body posted to any
+// other form is refused before its handler reads it.
+func TestOnlyTheReleaseFormTakesAMultipartBody(t *testing.T) {
+	st := testsupport.SQLite(t)
+	flows := &lifecyclefake.Fake{}
+	site := rolesDashboard(t, st, flows, []string{ownerEmail}, nil)
+	b := browserOn(t, site)
+	signInByLink(b, st, ownerEmail)
+	resp := b.upload("/admin/licenses/lic_x/action", url.Values{"csrf": {b.csrf("/admin")}, "action": {"suspend"}, "reason": {"a\x00b"}}, "x.zip", "PK")
+	assert.Equal(t, http.StatusUnsupportedMediaType, resp.StatusCode)
+	assert.Empty(t, flows.Updates())
+}
