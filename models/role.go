@@ -40,6 +40,9 @@ const (
 	// PermWebhooks lists and changes webhook endpoints (they say where
 	// licenseflow sends customer data).
 	PermWebhooks Permission = "webhooks"
+	// PermSignInEmails reads sign-in emails in the outbox: without SMTP
+	// their links work for 15 minutes, an owner's included.
+	PermSignInEmails Permission = "sign_in_emails"
 )
 
 // roleGrants is the one table of who may do what; an owner may do all.

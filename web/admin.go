@@ -419,6 +419,10 @@ func (s *server) adminEmail(c *gin.Context) {
 		s.webFail(c, "admin", err)
 		return
 	}
+	if msg.Template == models.SignInTemplate && !sess.Role.Can(models.PermSignInEmails) {
+		s.forbidden(c, sess) // its link could sign the reader in as an owner
+		return
+	}
 	s.adminPage(c, sess, http.StatusOK, msg.Subject, "admin-email", msg)
 }
 

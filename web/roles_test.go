@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -348,4 +349,25 @@ func TestOnlyTheReleaseFormTakesAMultipartBody(t *testing.T) {
 	resp := b.upload("/admin/licenses/lic_x/action", url.Values{"csrf": {b.csrf("/admin")}, "action": {"suspend"}, "reason": {"a\x00b"}}, "x.zip", "PK")
 	assert.Equal(t, http.StatusUnsupportedMediaType, resp.StatusCode)
 	assert.Empty(t, flows.Updates())
+}
+
+// TestSupportCannotReadSignInLinksInTheOutbox: without SMTP the outbox is
+// the mailbox, and an owner's sign-in email there holds a live link; a
+// support operator who opened it would sign in as the owner.
+func TestSupportCannotReadSignInLinksInTheOutbox(t *testing.T) {
+	st := testsupport.SQLite(t)
+	msg, err := st.EnqueueEmail(context.Background(), models.EmailMessage{IdempotencyKey: "signin/owner", To: ownerEmail,
+		Template: models.SignInTemplate, Subject: "Sign in", TextBody: "https://licenses.example/admin/auth?token=secret-link"})
+	require.NoError(t, err)
+	site := rolesDashboard(t, st, &lifecyclefake.Fake{}, []string{ownerEmail}, []string{supportEmail})
+	support, owner := browserOn(t, site), browserOn(t, site)
+	signInByLink(support, st, supportEmail)
+	signInByLink(owner, st, ownerEmail)
+	path := "/admin/outbox/" + strconv.FormatUint(uint64(msg.ID), 10)
+	status, page := support.get(path)
+	assert.Equal(t, http.StatusForbidden, status)
+	assert.NotContains(t, page, "secret-link")
+	status, page = owner.get(path)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, page, "secret-link")
 }
