@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/backoffice"
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 )
@@ -45,20 +45,6 @@ type CreateLicenseRequest struct {
 	VATID   string `json:"vat_id"`
 }
 
-var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
-
-// orderID checks a caller's order id, or makes one up when there is none.
-func orderID(raw string) (string, error) {
-	id := strings.TrimSpace(raw)
-	if id == "" {
-		return models.NewOrderID(), nil
-	}
-	if !orderIDPattern.MatchString(id) {
-		return "", httpx.Invalid("invalid_order_id", "order_id", "order_id must be 1-128 letters, digits or . _ : / -, starting with a letter or digit")
-	}
-	return id, nil
-}
-
 // createLicense records the paid order and starts the license's workflow.
 // 202: a new license is being issued; 200: this order was already recorded
 // (the same license is returned, nothing new is issued).
@@ -69,126 +55,10 @@ func (s *server) createLicense(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	p, err := s.purchaseFrom(c, req)
+	p, err := s.office().Purchase(ctx, backoffice.LicenseRequest(req))
 	if err != nil {
 		httpx.Fail(c, err)
 		return
-	}
-	order, license, created, err := s.Store.RecordPurchase(ctx, p)
-	if err != nil {
-		httpx.Fail(c, err)
-		return
-	}
-	if err := s.Lifecycle.StartLicense(ctx, license, order, p.Tier, req.CustomerName); err != nil {
-		httpx.Logger(c).Error("starting license workflow failed", "license", license.ID, "error", err)
-		// The order is recorded; retrying with the same order_id starts the workflow.
-		httpx.Fail(c, httpx.NewError(http.StatusServiceUnavailable, "temporal_unavailable", "",
-			fmt.Sprintf("order %s is recorded but the workflow service is unreachable; retry the same request (same order_id) to finish", order.ID)))
-		return
-	}
-	status := http.StatusAccepted
-	if !created {
-		status = http.StatusOK
-		if license, err = s.Store.GetLicense(ctx, license.ID); err != nil {
-			httpx.Fail(c, err)
-			return
-		}
-	}
-	c.Header("Location", "/api/v1/licensing/licenses/"+license.ID)
-	c.JSON(status, s.licenseView(c, license, nil))
-}
-
-func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.Purchase, error) {
-	email, err := models.NormalizeEmail(req.UserEmail, "user_email")
-	if err != nil {
-		return models.Purchase{}, err
-	}
-	if err := checkLines(
-		line{"customer_name", req.CustomerName, models.MaxNameLength},
-		line{"company", req.Company, models.MaxNameLength},
-		line{"payment_ref", req.PaymentRef, models.MaxPaymentRefLength},
-	); err != nil {
-		return models.Purchase{}, err
-	}
-	if err := models.CheckLicenseName(strings.TrimSpace(req.Name)); err != nil {
-		return models.Purchase{}, err
-	}
-	country, vatID, err := models.TaxIdentity(req.Country, req.VATID, "country", "vat_id")
-	if err != nil {
-		return models.Purchase{}, err
-	}
-	tier, err := s.sellableTier(c.Request.Context(), req.Tier)
-	if err != nil {
-		return models.Purchase{}, err
-	}
-	p := models.Purchase{Country: country, VATID: vatID,
-		OrderID: strings.TrimSpace(req.OrderID), Email: email, CustomerName: strings.TrimSpace(req.CustomerName),
-		Company: strings.TrimSpace(req.Company), LicenseName: strings.TrimSpace(req.Name), Tier: tier, MaxDomains: tier.MaxDomains, Type: models.TypeCommercial,
-		Currency: tier.Currency, PaymentRef: strings.TrimSpace(req.PaymentRef), PaidAt: s.Now(),
-	}
-	if req.MaxDomains != nil {
-		if *req.MaxDomains < 1 || *req.MaxDomains > models.MaxDomainsLimit {
-			return p, httpx.Invalid("invalid_max_domains", "max_domains", fmt.Sprintf("max_domains must be between 1 and %d", models.MaxDomainsLimit))
-		}
-		p.MaxDomains = *req.MaxDomains
-	}
-	months, lifetime := tier.Months()
-	if req.ExpiresMonths != nil {
-		if lifetime {
-			return p, httpx.Invalid("lifetime_tier", "expires_months", fmt.Sprintf("tier %q is a lifetime tier; omit expires_months", tier.Key))
-		}
-		if *req.ExpiresMonths < 1 || *req.ExpiresMonths > models.MaxTermMonths {
-			return p, httpx.Invalid("invalid_expires_months", "expires_months", fmt.Sprintf("expires_months must be between 1 and %d", models.MaxTermMonths))
-		}
-		months = *req.ExpiresMonths
-	}
-	if req.ExpiresAt != nil {
-		switch {
-		case lifetime:
-			return p, httpx.Invalid("lifetime_tier", "expires_at", fmt.Sprintf("tier %q is a lifetime tier; omit expires_at", tier.Key))
-		case req.ExpiresMonths != nil:
-			return p, httpx.Invalid("ambiguous_term", "expires_at", "give either expires_months or expires_at, not both")
-		}
-		at, err := parseExpiresAt(*req.ExpiresAt)
-		if err != nil {
-			return p, err
-		}
-		if err := models.CheckExplicitExpiry(at, s.Now()); err != nil {
-			return p, err
-		}
-		at = models.Instant(at)
-		p.ExpiresAt, months = &at, models.MonthsUntil(s.Now(), at)
-	}
-	p.Months, p.Lifetime = months, lifetime
-	if p.Domains, err = models.NormalizeDomainList(req.Domains, p.MaxDomains, "domains"); err != nil {
-		return p, err
-	}
-	p.AmountCents = tier.PriceFor(months)
-	if req.AmountCents != nil {
-		if *req.AmountCents < 0 {
-			return p, httpx.Invalid("invalid_amount", "amount_cents", "amount_cents cannot be negative")
-		}
-		p.AmountCents = *req.AmountCents
-	}
-	if req.Currency != "" {
-		if p.Currency, err = models.NormalizeCurrency(req.Currency, "currency"); err != nil {
-			return p, err
-		}
-	}
-	switch models.LicenseType(req.Type) {
-	case "":
-	case models.TypeCommercial, models.TypeTrial, models.TypeCustom:
-		p.Type = models.LicenseType(req.Type)
-	default:
-		return p, httpx.Invalid("invalid_type", "type", "type must be commercial, trial or custom")
-	}
-	if p.Type == models.TypeTrial {
-		if err := trialTerm(&p, req, s.Now()); err != nil {
-			return p, err
-		}
-	}
-	if p.OrderID, err = orderID(req.OrderID); err != nil {
-		return p, err
 	}
 	if req.OrderID == "" && c.GetHeader(httpx.IdempotencyHeader) != "" {
 		// A retry after an outage carries the same key: it must find the
@@ -196,46 +66,34 @@ func (s *server) purchaseFrom(c *gin.Context, req CreateLicenseRequest) (models.
 		sum := sha256.Sum256([]byte(fmt.Sprintf("%d %s", httpx.Token(c).ID, c.GetHeader(httpx.IdempotencyHeader))))
 		p.OrderID = "idem_" + hex.EncodeToString(sum[:10])
 	}
-	return p, nil
-}
-
-// trialTerm makes a purchase a free trial of its tier: the tier's trial
-// length, nothing to pay. A trial is not bought by the month or to a date,
-// and is never priced: the renewal that converts it is.
-func trialTerm(p *models.Purchase, req CreateLicenseRequest, now time.Time) error {
-	switch {
-	case p.Tier.TrialDays == 0:
-		return httpx.Invalid("trial_unavailable", "type", fmt.Sprintf("tier %q offers no trial (its trial_days is 0)", p.Tier.Key))
-	case req.ExpiresMonths != nil || req.ExpiresAt != nil:
-		return httpx.Invalid("trial_term", "type", fmt.Sprintf("a trial of tier %q lasts its %d trial days; omit expires_months and expires_at", p.Tier.Key, p.Tier.TrialDays))
-	case req.AmountCents != nil && *req.AmountCents != 0:
-		return httpx.Invalid("trial_is_free", "amount_cents", "a trial is free; omit amount_cents (the renewal that converts the trial is paid)")
-	}
-	ends := p.Tier.TrialEnds(now)
-	p.Months, p.Lifetime, p.ExpiresAt, p.AmountCents = 0, false, &ends, 0
-	return nil
-}
-
-// sellableTier finds an active tier; in a request body an unknown tier is a
-// 422 on the tier field, with the tiers that do exist.
-func (s *server) sellableTier(ctx context.Context, key string) (models.Tier, error) {
-	if strings.TrimSpace(key) == "" {
-		return models.Tier{}, httpx.Invalid("missing_tier", "tier", "tier is required, e.g. \"pos\"")
-	}
-	if err := models.CheckLine("tier", key, 64); err != nil {
-		return models.Tier{}, err
-	}
-	tier, err := s.Store.GetTier(ctx, key)
-	if p, ok := models.AsProblem(err); ok {
-		return tier, httpx.Invalid(p.Code, "tier", p.Message)
+	order, license, created, err := s.office().CreateLicense(ctx, p)
+	if errors.Is(err, backoffice.ErrWorkflowUnavailable) {
+		httpx.Logger(c).Error("starting license workflow failed", "license", license.ID, "error", err)
+		// The order is recorded; retrying with the same order_id starts the workflow.
+		httpx.Fail(c, httpx.NewError(http.StatusServiceUnavailable, "temporal_unavailable", "",
+			fmt.Sprintf("order %s is recorded but the workflow service is unreachable; retry the same request (same order_id) to finish", order.ID)))
+		return
 	}
 	if err != nil {
-		return tier, err
+		httpx.Fail(c, err)
+		return
 	}
-	if !tier.Active {
-		return tier, httpx.Invalid("tier_inactive", "tier", fmt.Sprintf("tier %q is no longer sold", tier.Key))
+	status := http.StatusAccepted
+	if !created {
+		status = http.StatusOK
 	}
-	return tier, nil
+	c.Header("Location", "/api/v1/licensing/licenses/"+license.ID)
+	c.JSON(status, s.licenseView(c, license, nil))
+}
+
+// office is the manual work the dashboard shares.
+func (s *server) office() backoffice.Office {
+	return backoffice.Office{Store: s.Store, Lifecycle: s.Lifecycle, ReleasesDir: s.ReleasesDir, Now: s.Now}
+}
+
+// sellableTier finds an active tier (see backoffice.Office.SellableTier).
+func (s *server) sellableTier(ctx context.Context, key string) (models.Tier, error) {
+	return s.office().SellableTier(ctx, key)
 }
 
 // listLicenses lists licenses from the database (never waits on workflows).
@@ -369,6 +227,9 @@ func (s *server) patchLicense(c *gin.Context) {
 		s.setDomains(c, l, req)
 		return
 	}
+	if !needsWrite(c, "changes other than domains") {
+		return
+	}
 	patch := models.PatchRequest{Reason: req.Reason, RequestID: c.GetHeader(httpx.IdempotencyHeader)}
 	if req.Name != nil {
 		name := strings.TrimSpace(*req.Name)
@@ -402,7 +263,7 @@ func (s *server) patchLicense(c *gin.Context) {
 		return
 	}
 	if req.ExpiresAt != nil { // a correction, not a renewal: nothing is paid or invoiced
-		at, err := parseExpiresAt(*req.ExpiresAt)
+		at, err := backoffice.ParseExpiresAt(*req.ExpiresAt)
 		if err != nil {
 			httpx.Fail(c, err)
 			return
@@ -445,14 +306,6 @@ func (s *server) setDomains(c *gin.Context, l models.License, req PatchLicenseRe
 	c.JSON(http.StatusOK, s.licenseView(c, l, ents))
 }
 
-func parseExpiresAt(raw string) (time.Time, error) {
-	at, err := time.Parse(time.RFC3339, raw)
-	if err != nil {
-		return at, httpx.Invalid("invalid_expires_at", "expires_at", "expires_at must be an RFC 3339 time such as 2027-01-31T00:00:00Z")
-	}
-	return at, nil
-}
-
 type renewalInput struct {
 	Months      *int
 	ExpiresAt   *string
@@ -472,7 +325,7 @@ func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) 
 		return nil, httpx.Invalid("ambiguous_renewal", "expires_at", "give either expires_months or expires_at, not both")
 	}
 	if in.ExpiresAt != nil {
-		at, err := parseExpiresAt(*in.ExpiresAt)
+		at, err := backoffice.ParseExpiresAt(*in.ExpiresAt)
 		if err != nil {
 			return nil, err
 		}
@@ -497,7 +350,7 @@ func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) 
 		}
 		amount = *in.AmountCents
 	}
-	id, err := orderID(in.OrderID)
+	id, err := backoffice.OrderID(in.OrderID)
 	if err != nil {
 		return nil, err
 	}
@@ -531,6 +384,9 @@ func (s *server) licenseAction(c *gin.Context) {
 	action := models.Action(c.Param("action"))
 	if !slices.Contains([]models.Action{models.ActionRenew, models.ActionSuspend, models.ActionReinstate, models.ActionRevoke}, action) {
 		httpx.Fail(c, httpx.NewError(http.StatusNotFound, "route_not_found", "", fmt.Sprintf("unknown action %q; use renew, suspend, reinstate or revoke", action)))
+		return
+	}
+	if action == models.ActionRevoke && !needsWrite(c, "revoking") {
 		return
 	}
 	var req ActionRequest
@@ -579,6 +435,17 @@ func (s *server) licenseAction(c *gin.Context) {
 	case models.ActionRevoke:
 		s.applyUpdate(c, l, &models.RevokeRequest{Reason: req.Reason, RequestID: requestID})
 	}
+}
+
+// needsWrite refuses what licenses:support alone does not allow (see
+// models.ScopeLicensesSupport); what says what was asked for.
+func needsWrite(c *gin.Context, what string) bool {
+	if tok := httpx.Token(c); !tok.Allows(models.ScopeLicensesWrite) {
+		httpx.Fail(c, httpx.NewError(http.StatusForbidden, "insufficient_scope", "",
+			fmt.Sprintf("token %q lacks the licenses:write scope that %s needs (licenses:support suspends, reinstates, renews and sets domains)", tok.Name, what)))
+		return false
+	}
+	return true
 }
 
 // applyUpdate sends the update and answers with the license as it now is:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/licenseflow/licenseflow/backoffice"
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
 )
@@ -61,7 +62,7 @@ func (s *server) createOrder(c *gin.Context) {
 }
 
 func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.NewOrder, error) {
-	id, err := orderID(req.ID)
+	id, err := backoffice.OrderID(req.ID)
 	if err != nil {
 		return models.NewOrder{}, err
 	}

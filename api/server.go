@@ -53,16 +53,20 @@ func Mount(r gin.IRouter, d Deps) {
 
 	v1 := r.Group("/api/v1", httpx.NoStore)
 	read, write := scope(models.ScopeLicensesRead), scope(models.ScopeLicensesWrite)
+	// care is the support role's share of writing: licenses:support may
+	// suspend, reinstate, renew and set domains; the handlers keep
+	// creating, revoking and other changes to licenses:write.
+	care := scope(models.ScopeLicensesWrite, models.ScopeLicensesSupport)
 	licensing := v1.Group("/licensing/licenses")
 	licensing.POST("", write, idempotent, s.createLicense)
 	licensing.GET("", read, s.listLicenses)
 	licensing.GET("/:id", read, s.getLicense)
-	licensing.PATCH("/:id", write, s.patchLicense)
-	licensing.POST("/:id/:action", write, idempotent, s.licenseAction)
+	licensing.PATCH("/:id", care, s.patchLicense)
+	licensing.POST("/:id/:action", care, idempotent, s.licenseAction)
 	licensing.GET("/:id/emails", read, s.licenseEmails)
 	licensing.GET("/:id/invoices", read, s.licenseInvoices)
 	licensing.GET("/:id/orders", read, s.licenseOrders)
-	licensing.POST("/:id/renewal-link", write, idempotent, s.renewalLink)
+	licensing.POST("/:id/renewal-link", care, idempotent, s.renewalLink)
 	licensing.POST("/:id/rotate-key", scope(models.ScopeAdmin), idempotent, s.rotateKey)
 	licensing.GET("/:id/usage", read, s.licenseUsage)
 	licensing.GET("/:id/activations", read, s.licenseActivations)

@@ -15,6 +15,9 @@ import (
 type TokenRequest struct {
 	Name   string   `json:"name"`
 	Scopes []string `json:"scopes"`
+	// Role gives the scopes of an operator role instead of scopes:
+	// "owner" (admin) or "support" (licenses:read, licenses:support).
+	Role string `json:"role"`
 }
 
 // TokenCreated shows a new token's secret, the only time it is shown.
@@ -33,7 +36,7 @@ func (s *server) createToken(c *gin.Context) {
 		httpx.Fail(c, err)
 		return
 	}
-	scopes, err := models.ParseScopes(req.Scopes)
+	scopes, err := tokenScopes(req)
 	if err != nil {
 		httpx.Fail(c, err)
 		return
@@ -67,4 +70,20 @@ func (s *server) revokeToken(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// tokenScopes are the scopes a token request asks for: its role's, or the
+// scopes it lists (one or the other).
+func tokenScopes(req TokenRequest) (models.StringList, error) {
+	if req.Role == "" {
+		return models.ParseScopes(req.Scopes)
+	}
+	if len(req.Scopes) > 0 {
+		return nil, httpx.Invalid("role_and_scopes", "role", "give either a role or scopes, not both")
+	}
+	role, err := models.ParseRole(req.Role)
+	if err != nil {
+		return nil, err
+	}
+	return role.Scopes(), nil
 }

@@ -62,8 +62,9 @@ type Deps struct {
 	// time (use 0 when another process writes licenses and no notices reach
 	// this one, i.e. SQLite shared by separate processes).
 	SiteCacheTTL time.Duration
-	// AdminEmails may sign in to the dashboard by magic link.
-	AdminEmails []string
+	// AdminEmails sign in to the dashboard by magic link as owners,
+	// SupportEmails as support operators.
+	AdminEmails, SupportEmails []string
 	// TrustedProxies may set X-Forwarded-For (client IPs for rate limits);
 	// empty trusts none.
 	TrustedProxies []string
@@ -127,7 +128,7 @@ func NewRouter(d Deps) *gin.Engine {
 		RenderCreditNote: creditNotes})
 	codec := codecHandler(payloadcodec.New(d.SecretKeys))
 	web.Mount(r, web.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, PublicURL: d.PublicURL,
-		AdminEmails: d.AdminEmails, WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets, Now: d.Now,
-		Codec: codec, CodecOrigins: d.CodecOrigins})
+		AdminEmails: d.AdminEmails, SupportEmails: d.SupportEmails, WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets, Now: d.Now,
+		Codec: codec, CodecOrigins: d.CodecOrigins, ReleasesDir: d.ReleasesDir})
 	return r
 }

@@ -23,13 +23,15 @@ type MagicLink struct {
 // Session is a signed-in browser; only a hash of the cookie value is stored.
 // It lives no longer than the credential that opened it: the magic link's
 // address (Email) or the API token (APITokenID) is checked again on every
-// request.
+// request. An operator's Role is recorded at sign-in and brought up to
+// date on every request (from the address lists or the token's scopes).
 type Session struct {
 	IDHash     string    `gorm:"primaryKey;size:64"`
 	Audience   Audience  `gorm:"size:16;not null;index:idx_sessions_credential"`
 	Email      string    `gorm:"size:320;not null;index:idx_sessions_credential"`
 	APITokenID *uint     `gorm:"index"`
 	CustomerID string    `gorm:"size:64;not null;index"`
+	Role       Role      `gorm:"size:16;not null;default:''"`
 	CSRFToken  string    `gorm:"size:64;not null"`
 	ExpiresAt  time.Time `gorm:"not null;index"`
 	CreatedAt  time.Time
@@ -40,6 +42,7 @@ type Session struct {
 type Credential struct {
 	Email      string
 	APITokenID uint // 0: signed in by magic link
+	Role       Role // an operator's; empty for customers
 }
 
 // Lifetimes of sign-in artefacts.

@@ -17,13 +17,17 @@ const (
 	ScopeOrdersWrite   Scope = "orders:write"
 	ScopeLicensesRead  Scope = "licenses:read"
 	ScopeLicensesWrite Scope = "licenses:write"
-	ScopeCatalogWrite  Scope = "catalog:write"
-	ScopeReleasesWrite Scope = "releases:write"
-	ScopeAdmin         Scope = "admin"
+	// ScopeLicensesSupport makes the support changes to a license
+	// (suspend, reinstate, renew, renewal links, domains) but neither
+	// creates nor revokes one, nor changes its tier, size or name.
+	ScopeLicensesSupport Scope = "licenses:support"
+	ScopeCatalogWrite    Scope = "catalog:write"
+	ScopeReleasesWrite   Scope = "releases:write"
+	ScopeAdmin           Scope = "admin"
 )
 
 // Scopes lists every scope, for validating token requests.
-var Scopes = []Scope{ScopeOrdersWrite, ScopeLicensesRead, ScopeLicensesWrite, ScopeCatalogWrite, ScopeReleasesWrite, ScopeAdmin}
+var Scopes = []Scope{ScopeOrdersWrite, ScopeLicensesRead, ScopeLicensesWrite, ScopeLicensesSupport, ScopeCatalogWrite, ScopeReleasesWrite, ScopeAdmin}
 
 // APIToken authenticates a machine caller (the CRM, an operator script).
 // Only a SHA-256 hash of the secret is stored.

@@ -87,7 +87,7 @@ func TestOpenAPIBodiesRequireWhatTheServerRequires(t *testing.T) {
 		{http.MethodPost, "/api/v1/products", "/api/v1/products", map[string]any{"code": "openapi-product", "repo": "OpenapiProduct",
 			"name": "OpenAPI product", "platform": "joomla", "requires_key": true, "domain_required": true},
 			[]string{"code", "repo", "name", "platform"}, http.StatusCreated},
-		{http.MethodPost, "/api/v1/tokens", "/api/v1/tokens", map[string]any{"name": "crm", "scopes": []string{"licenses:read"}},
+		{http.MethodPost, "/api/v1/tokens", "/api/v1/tokens", map[string]any{"name": "crm", "scopes": []string{"licenses:read"}, "role": ""},
 			[]string{"name", "scopes"}, http.StatusCreated},
 		{http.MethodPost, "/api/v1/licensing/licenses", "/api/v1/licensing/licenses", map[string]any{"user_email": "openapi@example.com",
 			"tier": "pos", "max_domains": 2, "expires_months": 12, "expires_at": nil, "order_id": "openapi-1", "customer_name": "Ann",

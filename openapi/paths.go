@@ -15,6 +15,7 @@ import (
 var (
 	read    = []string{string(models.ScopeLicensesRead)}
 	write   = []string{string(models.ScopeLicensesWrite)}
+	care    = []string{string(models.ScopeLicensesWrite), string(models.ScopeLicensesSupport)}
 	orders  = []string{string(models.ScopeOrdersWrite)}
 	catalog = []string{string(models.ScopeCatalogWrite)}
 	admin   = []string{string(models.ScopeAdmin)}
@@ -45,9 +46,9 @@ var Operations = []Operation{
 	{Method: http.MethodGet, Path: "/api/v1/licensing/licenses/{id}", Summary: "A license with its entitlements and its workflow's live state",
 		Auth: Token, Scopes: read, Answers: answers(http.StatusOK, api.LicenseView{})},
 	{Method: http.MethodPatch, Path: "/api/v1/licensing/licenses/{id}", Summary: "Change a license (renew, correct the expiry, tier, domains, status) all or nothing",
-		Auth: Token, Scopes: write, Body: api.PatchLicenseRequest{}, Required: none, Answers: answers(http.StatusOK, api.LicenseView{})},
+		Auth: Token, Scopes: care, Body: api.PatchLicenseRequest{}, Required: none, Answers: answers(http.StatusOK, api.LicenseView{})},
 	{Method: http.MethodPost, Path: "/api/v1/licensing/licenses/{id}/{action}", Idempotent: true, Summary: "Renew, suspend, reinstate or revoke a license",
-		Auth: Token, Scopes: write, Body: api.ActionRequest{}, Required: none, Enums: map[string][]string{"action": {"renew", "suspend", "reinstate", "revoke"}},
+		Auth: Token, Scopes: care, Body: api.ActionRequest{}, Required: none, Enums: map[string][]string{"action": {"renew", "suspend", "reinstate", "revoke"}},
 		Answers: answers(http.StatusOK, api.LicenseView{})},
 	{Method: http.MethodGet, Path: "/api/v1/licensing/licenses/{id}/events", Summary: "The license's ledger: every change, old and new value, who asked; newest first",
 		Auth: Token, Scopes: read, Query: map[string]string{"limit": "page size (1-500, default 100)", "cursor": "next_cursor of the previous page"},
@@ -63,7 +64,7 @@ var Operations = []Operation{
 	{Method: http.MethodPost, Path: "/api/v1/licensing/licenses/{id}/rotate-key", Idempotent: true, Summary: "Give the master license a new key at once (shown once in dlid); the old key stops working",
 		Auth: Token, Scopes: admin, Body: api.ActionRequest{}, Required: none, Answers: answers(http.StatusOK, api.LicenseView{})},
 	{Method: http.MethodPost, Path: "/api/v1/licensing/licenses/{id}/renewal-link", Idempotent: true, Summary: "A Stripe Checkout link renewing the license, or a pending CRM order",
-		Auth: Token, Scopes: write, Body: api.RenewalLinkRequest{}, Required: none, Answers: answers(http.StatusCreated, payments.RenewalLink{})},
+		Auth: Token, Scopes: care, Body: api.RenewalLinkRequest{}, Required: none, Answers: answers(http.StatusCreated, payments.RenewalLink{})},
 	{Method: http.MethodGet, Path: "/api/v1/licensing/licenses/{id}/usage", Summary: "Validations, activations, feeds and downloads by day",
 		Auth: Token, Scopes: read, Query: map[string]string{"days": "how many days back (default 30)"}, Answers: answers(http.StatusOK, models.Usage{})},
 	{Method: http.MethodGet, Path: "/api/v1/licensing/licenses/{id}/activations", Summary: "The license's domains (staging copies flagged)",

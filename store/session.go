@@ -84,7 +84,7 @@ func (s *Store) sweepSignIns(ctx context.Context, now time.Time) error {
 // sign-in.
 func (s *Store) CreateSession(ctx context.Context, aud models.Audience, cred models.Credential, customerID string, now time.Time) (string, models.Session, error) {
 	id := randomToken()
-	sess := models.Session{IDHash: tokenHash(id), Audience: aud, Email: strings.ToLower(cred.Email), CustomerID: customerID,
+	sess := models.Session{IDHash: tokenHash(id), Audience: aud, Email: strings.ToLower(cred.Email), CustomerID: customerID, Role: cred.Role,
 		CSRFToken: randomToken(), ExpiresAt: now.Add(models.SessionTTL), CreatedAt: now}
 	if cred.APITokenID != 0 {
 		sess.APITokenID = &cred.APITokenID
@@ -116,6 +116,12 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (model
 		return sess, models.NotFound("no_session", "sign in again")
 	}
 	return sess, err
+}
+
+// SetSessionRole records an operator's role as it now is (moved between
+// LICENSEFLOW_ADMIN_EMAILS and LICENSEFLOW_SUPPORT_EMAILS since sign-in).
+func (s *Store) SetSessionRole(ctx context.Context, id string, role models.Role) error {
+	return s.with(ctx).Model(&models.Session{}).Where("id_hash = ?", tokenHash(id)).Update("role", role).Error
 }
 
 // DeleteSession signs a browser out.

@@ -125,3 +125,32 @@ func TestChangingTheBootstrapTokenRevokesTheOldOne(t *testing.T) {
 		assert.NoError(t, err)
 	})
 }
+
+// An operator's session records the role it was opened with, and the role
+// it has now once that changed; a token session's token is read back only
+// while it is live.
+func TestASessionRecordsItsOperatorsRole(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, st *store.Store) {
+		now := time.Now().UTC()
+		id, _, err := st.CreateSession(ctx, models.AudienceAdmin, models.Credential{Email: "desk@example.com", Role: models.RoleOwner}, "", now)
+		require.NoError(t, err)
+		sess, err := st.GetSession(ctx, id, now)
+		require.NoError(t, err)
+		assert.Equal(t, models.RoleOwner, sess.Role)
+		require.NoError(t, st.SetSessionRole(ctx, id, models.RoleSupport))
+		sess, err = st.GetSession(ctx, id, now)
+		require.NoError(t, err)
+		assert.Equal(t, models.RoleSupport, sess.Role)
+
+		_, tok, err := st.CreateToken(ctx, "desk", models.RoleSupport.Scopes())
+		require.NoError(t, err)
+		got, err := st.GetLiveToken(ctx, tok.ID)
+		require.NoError(t, err)
+		role, ok := models.TokenRole(got)
+		assert.True(t, ok)
+		assert.Equal(t, models.RoleSupport, role)
+		require.NoError(t, st.RevokeToken(ctx, tok.ID, now))
+		_, err = st.GetLiveToken(ctx, tok.ID)
+		assert.ErrorIs(t, err, models.ErrNotFound)
+	})
+}

@@ -104,3 +104,14 @@ func (s *Store) RevokeToken(ctx context.Context, id uint, now time.Time) error {
 	}
 	return nil
 }
+
+// GetLiveToken finds a token that is not revoked by id (the dashboard
+// reads a token session's scopes on every request).
+func (s *Store) GetLiveToken(ctx context.Context, id uint) (models.APIToken, error) {
+	var t models.APIToken
+	err := s.with(ctx).First(&t, "id = ? AND revoked_at IS NULL", id).Error
+	if isNotFound(err) {
+		return t, models.NotFound("token_not_found", "token %d does not exist or is revoked", id)
+	}
+	return t, err
+}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,24 +19,39 @@ import (
 // outbox, workflows that need attention, and manual actions that all go
 // through each license's workflow.
 
-// operator returns the admin session, or shows the sign-in page.
-func (s *server) operator(c *gin.Context) (models.Session, bool) {
+// operator returns the admin session of an operator whose role grants
+// perm. Not signed in: the sign-in page (401). Signed in without the
+// right: a page that says so (403), and nothing is done.
+func (s *server) operator(c *gin.Context, perm models.Permission) (models.Session, bool) {
 	sess, _, ok := s.session(c, models.AudienceAdmin)
 	if !ok {
 		s.render(c, http.StatusUnauthorized, webPage{Title: "Operator sign-in", Area: "admin", Template: "admin-signin",
 			CSRF: s.anonymousCSRF(c, "/admin")})
 		c.Abort()
+		return sess, false
 	}
-	return sess, ok
+	if !sess.Role.Can(perm) {
+		s.forbidden(c, sess)
+		return sess, false
+	}
+	return sess, true
+}
+
+// forbidden answers an operator whose role does not allow what they asked.
+func (s *server) forbidden(c *gin.Context, sess models.Session) {
+	s.render(c, http.StatusForbidden, webPage{Title: "Owners only", Area: "admin", Template: "error", Email: sess.Email, Role: sess.Role,
+		CSRF: sess.CSRFToken, Error: "Only an owner of this dashboard may do this; you are signed in as " + string(sess.Role) +
+			". Nothing was changed. Ask an owner (see LICENSEFLOW_ADMIN_EMAILS) to do it for you."})
+	c.Abort()
 }
 
 func (s *server) adminPage(c *gin.Context, sess models.Session, status int, title, template string, data any) {
-	s.render(c, status, webPage{Title: title, Area: "admin", Template: template, Email: sess.Email, CSRF: sess.CSRFToken,
+	s.render(c, status, webPage{Title: title, Area: "admin", Template: template, Email: sess.Email, Role: sess.Role, CSRF: sess.CSRFToken,
 		Notice: s.takeNotice(c), Data: data})
 }
 
 // adminSignIn emails a magic link to an address in LICENSEFLOW_ADMIN_EMAILS
-// and answers any other address the same, in the same time (see
+// or LICENSEFLOW_SUPPORT_EMAILS and answers any other address the same, in the same time (see
 // sendSignIn).
 func (s *server) adminSignIn(c *gin.Context) {
 	if !s.checkCSRF(c, "admin", s.anonymousCSRF(c, "/admin")) {
@@ -55,7 +69,8 @@ func (s *server) adminSignIn(c *gin.Context) {
 		s.render(c, http.StatusTooManyRequests, page)
 		return
 	}
-	s.sendSignIn(c, email, models.AudienceAdmin, slices.Contains(s.AdminEmails, email))
+	_, known := s.emailRole(email)
+	s.sendSignIn(c, email, models.AudienceAdmin, known)
 	page.Notice = "If that address is an operator's, a sign-in link is on its way. It works once, for 15 minutes."
 	s.render(c, http.StatusOK, page)
 }
@@ -67,7 +82,8 @@ func (s *server) adminAuth(c *gin.Context) {
 		return
 	}
 	email, err := s.Store.ConsumeMagicLink(c.Request.Context(), c.PostForm("token"), models.AudienceAdmin, s.Now())
-	if err == nil && !slices.Contains(s.AdminEmails, email) {
+	role, known := s.emailRole(email)
+	if err == nil && !known {
 		err = models.Invalid("not_an_operator", "email", "that address is no longer an operator")
 	}
 	if err != nil {
@@ -75,14 +91,16 @@ func (s *server) adminAuth(c *gin.Context) {
 			CSRF: s.anonymousCSRF(c, "/admin"), Error: "This sign-in link is expired or was already used. Ask for a new one."})
 		return
 	}
-	if err := s.signIn(c, models.AudienceAdmin, models.Credential{Email: email}, ""); err != nil {
+	if err := s.signIn(c, models.AudienceAdmin, models.Credential{Email: email, Role: role}, ""); err != nil {
 		s.webFail(c, "admin", err)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/admin")
 }
 
-// adminTokenSignIn exchanges an admin API token for a dashboard session.
+// adminTokenSignIn exchanges an API token for a dashboard session with the
+// role its scopes amount to (models.TokenRole): admin is an owner; a token
+// that reads licenses and may change them is support; others are refused.
 func (s *server) adminTokenSignIn(c *gin.Context) {
 	if !s.checkCSRF(c, "admin", s.anonymousCSRF(c, "/admin")) {
 		return
@@ -93,16 +111,17 @@ func (s *server) adminTokenSignIn(c *gin.Context) {
 		return
 	}
 	tok, err := s.Store.AuthenticateToken(c.Request.Context(), strings.TrimSpace(c.PostForm("token")), s.Now())
-	if err != nil || !tok.Allows(models.ScopeAdmin) {
+	role, known := models.TokenRole(tok)
+	if err != nil || !known {
 		if err != nil && !errors.Is(err, models.ErrNotFound) {
 			s.webFail(c, "admin", err)
 			return
 		}
 		s.render(c, http.StatusUnauthorized, webPage{Title: "Operator sign-in", Area: "admin", Template: "admin-signin",
-			CSRF: s.anonymousCSRF(c, "/admin"), Error: "That is not a live API token with the admin scope."})
+			CSRF: s.anonymousCSRF(c, "/admin"), Error: "That is not a live API token with the admin scope (owners) or the licenses:read and licenses:support scopes (support)."})
 		return
 	}
-	if err := s.signIn(c, models.AudienceAdmin, models.Credential{Email: "token:" + tok.Name, APITokenID: tok.ID}, ""); err != nil {
+	if err := s.signIn(c, models.AudienceAdmin, models.Credential{Email: "token:" + tok.Name, APITokenID: tok.ID, Role: role}, ""); err != nil {
 		s.webFail(c, "admin", err)
 		return
 	}
@@ -156,7 +175,7 @@ func salesChart(months []models.MonthMetrics) Chart {
 // adminDashboard shows the last twelve months, revenue by tier, licenses
 // expiring within 30 days and workflows that need attention.
 func (s *server) adminDashboard(c *gin.Context) {
-	sess, ok := s.operator(c)
+	sess, ok := s.operator(c, models.PermView)
 	if !ok {
 		return
 	}
@@ -196,7 +215,7 @@ func (s *server) adminDashboard(c *gin.Context) {
 
 // adminCustomers searches customers.
 func (s *server) adminCustomers(c *gin.Context) {
-	sess, ok := s.operator(c)
+	sess, ok := s.operator(c, models.PermView)
 	if !ok {
 		return
 	}
@@ -214,7 +233,7 @@ func (s *server) adminCustomers(c *gin.Context) {
 
 // adminCustomer shows one customer: licenses, orders, invoices, emails.
 func (s *server) adminCustomer(c *gin.Context) {
-	sess, ok := s.operator(c)
+	sess, ok := s.operator(c, models.PermView)
 	if !ok {
 		return
 	}
@@ -250,7 +269,7 @@ func (s *server) adminCustomer(c *gin.Context) {
 // adminLicense shows a license with its live workflow state, usage and
 // the manual actions.
 func (s *server) adminLicense(c *gin.Context) {
-	sess, ok := s.operator(c)
+	sess, ok := s.operator(c, models.PermView)
 	if !ok {
 		return
 	}
@@ -299,8 +318,12 @@ func (s *server) adminLicense(c *gin.Context) {
 // (a validated update: an illegal one is refused with its reason and
 // changes nothing), then shows the license as the workflow left it.
 func (s *server) adminAction(c *gin.Context) {
-	sess, ok := s.operator(c)
+	sess, ok := s.operator(c, models.PermLicenseCare)
 	if !ok || !s.checkCSRF(c, "admin", sess.CSRFToken) {
+		return
+	}
+	if ownersOnlyActions[c.PostForm("action")] && !sess.Role.Can(models.PermLicenseAdmin) {
+		s.forbidden(c, sess)
 		return
 	}
 	ctx := models.WithActor(c.Request.Context(), operatorActor(sess))
@@ -365,6 +388,10 @@ func (s *server) adminAction(c *gin.Context) {
 	s.redirectToLicense(c, l.ID, "Done: "+strings.ReplaceAll(c.PostForm("action"), "-", " ")+".")
 }
 
+// ownersOnlyActions change what a license is worth or end it for good;
+// support operators may only suspend and reinstate.
+var ownersOnlyActions = map[string]bool{"extend": true, "correct-expiry": true, "revoke": true, "change-tier": true, "add-entitlement": true}
+
 // operatorActor names the operator for the license's ledger: their email,
 // or the API token they signed in with.
 func operatorActor(sess models.Session) string {
@@ -380,7 +407,7 @@ func (s *server) redirectToLicense(c *gin.Context, id, notice string) {
 
 // adminOutbox lists recent emails.
 func (s *server) adminOutbox(c *gin.Context) {
-	sess, ok := s.operator(c)
+	sess, ok := s.operator(c, models.PermView)
 	if !ok {
 		return
 	}
@@ -394,7 +421,7 @@ func (s *server) adminOutbox(c *gin.Context) {
 
 // adminEmail shows one outbox message.
 func (s *server) adminEmail(c *gin.Context) {
-	sess, ok := s.operator(c)
+	sess, ok := s.operator(c, models.PermView)
 	if !ok {
 		return
 	}
@@ -402,6 +429,10 @@ func (s *server) adminEmail(c *gin.Context) {
 	msg, err := s.Store.GetEmail(c.Request.Context(), uint(id))
 	if err != nil {
 		s.webFail(c, "admin", err)
+		return
+	}
+	if msg.Template == models.SignInTemplate && !sess.Role.Can(models.PermSignInEmails) {
+		s.forbidden(c, sess) // its link could sign the reader in as an owner
 		return
 	}
 	s.adminPage(c, sess, http.StatusOK, msg.Subject, "admin-email", msg)

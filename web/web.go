@@ -13,6 +13,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -46,13 +47,17 @@ var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
 	"mask":     models.MaskDLID,
 	"join":     strings.Join,
 	"lower":    strings.ToLower,
+	// can hides what the operator's role may not do (the handlers check
+	// again: a hidden button is no protection).
+	"can": func(r models.Role, p string) bool { return r.Can(models.Permission(p)) },
 }).ParseFS(webFiles, "templates/*.html"))
 
 // webPage is what every page template gets.
 type webPage struct {
 	Title    string
-	Area     string // "portal" or "admin"
-	Email    string // signed-in user, if any
+	Area     string      // "portal" or "admin"
+	Email    string      // signed-in user, if any
+	Role     models.Role // a signed-in operator's
 	CSRF     string
 	Notice   string
 	Error    string
@@ -146,13 +151,58 @@ func (s *server) session(c *gin.Context, aud models.Audience) (models.Session, s
 	if err != nil || sess.Audience != aud {
 		return models.Session{}, "", false
 	}
-	// An operator signed in by link stays one only while their address is
-	// in LICENSEFLOW_ADMIN_EMAILS (token sessions are checked by the store).
-	if aud == models.AudienceAdmin && sess.APITokenID == nil && !slices.Contains(s.AdminEmails, sess.Email) {
-		_ = s.Store.DeleteSession(c.Request.Context(), id)
-		return models.Session{}, "", false
+	// An operator stays one only while their address is in
+	// LICENSEFLOW_ADMIN_EMAILS or LICENSEFLOW_SUPPORT_EMAILS, or their token
+	// is live, and has the role those say now, not at sign-in.
+	if aud == models.AudienceAdmin {
+		role, known, err := s.operatorRole(c.Request.Context(), sess)
+		if err != nil {
+			httpx.Logger(c).Warn("operator's role not read; treated as signed out", "error", err)
+			return models.Session{}, "", false
+		}
+		if !known {
+			_ = s.Store.DeleteSession(c.Request.Context(), id)
+			return models.Session{}, "", false
+		}
+		if role != sess.Role {
+			if err := s.Store.SetSessionRole(c.Request.Context(), id, role); err != nil {
+				httpx.Logger(c).Warn("operator's new role not recorded", "error", err)
+			}
+			sess.Role = role
+		}
 	}
 	return sess, id, true
+}
+
+// operatorRole is the role an operator's session has now: from the
+// address lists for a magic-link sign-in, from the token's scopes for a
+// token sign-in. known is false when neither makes them an operator any
+// more.
+func (s *server) operatorRole(ctx context.Context, sess models.Session) (role models.Role, known bool, err error) {
+	if sess.APITokenID != nil {
+		tok, err := s.Store.GetLiveToken(ctx, *sess.APITokenID)
+		if errors.Is(err, models.ErrNotFound) {
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, err
+		}
+		role, known = models.TokenRole(tok)
+		return role, known, nil
+	}
+	role, known = s.emailRole(sess.Email)
+	return role, known, nil
+}
+
+// emailRole is the role an address signs in to the dashboard with.
+func (s *server) emailRole(email string) (models.Role, bool) {
+	switch {
+	case slices.Contains(s.AdminEmails, email):
+		return models.RoleOwner, true
+	case slices.Contains(s.SupportEmails, email):
+		return models.RoleSupport, true
+	}
+	return "", false
 }
 
 // signIn starts a session after a magic link or a token exchange.
@@ -266,8 +316,12 @@ type Deps struct {
 	// PublicURL is where customers reach licenseflow (sign-in links,
 	// Secure cookies over https).
 	PublicURL string
-	// AdminEmails may sign in to the dashboard by magic link.
-	AdminEmails []string
+	// AdminEmails sign in to the dashboard by magic link as owners,
+	// SupportEmails as support operators (see models.Role).
+	AdminEmails, SupportEmails []string
+	// ReleasesDir holds uploaded release artifacts (the dashboard
+	// publishes releases as the API does).
+	ReleasesDir string
 	// WebhookTargets says where webhook endpoints may point; WebhookSecrets
 	// seals their signing secrets (nil: stored as they are).
 	WebhookTargets webhooks.Targets
@@ -302,6 +356,17 @@ func (s *server) cleanForm(area string) gin.HandlerFunc {
 			c.Next()
 			return
 		}
+		if strings.HasPrefix(c.ContentType(), "multipart/") {
+			// Only the release upload takes files (and checks its own
+			// fields); elsewhere a multipart body would slip past the
+			// checks below.
+			if c.FullPath() == releaseUploadPath {
+				c.Next()
+				return
+			}
+			s.webError(c, http.StatusUnsupportedMediaType, area, "This form cannot take files. Go back and try again.")
+			return
+		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
 		if err := c.Request.ParseForm(); err != nil {
 			s.webError(c, http.StatusBadRequest, area, "The form could not be read. Go back and try again.")
@@ -319,10 +384,16 @@ func (s *server) cleanForm(area string) gin.HandlerFunc {
 	}
 }
 
+// releaseUploadPath is the one form that posts a file.
+const releaseUploadPath = "/admin/catalog/products/:code/releases"
+
 // Mount adds the portal, the dashboard and their static files to r.
 func Mount(r gin.IRouter, d Deps) {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.ReleasesDir == "" {
+		d.ReleasesDir = "data/releases"
 	}
 	s := &server{Deps: d, signIns: httpx.NewLimiterSet(10, 10), tokenTries: httpx.NewLimiterSet(10, 10)}
 	r.StaticFS("/static", staticFiles())
@@ -349,7 +420,18 @@ func Mount(r gin.IRouter, d Deps) {
 	admin.GET("/customers", s.adminCustomers)
 	admin.GET("/customers/:id", s.adminCustomer)
 	admin.GET("/licenses/:id", s.adminLicense)
+	admin.GET("/licenses/new", s.adminNewLicense)
+	admin.POST("/licenses", s.adminCreateLicense)
 	admin.POST("/licenses/:id/action", s.adminAction)
+	admin.POST("/licenses/:id/domains", s.adminDomains)
+	admin.GET("/catalog", s.adminCatalog)
+	admin.GET("/catalog/tier", s.adminTierForm)
+	admin.POST("/catalog/tiers", s.adminSaveTier)
+	admin.POST("/catalog/tiers/:key/retire", s.adminRetireTier)
+	admin.GET("/catalog/product", s.adminProductForm)
+	admin.POST("/catalog/products", s.adminSaveProduct)
+	admin.GET("/catalog/products/:code/release", s.adminReleaseForm)
+	admin.POST(strings.TrimPrefix(releaseUploadPath, "/admin"), s.adminPublishRelease)
 	admin.GET("/outbox", s.adminOutbox)
 	admin.GET("/outbox/:id", s.adminEmail)
 	admin.GET("/webhooks", s.adminWebhooks)

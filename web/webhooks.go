@@ -15,7 +15,7 @@ import (
 
 // adminWebhooks lists the endpoints, with the form that adds one.
 func (s *server) adminWebhooks(c *gin.Context) {
-	sess, ok := s.operator(c)
+	sess, ok := s.operator(c, models.PermWebhooks)
 	if !ok {
 		return
 	}
@@ -28,14 +28,14 @@ func (s *server) webhooksPage(c *gin.Context, sess models.Session, status int, p
 		s.webFail(c, "admin", err)
 		return
 	}
-	s.render(c, status, webPage{Title: "Webhooks", Area: "admin", Template: "admin-webhooks", Email: sess.Email, CSRF: sess.CSRFToken,
+	s.render(c, status, webPage{Title: "Webhooks", Area: "admin", Template: "admin-webhooks", Email: sess.Email, Role: sess.Role, CSRF: sess.CSRFToken,
 		Notice: s.takeNotice(c), Error: problem,
 		Data: gin.H{"Endpoints": endpoints, "EventTypes": models.WebhookEventTypes, "Form": form}})
 }
 
 // adminCreateWebhook registers an endpoint and shows its secret, once.
 func (s *server) adminCreateWebhook(c *gin.Context) {
-	sess, ok := s.operator(c)
+	sess, ok := s.operator(c, models.PermWebhooks)
 	if !ok || !s.checkCSRF(c, "admin", sess.CSRFToken) {
 		return
 	}
@@ -72,7 +72,7 @@ func (s *server) adminCreateWebhook(c *gin.Context) {
 
 // adminWebhook shows an endpoint and its delivery log (filter: status).
 func (s *server) adminWebhook(c *gin.Context) {
-	sess, ok := s.operator(c)
+	sess, ok := s.operator(c, models.PermWebhooks)
 	if !ok {
 		return
 	}
@@ -91,7 +91,7 @@ func (s *server) webhookPage(c *gin.Context, sess models.Session, e models.Webho
 		s.webFail(c, "admin", err)
 		return
 	}
-	s.render(c, http.StatusOK, webPage{Title: "Webhook " + e.URL, Area: "admin", Template: "admin-webhook", Email: sess.Email,
+	s.render(c, http.StatusOK, webPage{Title: "Webhook " + e.URL, Area: "admin", Template: "admin-webhook", Email: sess.Email, Role: sess.Role,
 		CSRF: sess.CSRFToken, Notice: notice,
 		Data: gin.H{"Endpoint": e, "Secret": secret, "Deliveries": deliveries, "Status": string(status)}})
 }
@@ -99,7 +99,7 @@ func (s *server) webhookPage(c *gin.Context, sess models.Session, e models.Webho
 // adminWebhookAction enables, disables, rotates the secret of, or deletes
 // an endpoint.
 func (s *server) adminWebhookAction(c *gin.Context) {
-	sess, ok := s.operator(c)
+	sess, ok := s.operator(c, models.PermWebhooks)
 	if !ok || !s.checkCSRF(c, "admin", sess.CSRFToken) {
 		return
 	}
@@ -139,7 +139,7 @@ func (s *server) adminWebhookAction(c *gin.Context) {
 
 // adminRedeliver queues a delivery again.
 func (s *server) adminRedeliver(c *gin.Context) {
-	sess, ok := s.operator(c)
+	sess, ok := s.operator(c, models.PermWebhooks)
 	if !ok || !s.checkCSRF(c, "admin", sess.CSRFToken) {
 		return
 	}

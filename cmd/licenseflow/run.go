@@ -207,7 +207,7 @@ func newRouter(cfg config.Config, store *store.Store, keys *sealing.Keyring, c c
 		}),
 		PublicURL: cfg.PublicURL, WebhookSecrets: cfg.Stripe.WebhookSecrets, StripeLivemode: cfg.Stripe.Livemode, Usage: recorder,
 		LastSeen: lastSeen, DomainSilence: cfg.Site.DomainSilence, TokenValidity: cfg.Site.TokenValidity,
-		ReleasesDir: cfg.Site.ReleasesDir, SiteCacheTTL: cacheTTL, AdminEmails: cfg.AdminEmails, TrustedProxies: cfg.Site.TrustedProxies,
+		ReleasesDir: cfg.Site.ReleasesDir, SiteCacheTTL: cacheTTL, AdminEmails: cfg.AdminEmails, SupportEmails: cfg.SupportEmails, TrustedProxies: cfg.Site.TrustedProxies,
 		Staging: cfg.Site.Staging, Metrics: m, ServeMetrics: cfg.Metrics.Addr == "", MetricsToken: cfg.Metrics.Token,
 		SecretKeys: keys, CodecOrigins: webUIOrigins(cfg.Temporal.UIURL), Seller: seller(cfg),
 	}

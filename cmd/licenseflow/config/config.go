@@ -73,7 +73,9 @@ var Vars = []Var{
 	{Name: "LICENSEFLOW_ADMIN_TOKEN", Default: "", ReadBy: apiAndMigrate,
 		Description: "Bootstrap admin API token (at least 16 characters). Unset: one is generated and printed once, when no admin token exists."},
 	{Name: "LICENSEFLOW_ADMIN_EMAILS", Default: "", ReadBy: apiSide,
-		Description: "Comma-separated operator emails that may sign in to /admin by magic link (an admin API token also works)."},
+		Description: "Comma-separated emails of the dashboard's owners: they sign in to /admin by magic link and may do everything (an admin API token also works). See [Operator roles](selling.md#operator-roles)."},
+	{Name: "LICENSEFLOW_SUPPORT_EMAILS", Default: "", ReadBy: apiSide,
+		Description: "Comma-separated emails of support operators: they sign in to /admin by magic link and look after licenses and customers (suspend, reinstate, domains; everything read-only besides), but change neither the catalog, releases, webhooks nor tokens, and neither create nor revoke licenses. An address may not be in both lists. Moving an address between the lists takes effect on its next request."},
 	{Name: "LICENSEFLOW_SECRET_KEYS", Default: "", ReadBy: services, RequiredBy: []Role{RoleAPI, RoleWorker},
 		Description: "Key-encryption keys that seal every secret licenseflow stores (webhook signing secrets, the private halves of the keys that sign site answers and offline tokens) and encrypt every Temporal payload: `id:key` pairs, comma-separated, the current key first; each key is 32 random bytes, base64 (`openssl rand -base64 32`). Required by `api` and `worker`. Dev mode: generated once into `<data dir>/secret-keys` when unset. To rotate, put a new key first and keep the old ones after it."},
 	{Name: "LICENSEFLOW_DATA_DIR", Default: "data", ReadBy: devOnly,
@@ -181,6 +183,8 @@ type Config struct {
 	PublicURL   string
 	AdminToken  string
 	AdminEmails []string
+	// SupportEmails are the dashboard's support operators.
+	SupportEmails []string
 	// SecretKeys is the keyring specification (sealing.Parse); empty
 	// outside dev mode is refused by the roles that need it.
 	SecretKeys  string
@@ -346,15 +350,16 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 		return v
 	}
 	c := Config{
-		DatabaseURL: get("DATABASE_URL"),
-		HTTPAddr:    get("LICENSEFLOW_HTTP_ADDR"),
-		PublicURL:   strings.TrimRight(get("LICENSEFLOW_PUBLIC_URL"), "/"),
-		AdminToken:  get("LICENSEFLOW_ADMIN_TOKEN"),
-		AdminEmails: lowerAll(splitList(get("LICENSEFLOW_ADMIN_EMAILS"))),
-		SecretKeys:  get("LICENSEFLOW_SECRET_KEYS"),
-		DataDir:     get("LICENSEFLOW_DATA_DIR"),
-		GracePeriod: time.Duration(integer("LICENSEFLOW_GRACE_DAYS", 0, 365)) * 24 * time.Hour,
-		Retention:   time.Duration(integer("LICENSEFLOW_RETENTION_DAYS", 1, 3650)) * 24 * time.Hour,
+		DatabaseURL:   get("DATABASE_URL"),
+		HTTPAddr:      get("LICENSEFLOW_HTTP_ADDR"),
+		PublicURL:     strings.TrimRight(get("LICENSEFLOW_PUBLIC_URL"), "/"),
+		AdminToken:    get("LICENSEFLOW_ADMIN_TOKEN"),
+		AdminEmails:   lowerAll(splitList(get("LICENSEFLOW_ADMIN_EMAILS"))),
+		SupportEmails: lowerAll(splitList(get("LICENSEFLOW_SUPPORT_EMAILS"))),
+		SecretKeys:    get("LICENSEFLOW_SECRET_KEYS"),
+		DataDir:       get("LICENSEFLOW_DATA_DIR"),
+		GracePeriod:   time.Duration(integer("LICENSEFLOW_GRACE_DAYS", 0, 365)) * 24 * time.Hour,
+		Retention:     time.Duration(integer("LICENSEFLOW_RETENTION_DAYS", 1, 3650)) * 24 * time.Hour,
 		Site: Site{
 			ReleasesDir:            get("LICENSEFLOW_RELEASES_DIR"),
 			DomainSilence:          time.Duration(integer("LICENSEFLOW_DOMAIN_SILENCE_DAYS", 1, 3650)) * 24 * time.Hour,
@@ -426,6 +431,11 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 	if c.SecretKeys != "" {
 		if _, err := sealing.Parse(c.SecretKeys); err != nil {
 			errs = append(errs, fmt.Errorf("LICENSEFLOW_SECRET_KEYS: %w", err))
+		}
+	}
+	for _, email := range c.SupportEmails {
+		if slices.Contains(c.AdminEmails, email) {
+			errs = append(errs, fmt.Errorf("%s is in both LICENSEFLOW_ADMIN_EMAILS and LICENSEFLOW_SUPPORT_EMAILS; an operator has one role: keep the address in one list", email))
 		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {

@@ -148,3 +148,17 @@ func TestStripeModeDefaultsToLiveInProductionAndTestInDev(t *testing.T) {
 	_, err := Load(env("sandbox"), RoleDev)
 	assert.ErrorContains(t, err, "STRIPE_MODE")
 }
+
+func TestAnOperatorInBothRoleListsIsRefusedAtStart(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"LICENSEFLOW_ADMIN_EMAILS": "Owner@Example.com", "LICENSEFLOW_SUPPORT_EMAILS": "help@example.com, desk@example.com",
+	}), RoleDev)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"owner@example.com"}, c.AdminEmails)
+	assert.Equal(t, []string{"help@example.com", "desk@example.com"}, c.SupportEmails)
+
+	_, err = Load(env(map[string]string{
+		"LICENSEFLOW_ADMIN_EMAILS": "owner@example.com", "LICENSEFLOW_SUPPORT_EMAILS": "help@example.com, OWNER@example.com",
+	}), RoleDev)
+	assert.ErrorContains(t, err, "owner@example.com is in both LICENSEFLOW_ADMIN_EMAILS and LICENSEFLOW_SUPPORT_EMAILS")
+}
