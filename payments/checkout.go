@@ -110,6 +110,73 @@ func (c *Checkout) CreateRenewalSession(ctx context.Context, r RenewalSession) (
 	return Session{ID: s.ID, URL: s.URL}, nil
 }
 
+// PurchaseSession describes the Checkout Session of a new license bought
+// on the plans page.
+type PurchaseSession struct {
+	// OrderID is the order the paid session becomes: it rides in the
+	// metadata and as the client reference, and keys the request to Stripe.
+	OrderID    string
+	TierKey    string
+	TierName   string
+	Term       string
+	Months     int
+	Lifetime   bool
+	MaxDomains int
+	// PriceID is the tier's Stripe price, if it has one; otherwise the
+	// amount is sent as ad-hoc price data.
+	PriceID       string
+	Quantity      int64
+	AmountCents   int64
+	Currency      string
+	CustomerEmail string
+	SuccessURL    string
+	CancelURL     string
+}
+
+// CreatePurchaseSession creates a one-off payment for a new license. The
+// metadata names the tier, the months (none for a lifetime license), the
+// domains and the order: checkout.session.completed turns it into that
+// order's purchase, checked against the catalog's price.
+func (c *Checkout) CreatePurchaseSession(ctx context.Context, p PurchaseSession) (Session, error) {
+	metadata := map[string]string{"order_id": p.OrderID, "tier": p.TierKey, "max_domains": strconv.Itoa(p.MaxDomains)}
+	if p.Lifetime {
+		metadata["lifetime"] = "true"
+	} else {
+		metadata["months"] = strconv.Itoa(p.Months)
+	}
+	item := &stripe.CheckoutSessionLineItemParams{Quantity: stripe.Int64(max(p.Quantity, 1))}
+	if p.PriceID != "" {
+		item.Price = stripe.String(p.PriceID)
+	} else {
+		item.PriceData = &stripe.CheckoutSessionLineItemPriceDataParams{
+			Currency:   stripe.String(strings.ToLower(p.Currency)),
+			UnitAmount: stripe.Int64(p.AmountCents),
+			ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{
+				Name: stripe.String(fmt.Sprintf("%s, %s", p.TierName, p.Term)),
+			},
+		}
+	}
+	params := &stripe.CheckoutSessionParams{
+		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
+		LineItems:         []*stripe.CheckoutSessionLineItemParams{item},
+		ClientReferenceID: stripe.String(p.OrderID),
+		SuccessURL:        stripe.String(p.SuccessURL),
+		CancelURL:         stripe.String(p.CancelURL),
+		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: metadata},
+	}
+	params.Metadata = metadata
+	if p.CustomerEmail != "" {
+		params.CustomerEmail = stripe.String(p.CustomerEmail)
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey("purchase:" + p.OrderID)
+	s, err := c.api.CheckoutSessions.New(params)
+	if err != nil {
+		return Session{}, fmt.Errorf("create Stripe Checkout Session for order %s: %w", p.OrderID, err)
+	}
+	return Session{ID: s.ID, URL: s.URL}, nil
+}
+
 // SessionPriceID returns the price of a session's first line item, for
 // sessions created without tier metadata.
 func (c *Checkout) SessionPriceID(ctx context.Context, sessionID string) (string, error) {
