@@ -73,27 +73,8 @@ type Session struct {
 // can be traced back to it.
 func (c *Checkout) CreateRenewalSession(ctx context.Context, r RenewalSession) (Session, error) {
 	metadata := map[string]string{"license_id": r.LicenseID, "tier": r.TierKey, "months": strconv.Itoa(r.Months)}
-	item := &stripe.CheckoutSessionLineItemParams{Quantity: stripe.Int64(max(r.Quantity, 1))}
-	if r.PriceID != "" {
-		item.Price = stripe.String(r.PriceID)
-	} else {
-		item.PriceData = &stripe.CheckoutSessionLineItemPriceDataParams{
-			Currency:   stripe.String(strings.ToLower(r.Currency)),
-			UnitAmount: stripe.Int64(r.AmountCents),
-			ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{
-				Name: stripe.String(fmt.Sprintf("%s renewal, %d months", r.TierName, r.Months)),
-			},
-		}
-	}
-	params := &stripe.CheckoutSessionParams{
-		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
-		LineItems:         []*stripe.CheckoutSessionLineItemParams{item},
-		ClientReferenceID: stripe.String(r.LicenseID),
-		SuccessURL:        stripe.String(r.SuccessURL),
-		CancelURL:         stripe.String(r.CancelURL),
-		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: metadata},
-	}
-	params.Metadata = metadata
+	item := lineItem(r.PriceID, r.Quantity, r.AmountCents, r.Currency, fmt.Sprintf("%s renewal, %d months", r.TierName, r.Months))
+	params := paymentSession(item, metadata, r.LicenseID, r.SuccessURL, r.CancelURL)
 	if r.CustomerID != "" {
 		params.Customer = stripe.String(r.CustomerID)
 	} else if r.CustomerEmail != "" {
@@ -144,27 +125,8 @@ func (c *Checkout) CreatePurchaseSession(ctx context.Context, p PurchaseSession)
 	} else {
 		metadata["months"] = strconv.Itoa(p.Months)
 	}
-	item := &stripe.CheckoutSessionLineItemParams{Quantity: stripe.Int64(max(p.Quantity, 1))}
-	if p.PriceID != "" {
-		item.Price = stripe.String(p.PriceID)
-	} else {
-		item.PriceData = &stripe.CheckoutSessionLineItemPriceDataParams{
-			Currency:   stripe.String(strings.ToLower(p.Currency)),
-			UnitAmount: stripe.Int64(p.AmountCents),
-			ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{
-				Name: stripe.String(fmt.Sprintf("%s, %s", p.TierName, p.Term)),
-			},
-		}
-	}
-	params := &stripe.CheckoutSessionParams{
-		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
-		LineItems:         []*stripe.CheckoutSessionLineItemParams{item},
-		ClientReferenceID: stripe.String(p.OrderID),
-		SuccessURL:        stripe.String(p.SuccessURL),
-		CancelURL:         stripe.String(p.CancelURL),
-		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: metadata},
-	}
-	params.Metadata = metadata
+	item := lineItem(p.PriceID, p.Quantity, p.AmountCents, p.Currency, fmt.Sprintf("%s, %s", p.TierName, p.Term))
+	params := paymentSession(item, metadata, p.OrderID, p.SuccessURL, p.CancelURL)
 	if p.CustomerEmail != "" {
 		params.CustomerEmail = stripe.String(p.CustomerEmail)
 	}
@@ -175,6 +137,37 @@ func (c *Checkout) CreatePurchaseSession(ctx context.Context, p PurchaseSession)
 		return Session{}, fmt.Errorf("create Stripe Checkout Session for order %s: %w", p.OrderID, err)
 	}
 	return Session{ID: s.ID, URL: s.URL}, nil
+}
+
+// lineItem charges quantity of a Stripe price, or, without one, the amount
+// as ad-hoc price data named name.
+func lineItem(priceID string, quantity, amountCents int64, currency, name string) *stripe.CheckoutSessionLineItemParams {
+	item := &stripe.CheckoutSessionLineItemParams{Quantity: stripe.Int64(max(quantity, 1))}
+	if priceID != "" {
+		item.Price = stripe.String(priceID)
+		return item
+	}
+	item.PriceData = &stripe.CheckoutSessionLineItemPriceDataParams{
+		Currency:    stripe.String(strings.ToLower(currency)),
+		UnitAmount:  stripe.Int64(amountCents),
+		ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String(name)},
+	}
+	return item
+}
+
+// paymentSession is a one-off payment of item, with metadata on the
+// session and on its payment (so a refund can be traced back).
+func paymentSession(item *stripe.CheckoutSessionLineItemParams, metadata map[string]string, reference, successURL, cancelURL string) *stripe.CheckoutSessionParams {
+	params := &stripe.CheckoutSessionParams{
+		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
+		LineItems:         []*stripe.CheckoutSessionLineItemParams{item},
+		ClientReferenceID: stripe.String(reference),
+		SuccessURL:        stripe.String(successURL),
+		CancelURL:         stripe.String(cancelURL),
+		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: metadata},
+	}
+	params.Metadata = metadata
+	return params
 }
 
 // SessionPriceID returns the price of a session's first line item, for

@@ -71,15 +71,9 @@ func (f *Storefront) Start(ctx context.Context, p Purchase) (PurchaseLink, error
 		link.Provider, link.OrderID = "crm", o.ID
 		return link, nil
 	}
-	// The tier's own Stripe price sells one term: a yearly purchase of a
-	// monthly tier charges twelve of it.
-	priceID, quantity := "", int64(1)
-	if termMonths, lifetime := p.Tier.Months(); p.Tier.StripePriceID != "" && (lifetime || (termMonths > 0 && p.Offer.Months%termMonths == 0)) {
-		priceID = p.Tier.StripePriceID
-		if !lifetime {
-			quantity = int64(p.Offer.Months / termMonths)
-		}
-	}
+	// A yearly purchase of a monthly tier with its own Stripe price is
+	// twelve of that price.
+	priceID, quantity := stripePrice(p.Tier, p.Offer.Months)
 	session, err := f.Checkout.CreatePurchaseSession(ctx, PurchaseSession{
 		OrderID: orderID, TierKey: p.Tier.Key, TierName: p.Tier.Name, Term: p.Offer.Term, Months: p.Offer.Months,
 		Lifetime: p.Offer.Lifetime, MaxDomains: p.MaxDomains, PriceID: priceID, Quantity: quantity,
