@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/fetch"
@@ -96,10 +97,14 @@ func TestAVisitorBuysAPlanInABrowser(t *testing.T) {
 	a := answer(t, deliver(s, stripeEvent("evt_storefront", payments.CheckoutCompleted, session)))
 	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
 
-	// The page looks by itself and shows the license once it is issued.
-	require.NoError(t, chromedp.Run(ctx,
-		chromedp.Poll(`document.querySelector("#checkout-status")?.dataset.stage === "issued"`, nil),
-		text(`#stage`, &stage)))
+	// The page looks by itself (and reloads itself: an evaluation may meet
+	// a navigation, and is asked again) and shows the license once issued.
+	s.WaitFor("the success page to show the license", 60*time.Second, func() bool {
+		var shown string
+		err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelector("#checkout-status")?.dataset.stage ?? ""`, &shown))
+		return err == nil && shown == "issued"
+	})
+	require.NoError(t, chromedp.Run(ctx, text(`#stage`, &stage)))
 	assert.Contains(t, stage, "Your license is issued: active")
 	v := s.WaitIssued(models.LicenseIDForOrder(co.OrderID))
 	assert.Equal(t, "pos", v.Tier)
