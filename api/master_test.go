@@ -17,8 +17,6 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 )
 
-const writeToken = "lft_handler-test-write-token"
-
 // withMaster creates the master license as a first start does and returns its key.
 func (a *apiTest) withMaster() string {
 	a.t.Helper()

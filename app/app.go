@@ -105,6 +105,7 @@ func NewRouter(d Deps) *gin.Engine {
 	}
 	flows := d.Lifecycle
 	renewals := &payments.Renewals{Store: d.Store, Checkout: d.Payments, PublicURL: d.PublicURL}
+	storefront := &payments.Storefront{Store: d.Store, Checkout: d.Payments, PublicURL: d.PublicURL}
 
 	r := httpx.NewRouter(httpx.Options{Logger: d.Logger, Database: d.Store, TrustedProxies: d.TrustedProxies, Requests: d.Metrics})
 	checks := health{store: d.Store, lifecycle: flows, log: d.Logger}
@@ -127,7 +128,7 @@ func NewRouter(d Deps) *gin.Engine {
 		WebhookSecrets: d.WebhookSecrets, Livemode: d.StripeLivemode, Now: d.Now, Metrics: d.Metrics,
 		RenderCreditNote: creditNotes})
 	codec := codecHandler(payloadcodec.New(d.SecretKeys))
-	web.Mount(r, web.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, PublicURL: d.PublicURL,
+	web.Mount(r, web.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, Storefront: storefront, PublicURL: d.PublicURL,
 		AdminEmails: d.AdminEmails, SupportEmails: d.SupportEmails, WebhookTargets: d.Webhooks.Targets, WebhookSecrets: d.Webhooks.Secrets, Now: d.Now,
 		Codec: codec, CodecOrigins: d.CodecOrigins, ReleasesDir: d.ReleasesDir})
 	return r

@@ -492,12 +492,20 @@ func TestBadFormInputIsAClear4xxPageAndChangesNothing(t *testing.T) {
 		{"token with NUL", "/admin/token", url.Values{"token": {badInputAdmin + "\x00"}}},
 		{"oversize token", "/admin/token", url.Values{"token": {strings.Repeat("t", 5000)}}},
 		{"no CSRF token", "/portal/signin", url.Values{"email": {"victim@example.com"}}},
+		{"plan email with CRLF", "/plans/pos/checkout", url.Values{"term": {"yearly"}, "email": {"victim@example.com\r\nBcc: x@example.com"}}},
+		{"plan email injection", "/plans/pos/checkout", url.Values{"term": {"yearly"}, "email": {`' OR 1=1 --`}}},
+		{"plan term not UTF-8", "/plans/pos/checkout", url.Values{"term": {"year\xffly"}, "email": {"buyer@example.com"}}},
+		{"plan domains beyond int64", "/plans/pos/checkout", url.Values{"term": {"yearly"}, "domains": {"99999999999999999999"}, "email": {"buyer@example.com"}}},
+		{"plan that does not exist", "/plans/%27%20OR%201=1%20--/checkout", url.Values{"term": {"yearly"}, "email": {"buyer@example.com"}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			area := "/portal"
 			if strings.HasPrefix(c.path, "/admin") {
 				area = "/admin"
+			}
+			if strings.HasPrefix(c.path, "/plans") {
+				area = "/plans"
 			}
 			if c.name != "no CSRF token" {
 				c.form.Set("csrf", csrf(area))

@@ -73,27 +73,8 @@ type Session struct {
 // can be traced back to it.
 func (c *Checkout) CreateRenewalSession(ctx context.Context, r RenewalSession) (Session, error) {
 	metadata := map[string]string{"license_id": r.LicenseID, "tier": r.TierKey, "months": strconv.Itoa(r.Months)}
-	item := &stripe.CheckoutSessionLineItemParams{Quantity: stripe.Int64(max(r.Quantity, 1))}
-	if r.PriceID != "" {
-		item.Price = stripe.String(r.PriceID)
-	} else {
-		item.PriceData = &stripe.CheckoutSessionLineItemPriceDataParams{
-			Currency:   stripe.String(strings.ToLower(r.Currency)),
-			UnitAmount: stripe.Int64(r.AmountCents),
-			ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{
-				Name: stripe.String(fmt.Sprintf("%s renewal, %d months", r.TierName, r.Months)),
-			},
-		}
-	}
-	params := &stripe.CheckoutSessionParams{
-		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
-		LineItems:         []*stripe.CheckoutSessionLineItemParams{item},
-		ClientReferenceID: stripe.String(r.LicenseID),
-		SuccessURL:        stripe.String(r.SuccessURL),
-		CancelURL:         stripe.String(r.CancelURL),
-		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: metadata},
-	}
-	params.Metadata = metadata
+	item := lineItem(r.PriceID, r.Quantity, r.AmountCents, r.Currency, fmt.Sprintf("%s renewal, %d months", r.TierName, r.Months))
+	params := paymentSession(item, metadata, r.LicenseID, r.SuccessURL, r.CancelURL)
 	if r.CustomerID != "" {
 		params.Customer = stripe.String(r.CustomerID)
 	} else if r.CustomerEmail != "" {
@@ -108,6 +89,85 @@ func (c *Checkout) CreateRenewalSession(ctx context.Context, r RenewalSession) (
 		return Session{}, fmt.Errorf("create Stripe Checkout Session for license %s: %w", r.LicenseID, err)
 	}
 	return Session{ID: s.ID, URL: s.URL}, nil
+}
+
+// PurchaseSession describes the Checkout Session of a new license bought
+// on the plans page.
+type PurchaseSession struct {
+	// OrderID is the order the paid session becomes: it rides in the
+	// metadata and as the client reference, and keys the request to Stripe.
+	OrderID    string
+	TierKey    string
+	TierName   string
+	Term       string
+	Months     int
+	Lifetime   bool
+	MaxDomains int
+	// PriceID is the tier's Stripe price, if it has one; otherwise the
+	// amount is sent as ad-hoc price data.
+	PriceID       string
+	Quantity      int64
+	AmountCents   int64
+	Currency      string
+	CustomerEmail string
+	SuccessURL    string
+	CancelURL     string
+}
+
+// CreatePurchaseSession creates a one-off payment for a new license. The
+// metadata names the tier, the months (none for a lifetime license), the
+// domains and the order: checkout.session.completed turns it into that
+// order's purchase, checked against the catalog's price.
+func (c *Checkout) CreatePurchaseSession(ctx context.Context, p PurchaseSession) (Session, error) {
+	metadata := map[string]string{"order_id": p.OrderID, "tier": p.TierKey, "max_domains": strconv.Itoa(p.MaxDomains)}
+	if p.Lifetime {
+		metadata["lifetime"] = "true"
+	} else {
+		metadata["months"] = strconv.Itoa(p.Months)
+	}
+	item := lineItem(p.PriceID, p.Quantity, p.AmountCents, p.Currency, fmt.Sprintf("%s, %s", p.TierName, p.Term))
+	params := paymentSession(item, metadata, p.OrderID, p.SuccessURL, p.CancelURL)
+	if p.CustomerEmail != "" {
+		params.CustomerEmail = stripe.String(p.CustomerEmail)
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey("purchase:" + p.OrderID)
+	s, err := c.api.CheckoutSessions.New(params)
+	if err != nil {
+		return Session{}, fmt.Errorf("create Stripe Checkout Session for order %s: %w", p.OrderID, err)
+	}
+	return Session{ID: s.ID, URL: s.URL}, nil
+}
+
+// lineItem charges quantity of a Stripe price, or, without one, the amount
+// as ad-hoc price data named name.
+func lineItem(priceID string, quantity, amountCents int64, currency, name string) *stripe.CheckoutSessionLineItemParams {
+	item := &stripe.CheckoutSessionLineItemParams{Quantity: stripe.Int64(max(quantity, 1))}
+	if priceID != "" {
+		item.Price = stripe.String(priceID)
+		return item
+	}
+	item.PriceData = &stripe.CheckoutSessionLineItemPriceDataParams{
+		Currency:    stripe.String(strings.ToLower(currency)),
+		UnitAmount:  stripe.Int64(amountCents),
+		ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String(name)},
+	}
+	return item
+}
+
+// paymentSession is a one-off payment of item, with metadata on the
+// session and on its payment (so a refund can be traced back).
+func paymentSession(item *stripe.CheckoutSessionLineItemParams, metadata map[string]string, reference, successURL, cancelURL string) *stripe.CheckoutSessionParams {
+	params := &stripe.CheckoutSessionParams{
+		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
+		LineItems:         []*stripe.CheckoutSessionLineItemParams{item},
+		ClientReferenceID: stripe.String(reference),
+		SuccessURL:        stripe.String(successURL),
+		CancelURL:         stripe.String(cancelURL),
+		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{Metadata: metadata},
+	}
+	params.Metadata = metadata
+	return params
 }
 
 // SessionPriceID returns the price of a session's first line item, for

@@ -69,15 +69,7 @@ func (r *Renewals) Link(ctx context.Context, l models.License, months *int) (Ren
 			Message: fmt.Sprintf("Stripe is not configured: renewal order %s (%s) awaits payment; the CRM marks it paid with POST /api/v1/orders/%s/paid",
 				o.ID, models.FormatMoney(o.AmountCents, o.Currency), o.ID)}, nil
 	}
-	// The tier's own Stripe price sells one term: a link for whole terms
-	// charges that many of it, any other length its pro-rata amount.
-	priceID, quantity := "", int64(1)
-	if termMonths, lifetime := tier.Months(); tier.StripePriceID != "" && (lifetime || (termMonths > 0 && term%termMonths == 0)) {
-		priceID = tier.StripePriceID
-		if !lifetime {
-			quantity = int64(term / termMonths)
-		}
-	}
+	priceID, quantity := stripePrice(tier, term)
 	session, err := r.Checkout.CreateRenewalSession(ctx, RenewalSession{
 		LicenseID: l.ID, TierKey: tier.Key, TierName: tier.Name, Months: term, PriceID: priceID, Quantity: quantity,
 		AmountCents: tier.PriceFor(term), Currency: tier.Currency, CustomerID: l.StripeCustomerID, CustomerEmail: l.Customer.Email,
@@ -89,4 +81,19 @@ func (r *Renewals) Link(ctx context.Context, l models.License, months *int) (Ren
 	}
 	return RenewalLink{Provider: "stripe", URL: session.URL, SessionID: session.ID,
 		Message: "send the customer to url; the license is renewed when Stripe reports the payment"}, nil
+}
+
+// stripePrice is what a Checkout line item charges for months of a tier:
+// the tier's own Stripe price sells one term, so whole terms are that
+// many of it; any other length (or a tier without one) is its pro-rata
+// amount as price data (priceID "").
+func stripePrice(tier models.Tier, months int) (priceID string, quantity int64) {
+	termMonths, lifetime := tier.Months()
+	if tier.StripePriceID == "" || !(lifetime || (termMonths > 0 && months%termMonths == 0)) {
+		return "", 1
+	}
+	if lifetime {
+		return tier.StripePriceID, 1
+	}
+	return tier.StripePriceID, int64(months / termMonths)
 }

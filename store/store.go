@@ -66,7 +66,7 @@ func tables() []any {
 		&models.Product{}, &models.Tier{}, &models.Customer{}, &models.Order{}, &models.License{}, &models.Entitlement{},
 		&models.InvoiceSequence{}, &models.Invoice{}, &models.CreditNoteSequence{}, &models.CreditNote{}, &models.EmailMessage{}, &models.APIToken{}, &models.IdempotencyRecord{},
 		&models.StripeEvent{}, &models.Activation{}, &models.UsageEvent{}, &models.Release{}, &models.SigningKey{}, &models.MagicLink{}, &models.Session{},
-		&models.LicenseEvent{}, &models.WebhookEndpoint{}, &models.WebhookEvent{}, &models.WebhookDelivery{}, &models.TrialClaim{},
+		&models.LicenseEvent{}, &models.WebhookEndpoint{}, &models.WebhookEvent{}, &models.WebhookDelivery{}, &models.TrialClaim{}, &models.Checkout{},
 	}
 }
 

@@ -64,7 +64,7 @@ func TestATrialIsGivenOncePerCustomerAndTier(t *testing.T) {
 		_, _, _, err = s.RecordPurchase(ctx, trialPurchase(t, s, "trial-other", "someone.else@example.com"))
 		require.NoError(t, err, "another customer has a trial of their own")
 
-		_, _, err = s.IssueInvoice(ctx, o.ID, time.Now(), func(models.Invoice) ([]byte, error) { return []byte("%PDF"), nil })
+		_, _, err = s.IssueInvoice(ctx, o.ID, time.Now(), models.TaxPolicy{}, func(models.Invoice) ([]byte, error) { return []byte("%PDF"), nil })
 		p, ok := models.AsProblem(err)
 		require.True(t, ok, "%v", err)
 		assert.Equal(t, "trial_not_invoiced", p.Code, "a trial's order is never invoiced")

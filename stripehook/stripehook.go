@@ -294,12 +294,27 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 	if err != nil {
 		return stripeOutcome{}, err
 	}
+	// A session the plans page created becomes the order it was made for
+	// (its success page waits on that order), issued to the address the
+	// buyer gave there; the metadata's order id counts only when the
+	// checkout record binds it to this very session.
+	buyerEmail := cs.Email()
+	bought, err := s.Store.GetCheckout(ctx, cs.ID)
+	switch {
+	case err == nil && bought.OrderID == cs.Metadata["order_id"]:
+		orderID = bought.OrderID
+		if bought.Email != "" {
+			buyerEmail = bought.Email
+		}
+	case err != nil && !errors.Is(err, models.ErrNotFound):
+		return stripeOutcome{}, err
+	}
 	// Everything is checked before the purchase is recorded: an event that
 	// can never become a license is failed with the reason (and Stripe is
 	// answered 2xx), never recorded half-way and retried forever.
-	email, err := models.NormalizeEmail(cs.Email(), "customer_email")
+	email, err := models.NormalizeEmail(buyerEmail, "customer_email")
 	if err != nil {
-		return stripeOutcome{}, err
+		return stripeOutcome{orderID: orderID}, err
 	}
 	currency, err := paidCurrency(cs.Currency, tier)
 	if err != nil {

@@ -63,6 +63,8 @@ type webPage struct {
 	Error    string
 	Data     any
 	Template string
+	// Refresh reloads a page that waits for something (without script).
+	Refresh bool
 }
 
 // render writes a page; a template error is a bug and answers 500.
@@ -313,6 +315,8 @@ type Deps struct {
 	Lifecycle lifecycle.Client
 	// Renewals prepares renewal payments for the portal's renew button.
 	Renewals *payments.Renewals
+	// Storefront starts purchases from the plans page and the portal.
+	Storefront *payments.Storefront
 	// PublicURL is where customers reach licenseflow (sign-in links,
 	// Secure cookies over https).
 	PublicURL string
@@ -341,6 +345,9 @@ type server struct {
 	// tokenTries are admin-token sign-ins tried, per client IP: charged
 	// before the token is looked up, so guessing tokens gets nowhere.
 	tokenTries *httpx.LimiterSet
+	// purchases are checkouts and orders started, per client IP: each
+	// costs a Stripe call or tells the CRM about an order.
+	purchases *httpx.LimiterSet
 }
 
 // maxFormValue bounds one form field (the longest is a reason).
@@ -395,7 +402,11 @@ func Mount(r gin.IRouter, d Deps) {
 	if d.ReleasesDir == "" {
 		d.ReleasesDir = "data/releases"
 	}
-	s := &server{Deps: d, signIns: httpx.NewLimiterSet(10, 10), tokenTries: httpx.NewLimiterSet(10, 10)}
+	if d.Storefront == nil {
+		d.Storefront = &payments.Storefront{Store: d.Store, PublicURL: d.PublicURL}
+	}
+	s := &server{Deps: d, signIns: httpx.NewLimiterSet(10, 10), tokenTries: httpx.NewLimiterSet(10, 10),
+		purchases: httpx.NewLimiterSet(10, 10)}
 	r.StaticFS("/static", staticFiles())
 	portal := r.Group("/portal", httpx.NoStore, s.cleanForm("portal"))
 	portal.GET("", s.portalHome)
@@ -409,6 +420,16 @@ func Mount(r gin.IRouter, d Deps) {
 	portal.POST("/licenses/:id/renew", s.portalRenew)
 	portal.GET("/invoices/:number", s.portalInvoice)
 	portal.GET("/credit-notes/:number", s.portalCreditNote)
+	portal.GET("/plans", s.portalPlans)
+	portal.POST("/plans/:tier/checkout", s.portalCheckout)
+
+	plans := r.Group("/plans", httpx.NoStore, s.cleanForm("plans"))
+	plans.GET("", s.plansPage)
+	plans.GET("/:tier/checkout", s.checkoutConfirm)
+	plans.POST("/:tier/checkout", s.checkoutStart)
+	checkout := r.Group("/checkout", httpx.NoStore)
+	checkout.GET("/success", s.checkoutSuccess)
+	checkout.GET("/status", s.checkoutStatus)
 
 	admin := r.Group("/admin", httpx.NoStore, s.cleanForm("admin"))
 	admin.GET("", s.adminDashboard)

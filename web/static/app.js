@@ -22,3 +22,23 @@ document.addEventListener("click", async (event) => {
     event.preventDefault();
   }
 });
+
+// The checkout success page waits for the license: it asks for the order's
+// progress every two seconds and reloads once it moved on.
+const checkoutStatus = document.getElementById("checkout-status");
+if (checkoutStatus && ["awaiting_payment", "issuing"].includes(checkoutStatus.dataset.stage)) {
+  const stage = checkoutStatus.dataset.stage;
+  const poll = async () => {
+    try {
+      const resp = await fetch("/checkout/status" + window.location.search, { headers: { Accept: "application/json" } });
+      if (resp.ok && (await resp.json()).stage !== stage) {
+        window.location.reload();
+        return;
+      }
+    } catch {
+      // offline for a moment: ask again
+    }
+    setTimeout(poll, 2000);
+  };
+  setTimeout(poll, 2000);
+}

@@ -145,7 +145,7 @@ var Vars = []Var{
 	{Name: "SMTP_TLS", Default: "starttls", ReadBy: workerSide,
 		Description: "starttls, tls (implicit, port 465) or none (local mail catchers)."},
 	{Name: "STRIPE_SECRET_KEY", Default: "", ReadBy: apiSide,
-		Description: "Stripe secret key (sk_live_… / sk_test_…), for renewal Checkout Sessions. Unset: renewal links become pending CRM orders."},
+		Description: "Stripe secret key (sk_live_… / sk_test_…), for renewal and plans-page Checkout Sessions. Unset: renewal links and plans-page purchases become pending CRM orders."},
 	{Name: "STRIPE_WEBHOOK_SECRETS", Default: "", ReadBy: apiSide,
 		Description: "Signing secrets of the Stripe webhook endpoint (whsec_…), comma-separated while rotating. Unset: the webhook answers 503."},
 	{Name: "STRIPE_API_URL", Default: "", ReadBy: apiSide,

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/licenseflow/licenseflow/models"
+)
+
+// CreateCheckout records a Checkout Session the plans page created.
+func (s *Store) CreateCheckout(ctx context.Context, c models.Checkout) error {
+	return s.with(ctx).Create(&c).Error
+}
+
+// GetCheckout finds the checkout a Stripe Checkout Session id belongs to.
+func (s *Store) GetCheckout(ctx context.Context, sessionID string) (models.Checkout, error) {
+	var c models.Checkout
+	if len(sessionID) > 100 {
+		return c, models.NotFound("checkout_not_found", "no such checkout")
+	}
+	err := s.with(ctx).First(&c, "session_id = ?", sessionID).Error
+	if isNotFound(err) {
+		return c, models.NotFound("checkout_not_found", "no such checkout")
+	}
+	return c, err
+}
+
+// CheckoutStatus tells how far a checkout got: awaiting Stripe's report,
+// paid and issuing, issued, or held for an operator.
+func (s *Store) CheckoutStatus(ctx context.Context, c models.Checkout, planName string) (models.CheckoutStatus, error) {
+	st := models.CheckoutStatus{Stage: models.CheckoutAwaitingPayment, OrderID: c.OrderID, Plan: planName, Term: c.Term}
+	o, err := s.GetOrder(ctx, c.OrderID)
+	if errors.Is(err, models.ErrNotFound) {
+		var held int64
+		err := s.with(ctx).Model(&models.StripeEvent{}).
+			Where("order_id = ? AND outcome = ?", c.OrderID, models.StripeEventNeedsReview).Count(&held).Error
+		if held > 0 {
+			st.Stage = models.CheckoutOnHold
+		}
+		return st, err
+	}
+	if err != nil {
+		return st, err
+	}
+	if o.Status != models.OrderPaid {
+		st.Stage = models.CheckoutOnHold
+		return st, nil
+	}
+	l, err := s.GetLicense(ctx, o.LicenseID)
+	if errors.Is(err, models.ErrNotFound) {
+		st.Stage = models.CheckoutIssuing
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	st.Stage, st.LicenseStatus, st.ExpiresAt = models.CheckoutIssued, l.Status, l.ExpiresAt
+	if l.Status == models.StatusPending {
+		st.Stage = models.CheckoutIssuing
+	}
+	return st, nil
+}
