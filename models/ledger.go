@@ -30,13 +30,16 @@ type LicenseEvent struct {
 // the names of their timers and emails) and a failed payment. Webhook events
 // are derived from them (see LicenseChanges).
 const (
-	LedgerIssue         = "issue"
-	LedgerResume        = "resume"
-	LedgerReminder30    = "reminder-30d"
-	LedgerReminder7     = "reminder-7d"
-	LedgerExpired       = "expired"
-	LedgerGraceEnded    = "grace-ended"
-	LedgerTrialEnding   = "trial-ending"
+	LedgerIssue       = "issue"
+	LedgerResume      = "resume"
+	LedgerReminder30  = "reminder-30d"
+	LedgerReminder7   = "reminder-7d"
+	LedgerExpired     = "expired"
+	LedgerGraceEnded  = "grace-ended"
+	LedgerTrialEnding = "trial-ending"
+	// LedgerExpiring marks a license without a 30-day reminder (a trial)
+	// entering the last 30 days before its expiry.
+	LedgerExpiring      = "expiring"
 	LedgerPaymentFailed = "payment-failed"
 	// LedgerSuspiciousUsage notes a day of key sharing (SuspiciousUsageNotice).
 	LedgerSuspiciousUsage = "suspicious-usage"

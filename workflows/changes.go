@@ -65,8 +65,9 @@ func (l *license) applyRenewal(ctx workflow.Context, r models.RenewRequest, invo
 	if r.ExpiresAt != nil {
 		expires = models.Instant(*r.ExpiresAt)
 	}
-	if l.st.onTrial() { // paid for: the trial becomes a license, on the same DLID
+	if l.st.onTrial() { // paid for: the trial becomes a license, on the same DLID, with its grace
 		l.st.Type = models.TypeCommercial
+		l.st.moveExpiry(l.st.ExpiresAt, l.st.grace(l.policy))
 	}
 	if l.st.ExpiresAt == nil || expires.After(*l.st.ExpiresAt) {
 		l.st.setExpiry(start, &expires, l.policy)

@@ -45,6 +45,9 @@ func (w *modelWorld) fresh(seq modelSequence) modelSequence {
 	out := modelSequence{Purchase: seq.Purchase, Policy: seq.Policy, Steps: make([]modelStep, len(seq.Steps))}
 	out.Purchase.OrderID += suffix
 	out.Purchase.LicenseID = models.LicenseIDForOrder(out.Purchase.OrderID)
+	if out.Purchase.Type == models.TypeTrial { // a trial is given once per customer and tier
+		out.Purchase.CustomerEmail = fmt.Sprintf("trial%d@example.com", w.plays)
+	}
 	for i, s := range seq.Steps {
 		switch r := s.Msg.(type) {
 		case models.RenewRequest:
@@ -82,8 +85,11 @@ func (w *modelWorld) recordPurchase(t *testing.T, p workflows.PaidOrder) int64 {
 	tier, err := w.store.GetTier(context.Background(), p.Tier)
 	require.NoError(t, err)
 	amount, currency := tierPrice(p.Tier, p.Months)
+	if p.Type == models.TypeTrial {
+		amount = 0
+	}
 	_, _, _, err = w.store.RecordPurchase(context.Background(), models.Purchase{
-		OrderID: p.OrderID, Email: p.CustomerEmail, Tier: tier, MaxDomains: p.MaxDomains,
+		OrderID: p.OrderID, Email: p.CustomerEmail, Tier: tier, MaxDomains: p.MaxDomains, ExpiresAt: p.ExpiresAt,
 		Months: p.Months, Lifetime: p.Lifetime, Type: p.Type, AmountCents: amount, Currency: currency, PaidAt: t0,
 	})
 	require.NoError(t, err)

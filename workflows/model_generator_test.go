@@ -39,6 +39,10 @@ func generateSequence(seed uint64) modelSequence {
 	default:
 		p.Tier, p.Lifetime = "suite-lifetime", true
 	}
+	if rng.IntN(8) == 0 { // a free trial of the suite, paid for or not
+		ends := t0.Add(modelTrialDays * day)
+		p.Tier, p.Type, p.Months, p.Lifetime, p.ExpiresAt = "suite", models.TypeTrial, 0, false, &ends
+	}
 	var policy workflows.Policy
 	if rng.IntN(3) == 0 {
 		policy.GracePeriod = time.Duration(1+rng.IntN(30)) * day

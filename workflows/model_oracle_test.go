@@ -42,7 +42,11 @@ type lifecycleModel struct {
 	suspended bool
 	revoked   bool
 	// closed: the workflow has ended (revoked, or retention ran out).
-	closed   bool
+	closed bool
+	// trial: a free trial not yet paid for: no invoice, no grace, a
+	// trial-ending notice instead of the reminders; a paid renewal (one
+	// with an order) converts it, any other renewal is refused.
+	trial    bool
 	renewals int
 	// refs are the payment refs, event ids and request ids already applied.
 	refs map[string]bool
@@ -162,15 +166,21 @@ const (
 	modelMaxYears   = 10 // an expiry given as a date: calendar years ahead
 	modelMaxMonths  = 120
 	modelMaxDomains = 10000
+	// A trial of the example catalog's suite lasts 14 days; its ending is
+	// announced 3 days before.
+	modelTrialDays         = 14
+	modelTrialEndingNotice = 3 * day
 )
 
 // Deadline steps; the reminder and expiry steps are also their email templates.
 const (
-	stepReminder30 = "reminder-30d"
-	stepReminder7  = "reminder-7d"
-	stepExpired    = "expired"
-	stepGraceEnded = "grace-ended"
-	stepRetention  = "retention-ended"
+	stepReminder30  = "reminder-30d"
+	stepReminder7   = "reminder-7d"
+	stepExpired     = "expired"
+	stepGraceEnded  = "grace-ended"
+	stepRetention   = "retention-ended"
+	stepTrialEnding = "trial-ending"
+	stepExpiring    = "expiring" // silent: a trial enters its last 30 days
 )
 
 // newLifecycleModel is the license right after its purchase at `at`: the
@@ -191,10 +201,18 @@ func newLifecycleModel(p workflows.PaidOrder, policy workflows.Policy, at time.T
 	}
 	start := at.Truncate(time.Second)
 	m.start = start
+	buyer := "order:" + p.OrderID
+	if p.Type == models.TypeTrial {
+		m.trial = true
+		m.startPeriod(start, p.ExpiresAt.Truncate(time.Second))
+		m.publish(models.LedgerIssue, buyer, "", "")
+		m.send("delivery", "delivery")
+		m.shown()
+		return m
+	}
 	if !p.Lifetime {
 		m.startPeriod(start, calendarMonthsLater(start, p.Months))
 	}
-	buyer := "order:" + p.OrderID
 	m.publish(models.LedgerIssue, buyer, "", "")
 	m.send("delivery", "delivery")
 	m.invoice(p.OrderID)
@@ -268,6 +286,15 @@ func (m *lifecycleModel) deadlines() []modelDeadline {
 		return nil
 	}
 	e := m.expires
+	if m.trial {
+		return []modelDeadline{
+			{stepExpiring, e.Add(-modelExpiring)},
+			{stepTrialEnding, e.Add(-modelTrialEndingNotice)},
+			{stepExpired, e},
+			{stepGraceEnded, e},
+			{stepRetention, e.Add(m.retention)},
+		}
+	}
 	return []modelDeadline{
 		{stepReminder30, e.Add(-modelReminder30)},
 		{stepReminder7, e.Add(-modelReminder7)},
@@ -309,7 +336,7 @@ func (m *lifecycleModel) advance(to time.Time) {
 		}
 		var note string
 		switch {
-		case d.step == stepGraceEnded:
+		case d.step == stepGraceEnded, d.step == stepExpiring:
 		case stale:
 			note = "no email: a later deadline is already due"
 		case m.suspended:
@@ -317,8 +344,12 @@ func (m *lifecycleModel) advance(to time.Time) {
 		case d.step != stepExpired && d.at.Before(m.remindFrom):
 			note = "no email: too early in the paid period for a reminder"
 		default:
-			m.send(d.step, d.step+"/"+m.expiryStep())
-			note = "email: " + d.step
+			template := d.step
+			if d.step == stepExpired && m.trial {
+				template = "trial-ended"
+			}
+			m.send(template, d.step+"/"+m.expiryStep())
+			note = "email: " + template
 		}
 		m.shown()
 		m.publish(d.step, "timer:"+d.step, note, "")
@@ -362,7 +393,7 @@ func (m *lifecycleModel) phase() string {
 		return "closed after retention"
 	}
 	s := string(m.status())
-	if s == string(models.StatusExpired) && m.now.Before(m.expires.Add(m.grace)) {
+	if s == string(models.StatusExpired) && m.now.Before(m.expires.Add(m.licenseGrace())) {
 		return "expired, in grace"
 	}
 	return s
@@ -373,8 +404,16 @@ func (m *lifecycleModel) graceUntil() *time.Time {
 	if m.lifetime {
 		return nil
 	}
-	g := m.expires.Add(m.grace)
+	g := m.expires.Add(m.licenseGrace())
 	return &g
+}
+
+// licenseGrace is the license's grace period: none for a trial.
+func (m *lifecycleModel) licenseGrace() time.Duration {
+	if m.trial {
+		return 0
+	}
+	return m.grace
 }
 
 // entitlements is what the license grants: the tier's products and the
@@ -499,6 +538,8 @@ func (m *lifecycleModel) refusal(at time.Time, msg any) string {
 		switch {
 		case m.lifetime:
 			return "license_lifetime"
+		case m.trial && r.OrderID == "":
+			return "trial_needs_payment"
 		case r.ExpiresAt == nil && (r.Months < 1 || r.Months > modelMaxMonths):
 			return "invalid_months"
 		case r.ExpiresAt != nil && r.Months != 0:
@@ -551,6 +592,7 @@ func (m *lifecycleModel) change(at time.Time, msg any) {
 		if r.OrderID != "" {
 			m.invoice(r.OrderID)
 		}
+		m.trial = false // paid for: a license from now on
 		// From the current expiry while it is ahead, from now once lapsed.
 		start := now
 		if m.expires.After(now) {

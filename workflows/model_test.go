@@ -969,8 +969,12 @@ func shrinkSequence(t *testing.T, w *modelWorld, seq modelSequence) (modelSequen
 func (s modelSequence) GoString() string {
 	var b strings.Builder
 	p := s.Purchase
-	fmt.Fprintf(&b, "{\n\tPurchase: workflows.PaidOrder{LicenseID: %q, OrderID: %q, CustomerEmail: %q, Tier: %q, MaxDomains: %d, Months: %d, Lifetime: %v, Type: %q},\n\tSteps: []modelStep{\n",
-		p.LicenseID, p.OrderID, p.CustomerEmail, p.Tier, p.MaxDomains, p.Months, p.Lifetime, p.Type)
+	expires := "" // a trial's end
+	if p.ExpiresAt != nil {
+		expires = fmt.Sprintf(", ExpiresAt: timeAt(%d * time.Millisecond)", p.ExpiresAt.Sub(t0).Milliseconds())
+	}
+	fmt.Fprintf(&b, "{\n\tPurchase: workflows.PaidOrder{LicenseID: %q, OrderID: %q, CustomerEmail: %q, Tier: %q, MaxDomains: %d, Months: %d, Lifetime: %v, Type: %q%s},\n\tSteps: []modelStep{\n",
+		p.LicenseID, p.OrderID, p.CustomerEmail, p.Tier, p.MaxDomains, p.Months, p.Lifetime, p.Type, expires)
 	if s.Policy != (workflows.Policy{}) {
 		fmt.Fprintf(&b, "\tPolicy: workflows.Policy{GracePeriod: %d * time.Hour, Retention: %d * time.Hour},\n", s.Policy.GracePeriod/time.Hour, s.Policy.Retention/time.Hour)
 	}

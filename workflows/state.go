@@ -218,8 +218,10 @@ const (
 	StepGraceEnded     = models.LedgerGraceEnded
 	StepRetentionEnded = "retention-ended"
 	// StepTrialEnding tells a trial's customer the trial ends soon; a trial
-	// has no 30- and 7-day reminders.
+	// has no 30- and 7-day reminders. StepExpiring, silent, is where such a
+	// license becomes "expiring".
 	StepTrialEnding = models.LedgerTrialEnding
+	StepExpiring    = models.LedgerExpiring
 )
 
 type deadline struct {
@@ -236,6 +238,7 @@ func (s *LicenseState) deadlines(p Policy) []deadline {
 	exp, grace := *s.ExpiresAt, s.grace(p)
 	if s.onTrial() {
 		return []deadline{
+			{StepExpiring, exp.Add(-models.ExpiringWindow)},
 			{StepTrialEnding, exp.Add(-models.TrialEndingNotice)},
 			{StepExpired, exp},
 			{StepGraceEnded, exp},
