@@ -290,7 +290,8 @@ func TestRefundsAndDisputesSuspendTheLicense(t *testing.T) {
 
 		partial := answer(t, deliver(s, stripeEvent("evt_partial", payments.ChargeRefunded, map[string]any{
 			"id": "ch_6p", "object": "charge", "payment_intent": "pi_cs_6", "refunded": false, "amount": 14900, "amount_refunded": 1000})))
-		assert.Equal(t, models.StripeEventIgnored, partial.Outcome)
+		assert.Equal(t, models.StripeEventProcessed, partial.Outcome, "a partial refund is credited: %s", partial.Reason)
+		assert.Contains(t, partial.Reason, "the license stays active")
 		a := answer(t, deliver(s, stripeEvent("evt_refund", payments.ChargeRefunded, map[string]any{
 			"id": "ch_6", "object": "charge", "payment_intent": "pi_cs_6", "refunded": true, "amount": 14900, "amount_refunded": 14900})))
 		require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)

@@ -20,7 +20,7 @@ const catalogToken = "lft_openapi-catalog-token"
 var tierValues = map[string]any{
 	"key": "openapi-plan", "name": "OpenAPI plan", "description": "for the test", "products": []string{"base"},
 	"max_domains": 2, "term": "annual", "term_months": 0, "price_cents": 4900, "currency": "EUR",
-	"channels": []string{"stable"}, "active": true, "stripe_price_id": "price_1Nx",
+	"channels": []string{"stable"}, "active": true, "trial_days": 14, "stripe_price_id": "price_1Nx",
 }
 
 // The document requires exactly what the server requires of a tier: a

@@ -352,6 +352,7 @@ func TestSiteLicenseIsReadInOneStatementAsItsRowsSay(t *testing.T) {
 		want, err := st.GetLicense(ctx, l.ID)
 		require.NoError(t, err)
 		want.Customer = models.Customer{}
+		want.ProcessedRefs = nil // the workflow's memory of payments, no site's business
 		assert.Equal(t, utcLicense(want), utcLicense(sl.License))
 		ents, err := st.GetEntitlements(ctx, l.ID)
 		require.NoError(t, err)
