@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -156,10 +158,7 @@ func (s *Store) ProjectLicense(ctx context.Context, p models.Projection) error {
 		if p.Type != "" { // a paid renewal converts a trial
 			columns["type"] = p.Type
 		}
-		names := make([]string, 0, len(columns))
-		for name := range columns {
-			names = append(names, name)
-		}
+		names := slices.Sorted(maps.Keys(columns)) // one statement text per column set
 		// Only these columns: updated_at keeps marking the license's own
 		// writes, not every projection.
 		res := tx.Model(&models.License{}).Where("id = ? AND revision < ?", p.LicenseID, p.Revision).Select(names).Updates(columns)
