@@ -34,11 +34,17 @@ import (
 // OS processes of the production binary, on a Temporal server persisting
 // to PostgreSQL: a suspension made through one API is answered by the
 // other within a second; heartbeats sent to both keep their domains alive;
-// both workers take tasks; a 1,000-reminder storm survives one worker
+// both workers take tasks; a 300-reminder storm survives one worker
 // killed with SIGKILL in the middle of it, with nothing lost or repeated.
+// (The storm's size is what a kill in its middle needs, not a load test:
+// go test -bench and LICENSEFLOW_BENCH_STORM measure the 1,000 and 10,000
+// storms, see docs/performance.md.)
 func TestTwoAPIsAndTwoWorkersShareOneInstallation(t *testing.T) {
-	t.Parallel()
-	const stormSize = 1000
+	// Not parallel: its four processes and its storm take both cores for
+	// minutes, and the outage tests bound how soon work resumes after a
+	// part comes back; run beside the storm on a 2-core machine, those
+	// bounds measured the storm.
+	const stormSize = 300
 	logf := stopwatch(t)
 	srv, err := devserver.Start(devserver.Options{
 		PostgresURL: testsupport.PostgresDatabaseURL(t), Namespace: "default", UIPort: -1,

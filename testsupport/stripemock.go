@@ -63,24 +63,37 @@ func StartStripeMock(t testing.TB) *StripeMock {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
+	var output bytes.Buffer
 	cmd := exec.Command(bin, "-http-addr", addr)
+	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start stripe-mock: %v", err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-exited
 	})
-	deadline := time.Now().Add(15 * time.Second)
+	// stripe-mock reads Stripe's whole OpenAPI document before it listens:
+	// seconds of CPU, many more on a loaded 2-core machine running other
+	// tests. So it is waited for until it listens or exits, and only a
+	// bound far beyond that gives up.
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 			_ = c.Close()
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stripe-mock did not listen on %s", addr)
+		select {
+		case err := <-exited:
+			exited <- err // for the cleanup
+			t.Fatalf("stripe-mock exited before it listened on %s (%v): %s", addr, err, output.String())
+		case <-time.After(50 * time.Millisecond):
 		}
-		time.Sleep(50 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("stripe-mock did not listen on %s within 2 minutes", addr)
+		}
 	}
 	target, _ := url.Parse("http://" + addr)
 	m := &StripeMock{}

@@ -262,6 +262,9 @@ func webhookPolicy(p workflows.WebhookPolicy) workflows.WebhookPolicy {
 func startTestServer(t testing.TB, keys *sealing.Keyring) (*temporaltest.TestServer, client.Client, string) {
 	var clientOpts client.Options
 	payloadcodec.Install(&clientOpts, keys)
+	if tt, ok := t.(*testing.T); ok {
+		clientOpts.Logger = warningsLogger{tt}
+	}
 	serverOpts := []temporaltest.TestServerOption{temporaltest.WithBaseClientOptions(clientOpts)}
 	if tt, ok := t.(*testing.T); ok {
 		serverOpts = append(serverOpts, temporaltest.WithT(tt))
@@ -271,6 +274,21 @@ func startTestServer(t testing.TB, keys *sealing.Keyring) (*temporaltest.TestSer
 		t.Cleanup(ts.Stop)
 	}
 	return ts, ts.GetDefaultClient(), ts.GetDefaultNamespace()
+}
+
+// warningsLogger writes the worker's and client's warnings and errors to
+// the test's output and drops the rest: at debug level every activity and
+// timer is a line, thousands per test, which buried a failed test's own
+// lines and held its output in memory.
+type warningsLogger struct{ t *testing.T }
+
+func (l warningsLogger) Debug(string, ...any) {}
+func (l warningsLogger) Info(string, ...any)  {}
+func (l warningsLogger) Warn(msg string, keyvals ...any) {
+	l.t.Log(append([]any{"WARN ", msg}, keyvals...)...)
+}
+func (l warningsLogger) Error(msg string, keyvals ...any) {
+	l.t.Log(append([]any{"ERROR", msg}, keyvals...)...)
 }
 
 // embeddedServer is the dev-mode Temporal server of an Options.Embedded
