@@ -19,10 +19,15 @@ type ProductRequest struct {
 	// DomainRequired (default false) refuses site requests for the product
 	// that name no domain.
 	DomainRequired bool `json:"domain_required"`
+	// AddonPriceCents (default 0: not sold on its own) sells the product as
+	// an add-on on top of any tier, in AddonCurrency.
+	AddonPriceCents int64  `json:"addon_price_cents"`
+	AddonCurrency   string `json:"addon_currency"`
 }
 
 func (r ProductRequest) product() models.Product {
-	p := models.Product{Code: r.Code, Repo: r.Repo, Name: r.Name, Platform: r.Platform, RequiresKey: true, DomainRequired: r.DomainRequired}
+	p := models.Product{Code: r.Code, Repo: r.Repo, Name: r.Name, Platform: r.Platform, RequiresKey: true, DomainRequired: r.DomainRequired,
+		AddonPriceCents: r.AddonPriceCents, AddonCurrency: r.AddonCurrency}
 	if r.RequiresKey != nil {
 		p.RequiresKey = *r.RequiresKey
 	}

@@ -355,7 +355,7 @@ func (s *server) renewalFrom(c *gin.Context, l models.License, in renewalInput) 
 		return nil, err
 	}
 	paymentRef := strings.TrimSpace(in.PaymentRef)
-	order, err := s.Store.RecordRenewal(c.Request.Context(), models.RenewalOrder{
+	order, err := s.Store.RecordLicenseOrder(c.Request.Context(), models.LicenseOrder{
 		OrderID: id, License: l, Months: months, AmountCents: amount, Currency: tier.Currency,
 		PaymentRef: paymentRef, PaidAt: s.Now(),
 	})

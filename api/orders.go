@@ -25,18 +25,21 @@ type CreateOrderRequest struct {
 	Company       string `json:"company"`
 	Tier          string `json:"tier"`
 	LicenseID     string `json:"license_id"`
-	Months        *int   `json:"months"`
-	MaxDomains    *int   `json:"max_domains"`
-	AmountCents   *int64 `json:"amount_cents"`
-	Currency      string `json:"currency"`
+	// Product is the product an add-on order buys for license_id.
+	Product     string `json:"product"`
+	Months      *int   `json:"months"`
+	MaxDomains  *int   `json:"max_domains"`
+	AmountCents *int64 `json:"amount_cents"`
+	Currency    string `json:"currency"`
 	// Country and VATID set the customer's tax identity (see CreateLicenseRequest).
 	Country string `json:"country"`
 	VATID   string `json:"vat_id"`
 }
 
 // createOrder records a pending order: kind new (a purchase; the license is
-// issued when the order is paid) or renewal (of license_id). 201 when
-// created, 200 when the same order was already recorded.
+// issued when the order is paid), renewal (of license_id) or addon
+// (product, for license_id). 201 when created, 200 when the same order was
+// already recorded.
 func (s *server) createOrder(c *gin.Context) {
 	var req CreateOrderRequest
 	if err := httpx.Decode(c, &req); err != nil {
@@ -86,15 +89,18 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 		if tier, err = s.sellableTier(ctx, req.Tier); err != nil {
 			return n, err
 		}
-	case models.OrderRenewal:
+	case models.OrderRenewal, models.OrderAddon:
 		if strings.TrimSpace(req.LicenseID) == "" {
-			return n, httpx.Invalid("missing_license_id", "license_id", "a renewal order names the license it renews in license_id")
+			return n, httpx.Invalid("missing_license_id", "license_id", "a renewal or add-on order names its license in license_id")
 		}
 		l, err := s.Store.GetLicense(ctx, strings.TrimSpace(req.LicenseID))
 		if p, ok := models.AsProblem(err); ok {
 			return n, httpx.Invalid(p.Code, "license_id", p.Message)
 		} else if err != nil {
 			return n, err
+		}
+		if n.Kind == models.OrderAddon {
+			return s.addonOrder(ctx, n, l, req)
 		}
 		if err := models.CheckRenewal(l); err != nil {
 			return n, err
@@ -104,7 +110,10 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 		}
 		n.LicenseID, n.Email = l.ID, l.Customer.Email
 	default:
-		return n, httpx.Invalid("invalid_kind", "kind", "kind must be new or renewal")
+		return n, httpx.Invalid("invalid_kind", "kind", "kind must be new, renewal or addon")
+	}
+	if req.Product != "" {
+		return n, httpx.Invalid("unexpected_product", "product", "product goes with kind addon only")
 	}
 	n.Tier, n.MaxDomains, n.Currency = tier, tier.MaxDomains, tier.Currency
 	n.Months, n.Lifetime = tier.Months()
@@ -121,18 +130,46 @@ func (s *server) newOrder(ctx context.Context, req CreateOrderRequest) (models.N
 		n.MaxDomains = *req.MaxDomains
 	}
 	n.AmountCents = tier.PriceFor(n.Months)
+	return n, orderPrice(&n, req)
+}
+
+// orderPrice lets the CRM's amount and currency, when given, replace the
+// catalog's price of n.
+func orderPrice(n *models.NewOrder, req CreateOrderRequest) error {
 	if req.AmountCents != nil {
 		if *req.AmountCents < 0 {
-			return n, httpx.Invalid("invalid_amount", "amount_cents", "amount_cents cannot be negative")
+			return httpx.Invalid("invalid_amount", "amount_cents", "amount_cents cannot be negative")
 		}
 		n.AmountCents = *req.AmountCents
 	}
 	if req.Currency != "" {
+		var err error
 		if n.Currency, err = models.NormalizeCurrency(req.Currency, "currency"); err != nil {
-			return n, err
+			return err
 		}
 	}
-	return n, nil
+	return nil
+}
+
+// addonOrder prices an add-on order for license l: the product's add-on
+// price, for as long as the license lasts (no months, no domains).
+func (s *server) addonOrder(ctx context.Context, n models.NewOrder, l models.License, req CreateOrderRequest) (models.NewOrder, error) {
+	if req.Months != nil || req.MaxDomains != nil {
+		return n, httpx.Invalid("invalid_addon_order", "", "an add-on lasts as long as its license: give no months or max_domains")
+	}
+	p, err := s.Store.AddonFor(ctx, l, req.Product)
+	if problem, ok := models.AsProblem(err); ok && problem.Code == "product_not_found" {
+		return n, httpx.Invalid(problem.Code, "product", problem.Message)
+	} else if err != nil {
+		return n, err
+	}
+	tier, err := s.Store.GetTier(ctx, l.TierKey)
+	if err != nil {
+		return n, err
+	}
+	n.Tier, n.LicenseID, n.Email, n.Product = tier, l.ID, l.Customer.Email, p.Code
+	n.MaxDomains, n.AmountCents, n.Currency = l.MaxDomains, p.AddonPriceCents, p.AddonCurrency
+	return n, orderPrice(&n, req)
 }
 
 // PayOrderRequest marks an order paid.
@@ -148,7 +185,8 @@ type OrderPaid struct {
 
 // payOrder marks an order paid and acts on it: a new order issues its
 // license (202: being issued), a renewal extends its license on the same
-// DLID (200: renewed). Paying the same order again changes nothing.
+// DLID, an add-on grants its product (200 for both, with the license as it
+// is then); each is invoiced. Paying the same order again changes nothing.
 func (s *server) payOrder(c *gin.Context) {
 	var req PayOrderRequest
 	if err := httpx.DecodeOptional(c, &req); err != nil {
@@ -183,7 +221,11 @@ func (s *server) payOrder(c *gin.Context) {
 		c.JSON(http.StatusAccepted, OrderPaid{Order: orderView(o), License: s.licenseView(c, l, nil)})
 		return
 	}
-	st, err := s.Lifecycle.UpdateLicense(ctx, l, &models.RenewRequest{Months: o.Months, PaymentRef: "order:" + o.ID, OrderID: o.ID})
+	var paid models.LicenseUpdate = &models.RenewRequest{Months: o.Months, PaymentRef: "order:" + o.ID, OrderID: o.ID}
+	if o.Kind == models.OrderAddon {
+		paid = &models.AddEntitlementRequest{Product: o.Product, OrderID: o.ID}
+	}
+	st, err := s.Lifecycle.UpdateLicense(ctx, l, paid)
 	if err != nil {
 		httpx.Fail(c, err)
 		return

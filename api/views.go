@@ -105,6 +105,7 @@ type OrderView struct {
 	CustomerID  string             `json:"customer_id"`
 	Tier        string             `json:"tier"`
 	Kind        models.OrderKind   `json:"kind"`
+	Product     string             `json:"product,omitempty"` // an add-on's product
 	Months      int                `json:"months"`
 	Lifetime    bool               `json:"lifetime"`
 	ExpiresAt   *time.Time         `json:"expires_at,omitempty"`
@@ -131,7 +132,7 @@ type OrderView struct {
 
 func orderView(o models.Order) OrderView {
 	return OrderView{
-		ID: o.ID, CustomerID: o.CustomerID, Tier: o.TierKey, Kind: o.Kind, Months: o.Months, Lifetime: o.Lifetime, ExpiresAt: o.ExpiresAt,
+		ID: o.ID, CustomerID: o.CustomerID, Tier: o.TierKey, Kind: o.Kind, Product: o.Product, Months: o.Months, Lifetime: o.Lifetime, ExpiresAt: o.ExpiresAt,
 		MaxDomains: o.MaxDomains, AmountCents: o.AmountCents, Currency: o.Currency, Status: o.Status, PaymentRef: o.PaymentRef,
 		StripeCustomerID: o.StripeCustomerID, StripeSubscriptionID: o.StripeSubscriptionID,
 		StripeCheckoutSessionID: o.StripeCheckoutSessionID, StripePaymentIntentID: o.StripePaymentIntentID,
@@ -233,13 +234,17 @@ type ProductView struct {
 	Platform       models.Platform `json:"platform"`
 	RequiresKey    bool            `json:"requires_key"`
 	DomainRequired bool            `json:"domain_required"`
-	CreatedAt      time.Time       `json:"created_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
+	// AddonPriceCents > 0: sold as an add-on, at this price in AddonCurrency.
+	AddonPriceCents int64     `json:"addon_price_cents"`
+	AddonCurrency   string    `json:"addon_currency,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
 }
 
 func productView(p models.Product) ProductView {
 	return ProductView{Code: p.Code, Repo: p.Repo, Name: p.Name, Platform: p.Platform, RequiresKey: p.RequiresKey,
-		DomainRequired: p.DomainRequired, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		DomainRequired: p.DomainRequired, AddonPriceCents: p.AddonPriceCents, AddonCurrency: p.AddonCurrency,
+		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
 // TierView is a sellable tier.

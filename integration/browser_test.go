@@ -238,7 +238,7 @@ func seedSalesHistory(t *testing.T, store *store.Store) models.MonthMetrics {
 			require.NoError(t, err)
 			total.New++
 			if i%2 == 1 {
-				_, err := store.RecordRenewal(ctx, models.RenewalOrder{OrderID: id + "-renewal", License: l, Months: 12,
+				_, err := store.RecordLicenseOrder(ctx, models.LicenseOrder{OrderID: id + "-renewal", License: l, Months: 12,
 					AmountCents: tier.PriceCents, Currency: tier.Currency, PaidAt: at.Add(time.Hour)})
 				require.NoError(t, err)
 				total.Renewed++

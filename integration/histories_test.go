@@ -98,7 +98,7 @@ func TestHistoriesReplayDeterministically(t *testing.T) {
 
 	// A trial (the trial rules' side of the "trials" fork): its ending
 	// notice, then paid for by a CRM renewal, which converts it and
-	// continues as new.
+	// continues as new, then a bought add-on.
 	var trial api.LicenseView
 	s.Call(http.MethodPost, "/api/v1/licensing/licenses", `{"user_email":"replay-trial@example.com","tier":"suite","type":"trial"}`).JSON(t, &trial)
 	s.WaitIssued(trial.ID)
@@ -111,6 +111,13 @@ func TestHistoriesReplayDeterministically(t *testing.T) {
 		resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = %q", trial.WorkflowID)})
 		return err == nil && len(resp.GetExecutions()) == 2
 	})
+	// The paid license buys an add-on through a CRM order: granted and
+	// invoiced in the run after the conversion.
+	require.Equal(t, http.StatusCreated, s.Call(http.MethodPost, "/api/v1/products",
+		`{"code":"replay-extra","repo":"ReplayExtra","name":"Replay Extra","platform":"joomla","addon_price_cents":1900,"addon_currency":"EUR"}`).Status)
+	require.Equal(t, http.StatusCreated, s.Call(http.MethodPost, "/api/v1/orders",
+		`{"id":"replay-addon-order","kind":"addon","license_id":"`+trial.ID+`","product":"replay-extra"}`).Status)
+	call(http.MethodPost, "/api/v1/orders/replay-addon-order/paid", `{"payment_ref":"pay_replay_addon"}`)
 	call(http.MethodPatch, trialPath, `{"status":"revoked","reason":"end of scenario"}`)
 	waitClosed(t, s, trial.WorkflowID)
 

@@ -129,4 +129,43 @@ func TestAVisitorBuysAPlanInABrowser(t *testing.T) {
 	assert.Equal(t, "suite", co.TierKey)
 	assert.Equal(t, "bea@example.com", form.Get("customer_email"), "the session is for her address")
 	assert.Equal(t, v.Customer.ID, co.CustomerID, "started from her account")
+
+	// On her license's page she buys the child theme as an add-on.
+	licensePage := s.API.URL + "/portal/licenses/" + v.ID
+	var offered string
+	require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(licensePage), text(`#addons`, &offered)))
+	assert.Contains(t, offered, "MokoSuite Child Theme")
+	assert.Contains(t, offered, "29.00 EUR")
+	submit(t, ctx, chromedp.Click(`#buy-addon-child`))
+	<-stripePages
+	reqs := mock.Requests(http.MethodPost, "/v1/checkout/sessions")
+	form = reqs[len(reqs)-1].Form
+	assert.Equal(t, map[string]string{"license_id": v.ID, "addon": "child"},
+		map[string]string{"license_id": form.Get("metadata[license_id]"), "addon": form.Get("metadata[addon]")})
+	assert.Equal(t, "2900", form.Get("line_items[0][price_data][unit_amount]"), "the catalog's add-on price")
+	assert.Equal(t, "https://licenses.vendor.example/portal/licenses/"+v.ID+"?addon=child", form.Get("success_url"))
+	addon := map[string]any{
+		"id": "cs_addon_browser", "object": "checkout.session", "mode": "payment", "payment_status": "paid",
+		"customer": "cus_storefront", "payment_intent": "pi_addon_browser", "amount_total": 2900, "currency": "eur",
+		"metadata":         map[string]any{"license_id": form.Get("metadata[license_id]"), "addon": form.Get("metadata[addon]")},
+		"customer_details": map[string]any{"email": "bea@example.com", "name": "Bea Buyer"},
+	}
+	a = answer(t, deliver(s, stripeEvent("evt_addon_browser", payments.CheckoutCompleted, addon)))
+	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	s.WaitFor("the add-on's invoice email", 60*time.Second, func() bool {
+		var n int64
+		return s.Store.DB().Model(&models.EmailMessage{}).Where("license_id = ? AND template = ?", v.ID, "invoice").Count(&n).Error == nil && n == 2
+	})
+	var included string
+	require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(licensePage+"?addon=child"), text(`main`, &included)))
+	assert.Contains(t, included, "MokoSuiteChild", "the product is part of her license")
+	assert.Contains(t, included, "as soon as the payment arrives", "the page thanks her")
+	var offers int
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll("#buy-addon-child").length`, &offers)))
+	assert.Zero(t, offers, "the child theme is no longer offered")
+	invoices, err := s.Store.ListInvoices(t.Context(), v.ID)
+	require.NoError(t, err)
+	require.Len(t, invoices, 2, "the license and the add-on")
+	assert.Equal(t, int64(2900), invoices[1].TotalCents)
+	screenshot(t, ctx, "portal-addon.png")
 }

@@ -29,9 +29,14 @@ type Product struct {
 	// validation, feed, version check or download for it that names no
 	// domain is refused (DOMAIN_REQUIRED), so one key cannot update sites
 	// that never took a slot.
-	DomainRequired bool      `gorm:"not null;default:false" json:"domain_required"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	DomainRequired bool `gorm:"not null;default:false" json:"domain_required"`
+	// AddonPriceCents sells the product as an add-on: on top of a license's
+	// tier, for one payment that lasts as long as the license (0: not sold
+	// on its own). AddonCurrency is that price's currency.
+	AddonPriceCents int64     `gorm:"not null;default:0" json:"addon_price_cents"`
+	AddonCurrency   string    `gorm:"size:3;not null;default:''" json:"addon_currency,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
 }
 
 // Term is how long one purchase of a tier lasts.
@@ -106,6 +111,7 @@ func (p *Product) Normalize() {
 	p.Repo = strings.TrimSpace(p.Repo)
 	p.Name = strings.TrimSpace(p.Name)
 	p.Platform = Platform(strings.ToLower(strings.TrimSpace(string(p.Platform))))
+	p.AddonCurrency = upperASCII(strings.TrimSpace(p.AddonCurrency))
 }
 
 // Validate checks the product's own fields.
@@ -127,8 +133,21 @@ func (p *Product) Validate() error {
 	default:
 		return Invalid("invalid_platform", "platform", "platform %s must be one of joomla, dolibarr, wordpress, both (Joomla and Dolibarr)", quoted(string(p.Platform)))
 	}
+	switch {
+	case p.AddonPriceCents < 0:
+		return Invalid("invalid_addon_price", "addon_price_cents", "addon_price_cents cannot be negative (0: the product is not sold as an add-on)")
+	case p.AddonPriceCents == 0 && p.AddonCurrency != "":
+		return Invalid("invalid_addon_currency", "addon_currency", "addon_currency goes with an addon_price_cents above 0")
+	case p.AddonPriceCents > 0:
+		if _, err := NormalizeCurrency(p.AddonCurrency, "addon_currency"); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// SoldAsAddon says whether the product can be bought on top of a tier.
+func (p Product) SoldAsAddon() bool { return p.AddonPriceCents > 0 }
 
 // Normalize trims, lower-cases and de-duplicates what is case-insensitive.
 func (t *Tier) Normalize() {
@@ -258,6 +277,14 @@ func ExampleCatalog() ([]Product, []Tier) {
 		product("hrm", "MokoSuiteHRM", "MokoSuite HRM", PlatformDolibarr),
 		product("mrp", "MokoSuiteMRP", "MokoSuite MRP", PlatformDolibarr),
 		product("restaurant", "MokoSuiteRestaurant", "MokoSuite Restaurant", PlatformBoth),
+	}
+	for i := range products { // sold on their own too, on top of any tier
+		switch products[i].Code {
+		case "child":
+			products[i].AddonPriceCents, products[i].AddonCurrency = 2900, "EUR"
+		case "npo":
+			products[i].AddonPriceCents, products[i].AddonCurrency = 4900, "EUR"
+		}
 	}
 	all := make(StringList, len(products))
 	for i, p := range products {

@@ -175,6 +175,34 @@ func CheckRenewal(l License) error {
 	return nil
 }
 
+// CheckAddon refuses what selling product p to license l as an add-on
+// would be refused, before any order is recorded; entitled says whether l
+// already grants p. An add-on is bought for a paid license that is alive:
+// a trial gets add-ons once it is paid for, and the master license has
+// every product already.
+func CheckAddon(l License, p Product, entitled bool) error {
+	if !p.SoldAsAddon() {
+		return Invalid("addon_not_for_sale", "product", "product %s is not sold as an add-on (the catalog gives it no add-on price)", p.Code)
+	}
+	switch {
+	case l.Type == TypeMaster:
+		return Conflict("master_license", "the master license is entitled to every product already")
+	case l.Type == TypeTrial:
+		return Conflict("trial_addon", "license %s is a trial; add-ons are sold once the license is paid for", l.ID)
+	case entitled:
+		return Conflict("already_entitled", "license %s is already entitled to %s", l.ID, p.Code)
+	}
+	switch l.Status {
+	case StatusActive, StatusExpiring:
+		return nil
+	case StatusExpired:
+		return Conflict("license_expired", "license %s has expired; renew it before buying add-ons", l.ID)
+	case StatusSuspended:
+		return Conflict("license_suspended", "license %s is suspended; add-ons are sold once it is reinstated", l.ID)
+	}
+	return CheckTransition(l.Status, ActionRenew)
+}
+
 // AddMonths adds calendar months, clamping to the last day of a shorter
 // month (31 January + 1 month = 28/29 February, not 2/3 March).
 func AddMonths(t time.Time, months int) time.Time {

@@ -124,7 +124,11 @@ type RevokeRequest struct {
 // AddEntitlementRequest grants a product beyond the tier (a custom add-on
 // that survives tier changes).
 type AddEntitlementRequest struct {
-	Product   string `json:"product"`
+	Product string `json:"product"`
+	// OrderID is the paid add-on order that bought the product (empty: a
+	// grant by hand); the license invoices it once, and the order, not
+	// RequestID, makes a redelivery change nothing.
+	OrderID   string `json:"order_id,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
 	Actor     string `json:"actor,omitempty"`
 }
@@ -204,14 +208,19 @@ func (PaymentFailedRequest) MessageName() string  { return LedgerPaymentFailed }
 func (SuspiciousUsageNotice) MessageName() string { return LedgerSuspiciousUsage }
 func (PatchRequest) MessageName() string          { return messagePatch }
 
-func (r RenewRequest) DedupeRef() string          { return r.PaymentRef }
-func (r CorrectExpiryRequest) DedupeRef() string  { return r.RequestID }
-func (r ChangeTierRequest) DedupeRef() string     { return r.RequestID }
-func (r SetMaxDomainsRequest) DedupeRef() string  { return r.RequestID }
-func (r SuspendRequest) DedupeRef() string        { return r.RequestID }
-func (r ReinstateRequest) DedupeRef() string      { return r.RequestID }
-func (r RevokeRequest) DedupeRef() string         { return r.RequestID }
-func (r AddEntitlementRequest) DedupeRef() string { return r.RequestID }
+func (r RenewRequest) DedupeRef() string         { return r.PaymentRef }
+func (r CorrectExpiryRequest) DedupeRef() string { return r.RequestID }
+func (r ChangeTierRequest) DedupeRef() string    { return r.RequestID }
+func (r SetMaxDomainsRequest) DedupeRef() string { return r.RequestID }
+func (r SuspendRequest) DedupeRef() string       { return r.RequestID }
+func (r ReinstateRequest) DedupeRef() string     { return r.RequestID }
+func (r RevokeRequest) DedupeRef() string        { return r.RequestID }
+func (r AddEntitlementRequest) DedupeRef() string {
+	if r.OrderID != "" {
+		return "addon:" + r.OrderID
+	}
+	return r.RequestID
+}
 func (r PaymentFailedRequest) DedupeRef() string  { return r.EventID }
 func (r SuspiciousUsageNotice) DedupeRef() string { return "suspicious-usage:" + r.Day }
 func (r PatchRequest) DedupeRef() string          { return r.RequestID }

@@ -7,9 +7,11 @@ package models
 //     renewal (they are still expired), plus licenses revoked in the month;
 //   - Revenue: paid orders' amounts by currency.
 type MonthMetrics struct {
-	Month   string           `json:"month"` // 2026-03
-	New     int              `json:"new"`
-	Renewed int              `json:"renewed"`
+	Month   string `json:"month"` // 2026-03
+	New     int    `json:"new"`
+	Renewed int    `json:"renewed"`
+	// AddOns counts add-on orders (products bought on top of a tier).
+	AddOns  int              `json:"addons"`
 	Churned int              `json:"churned"`
 	Revenue map[string]int64 `json:"revenue"`
 }

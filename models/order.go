@@ -11,6 +11,9 @@ const (
 	// OrderTrial starts a free trial: nothing is paid or invoiced, and it
 	// is not a sale.
 	OrderTrial OrderKind = "trial"
+	// OrderAddon buys one product on top of an existing license's tier
+	// (the order's Product); it is invoiced and counted as a sale.
+	OrderAddon OrderKind = "addon"
 )
 
 // OrderStatus follows the payment.
@@ -31,8 +34,10 @@ type Order struct {
 	Customer   Customer  `gorm:"foreignKey:CustomerID" json:"-"`
 	TierKey    string    `gorm:"size:64;not null" json:"tier"`
 	Kind       OrderKind `gorm:"size:16;not null" json:"kind"`
-	Months     int       `gorm:"not null" json:"months"`
-	Lifetime   bool      `gorm:"not null" json:"lifetime"`
+	// Product is the product an add-on order buys (kind addon only).
+	Product  string `gorm:"size:64;not null;default:''" json:"product,omitempty"`
+	Months   int    `gorm:"not null" json:"months"`
+	Lifetime bool   `gorm:"not null" json:"lifetime"`
 	// ExpiresAt is an expiry bought as a date instead of the term's months.
 	ExpiresAt   *time.Time  `json:"expires_at,omitempty"`
 	MaxDomains  int         `gorm:"not null" json:"max_domains"`
@@ -101,11 +106,13 @@ type Purchase struct {
 	StripeTaxCents    int64
 }
 
-// RenewalOrder describes a paid renewal of an existing license.
-type RenewalOrder struct {
+// LicenseOrder describes a paid order for an existing license: a renewal
+// of Months, or, when Product is set, an add-on of that product.
+type LicenseOrder struct {
 	OrderID     string
 	License     License
 	Months      int
+	Product     string
 	AmountCents int64
 	Currency    string
 	PaymentRef  string
@@ -124,8 +131,10 @@ type NewOrder struct {
 	Company      string
 	Tier         Tier
 	Kind         OrderKind
-	// LicenseID is the license a renewal extends.
-	LicenseID   string
+	// LicenseID is the license a renewal extends or an add-on is for.
+	LicenseID string
+	// Product is the product an add-on order buys.
+	Product     string
 	Months      int
 	Lifetime    bool
 	MaxDomains  int

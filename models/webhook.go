@@ -172,6 +172,7 @@ type WebhookLicense struct {
 type WebhookOrder struct {
 	ID            string    `json:"id"`
 	Kind          OrderKind `json:"kind"`
+	Product       string    `json:"product,omitempty"` // an add-on's product
 	CustomerEmail string    `json:"customer_email"`
 	Tier          string    `json:"tier"`
 	LicenseID     string    `json:"license_id"`
@@ -204,7 +205,7 @@ func WebhookLicenseOf(l License) *WebhookLicense {
 
 // WebhookOrderOf describes an order (with its customer loaded).
 func WebhookOrderOf(o Order) *WebhookOrder {
-	return &WebhookOrder{ID: o.ID, Kind: o.Kind, CustomerEmail: o.Customer.Email, Tier: o.TierKey, LicenseID: o.LicenseID,
+	return &WebhookOrder{ID: o.ID, Kind: o.Kind, Product: o.Product, CustomerEmail: o.Customer.Email, Tier: o.TierKey, LicenseID: o.LicenseID,
 		Months: o.Months, Lifetime: o.Lifetime, AmountCents: o.AmountCents, Currency: o.Currency, PaymentRef: o.PaymentRef}
 }
 

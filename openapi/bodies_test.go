@@ -85,7 +85,7 @@ func TestOpenAPIBodiesRequireWhatTheServerRequires(t *testing.T) {
 		accepted          int
 	}{
 		{http.MethodPost, "/api/v1/products", "/api/v1/products", map[string]any{"code": "openapi-product", "repo": "OpenapiProduct",
-			"name": "OpenAPI product", "platform": "joomla", "requires_key": true, "domain_required": true},
+			"name": "OpenAPI product", "platform": "joomla", "requires_key": true, "domain_required": true, "addon_price_cents": 1900, "addon_currency": "EUR"},
 			[]string{"code", "repo", "name", "platform"}, http.StatusCreated},
 		{http.MethodPost, "/api/v1/tokens", "/api/v1/tokens", map[string]any{"name": "crm", "scopes": []string{"licenses:read"}, "role": ""},
 			[]string{"name", "scopes"}, http.StatusCreated},

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/licenseflow/licenseflow/models"
 	"github.com/stripe/stripe-go/v79"
 	"github.com/stripe/stripe-go/v79/client"
 )
@@ -87,6 +88,40 @@ func (c *Checkout) CreateRenewalSession(ctx context.Context, r RenewalSession) (
 	s, err := c.api.CheckoutSessions.New(params)
 	if err != nil {
 		return Session{}, fmt.Errorf("create Stripe Checkout Session for license %s: %w", r.LicenseID, err)
+	}
+	return Session{ID: s.ID, URL: s.URL}, nil
+}
+
+// AddonSession describes the Checkout Session of an add-on bought for a
+// license.
+type AddonSession struct {
+	LicenseID      string
+	Product        models.Product
+	CustomerID     string
+	CustomerEmail  string
+	SuccessURL     string
+	CancelURL      string
+	IdempotencyKey string
+}
+
+// CreateAddonSession creates a one-off payment of a product's add-on
+// price. The metadata names the license and the product:
+// checkout.session.completed grants it once the amount is checked against
+// the catalog's add-on price.
+func (c *Checkout) CreateAddonSession(ctx context.Context, a AddonSession) (Session, error) {
+	metadata := map[string]string{"license_id": a.LicenseID, "addon": a.Product.Code}
+	item := lineItem("", 1, a.Product.AddonPriceCents, a.Product.AddonCurrency, a.Product.Name+" add-on")
+	params := paymentSession(item, metadata, a.LicenseID, a.SuccessURL, a.CancelURL)
+	if a.CustomerID != "" {
+		params.Customer = stripe.String(a.CustomerID)
+	} else if a.CustomerEmail != "" {
+		params.CustomerEmail = stripe.String(a.CustomerEmail)
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey(a.IdempotencyKey)
+	s, err := c.api.CheckoutSessions.New(params)
+	if err != nil {
+		return Session{}, fmt.Errorf("create Stripe Checkout Session for add-on %s of license %s: %w", a.Product.Code, a.LicenseID, err)
 	}
 	return Session{ID: s.ID, URL: s.URL}, nil
 }

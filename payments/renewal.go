@@ -18,7 +18,8 @@ type RenewalLink struct {
 	Message   string `json:"message"`
 }
 
-// Renewals prepares renewal payments for licenses, priced from their tier.
+// Renewals prepares the payments of existing licenses: renewals, priced
+// from their tier, and add-ons, priced from the catalog.
 type Renewals struct {
 	// Store prices renewals from their tier and records CRM orders.
 	Store *store.Store
@@ -96,4 +97,42 @@ func stripePrice(tier models.Tier, months int) (priceID string, quantity int64) 
 		return tier.StripePriceID, 1
 	}
 	return tier.StripePriceID, int64(months / termMonths)
+}
+
+// AddonLink prepares the payment of product p for license l (checked by
+// the caller with store.AddonFor). Asking again for the same add-on gets
+// the same order or Checkout Session, as for renewals.
+func (r *Renewals) AddonLink(ctx context.Context, l models.License, p models.Product) (RenewalLink, error) {
+	ref := fmt.Sprintf("addon:%s:%s:%d%s", l.ID, p.Code, p.AddonPriceCents, p.AddonCurrency)
+	if r.Checkout == nil {
+		tier, err := r.Store.GetTier(ctx, l.TierKey)
+		if err != nil {
+			return RenewalLink{}, err
+		}
+		order := models.NewOrder{
+			ID: ref, Kind: models.OrderAddon, Email: l.Customer.Email, Tier: tier, LicenseID: l.ID, Product: p.Code,
+			MaxDomains: l.MaxDomains, AmountCents: p.AddonPriceCents, Currency: p.AddonCurrency, Requested: true,
+		}
+		o, _, err := r.Store.CreateOrder(ctx, order)
+		if problem, ok := models.AsProblem(err); (ok && problem.Code == "order_exists") || (err == nil && o.Status != models.OrderPending) {
+			order.ID = models.NewOrderID()
+			o, _, err = r.Store.CreateOrder(ctx, order)
+		}
+		if err != nil {
+			return RenewalLink{}, err
+		}
+		return RenewalLink{Provider: "crm", OrderID: o.ID,
+			Message: fmt.Sprintf("Stripe is not configured: add-on order %s (%s) awaits payment; the CRM marks it paid with POST /api/v1/orders/%s/paid",
+				o.ID, models.FormatMoney(o.AmountCents, o.Currency), o.ID)}, nil
+	}
+	session, err := r.Checkout.CreateAddonSession(ctx, AddonSession{
+		LicenseID: l.ID, Product: p, CustomerID: l.StripeCustomerID, CustomerEmail: l.Customer.Email,
+		SuccessURL: r.PublicURL + "/portal/licenses/" + l.ID + "?addon=" + p.Code, CancelURL: r.PublicURL + "/portal/licenses/" + l.ID,
+		IdempotencyKey: ref + ":" + l.StripeCustomerID + ":" + l.Customer.Email,
+	})
+	if err != nil {
+		return RenewalLink{}, err
+	}
+	return RenewalLink{Provider: "stripe", URL: session.URL, SessionID: session.ID,
+		Message: "send the customer to url; the product is added when Stripe reports the payment"}, nil
 }

@@ -72,7 +72,7 @@ func (s *Store) UpdateProduct(ctx context.Context, code string, p models.Product
 	if err := p.Validate(); err != nil {
 		return p, err
 	}
-	err = s.with(ctx).Model(&current).Select("Repo", "Name", "Platform", "RequiresKey", "DomainRequired").Updates(&p).Error
+	err = s.with(ctx).Model(&current).Select("Repo", "Name", "Platform", "RequiresKey", "DomainRequired", "AddonPriceCents", "AddonCurrency").Updates(&p).Error
 	if isDuplicate(err) {
 		return p, models.Conflict("product_exists", "another product already uses repo %q", p.Repo)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/licenseflow/licenseflow/models"
@@ -72,6 +73,26 @@ func (s *Store) HasEntitlement(ctx context.Context, licenseID, repo string) (boo
 	}
 	err := s.with(ctx).Model(&models.Entitlement{}).Where("license_id = ? AND repo = ?", licenseID, repo).Limit(1).Count(&n).Error
 	return n > 0, err
+}
+
+// AddonFor is product code as an add-on for license l: refused (see
+// models.CheckAddon) when it is not for sale, l cannot buy add-ons or
+// already has it.
+func (s *Store) AddonFor(ctx context.Context, l models.License, code string) (models.Product, error) {
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return models.Product{}, models.Invalid("missing_product", "product", "give the product code of the add-on")
+	}
+	p, err := s.GetProduct(ctx, code)
+	if err != nil {
+		return p, err
+	}
+	ents, err := s.GetEntitlements(ctx, l.ID)
+	if err != nil {
+		return p, err
+	}
+	entitled := slices.ContainsFunc(ents, func(e models.Entitlement) bool { return e.ProductCode == p.Code })
+	return p, models.CheckAddon(l, p, entitled)
 }
 
 // AddCustomEntitlement grants a product beyond the tier. It survives tier

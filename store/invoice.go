@@ -34,7 +34,7 @@ func (s *Store) IssueInvoice(ctx context.Context, orderID string, issuedAt time.
 		if order.Status != models.OrderPaid {
 			return models.Conflict("order_not_paid", "order %q is %s; only paid orders are invoiced", orderID, order.Status)
 		}
-		tier, err := tx.GetTier(ctx, order.TierKey)
+		line, err := tx.orderLine(ctx, order)
 		if err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func (s *Store) IssueInvoice(ctx context.Context, orderID string, issuedAt time.
 		inv = models.Invoice{
 			Number: models.InvoiceNumber(year, seq), Year: year, Sequence: seq, OrderID: order.ID,
 			LicenseID: order.LicenseID, CustomerID: order.CustomerID, BillTo: billTo(c),
-			Lines:         models.JSONValue[[]models.InvoiceLine]{V: []models.InvoiceLine{invoiceLine(order, tier, quote.SubtotalCents)}},
+			Lines:         models.JSONValue[[]models.InvoiceLine]{V: []models.InvoiceLine{line(quote.SubtotalCents)}},
 			SubtotalCents: quote.SubtotalCents, TaxCents: quote.TaxCents, TotalCents: quote.TotalCents, Currency: order.Currency,
 			CustomerCountry: c.Country, CustomerVATID: c.VATID, TaxRateBP: quote.RateBP, TaxTreatment: quote.Treatment,
 			TaxNotice: quote.Notice, Status: models.InvoiceIssued, IssuedAt: issuedAt,
@@ -94,7 +94,27 @@ func billTo(c models.Customer) string {
 	return strings.Join(parts, "\n")
 }
 
-// invoiceLine is the order's one line at its net amount.
+// orderLine is the invoice line an order is billed as, for its net amount:
+// an add-on names its product, a purchase or renewal its tier and term.
+func (s *Store) orderLine(ctx context.Context, o models.Order) (func(net int64) models.InvoiceLine, error) {
+	if o.Kind == models.OrderAddon {
+		p, err := s.GetProduct(ctx, o.Product)
+		if err != nil {
+			return nil, err
+		}
+		return func(net int64) models.InvoiceLine {
+			return models.InvoiceLine{Description: fmt.Sprintf("%s add-on, for the license's lifetime (license %s)", p.Name, o.LicenseID),
+				Quantity: 1, UnitCents: net, TotalCents: net}
+		}, nil
+	}
+	t, err := s.GetTier(ctx, o.TierKey)
+	if err != nil {
+		return nil, err
+	}
+	return func(net int64) models.InvoiceLine { return invoiceLine(o, t, net) }, nil
+}
+
+// invoiceLine is a purchase's or renewal's one line at its net amount.
 func invoiceLine(o models.Order, t models.Tier, net int64) models.InvoiceLine {
 	var what string
 	switch {

@@ -40,15 +40,21 @@ func (s *Store) SalesMetrics(ctx context.Context, from, to, now time.Time) ([]mo
 		if !ok {
 			continue
 		}
-		if o.Kind == models.OrderRenewal {
+		switch o.Kind {
+		case models.OrderRenewal:
 			m.Renewed++
-		} else {
+		case models.OrderAddon:
+			m.AddOns++
+		default:
 			m.New++
 		}
 		if o.Status != models.OrderPaid {
 			continue // refunded: counted as a sale, not as revenue
 		}
 		m.Revenue[o.Currency] += o.AmountCents
+		if o.Kind == models.OrderAddon {
+			continue // the month's revenue, not its tier's: an add-on sells a product
+		}
 		k := [2]string{o.TierKey, o.Currency}
 		if byTier[k] == nil {
 			byTier[k] = &models.TierRevenue{Tier: o.TierKey, Currency: o.Currency}

@@ -31,7 +31,7 @@ func TestSalesMetricsOnASeededDataSet(t *testing.T) {
 		buy("m-2", "pos", twoAgo.Add(time.Hour))
 		buy("m-3", "suite", twoAgo.Add(2*time.Hour))
 		buy("m-4", "pos", lastMonth)
-		_, err := store.RecordRenewal(ctx, models.RenewalOrder{OrderID: "m-5", License: a, Months: 12, AmountCents: 14900, Currency: "EUR", PaidAt: lastMonth.Add(time.Hour)})
+		_, err := store.RecordLicenseOrder(ctx, models.LicenseOrder{OrderID: "m-5", License: a, Months: 12, AmountCents: 14900, Currency: "EUR", PaidAt: lastMonth.Add(time.Hour)})
 		require.NoError(t, err)
 		lapsedLicense := buy("m-6", "crm", thisMonth.AddDate(0, -14, 0)) // before the span
 		revoked := buy("m-7", "crm", now.Add(-time.Minute))

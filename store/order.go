@@ -150,12 +150,16 @@ func (s *Store) ListOrders(ctx context.Context, licenseID string) ([]models.Orde
 	return out, s.with(ctx).Where("license_id = ?", licenseID).Order("created_at, id").Find(&out).Error
 }
 
-// RecordRenewal writes a paid renewal order for a license; recording the same
-// order id again returns the existing order.
-func (s *Store) RecordRenewal(ctx context.Context, r models.RenewalOrder) (models.Order, error) {
+// RecordLicenseOrder writes a paid renewal or add-on order for a license;
+// recording the same order id again returns the existing order.
+func (s *Store) RecordLicenseOrder(ctx context.Context, r models.LicenseOrder) (models.Order, error) {
 	paidAt := models.Instant(r.PaidAt)
+	kind := models.OrderRenewal
+	if r.Product != "" {
+		kind = models.OrderAddon
+	}
 	o := models.Order{
-		ID: r.OrderID, CustomerID: r.License.CustomerID, TierKey: r.License.TierKey, Kind: models.OrderRenewal,
+		ID: r.OrderID, CustomerID: r.License.CustomerID, TierKey: r.License.TierKey, Kind: kind, Product: r.Product,
 		Months: r.Months, MaxDomains: r.License.MaxDomains, AmountCents: r.AmountCents, Currency: r.Currency,
 		Status: models.OrderPaid, PaymentRef: r.PaymentRef, LicenseID: r.License.ID, PaidAt: &paidAt,
 		AmountIncludesTax: r.AmountIncludesTax, StripeTaxCents: r.StripeTaxCents,
@@ -178,7 +182,7 @@ func (s *Store) RecordRenewal(ctx context.Context, r models.RenewalOrder) (model
 		if err != nil {
 			return existing, err
 		}
-		if existing.LicenseID != r.License.ID || existing.Kind != models.OrderRenewal {
+		if existing.LicenseID != r.License.ID || existing.Kind != kind || existing.Product != r.Product {
 			return existing, models.Conflict("order_exists", "order %q already belongs to another purchase; use a new order id", r.OrderID)
 		}
 		return existing, nil
@@ -206,7 +210,7 @@ func (s *Store) CreateOrder(ctx context.Context, n models.NewOrder) (models.Orde
 			licenseID = models.LicenseIDForOrder(n.ID)
 		}
 		o = models.Order{
-			ID: n.ID, CustomerID: customer.ID, Customer: customer, TierKey: n.Tier.Key, Kind: n.Kind,
+			ID: n.ID, CustomerID: customer.ID, Customer: customer, TierKey: n.Tier.Key, Kind: n.Kind, Product: n.Product,
 			Months: n.Months, Lifetime: n.Lifetime, MaxDomains: n.MaxDomains, AmountCents: n.AmountCents,
 			Currency: n.Currency, Status: models.OrderPending, LicenseID: licenseID,
 		}
@@ -228,7 +232,7 @@ func (s *Store) CreateOrder(ctx context.Context, n models.NewOrder) (models.Orde
 		return existing, false, err
 	}
 	if existing.Kind != n.Kind || existing.TierKey != n.Tier.Key || !strings.EqualFold(existing.Customer.Email, n.Email) ||
-		existing.AmountCents != n.AmountCents || (n.Kind == models.OrderRenewal && existing.LicenseID != n.LicenseID) {
+		existing.AmountCents != n.AmountCents || existing.Product != n.Product || (n.Kind != models.OrderNew && existing.LicenseID != n.LicenseID) {
 		return existing, false, models.Conflict("order_exists", "order %q already exists with other terms; use a new order id", n.ID)
 	}
 	return existing, false, nil
@@ -284,7 +288,7 @@ func (s *Store) payOrder(ctx context.Context, o models.Order, paymentRef string,
 		return models.License{}, models.Conflict("order_not_payable", "order %q is %s and cannot be paid; create a new order", o.ID, o.Status)
 	}
 	l, err := s.GetLicense(ctx, o.LicenseID)
-	if o.Kind == models.OrderRenewal || !errors.Is(err, models.ErrNotFound) {
+	if o.Kind != models.OrderNew || !errors.Is(err, models.ErrNotFound) {
 		return l, err
 	}
 	tier, err := s.GetTier(ctx, o.TierKey)
@@ -312,7 +316,7 @@ func (s *Store) orderCreated(o models.Order, requested bool) ([]string, error) {
 		Type: models.EventOrderCreated, LicenseID: o.LicenseID, OccurredAt: o.CreatedAt,
 		Data: models.JSONValue[models.WebhookData]{V: models.WebhookData{Order: models.WebhookOrderOf(o)}},
 	}
-	if o.Kind == models.OrderRenewal { // the license it renews, as it is now
+	if o.Kind != models.OrderNew { // the license it renews or adds to, as it is now
 		var err error
 		if created, err = licenseEvent(s.db, o.LicenseID, models.EventOrderCreated, o.CreatedAt, created.Data.V); err != nil {
 			return nil, err

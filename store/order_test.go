@@ -105,6 +105,8 @@ func TestCreatedOrdersWriteTheirEventsOnce(t *testing.T) {
 			LicenseID: paid.ID, Tier: models.Tier{Key: asked.TierKey}, Months: 12, AmountCents: asked.AmountCents, Requested: true})
 		require.NoError(t, err)
 		require.False(t, created, "the same order again")
+		pendingOrder(t, s, models.NewOrder{ID: "asked-addon", Kind: models.OrderAddon, Product: "child", Email: "buyer@example.com",
+			LicenseID: paid.ID, Requested: true})
 
 		deliveries, err := s.PendingWebhookDeliveries(ctx, e.ID, nil, 50)
 		require.NoError(t, err)
@@ -118,10 +120,14 @@ func TestCreatedOrdersWriteTheirEventsOnce(t *testing.T) {
 				assert.Equal(t, "buyer@example.com", ev.Data.V.License.CustomerEmail)
 				assert.Equal(t, asked.AmountCents, ev.Data.V.Order.AmountCents, "what to collect")
 			}
+			if ev.Data.V.Order.ID == "asked-addon" {
+				assert.Equal(t, "child", ev.Data.V.Order.Product, "the CRM is told which product")
+				assert.Equal(t, paid.ID, ev.Data.V.License.ID, "and for which license")
+			}
 		}
 		assert.Equal(t, []string{
 			"order.paid:paid-1", "order.created:new-1", "order.created:crm-renewal",
-			"order.created:asked-renewal", "renewal.requested:asked-renewal",
+			"order.created:asked-renewal", "renewal.requested:asked-renewal", "order.created:asked-addon",
 		}, got)
 	})
 }

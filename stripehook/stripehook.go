@@ -263,6 +263,9 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 		return stripeOutcome{}, err
 	}
 	orderID := "stripe:" + cs.ID
+	if product := cs.Metadata["addon"]; product != "" {
+		return s.addonFromCheckout(ctx, cs, product, links, orderID)
+	}
 	if licenseID := cs.Metadata["license_id"]; licenseID != "" {
 		l, err := s.Store.GetLicense(ctx, licenseID)
 		if err != nil {
@@ -352,6 +355,46 @@ func (s *server) onCheckout(ctx context.Context, ev payments.Event) (stripeOutco
 	}
 	out := stripeOutcome{licenseID: license.ID, orderID: order.ID}
 	return out, s.Lifecycle.StartLicense(ctx, license, order, tier, name)
+}
+
+// addonFromCheckout grants and invoices the add-on a Checkout Session
+// paid for (the portal's add-on button makes such sessions). Metadata is
+// checked like any other: the license and the product must exist, and the
+// amount paid must cover the product's add-on price in its currency. A
+// product the license could not buy any more (granted meanwhile, the
+// license suspended) is still granted and invoiced: it was paid for, and a
+// refund is the operator's call.
+func (s *server) addonFromCheckout(ctx context.Context, cs payments.CheckoutSession, code string, links models.StripeLinks, orderID string) (stripeOutcome, error) {
+	if err := models.CheckLine("metadata.addon", code, 64); err != nil {
+		return stripeOutcome{}, err
+	}
+	l, err := s.Store.GetLicense(ctx, cs.Metadata["license_id"])
+	if err != nil {
+		return stripeOutcome{}, err
+	}
+	out := stripeOutcome{licenseID: l.ID, orderID: orderID}
+	if l.Status == models.StatusRevoked {
+		return out, models.CheckTransition(l.Status, models.ActionRenew)
+	}
+	p, err := s.Store.GetProduct(ctx, code)
+	if err != nil {
+		return out, err
+	}
+	if !p.SoldAsAddon() {
+		return needsReview(fmt.Sprintf("product %s is not sold as an add-on: nothing is granted", p.Code), l.ID, orderID), nil
+	}
+	currency, _ := models.NormalizeCurrency(cs.Currency, "currency")
+	if paid := cs.AmountTotal + max(cs.TotalDetails.AmountDiscount, 0); currency != p.AddonCurrency || paid < p.AddonPriceCents {
+		return needsReview(fmt.Sprintf("the session paid %s (discounts included) but the %s add-on costs %s: nothing is granted",
+			models.FormatMoney(paid, models.Clip(currency, 3)), p.Code, models.FormatMoney(p.AddonPriceCents, p.AddonCurrency)), l.ID, orderID), nil
+	}
+	if _, err := s.Store.RecordLicenseOrder(ctx, models.LicenseOrder{
+		OrderID: orderID, License: l, Product: p.Code, AmountCents: cs.AmountTotal, Currency: currency,
+		PaymentRef: cs.ID, Stripe: links, PaidAt: s.Now(), AmountIncludesTax: true, StripeTaxCents: max(cs.TotalDetails.AmountTax, 0),
+	}); err != nil {
+		return out, err
+	}
+	return out, s.Lifecycle.SignalLicense(ctx, l, &models.AddEntitlementRequest{Product: p.Code, OrderID: orderID})
 }
 
 // checkoutTaxIdentity is the buyer's country and VAT ID as Checkout
@@ -660,7 +703,7 @@ func (s *server) renewFromPayment(ctx context.Context, l models.License, p paidR
 	if err != nil {
 		return out, err
 	}
-	if _, err := s.Store.RecordRenewal(ctx, models.RenewalOrder{
+	if _, err := s.Store.RecordLicenseOrder(ctx, models.LicenseOrder{
 		OrderID: p.orderID, License: l, Months: months, AmountCents: p.amount, Currency: currency,
 		PaymentRef: p.paymentRef, Stripe: p.links, PaidAt: s.Now(), AmountIncludesTax: true, StripeTaxCents: p.stripeTax,
 	}); err != nil {

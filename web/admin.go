@@ -206,6 +206,7 @@ func (s *server) adminDashboard(c *gin.Context) {
 	totals := models.MonthMetrics{Revenue: map[string]int64{}}
 	for _, m := range months {
 		totals.New, totals.Renewed, totals.Churned = totals.New+m.New, totals.Renewed+m.Renewed, totals.Churned+m.Churned
+		totals.AddOns += m.AddOns
 	}
 	s.adminPage(c, sess, http.StatusOK, "Dashboard", "admin-dashboard", gin.H{
 		"Months": months, "Chart": salesChart(months), "Tiers": tiers, "Totals": totals, "Expiring": expiring.Licenses,

@@ -127,6 +127,10 @@ func (s *server) adminProductForm(c *gin.Context) {
 		if p.DomainRequired {
 			form.Set("domain_required", "on")
 		}
+		if p.SoldAsAddon() {
+			form.Set("addon_price", fmt.Sprintf("%d.%02d", p.AddonPriceCents/100, p.AddonPriceCents%100))
+			form.Set("addon_currency", p.AddonCurrency)
+		}
 	}
 	s.catalogForm(c, sess, http.StatusOK, "admin-product-form", "", form)
 }
@@ -139,7 +143,16 @@ func (s *server) adminSaveProduct(c *gin.Context) {
 	}
 	form := c.Request.PostForm
 	p := models.Product{Code: form.Get("code"), Repo: form.Get("repo"), Name: form.Get("name"), Platform: models.Platform(form.Get("platform")),
-		RequiresKey: form.Get("requires_key") != "", DomainRequired: form.Get("domain_required") != ""}
+		RequiresKey: form.Get("requires_key") != "", DomainRequired: form.Get("domain_required") != "", AddonCurrency: form.Get("addon_currency")}
+	var addonPrice *int64
+	if problem := optionalAmount(form.Get("addon_price"), &addonPrice); problem != "" {
+		s.catalogForm(c, sess, http.StatusUnprocessableEntity, "admin-product-form",
+			"add-on price: give it such as 49 or 49.50, or leave it empty if the product is not sold on its own", form)
+		return
+	}
+	if addonPrice != nil {
+		p.AddonPriceCents = *addonPrice
+	}
 	var err error
 	if existing := form.Get("existing"); existing != "" {
 		p, err = s.Store.UpdateProduct(c.Request.Context(), existing, p)

@@ -1,14 +1,18 @@
 package web
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payments"
 )
 
 // The customer portal: sign in by magic link, then see your licenses, keys,
@@ -179,12 +183,73 @@ func (s *server) portalLicense(c *gin.Context) {
 		}
 	}
 	slots, staging := domainUse(activations)
+	addons, err := s.addonsFor(ctx, l, ents)
+	if err != nil {
+		s.webFail(c, "portal", err)
+		return
+	}
+	notice := s.takeNotice(c)
+	if code := c.Query("addon"); code != "" && notice == "" {
+		notice = "Thank you! The add-on is added to this license as soon as the payment arrives; you will get the invoice by email."
+	}
 	s.render(c, http.StatusOK, webPage{Title: "License " + models.MaskDLID(l.Key()), Area: "portal", Template: "portal-license",
-		Email: sess.Email, CSRF: sess.CSRFToken, Notice: s.takeNotice(c), Data: gin.H{
+		Email: sess.Email, CSRF: sess.CSRFToken, Notice: notice, Data: gin.H{
 			"License": l, "Entitlements": ents, "Activations": activations, "Downloads": downloads, "Usable": usable,
-			"SlotsInUse": slots, "StagingInUse": staging,
+			"SlotsInUse": slots, "StagingInUse": staging, "Addons": addons,
 			"Renewable": models.CheckRenewal(l) == nil,
 		}})
+}
+
+// AddonOffer is a product the portal offers as an add-on to a license.
+type AddonOffer struct {
+	Product models.Product
+	Price   string
+}
+
+// addonsFor lists the add-ons license l can buy: products sold as add-ons
+// it is not entitled to, none when it cannot buy any (a trial, expired).
+func (s *server) addonsFor(ctx context.Context, l models.License, ents []models.Entitlement) ([]AddonOffer, error) {
+	products, err := s.Store.ListProducts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var offers []AddonOffer
+	for _, p := range products {
+		entitled := slices.ContainsFunc(ents, func(e models.Entitlement) bool { return e.ProductCode == p.Code })
+		if models.CheckAddon(l, p, entitled) == nil {
+			offers = append(offers, AddonOffer{Product: p, Price: models.FormatMoney(p.AddonPriceCents, p.AddonCurrency)})
+		}
+	}
+	return offers, nil
+}
+
+// portalBuyAddon sends the customer to pay for an add-on: Stripe Checkout
+// when configured, otherwise an add-on order the vendor's CRM follows up.
+func (s *server) portalBuyAddon(c *gin.Context) {
+	sess, l, ok := s.customerLicense(c)
+	if !ok || !s.checkCSRF(c, "portal", sess.CSRFToken) {
+		return
+	}
+	ctx := c.Request.Context()
+	p, err := s.Store.AddonFor(ctx, l, c.PostForm("product"))
+	if err == nil {
+		var link payments.RenewalLink
+		if link, err = s.Renewals.AddonLink(ctx, l, p); err == nil && link.URL != "" {
+			c.Redirect(http.StatusSeeOther, link.URL)
+			return
+		}
+		if err == nil {
+			s.redirectWithNotice(c, "/portal/licenses/"+l.ID, fmt.Sprintf(
+				"Your order %s for %s (%s) is placed; we will send you payment details, and the product is added once it is paid.",
+				link.OrderID, p.Name, models.FormatMoney(p.AddonPriceCents, p.AddonCurrency)))
+			return
+		}
+	}
+	if problem, isProblem := models.AsProblem(err); isProblem {
+		s.webError(c, http.StatusConflict, "portal", problem.Message)
+		return
+	}
+	s.webFail(c, "portal", err)
 }
 
 // portalDeactivate frees one of the customer's domain slots.

@@ -293,7 +293,9 @@ func (l *license) validateAddEntitlement(_ workflow.Context, r models.AddEntitle
 }
 
 // addEntitlement grants a product as a custom add-on (kept across tier
-// changes); an unknown product is refused with the activity's reason.
+// changes); an unknown product is refused with the activity's reason. A
+// bought add-on (r.OrderID) is invoiced once granted, and the customer
+// gets the invoice.
 func (l *license) addEntitlement(ctx workflow.Context, r models.AddEntitlementRequest) error {
 	var got activities.AddEntitlementResult
 	err := workflow.ExecuteActivity(withActivity(ctx, "add entitlement"), a.AddEntitlement,
@@ -302,5 +304,16 @@ func (l *license) addEntitlement(ctx workflow.Context, r models.AddEntitlementRe
 		return asRejection(err)
 	}
 	l.st.Entitlements = got.Entitlements
+	if r.OrderID == "" {
+		return nil
+	}
+	// Granting again is a no-op, so a retry after a failed invoice finds
+	// the product granted and the same invoice.
+	number, err := l.invoice(ctx, r.OrderID)
+	if err != nil {
+		return asRejection(err)
+	}
+	l.outbox = append(l.outbox, outgoingEmail{template: activities.TemplateInvoice, step: "invoice/" + r.OrderID, invoice: number})
+	l.cause.note = "invoice " + number
 	return nil
 }

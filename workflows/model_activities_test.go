@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,6 +52,11 @@ func (w *modelWorld) fresh(seq modelSequence) modelSequence {
 	for i, s := range seq.Steps {
 		switch r := s.Msg.(type) {
 		case models.RenewRequest:
+			if r.OrderID != "" {
+				r.OrderID += suffix
+			}
+			s.Msg = r
+		case models.AddEntitlementRequest:
 			if r.OrderID != "" {
 				r.OrderID += suffix
 			}
@@ -103,9 +109,26 @@ func (w *modelWorld) recordRenewal(t *testing.T, licenseID string, r models.Rene
 	l, err := w.store.GetLicense(context.Background(), licenseID)
 	require.NoError(t, err)
 	amount, currency := tierPrice(l.TierKey, r.Months)
-	o, err := w.store.RecordRenewal(context.Background(), models.RenewalOrder{
+	o, err := w.store.RecordLicenseOrder(context.Background(), models.LicenseOrder{
 		OrderID: r.OrderID, License: l, Months: r.Months, AmountCents: amount, Currency: currency,
 		PaymentRef: r.PaymentRef, PaidAt: t0,
+	})
+	require.NoError(t, err)
+	return o.AmountCents
+}
+
+// modelAddonPrice is what the model's bought add-ons cost.
+const modelAddonPrice = 2900
+
+// recordAddon writes a bought add-on's paid order before the add-on is
+// delivered, as the API and the payment webhooks do; the same order id
+// again returns the first order. It returns the order's amount.
+func (w *modelWorld) recordAddon(t *testing.T, licenseID string, r models.AddEntitlementRequest) int64 {
+	l, err := w.store.GetLicense(context.Background(), licenseID)
+	require.NoError(t, err)
+	o, err := w.store.RecordLicenseOrder(context.Background(), models.LicenseOrder{
+		OrderID: r.OrderID, License: l, Product: strings.TrimSpace(r.Product), AmountCents: modelAddonPrice, Currency: "EUR",
+		PaymentRef: "pay-" + r.OrderID, PaidAt: t0,
 	})
 	require.NoError(t, err)
 	return o.AmountCents

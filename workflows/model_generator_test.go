@@ -147,7 +147,11 @@ func (g *generator) next() (modelStep, bool) {
 		s.Msg = models.ChangeTierRequest{Tier: pick(g.rng, "pos", "restaurant", "crm", "erp", "suite", " Suite ", "gold", g.m.tier), RequestID: g.maybeID("req")}
 	case k < 48:
 		at = g.soon()
-		s.Msg = models.AddEntitlementRequest{Product: pick(g.rng, "crm", "erp", "hrm", "pos", "shop", "nosuch", ""), RequestID: g.maybeID("req")}
+		r := models.AddEntitlementRequest{Product: pick(g.rng, "crm", "erp", "hrm", "pos", "shop", "child", "nosuch", ""), RequestID: g.maybeID("req")}
+		if g.rng.IntN(2) == 0 { // bought: its paid order is invoiced
+			r.OrderID = g.id("addon")
+		}
+		s.Msg = r
 	case k < 54:
 		at = g.soon()
 		r := models.SetMaxDomainsRequest{MaxDomains: g.domains(), RequestID: g.maybeID("req")}

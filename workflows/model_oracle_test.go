@@ -475,6 +475,8 @@ func changeNote(msg any, renewed bool) (note, invoiceOf string) {
 	switch r := msg.(type) {
 	case models.RenewRequest:
 		return "", r.OrderID
+	case models.AddEntitlementRequest:
+		return "", r.OrderID
 	case models.CorrectExpiryRequest:
 		return r.Reason, ""
 	case models.SuspendRequest:
@@ -638,6 +640,9 @@ func (m *lifecycleModel) change(at time.Time, msg any) {
 		if !slices.Contains(m.custom, code) {
 			m.custom = append(m.custom, code)
 		}
+		if r.OrderID != "" { // bought: invoiced once granted
+			m.invoice(r.OrderID)
+		}
 	case models.PaymentFailedRequest:
 		m.send("payment-failed", "payment-failed/"+r.EventID)
 		c := &m.emails[len(m.emails)-1].Shows
@@ -725,6 +730,9 @@ func messageRef(msg any) string {
 	case models.RevokeRequest:
 		return r.RequestID
 	case models.AddEntitlementRequest:
+		if r.OrderID != "" {
+			return "addon:" + r.OrderID
+		}
 		return r.RequestID
 	case models.PaymentFailedRequest:
 		return r.EventID

@@ -345,6 +345,11 @@ func executeModel(t *testing.T, w *modelWorld, seq modelSequence, stopAt int, ac
 						orders[r.OrderID] = w.recordRenewal(t, seq.Purchase.LicenseID, r)
 					}
 				}
+				if r, ok := s.Msg.(models.AddEntitlementRequest); ok && r.OrderID != "" && stopAt < 0 {
+					if _, known := orders[r.OrderID]; !known {
+						orders[r.OrderID] = w.recordAddon(t, seq.Purchase.LicenseID, r)
+					}
+				}
 				refused := m.apply(at, s.Msg)
 				if s.Via == viaSignal {
 					if refused != "" {

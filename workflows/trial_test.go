@@ -35,7 +35,7 @@ func (h *harness) trial(orderID string) (workflows.LicenseInput, time.Time) {
 // webhooks do before the renewal reaches the workflow.
 func (h *harness) renewalOrder(licenseID, orderID string, months int) models.RenewRequest {
 	l := h.license(licenseID)
-	o, err := h.store.RecordRenewal(context.Background(), models.RenewalOrder{
+	o, err := h.store.RecordLicenseOrder(context.Background(), models.LicenseOrder{
 		OrderID: orderID, License: l, Months: months, AmountCents: 59900, Currency: "EUR", PaymentRef: "pay-" + orderID, PaidAt: t0,
 	})
 	require.NoError(h.t, err)

@@ -1,0 +1,99 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/testsupport"
+)
+
+// Without Stripe, the portal's add-on button places an add-on order the
+// vendor's CRM collects (order.created tells it), and says so; a second
+// click is the same order; a product the license cannot buy is refused
+// with the reason and orders nothing.
+func TestThePortalOrdersAnAddonForTheCRMWithoutStripe(t *testing.T) {
+	st := testsupport.SQLite(t)
+	ctx := context.Background()
+	b := shop(t, st, nil)
+	signInCustomer(b, st, "ada@example.com")
+	id := models.LicenseIDForOrder("earlier-ada@example.com")
+	expires := models.Instant(time.Now().AddDate(1, 0, 0))
+	_, err := st.MintLicense(ctx, models.Mint{LicenseID: id, TierKey: "pos", MaxDomains: 3, StartsAt: time.Now(), ExpiresAt: &expires})
+	require.NoError(t, err)
+	_, _, err = st.SetEntitlements(ctx, id, "pos")
+	require.NoError(t, err)
+
+	status, page := b.get("/portal/licenses/" + id)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, page, `id="buy-addon-child"`)
+	assert.Contains(t, page, "29.00 EUR")
+	assert.Contains(t, page, `id="buy-addon-npo"`)
+	assert.NotContains(t, page, `id="buy-addon-pos"`, "only products sold as add-ons")
+
+	csrf := b.csrf("/portal/licenses/" + id)
+	resp, _ := b.post("/portal/licenses/"+id+"/addons", url.Values{"csrf": {csrf}, "product": {"child"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	notice := b.notice(resp)
+	assert.Contains(t, notice, "is placed; we will send you payment details")
+	assert.Contains(t, notice, "MokoSuite Child Theme (29.00 EUR)")
+	resp, _ = b.post("/portal/licenses/"+id+"/addons", url.Values{"csrf": {csrf}, "product": {"child"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+
+	orders, err := st.ListOrders(ctx, id)
+	require.NoError(t, err)
+	var addons []models.Order
+	for _, o := range orders {
+		if o.Kind == models.OrderAddon {
+			addons = append(addons, o)
+		}
+	}
+	require.Len(t, addons, 1, "a second click is the same order")
+	assert.Equal(t, models.OrderPending, addons[0].Status)
+	assert.Equal(t, "child", addons[0].Product)
+	assert.Equal(t, int64(2900), addons[0].AmountCents)
+
+	resp, page = b.post("/portal/licenses/"+id+"/addons", url.Values{"csrf": {csrf}, "product": {"base"}})
+	assert.Equal(t, http.StatusConflict, resp.StatusCode)
+	assert.Contains(t, page, "not sold as an add-on")
+	resp, _ = b.post("/portal/licenses/"+id+"/addons", url.Values{"product": {"npo"}})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "no CSRF token, no order")
+	orders, err = st.ListOrders(ctx, id)
+	require.NoError(t, err)
+	assert.Len(t, orders, 2, "the purchase and the one add-on order")
+}
+
+// The dashboard's product form sets the add-on price an operator types.
+func TestTheProductFormSellsAProductAsAnAddon(t *testing.T) {
+	st := testsupport.SQLite(t)
+	b := signedInOperator(t, st, nil)
+	csrf := b.csrf("/admin/catalog/product")
+	form := url.Values{"csrf": {csrf}, "existing": {"pos"}, "code": {"pos"}, "repo": {"MokoSuitePOS"}, "name": {"MokoSuite POS"},
+		"platform": {"both"}, "requires_key": {"on"}, "addon_price": {"19.50"}, "addon_currency": {"eur"}}
+	resp, _ := b.post("/admin/catalog/products", form)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	p, err := st.GetProduct(context.Background(), "pos")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1950), p.AddonPriceCents)
+	assert.Equal(t, "EUR", p.AddonCurrency)
+	_, page := b.get("/admin/catalog/product?code=pos")
+	assert.Contains(t, page, `value="19.50"`, "the form shows the price back")
+
+	form.Set("addon_price", "nineteen")
+	resp, page = b.post("/admin/catalog/products", form)
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Contains(t, page, "add-on price")
+	form.Set("addon_price", "19")
+	form.Set("addon_currency", "")
+	resp, _ = b.post("/admin/catalog/products", form)
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "a price needs its currency")
+	p, err = st.GetProduct(context.Background(), "pos")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1950), p.AddonPriceCents, "a refused form changes nothing")
+}
