@@ -76,18 +76,29 @@ func (c *Checkout) CreateRenewalSession(ctx context.Context, r RenewalSession) (
 	metadata := map[string]string{"license_id": r.LicenseID, "tier": r.TierKey, "months": strconv.Itoa(r.Months)}
 	item := lineItem(r.PriceID, r.Quantity, r.AmountCents, r.Currency, fmt.Sprintf("%s renewal, %d months", r.TierName, r.Months))
 	params := paymentSession(item, metadata, r.LicenseID, r.SuccessURL, r.CancelURL)
-	if r.CustomerID != "" {
-		params.Customer = stripe.String(r.CustomerID)
-	} else if r.CustomerEmail != "" {
-		params.CustomerEmail = stripe.String(r.CustomerEmail)
+	s, err := c.create(ctx, params, r.CustomerID, r.CustomerEmail, r.IdempotencyKey)
+	if err != nil {
+		return Session{}, fmt.Errorf("create Stripe Checkout Session for license %s: %w", r.LicenseID, err)
+	}
+	return s, nil
+}
+
+// create asks Stripe for the session params describe, for the buyer's
+// Stripe customer when there is one (else their address, when known);
+// idempotencyKey makes a repeated request get the first session.
+func (c *Checkout) create(ctx context.Context, params *stripe.CheckoutSessionParams, customerID, email, idempotencyKey string) (Session, error) {
+	if customerID != "" {
+		params.Customer = stripe.String(customerID)
+	} else if email != "" {
+		params.CustomerEmail = stripe.String(email)
 	}
 	params.Context = ctx
-	if r.IdempotencyKey != "" {
-		params.SetIdempotencyKey(r.IdempotencyKey)
+	if idempotencyKey != "" {
+		params.SetIdempotencyKey(idempotencyKey)
 	}
 	s, err := c.api.CheckoutSessions.New(params)
 	if err != nil {
-		return Session{}, fmt.Errorf("create Stripe Checkout Session for license %s: %w", r.LicenseID, err)
+		return Session{}, err
 	}
 	return Session{ID: s.ID, URL: s.URL}, nil
 }
@@ -112,18 +123,11 @@ func (c *Checkout) CreateAddonSession(ctx context.Context, a AddonSession) (Sess
 	metadata := map[string]string{"license_id": a.LicenseID, "addon": a.Product.Code}
 	item := lineItem("", 1, a.Product.AddonPriceCents, a.Product.AddonCurrency, a.Product.Name+" add-on")
 	params := paymentSession(item, metadata, a.LicenseID, a.SuccessURL, a.CancelURL)
-	if a.CustomerID != "" {
-		params.Customer = stripe.String(a.CustomerID)
-	} else if a.CustomerEmail != "" {
-		params.CustomerEmail = stripe.String(a.CustomerEmail)
-	}
-	params.Context = ctx
-	params.SetIdempotencyKey(a.IdempotencyKey)
-	s, err := c.api.CheckoutSessions.New(params)
+	s, err := c.create(ctx, params, a.CustomerID, a.CustomerEmail, a.IdempotencyKey)
 	if err != nil {
 		return Session{}, fmt.Errorf("create Stripe Checkout Session for add-on %s of license %s: %w", a.Product.Code, a.LicenseID, err)
 	}
-	return Session{ID: s.ID, URL: s.URL}, nil
+	return s, nil
 }
 
 // PurchaseSession describes the Checkout Session of a new license bought
@@ -162,16 +166,11 @@ func (c *Checkout) CreatePurchaseSession(ctx context.Context, p PurchaseSession)
 	}
 	item := lineItem(p.PriceID, p.Quantity, p.AmountCents, p.Currency, fmt.Sprintf("%s, %s", p.TierName, p.Term))
 	params := paymentSession(item, metadata, p.OrderID, p.SuccessURL, p.CancelURL)
-	if p.CustomerEmail != "" {
-		params.CustomerEmail = stripe.String(p.CustomerEmail)
-	}
-	params.Context = ctx
-	params.SetIdempotencyKey("purchase:" + p.OrderID)
-	s, err := c.api.CheckoutSessions.New(params)
+	s, err := c.create(ctx, params, "", p.CustomerEmail, "purchase:"+p.OrderID)
 	if err != nil {
 		return Session{}, fmt.Errorf("create Stripe Checkout Session for order %s: %w", p.OrderID, err)
 	}
-	return Session{ID: s.ID, URL: s.URL}, nil
+	return s, nil
 }
 
 // lineItem charges quantity of a Stripe price, or, without one, the amount

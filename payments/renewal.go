@@ -57,12 +57,7 @@ func (r *Renewals) Link(ctx context.Context, l models.License, months *int) (Ren
 			ID: ref, Kind: models.OrderRenewal, Email: l.Customer.Email, Tier: tier, LicenseID: l.ID,
 			Months: term, MaxDomains: l.MaxDomains, AmountCents: tier.PriceFor(term), Currency: tier.Currency, Requested: true,
 		}
-		o, _, err := r.Store.CreateOrder(ctx, order)
-		if p, ok := models.AsProblem(err); (ok && p.Code == "order_exists") || (err == nil && o.Status != models.OrderPending) {
-			// That order was paid, or made for another address: a new one.
-			order.ID = models.NewOrderID()
-			o, _, err = r.Store.CreateOrder(ctx, order)
-		}
+		o, err := r.pendingOrder(ctx, order)
 		if err != nil {
 			return RenewalLink{}, err
 		}
@@ -82,6 +77,18 @@ func (r *Renewals) Link(ctx context.Context, l models.License, months *int) (Ren
 	}
 	return RenewalLink{Provider: "stripe", URL: session.URL, SessionID: session.ID,
 		Message: "send the customer to url; the license is renewed when Stripe reports the payment"}, nil
+}
+
+// pendingOrder records order for the CRM to collect, under its id (made
+// of what is paid for, so asking twice is the same order) unless that
+// order was paid already or made for another address: then a new one.
+func (r *Renewals) pendingOrder(ctx context.Context, order models.NewOrder) (models.Order, error) {
+	o, _, err := r.Store.CreateOrder(ctx, order)
+	if p, ok := models.AsProblem(err); (ok && p.Code == "order_exists") || (err == nil && o.Status != models.OrderPending) {
+		order.ID = models.NewOrderID()
+		o, _, err = r.Store.CreateOrder(ctx, order)
+	}
+	return o, err
 }
 
 // stripePrice is what a Checkout line item charges for months of a tier:
@@ -113,11 +120,7 @@ func (r *Renewals) AddonLink(ctx context.Context, l models.License, p models.Pro
 			ID: ref, Kind: models.OrderAddon, Email: l.Customer.Email, Tier: tier, LicenseID: l.ID, Product: p.Code,
 			MaxDomains: l.MaxDomains, AmountCents: p.AddonPriceCents, Currency: p.AddonCurrency, Requested: true,
 		}
-		o, _, err := r.Store.CreateOrder(ctx, order)
-		if problem, ok := models.AsProblem(err); (ok && problem.Code == "order_exists") || (err == nil && o.Status != models.OrderPending) {
-			order.ID = models.NewOrderID()
-			o, _, err = r.Store.CreateOrder(ctx, order)
-		}
+		o, err := r.pendingOrder(ctx, order)
 		if err != nil {
 			return RenewalLink{}, err
 		}
