@@ -58,6 +58,8 @@ func TestThePortalOrdersAnAddonForTheCRMWithoutStripe(t *testing.T) {
 	assert.Equal(t, models.OrderPending, addons[0].Status)
 	assert.Equal(t, "child", addons[0].Product)
 	assert.Equal(t, int64(2900), addons[0].AmountCents)
+	_, home := b.get("/portal")
+	assert.Contains(t, home, "pos + child", "her orders name the add-on")
 
 	resp, page = b.post("/portal/licenses/"+id+"/addons", url.Values{"csrf": {csrf}, "product": {"base"}})
 	assert.Equal(t, http.StatusConflict, resp.StatusCode)
