@@ -156,22 +156,32 @@ func (a *Activities) LoadLicense(ctx context.Context, in LoadInput) (LoadResult,
 	}, nil
 }
 
-// AddEntitlementInput names the license and the product to add.
-type AddEntitlementInput struct {
+// EntitlementInput names the license and the product to add or remove.
+type EntitlementInput struct {
 	LicenseID string
 	Product   string
 }
 
-// AddEntitlementResult is every entitlement of the license after the add.
-type AddEntitlementResult struct {
+// EntitlementsResult is every entitlement of the license after the change.
+type EntitlementsResult struct {
 	Entitlements []EntitlementRef
 }
 
 // AddEntitlement grants a custom add-on and returns all entitlements.
-func (a *Activities) AddEntitlement(ctx context.Context, in AddEntitlementInput) (AddEntitlementResult, error) {
+func (a *Activities) AddEntitlement(ctx context.Context, in EntitlementInput) (EntitlementsResult, error) {
 	if _, err := a.Store.AddCustomEntitlement(ctx, in.LicenseID, in.Product); err != nil {
-		return AddEntitlementResult{}, permanent(err)
+		return EntitlementsResult{}, permanent(err)
 	}
 	all, err := a.Store.GetEntitlements(ctx, in.LicenseID)
-	return AddEntitlementResult{Entitlements: refs(all)}, err
+	return EntitlementsResult{Entitlements: refs(all)}, err
+}
+
+// RemoveEntitlement takes back a custom add-on (the tier's products stay)
+// and returns all entitlements.
+func (a *Activities) RemoveEntitlement(ctx context.Context, in EntitlementInput) (EntitlementsResult, error) {
+	all, err := a.Store.RemoveCustomEntitlement(ctx, in.LicenseID, in.Product)
+	if err != nil {
+		return EntitlementsResult{}, permanent(err)
+	}
+	return EntitlementsResult{Entitlements: refs(all)}, nil
 }

@@ -112,12 +112,17 @@ func TestHistoriesReplayDeterministically(t *testing.T) {
 		return err == nil && len(resp.GetExecutions()) == 2
 	})
 	// The paid license buys an add-on through a CRM order: granted and
-	// invoiced in the run after the conversion.
+	// invoiced in the run after the conversion; then it is taken back.
 	require.Equal(t, http.StatusCreated, s.Call(http.MethodPost, "/api/v1/products",
 		`{"code":"replay-extra","repo":"ReplayExtra","name":"Replay Extra","platform":"joomla","addon_price_cents":1900,"addon_currency":"EUR"}`).Status)
 	require.Equal(t, http.StatusCreated, s.Call(http.MethodPost, "/api/v1/orders",
 		`{"id":"replay-addon-order","kind":"addon","license_id":"`+trial.ID+`","product":"replay-extra"}`).Status)
 	call(http.MethodPost, "/api/v1/orders/replay-addon-order/paid", `{"payment_ref":"pay_replay_addon"}`)
+	// Refunded: the add-on is taken back.
+	removal, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: trial.WorkflowID, UpdateName: models.RemoveEntitlementRequest{}.MessageName(),
+		Args: []any{models.RemoveEntitlementRequest{Product: "replay-extra", Reason: "refunded", RequestID: "replay-remove"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.NoError(t, err)
+	require.NoError(t, removal.Get(ctx, nil))
 	call(http.MethodPatch, trialPath, `{"status":"revoked","reason":"end of scenario"}`)
 	waitClosed(t, s, trial.WorkflowID)
 

@@ -133,6 +133,16 @@ type AddEntitlementRequest struct {
 	Actor     string `json:"actor,omitempty"`
 }
 
+// RemoveEntitlementRequest takes back a custom add-on: a refunded add-on,
+// or a grant an operator withdraws. A product the tier grants stays
+// granted by the tier.
+type RemoveEntitlementRequest struct {
+	Product   string `json:"product"`
+	Reason    string `json:"reason,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+	Actor     string `json:"actor,omitempty"`
+}
+
 // PaymentFailedRequest reports a failed renewal payment; the license emails
 // the customer (dunning). A signal only: payment webhooks send it.
 type PaymentFailedRequest struct {
@@ -192,8 +202,9 @@ type PatchRequest struct {
 // The messages' names in the workflow's history: each action is its own
 // name; the rest are named here.
 const (
-	messageAddEntitlement = "add-entitlement"
-	messagePatch          = "patch"
+	messageAddEntitlement    = "add-entitlement"
+	messageRemoveEntitlement = "remove-entitlement"
+	messagePatch             = "patch"
 )
 
 func (RenewRequest) MessageName() string          { return string(ActionRenew) }
@@ -204,6 +215,9 @@ func (SuspendRequest) MessageName() string        { return string(ActionSuspend)
 func (ReinstateRequest) MessageName() string      { return string(ActionReinstate) }
 func (RevokeRequest) MessageName() string         { return string(ActionRevoke) }
 func (AddEntitlementRequest) MessageName() string { return messageAddEntitlement }
+func (RemoveEntitlementRequest) MessageName() string {
+	return messageRemoveEntitlement
+}
 func (PaymentFailedRequest) MessageName() string  { return LedgerPaymentFailed }
 func (SuspiciousUsageNotice) MessageName() string { return LedgerSuspiciousUsage }
 func (PatchRequest) MessageName() string          { return messagePatch }
@@ -221,55 +235,60 @@ func (r AddEntitlementRequest) DedupeRef() string {
 	}
 	return r.RequestID
 }
-func (r PaymentFailedRequest) DedupeRef() string  { return r.EventID }
-func (r SuspiciousUsageNotice) DedupeRef() string { return "suspicious-usage:" + r.Day }
-func (r PatchRequest) DedupeRef() string          { return r.RequestID }
+func (r RemoveEntitlementRequest) DedupeRef() string { return r.RequestID }
+func (r PaymentFailedRequest) DedupeRef() string     { return r.EventID }
+func (r SuspiciousUsageNotice) DedupeRef() string    { return "suspicious-usage:" + r.Day }
+func (r PatchRequest) DedupeRef() string             { return r.RequestID }
 
-func (r RenewRequest) SentBy() string          { return r.Actor }
-func (r CorrectExpiryRequest) SentBy() string  { return r.Actor }
-func (r ChangeTierRequest) SentBy() string     { return r.Actor }
-func (r SetMaxDomainsRequest) SentBy() string  { return r.Actor }
-func (r SuspendRequest) SentBy() string        { return r.Actor }
-func (r ReinstateRequest) SentBy() string      { return r.Actor }
-func (r RevokeRequest) SentBy() string         { return r.Actor }
-func (r AddEntitlementRequest) SentBy() string { return r.Actor }
-func (r PaymentFailedRequest) SentBy() string  { return r.Actor }
-func (r SuspiciousUsageNotice) SentBy() string { return r.Actor }
-func (r PatchRequest) SentBy() string          { return r.Actor }
+func (r RenewRequest) SentBy() string             { return r.Actor }
+func (r CorrectExpiryRequest) SentBy() string     { return r.Actor }
+func (r ChangeTierRequest) SentBy() string        { return r.Actor }
+func (r SetMaxDomainsRequest) SentBy() string     { return r.Actor }
+func (r SuspendRequest) SentBy() string           { return r.Actor }
+func (r ReinstateRequest) SentBy() string         { return r.Actor }
+func (r RevokeRequest) SentBy() string            { return r.Actor }
+func (r AddEntitlementRequest) SentBy() string    { return r.Actor }
+func (r RemoveEntitlementRequest) SentBy() string { return r.Actor }
+func (r PaymentFailedRequest) SentBy() string     { return r.Actor }
+func (r SuspiciousUsageNotice) SentBy() string    { return r.Actor }
+func (r PatchRequest) SentBy() string             { return r.Actor }
 
 // Stamp sets the actor unless the message names one already.
-func (r *RenewRequest) Stamp(actor string)          { r.Actor = cmp.Or(r.Actor, actor) }
-func (r *CorrectExpiryRequest) Stamp(actor string)  { r.Actor = cmp.Or(r.Actor, actor) }
-func (r *ChangeTierRequest) Stamp(actor string)     { r.Actor = cmp.Or(r.Actor, actor) }
-func (r *SetMaxDomainsRequest) Stamp(actor string)  { r.Actor = cmp.Or(r.Actor, actor) }
-func (r *SuspendRequest) Stamp(actor string)        { r.Actor = cmp.Or(r.Actor, actor) }
-func (r *ReinstateRequest) Stamp(actor string)      { r.Actor = cmp.Or(r.Actor, actor) }
-func (r *RevokeRequest) Stamp(actor string)         { r.Actor = cmp.Or(r.Actor, actor) }
-func (r *AddEntitlementRequest) Stamp(actor string) { r.Actor = cmp.Or(r.Actor, actor) }
-func (r *PaymentFailedRequest) Stamp(actor string)  { r.Actor = cmp.Or(r.Actor, actor) }
-func (r *SuspiciousUsageNotice) Stamp(actor string) { r.Actor = cmp.Or(r.Actor, actor) }
-func (r *PatchRequest) Stamp(actor string)          { r.Actor = cmp.Or(r.Actor, actor) }
+func (r *RenewRequest) Stamp(actor string)             { r.Actor = cmp.Or(r.Actor, actor) }
+func (r *CorrectExpiryRequest) Stamp(actor string)     { r.Actor = cmp.Or(r.Actor, actor) }
+func (r *ChangeTierRequest) Stamp(actor string)        { r.Actor = cmp.Or(r.Actor, actor) }
+func (r *SetMaxDomainsRequest) Stamp(actor string)     { r.Actor = cmp.Or(r.Actor, actor) }
+func (r *SuspendRequest) Stamp(actor string)           { r.Actor = cmp.Or(r.Actor, actor) }
+func (r *ReinstateRequest) Stamp(actor string)         { r.Actor = cmp.Or(r.Actor, actor) }
+func (r *RevokeRequest) Stamp(actor string)            { r.Actor = cmp.Or(r.Actor, actor) }
+func (r *AddEntitlementRequest) Stamp(actor string)    { r.Actor = cmp.Or(r.Actor, actor) }
+func (r *RemoveEntitlementRequest) Stamp(actor string) { r.Actor = cmp.Or(r.Actor, actor) }
+func (r *PaymentFailedRequest) Stamp(actor string)     { r.Actor = cmp.Or(r.Actor, actor) }
+func (r *SuspiciousUsageNotice) Stamp(actor string)    { r.Actor = cmp.Or(r.Actor, actor) }
+func (r *PatchRequest) Stamp(actor string)             { r.Actor = cmp.Or(r.Actor, actor) }
 
 // Updates: everything but the dunning notice.
-func (RenewRequest) update()          {}
-func (CorrectExpiryRequest) update()  {}
-func (ChangeTierRequest) update()     {}
-func (SetMaxDomainsRequest) update()  {}
-func (SuspendRequest) update()        {}
-func (ReinstateRequest) update()      {}
-func (RevokeRequest) update()         {}
-func (AddEntitlementRequest) update() {}
-func (PatchRequest) update()          {}
+func (RenewRequest) update()             {}
+func (CorrectExpiryRequest) update()     {}
+func (ChangeTierRequest) update()        {}
+func (SetMaxDomainsRequest) update()     {}
+func (SuspendRequest) update()           {}
+func (ReinstateRequest) update()         {}
+func (RevokeRequest) update()            {}
+func (AddEntitlementRequest) update()    {}
+func (RemoveEntitlementRequest) update() {}
+func (PatchRequest) update()             {}
 
 // Signals: everything but the patch, whose all-or-nothing answer only an
 // update can give.
-func (RenewRequest) signal()          {}
-func (CorrectExpiryRequest) signal()  {}
-func (ChangeTierRequest) signal()     {}
-func (SetMaxDomainsRequest) signal()  {}
-func (SuspendRequest) signal()        {}
-func (ReinstateRequest) signal()      {}
-func (RevokeRequest) signal()         {}
-func (AddEntitlementRequest) signal() {}
-func (PaymentFailedRequest) signal()  {}
-func (SuspiciousUsageNotice) signal() {}
+func (RenewRequest) signal()             {}
+func (CorrectExpiryRequest) signal()     {}
+func (ChangeTierRequest) signal()        {}
+func (SetMaxDomainsRequest) signal()     {}
+func (SuspendRequest) signal()           {}
+func (ReinstateRequest) signal()         {}
+func (RevokeRequest) signal()            {}
+func (AddEntitlementRequest) signal()    {}
+func (RemoveEntitlementRequest) signal() {}
+func (PaymentFailedRequest) signal()     {}
+func (SuspiciousUsageNotice) signal()    {}

@@ -69,3 +69,38 @@ func problemCode(err error) string {
 	}
 	return ""
 }
+
+// Taking back an add-on deletes its custom grant; a product the tier also
+// grants goes back to being the tier's; the tier's own products are not
+// add-ons; taking back what the license does not have changes nothing.
+func TestRemovingAnAddonLeavesTheTiersProducts(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, s *store.Store) {
+		_, l := purchase(t, s, "remove-base", "remove@example.com", "pos")
+		_, _, err := s.SetEntitlements(ctx, l.ID, "pos")
+		require.NoError(t, err)
+		for _, code := range []string{"child", "pos"} {
+			_, err := s.AddCustomEntitlement(ctx, l.ID, code)
+			require.NoError(t, err)
+		}
+		sources := func(ents []models.Entitlement) map[string]models.EntitlementSource {
+			out := map[string]models.EntitlementSource{}
+			for _, e := range ents {
+				out[e.ProductCode] = e.Source
+			}
+			return out
+		}
+		all, err := s.RemoveCustomEntitlement(ctx, l.ID, "child")
+		require.NoError(t, err)
+		assert.Equal(t, map[string]models.EntitlementSource{"base": models.SourceTier, "pos": models.SourceCustom}, sources(all))
+		all, err = s.RemoveCustomEntitlement(ctx, l.ID, "pos")
+		require.NoError(t, err)
+		assert.Equal(t, map[string]models.EntitlementSource{"base": models.SourceTier, "pos": models.SourceTier}, sources(all), "pos is the tier's again")
+		all, err = s.RemoveCustomEntitlement(ctx, l.ID, "child")
+		require.NoError(t, err, "taking back what is gone changes nothing")
+		assert.Len(t, all, 2)
+		_, err = s.RemoveCustomEntitlement(ctx, l.ID, "base")
+		assert.Equal(t, "not_an_addon", problemCode(err))
+		_, err = s.RemoveCustomEntitlement(ctx, l.ID, "nosuch")
+		assert.Equal(t, "product_not_found", problemCode(err))
+	})
+}

@@ -95,6 +95,43 @@ func (s *Store) AddonFor(ctx context.Context, l models.License, code string) (mo
 	return p, models.CheckAddon(l, p, entitled)
 }
 
+// RemoveCustomEntitlement takes back a product granted beyond the tier
+// and returns the license's entitlements: a product its tier also grants
+// stays, as the tier's. Removing what the license does not have changes
+// nothing; a product only the tier grants is refused (not_an_addon).
+func (s *Store) RemoveCustomEntitlement(ctx context.Context, licenseID, productCode string) ([]models.Entitlement, error) {
+	var all []models.Entitlement
+	err := s.transaction(ctx, func(tx *Store) error {
+		l, err := tx.GetLicense(ctx, licenseID)
+		if err != nil {
+			return err
+		}
+		p, err := tx.GetProduct(ctx, strings.TrimSpace(productCode))
+		if err != nil {
+			return err
+		}
+		res := tx.db.Where("license_id = ? AND repo = ? AND source = ?", licenseID, p.Repo, models.SourceCustom).Delete(&models.Entitlement{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			var tiers int64
+			if err := tx.db.Model(&models.Entitlement{}).Where("license_id = ? AND repo = ?", licenseID, p.Repo).Count(&tiers).Error; err != nil {
+				return err
+			}
+			if tiers > 0 {
+				return models.Conflict("not_an_addon", "%s is part of license %s's tier %s, not an add-on; change the tier instead", p.Code, licenseID, l.TierKey)
+			}
+		}
+		_, all, err = tx.setEntitlements(ctx, licenseID, l.TierKey)
+		return err
+	})
+	if err == nil {
+		s.licenseChanged(ctx, licenseID)
+	}
+	return all, err
+}
+
 // AddCustomEntitlement grants a product beyond the tier. It survives tier
 // changes; a product the tier already grants becomes a custom grant.
 func (s *Store) AddCustomEntitlement(ctx context.Context, licenseID, productCode string) (models.Entitlement, error) {

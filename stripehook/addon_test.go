@@ -75,3 +75,39 @@ func TestAnAddonCheckoutGrantsOnlyWhatItPaysFor(t *testing.T) {
 	require.Len(t, h.flows.Signals(), 2)
 	assert.Equal(t, signals[0].Msg.(*models.AddEntitlementRequest).DedupeRef(), h.flows.Signals()[1].Msg.(*models.AddEntitlementRequest).DedupeRef())
 }
+
+// A refunded add-on takes back the product, with a credit note for its
+// invoice; the license the customer paid for separately stays active. A
+// dispute of the add-on's payment still suspends the license.
+func TestARefundedAddonIsTakenBackNotTheLicense(t *testing.T) {
+	h := newCreditHookTest(t)
+	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_buy", payments.CheckoutCompleted, checkout("cs_buy", "bea@example.com")))).Outcome)
+	licenseID := h.flows.Starts()[0].License.ID
+	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_child", payments.CheckoutCompleted, addonSession("cs_child", licenseID, "child", 2900, "eur")))).Outcome)
+	inv := h.invoiced("stripe:cs_child")
+
+	a := decode(t, h.deliver(event("evt_refund_child", payments.ChargeRefunded, refund("", "ch_child", "pi_cs_child", 2900, 2900))))
+	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	signals := h.flows.Signals()
+	require.Len(t, signals, 2, "the add-on, then its removal")
+	removal, ok := signals[1].Msg.(*models.RemoveEntitlementRequest)
+	require.True(t, ok, "a refund of an add-on removes it: %#v", signals[1].Msg)
+	assert.Equal(t, "child", removal.Product)
+	assert.Equal(t, "evt_refund_child", removal.RequestID, "a redelivered refund removes once")
+	assert.Contains(t, removal.Reason, "refunded")
+	notes, err := h.store.InvoiceCreditNotes(t.Context(), inv.Number)
+	require.NoError(t, err)
+	require.Len(t, notes, 1)
+	assert.Equal(t, inv.TotalCents, notes[0].TotalCents, "the credit note cancels the add-on's invoice")
+	o, err := h.store.GetOrder(t.Context(), "stripe:cs_child")
+	require.NoError(t, err)
+	assert.Equal(t, models.OrderRefunded, o.Status)
+
+	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_npo", payments.CheckoutCompleted, addonSession("cs_npo", licenseID, "npo", 4900, "eur")))).Outcome)
+	dispute := map[string]any{"id": "dp_npo", "object": "dispute", "payment_intent": "pi_cs_npo", "reason": "fraudulent", "amount": 4900, "currency": "eur"}
+	a = decode(t, h.deliver(event("evt_dispute_npo", payments.DisputeCreated, dispute)))
+	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	last := h.flows.Signals()[len(h.flows.Signals())-1]
+	_, suspends := last.Msg.(*models.SuspendRequest)
+	assert.True(t, suspends, "a disputed add-on payment suspends the license: %#v", last.Msg)
+}

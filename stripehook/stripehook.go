@@ -622,6 +622,11 @@ func (s *server) onReversal(ctx context.Context, ev payments.Event) (stripeOutco
 	if err != nil {
 		return out, err
 	}
+	if ev.Type == payments.ChargeRefunded && o.Kind == models.OrderAddon {
+		// A refunded add-on takes back the product, not the license the
+		// customer paid for separately. (A dispute still suspends it.)
+		return out, s.Lifecycle.SignalLicense(ctx, l, &models.RemoveEntitlementRequest{Product: o.Product, Reason: reason, RequestID: ev.ID})
+	}
 	if l.Status == models.StatusSuspended || l.Status == models.StatusRevoked {
 		out.outcome, out.reason = models.StripeEventIgnored, "the license is already "+string(l.Status)
 		if credited != "" {

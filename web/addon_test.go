@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/testsupport"
 )
@@ -98,4 +99,29 @@ func TestTheProductFormSellsAProductAsAnAddon(t *testing.T) {
 	p, err = st.GetProduct(context.Background(), "pos")
 	require.NoError(t, err)
 	assert.Equal(t, int64(1950), p.AddonPriceCents, "a refused form changes nothing")
+}
+
+// An owner removes an add-on from the dashboard: a workflow update with
+// the product and the reason given.
+func TestAnOwnerRemovesAnAddonFromTheDashboard(t *testing.T) {
+	st := testsupport.SQLite(t)
+	ctx := context.Background()
+	tier, err := st.GetTier(ctx, "pos")
+	require.NoError(t, err)
+	_, l, _, err := st.RecordPurchase(ctx, models.Purchase{OrderID: "web-addon", Email: "buyer@example.com", Tier: tier,
+		MaxDomains: 2, Months: 12, Type: models.TypeCommercial, PaidAt: time.Now()})
+	require.NoError(t, err)
+	_, err = st.AddCustomEntitlement(ctx, l.ID, "child")
+	require.NoError(t, err)
+	flows := &lifecyclefake.Fake{}
+	b := signedInOperator(t, st, flows)
+	_, page := b.get("/admin/licenses/" + l.ID)
+	assert.Contains(t, page, `id="remove-child"`, "a custom add-on can be removed")
+	assert.NotContains(t, page, `id="remove-pos"`, "the tier's products cannot")
+	resp, _ := b.post("/admin/licenses/"+l.ID+"/action", url.Values{"csrf": {b.csrf("/admin/licenses/" + l.ID)},
+		"action": {"remove-entitlement"}, "product": {"child"}, "reason": {"refunded by bank transfer"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	updates := flows.Updates()
+	require.Len(t, updates, 1)
+	assert.Equal(t, &models.RemoveEntitlementRequest{Product: "child", Reason: "refunded by bank transfer", Actor: "token:admin"}, updates[0].Msg)
 }

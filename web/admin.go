@@ -374,6 +374,8 @@ func (s *server) adminAction(c *gin.Context) {
 		msg = &models.ChangeTierRequest{Tier: c.PostForm("tier")}
 	case "add-entitlement":
 		msg = &models.AddEntitlementRequest{Product: c.PostForm("product")}
+	case "remove-entitlement":
+		msg = &models.RemoveEntitlementRequest{Product: c.PostForm("product"), Reason: reason}
 	default:
 		s.webError(c, http.StatusBadRequest, "admin", "Unknown action.")
 		return
@@ -391,7 +393,7 @@ func (s *server) adminAction(c *gin.Context) {
 
 // ownersOnlyActions change what a license is worth or end it for good;
 // support operators may only suspend and reinstate.
-var ownersOnlyActions = map[string]bool{"extend": true, "correct-expiry": true, "revoke": true, "change-tier": true, "add-entitlement": true}
+var ownersOnlyActions = map[string]bool{"extend": true, "correct-expiry": true, "revoke": true, "change-tier": true, "add-entitlement": true, "remove-entitlement": true}
 
 // operatorActor names the operator for the license's ledger: their email,
 // or the API token they signed in with.

@@ -103,3 +103,46 @@ func products(ents []models.Entitlement) []string {
 	}
 	return codes
 }
+
+func TestARemovedAddonIsTakenBackAndTheTiersProductsStay(t *testing.T) {
+	h := newHarness(t)
+	in := purchase("addon-3", "pos", 12)
+	h.paidOrder(in)
+	id := in.Purchase.LicenseID
+	var removed, tierOwn workflows.LicenseState
+	var removedErr, tierErr, notAddon error
+	r := h.run(in, t0, func(env *testsuite.TestWorkflowEnvironment) {
+		env.RegisterDelayedCallback(func() {
+			update(env, h.addonOrder(id, "addon-3-child", "child"), func(_ workflows.LicenseState, err error) { require.NoError(t, err) })
+			// A product of the tier granted by hand too becomes custom.
+			update(env, models.AddEntitlementRequest{Product: "pos"}, func(_ workflows.LicenseState, err error) { require.NoError(t, err) })
+		}, day)
+		env.RegisterDelayedCallback(func() {
+			update(env, models.RemoveEntitlementRequest{Product: "child", Reason: "refunded", RequestID: "evt_refund"},
+				func(st workflows.LicenseState, err error) { removed, removedErr = st, err })
+			update(env, models.RemoveEntitlementRequest{Product: "pos", RequestID: "withdrawn"},
+				func(st workflows.LicenseState, err error) { tierOwn, tierErr = st, err })
+			update(env, models.RemoveEntitlementRequest{Product: "base"}, func(_ workflows.LicenseState, err error) { notAddon = err })
+		}, 2*day)
+		env.RegisterDelayedCallback(func() { signal(env, models.RevokeRequest{Reason: "end of test"}) }, 3*day)
+	})
+	require.NoError(t, r.err)
+	require.NoError(t, removedErr)
+	require.NoError(t, tierErr)
+	assert.NotContains(t, refProducts(removed.Entitlements), "child", "the refunded add-on is taken back")
+	assert.ElementsMatch(t, []string{"base", "pos"}, refProducts(tierOwn.Entitlements), "the tier's own product stays")
+	for _, e := range tierOwn.Entitlements {
+		assert.Equal(t, models.SourceTier, e.Source, "%s is the tier's again", e.Product)
+	}
+	assert.Equal(t, "not_an_addon", rejectionCode(t, notAddon, workflows.RejectInvalidValue), "the tier's products are changed by changing the tier")
+
+	ledger, err := h.store.LicenseLedger(context.Background(), models.LedgerFilter{LicenseID: id, Limit: 100})
+	require.NoError(t, err)
+	var noted bool
+	for _, line := range ledger {
+		if line.Action == "remove-entitlement" && line.Note == "refunded" {
+			noted = true
+		}
+	}
+	assert.True(t, noted, "the ledger notes why the add-on was taken back")
+}

@@ -297,9 +297,9 @@ func (l *license) validateAddEntitlement(_ workflow.Context, r models.AddEntitle
 // bought add-on (r.OrderID) is invoiced once granted, and the customer
 // gets the invoice.
 func (l *license) addEntitlement(ctx workflow.Context, r models.AddEntitlementRequest) error {
-	var got activities.AddEntitlementResult
+	var got activities.EntitlementsResult
 	err := workflow.ExecuteActivity(withActivity(ctx, "add entitlement"), a.AddEntitlement,
-		activities.AddEntitlementInput{LicenseID: l.st.LicenseID, Product: strings.TrimSpace(r.Product)}).Get(ctx, &got)
+		activities.EntitlementInput{LicenseID: l.st.LicenseID, Product: strings.TrimSpace(r.Product)}).Get(ctx, &got)
 	if err != nil {
 		return asRejection(err)
 	}
@@ -315,5 +315,26 @@ func (l *license) addEntitlement(ctx workflow.Context, r models.AddEntitlementRe
 	}
 	l.outbox = append(l.outbox, outgoingEmail{template: activities.TemplateInvoice, step: "invoice/" + r.OrderID, invoice: number})
 	l.cause.note = "invoice " + number
+	return nil
+}
+
+func (l *license) validateRemoveEntitlement(_ workflow.Context, r models.RemoveEntitlementRequest) error {
+	if strings.TrimSpace(r.Product) == "" {
+		return rejection(models.Invalid("missing_product", "product", "give the product code to remove"))
+	}
+	return rejection(models.CheckLine("reason", r.Reason, models.MaxReasonLength))
+}
+
+// removeEntitlement takes back a custom add-on (a refunded one, or a grant
+// withdrawn); the tier's products stay. The ledger notes the reason.
+func (l *license) removeEntitlement(ctx workflow.Context, r models.RemoveEntitlementRequest) error {
+	var got activities.EntitlementsResult
+	err := workflow.ExecuteActivity(withActivity(ctx, "remove entitlement"), a.RemoveEntitlement,
+		activities.EntitlementInput{LicenseID: l.st.LicenseID, Product: strings.TrimSpace(r.Product)}).Get(ctx, &got)
+	if err != nil {
+		return asRejection(err)
+	}
+	l.st.Entitlements = got.Entitlements
+	l.cause.note = r.Reason
 	return nil
 }

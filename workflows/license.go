@@ -176,6 +176,7 @@ func (l *license) setup(ctx workflow.Context) error {
 		listen(ctx, l, models.ActionReinstate, noFields[models.ReinstateRequest], l.reinstate),
 		listen(ctx, l, models.ActionRevoke, noFields[models.RevokeRequest], l.revoke),
 		listen(ctx, l, "", l.validateAddEntitlement, l.addEntitlement),
+		listen(ctx, l, "", l.validateRemoveEntitlement, l.removeEntitlement),
 	)
 }
 

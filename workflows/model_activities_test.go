@@ -214,8 +214,12 @@ func (m *modelActivities) ExpandEntitlements(ctx context.Context, in activities.
 	return answer(m, ctx, "ExpandEntitlements", in, m.real.ExpandEntitlements)
 }
 
-func (m *modelActivities) AddEntitlement(ctx context.Context, in activities.AddEntitlementInput) (activities.AddEntitlementResult, error) {
+func (m *modelActivities) AddEntitlement(ctx context.Context, in activities.EntitlementInput) (activities.EntitlementsResult, error) {
 	return answer(m, ctx, "AddEntitlement", in, m.real.AddEntitlement)
+}
+
+func (m *modelActivities) RemoveEntitlement(ctx context.Context, in activities.EntitlementInput) (activities.EntitlementsResult, error) {
+	return answer(m, ctx, "RemoveEntitlement", in, m.real.RemoveEntitlement)
 }
 
 func (m *modelActivities) SendLicenseEmail(ctx context.Context, in activities.EmailInput) (activities.EmailResult, error) {

@@ -147,11 +147,15 @@ func (g *generator) next() (modelStep, bool) {
 		s.Msg = models.ChangeTierRequest{Tier: pick(g.rng, "pos", "restaurant", "crm", "erp", "suite", " Suite ", "gold", g.m.tier), RequestID: g.maybeID("req")}
 	case k < 48:
 		at = g.soon()
-		r := models.AddEntitlementRequest{Product: pick(g.rng, "crm", "erp", "hrm", "pos", "shop", "child", "nosuch", ""), RequestID: g.maybeID("req")}
-		if g.rng.IntN(2) == 0 { // bought: its paid order is invoiced
-			r.OrderID = g.id("addon")
+		product := pick(g.rng, "crm", "erp", "hrm", "pos", "shop", "child", "nosuch", "")
+		switch k := g.rng.IntN(4); {
+		case k == 0: // taken back: a refunded add-on, or a grant withdrawn
+			s.Msg = models.RemoveEntitlementRequest{Product: product, Reason: "refunded", RequestID: g.maybeID("req")}
+		case k == 1: // bought: its paid order is invoiced
+			s.Msg = models.AddEntitlementRequest{Product: product, OrderID: g.id("addon"), RequestID: g.maybeID("req")}
+		default:
+			s.Msg = models.AddEntitlementRequest{Product: product, RequestID: g.maybeID("req")}
 		}
-		s.Msg = r
 	case k < 54:
 		at = g.soon()
 		r := models.SetMaxDomainsRequest{MaxDomains: g.domains(), RequestID: g.maybeID("req")}

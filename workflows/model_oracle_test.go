@@ -477,6 +477,8 @@ func changeNote(msg any, renewed bool) (note, invoiceOf string) {
 		return "", r.OrderID
 	case models.AddEntitlementRequest:
 		return "", r.OrderID
+	case models.RemoveEntitlementRequest:
+		return r.Reason, ""
 	case models.CorrectExpiryRequest:
 		return r.Reason, ""
 	case models.SuspendRequest:
@@ -582,6 +584,16 @@ func (m *lifecycleModel) refusal(at time.Time, msg any) string {
 		case catalogRepo(code) == "":
 			return "product_not_found"
 		}
+	case models.RemoveEntitlementRequest:
+		code := strings.TrimSpace(r.Product)
+		switch {
+		case code == "":
+			return "missing_product"
+		case catalogRepo(code) == "":
+			return "product_not_found"
+		case !slices.Contains(m.custom, code) && slices.Contains(catalogTier(m.tier), code):
+			return "not_an_addon"
+		}
 	}
 	return ""
 }
@@ -643,6 +655,9 @@ func (m *lifecycleModel) change(at time.Time, msg any) {
 		if r.OrderID != "" { // bought: invoiced once granted
 			m.invoice(r.OrderID)
 		}
+	case models.RemoveEntitlementRequest:
+		code := strings.TrimSpace(r.Product)
+		m.custom = slices.DeleteFunc(m.custom, func(c string) bool { return c == code })
 	case models.PaymentFailedRequest:
 		m.send("payment-failed", "payment-failed/"+r.EventID)
 		c := &m.emails[len(m.emails)-1].Shows
@@ -733,6 +748,8 @@ func messageRef(msg any) string {
 		if r.OrderID != "" {
 			return "addon:" + r.OrderID
 		}
+		return r.RequestID
+	case models.RemoveEntitlementRequest:
 		return r.RequestID
 	case models.PaymentFailedRequest:
 		return r.EventID
