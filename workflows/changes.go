@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -297,13 +298,9 @@ func (l *license) validateAddEntitlement(_ workflow.Context, r models.AddEntitle
 // bought add-on (r.OrderID) is invoiced once granted, and the customer
 // gets the invoice.
 func (l *license) addEntitlement(ctx workflow.Context, r models.AddEntitlementRequest) error {
-	var got activities.EntitlementsResult
-	err := workflow.ExecuteActivity(withActivity(ctx, "add entitlement"), a.AddEntitlement,
-		activities.EntitlementInput{LicenseID: l.st.LicenseID, Product: strings.TrimSpace(r.Product)}).Get(ctx, &got)
-	if err != nil {
-		return asRejection(err)
+	if err := l.changeEntitlements(ctx, "add entitlement", a.AddEntitlement, r.Product); err != nil {
+		return err
 	}
-	l.st.Entitlements = got.Entitlements
 	if r.OrderID == "" {
 		return nil
 	}
@@ -328,13 +325,25 @@ func (l *license) validateRemoveEntitlement(_ workflow.Context, r models.RemoveE
 // removeEntitlement takes back a custom add-on (a refunded one, or a grant
 // withdrawn); the tier's products stay. The ledger notes the reason.
 func (l *license) removeEntitlement(ctx workflow.Context, r models.RemoveEntitlementRequest) error {
+	if err := l.changeEntitlements(ctx, "remove entitlement", a.RemoveEntitlement, r.Product); err != nil {
+		return err
+	}
+	l.cause.note = r.Reason
+	return nil
+}
+
+// changeEntitlements runs the activity that adds or removes product and
+// keeps the entitlements it answers; its refusal (an unknown product, a
+// tier's own) is the change's.
+func (l *license) changeEntitlements(ctx workflow.Context, step string,
+	activity func(context.Context, activities.EntitlementInput) (activities.EntitlementsResult, error), product string,
+) error {
 	var got activities.EntitlementsResult
-	err := workflow.ExecuteActivity(withActivity(ctx, "remove entitlement"), a.RemoveEntitlement,
-		activities.EntitlementInput{LicenseID: l.st.LicenseID, Product: strings.TrimSpace(r.Product)}).Get(ctx, &got)
+	err := workflow.ExecuteActivity(withActivity(ctx, step), activity,
+		activities.EntitlementInput{LicenseID: l.st.LicenseID, Product: strings.TrimSpace(product)}).Get(ctx, &got)
 	if err != nil {
 		return asRejection(err)
 	}
 	l.st.Entitlements = got.Entitlements
-	l.cause.note = r.Reason
 	return nil
 }
