@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,4 +125,48 @@ func TestAnOwnerRemovesAnAddonFromTheDashboard(t *testing.T) {
 	updates := flows.Updates()
 	require.Len(t, updates, 1)
 	assert.Equal(t, &models.RemoveEntitlementRequest{Product: "child", Reason: "refunded by bank transfer", Actor: "token:admin"}, updates[0].Msg)
+}
+
+// An owner replaces the master license's key from the dashboard (seed 001:
+// revoking it generates a new key): the new key is shown once, the old
+// one stops working; a support operator cannot.
+func TestAnOwnerReplacesTheMasterKeyFromTheDashboard(t *testing.T) {
+	st := testsupport.SQLite(t)
+	ctx := context.Background()
+	old, err := st.EnsureMasterLicense(ctx, time.Now())
+	require.NoError(t, err)
+	site := rolesDashboard(t, st, &lifecyclefake.Fake{}, []string{ownerEmail}, []string{supportEmail})
+
+	support := browserOn(t, site)
+	signInByLink(support, st, supportEmail)
+	path := "/admin/licenses/" + models.MasterLicenseID
+	resp, _ := support.post(path+"/action", url.Values{"csrf": {support.csrf(path)}, "action": {"rotate-key"}})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "support operators do not replace keys")
+
+	owner := browserOn(t, site)
+	signInByLink(owner, st, ownerEmail)
+	_, page := owner.get(path)
+	assert.Contains(t, page, `id="rotate-master"`)
+	assert.NotContains(t, page, `value="suspend"`, "the master license has no lifecycle actions")
+	resp, page = owner.post(path+"/action", url.Values{"csrf": {owner.csrf(path)}, "action": {"revoke"}, "reason": {"key leaked"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	key := between(page, `<code class="key" id="master-key">`, `</code>`)
+	require.True(t, models.ValidDLID(key), "the new key is shown: %q", key)
+	assert.NotEqual(t, old, key)
+	_, err = st.LookupSiteLicense(ctx, old)
+	assert.ErrorIs(t, err, models.ErrNotFound, "the old key no longer opens anything")
+	sl, err := st.LookupSiteLicense(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, models.MasterLicenseID, sl.License.ID)
+	_, again := owner.get(path)
+	assert.NotContains(t, again, key, "shown once: the license page masks it")
+}
+
+func between(s, from, to string) string {
+	_, after, ok := strings.Cut(s, from)
+	if !ok {
+		return ""
+	}
+	inner, _, _ := strings.Cut(after, to)
+	return inner
 }

@@ -333,9 +333,8 @@ func (s *server) adminAction(c *gin.Context) {
 		s.webFail(c, "admin", err)
 		return
 	}
-	if l.IsMaster() { // no workflow; its key rotates through the API, which shows the new key once
-		s.redirectToLicense(c, l.ID, "Not done: the master license never expires and has no lifecycle; "+
-			"to replace its key, POST /api/v1/licensing/licenses/"+l.ID+"/rotate-key with an admin token.")
+	if l.IsMaster() {
+		s.masterAction(c, sess, l)
 		return
 	}
 	reason := strings.TrimSpace(c.PostForm("reason"))
@@ -391,9 +390,32 @@ func (s *server) adminAction(c *gin.Context) {
 	s.redirectToLicense(c, l.ID, "Done: "+strings.ReplaceAll(c.PostForm("action"), "-", " ")+".")
 }
 
+// masterAction replaces the master license's key (seed 001: revoking it
+// generates a new one) and shows the new key this once; the master
+// license has no workflow and no other action.
+func (s *server) masterAction(c *gin.Context, sess models.Session, l models.License) {
+	switch c.PostForm("action") {
+	case "rotate-key", "revoke":
+	default:
+		s.redirectToLicense(c, l.ID, "Not done: the master license never expires and has no lifecycle; replace its key instead.")
+		return
+	}
+	reason := strings.TrimSpace(c.PostForm("reason"))
+	if err := models.CheckLine("reason", reason, models.MaxReasonLength); err != nil {
+		s.redirectToLicense(c, l.ID, "Not done: "+err.Error())
+		return
+	}
+	key, l, err := s.Store.RotateMasterKey(c.Request.Context(), l.ID, operatorActor(sess), reason, s.Now())
+	if err != nil {
+		s.webFail(c, "admin", err)
+		return
+	}
+	s.adminPage(c, sess, http.StatusOK, "Master license key", "admin-master-key", gin.H{"License": l, "Key": key})
+}
+
 // ownersOnlyActions change what a license is worth or end it for good;
 // support operators may only suspend and reinstate.
-var ownersOnlyActions = map[string]bool{"extend": true, "correct-expiry": true, "revoke": true, "change-tier": true, "add-entitlement": true, "remove-entitlement": true}
+var ownersOnlyActions = map[string]bool{"extend": true, "correct-expiry": true, "revoke": true, "change-tier": true, "add-entitlement": true, "remove-entitlement": true, "rotate-key": true}
 
 // operatorActor names the operator for the license's ledger: their email,
 // or the API token they signed in with.
