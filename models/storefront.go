@@ -108,11 +108,17 @@ type Checkout struct {
 	// when Stripe asks for it.
 	Email string `gorm:"size:254;not null"`
 	// CustomerID is the signed-in customer who started the checkout.
-	CustomerID  string `gorm:"size:64;not null"`
-	AmountCents int64  `gorm:"not null"`
-	Currency    string `gorm:"size:3;not null"`
-	CreatedAt   time.Time
+	CustomerID  string    `gorm:"size:64;not null"`
+	AmountCents int64     `gorm:"not null"`
+	Currency    string    `gorm:"size:3;not null"`
+	CreatedAt   time.Time `gorm:"index"`
 }
+
+// AbandonedCheckoutAge is how long a checkout that never became an order
+// is kept. Stripe lets a session be paid for at most a day, and a delayed
+// payment method report within two weeks; after that the record (with
+// the buyer's address) only holds data nobody will ask for.
+const AbandonedCheckoutAge = 30 * 24 * time.Hour
 
 // CheckoutStage is how far a checkout got, as its success page tells it.
 type CheckoutStage string

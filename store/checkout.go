@@ -3,13 +3,21 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/licenseflow/licenseflow/models"
 )
 
-// CreateCheckout records a Checkout Session the plans page created.
+// CreateCheckout records a Checkout Session the plans page created, and
+// forgets the checkouts abandoned longer than models.AbandonedCheckoutAge
+// ago: never paid, they became no order. Each new checkout sweeps, so the
+// table holds about a month of abandoned ones, without a job of its own.
 func (s *Store) CreateCheckout(ctx context.Context, c models.Checkout) error {
-	return s.with(ctx).Create(&c).Error
+	if err := s.with(ctx).Create(&c).Error; err != nil {
+		return err
+	}
+	return s.with(ctx).Where("created_at < ? AND order_id NOT IN (?)", time.Now().Add(-models.AbandonedCheckoutAge),
+		s.db.Model(&models.Order{}).Select("id")).Delete(&models.Checkout{}).Error
 }
 
 // GetCheckout finds the checkout a Stripe Checkout Session id belongs to.

@@ -56,3 +56,32 @@ func TestACheckoutsProgressFollowsItsOrder(t *testing.T) {
 		assert.Equal(t, models.CheckoutOnHold, stage())
 	})
 }
+
+// A checkout abandoned for longer than AbandonedCheckoutAge is forgotten
+// when the next one is recorded (with the buyer's address it held); a
+// younger one, and an old one that became an order, stay.
+func TestAbandonedCheckoutsAreForgotten(t *testing.T) {
+	testsupport.EachBackend(t, func(t *testing.T, s *store.Store) {
+		checkout := func(session, order string) models.Checkout {
+			return models.Checkout{SessionID: session, OrderID: order, TierKey: "pos", Term: "yearly", Months: 12,
+				MaxDomains: 3, Email: "buyer@example.com", AmountCents: 14900, Currency: "EUR"}
+		}
+		long := time.Now().Add(-models.AbandonedCheckoutAge - time.Hour)
+		for _, c := range []models.Checkout{checkout("cs_old_abandoned", "ord_old_abandoned"), checkout("cs_old_paid", "ord_old_paid")} {
+			c.CreatedAt = long
+			require.NoError(t, s.DB().Create(&c).Error)
+		}
+		purchase(t, s, "ord_old_paid", "buyer@example.com", "pos")
+		young := checkout("cs_young", "ord_young")
+		young.CreatedAt = time.Now().Add(-models.AbandonedCheckoutAge + time.Hour)
+		require.NoError(t, s.DB().Create(&young).Error)
+
+		require.NoError(t, s.CreateCheckout(ctx, checkout("cs_new", "ord_new")))
+		_, err := s.GetCheckout(ctx, "cs_old_abandoned")
+		assert.ErrorIs(t, err, models.ErrNotFound, "abandoned a month ago: forgotten")
+		for _, kept := range []string{"cs_old_paid", "cs_young", "cs_new"} {
+			_, err := s.GetCheckout(ctx, kept)
+			assert.NoError(t, err, kept)
+		}
+	})
+}
