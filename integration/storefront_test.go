@@ -46,6 +46,19 @@ func stubStripeCheckout(t *testing.T, ctx context.Context) <-chan string {
 	return visited
 }
 
+// sentToStripe is the Stripe page the browser was sent to next; a page
+// that sends nobody fails the test here, not at the package's timeout.
+func sentToStripe(t *testing.T, pages <-chan string) string {
+	t.Helper()
+	select {
+	case url := <-pages:
+		return url
+	case <-time.After(time.Minute):
+		t.Fatal("the browser was not sent to Stripe Checkout within a minute")
+		return ""
+	}
+}
+
 // lastCheckout is the checkout the plans page recorded last, and the
 // request it sent stripe-mock for it.
 func lastCheckout(t *testing.T, st *store.Store, mock *testsupport.StripeMock) (models.Checkout, url.Values) {
@@ -76,7 +89,7 @@ func TestAVisitorBuysAPlanInABrowser(t *testing.T) {
 	assert.Equal(t, "149.00 EUR", price)
 	screenshot(t, ctx, "plans.png")
 	submit(t, ctx, chromedp.Click(`#buy-pos-yearly`))
-	assert.True(t, strings.HasPrefix(<-stripePages, "https://checkout.stripe.com/"), "sent on to Stripe Checkout")
+	assert.True(t, strings.HasPrefix(sentToStripe(t, stripePages), "https://checkout.stripe.com/"), "sent on to Stripe Checkout")
 	co, form := lastCheckout(t, s.Store, mock)
 	assert.Equal(t, "https://licenses.vendor.example/checkout/success?session_id={CHECKOUT_SESSION_ID}", form.Get("success_url"))
 
@@ -124,7 +137,7 @@ func TestAVisitorBuysAPlanInABrowser(t *testing.T) {
 	submit(t, ctx, chromedp.Click(`#confirm-signin button`))
 	submit(t, ctx, chromedp.Click(`#nav-plans`))
 	submit(t, ctx, chromedp.Click(`#buy-suite-yearly`))
-	<-stripePages
+	sentToStripe(t, stripePages)
 	co, form = lastCheckout(t, s.Store, mock)
 	assert.Equal(t, "suite", co.TierKey)
 	assert.Equal(t, "bea@example.com", form.Get("customer_email"), "the session is for her address")
@@ -137,7 +150,7 @@ func TestAVisitorBuysAPlanInABrowser(t *testing.T) {
 	assert.Contains(t, offered, "MokoSuite Child Theme")
 	assert.Contains(t, offered, "29.00 EUR")
 	submit(t, ctx, chromedp.Click(`#buy-addon-child`))
-	<-stripePages
+	sentToStripe(t, stripePages)
 	reqs := mock.Requests(http.MethodPost, "/v1/checkout/sessions")
 	form = reqs[len(reqs)-1].Form
 	assert.Equal(t, map[string]string{"license_id": v.ID, "addon": "child"},
