@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm/clause"
-
 	"github.com/licenseflow/licenseflow/models"
 )
 
@@ -71,7 +69,7 @@ func (s *Store) IssueCreditNote(ctx context.Context, r models.CreditRequest, iss
 		net, tax := models.CreditSplit(inv, inv.CreditedCents, taxBefore, amount)
 		issuedAt = models.Instant(issuedAt)
 		year := issuedAt.Year()
-		seq, err := tx.nextCreditNoteSequence(ctx, year)
+		seq, err := tx.nextInSeries(creditNoteSeries, year)
 		if err != nil {
 			return err
 		}
@@ -136,19 +134,6 @@ func (s *Store) creditNoteLedger(ctx context.Context, cn models.CreditNote) erro
 		LicenseID: cn.LicenseID, Revision: l.Revision, Seq: -int(cn.ID), At: cn.IssuedAt, Actor: actor,
 		Action: models.LedgerCreditNote, Field: "credit_note", New: cn.Number, Note: models.Clip(note, 1000),
 	}})
-}
-
-func (s *Store) nextCreditNoteSequence(ctx context.Context, year int) (int, error) {
-	if err := s.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.CreditNoteSequence{Year: year}).Error; err != nil {
-		return 0, err
-	}
-	// As nextInvoiceSequence: the UPDATE takes the row lock first.
-	if err := s.db.Exec("UPDATE credit_note_sequences SET last = last + 1 WHERE year = ?", year).Error; err != nil {
-		return 0, err
-	}
-	var seq models.CreditNoteSequence
-	err := s.db.First(&seq, "year = ?", year).Error
-	return seq.Last, err
 }
 
 func (s *Store) creditNoteBySource(ctx context.Context, source string) (models.CreditNote, error) {

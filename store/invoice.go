@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm/clause"
-
 	"github.com/licenseflow/licenseflow/models"
 )
 
@@ -34,7 +32,7 @@ func (s *Store) IssueInvoice(ctx context.Context, orderID string, issuedAt time.
 		if order.Status != models.OrderPaid {
 			return models.Conflict("order_not_paid", "order %q is %s; only paid orders are invoiced", orderID, order.Status)
 		}
-		line, err := tx.orderLine(ctx, order)
+		description, err := tx.orderDescription(ctx, order)
 		if err != nil {
 			return err
 		}
@@ -46,14 +44,14 @@ func (s *Store) IssueInvoice(ctx context.Context, orderID string, issuedAt time.
 		}
 		issuedAt = models.Instant(issuedAt)
 		year := issuedAt.Year()
-		seq, err := tx.nextInvoiceSequence(ctx, year)
+		seq, err := tx.nextInSeries(invoiceSeries, year)
 		if err != nil {
 			return err
 		}
 		inv = models.Invoice{
 			Number: models.InvoiceNumber(year, seq), Year: year, Sequence: seq, OrderID: order.ID,
 			LicenseID: order.LicenseID, CustomerID: order.CustomerID, BillTo: billTo(c),
-			Lines:         models.JSONValue[[]models.InvoiceLine]{V: []models.InvoiceLine{line(quote.SubtotalCents)}},
+			Lines:         models.JSONValue[[]models.InvoiceLine]{V: []models.InvoiceLine{{Description: description, Quantity: 1, UnitCents: quote.SubtotalCents, TotalCents: quote.SubtotalCents}}},
 			SubtotalCents: quote.SubtotalCents, TaxCents: quote.TaxCents, TotalCents: quote.TotalCents, Currency: order.Currency,
 			CustomerCountry: c.Country, CustomerVATID: c.VATID, TaxRateBP: quote.RateBP, TaxTreatment: quote.Treatment,
 			TaxNotice: quote.Notice, Status: models.InvoiceIssued, IssuedAt: issuedAt,
@@ -70,18 +68,27 @@ func (s *Store) IssueInvoice(ctx context.Context, orderID string, issuedAt time.
 	return inv, err == nil, err
 }
 
-func (s *Store) nextInvoiceSequence(ctx context.Context, year int) (int, error) {
-	if err := s.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.InvoiceSequence{Year: year}).Error; err != nil {
+// Gapless yearly series, one row per year in their table.
+const (
+	invoiceSeries    = "invoice_sequences"
+	creditNoteSeries = "credit_note_sequences"
+)
+
+// nextInSeries takes the next number of a series for year, inside the
+// caller's transaction: a number rolled back with it is taken again, so
+// the series has no gaps. The UPDATE takes the row lock on PostgreSQL
+// (SQLite serializes writers), so the read after it sees this increment
+// and nobody else's.
+func (s *Store) nextInSeries(series string, year int) (int, error) {
+	if err := s.db.Exec("INSERT INTO "+series+" (year, last) VALUES (?, 0) ON CONFLICT (year) DO NOTHING", year).Error; err != nil {
 		return 0, err
 	}
-	// The UPDATE takes the row lock on PostgreSQL (SQLite serializes writers),
-	// so the read below sees our own increment and nobody else's.
-	if err := s.db.Exec("UPDATE invoice_sequences SET last = last + 1 WHERE year = ?", year).Error; err != nil {
+	if err := s.db.Exec("UPDATE "+series+" SET last = last + 1 WHERE year = ?", year).Error; err != nil {
 		return 0, err
 	}
-	var seq models.InvoiceSequence
-	err := s.db.First(&seq, "year = ?", year).Error
-	return seq.Last, err
+	var last int
+	err := s.db.Raw("SELECT last FROM "+series+" WHERE year = ?", year).Scan(&last).Error
+	return last, err
 }
 
 func billTo(c models.Customer) string {
@@ -94,28 +101,20 @@ func billTo(c models.Customer) string {
 	return strings.Join(parts, "\n")
 }
 
-// orderLine is the invoice line an order is billed as, for its net amount:
-// an add-on names its product, a purchase or renewal its tier and term.
-func (s *Store) orderLine(ctx context.Context, o models.Order) (func(net int64) models.InvoiceLine, error) {
+// orderDescription is what an order's one invoice line says: an add-on
+// names its product, a purchase or renewal its tier, term and domains.
+func (s *Store) orderDescription(ctx context.Context, o models.Order) (string, error) {
 	if o.Kind == models.OrderAddon {
 		p, err := s.GetProduct(ctx, o.Product)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		return func(net int64) models.InvoiceLine {
-			return models.InvoiceLine{Description: fmt.Sprintf("%s add-on, for the license's lifetime (license %s)", p.Name, o.LicenseID),
-				Quantity: 1, UnitCents: net, TotalCents: net}
-		}, nil
+		return fmt.Sprintf("%s add-on, for the license's lifetime (license %s)", p.Name, o.LicenseID), nil
 	}
 	t, err := s.GetTier(ctx, o.TierKey)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	return func(net int64) models.InvoiceLine { return invoiceLine(o, t, net) }, nil
-}
-
-// invoiceLine is a purchase's or renewal's one line at its net amount.
-func invoiceLine(o models.Order, t models.Tier, net int64) models.InvoiceLine {
 	var what string
 	switch {
 	case o.Lifetime:
@@ -129,10 +128,7 @@ func invoiceLine(o models.Order, t models.Tier, net int64) models.InvoiceLine {
 	if o.Kind == models.OrderRenewal {
 		kind = "renewal"
 	}
-	return models.InvoiceLine{
-		Description: fmt.Sprintf("%s %s, %s, up to %d domains (license %s)", t.Name, kind, what, o.MaxDomains, o.LicenseID),
-		Quantity:    1, UnitCents: net, TotalCents: net,
-	}
+	return fmt.Sprintf("%s %s, %s, up to %d domains (license %s)", t.Name, kind, what, o.MaxDomains, o.LicenseID), nil
 }
 
 // InvoiceForOrder finds the invoice of an order.
