@@ -115,11 +115,11 @@ func (s *Store) RemoveCustomEntitlement(ctx context.Context, licenseID, productC
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			var tiers int64
-			if err := tx.db.Model(&models.Entitlement{}).Where("license_id = ? AND repo = ?", licenseID, p.Repo).Count(&tiers).Error; err != nil {
+			var held int64 // not as an add-on: the tier grants it
+			if err := tx.db.Model(&models.Entitlement{}).Where("license_id = ? AND repo = ?", licenseID, p.Repo).Count(&held).Error; err != nil {
 				return err
 			}
-			if tiers > 0 {
+			if held > 0 {
 				return models.Conflict("not_an_addon", "%s is part of license %s's tier %s, not an add-on; change the tier instead", p.Code, licenseID, l.TierKey)
 			}
 		}

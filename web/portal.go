@@ -232,24 +232,22 @@ func (s *server) portalBuyAddon(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	p, err := s.Store.AddonFor(ctx, l, c.PostForm("product"))
+	var link payments.RenewalLink
 	if err == nil {
-		var link payments.RenewalLink
-		if link, err = s.Renewals.AddonLink(ctx, l, p); err == nil && link.URL != "" {
-			c.Redirect(http.StatusSeeOther, link.URL)
-			return
-		}
-		if err == nil {
-			s.redirectWithNotice(c, "/portal/licenses/"+l.ID, fmt.Sprintf(
-				"Your order %s for %s (%s) is placed; we will send you payment details, and the product is added once it is paid.",
-				link.OrderID, p.Name, models.FormatMoney(p.AddonPriceCents, p.AddonCurrency)))
-			return
-		}
+		link, err = s.Renewals.AddonLink(ctx, l, p)
 	}
-	if problem, isProblem := models.AsProblem(err); isProblem {
+	switch problem, isProblem := models.AsProblem(err); {
+	case isProblem:
 		s.webError(c, http.StatusConflict, "portal", problem.Message)
-		return
+	case err != nil:
+		s.webFail(c, "portal", err)
+	case link.URL != "":
+		c.Redirect(http.StatusSeeOther, link.URL)
+	default:
+		s.redirectWithNotice(c, "/portal/licenses/"+l.ID, fmt.Sprintf(
+			"Your order %s for %s (%s) is placed; we will send you payment details, and the product is added once it is paid.",
+			link.OrderID, p.Name, models.FormatMoney(p.AddonPriceCents, p.AddonCurrency)))
 	}
-	s.webFail(c, "portal", err)
 }
 
 // portalDeactivate frees one of the customer's domain slots.
