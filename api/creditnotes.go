@@ -34,7 +34,7 @@ type CreditNoteView struct {
 	Currency       string    `json:"currency"`
 	TaxRateBP      int       `json:"tax_rate_bp"`
 	Reason         string    `json:"reason"`
-	StripeChargeID string    `json:"stripe_charge_id,omitempty"`
+	RefundedPaymentID string    `json:"stripe_charge_id,omitempty"`
 	Actor          string    `json:"actor"`
 	IssuedAt       time.Time `json:"issued_at"`
 }
@@ -43,7 +43,7 @@ func creditNoteView(cn models.CreditNote) CreditNoteView {
 	return CreditNoteView{
 		Number: cn.Number, InvoiceNumber: cn.InvoiceNumber, OrderID: cn.OrderID, LicenseID: cn.LicenseID, CustomerID: cn.CustomerID,
 		SubtotalCents: cn.SubtotalCents, TaxCents: cn.TaxCents, TotalCents: cn.TotalCents, Currency: cn.Currency,
-		TaxRateBP: cn.TaxRateBP, Reason: cn.Reason, StripeChargeID: cn.StripeChargeID, Actor: cn.Actor, IssuedAt: cn.IssuedAt,
+		TaxRateBP: cn.TaxRateBP, Reason: cn.Reason, RefundedPaymentID: cn.RefundedPaymentID, Actor: cn.Actor, IssuedAt: cn.IssuedAt,
 	}
 }
 

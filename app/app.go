@@ -22,7 +22,7 @@ import (
 	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
-	"github.com/licenseflow/licenseflow/stripehook"
+	"github.com/licenseflow/licenseflow/paymenthooks"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/web"
 )
@@ -124,7 +124,7 @@ func NewRouter(d Deps) *gin.Engine {
 	siteapi.Mount(r, siteapi.Deps{Store: d.Store, Keys: d.SecretKeys, Usage: d.Usage, PublicURL: d.PublicURL, Now: d.Now,
 		SiteCacheTTL: d.SiteCacheTTL, Staging: d.Staging, Metrics: d.Metrics, LastSeen: d.LastSeen, DomainSilence: d.DomainSilence,
 		TokenValidity: d.TokenValidity})
-	stripehook.Mount(r, stripehook.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,
+	paymenthooks.Mount(r, paymenthooks.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,
 		WebhookSecrets: d.WebhookSecrets, Livemode: d.StripeLivemode, Now: d.Now, Metrics: d.Metrics,
 		RenderCreditNote: creditNotes})
 	codec := codecHandler(payloadcodec.New(d.SecretKeys))

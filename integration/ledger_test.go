@@ -85,7 +85,7 @@ func TestTheLedgerShowsEveryChangeWithItsActor(t *testing.T) {
 	require.Equal(t, http.StatusOK, s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+v.ID+"/reinstate", nil).Status)
 	inv := subscriptionInvoice("in_ledger", "sub_cs_ledger", time.Now().AddDate(1, 0, 0))
 	a := answer(t, deliver(s, stripeEvent("evt_ledger_failed", payments.InvoicePaymentFailed, inv)))
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 
 	var lines []api.LedgerLineView
 	s.WaitFor("the dunning line", 10*time.Second, func() bool {

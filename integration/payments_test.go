@@ -69,7 +69,7 @@ func subscriptionInvoice(id, subscription string, periodEnd time.Time) map[strin
 type webhookAnswer struct {
 	Received  bool                      `json:"received"`
 	Duplicate bool                      `json:"duplicate"`
-	Outcome   models.StripeEventOutcome `json:"outcome"`
+	Outcome   models.PaymentEventOutcome `json:"outcome"`
 	Reason    string                    `json:"reason"`
 }
 
@@ -85,7 +85,7 @@ func answer(t *testing.T, r stack.Response) webhookAnswer {
 func purchaseByCheckout(t *testing.T, s *stack.Stack, session string) api.LicenseView {
 	t.Helper()
 	a := answer(t, deliver(s, stripeEvent("evt_"+session, payments.CheckoutCompleted, checkoutSession(session, map[string]any{"tier": "pos"}))))
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	return s.WaitIssued(models.LicenseIDForOrder("stripe:" + session))
 }
 
@@ -134,7 +134,7 @@ func TestInvoicePaidDeliveredFiveTimesConcurrentlyRenewsOnce(t *testing.T) {
 			}
 			a := answer(t, r)
 			answers = append(answers, a)
-			if a.Outcome == models.StripeEventProcessed && !a.Duplicate {
+			if a.Outcome == models.PaymentEventProcessed && !a.Duplicate {
 				processed++
 			}
 		}
@@ -155,7 +155,7 @@ func TestInvoicePaidDeliveredFiveTimesConcurrentlyRenewsOnce(t *testing.T) {
 		// would have renewed (and emailed) before it.
 		nextEnd := models.Instant(periodEnd.AddDate(1, 0, 0))
 		later := answer(t, deliver(s, stripeEvent("evt_inv_3", payments.InvoicePaid, subscriptionInvoice("in_3", "sub_cs_2", nextEnd))))
-		require.Equal(t, models.StripeEventProcessed, later.Outcome, later.Reason)
+		require.Equal(t, models.PaymentEventProcessed, later.Outcome, later.Reason)
 		s.WaitFor("the later renewal, projected", 10*time.Second, func() bool {
 			return s.License(v.ID).ExpiresAt.Equal(nextEnd)
 		})
@@ -202,7 +202,7 @@ func TestBadWebhookSignaturesAreRejectedAndRecordNothing(t *testing.T) {
 		assert.Equal(t, "invalid_signature", r.Error(t).Code, name)
 	}
 	var events, licenses int64
-	require.NoError(t, s.Store.DB().Model(&models.StripeEvent{}).Count(&events).Error)
+	require.NoError(t, s.Store.DB().Model(&models.PaymentEvent{}).Count(&events).Error)
 	require.NoError(t, s.Store.DB().Model(&models.License{}).Count(&licenses).Error)
 	assert.Zero(t, events, "nothing recorded")
 	assert.Zero(t, licenses, "no workflow touched")
@@ -223,7 +223,7 @@ func TestInvoicePaidRenewsAnExpiredLicenseOnTheSameDLID(t *testing.T) {
 
 		periodEnd := models.Instant(time.Now().AddDate(1, 0, 0))
 		a := answer(t, deliver(s, stripeEvent("evt_inv_3", payments.InvoicePaid, subscriptionInvoice("in_3", "sub_cs_3", periodEnd))))
-		require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+		require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 		var after api.LicenseView
 		s.WaitFor("the renewal", 10*time.Second, func() bool {
 			after = s.License(v.ID)
@@ -240,10 +240,10 @@ func TestAsyncPaymentPurchasesOnlyWhenItSucceeds(t *testing.T) {
 		session := checkoutSession("cs_async", map[string]any{"tier": "crm"})
 		session["payment_status"], session["amount_total"] = "unpaid", 19900
 		a := answer(t, deliver(s, stripeEvent("evt_async_1", payments.CheckoutCompleted, session)))
-		assert.Equal(t, models.StripeEventIgnored, a.Outcome, "a SEPA debit is not paid yet")
+		assert.Equal(t, models.PaymentEventIgnored, a.Outcome, "a SEPA debit is not paid yet")
 		session["payment_status"] = "paid"
 		a = answer(t, deliver(s, stripeEvent("evt_async_2", payments.CheckoutAsyncSucceeded, session)))
-		require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+		require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 		v := s.WaitIssued(models.LicenseIDForOrder("stripe:cs_async"))
 		assert.Equal(t, "crm", v.Tier)
 	})
@@ -256,7 +256,7 @@ func TestPaymentFailedSendsADunningEmail(t *testing.T) {
 		inv := subscriptionInvoice("in_4", "sub_cs_4", time.Now().AddDate(1, 0, 0))
 		inv["amount_due"] = 5900
 		a := answer(t, deliver(s, stripeEvent("evt_fail_4", payments.InvoicePaymentFailed, inv)))
-		require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+		require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 		var msgs []models.EmailMessage
 		s.WaitFor("the dunning email", 10*time.Second, func() bool {
 			msgs, _ = s.Store.ListEmails(ctx, models.EmailFilter{LicenseID: v.ID, Template: "payment-failed"})
@@ -274,7 +274,7 @@ func TestSubscriptionDeletedTurnsAutoRenewOff(t *testing.T) {
 		v := purchaseByCheckout(t, s, "cs_5")
 		a := answer(t, deliver(s, stripeEvent("evt_del_5", payments.SubscriptionDeleted, map[string]any{
 			"id": "sub_cs_5", "object": "subscription", "customer": "cus_cs_5", "status": "canceled"})))
-		require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+		require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 		l, err := s.Store.GetLicense(ctx, v.ID)
 		require.NoError(t, err)
 		assert.False(t, l.AutoRenew)
@@ -290,14 +290,14 @@ func TestRefundsAndDisputesSuspendTheLicense(t *testing.T) {
 
 		partial := answer(t, deliver(s, stripeEvent("evt_partial", payments.ChargeRefunded, map[string]any{
 			"id": "ch_6p", "object": "charge", "payment_intent": "pi_cs_6", "refunded": false, "amount": 14900, "amount_refunded": 1000})))
-		assert.Equal(t, models.StripeEventProcessed, partial.Outcome, "a partial refund is credited: %s", partial.Reason)
+		assert.Equal(t, models.PaymentEventProcessed, partial.Outcome, "a partial refund is credited: %s", partial.Reason)
 		assert.Contains(t, partial.Reason, "the license stays active")
 		a := answer(t, deliver(s, stripeEvent("evt_refund", payments.ChargeRefunded, map[string]any{
 			"id": "ch_6", "object": "charge", "payment_intent": "pi_cs_6", "refunded": true, "amount": 14900, "amount_refunded": 14900})))
-		require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+		require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 		a = answer(t, deliver(s, stripeEvent("evt_dispute", payments.DisputeCreated, map[string]any{
 			"id": "dp_7", "object": "dispute", "charge": "ch_7", "payment_intent": "pi_cs_7", "reason": "fraudulent"})))
-		require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+		require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 
 		for _, id := range []string{refunded.ID, disputed.ID} {
 			s.WaitFor("suspension of "+id, 10*time.Second, func() bool { return s.License(id).Status == models.StatusSuspended })
@@ -314,12 +314,12 @@ func TestUnknownAndUnmatchedEventsAreAcknowledgedAndVisible(t *testing.T) {
 	testsupport.EachBackend(t, func(t *testing.T, store *store.Store) {
 		s := stripeStack(t, store)
 		a := answer(t, deliver(s, stripeEvent("evt_other", "customer.created", map[string]any{"id": "cus_9", "object": "customer"})))
-		assert.Equal(t, models.StripeEventIgnored, a.Outcome)
+		assert.Equal(t, models.PaymentEventIgnored, a.Outcome)
 		a = answer(t, deliver(s, stripeEvent("evt_orphan", payments.InvoicePaid, subscriptionInvoice("in_9", "sub_nobody", time.Now().AddDate(1, 0, 0)))))
-		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, "a payment no license matches waits for an operator")
+		assert.Equal(t, models.PaymentEventNeedsReview, a.Outcome, "a payment no license matches waits for an operator")
 		assert.Contains(t, a.Reason, "sub_nobody")
 
-		var failed httpx.Page[models.StripeEvent]
+		var failed httpx.Page[models.PaymentEvent]
 		s.Call(http.MethodGet, "/api/v1/webhooks/stripe/events?outcome=needs_review", nil).JSON(t, &failed)
 		require.Len(t, failed.Data, 1)
 		assert.Equal(t, "evt_orphan", failed.Data[0].ID)
@@ -336,7 +336,7 @@ func TestCheckoutForALicenseRenewsIt(t *testing.T) {
 		session := checkoutSession("cs_renew", map[string]any{"license_id": v.ID, "tier": "pos", "months": "12"})
 		session["mode"], session["subscription"] = "payment", nil
 		a := answer(t, deliver(s, stripeEvent("evt_renew", payments.CheckoutCompleted, session)))
-		require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+		require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 		want := models.AddMonths(*v.ExpiresAt, 12)
 		s.WaitFor("the renewal, projected", 10*time.Second, func() bool { return s.License(v.ID).ExpiresAt.Equal(want) })
 		assert.Equal(t, v.DLID, s.License(v.ID).DLID)
@@ -396,7 +396,7 @@ func TestCheckoutWithoutTierMetadataSellsTheTierOfItsPrice(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 
 	a := answer(t, deliver(s, stripeEvent("evt_price", payments.CheckoutCompleted, checkoutSession("cs_from_dashboard", map[string]any{}))))
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	v := s.WaitIssued(models.LicenseIDForOrder("stripe:cs_from_dashboard"))
 	assert.Equal(t, "erp", v.Tier)
 	assert.NotEmpty(t, mock.Requests(http.MethodGet, "/v1/checkout/sessions/cs_from_dashboard/line_items"))

@@ -275,7 +275,7 @@ func TestRedTeamBasilShapedRenewalRenews(t *testing.T) {
 				"period": map[string]any{"start": time.Now().Unix(), "end": periodEnd.Unix()}}}},
 		}
 		a := answer(t, deliver(s, stripeEventAt("2025-03-31.basil", "evt_basil", payments.InvoicePaid, false, inv)))
-		require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+		require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 		var after api.LicenseView
 		s.WaitFor("the renewal", 10*time.Second, func() bool {
 			after = s.License(v.ID)
@@ -295,7 +295,7 @@ func TestRedTeamUnpaidCheckoutIssuesNothing(t *testing.T) {
 		session := checkoutSession("cs_one_cent", map[string]any{"tier": "suite", "max_domains": "10000", "months": "120"})
 		session["amount_total"] = 1
 		a := answer(t, deliver(s, stripeEvent("evt_one_cent", payments.CheckoutCompleted, session)))
-		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, a.Reason)
+		assert.Equal(t, models.PaymentEventNeedsReview, a.Outcome, a.Reason)
 		assert.Contains(t, a.Reason, "nothing is issued")
 		assertNothingIssued(t, s, "stripe:cs_one_cent", "evt_one_cent")
 	})
@@ -308,7 +308,7 @@ func TestRedTeamTestModeEventIssuesNothingInLiveMode(t *testing.T) {
 		s := stack.Start(t, st, stack.Options{WebhookSecrets: []string{webhookSecret}, StripeLivemode: true})
 		a := answer(t, deliver(s, stripeEventAt("2024-06-20", "evt_test_card", payments.CheckoutCompleted, false,
 			checkoutSession("cs_test_card", map[string]any{"tier": "pos"}))))
-		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, a.Reason)
+		assert.Equal(t, models.PaymentEventNeedsReview, a.Outcome, a.Reason)
 		assertNothingIssued(t, s, "stripe:cs_test_card", "evt_test_card")
 	})
 }
@@ -321,7 +321,7 @@ func assertNothingIssued(t *testing.T, s *stack.Stack, orderID, eventID string) 
 	assert.Error(t, err, "no order is recorded")
 	_, err = s.Store.GetLicense(t.Context(), models.LicenseIDForOrder(orderID))
 	assert.Error(t, err, "no license exists")
-	var review httpx.Page[models.StripeEvent]
+	var review httpx.Page[models.PaymentEvent]
 	s.Call(http.MethodGet, "/api/v1/webhooks/stripe/events?outcome=needs_review", nil).JSON(t, &review)
 	require.Len(t, review.Data, 1)
 	assert.Equal(t, eventID, review.Data[0].ID)

@@ -108,7 +108,7 @@ func TestAVisitorBuysAPlanInABrowser(t *testing.T) {
 		"customer_details": map[string]any{"email": "bea@example.com", "name": "Bea Buyer"},
 	}
 	a := answer(t, deliver(s, stripeEvent("evt_storefront", payments.CheckoutCompleted, session)))
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 
 	// The page looks by itself (and reloads itself: an evaluation may meet
 	// a navigation, and is asked again) and shows the license once issued.
@@ -164,7 +164,7 @@ func TestAVisitorBuysAPlanInABrowser(t *testing.T) {
 		"customer_details": map[string]any{"email": "bea@example.com", "name": "Bea Buyer"},
 	}
 	a = answer(t, deliver(s, stripeEvent("evt_addon_browser", payments.CheckoutCompleted, addon)))
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	s.WaitFor("the add-on's invoice email", 60*time.Second, func() bool {
 		var n int64
 		return s.Store.DB().Model(&models.EmailMessage{}).Where("license_id = ? AND template = ?", v.ID, "invoice").Count(&n).Error == nil && n == 2

@@ -170,7 +170,7 @@ func TestEveryEventReachesItsSubscribersSignedOnce(t *testing.T) {
 		require.Equal(t, http.StatusCreated, publish(t, s, "pos", "7.0.0", "stable", []byte("zip")).Status)
 		// A paid Stripe invoice that matches no license is held for review.
 		held := answer(t, deliver(s, stripeEvent("evt_wh_unmatched", payments.InvoicePaid, subscriptionInvoice("in_wh_unmatched", "sub_nobody", time.Now().AddDate(1, 0, 0)))))
-		require.Equal(t, models.StripeEventNeedsReview, held.Outcome, held.Reason)
+		require.Equal(t, models.PaymentEventNeedsReview, held.Outcome, held.Reason)
 		crm.WaitUntil("payment.needs_review", time.Minute, received(models.EventPaymentNeedsReview, ""))
 		call(http.MethodPost, path+"/revoke", `{"reason":"end of contract"}`)
 		crm.WaitUntil("license.revoked", time.Minute, received(models.EventLicenseRevoked, ""))

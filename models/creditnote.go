@@ -27,16 +27,19 @@ type CreditNote struct {
 	TaxRateBP int    `gorm:"not null" json:"tax_rate_bp"`
 	TaxNotice string `gorm:"size:200;not null" json:"tax_notice,omitempty"`
 	Reason    string `gorm:"size:500;not null" json:"reason"`
-	// Source makes issuing idempotent: "stripe:<event id>" for a Stripe
-	// refund, "manual:<number>" for an operator's.
+	// Source makes issuing idempotent: "stripe:<event id>" or
+	// "paypal:<event id>" for a provider's refund, "manual:<number>" for an
+	// operator's.
 	Source string `gorm:"size:160;not null;uniqueIndex" json:"source"`
-	// StripeChargeID is the refunded charge (Stripe's amount_refunded is
-	// cumulative per charge: each note credits the newly refunded part).
-	StripeChargeID string    `gorm:"size:100;not null;index" json:"stripe_charge_id,omitempty"`
-	Actor          string    `gorm:"size:320;not null" json:"actor"`
-	IssuedAt       time.Time `gorm:"not null" json:"issued_at"`
-	PDF            []byte    `json:"-"`
-	CreatedAt      time.Time `json:"created_at"`
+	// RefundedPaymentID is the refunded Stripe charge or PayPal capture
+	// (the providers report what was refunded cumulatively per payment:
+	// each note credits the newly refunded part). The column keeps the
+	// name it had when Stripe was the only provider.
+	RefundedPaymentID string    `gorm:"column:stripe_charge_id;size:100;not null;index" json:"stripe_charge_id,omitempty"`
+	Actor             string    `gorm:"size:320;not null" json:"actor"`
+	IssuedAt          time.Time `gorm:"not null" json:"issued_at"`
+	PDF               []byte    `json:"-"`
+	CreatedAt         time.Time `json:"created_at"`
 }
 
 // CreditNoteNumber formats a year and sequence as a credit-note number.
@@ -60,12 +63,13 @@ type CreditRequest struct {
 	Full        bool
 	Reason      string
 	// Source is the idempotency key ("" for an operator's note).
-	Source         string
-	StripeChargeID string
-	// StripeRefundedCents is the charge's cumulative amount_refunded: the
-	// note credits what is new since the charge's earlier notes.
-	StripeRefundedCents int64
-	Actor               string
+	Source string
+	// RefundedPaymentID is the refunded charge or capture; RefundedCents
+	// is what was refunded of it so far (cumulative): the note credits
+	// what is new since the payment's earlier notes.
+	RefundedPaymentID string
+	RefundedCents     int64
+	Actor             string
 }
 
 // CreditSplit splits a credit of amount (tax included) of an invoice into

@@ -38,11 +38,15 @@ type Invoice struct {
 	TaxTreatment    TaxTreatment `gorm:"size:24;not null;default:''" json:"tax_treatment,omitempty"`
 	TaxNotice       string       `gorm:"size:200;not null;default:''" json:"tax_notice,omitempty"`
 	// CreditedCents is what credit notes have taken back (tax included).
-	CreditedCents int64     `gorm:"not null;default:0" json:"credited_cents"`
-	Status        string    `gorm:"size:24;not null" json:"status"`
-	IssuedAt      time.Time `gorm:"not null" json:"issued_at"`
-	PDF           []byte    `json:"-"`
-	CreatedAt     time.Time `json:"created_at"`
+	CreditedCents int64  `gorm:"not null;default:0" json:"credited_cents"`
+	Status        string `gorm:"size:24;not null" json:"status"`
+	// IssuedBy is the merchant of record that issued the invoice (paddle),
+	// "" for licenseflow's own: such an invoice is recorded by its number,
+	// outside licenseflow's series and without a PDF.
+	IssuedBy  PaymentProvider `gorm:"size:16;not null;default:''" json:"issued_by,omitempty"`
+	IssuedAt  time.Time       `gorm:"not null" json:"issued_at"`
+	PDF       []byte          `json:"-"`
+	CreatedAt time.Time       `json:"created_at"`
 }
 
 // Invoice statuses: issued, then partially credited or credited as credit

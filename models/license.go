@@ -70,7 +70,10 @@ type License struct {
 	// license; AutoRenew is off once the subscription is cancelled.
 	StripeCustomerID     string `gorm:"size:100;not null;index" json:"stripe_customer_id,omitempty"`
 	StripeSubscriptionID string `gorm:"size:100;not null;index" json:"stripe_subscription_id,omitempty"`
-	AutoRenew            bool   `gorm:"not null" json:"auto_renew"`
+	// The PayPal or Paddle subscription that renews the license.
+	PaymentProvider        PaymentProvider `gorm:"size:16;not null;default:''" json:"payment_provider,omitempty"`
+	ProviderSubscriptionID string          `gorm:"size:100;not null;default:'';index" json:"provider_subscription_id,omitempty"`
+	AutoRenew              bool            `gorm:"not null" json:"auto_renew"`
 	// Renewals counts the renewals applied, kept here so a workflow that
 	// resumes the license after it had closed counts on from it.
 	Renewals int `gorm:"not null;default:0" json:"renewals"`

@@ -57,6 +57,12 @@ type Order struct {
 	StripeCheckoutSessionID string `gorm:"size:100;not null;index" json:"stripe_checkout_session_id,omitempty"`
 	StripePaymentIntentID   string `gorm:"size:100;not null;index" json:"stripe_payment_intent_id,omitempty"`
 	StripeInvoiceID         string `gorm:"size:100;not null;index" json:"stripe_invoice_id,omitempty"`
+	// The provider and its ids, when PayPal or Paddle took the payment.
+	PaymentProvider        PaymentProvider `gorm:"size:16;not null;default:''" json:"payment_provider,omitempty"`
+	ProviderPaymentID      string          `gorm:"size:100;not null;default:'';index" json:"provider_payment_id,omitempty"`
+	ProviderSubscriptionID string          `gorm:"size:100;not null;default:'';index" json:"provider_subscription_id,omitempty"`
+	// ProviderInvoiceNumber is the merchant of record's invoice (Paddle).
+	ProviderInvoiceNumber string `gorm:"size:32;not null;default:''" json:"provider_invoice_number,omitempty"`
 	// LicenseID is the license the order created (new) or extends (renewal).
 	LicenseID string     `gorm:"size:64;not null;index" json:"license_id"`
 	PaidAt    *time.Time `json:"paid_at"`
@@ -97,6 +103,7 @@ type Purchase struct {
 	Currency    string
 	PaymentRef  string
 	Stripe      StripeLinks
+	Provider    ProviderPayment
 	PaidAt      time.Time
 	// Country and VATID update the customer's (when set).
 	Country string
@@ -117,6 +124,7 @@ type LicenseOrder struct {
 	Currency    string
 	PaymentRef  string
 	Stripe      StripeLinks
+	Provider    ProviderPayment
 	PaidAt      time.Time
 	// AmountIncludesTax and StripeTaxCents are recorded on the order.
 	AmountIncludesTax bool

@@ -140,16 +140,20 @@ type WebhookData struct {
 	Reason string `json:"reason,omitempty"`
 	// Actor is who asked, as the license's ledger records it.
 	Actor string `json:"actor,omitempty"`
-	// Payment is the Stripe event a payment.needs_review is about.
+	// Payment is the provider's event a payment.needs_review is about.
 	Payment *WebhookPayment `json:"payment,omitempty"`
 }
 
-// WebhookPayment is a Stripe event held for review, as events describe it.
+// WebhookPayment is a payment provider's event held for review, as events
+// describe it. StripeEventID is kept for Stripe's events (receivers read it
+// from before other providers came).
 type WebhookPayment struct {
-	StripeEventID string `json:"stripe_event_id"`
-	Type          string `json:"type"`
-	Livemode      bool   `json:"livemode"`
-	OrderID       string `json:"order_id,omitempty"`
+	Provider      PaymentProvider `json:"provider"`
+	EventID       string          `json:"event_id"`
+	StripeEventID string          `json:"stripe_event_id,omitempty"`
+	Type          string          `json:"type"`
+	Livemode      bool            `json:"livemode"`
+	OrderID       string          `json:"order_id,omitempty"`
 }
 
 // WebhookLicense is a license as events describe it.

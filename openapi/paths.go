@@ -8,7 +8,7 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/siteapi"
-	"github.com/licenseflow/licenseflow/stripehook"
+	"github.com/licenseflow/licenseflow/paymenthooks"
 )
 
 // Scope names, as operations list them.
@@ -175,10 +175,10 @@ var Operations = []Operation{
 
 	// Stripe.
 	{Method: http.MethodPost, Path: "/api/v1/webhooks/stripe", Summary: "Stripe's webhook (each event handled once)", Auth: StripeSignature,
-		Answers: answers(http.StatusOK, stripehook.Receipt{})},
+		Answers: answers(http.StatusOK, paymenthooks.Receipt{})},
 	{Method: http.MethodGet, Path: "/api/v1/webhooks/stripe/events", Summary: "Received Stripe events and their outcome", Auth: Token, Scopes: admin,
 		Query:   map[string]string{"outcome": "processed, ignored, failed or needs_review", "license_id": "license id", "limit": "at most 500"},
-		Answers: answers(http.StatusOK, httpx.Page[stripehook.EventView]{})},
+		Answers: answers(http.StatusOK, httpx.Page[paymenthooks.EventView]{})},
 	{Method: http.MethodGet, Path: "/api/v1/webhooks/stripe/events/{id}", Summary: "A received Stripe event", Auth: Token, Scopes: admin,
-		Answers: answers(http.StatusOK, stripehook.EventView{})},
+		Answers: answers(http.StatusOK, paymenthooks.EventView{})},
 }

@@ -40,8 +40,8 @@ func (s *Store) CheckoutStatus(ctx context.Context, c models.Checkout, planName 
 	o, err := s.GetOrder(ctx, c.OrderID)
 	if errors.Is(err, models.ErrNotFound) {
 		var held int64
-		err := s.with(ctx).Model(&models.StripeEvent{}).
-			Where("order_id = ? AND outcome = ?", c.OrderID, models.StripeEventNeedsReview).Count(&held).Error
+		err := s.with(ctx).Model(&models.PaymentEvent{}).
+			Where("order_id = ? AND outcome = ?", c.OrderID, models.PaymentEventNeedsReview).Count(&held).Error
 		if held > 0 {
 			st.Stage = models.CheckoutOnHold
 		}

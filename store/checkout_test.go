@@ -37,10 +37,10 @@ func TestACheckoutsProgressFollowsItsOrder(t *testing.T) {
 			return st.Stage
 		}
 		assert.Equal(t, models.CheckoutAwaitingPayment, stage())
-		_, claimed, err := s.ClaimStripeEvent(ctx, models.StripeEvent{ID: "evt_held", Type: "checkout.session.completed", Payload: "{}"}, time.Now())
+		_, claimed, err := s.ClaimPaymentEvent(ctx, models.PaymentEvent{ID: "evt_held", Type: "checkout.session.completed", Payload: "{}"}, time.Now())
 		require.NoError(t, err)
 		require.True(t, claimed)
-		require.NoError(t, s.FinishStripeEvent(ctx, "evt_held", models.StripeEventNeedsReview, "underpaid", "", "ord_progress", time.Now()))
+		require.NoError(t, s.FinishPaymentEvent(ctx, "evt_held", models.PaymentEventNeedsReview, "underpaid", "", "ord_progress", time.Now()))
 		assert.Equal(t, models.CheckoutOnHold, stage())
 
 		_, l := purchase(t, s, "ord_progress", "buyer@example.com", "pos")

@@ -24,7 +24,7 @@ func (s *Store) IssueCreditNote(ctx context.Context, r models.CreditRequest, iss
 			return existing, false, nil
 		}
 	}
-	if !r.Full && r.StripeChargeID == "" && r.AmountCents <= 0 {
+	if !r.Full && r.RefundedPaymentID == "" && r.AmountCents <= 0 {
 		return cn, false, models.Invalid("invalid_amount", "amount_cents", "amount_cents must be more than 0")
 	}
 	nothing := false
@@ -42,19 +42,19 @@ func (s *Store) IssueCreditNote(ctx context.Context, r models.CreditRequest, iss
 		}
 		left := inv.TotalCents - inv.CreditedCents
 		amount := r.AmountCents
-		if r.StripeChargeID != "" {
+		if r.RefundedPaymentID != "" {
 			var before int64
-			if err := tx.db.Model(&models.CreditNote{}).Where("stripe_charge_id = ? AND invoice_id = ?", r.StripeChargeID, inv.ID).
+			if err := tx.db.Model(&models.CreditNote{}).Where("stripe_charge_id = ? AND invoice_id = ?", r.RefundedPaymentID, inv.ID).
 				Select("COALESCE(SUM(total_cents), 0)").Scan(&before).Error; err != nil {
 				return err
 			}
-			amount = min(r.StripeRefundedCents-before, left)
+			amount = min(r.RefundedCents-before, left)
 		}
 		if r.Full {
 			amount = left
 		}
 		switch {
-		case amount <= 0 && (r.Full || r.StripeChargeID != ""):
+		case amount <= 0 && (r.Full || r.RefundedPaymentID != ""):
 			nothing = true // already credited: the refund is accounted for
 			return nil
 		case amount > left:
@@ -77,7 +77,7 @@ func (s *Store) IssueCreditNote(ctx context.Context, r models.CreditRequest, iss
 			Number: models.CreditNoteNumber(year, seq), Year: year, Sequence: seq, InvoiceID: inv.ID, InvoiceNumber: inv.Number,
 			OrderID: inv.OrderID, LicenseID: inv.LicenseID, CustomerID: inv.CustomerID, BillTo: inv.BillTo,
 			SubtotalCents: net, TaxCents: tax, TotalCents: amount, Currency: inv.Currency, TaxRateBP: inv.TaxRateBP,
-			TaxNotice: inv.TaxNotice, Reason: r.Reason, Source: r.Source, StripeChargeID: r.StripeChargeID,
+			TaxNotice: inv.TaxNotice, Reason: r.Reason, Source: r.Source, RefundedPaymentID: r.RefundedPaymentID,
 			Actor: r.Actor, IssuedAt: issuedAt,
 		}
 		if cn.Source == "" {

@@ -160,7 +160,7 @@ func TestStripeRefundsCreditWhatIsNewlyRefunded(t *testing.T) {
 		inv := taxedInvoice(t, st, "c-stripe", "DE", "", 10000, sellerDE) // 11900 gross
 		refund := func(event string, cumulative int64, full bool) (models.CreditNote, bool) {
 			cn, created, err := st.IssueCreditNote(ctx, models.CreditRequest{InvoiceNumber: inv.Number, Source: "stripe:" + event,
-				StripeChargeID: "ch_1", StripeRefundedCents: cumulative, Full: full, Reason: "refund"}, issued, notePDF)
+				RefundedPaymentID: "ch_1", RefundedCents: cumulative, Full: full, Reason: "refund"}, issued, notePDF)
 			require.NoError(t, err)
 			return cn, created
 		}

@@ -37,12 +37,16 @@ func (s *Store) IssueInvoice(ctx context.Context, orderID string, issuedAt time.
 			return err
 		}
 		c := order.Customer
+		issuedAt = models.Instant(issuedAt)
+		if order.PaymentProvider.MerchantOfRecord() {
+			inv = merchantInvoice(order, description, issuedAt)
+			return tx.db.Create(&inv).Error
+		}
 		quote, err := tax.Quote(order.AmountCents, order.AmountIncludesTax || tax.PricesIncludeTax,
 			models.TaxBuyer{Country: c.Country, VATID: c.VATID, StripeTaxCents: order.StripeTaxCents})
 		if err != nil {
 			return err
 		}
-		issuedAt = models.Instant(issuedAt)
 		year := issuedAt.Year()
 		seq, err := tx.nextInSeries(invoiceSeries, year)
 		if err != nil {
@@ -66,6 +70,26 @@ func (s *Store) IssueInvoice(ctx context.Context, orderID string, issuedAt time.
 		return existing, false, err
 	}
 	return inv, err == nil, err
+}
+
+// merchantInvoice records the invoice a merchant of record (Paddle) issued
+// for an order: its number, the amount paid and the line, outside
+// licenseflow's own series and without a PDF (the buyer has the
+// merchant's). Tax is the merchant's business, so none is computed.
+func merchantInvoice(o models.Order, description string, issuedAt time.Time) models.Invoice {
+	number := o.ProviderInvoiceNumber
+	if number == "" { // a transaction the merchant issued no number for
+		number = o.ProviderPaymentID
+	}
+	c := o.Customer
+	return models.Invoice{
+		Number: models.Clip(number, 32), Year: issuedAt.Year(), OrderID: o.ID, LicenseID: o.LicenseID,
+		CustomerID: o.CustomerID, BillTo: billTo(c),
+		Lines:         models.JSONValue[[]models.InvoiceLine]{V: []models.InvoiceLine{{Description: description, Quantity: 1, UnitCents: o.AmountCents, TotalCents: o.AmountCents}}},
+		SubtotalCents: o.AmountCents, TotalCents: o.AmountCents, Currency: o.Currency,
+		CustomerCountry: c.Country, CustomerVATID: c.VATID, Status: models.InvoiceIssued,
+		IssuedBy: o.PaymentProvider, IssuedAt: issuedAt,
+	}
 }
 
 // Gapless yearly series, one row per year in their table.

@@ -15,6 +15,12 @@ func applyStripe(o *models.Order, l models.StripeLinks) {
 	o.StripeCheckoutSessionID, o.StripePaymentIntentID, o.StripeInvoiceID = l.CheckoutSessionID, l.PaymentIntentID, l.InvoiceID
 }
 
+// applyProvider copies a PayPal or Paddle payment's ids onto its order.
+func applyProvider(o *models.Order, p models.ProviderPayment) {
+	o.PaymentProvider, o.ProviderPaymentID = p.Provider, p.PaymentID
+	o.ProviderSubscriptionID, o.ProviderInvoiceNumber = p.SubscriptionID, p.InvoiceNumber
+}
+
 // RecordPurchase writes the customer, the paid order and the pending license
 // in one transaction. The same order recorded twice returns the first
 // license (created=false); the same order id with different terms is a Conflict.
@@ -44,6 +50,7 @@ func (s *Store) RecordPurchase(ctx context.Context, p models.Purchase) (order mo
 			AmountIncludesTax: p.AmountIncludesTax, StripeTaxCents: p.StripeTaxCents,
 		}
 		applyStripe(&order, p.Stripe)
+		applyProvider(&order, p.Provider)
 		if err := tx.db.Omit("Customer").Create(&order).Error; err != nil {
 			return err
 		}
@@ -129,7 +136,8 @@ func (s *Store) createLicenseFor(o models.Order, tier models.Tier, typ models.Li
 		Status: models.StatusPending, Type: typ, MaxDomains: o.MaxDomains, Channels: tier.Channels,
 		OrderID: o.ID, WorkflowID: models.LicenseWorkflowID(o.LicenseID),
 		StripeCustomerID: o.StripeCustomerID, StripeSubscriptionID: o.StripeSubscriptionID,
-		AutoRenew: o.StripeSubscriptionID != "",
+		PaymentProvider: o.PaymentProvider, ProviderSubscriptionID: o.ProviderSubscriptionID,
+		AutoRenew: o.StripeSubscriptionID != "" || o.ProviderSubscriptionID != "",
 	}
 	return l, s.db.Omit("Customer").Create(&l).Error
 }
@@ -165,6 +173,7 @@ func (s *Store) RecordLicenseOrder(ctx context.Context, r models.LicenseOrder) (
 		AmountIncludesTax: r.AmountIncludesTax, StripeTaxCents: r.StripeTaxCents,
 	}
 	applyStripe(&o, r.Stripe)
+	applyProvider(&o, r.Provider)
 	var due []string
 	err := s.transaction(ctx, func(tx *Store) error {
 		if err := tx.db.Create(&o).Error; err != nil {

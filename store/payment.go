@@ -2,23 +2,25 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/licenseflow/licenseflow/models"
 )
 
-// StripeClaimTimeout is how long a claimed event may stay unfinished before
+// PaymentClaimTimeout is how long a claimed event may stay unfinished before
 // a redelivery takes it over (the first handler must have crashed).
-const StripeClaimTimeout = 2 * time.Minute
+const PaymentClaimTimeout = 2 * time.Minute
 
-// ClaimStripeEvent records an event before it is handled. claimed is true
+// ClaimPaymentEvent records an event before it is handled. claimed is true
 // when this caller must handle it: the event is new, or an earlier handler
-// left it unfinished for longer than StripeClaimTimeout. Otherwise the
+// left it unfinished for longer than PaymentClaimTimeout. Otherwise the
 // stored event tells what became of it.
-func (s *Store) ClaimStripeEvent(ctx context.Context, e models.StripeEvent, now time.Time) (models.StripeEvent, bool, error) {
-	e.Outcome, e.ClaimedAt = models.StripeEventReceived, now
+func (s *Store) ClaimPaymentEvent(ctx context.Context, e models.PaymentEvent, now time.Time) (models.PaymentEvent, bool, error) {
+	e.Outcome, e.ClaimedAt = models.PaymentEventReceived, now
 	err := s.with(ctx).Create(&e).Error
 	if err == nil {
 		return e, true, nil
@@ -26,32 +28,32 @@ func (s *Store) ClaimStripeEvent(ctx context.Context, e models.StripeEvent, now 
 	if !isDuplicate(err) {
 		return e, false, err
 	}
-	var stored models.StripeEvent
+	var stored models.PaymentEvent
 	if err := s.with(ctx).First(&stored, "id = ?", e.ID).Error; err != nil {
 		return stored, false, err
 	}
-	if stored.Outcome != models.StripeEventReceived || now.Sub(stored.ClaimedAt) < StripeClaimTimeout {
+	if stored.Outcome != models.PaymentEventReceived || now.Sub(stored.ClaimedAt) < PaymentClaimTimeout {
 		return stored, false, nil
 	}
-	res := s.with(ctx).Model(&models.StripeEvent{}).Where("id = ? AND claimed_at = ?", e.ID, stored.ClaimedAt).Update("claimed_at", now)
+	res := s.with(ctx).Model(&models.PaymentEvent{}).Where("id = ? AND claimed_at = ?", e.ID, stored.ClaimedAt).Update("claimed_at", now)
 	if res.Error != nil {
 		return stored, false, res.Error
 	}
 	return stored, res.RowsAffected == 1, nil
 }
 
-// FinishStripeEvent records the outcome of a handled event. An event held
+// FinishPaymentEvent records the outcome of a handled event. An event held
 // for review also writes a payment.needs_review webhook event in the same
 // transaction, so an operator is told of every one.
-func (s *Store) FinishStripeEvent(ctx context.Context, id string, outcome models.StripeEventOutcome, reason, licenseID, orderID string, now time.Time) error {
+func (s *Store) FinishPaymentEvent(ctx context.Context, id string, outcome models.PaymentEventOutcome, reason, licenseID, orderID string, now time.Time) error {
 	at := models.Instant(now)
 	finish := func(db *gorm.DB) error {
-		return db.Model(&models.StripeEvent{}).Where("id = ?", id).Updates(map[string]any{
+		return db.Model(&models.PaymentEvent{}).Where("id = ?", id).Updates(map[string]any{
 			// The reason column holds 1000 characters.
 			"outcome": outcome, "reason": models.Clip(reason, 990), "license_id": licenseID, "order_id": orderID, "finished_at": &at,
 		}).Error
 	}
-	if outcome != models.StripeEventNeedsReview {
+	if outcome != models.PaymentEventNeedsReview {
 		return finish(s.with(ctx))
 	}
 	var due []string
@@ -59,12 +61,20 @@ func (s *Store) FinishStripeEvent(ctx context.Context, id string, outcome models
 		if err := finish(tx.db); err != nil {
 			return err
 		}
-		var e models.StripeEvent
+		var e models.PaymentEvent
 		if err := tx.db.First(&e, "id = ?", id).Error; err != nil {
 			return err
 		}
-		data := models.WebhookData{Reason: models.Clip(reason, 990),
-			Payment: &models.WebhookPayment{StripeEventID: id, Type: e.Type, Livemode: e.Livemode, OrderID: orderID}}
+		provider := e.Provider
+		if provider == "" {
+			provider = models.ProviderStripe
+		}
+		eventID := strings.TrimPrefix(id, string(provider)+":")
+		payment := &models.WebhookPayment{Provider: provider, EventID: eventID, Type: e.Type, Livemode: e.Livemode, OrderID: orderID}
+		if provider == models.ProviderStripe {
+			payment.StripeEventID = eventID
+		}
+		data := models.WebhookData{Reason: models.Clip(reason, 990), Payment: payment}
 		notice := models.WebhookEvent{Type: models.EventPaymentNeedsReview, OccurredAt: at, Data: models.JSONValue[models.WebhookData]{V: data}}
 		if licenseID != "" {
 			var err error
@@ -74,7 +84,7 @@ func (s *Store) FinishStripeEvent(ctx context.Context, id string, outcome models
 				notice = models.WebhookEvent{Type: models.EventPaymentNeedsReview, OccurredAt: at, Data: models.JSONValue[models.WebhookData]{V: data}}
 			}
 		}
-		notice.Source = "stripe:" + id + ":review"
+		notice.Source = string(provider) + ":" + eventID + ":review"
 		var err error
 		due, err = writeWebhookEvents(tx.db, []models.WebhookEvent{notice})
 		return err
@@ -85,32 +95,32 @@ func (s *Store) FinishStripeEvent(ctx context.Context, id string, outcome models
 	return err
 }
 
-// ReleaseStripeEvent forgets a claim whose handling failed in a way a retry
-// may fix (an outage): Stripe is answered 5xx and redelivers it.
-func (s *Store) ReleaseStripeEvent(ctx context.Context, id string) error {
-	return s.with(ctx).Where("id = ? AND outcome = ?", id, models.StripeEventReceived).Delete(&models.StripeEvent{}).Error
+// ReleasePaymentEvent forgets a claim whose handling failed in a way a retry
+// may fix (an outage): the provider is answered 5xx and redelivers it.
+func (s *Store) ReleasePaymentEvent(ctx context.Context, id string) error {
+	return s.with(ctx).Where("id = ? AND outcome = ?", id, models.PaymentEventReceived).Delete(&models.PaymentEvent{}).Error
 }
 
-// GetStripeEvent finds a recorded event.
-func (s *Store) GetStripeEvent(ctx context.Context, id string) (models.StripeEvent, error) {
-	var e models.StripeEvent
-	err := s.with(ctx).First(&e, "id = ?", id).Error
+// GetPaymentEvent finds a provider's recorded event by the provider's id.
+func (s *Store) GetPaymentEvent(ctx context.Context, provider models.PaymentProvider, id string) (models.PaymentEvent, error) {
+	var e models.PaymentEvent
+	err := s.with(ctx).First(&e, "id = ? AND provider = ?", models.PaymentEventKey(provider, id), provider).Error
 	if isNotFound(err) {
-		return e, models.NotFound("event_not_found", "no Stripe event %q was received", id)
+		return e, models.NotFound("event_not_found", "no %s event %q was received", provider.Title(), id)
 	}
 	return e, err
 }
 
-// ListStripeEvents lists recorded events, newest first.
-func (s *Store) ListStripeEvents(ctx context.Context, outcome models.StripeEventOutcome, licenseID string, limit int) ([]models.StripeEvent, error) {
-	q := s.with(ctx).Order("created_at DESC").Limit(limit)
+// ListPaymentEvents lists a provider's recorded events, newest first.
+func (s *Store) ListPaymentEvents(ctx context.Context, provider models.PaymentProvider, outcome models.PaymentEventOutcome, licenseID string, limit int) ([]models.PaymentEvent, error) {
+	q := s.with(ctx).Where("provider = ?", provider).Order("created_at DESC").Limit(limit)
 	if outcome != "" {
 		q = q.Where("outcome = ?", outcome)
 	}
 	if licenseID != "" {
 		q = q.Where("license_id = ?", licenseID)
 	}
-	var out []models.StripeEvent
+	var out []models.PaymentEvent
 	return out, q.Find(&out).Error
 }
 
@@ -161,7 +171,60 @@ func (s *Store) LinkStripe(ctx context.Context, licenseID, customerID, subscript
 	return s.with(ctx).Model(&models.License{}).Where("id = ?", licenseID).Updates(updates).Error
 }
 
+// LicenseForProviderSubscription finds the license a PayPal or Paddle
+// subscription renews.
+func (s *Store) LicenseForProviderSubscription(ctx context.Context, provider models.PaymentProvider, subscriptionID string) (models.License, error) {
+	var l models.License
+	err := s.with(ctx).Preload("Customer").
+		First(&l, "payment_provider = ? AND provider_subscription_id = ? AND provider_subscription_id <> ''", provider, subscriptionID).Error
+	if isNotFound(err) {
+		return l, models.NotFound("license_not_found", "no license is linked to %s subscription %s", provider.Title(), subscriptionID)
+	}
+	return l, err
+}
+
+// OrderForProviderPayment finds the order a PayPal or Paddle payment paid.
+func (s *Store) OrderForProviderPayment(ctx context.Context, provider models.PaymentProvider, paymentID string) (models.Order, error) {
+	var o models.Order
+	err := s.with(ctx).Preload("Customer").
+		First(&o, "payment_provider = ? AND provider_payment_id = ? AND provider_payment_id <> ''", provider, paymentID).Error
+	if isNotFound(err) {
+		return o, models.NotFound("order_not_found", "no order was paid by %s payment %q", provider.Title(), paymentID)
+	}
+	return o, err
+}
+
+// LinkProviderSubscription records the PayPal or Paddle subscription that
+// renews a license (and turns automatic renewal on).
+func (s *Store) LinkProviderSubscription(ctx context.Context, licenseID string, provider models.PaymentProvider, subscriptionID string) error {
+	if subscriptionID == "" {
+		return nil
+	}
+	return s.with(ctx).Model(&models.License{}).Where("id = ?", licenseID).Updates(map[string]any{
+		"payment_provider": provider, "provider_subscription_id": subscriptionID, "auto_renew": true,
+	}).Error
+}
+
 // SetAutoRenew turns automatic renewal on or off.
 func (s *Store) SetAutoRenew(ctx context.Context, licenseID string, on bool) error {
 	return s.with(ctx).Model(&models.License{}).Where("id = ?", licenseID).Update("auto_renew", on).Error
+}
+
+// RecordProviderCustomer keeps a provider's customer's address and name
+// (the latest event's).
+func (s *Store) RecordProviderCustomer(ctx context.Context, c models.ProviderCustomer) error {
+	return s.with(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "provider"}, {Name: "id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"email", "name", "updated_at"}),
+	}).Create(&c).Error
+}
+
+// GetProviderCustomer finds a provider's customer recorded from its events.
+func (s *Store) GetProviderCustomer(ctx context.Context, provider models.PaymentProvider, id string) (models.ProviderCustomer, error) {
+	var c models.ProviderCustomer
+	err := s.with(ctx).First(&c, "provider = ? AND id = ?", provider, id).Error
+	if isNotFound(err) {
+		return c, models.NotFound("customer_not_found", "no %s customer %s was received", provider.Title(), id)
+	}
+	return c, err
 }

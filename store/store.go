@@ -65,8 +65,8 @@ func tables() []any {
 	return []any{
 		&models.Product{}, &models.Tier{}, &models.Customer{}, &models.Order{}, &models.License{}, &models.Entitlement{},
 		&models.InvoiceSequence{}, &models.Invoice{}, &models.CreditNoteSequence{}, &models.CreditNote{}, &models.EmailMessage{}, &models.APIToken{}, &models.IdempotencyRecord{},
-		&models.StripeEvent{}, &models.Activation{}, &models.UsageEvent{}, &models.Release{}, &models.SigningKey{}, &models.MagicLink{}, &models.Session{},
-		&models.LicenseEvent{}, &models.WebhookEndpoint{}, &models.WebhookEvent{}, &models.WebhookDelivery{}, &models.TrialClaim{}, &models.Checkout{},
+		&models.PaymentEvent{}, &models.Activation{}, &models.UsageEvent{}, &models.Release{}, &models.SigningKey{}, &models.MagicLink{}, &models.Session{},
+		&models.LicenseEvent{}, &models.WebhookEndpoint{}, &models.WebhookEvent{}, &models.WebhookDelivery{}, &models.TrialClaim{}, &models.Checkout{}, &models.ProviderCustomer{},
 	}
 }
 

@@ -142,8 +142,8 @@ var mutations = []mutation{
 		file: "workflows/changes.go", old: "	number, err := l.invoice(ctx, r.OrderID)\n	if err != nil {\n		return asRejection(err)\n	}\n	l.outbox", new: "	number := \"\"\n	l.outbox",
 		run: []string{"-run", "Addon|TestModel", "./workflows/"}},
 	{name: "addon-price-unchecked", why: "an add-on Checkout session is granted whatever it paid",
-		file: "stripehook/stripehook.go", old: "currency != p.AddonCurrency || paid < p.AddonPriceCents {", new: "false && (currency != p.AddonCurrency || paid < p.AddonPriceCents) {",
-		run: []string{"./stripehook/"}},
+		file: "paymenthooks/stripe.go", old: "currency != p.AddonCurrency || paid < p.AddonPriceCents {", new: "false && (currency != p.AddonCurrency || paid < p.AddonPriceCents) {",
+		run: []string{"./paymenthooks/"}},
 	// Unguarded changes to workflow code: each must fail the replay of a
 	// recorded history.
 	{name: "replay-invoice-before-delivery", why: "the purchase is invoiced before its key is delivered",

@@ -1,4 +1,4 @@
-package stripehook_test
+package paymenthooks_test
 
 import (
 	"encoding/json"
@@ -20,9 +20,9 @@ import (
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/paymenthooks"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/store"
-	"github.com/licenseflow/licenseflow/stripehook"
 	"github.com/licenseflow/licenseflow/testsupport"
 )
 
@@ -51,7 +51,7 @@ func newHookTestIn(t *testing.T, livemode bool) *hookTest {
 	st := testsupport.SQLite(t)
 	flows := &lifecyclefake.Fake{}
 	r := httpx.NewRouter(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Database: st})
-	stripehook.Mount(r, stripehook.Deps{Store: st, Lifecycle: flows, WebhookSecrets: []string{secret}, Livemode: livemode})
+	paymenthooks.Mount(r, paymenthooks.Deps{Store: st, Lifecycle: flows, WebhookSecrets: []string{secret}, Livemode: livemode})
 	return &hookTest{t: t, store: st, flows: flows, router: r}
 }
 
@@ -89,11 +89,11 @@ func (h *hookTest) deliver(payload []byte) *httptest.ResponseRecorder {
 }
 
 type hookAnswer struct {
-	Received  bool                      `json:"received"`
-	Duplicate bool                      `json:"duplicate"`
-	Outcome   models.StripeEventOutcome `json:"outcome"`
-	Reason    string                    `json:"reason"`
-	Error     *httpx.Error              `json:"error"`
+	Received  bool                       `json:"received"`
+	Duplicate bool                       `json:"duplicate"`
+	Outcome   models.PaymentEventOutcome `json:"outcome"`
+	Reason    string                     `json:"reason"`
+	Error     *httpx.Error               `json:"error"`
 }
 
 func decode(t *testing.T, w *httptest.ResponseRecorder) hookAnswer {
@@ -138,12 +138,12 @@ func TestACheckoutWithAnOversizeEmailIsRecordedAsFailed(t *testing.T) {
 	w := h.deliver(event("evt_long", payments.CheckoutCompleted, checkout("cs_long", email)))
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	a := decode(t, w)
-	assert.Equal(t, models.StripeEventFailed, a.Outcome)
+	assert.Equal(t, models.PaymentEventFailed, a.Outcome)
 	assert.Contains(t, a.Reason, "customer_email")
 
-	ev, err := h.store.GetStripeEvent(t.Context(), "evt_long")
+	ev, err := h.store.GetPaymentEvent(t.Context(), models.ProviderStripe, "evt_long")
 	require.NoError(t, err)
-	assert.Equal(t, models.StripeEventFailed, ev.Outcome)
+	assert.Equal(t, models.PaymentEventFailed, ev.Outcome)
 	counts := testsupport.RowCounts(t, h.store)
 	assert.Zero(t, counts["licenses"], "no license is left pending")
 	assert.Zero(t, counts["orders"])
@@ -194,12 +194,12 @@ func TestADuplicateOfAnEventInFlightIsNotAcknowledged(t *testing.T) {
 	release <- lifecyclefake.Outage("connection refused")
 	w := <-first
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
-	_, err := h.store.GetStripeEvent(t.Context(), "evt_dup")
+	_, err := h.store.GetPaymentEvent(t.Context(), models.ProviderStripe, "evt_dup")
 	assert.ErrorIs(t, err, models.ErrNotFound, "released for redelivery")
 
 	// ...so Stripe's redelivery handles it, once.
 	a := decode(t, h.deliver(payload))
-	assert.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	assert.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	assert.False(t, a.Duplicate)
 	again := h.deliver(payload)
 	require.Equal(t, http.StatusOK, again.Code)
@@ -207,14 +207,14 @@ func TestADuplicateOfAnEventInFlightIsNotAcknowledged(t *testing.T) {
 	assert.Len(t, h.flows.Starts(), 1)
 }
 
-// FuzzStripeEvent found that a verified event without data panicked
+// FuzzPaymentEvent found that a verified event without data panicked
 // (a 500); it is recorded as failed, and Stripe gets its 2xx.
 func TestASignedEventWithoutDataIsRecordedAsFailed(t *testing.T) {
 	h := newHookTest(t)
 	w := h.deliver([]byte(`{"id":"evt_nodata","object":"event","type":"checkout.session.completed","created":1700000000}`))
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	a := decode(t, w)
-	assert.Equal(t, models.StripeEventFailed, a.Outcome)
+	assert.Equal(t, models.PaymentEventFailed, a.Outcome)
 	assert.Empty(t, h.flows.Starts())
 
 	for _, body := range []string{`{"object":"event","type":"x"}`, `{"id":"evt bad","type":"x"}`, `{"id":"evt_1"}`} {
@@ -245,7 +245,7 @@ func TestCheckoutFieldsAreCheckedBeforeThePurchaseIsRecorded(t *testing.T) {
 		session := checkout(fmt.Sprintf("cs_bad_%d", i), "bea@example.com")
 		breakIt(session)
 		a := decode(t, h.deliver(event(fmt.Sprintf("evt_bad_%d", i), payments.CheckoutCompleted, session)))
-		assert.Equal(t, models.StripeEventFailed, a.Outcome, "%s: %s", what, a.Reason)
+		assert.Equal(t, models.PaymentEventFailed, a.Outcome, "%s: %s", what, a.Reason)
 		assert.NotEmpty(t, a.Reason, what)
 	}
 	counts := testsupport.RowCounts(t, h.store)
@@ -256,7 +256,7 @@ func TestCheckoutFieldsAreCheckedBeforeThePurchaseIsRecorded(t *testing.T) {
 	session := checkout("cs_name", "bea@example.com")
 	session["customer_details"] = map[string]any{"email": "bea@example.com", "name": "Bea\r\nBcc: x@example.com " + strings.Repeat("b", 300)}
 	a := decode(t, h.deliver(event("evt_name", payments.CheckoutCompleted, session)))
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	starts := h.flows.Starts()
 	require.Len(t, starts, 1)
 	assert.NotContains(t, starts[0].CustomerName, "\n")
@@ -309,10 +309,10 @@ func TestInvoicePaidRenewsInEveryAPIVersionShape(t *testing.T) {
 			h := newHookTest(t)
 			session := checkout(fmt.Sprintf("cs_v%d", i), "bea@example.com")
 			session["mode"], session["subscription"] = "subscription", "sub_v"
-			require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(eventAt(version, "evt_buy", payments.CheckoutCompleted, session))).Outcome)
+			require.Equal(t, models.PaymentEventProcessed, decode(t, h.deliver(eventAt(version, "evt_buy", payments.CheckoutCompleted, session))).Outcome)
 			end := time.Now().AddDate(1, 0, 0).Truncate(time.Second).UTC()
 			a := decode(t, h.deliver(eventAt(version, "evt_paid", payments.InvoicePaid, renewalInvoice(version, "in_v", "sub_v", end))))
-			require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+			require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 			signals := h.flows.Signals()
 			require.Len(t, signals, 1)
 			assert.Equal(t, h.flows.Starts()[0].License.ID, signals[0].License.ID, "the same license (same DLID) is renewed")
@@ -326,7 +326,7 @@ func TestInvoicePaidRenewsInEveryAPIVersionShape(t *testing.T) {
 				charge["invoice"] = "in_v"
 			}
 			a = decode(t, h.deliver(eventAt(version, "evt_refund", payments.ChargeRefunded, charge)))
-			require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+			require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 		})
 	}
 }
@@ -340,7 +340,7 @@ func TestARenewalInvoiceRenewsOnlyWhenItPaysForTheTier(t *testing.T) {
 	h := newHookTest(t)
 	session := checkout("cs_under", "bea@example.com")
 	session["mode"], session["subscription"] = "subscription", "sub_under"
-	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(eventAt("2025-08-27.basil", "evt_buy", payments.CheckoutCompleted, session))).Outcome)
+	require.Equal(t, models.PaymentEventProcessed, decode(t, h.deliver(eventAt("2025-08-27.basil", "evt_buy", payments.CheckoutCompleted, session))).Outcome)
 	end := time.Now().AddDate(1, 0, 0).Truncate(time.Second).UTC()
 	invoice := func(id string, paid int64) map[string]any {
 		inv := renewalInvoice("2025-08-27.basil", id, "sub_under", end)
@@ -349,7 +349,7 @@ func TestARenewalInvoiceRenewsOnlyWhenItPaysForTheTier(t *testing.T) {
 	}
 
 	a := decode(t, h.deliver(eventAt("2025-08-27.basil", "evt_cheap", payments.InvoicePaid, invoice("in_cheap", 100))))
-	assert.Equal(t, models.StripeEventNeedsReview, a.Outcome)
+	assert.Equal(t, models.PaymentEventNeedsReview, a.Outcome)
 	assert.Contains(t, a.Reason, "paid 1.00 EUR")
 	assert.Contains(t, a.Reason, "costs 149.00 EUR")
 	assert.Empty(t, h.flows.Signals(), "nothing renewed")
@@ -359,7 +359,7 @@ func TestARenewalInvoiceRenewsOnlyWhenItPaysForTheTier(t *testing.T) {
 	coupon := invoice("in_coupon", 100)
 	coupon["total_discount_amounts"] = []any{map[string]any{"amount": 14800, "discount": "di_vendor"}}
 	a = decode(t, h.deliver(eventAt("2025-08-27.basil", "evt_coupon", payments.InvoicePaid, coupon)))
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	require.Len(t, h.flows.Signals(), 1, "the vendor's coupon counts as paid")
 
 	tier, err := h.store.GetTier(t.Context(), "pos")
@@ -377,7 +377,7 @@ func TestARenewalInvoiceRenewsOnlyWhenItPaysForTheTier(t *testing.T) {
 			lines[0].(map[string]any)[k] = v
 		}
 		a = decode(t, h.deliver(eventAt("2025-08-27.basil", fmt.Sprintf("evt_kept%d", i), payments.InvoicePaid, kept)))
-		require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+		require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	}
 	assert.Len(t, h.flows.Signals(), 3, "a subscriber at the tier's Stripe price renews")
 }
@@ -406,11 +406,11 @@ func TestUnmatchedPaymentsAreHeldForReviewAndAnnounced(t *testing.T) {
 		w := h.deliver(payload)
 		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 		a := decode(t, w)
-		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, "%s: %s", id, a.Reason)
+		assert.Equal(t, models.PaymentEventNeedsReview, a.Outcome, "%s: %s", id, a.Reason)
 		assert.NotEmpty(t, a.Reason, id)
-		ev, err := h.store.GetStripeEvent(t.Context(), id)
+		ev, err := h.store.GetPaymentEvent(t.Context(), models.ProviderStripe, id)
 		require.NoError(t, err)
-		assert.Equal(t, models.StripeEventNeedsReview, ev.Outcome)
+		assert.Equal(t, models.PaymentEventNeedsReview, ev.Outcome)
 	}
 	pending, err := h.store.PendingWebhookDeliveries(t.Context(), ep.ID, nil, 100)
 	require.NoError(t, err)
@@ -460,7 +460,7 @@ func TestCheckoutIssuesOnlyWhatItPaysFor(t *testing.T) {
 		w := h.deliver(event(fmt.Sprintf("evt_unpaid_%d", i), payments.CheckoutCompleted, session))
 		require.Equal(t, http.StatusOK, w.Code, "Stripe gets its 2xx: %s", w.Body.String())
 		a := decode(t, w)
-		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, "%s: %s", what, a.Reason)
+		assert.Equal(t, models.PaymentEventNeedsReview, a.Outcome, "%s: %s", what, a.Reason)
 		assert.NotEmpty(t, a.Reason, what)
 	}
 	counts := testsupport.RowCounts(t, h.store)
@@ -489,7 +489,7 @@ func TestCheckoutIssuesOnlyWhatItPaysFor(t *testing.T) {
 		session := checkout(fmt.Sprintf("cs_paid_%d", i), "bea@example.com")
 		setUp(session)
 		a := decode(t, h.deliver(event(fmt.Sprintf("evt_paid_%d", i), payments.CheckoutCompleted, session)))
-		assert.Equal(t, models.StripeEventProcessed, a.Outcome, "%s: %s", what, a.Reason)
+		assert.Equal(t, models.PaymentEventProcessed, a.Outcome, "%s: %s", what, a.Reason)
 	}
 	assert.Len(t, h.flows.Starts(), len(paid))
 }
@@ -497,18 +497,18 @@ func TestCheckoutIssuesOnlyWhatItPaysFor(t *testing.T) {
 // A renewal link's session pays for the months it renews.
 func TestRenewalCheckoutRenewsOnlyWhatItPaysFor(t *testing.T) {
 	h := newHookTest(t)
-	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_buy", payments.CheckoutCompleted, checkout("cs_buy", "bea@example.com")))).Outcome)
+	require.Equal(t, models.PaymentEventProcessed, decode(t, h.deliver(event("evt_buy", payments.CheckoutCompleted, checkout("cs_buy", "bea@example.com")))).Outcome)
 	licenseID := h.flows.Starts()[0].License.ID
 	renewal := checkout("cs_renew", "bea@example.com")
 	renewal["metadata"] = map[string]any{"license_id": licenseID, "months": "36"}
 	a := decode(t, h.deliver(event("evt_renew_cheap", payments.CheckoutCompleted, renewal)))
-	assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, a.Reason)
+	assert.Equal(t, models.PaymentEventNeedsReview, a.Outcome, a.Reason)
 	assert.Empty(t, h.flows.Signals(), "nothing renewed")
 
 	renewal = checkout("cs_renew_paid", "bea@example.com")
 	renewal["metadata"], renewal["amount_total"] = map[string]any{"license_id": licenseID, "months": "36"}, 44700
 	a = decode(t, h.deliver(event("evt_renew_paid", payments.CheckoutCompleted, renewal)))
-	assert.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	assert.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	assert.Len(t, h.flows.Signals(), 1)
 }
 
@@ -517,7 +517,7 @@ func TestRenewalCheckoutRenewsOnlyWhatItPaysFor(t *testing.T) {
 func TestEventsOfTheOtherStripeModeIssueNothing(t *testing.T) {
 	live := newHookTestIn(t, true)
 	a := decode(t, live.deliver(event("evt_test_mode", payments.CheckoutCompleted, checkout("cs_test_mode", "bea@example.com"))))
-	assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, a.Reason)
+	assert.Equal(t, models.PaymentEventNeedsReview, a.Outcome, a.Reason)
 	assert.Contains(t, a.Reason, "test-mode")
 	assert.Empty(t, live.flows.Starts())
 	assert.Zero(t, testsupport.RowCounts(t, live.store)["licenses"])
@@ -528,10 +528,10 @@ func TestEventsOfTheOtherStripeModeIssueNothing(t *testing.T) {
 	payload, err := json.Marshal(ev)
 	require.NoError(t, err)
 	a = decode(t, live.deliver(payload))
-	assert.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	assert.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	assert.Len(t, live.flows.Starts(), 1)
 
 	test := newHookTest(t)
 	a = decode(t, test.deliver(payload))
-	assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, "a test endpoint does not act on live events either: %s", a.Reason)
+	assert.Equal(t, models.PaymentEventNeedsReview, a.Outcome, "a test endpoint does not act on live events either: %s", a.Reason)
 }

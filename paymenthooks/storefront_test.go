@@ -1,4 +1,4 @@
-package stripehook_test
+package paymenthooks_test
 
 import (
 	"net/http"
@@ -32,7 +32,7 @@ func TestAStorefrontCheckoutBecomesItsOrder(t *testing.T) {
 	session := h.storefrontSession("cs_shop_1", "ord_shop_1", "pos", "buyer@example.com")
 	w := h.deliver(event("evt_shop_1", payments.CheckoutCompleted, session))
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	require.Equal(t, models.StripeEventProcessed, decode(t, w).Outcome)
+	require.Equal(t, models.PaymentEventProcessed, decode(t, w).Outcome)
 	o, err := h.store.GetOrder(t.Context(), "ord_shop_1")
 	require.NoError(t, err)
 	assert.Equal(t, "buyer@example.com", o.Customer.Email, "the address given on the plans page, not another in Stripe")
@@ -42,7 +42,7 @@ func TestAStorefrontCheckoutBecomesItsOrder(t *testing.T) {
 	again := decode(t, h.deliver(event("evt_shop_1", payments.CheckoutCompleted, session)))
 	assert.True(t, again.Duplicate)
 	other := decode(t, h.deliver(event("evt_shop_1b", payments.CheckoutCompleted, session))) // the same session, another event
-	assert.Equal(t, models.StripeEventProcessed, other.Outcome, other.Reason)
+	assert.Equal(t, models.PaymentEventProcessed, other.Outcome, other.Reason)
 	assert.Len(t, h.flows.Starts(), 2, "the workflow start is idempotent on the license's id")
 	assert.Equal(t, h.flows.Starts()[0].License.ID, h.flows.Starts()[1].License.ID, "one license")
 	st, err := h.store.CheckoutStatus(t.Context(), models.Checkout{OrderID: "ord_shop_1"}, "Point of Sale")
@@ -58,7 +58,7 @@ func TestAnOrderIDInMetadataTakesNoOneElsesOrder(t *testing.T) {
 	h.storefrontSession("cs_shop_real", "ord_shop_real", "pos", "buyer@example.com")
 	forged := checkout("cs_forged", "mallory@example.com")
 	forged["metadata"] = map[string]any{"tier": "pos", "order_id": "ord_shop_real"}
-	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_forged", payments.CheckoutCompleted, forged))).Outcome)
+	require.Equal(t, models.PaymentEventProcessed, decode(t, h.deliver(event("evt_forged", payments.CheckoutCompleted, forged))).Outcome)
 	_, err := h.store.GetOrder(t.Context(), "ord_shop_real")
 	assert.ErrorIs(t, err, models.ErrNotFound, "the plans-page order is still unpaid")
 	o, err := h.store.GetOrder(t.Context(), "stripe:cs_forged")
@@ -74,7 +74,7 @@ func TestAStorefrontSessionPaidAtACheaperTiersPriceIsHeld(t *testing.T) {
 	session := h.storefrontSession("cs_shop_cheap", "ord_shop_cheap", "suite", "buyer@example.com")
 	session["amount_total"] = 14900 // the point of sale's price; the suite costs 599.00 EUR
 	a := decode(t, h.deliver(event("evt_shop_cheap", payments.CheckoutCompleted, session)))
-	assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, a.Reason)
+	assert.Equal(t, models.PaymentEventNeedsReview, a.Outcome, a.Reason)
 	assert.Contains(t, a.Reason, "tier suite")
 	assert.Empty(t, h.flows.Starts(), "nothing issued")
 	_, err := h.store.GetOrder(t.Context(), "ord_shop_cheap")

@@ -1,4 +1,4 @@
-package stripehook
+package paymenthooks
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package stripehook_test
+package paymenthooks_test
 
 import (
 	"io"
@@ -16,8 +16,8 @@ import (
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/lifecycle/lifecyclefake"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/paymenthooks"
 	"github.com/licenseflow/licenseflow/payments"
-	"github.com/licenseflow/licenseflow/stripehook"
 	"github.com/licenseflow/licenseflow/testsupport"
 )
 
@@ -28,7 +28,7 @@ func newCreditHookTest(t *testing.T) *hookTest {
 	st := testsupport.SQLite(t)
 	flows := &lifecyclefake.Fake{}
 	r := httpx.NewRouter(httpx.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Database: st})
-	stripehook.Mount(r, stripehook.Deps{Store: st, Lifecycle: flows, WebhookSecrets: []string{secret},
+	paymenthooks.Mount(r, paymenthooks.Deps{Store: st, Lifecycle: flows, WebhookSecrets: []string{secret},
 		RenderCreditNote: func(models.CreditNote, models.Invoice) ([]byte, error) { return []byte("%PDF-1.3"), nil }})
 	return &hookTest{t: t, store: st, flows: flows, router: r}
 }
@@ -63,20 +63,20 @@ func (h *hookTest) invoiced(orderID string) models.Invoice {
 
 func TestCheckoutRecordsTheBuyersCountryVATIDAndStripeTax(t *testing.T) {
 	h := newCreditHookTest(t)
-	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_b2b", payments.CheckoutCompleted, taxedCheckout("cs_b2b", 0, "FR 40 303265045")))).Outcome)
+	require.Equal(t, models.PaymentEventProcessed, decode(t, h.deliver(event("evt_b2b", payments.CheckoutCompleted, taxedCheckout("cs_b2b", 0, "FR 40 303265045")))).Outcome)
 	inv := h.invoiced("stripe:cs_b2b")
 	assert.Equal(t, "FR", inv.CustomerCountry)
 	assert.Equal(t, "FR40303265045", inv.CustomerVATID)
 	assert.Equal(t, models.TaxReverseCharge, inv.TaxTreatment)
 	assert.Equal(t, []int64{14900, 0, 14900}, []int64{inv.SubtotalCents, inv.TaxCents, inv.TotalCents})
 
-	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_b2c", payments.CheckoutCompleted, taxedCheckout("cs_b2c", 2980, "")))).Outcome)
+	require.Equal(t, models.PaymentEventProcessed, decode(t, h.deliver(event("evt_b2c", payments.CheckoutCompleted, taxedCheckout("cs_b2c", 2980, "")))).Outcome)
 	inv = h.invoiced("stripe:cs_b2c")
 	assert.Equal(t, models.TaxStripe, inv.TaxTreatment, "Stripe's tax, not the table")
 	assert.Equal(t, []int64{14900, 2980, 17880}, []int64{inv.SubtotalCents, inv.TaxCents, inv.TotalCents})
 
 	// A VAT ID that does not check out is dropped: the paid purchase stands, taxed as a consumer's.
-	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_bad", payments.CheckoutCompleted, taxedCheckout("cs_bad", 0, "FR123")))).Outcome)
+	require.Equal(t, models.PaymentEventProcessed, decode(t, h.deliver(event("evt_bad", payments.CheckoutCompleted, taxedCheckout("cs_bad", 0, "FR123")))).Outcome)
 	inv = h.invoiced("stripe:cs_bad")
 	assert.Empty(t, inv.CustomerVATID)
 	assert.Equal(t, models.TaxDestination, inv.TaxTreatment, "no Stripe tax: the table, on what was paid (gross)")
@@ -89,7 +89,7 @@ func TestCheckoutRecordsTheBuyersCountryVATIDAndStripeTax(t *testing.T) {
 // to the cent. A forged refund changes nothing.
 func TestRefundsIssueCreditNotes(t *testing.T) {
 	h := newCreditHookTest(t)
-	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_buy", payments.CheckoutCompleted, taxedCheckout("cs_r", 2980, "")))).Outcome)
+	require.Equal(t, models.PaymentEventProcessed, decode(t, h.deliver(event("evt_buy", payments.CheckoutCompleted, taxedCheckout("cs_r", 2980, "")))).Outcome)
 	inv := h.invoiced("stripe:cs_r")
 	notes := func() []models.CreditNote {
 		out, err := h.store.InvoiceCreditNotes(t.Context(), inv.Number)
@@ -106,7 +106,7 @@ func TestRefundsIssueCreditNotes(t *testing.T) {
 	assert.Empty(t, notes(), "a forged refund issues no credit note")
 
 	a := decode(t, h.deliver(event("evt_p1", payments.ChargeRefunded, refund("", "ch_r", "pi_cs_r", 17880, 5000))))
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	assert.Contains(t, a.Reason, "the license stays active")
 	require.Len(t, notes(), 1)
 	assert.Equal(t, int64(5000), notes()[0].TotalCents)
@@ -117,12 +117,12 @@ func TestRefundsIssueCreditNotes(t *testing.T) {
 	assert.Len(t, notes(), 1, "a duplicate event issues no second note")
 
 	a = decode(t, h.deliver(event("evt_p2", payments.ChargeRefunded, refund("", "ch_r", "pi_cs_r", 17880, 8000))))
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	require.Len(t, notes(), 2)
 	assert.Equal(t, int64(3000), notes()[1].TotalCents, "amount_refunded is cumulative: only the new 30.00")
 
 	a = decode(t, h.deliver(event("evt_full", payments.ChargeRefunded, refund("", "ch_r", "pi_cs_r", 17880, 17880))))
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	all := notes()
 	require.Len(t, all, 3)
 	var total, tax int64
@@ -141,10 +141,10 @@ func TestRefundsIssueCreditNotes(t *testing.T) {
 
 func TestAFullRefundIssuesOneCreditNoteForTheWholeInvoice(t *testing.T) {
 	h := newCreditHookTest(t)
-	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_buy", payments.CheckoutCompleted, taxedCheckout("cs_f", 2980, "")))).Outcome)
+	require.Equal(t, models.PaymentEventProcessed, decode(t, h.deliver(event("evt_buy", payments.CheckoutCompleted, taxedCheckout("cs_f", 2980, "")))).Outcome)
 	inv := h.invoiced("stripe:cs_f")
 	a := decode(t, h.deliver(event("evt_full", payments.ChargeRefunded, refund("", "ch_f", "pi_cs_f", 17880, 17880))))
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	notes, err := h.store.InvoiceCreditNotes(t.Context(), inv.Number)
 	require.NoError(t, err)
 	require.Len(t, notes, 1)

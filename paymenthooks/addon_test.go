@@ -1,4 +1,4 @@
-package stripehook_test
+package paymenthooks_test
 
 import (
 	"net/http"
@@ -26,7 +26,7 @@ func addonSession(id, licenseID, product string, amount int64, currency string) 
 // add-on grants nothing.
 func TestAnAddonCheckoutGrantsOnlyWhatItPaysFor(t *testing.T) {
 	h := newHookTest(t)
-	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_buy", payments.CheckoutCompleted, checkout("cs_buy", "bea@example.com")))).Outcome)
+	require.Equal(t, models.PaymentEventProcessed, decode(t, h.deliver(event("evt_buy", payments.CheckoutCompleted, checkout("cs_buy", "bea@example.com")))).Outcome)
 	licenseID := h.flows.Starts()[0].License.ID
 
 	for _, c := range []struct {
@@ -39,13 +39,13 @@ func TestAnAddonCheckoutGrantsOnlyWhatItPaysFor(t *testing.T) {
 		{"a product not sold on its own", addonSession("cs_base", licenseID, "base", 99900, "eur"), "not sold as an add-on"},
 	} {
 		a := decode(t, h.deliver(event("evt_"+c.session["id"].(string), payments.CheckoutCompleted, c.session)))
-		assert.Equal(t, models.StripeEventNeedsReview, a.Outcome, c.what)
+		assert.Equal(t, models.PaymentEventNeedsReview, a.Outcome, c.what)
 		assert.Contains(t, a.Reason, c.contains, c.what)
 	}
 	a := decode(t, h.deliver(event("evt_nosuch", payments.CheckoutCompleted, addonSession("cs_nosuch", licenseID, "nosuch", 2900, "eur"))))
-	assert.NotEqual(t, models.StripeEventProcessed, a.Outcome, "an unknown product grants nothing")
+	assert.NotEqual(t, models.PaymentEventProcessed, a.Outcome, "an unknown product grants nothing")
 	a = decode(t, h.deliver(event("evt_nolicense", payments.CheckoutCompleted, addonSession("cs_nolicense", "lic_nope", "child", 2900, "eur"))))
-	assert.NotEqual(t, models.StripeEventProcessed, a.Outcome, "an unknown license gets nothing")
+	assert.NotEqual(t, models.PaymentEventProcessed, a.Outcome, "an unknown license gets nothing")
 	assert.Empty(t, h.flows.Signals(), "nothing granted")
 	orders, err := h.store.ListOrders(t.Context(), licenseID)
 	require.NoError(t, err)
@@ -55,7 +55,7 @@ func TestAnAddonCheckoutGrantsOnlyWhatItPaysFor(t *testing.T) {
 	w := h.deliver(event("evt_child", payments.CheckoutCompleted, paid))
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	a = decode(t, w)
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	o, err := h.store.GetOrder(t.Context(), "stripe:cs_child")
 	require.NoError(t, err)
 	assert.Equal(t, models.OrderAddon, o.Kind)
@@ -71,7 +71,7 @@ func TestAnAddonCheckoutGrantsOnlyWhatItPaysFor(t *testing.T) {
 	// The same session in another event signals the same order again: the
 	// workflow changes nothing for an order it has seen.
 	again := decode(t, h.deliver(event("evt_child_again", payments.CheckoutCompleted, paid)))
-	assert.Equal(t, models.StripeEventProcessed, again.Outcome, again.Reason)
+	assert.Equal(t, models.PaymentEventProcessed, again.Outcome, again.Reason)
 	require.Len(t, h.flows.Signals(), 2)
 	assert.Equal(t, signals[0].Msg.(*models.AddEntitlementRequest).DedupeRef(), h.flows.Signals()[1].Msg.(*models.AddEntitlementRequest).DedupeRef())
 }
@@ -81,13 +81,13 @@ func TestAnAddonCheckoutGrantsOnlyWhatItPaysFor(t *testing.T) {
 // dispute of the add-on's payment still suspends the license.
 func TestARefundedAddonIsTakenBackNotTheLicense(t *testing.T) {
 	h := newCreditHookTest(t)
-	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_buy", payments.CheckoutCompleted, checkout("cs_buy", "bea@example.com")))).Outcome)
+	require.Equal(t, models.PaymentEventProcessed, decode(t, h.deliver(event("evt_buy", payments.CheckoutCompleted, checkout("cs_buy", "bea@example.com")))).Outcome)
 	licenseID := h.flows.Starts()[0].License.ID
-	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_child", payments.CheckoutCompleted, addonSession("cs_child", licenseID, "child", 2900, "eur")))).Outcome)
+	require.Equal(t, models.PaymentEventProcessed, decode(t, h.deliver(event("evt_child", payments.CheckoutCompleted, addonSession("cs_child", licenseID, "child", 2900, "eur")))).Outcome)
 	inv := h.invoiced("stripe:cs_child")
 
 	a := decode(t, h.deliver(event("evt_refund_child", payments.ChargeRefunded, refund("", "ch_child", "pi_cs_child", 2900, 2900))))
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	signals := h.flows.Signals()
 	require.Len(t, signals, 2, "the add-on, then its removal")
 	removal, ok := signals[1].Msg.(*models.RemoveEntitlementRequest)
@@ -103,10 +103,10 @@ func TestARefundedAddonIsTakenBackNotTheLicense(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, models.OrderRefunded, o.Status)
 
-	require.Equal(t, models.StripeEventProcessed, decode(t, h.deliver(event("evt_npo", payments.CheckoutCompleted, addonSession("cs_npo", licenseID, "npo", 4900, "eur")))).Outcome)
+	require.Equal(t, models.PaymentEventProcessed, decode(t, h.deliver(event("evt_npo", payments.CheckoutCompleted, addonSession("cs_npo", licenseID, "npo", 4900, "eur")))).Outcome)
 	dispute := map[string]any{"id": "dp_npo", "object": "dispute", "payment_intent": "pi_cs_npo", "reason": "fraudulent", "amount": 4900, "currency": "eur"}
 	a = decode(t, h.deliver(event("evt_dispute_npo", payments.DisputeCreated, dispute)))
-	require.Equal(t, models.StripeEventProcessed, a.Outcome, a.Reason)
+	require.Equal(t, models.PaymentEventProcessed, a.Outcome, a.Reason)
 	last := h.flows.Signals()[len(h.flows.Signals())-1]
 	_, suspends := last.Msg.(*models.SuspendRequest)
 	assert.True(t, suspends, "a disputed add-on payment suspends the license: %#v", last.Msg)
