@@ -23,20 +23,20 @@ type CreditInvoiceRequest struct {
 // CreditNoteView is a credit note without its PDF (GET …/pdf has that).
 // Amounts are what is credited (positive); the PDF shows them negative.
 type CreditNoteView struct {
-	Number         string    `json:"number"`
-	InvoiceNumber  string    `json:"invoice_number"`
-	OrderID        string    `json:"order_id"`
-	LicenseID      string    `json:"license_id"`
-	CustomerID     string    `json:"customer_id"`
-	SubtotalCents  int64     `json:"subtotal_cents"`
-	TaxCents       int64     `json:"tax_cents"`
-	TotalCents     int64     `json:"total_cents"`
-	Currency       string    `json:"currency"`
-	TaxRateBP      int       `json:"tax_rate_bp"`
-	Reason         string    `json:"reason"`
+	Number            string    `json:"number"`
+	InvoiceNumber     string    `json:"invoice_number"`
+	OrderID           string    `json:"order_id"`
+	LicenseID         string    `json:"license_id"`
+	CustomerID        string    `json:"customer_id"`
+	SubtotalCents     int64     `json:"subtotal_cents"`
+	TaxCents          int64     `json:"tax_cents"`
+	TotalCents        int64     `json:"total_cents"`
+	Currency          string    `json:"currency"`
+	TaxRateBP         int       `json:"tax_rate_bp"`
+	Reason            string    `json:"reason"`
 	RefundedPaymentID string    `json:"stripe_charge_id,omitempty"`
-	Actor          string    `json:"actor"`
-	IssuedAt       time.Time `json:"issued_at"`
+	Actor             string    `json:"actor"`
+	IssuedAt          time.Time `json:"issued_at"`
 }
 
 func creditNoteView(cn models.CreditNote) CreditNoteView {

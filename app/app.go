@@ -18,11 +18,11 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/openapi"
 	"github.com/licenseflow/licenseflow/payloadcodec"
+	"github.com/licenseflow/licenseflow/paymenthooks"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
-	"github.com/licenseflow/licenseflow/paymenthooks"
 	"github.com/licenseflow/licenseflow/usage"
 	"github.com/licenseflow/licenseflow/web"
 )

@@ -67,10 +67,10 @@ func subscriptionInvoice(id, subscription string, periodEnd time.Time) map[strin
 }
 
 type webhookAnswer struct {
-	Received  bool                      `json:"received"`
-	Duplicate bool                      `json:"duplicate"`
+	Received  bool                       `json:"received"`
+	Duplicate bool                       `json:"duplicate"`
 	Outcome   models.PaymentEventOutcome `json:"outcome"`
-	Reason    string                    `json:"reason"`
+	Reason    string                     `json:"reason"`
 }
 
 func answer(t *testing.T, r stack.Response) webhookAnswer {

@@ -6,9 +6,9 @@ import (
 	"github.com/licenseflow/licenseflow/api"
 	"github.com/licenseflow/licenseflow/httpx"
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/paymenthooks"
 	"github.com/licenseflow/licenseflow/payments"
 	"github.com/licenseflow/licenseflow/siteapi"
-	"github.com/licenseflow/licenseflow/paymenthooks"
 )
 
 // Scope names, as operations list them.
