@@ -221,6 +221,9 @@ func (a *Activities) licenseData(ctx context.Context, in EmailInput) (email.Lice
 			return data, permanent(err)
 		}
 		data.InvoiceNumber, data.InvoiceTotal = inv.Number, models.FormatMoney(inv.TotalCents, inv.Currency)
+		if inv.IssuedBy != "" {
+			data.InvoiceIssuer = inv.IssuedBy.Title()
+		}
 	}
 	return data, nil
 }
@@ -237,9 +240,11 @@ func (a *Activities) message(ctx context.Context, m models.EmailMessage) (email.
 		if err != nil {
 			return out, permanent(err)
 		}
-		out.Attachments = append(out.Attachments, email.Attachment{
-			Name: inv.Number + ".pdf", ContentType: "application/pdf", Data: inv.PDF,
-		})
+		if inv.CheckPDF() == nil { // a merchant of record sent its own
+			out.Attachments = append(out.Attachments, email.Attachment{
+				Name: inv.Number + ".pdf", ContentType: "application/pdf", Data: inv.PDF,
+			})
+		}
 	}
 	return out, nil
 }

@@ -66,6 +66,9 @@ func (s *server) getInvoice(c *gin.Context) {
 
 func (s *server) invoicePDF(c *gin.Context) {
 	inv, err := s.Store.GetInvoice(c.Request.Context(), c.Param("number"))
+	if err == nil {
+		err = inv.CheckPDF()
+	}
 	if err != nil {
 		httpx.Fail(c, err)
 		return

@@ -20,6 +20,7 @@ import (
 	"github.com/licenseflow/licenseflow/payloadcodec"
 	"github.com/licenseflow/licenseflow/paymenthooks"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/payments/paypal"
 	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/siteapi"
 	"github.com/licenseflow/licenseflow/store"
@@ -44,6 +45,10 @@ type Deps struct {
 	WebhookSecrets []string
 	// StripeLivemode is the Stripe mode whose events are acted upon.
 	StripeLivemode bool
+	// PayPal verifies PayPal's webhooks (nil: not configured).
+	PayPal *paypal.Verifier
+	// PaddleSecrets verify Paddle's notifications (none: not configured).
+	PaddleSecrets []string
 	// ReleasesDir holds uploaded release artifacts.
 	ReleasesDir string
 	// Usage records site-facing hits; nil starts one that is never closed
@@ -125,7 +130,7 @@ func NewRouter(d Deps) *gin.Engine {
 		SiteCacheTTL: d.SiteCacheTTL, Staging: d.Staging, Metrics: d.Metrics, LastSeen: d.LastSeen, DomainSilence: d.DomainSilence,
 		TokenValidity: d.TokenValidity})
 	paymenthooks.Mount(r, paymenthooks.Deps{Store: d.Store, Lifecycle: flows, Payments: d.Payments,
-		WebhookSecrets: d.WebhookSecrets, Livemode: d.StripeLivemode, Now: d.Now, Metrics: d.Metrics,
+		WebhookSecrets: d.WebhookSecrets, Livemode: d.StripeLivemode, PayPal: d.PayPal, PaddleSecrets: d.PaddleSecrets, Now: d.Now, Metrics: d.Metrics,
 		RenderCreditNote: creditNotes})
 	codec := codecHandler(payloadcodec.New(d.SecretKeys))
 	web.Mount(r, web.Deps{Store: d.Store, Lifecycle: flows, Renewals: renewals, Storefront: storefront, PublicURL: d.PublicURL,

@@ -56,6 +56,9 @@ type LicenseData struct {
 	GraceUntil    *time.Time
 	InvoiceNumber string
 	InvoiceTotal  string
+	// InvoiceIssuer is the merchant of record that issued the invoice and
+	// sent its PDF ("Paddle"), "" for the vendor's own.
+	InvoiceIssuer string
 	AmountDue     string
 	PaymentURL    string
 	Release       *ReleaseLine

@@ -49,6 +49,15 @@ type Invoice struct {
 	CreatedAt time.Time       `json:"created_at"`
 }
 
+// CheckPDF says why an invoice has no PDF here: a merchant of record
+// (Paddle) issued it and sent the buyer its own.
+func (i Invoice) CheckPDF() error {
+	if i.IssuedBy == "" {
+		return nil
+	}
+	return NotFound("invoice_pdf_elsewhere", "invoice %s was issued by %s, the merchant of record, which sent the buyer its PDF", i.Number, i.IssuedBy.Title())
+}
+
 // Invoice statuses: issued, then partially credited or credited as credit
 // notes take amounts back.
 const (

@@ -29,6 +29,11 @@ const (
 	Key
 	// StripeSignature is Stripe's webhook signature.
 	StripeSignature
+	// PayPalSignature is PayPal's webhook signature (PAYPAL-TRANSMISSION-SIG
+	// and the headers it signs).
+	PayPalSignature
+	// PaddleSignature is Paddle's notification signature.
+	PaddleSignature
 )
 
 // Operation is one documented route.
@@ -114,6 +119,10 @@ func build(ops []Operation) map[string]any {
 					"description": "An API token (lft_…) with the scopes the operation lists; admin implies all."},
 				"stripeSignature": map[string]any{"type": "apiKey", "in": "header", "name": "Stripe-Signature",
 					"description": "Stripe's signature of the event, verified with STRIPE_WEBHOOK_SECRETS."},
+				"paypalSignature": map[string]any{"type": "apiKey", "in": "header", "name": "PAYPAL-TRANSMISSION-SIG",
+					"description": "PayPal's RSA-SHA256 signature of the transmission id, time, PAYPAL_WEBHOOK_ID and the body's CRC32, verified with the certificate at PAYPAL-CERT-URL (PayPal's hosts only)."},
+				"paddleSignature": map[string]any{"type": "apiKey", "in": "header", "name": "Paddle-Signature",
+					"description": "Paddle's HMAC-SHA256 of ts:body, verified with PADDLE_WEBHOOK_SECRETS."},
 			},
 		},
 	}
@@ -134,6 +143,10 @@ func operation(s *schemas, op Operation) map[string]any {
 		out["description"] = "Called by installed sites: the license key in the body is the credential. Answers carry an Ed25519 signature in X-Licenseflow-Signature."
 	case StripeSignature:
 		out["security"] = []any{map[string]any{"stripeSignature": []string{}}}
+	case PayPalSignature:
+		out["security"] = []any{map[string]any{"paypalSignature": []string{}}}
+	case PaddleSignature:
+		out["security"] = []any{map[string]any{"paddleSignature": []string{}}}
 	}
 	var params []any
 	for _, m := range pathParam.FindAllStringSubmatch(op.Path, -1) {

@@ -173,12 +173,18 @@ var Operations = []Operation{
 	{Method: http.MethodPost, Path: "/api/v1/keys/{kid}/retire", Summary: "Retire a signing key at once (a leaked one): unpublished, its private half deleted", Auth: Token, Scopes: admin,
 		Answers: answers(http.StatusOK, siteapi.RetiredKey{})},
 
-	// Stripe.
+	// Payment providers.
 	{Method: http.MethodPost, Path: "/api/v1/webhooks/stripe", Summary: "Stripe's webhook (each event handled once)", Auth: StripeSignature,
 		Answers: answers(http.StatusOK, paymenthooks.Receipt{})},
-	{Method: http.MethodGet, Path: "/api/v1/webhooks/stripe/events", Summary: "Received Stripe events and their outcome", Auth: Token, Scopes: admin,
+	{Method: http.MethodPost, Path: "/api/v1/webhooks/paypal", Summary: "PayPal's webhook (each event handled once)", Auth: PayPalSignature,
+		Answers: answers(http.StatusOK, paymenthooks.Receipt{})},
+	{Method: http.MethodPost, Path: "/api/v1/webhooks/paddle", Summary: "Paddle Billing's notifications (each event handled once)", Auth: PaddleSignature,
+		Answers: answers(http.StatusOK, paymenthooks.Receipt{})},
+	{Method: http.MethodGet, Path: "/api/v1/webhooks/{provider}/events", Summary: "Received events of a payment provider and their outcome", Auth: Token, Scopes: admin,
+		Enums:   map[string][]string{"provider": {"stripe", "paypal", "paddle"}},
 		Query:   map[string]string{"outcome": "processed, ignored, failed or needs_review", "license_id": "license id", "limit": "at most 500"},
 		Answers: answers(http.StatusOK, httpx.Page[paymenthooks.EventView]{})},
-	{Method: http.MethodGet, Path: "/api/v1/webhooks/stripe/events/{id}", Summary: "A received Stripe event", Auth: Token, Scopes: admin,
+	{Method: http.MethodGet, Path: "/api/v1/webhooks/{provider}/events/{id}", Summary: "A received event of a payment provider", Auth: Token, Scopes: admin,
+		Enums:   map[string][]string{"provider": {"stripe", "paypal", "paddle"}},
 		Answers: answers(http.StatusOK, paymenthooks.EventView{})},
 }

@@ -322,6 +322,9 @@ func (s *server) portalInvoice(c *gin.Context) {
 	if err == nil && inv.CustomerID != sess.CustomerID {
 		err = models.NotFound("invoice_not_found", "no such invoice")
 	}
+	if err == nil {
+		err = inv.CheckPDF()
+	}
 	if err != nil {
 		s.webFail(c, "portal", err)
 		return

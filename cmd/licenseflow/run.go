@@ -29,6 +29,7 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payloadcodec"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/payments/paypal"
 	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/usage"
@@ -221,6 +222,10 @@ func newRouter(cfg config.Config, store *store.Store, keys *sealing.Keyring, c c
 	if len(cfg.Stripe.WebhookSecrets) == 0 {
 		log.Info("STRIPE_WEBHOOK_SECRETS not set: POST /api/v1/webhooks/stripe answers 503")
 	}
+	if cfg.PayPal.WebhookID != "" {
+		deps.PayPal = paypal.NewVerifier(cfg.PayPal.WebhookID)
+	}
+	deps.PaddleSecrets = cfg.Paddle.WebhookSecrets
 	return app.NewRouter(deps), nil
 }
 

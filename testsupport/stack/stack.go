@@ -36,6 +36,7 @@ import (
 	"github.com/licenseflow/licenseflow/models"
 	"github.com/licenseflow/licenseflow/payloadcodec"
 	"github.com/licenseflow/licenseflow/payments"
+	"github.com/licenseflow/licenseflow/payments/paypal"
 	"github.com/licenseflow/licenseflow/sealing"
 	"github.com/licenseflow/licenseflow/store"
 	"github.com/licenseflow/licenseflow/testsupport"
@@ -58,6 +59,10 @@ type Options struct {
 	WebhookSecrets []string
 	// StripeLivemode acts on live-mode Stripe events instead of test-mode ones.
 	StripeLivemode bool
+	// PayPal verifies PayPal webhooks (paypaltest's verifier in tests).
+	PayPal *paypal.Verifier
+	// PaddleSecrets verify Paddle notifications.
+	PaddleSecrets []string
 	// Payments creates Stripe Checkout Sessions (nil: renewal links are CRM orders).
 	Payments *payments.Checkout
 	// Embedded runs the dev-mode server (devserver, SQLite file) instead of
@@ -219,7 +224,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 		Store: store, Seller: invoicepdf.Seller{Name: "Moko Consulting", Address: "1 Main Street\nSpringfield"},
 		Lifecycle: lifecycle.New(c, lifecycle.Options{Namespace: namespace, WebUIURL: "http://localhost:8233",
 			Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout, ReleaseEmailsPerMinute: 6000}),
-		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, StripeLivemode: opts.StripeLivemode, Payments: opts.Payments,
+		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, StripeLivemode: opts.StripeLivemode, PayPal: opts.PayPal, PaddleSecrets: opts.PaddleSecrets, Payments: opts.Payments,
 		Usage: recorder, LastSeen: lastSeen, DomainSilence: 30 * 24 * time.Hour, ReleasesDir: filepath.Join(t.TempDir(), "releases"),
 		SiteCacheTTL: time.Minute, // the worker writes through the same store: every change invalidates
 		AdminEmails:  []string{OperatorEmail}, Webhooks: hooks,

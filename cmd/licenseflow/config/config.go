@@ -148,6 +148,10 @@ var Vars = []Var{
 		Description: "Stripe secret key (sk_live_… / sk_test_…), for renewal and plans-page Checkout Sessions. Unset: renewal links and plans-page purchases become pending CRM orders."},
 	{Name: "STRIPE_WEBHOOK_SECRETS", Default: "", ReadBy: apiSide,
 		Description: "Signing secrets of the Stripe webhook endpoint (whsec_…), comma-separated while rotating. Unset: the webhook answers 503."},
+	{Name: "PAYPAL_WEBHOOK_ID", Default: "", ReadBy: apiSide,
+		Description: "Id of the PayPal webhook (PayPal's developer dashboard), part of what PayPal signs. Unset: POST /api/v1/webhooks/paypal answers 503."},
+	{Name: "PADDLE_WEBHOOK_SECRETS", Default: "", ReadBy: apiSide,
+		Description: "Secret keys of the Paddle notification destination (pdl_ntfset_…), comma-separated while rotating. Unset: POST /api/v1/webhooks/paddle answers 503."},
 	{Name: "STRIPE_API_URL", Default: "", ReadBy: apiSide,
 		Description: "Stripe API base URL override (stripe-mock in tests); empty means https://api.stripe.com."},
 	{Name: "LICENSEFLOW_WEBHOOK_TRUSTED_TARGETS", Default: "", ReadBy: services,
@@ -197,6 +201,8 @@ type Config struct {
 	Temporal    Temporal
 	SMTP        SMTP
 	Stripe      Stripe
+	PayPal      PayPal
+	Paddle      Paddle
 	Vendor      Vendor
 	Webhooks    Webhooks
 	Metrics     Metrics
@@ -247,6 +253,12 @@ type Stripe struct {
 	// Livemode is the mode of the events acted upon (STRIPE_MODE=live).
 	Livemode bool
 }
+
+// PayPal and Paddle verify those providers' webhooks; empty answers them 503.
+type (
+	PayPal struct{ WebhookID string }
+	Paddle struct{ WebhookSecrets []string }
+)
 
 // Temporal is how to reach the Temporal cluster.
 type Temporal struct {
@@ -389,6 +401,8 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 			Password: get("SMTP_PASSWORD"), From: get("SMTP_FROM"), TLS: oneOf("SMTP_TLS", "starttls", "tls", "none"),
 		},
 		Stripe: Stripe{SecretKey: get("STRIPE_SECRET_KEY"), WebhookSecrets: splitList(get("STRIPE_WEBHOOK_SECRETS")), APIURL: get("STRIPE_API_URL")},
+		PayPal: PayPal{WebhookID: get("PAYPAL_WEBHOOK_ID")},
+		Paddle: Paddle{WebhookSecrets: splitList(get("PADDLE_WEBHOOK_SECRETS"))},
 		Webhooks: Webhooks{
 			TrustedTargets: splitList(get("LICENSEFLOW_WEBHOOK_TRUSTED_TARGETS")),
 			RetryFor:       time.Duration(integer("LICENSEFLOW_WEBHOOK_RETRY_HOURS", 1, 24*30)) * time.Hour,
