@@ -119,15 +119,21 @@ type OrderView struct {
 	AmountIncludesTax bool  `json:"amount_includes_tax"`
 	StripeTaxCents    int64 `json:"stripe_tax_cents,omitempty"`
 	// Stripe links, when the order was paid through Stripe.
-	StripeCustomerID        string     `json:"stripe_customer_id,omitempty"`
-	StripeSubscriptionID    string     `json:"stripe_subscription_id,omitempty"`
-	StripeCheckoutSessionID string     `json:"stripe_checkout_session_id,omitempty"`
-	StripePaymentIntentID   string     `json:"stripe_payment_intent_id,omitempty"`
-	StripeInvoiceID         string     `json:"stripe_invoice_id,omitempty"`
-	LicenseID               string     `json:"license_id"`
-	PaidAt                  *time.Time `json:"paid_at"`
-	CreatedAt               time.Time  `json:"created_at"`
-	UpdatedAt               time.Time  `json:"updated_at"`
+	StripeCustomerID        string `json:"stripe_customer_id,omitempty"`
+	StripeSubscriptionID    string `json:"stripe_subscription_id,omitempty"`
+	StripeCheckoutSessionID string `json:"stripe_checkout_session_id,omitempty"`
+	StripePaymentIntentID   string `json:"stripe_payment_intent_id,omitempty"`
+	StripeInvoiceID         string `json:"stripe_invoice_id,omitempty"`
+	// The provider and its ids when PayPal or Paddle took the payment
+	// (Paddle's own invoice number as merchant of record).
+	PaymentProvider        models.PaymentProvider `json:"payment_provider,omitempty"`
+	ProviderPaymentID      string                 `json:"provider_payment_id,omitempty"`
+	ProviderSubscriptionID string                 `json:"provider_subscription_id,omitempty"`
+	ProviderInvoiceNumber  string                 `json:"provider_invoice_number,omitempty"`
+	LicenseID              string                 `json:"license_id"`
+	PaidAt                 *time.Time             `json:"paid_at"`
+	CreatedAt              time.Time              `json:"created_at"`
+	UpdatedAt              time.Time              `json:"updated_at"`
 }
 
 func orderView(o models.Order) OrderView {
@@ -136,7 +142,8 @@ func orderView(o models.Order) OrderView {
 		MaxDomains: o.MaxDomains, AmountCents: o.AmountCents, Currency: o.Currency, Status: o.Status, PaymentRef: o.PaymentRef,
 		StripeCustomerID: o.StripeCustomerID, StripeSubscriptionID: o.StripeSubscriptionID,
 		StripeCheckoutSessionID: o.StripeCheckoutSessionID, StripePaymentIntentID: o.StripePaymentIntentID,
-		StripeInvoiceID: o.StripeInvoiceID, LicenseID: o.LicenseID, PaidAt: o.PaidAt, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		StripeInvoiceID: o.StripeInvoiceID, PaymentProvider: o.PaymentProvider, ProviderPaymentID: o.ProviderPaymentID,
+		ProviderSubscriptionID: o.ProviderSubscriptionID, ProviderInvoiceNumber: o.ProviderInvoiceNumber, LicenseID: o.LicenseID, PaidAt: o.PaidAt, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 		AmountIncludesTax: o.AmountIncludesTax, StripeTaxCents: o.StripeTaxCents,
 	}
 }
@@ -166,10 +173,13 @@ type InvoiceView struct {
 	CustomerVATID   string `json:"customer_vat_id,omitempty"`
 	// CreditedCents is what credit notes took back; Status is issued,
 	// partially_credited or credited.
-	CreditedCents int64     `json:"credited_cents"`
-	Status        string    `json:"status"`
-	IssuedAt      time.Time `json:"issued_at"`
-	CreatedAt     time.Time `json:"created_at"`
+	CreditedCents int64  `json:"credited_cents"`
+	Status        string `json:"status"`
+	// IssuedBy is the merchant of record that issued the invoice (paddle);
+	// its PDF is the merchant's.
+	IssuedBy  models.PaymentProvider `json:"issued_by,omitempty"`
+	IssuedAt  time.Time              `json:"issued_at"`
+	CreatedAt time.Time              `json:"created_at"`
 }
 
 // InvoiceLineView is one billed item.
@@ -187,6 +197,7 @@ func invoiceView(inv models.Invoice) InvoiceView {
 		TotalCents: inv.TotalCents, Currency: inv.Currency, Status: inv.Status, IssuedAt: inv.IssuedAt, CreatedAt: inv.CreatedAt,
 		TaxRateBP: inv.TaxRateBP, TaxTreatment: string(inv.TaxTreatment), TaxNotice: inv.TaxNotice,
 		CustomerCountry: inv.CustomerCountry, CustomerVATID: inv.CustomerVATID, CreditedCents: inv.CreditedCents,
+		IssuedBy: inv.IssuedBy,
 	}
 	if inv.Lines.V != nil {
 		v.Lines = make([]InvoiceLineView, 0, len(inv.Lines.V))

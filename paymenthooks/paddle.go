@@ -112,8 +112,15 @@ func (s *server) onPaddleTransaction(ctx context.Context, ev paddle.Event) (outc
 	renewal := paidRenewal{orderID: orderID, amount: totals.Total, currency: t.CurrencyCode, paymentRef: t.ID, provider: payment}
 	if t.SubscriptionID != "" {
 		l, err := s.Store.LicenseForProviderSubscription(ctx, models.ProviderPaddle, t.SubscriptionID)
-		if err == nil {
-			if end, ok := t.PeriodEnd(); ok && t.Recurring() {
+		switch {
+		case err == nil && !t.Recurring() && totals.Total == 0:
+			return ignored("transaction " + t.ID + " charged nothing (origin " + t.Origin + ")"), nil
+		case err == nil && !t.Recurring():
+			// A one-time charge or a plan change on the subscription is no
+			// renewal's term: an operator decides what it bought.
+			return needsReview(fmt.Sprintf("transaction %s (origin %s) on subscription %s is not a renewal: nothing is renewed", t.ID, t.Origin, t.SubscriptionID), l.ID, orderID), nil
+		case err == nil:
+			if end, ok := t.PeriodEnd(); ok {
 				renewal.expiresAt = &end
 			}
 			return s.renewPaddle(ctx, l, paid, renewal)

@@ -272,6 +272,9 @@ func (s *server) onPayPalRefund(ctx context.Context, ev paypal.Event) (outcome, 
 		if err := decodePayPal(ev, &r); err != nil {
 			return outcome{}, err
 		}
+		if r.State != "" && r.State != "completed" {
+			return ignored("refund " + r.ID + " is " + r.State + "; licenseflow acts once it is completed"), nil
+		}
 		paymentID, refundID, currency = r.SaleID, r.ID, r.Amount.Currency
 		total := r.TotalRefundedAmount.Value
 		if total == "" {
@@ -285,6 +288,9 @@ func (s *server) onPayPalRefund(ctx context.Context, ev paypal.Event) (outcome, 
 		var r paypal.Refund
 		if err := decodePayPal(ev, &r); err != nil {
 			return outcome{}, err
+		}
+		if r.Status != "" && r.Status != "COMPLETED" {
+			return ignored("refund " + r.ID + " is " + r.Status + "; licenseflow acts once it is completed"), nil
 		}
 		paymentID, refundID, currency = r.CaptureID(), r.ID, r.Amount.CurrencyCode
 		total := r.SellerPayableBreakdown.TotalRefundedAmount
