@@ -47,6 +47,8 @@ type Deps struct {
 	StripeLivemode bool
 	// PayPal verifies PayPal's webhooks (nil: not configured).
 	PayPal *paypal.Verifier
+	// PayPalOrders creates the PayPal orders of renewal links (nil: none).
+	PayPalOrders *paypal.Client
 	// PaddleSecrets verify Paddle's notifications (none: not configured).
 	PaddleSecrets []string
 	// ReleasesDir holds uploaded release artifacts.
@@ -109,7 +111,7 @@ func NewRouter(d Deps) *gin.Engine {
 		d.Usage = usage.NewRecorder(d.Store, d.Logger, 200*time.Millisecond)
 	}
 	flows := d.Lifecycle
-	renewals := &payments.Renewals{Store: d.Store, Checkout: d.Payments, PublicURL: d.PublicURL}
+	renewals := &payments.Renewals{Store: d.Store, Checkout: d.Payments, PayPal: d.PayPalOrders, PublicURL: d.PublicURL}
 	storefront := &payments.Storefront{Store: d.Store, Checkout: d.Payments, PublicURL: d.PublicURL}
 
 	r := httpx.NewRouter(httpx.Options{Logger: d.Logger, Database: d.Store, TrustedProxies: d.TrustedProxies, Requests: d.Metrics})

@@ -305,3 +305,53 @@ func otherKey(t *testing.T) *rsa.PrivateKey {
 	require.NoError(t, err)
 	return key
 }
+
+// A license PayPal paid for renews through PayPal: its renewal link is a
+// PayPal order naming the license, PayPal's return link captures it, and
+// the capture's webhook renews the license once, on the same DLID.
+func TestARenewalLinkOfALicensePayPalPaidForIsAPayPalOrder(t *testing.T) {
+	st := testsupport.SQLite(t)
+	pp, api := paypaltest.New(t), paypaltest.NewAPI(t)
+	client, err := paypal.NewClient(api.Config())
+	require.NoError(t, err)
+	s := stack.Start(t, st, stack.Options{PayPal: pp.Verifier(paypalWebhookID), PayPalOrders: client})
+
+	order := paypaltest.Event("WH-4GH56789JK012345L-6MN78901PQ234567R", paypal.CheckoutOrderCompleted, "checkout-order",
+		paypalOrder("7P390127TN364715X", "4D679366HH908993G", "tier=pos", "149.00"))
+	require.Equal(t, models.PaymentEventProcessed, answer(t, deliverPayPal(s, pp, order, time.Now())).Outcome)
+	v := s.WaitIssued(models.LicenseIDForOrder("paypal:7P390127TN364715X"))
+
+	r := s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+v.ID+"/renewal-link", nil)
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	var link struct {
+		Provider      string `json:"provider"`
+		URL           string `json:"url"`
+		PayPalOrderID string `json:"paypal_order_id"`
+	}
+	r.JSON(t, &link)
+	require.Equal(t, "paypal", link.Provider)
+	assert.Equal(t, paypaltest.CheckoutURL+link.PayPalOrderID, link.URL)
+	again := s.Call(http.MethodPost, "/api/v1/licensing/licenses/"+v.ID+"/renewal-link", nil)
+	assert.Contains(t, string(again.Body), link.PayPalOrderID, "asking again gets the same PayPal order")
+	placed, ok := api.Placement(link.PayPalOrderID)
+	require.True(t, ok)
+	assert.Equal(t, "license="+v.ID+"&months=12", placed.CustomID)
+
+	// Back from PayPal before approving: nothing is captured.
+	back := s.CallAs("", http.MethodGet, "/portal/paypal/return?token="+link.PayPalOrderID, nil)
+	assert.Equal(t, http.StatusConflict, back.Status)
+	api.Approve(link.PayPalOrderID, "payer@example.com")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(s.API.URL + "/portal/paypal/return?token=" + link.PayPalOrderID)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Equal(t, "/portal?renewed="+v.ID, resp.Header.Get("Location"))
+
+	captured, err := client.GetOrder(ctx, link.PayPalOrderID)
+	require.NoError(t, err)
+	capture := paypaltest.CaptureCompletedEvent("WH-5JK67890LM123456N-7PQ89012RS345678T", captured)
+	assert.Equal(t, 1, fiveAtOnce(t, func() stack.Response { return deliverPayPal(s, pp, capture, time.Now()) }))
+	renewedOnce(t, s, v.ID, models.Instant(v.ExpiresAt.AddDate(0, 12, 0)))
+	assert.Equal(t, v.DLID, s.License(v.ID).DLID)
+}

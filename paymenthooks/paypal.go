@@ -49,7 +49,7 @@ func (s *server) paypalWebhook(c *gin.Context) {
 
 func paypalMovesMoney(typ string) bool {
 	switch typ {
-	case paypal.CheckoutOrderCompleted, paypal.SaleCompleted, paypal.CaptureRefunded, paypal.SaleRefunded, paypal.DisputeCreated:
+	case paypal.CheckoutOrderCompleted, paypal.CaptureCompleted, paypal.SaleCompleted, paypal.CaptureRefunded, paypal.SaleRefunded, paypal.DisputeCreated:
 		return true
 	}
 	return false
@@ -78,7 +78,7 @@ func (s *server) handlePayPalEvent(ctx context.Context, ev paypal.Event) (outcom
 		}
 		return s.autoRenewOff(ctx, l)
 	case paypal.CaptureCompleted:
-		return ignored("purchases are issued from CHECKOUT.ORDER.COMPLETED, which names the buyer; the capture is recorded with it"), nil
+		return s.onPayPalCapture(ctx, ev)
 	}
 	return ignored("licenseflow does not act on " + ev.EventType), nil
 }
@@ -102,6 +102,17 @@ func paypalCustom(raw string) (url.Values, error) {
 	return v, nil
 }
 
+// paypalPayment is a completed PayPal payment, from a checkout order or
+// its capture: both name the same order, so whichever arrives first acts
+// and the other finds the order recorded.
+type paypalPayment struct {
+	orderID, captureID string
+	amount             paypal.Money
+	custom             url.Values
+	// email, name and country are the payer's (a capture names none).
+	email, name, country string
+}
+
 // onPayPalOrder turns a completed checkout order into a purchase, or, when
 // its custom_id names a license, a renewal of it. The capture is the
 // payment refunds and disputes name.
@@ -115,37 +126,69 @@ func (s *server) onPayPalOrder(ctx context.Context, ev paypal.Event) (outcome, e
 	if o.Status != "COMPLETED" || !ok || capture == "" {
 		return ignored("order " + o.ID + " has no completed capture: nothing was paid yet"), nil
 	}
-	if !paypalRef(o.ID) || !paypalRef(capture) {
-		return outcome{}, models.Invalid("invalid_event", "id", "the order or capture id is not a PayPal id licenseflow can record")
-	}
-	paid, err := unit.Amount.Cents()
-	if err != nil {
-		return outcome{}, models.Invalid("invalid_event", "amount", "%v", err)
-	}
 	custom, err := paypalCustom(unit.CustomID)
 	if err != nil {
 		return outcome{}, err
 	}
-	orderID := "paypal:" + o.ID
-	payment := models.ProviderPayment{Provider: models.ProviderPayPal, PaymentID: capture}
-	if licenseID := custom.Get("license"); licenseID != "" {
-		return s.renewForLicense(ctx, licenseID, atoi(custom.Get("months")), paidRenewal{orderID: orderID, amount: paid,
-			currency: unit.Amount.CurrencyCode, paymentRef: capture, provider: payment})
+	return s.onPayPalPaid(ctx, paypalPayment{orderID: o.ID, captureID: capture, amount: unit.Amount, custom: custom,
+		email: o.Email(), name: o.Name(), country: o.Country()})
+}
+
+// onPayPalCapture acts on a completed capture (what PayPal sends to
+// merchants who capture orders themselves, renewal links included): a
+// renewal when its custom_id names a license, a purchase when it also
+// names the buyer (email=…); otherwise the order's completion does.
+func (s *server) onPayPalCapture(ctx context.Context, ev paypal.Event) (outcome, error) {
+	var c paypal.Capture
+	if err := decodePayPal(ev, &c); err != nil {
+		return outcome{}, err
 	}
-	tier, err := s.Store.GetTier(ctx, custom.Get("tier"))
+	if c.Status != "COMPLETED" {
+		return ignored("capture " + c.ID + " is " + c.Status + ": nothing was paid yet"), nil
+	}
+	custom, err := paypalCustom(c.CustomID)
+	if err != nil {
+		return outcome{}, err
+	}
+	if custom.Get("license") == "" && custom.Get("email") == "" {
+		return ignored("the capture names no license and no buyer: CHECKOUT.ORDER.COMPLETED issues the purchase"), nil
+	}
+	order := c.OrderID()
+	if order == "" {
+		order = c.ID
+	}
+	return s.onPayPalPaid(ctx, paypalPayment{orderID: order, captureID: c.ID, amount: c.Amount, custom: custom, email: custom.Get("email")})
+}
+
+// onPayPalPaid issues or renews what a completed PayPal payment paid for.
+func (s *server) onPayPalPaid(ctx context.Context, p paypalPayment) (outcome, error) {
+	if !paypalRef(p.orderID) || !paypalRef(p.captureID) {
+		return outcome{}, models.Invalid("invalid_event", "id", "the order or capture id is not a PayPal id licenseflow can record")
+	}
+	paid, err := p.amount.Cents()
+	if err != nil {
+		return outcome{}, models.Invalid("invalid_event", "amount", "%v", err)
+	}
+	orderID := "paypal:" + p.orderID
+	payment := models.ProviderPayment{Provider: models.ProviderPayPal, PaymentID: p.captureID}
+	if licenseID := p.custom.Get("license"); licenseID != "" {
+		return s.renewForLicense(ctx, licenseID, atoi(p.custom.Get("months")), paidRenewal{orderID: orderID, amount: paid,
+			currency: p.amount.CurrencyCode, paymentRef: p.captureID, provider: payment})
+	}
+	tier, err := s.Store.GetTier(ctx, p.custom.Get("tier"))
 	if err != nil {
 		return outcome{orderID: orderID}, err
 	}
-	email, err := models.NormalizeEmail(o.Email(), "payer.email_address")
+	email, err := models.NormalizeEmail(p.email, "payer.email_address")
 	if err != nil {
 		return outcome{orderID: orderID}, err
 	}
-	currency, err := paidCurrency(unit.Amount.CurrencyCode, tier)
+	currency, err := paidCurrency(p.amount.CurrencyCode, tier)
 	if err != nil {
 		return outcome{orderID: orderID}, err
 	}
 	months, lifetime := tier.Months()
-	if m := atoi(custom.Get("months")); m > 0 && !lifetime {
+	if m := atoi(p.custom.Get("months")); m > 0 && !lifetime {
 		if m > models.MaxTermMonths {
 			return outcome{orderID: orderID}, models.Invalid("invalid_months", "custom_id", "months %d is more than %d", m, models.MaxTermMonths)
 		}
@@ -154,11 +197,11 @@ func (s *server) onPayPalOrder(ctx context.Context, ev paypal.Event) (outcome, e
 	if reason := paidFor(paid, currency, tier, months); reason != "" {
 		return needsReview(reason, "", orderID), nil
 	}
-	country, _ := models.NormalizeCountry(o.Country(), "country")
+	country, _ := models.NormalizeCountry(p.country, "country")
 	return s.purchase(ctx, models.Purchase{
-		OrderID: orderID, Email: email, CustomerName: models.CleanLine(o.Name(), models.MaxNameLength), Tier: tier,
+		OrderID: orderID, Email: email, CustomerName: models.CleanLine(p.name, models.MaxNameLength), Tier: tier,
 		MaxDomains: tier.MaxDomains, Months: months, Lifetime: lifetime, Type: models.TypeCommercial, AmountCents: paid,
-		Currency: currency, PaymentRef: capture, Provider: payment, PaidAt: s.Now(), Country: country, AmountIncludesTax: true,
+		Currency: currency, PaymentRef: p.captureID, Provider: payment, PaidAt: s.Now(), Country: country, AmountIncludesTax: true,
 	})
 }
 

@@ -2,20 +2,26 @@ package payments
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/licenseflow/licenseflow/models"
+	"github.com/licenseflow/licenseflow/payments/paypal"
 	"github.com/licenseflow/licenseflow/store"
 )
 
-// RenewalLink is where a customer pays a renewal: a Stripe Checkout page, or,
-// without Stripe, a pending renewal order for the CRM to collect.
+// RenewalLink is where a customer pays a renewal: a Stripe Checkout page, a
+// PayPal order's approval page (licenses PayPal paid for), or, without
+// Stripe, a pending renewal order for the CRM to collect.
 type RenewalLink struct {
 	Provider  string `json:"provider"`
 	URL       string `json:"url,omitempty"`
 	SessionID string `json:"session_id,omitempty"`
-	OrderID   string `json:"order_id,omitempty"`
-	Message   string `json:"message"`
+	// PayPalOrderID is the PayPal order the customer approves at URL.
+	PayPalOrderID string `json:"paypal_order_id,omitempty"`
+	OrderID       string `json:"order_id,omitempty"`
+	Message       string `json:"message"`
 }
 
 // Renewals prepares the payments of existing licenses: renewals, priced
@@ -26,9 +32,16 @@ type Renewals struct {
 	// Checkout creates Stripe Checkout Sessions; nil without a Stripe key
 	// (renewal links then become pending CRM orders).
 	Checkout *Checkout
+	// PayPal creates and captures PayPal orders; nil without PayPal's REST
+	// credentials (licenses PayPal paid for then renew like any other).
+	PayPal *paypal.Client
 	// PublicURL is where customers reach licenseflow (Checkout return links).
 	PublicURL string
 }
+
+// PayPalReturnPath is where PayPal sends a customer back after approving a
+// renewal order: licenseflow captures the order there.
+const PayPalReturnPath = "/portal/paypal/return"
 
 // Link prepares a renewal payment for a license, for months (nil: the
 // tier's term).
@@ -52,6 +65,9 @@ func (r *Renewals) Link(ctx context.Context, l models.License, months *int) (Ren
 	// everything the payment is for, and the license's expiry moves once it
 	// is paid.
 	ref := fmt.Sprintf("renewal:%s:%d:%d:%s:%d%s", l.ID, term, l.ExpiresAt.Unix(), tier.Key, tier.PriceFor(term), tier.Currency)
+	if l.PaymentProvider == models.ProviderPayPal && r.PayPal != nil {
+		return r.paypalRenewal(ctx, l, tier, term, ref)
+	}
 	if r.Checkout == nil {
 		order := models.NewOrder{
 			ID: ref, Kind: models.OrderRenewal, Email: l.Customer.Email, Tier: tier, LicenseID: l.ID,
@@ -77,6 +93,47 @@ func (r *Renewals) Link(ctx context.Context, l models.License, months *int) (Ren
 	}
 	return RenewalLink{Provider: "stripe", URL: session.URL, SessionID: session.ID,
 		Message: "send the customer to url; the license is renewed when Stripe reports the payment"}, nil
+}
+
+// paypalRenewal creates the PayPal order of a renewal: its custom_id names
+// the license and the months, so the capture's webhook renews it (once the
+// money covers the term). The reference is PayPal's request id, so asking
+// again for the same renewal gets the same order.
+func (r *Renewals) paypalRenewal(ctx context.Context, l models.License, tier models.Tier, months int, ref string) (RenewalLink, error) {
+	order, err := r.PayPal.CreateOrder(ctx, paypal.OrderRequest{
+		RequestID: ref, CustomID: fmt.Sprintf("license=%s&months=%d", l.ID, months),
+		Description: fmt.Sprintf("Renewal of your %s license, %d months", tier.Name, months),
+		Amount:      paypal.Money{CurrencyCode: tier.Currency, Value: paypal.FormatAmount(tier.PriceFor(months))},
+		ReturnURL:   r.PublicURL + PayPalReturnPath, CancelURL: r.PublicURL + "/portal/licenses/" + l.ID,
+	})
+	if err != nil {
+		return RenewalLink{}, err
+	}
+	approve := order.ApproveURL
+	if approve == "" { // approved already (the same renewal asked again): capture it
+		approve = r.PublicURL + PayPalReturnPath + "?token=" + url.QueryEscape(order.ID)
+	}
+	return RenewalLink{Provider: "paypal", URL: approve, PayPalOrderID: order.ID,
+		Message: "send the customer to url; the license is renewed when PayPal reports the captured payment"}, nil
+}
+
+// CapturePayPal captures the PayPal order a customer approved (PayPal's
+// return link names it) and says which license it renews. Capturing twice
+// is the same capture; the license is renewed by the capture's webhook.
+func (r *Renewals) CapturePayPal(ctx context.Context, orderID string) (licenseID string, err error) {
+	if r.PayPal == nil {
+		return "", models.NotFound("paypal_not_configured", "PayPal orders are not configured here")
+	}
+	o, err := r.PayPal.CaptureOrder(ctx, orderID)
+	if errors.Is(err, paypal.ErrNotApproved) {
+		return "", models.Conflict("paypal_not_approved", "the PayPal payment was not approved; start the renewal again from your license")
+	}
+	if err != nil {
+		return "", err
+	}
+	unit, _ := o.Unit()
+	custom, _ := url.ParseQuery(unit.CustomID)
+	return custom.Get("license"), nil
 }
 
 // pendingOrder records order for the CRM to collect, under its id (made

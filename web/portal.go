@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -284,6 +285,22 @@ func (s *server) portalRenewPage(c *gin.Context) {
 	s.render(c, http.StatusOK, webPage{Title: "Renew", Area: "portal", Template: "portal-renew", Email: sess.Email, CSRF: sess.CSRFToken,
 		Data: gin.H{"License": l, "Tier": tier, "Months": months, "Price": models.FormatMoney(tier.PriceFor(months), tier.Currency),
 			"Problem": models.CheckRenewal(l)}})
+}
+
+// portalPayPalReturn is where PayPal sends a customer who approved a
+// renewal order: the order is captured (its webhook then renews the
+// license) and the customer sees the license, its renewal on its way.
+func (s *server) portalPayPalReturn(c *gin.Context) {
+	licenseID, err := s.Renewals.CapturePayPal(c.Request.Context(), c.Query("token"))
+	if p, isProblem := models.AsProblem(err); isProblem && !errors.Is(p, models.ErrNotFound) {
+		s.webError(c, http.StatusConflict, "portal", p.Message)
+		return
+	}
+	if err != nil {
+		s.webFail(c, "portal", err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/portal?renewed="+url.QueryEscape(licenseID))
 }
 
 // portalRenew sends the customer to pay: Stripe Checkout when configured,

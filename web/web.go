@@ -418,6 +418,7 @@ func Mount(r gin.IRouter, d Deps) {
 	portal.POST("/licenses/:id/deactivate", s.portalDeactivate)
 	portal.GET("/licenses/:id/renew", s.portalRenewPage)
 	portal.POST("/licenses/:id/renew", s.portalRenew)
+	portal.GET(strings.TrimPrefix(payments.PayPalReturnPath, "/portal"), s.portalPayPalReturn)
 	portal.POST("/licenses/:id/addons", s.portalBuyAddon)
 	portal.GET("/invoices/:number", s.portalInvoice)
 	portal.GET("/credit-notes/:number", s.portalCreditNote)

@@ -225,6 +225,13 @@ func newRouter(cfg config.Config, store *store.Store, keys *sealing.Keyring, c c
 	if cfg.PayPal.WebhookID != "" {
 		deps.PayPal = paypal.NewVerifier(cfg.PayPal.WebhookID)
 	}
+	if cfg.PayPal.ClientID != "" || cfg.PayPal.ClientSecret != "" {
+		client, err := paypal.NewClient(paypal.ClientConfig{BaseURL: cfg.PayPal.APIURL, ClientID: cfg.PayPal.ClientID, ClientSecret: cfg.PayPal.ClientSecret})
+		if err != nil {
+			return nil, err
+		}
+		deps.PayPalOrders = client
+	}
 	deps.PaddleSecrets = cfg.Paddle.WebhookSecrets
 	return app.NewRouter(deps), nil
 }

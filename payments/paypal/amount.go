@@ -61,6 +61,18 @@ func ParseAmount(value, currency string) (int64, error) {
 	return cents, nil
 }
 
+// FormatAmount writes hundredths of the currency unit as PayPal's decimal
+// amount, always with two decimals (14900 is "149.00", 5 is "0.05"): the
+// inverse of ParseAmount for every amount ParseAmount reads. A negative
+// amount keeps its sign, which ParseAmount (and PayPal's orders) refuse.
+func FormatAmount(cents int64) string {
+	sign, u := "", uint64(cents)
+	if cents < 0 {
+		sign, u = "-", -u // unsigned negation is exact even for math.MinInt64
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, u/100, u%100)
+}
+
 // digits reports whether s is one or more ASCII digits.
 func digits(s string) bool {
 	if s == "" {

@@ -61,6 +61,8 @@ type Options struct {
 	StripeLivemode bool
 	// PayPal verifies PayPal webhooks (paypaltest's verifier in tests).
 	PayPal *paypal.Verifier
+	// PayPalOrders creates renewal links' PayPal orders (paypaltest's API).
+	PayPalOrders *paypal.Client
 	// PaddleSecrets verify Paddle notifications.
 	PaddleSecrets []string
 	// Payments creates Stripe Checkout Sessions (nil: renewal links are CRM orders).
@@ -224,7 +226,7 @@ func Start(t testing.TB, store *store.Store, opts Options) *Stack {
 		Store: store, Seller: invoicepdf.Seller{Name: "Moko Consulting", Address: "1 Main Street\nSpringfield"},
 		Lifecycle: lifecycle.New(c, lifecycle.Options{Namespace: namespace, WebUIURL: "http://localhost:8233",
 			Policy: opts.Policy, UpdateTimeout: opts.UpdateTimeout, ReleaseEmailsPerMinute: 6000}),
-		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, StripeLivemode: opts.StripeLivemode, PayPal: opts.PayPal, PaddleSecrets: opts.PaddleSecrets, Payments: opts.Payments,
+		PublicURL: "https://licenses.vendor.example", WebhookSecrets: opts.WebhookSecrets, StripeLivemode: opts.StripeLivemode, PayPal: opts.PayPal, PayPalOrders: opts.PayPalOrders, PaddleSecrets: opts.PaddleSecrets, Payments: opts.Payments,
 		Usage: recorder, LastSeen: lastSeen, DomainSilence: 30 * 24 * time.Hour, ReleasesDir: filepath.Join(t.TempDir(), "releases"),
 		SiteCacheTTL: time.Minute, // the worker writes through the same store: every change invalidates
 		AdminEmails:  []string{OperatorEmail}, Webhooks: hooks,

@@ -150,6 +150,12 @@ var Vars = []Var{
 		Description: "Signing secrets of the Stripe webhook endpoint (whsec_…), comma-separated while rotating. Unset: the webhook answers 503."},
 	{Name: "PAYPAL_WEBHOOK_ID", Default: "", ReadBy: apiSide,
 		Description: "Id of the PayPal webhook (PayPal's developer dashboard), part of what PayPal signs. Unset: POST /api/v1/webhooks/paypal answers 503."},
+	{Name: "PAYPAL_CLIENT_ID", Default: "", ReadBy: apiSide,
+		Description: "PayPal REST app client id: renewal links of licenses PayPal paid for become PayPal orders (with PAYPAL_CLIENT_SECRET). Unset: they renew through Stripe or the CRM."},
+	{Name: "PAYPAL_CLIENT_SECRET", Default: "", ReadBy: apiSide,
+		Description: "PayPal REST app secret, with PAYPAL_CLIENT_ID."},
+	{Name: "PAYPAL_API_URL", Default: "https://api-m.paypal.com", ReadBy: apiSide,
+		Description: "PayPal REST API base URL: https://api-m.sandbox.paypal.com for the sandbox."},
 	{Name: "PADDLE_WEBHOOK_SECRETS", Default: "", ReadBy: apiSide,
 		Description: "Secret keys of the Paddle notification destination (pdl_ntfset_…), comma-separated while rotating. Unset: POST /api/v1/webhooks/paddle answers 503."},
 	{Name: "STRIPE_API_URL", Default: "", ReadBy: apiSide,
@@ -256,7 +262,7 @@ type Stripe struct {
 
 // PayPal and Paddle verify those providers' webhooks; empty answers them 503.
 type (
-	PayPal struct{ WebhookID string }
+	PayPal struct{ WebhookID, ClientID, ClientSecret, APIURL string }
 	Paddle struct{ WebhookSecrets []string }
 )
 
@@ -401,7 +407,7 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 			Password: get("SMTP_PASSWORD"), From: get("SMTP_FROM"), TLS: oneOf("SMTP_TLS", "starttls", "tls", "none"),
 		},
 		Stripe: Stripe{SecretKey: get("STRIPE_SECRET_KEY"), WebhookSecrets: splitList(get("STRIPE_WEBHOOK_SECRETS")), APIURL: get("STRIPE_API_URL")},
-		PayPal: PayPal{WebhookID: get("PAYPAL_WEBHOOK_ID")},
+		PayPal: PayPal{WebhookID: get("PAYPAL_WEBHOOK_ID"), ClientID: get("PAYPAL_CLIENT_ID"), ClientSecret: get("PAYPAL_CLIENT_SECRET"), APIURL: get("PAYPAL_API_URL")},
 		Paddle: Paddle{WebhookSecrets: splitList(get("PADDLE_WEBHOOK_SECRETS"))},
 		Webhooks: Webhooks{
 			TrustedTargets: splitList(get("LICENSEFLOW_WEBHOOK_TRUSTED_TARGETS")),
