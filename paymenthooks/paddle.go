@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -147,7 +148,7 @@ func (s *server) onPaddleTransaction(ctx context.Context, ev paddle.Event) (outc
 	if err != nil {
 		return outcome{orderID: orderID}, err
 	}
-	email, name, err := s.paddleBuyer(ctx, t)
+	email, name, err := s.paddleBuyer(ctx, t, ev.OccurredAt)
 	if err != nil {
 		return outcome{orderID: orderID}, err
 	}
@@ -181,15 +182,24 @@ func (s *server) renewPaddle(ctx context.Context, l models.License, paid int64, 
 	return s.renewFromPayment(ctx, l, p)
 }
 
+// paddleCustomerWait is how long a transaction waits for its customer's
+// customer.created before it is held for an operator.
+const paddleCustomerWait = time.Hour
+
 // paddleBuyer is the address a transaction's license goes to: the one the
 // vendor's checkout put in custom_data.email, or the one Paddle sent in
 // customer.created. A customer not received yet is a transient error:
 // Paddle redelivers the transaction, by when its customer has arrived.
-func (s *server) paddleBuyer(ctx context.Context, t paddle.Transaction) (email, name string, err error) {
+// After paddleCustomerWait it never will (the destination is not
+// subscribed to customer.created): the paid transaction is held for
+// review, so an operator hears of it.
+func (s *server) paddleBuyer(ctx context.Context, t paddle.Transaction, occurred time.Time) (email, name string, err error) {
 	raw := t.Custom("email")
 	if raw == "" {
 		c, err := s.Store.GetProviderCustomer(ctx, models.ProviderPaddle, t.CustomerID)
-		if p, ok := models.AsProblem(err); ok && errors.Is(p, models.ErrNotFound) {
+		if p, ok := models.AsProblem(err); ok && errors.Is(p, models.ErrNotFound) && s.Now().Sub(occurred) > paddleCustomerWait {
+			return "", "", models.NotFound("customer_not_found", "Paddle customer %s never arrived (is the notification destination subscribed to customer.created?): no one to issue the license to", t.CustomerID)
+		} else if ok && errors.Is(p, models.ErrNotFound) {
 			return "", "", httpx.NewError(http.StatusServiceUnavailable, "paddle_customer_pending", "",
 				fmt.Sprintf("Paddle customer %s has not arrived yet (customer.created); Paddle redelivers this transaction", t.CustomerID))
 		} else if err != nil {

@@ -412,3 +412,24 @@ func TestAPaddleTransactionWaitsForItsCustomer(t *testing.T) {
 	assert.Equal(t, "Jana Novak", starts[0].CustomerName)
 	assert.Equal(t, "jana@bistro.example", h.order("paddle:txn_01early").Customer.Email)
 }
+
+// A customer that never arrives (the destination is not subscribed to
+// customer.created) does not leave a paid transaction retried in silence:
+// an hour after it occurred it is held for an operator.
+func TestAPaddleTransactionWhoseCustomerNeverArrivesIsHeldForReview(t *testing.T) {
+	h := newProviderTest(t)
+	pos := h.tier("pos")
+	raw := paddleEvent("evt_01orphan", paddle.TransactionCompleted,
+		paddleTransaction("txn_01orphan", "ctm_01never", pos.PriceCents, pos.Currency, map[string]any{"tier": "pos"}))
+	var ev map[string]any
+	require.NoError(t, json.Unmarshal(raw, &ev))
+	ev["occurred_at"] = time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339Nano)
+	raw, err := json.Marshal(ev)
+	require.NoError(t, err)
+
+	a := h.answer(h.paddleDeliver(raw))
+	assert.Equal(t, models.PaymentEventNeedsReview, a.Outcome, a.Reason)
+	assert.Contains(t, a.Reason, "customer.created")
+	assert.Empty(t, h.flows.Starts(), "no one to issue it to")
+	h.assertAnnounced(models.ProviderPaddle, paddle.TransactionCompleted, map[string]bool{"evt_01orphan": true})
+}

@@ -122,15 +122,16 @@ func (s *server) onPayPalOrder(ctx context.Context, ev paypal.Event) (outcome, e
 		return outcome{}, err
 	}
 	unit, ok := o.Unit()
-	capture := o.CaptureID()
-	if o.Status != "COMPLETED" || !ok || capture == "" {
+	capture := o.Capture()
+	if o.Status != "COMPLETED" || !ok || capture.ID == "" {
 		return ignored("order " + o.ID + " has no completed capture: nothing was paid yet"), nil
 	}
 	custom, err := paypalCustom(unit.CustomID)
 	if err != nil {
 		return outcome{}, err
 	}
-	return s.onPayPalPaid(ctx, paypalPayment{orderID: o.ID, captureID: capture, amount: unit.Amount, custom: custom,
+	// The capture's amount is what was paid (the unit's is what was asked).
+	return s.onPayPalPaid(ctx, paypalPayment{orderID: o.ID, captureID: capture.ID, amount: capture.Amount, custom: custom,
 		email: o.Email(), name: o.Name(), country: o.Country()})
 }
 

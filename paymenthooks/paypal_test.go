@@ -427,3 +427,18 @@ func TestAPayPalSubscriptionRenewsItsLicenseUntilCancelled(t *testing.T) {
 	assert.Len(t, signalled[*models.SuspendRequest](h), 1)
 	assert.Equal(t, models.OrderRefunded, h.order("paypal:SALE-2").Status)
 }
+
+// The capture is what was paid: an order asking the tier's price but
+// captured for less (a merchant's partial capture) issues nothing.
+func TestAPayPalOrderCapturedForLessThanItAskedIsHeld(t *testing.T) {
+	h := newProviderTest(t)
+	pos := h.tier("pos")
+	order := paypalOrder("9K190127TN364715Q", "8C679366HH908993Q", pos.PriceCents, pos.Currency, "tier=pos")
+	capture := order["purchase_units"].([]any)[0].(map[string]any)["payments"].(map[string]any)["captures"].([]any)[0].(map[string]any)
+	capture["amount"] = paypalMoney(100, pos.Currency)
+
+	a := h.answer(h.paypalDeliver(paypaltest.Event("WH-PARTIAL-1", paypal.CheckoutOrderCompleted, "checkout-order", order)))
+	assert.Equal(t, models.PaymentEventNeedsReview, a.Outcome, a.Reason)
+	assert.Empty(t, h.flows.Starts())
+	h.assertAnnounced(models.ProviderPayPal, paypal.CheckoutOrderCompleted, map[string]bool{"WH-PARTIAL-1": true})
+}

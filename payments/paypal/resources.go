@@ -62,17 +62,22 @@ func (o Order) Unit() (PurchaseUnit, bool) {
 // CaptureID is the first completed capture of the first purchase unit, ""
 // when the order has not been captured (a pending or declined capture
 // carries no money).
-func (o Order) CaptureID() string {
+func (o Order) CaptureID() string { return o.Capture().ID }
+
+// Capture is the first completed capture of the first purchase unit (the
+// zero Capture when there is none): what was actually paid, which a
+// merchant's partial capture makes less than the unit's amount.
+func (o Order) Capture() Capture {
 	u, ok := o.Unit()
 	if !ok {
-		return ""
+		return Capture{}
 	}
 	for _, c := range u.Payments.Captures {
 		if c.Status == "COMPLETED" {
-			return c.ID
+			return c
 		}
 	}
-	return ""
+	return Capture{}
 }
 
 // Capture is what licenseflow reads from PAYMENT.CAPTURE.COMPLETED and
