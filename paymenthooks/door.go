@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -145,6 +146,10 @@ type verified struct {
 // that can never apply (no such license) is recorded as failed with the
 // reason, and acknowledged.
 func (s *server) receive(c *gin.Context, ev verified, handle func(context.Context) (outcome, error)) {
+	if !utf8.Valid(ev.payload) { // it is stored as text
+		httpx.Fail(c, httpx.NewError(http.StatusBadRequest, "invalid_event", "", "the event is not UTF-8 encoded JSON"))
+		return
+	}
 	ctx := c.Request.Context()
 	key := models.PaymentEventKey(ev.provider, ev.id)
 	rec, claimed, err := s.Store.ClaimPaymentEvent(ctx, models.PaymentEvent{
