@@ -408,7 +408,11 @@ func BenchmarkOpenLicenseMemory(b *testing.B) {
 	worker.SetWorkflowCache(cache)
 	// licenseflow dev: embedded Temporal, SQLite, both caches the same size
 	s := stack.Start(b, testsupport.SQLiteAt(b, filepath.Join(b.TempDir(), "licenseflow.db")), stack.Options{Embedded: true, HistoryCacheSize: cache})
-	steps := []int{cache / 2, cache, 2 * cache, 3 * cache}
+	last := 3 * cache
+	if v, err := strconv.Atoi(os.Getenv("LICENSEFLOW_BENCH_OPEN_LICENSES")); err == nil && v > last {
+		last = v
+	}
+	steps := []int{cache / 2, cache, 2 * cache, last}
 	bought := 0
 	var at []processMemory
 	before := readProcessMemory(b)
@@ -420,6 +424,11 @@ func BenchmarkOpenLicenseMemory(b *testing.B) {
 		mem := readProcessMemory(b)
 		at = append(at, mem)
 		b.Logf("%d open licenses, workflow cache %d: %s", bought, cache, mem)
+		if step == 2*cache {
+			// The base of the profile at the end: what grows per license
+			// once the caches are full is the difference.
+			writeHeapProfile(b, os.Getenv("LICENSEFLOW_BENCH_HEAP_PROFILE"), ".base")
+		}
 	}
 	perLicense := func(from, to int) (heapKB, rssKB float64) {
 		n := float64(steps[to] - steps[from])
@@ -434,16 +443,23 @@ func BenchmarkOpenLicenseMemory(b *testing.B) {
 	b.ReportMetric(at[len(at)-1].rssMB, "rss-MB")
 	b.Logf("before: %s; per open license while the cache fills: heap %.1f KB, RSS %.1f KB; once it is full: heap %.1f KB, RSS %.1f KB",
 		before, fillHeap, fillRSS, beyondHeap, beyondRSS)
-	if path := os.Getenv("LICENSEFLOW_BENCH_HEAP_PROFILE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close()
-		runtime.GC()
-		if err := pprof.WriteHeapProfile(f); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("heap profile in %s (go tool pprof -top -inuse_space %s)", path, path)
+	writeHeapProfile(b, os.Getenv("LICENSEFLOW_BENCH_HEAP_PROFILE"), "")
+}
+
+// writeHeapProfile writes the process's heap profile to path+suffix
+// (nothing when path is empty), after a GC.
+func writeHeapProfile(b *testing.B, path, suffix string) {
+	if path == "" {
+		return
 	}
+	f, err := os.Create(path + suffix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("heap profile in %s (go tool pprof -top -inuse_space -base %s.base %s)", path+suffix, path, path)
 }
