@@ -79,6 +79,40 @@ func (s *server) renewFromPayment(ctx context.Context, l models.License, p paidR
 	return out, s.Lifecycle.SignalLicense(ctx, l, &req)
 }
 
+// renewForLicense renews the license a payment names (a renewal link's
+// order, a subscription's custom id): see renewPaid.
+func (s *server) renewForLicense(ctx context.Context, licenseID string, months int, paid int64, p paidRenewal) (outcome, error) {
+	l, err := s.Store.GetLicense(ctx, licenseID)
+	if err != nil {
+		return outcome{licenseID: licenseID, orderID: p.orderID}, err
+	}
+	return s.renewPaid(ctx, l, months, paid, p)
+}
+
+// renewPaid renews when paid (before the vendor's discounts) pays months
+// of the license's tier (0: its term), and holds the payment for review
+// otherwise; p.amount is what is recorded as charged.
+func (s *server) renewPaid(ctx context.Context, l models.License, months int, paid int64, p paidRenewal) (outcome, error) {
+	tier, err := s.Store.GetTier(ctx, l.TierKey)
+	if err != nil {
+		return outcome{licenseID: l.ID, orderID: p.orderID}, err
+	}
+	if months <= 0 {
+		months, _ = tier.Months()
+	}
+	if reason := paidFor(paid, p.currency, tier, months); reason != "" {
+		return needsReview(reason, l.ID, p.orderID), nil
+	}
+	p.months = months
+	return s.renewFromPayment(ctx, l, p)
+}
+
+// providerRef reports whether id looks like a PayPal or Paddle id and fits
+// the columns provider ids are stored in.
+func providerRef(id string) bool {
+	return id != "" && len(id) <= 100 && strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == ""
+}
+
 // paymentFailed emails the customer of a license whose renewal payment
 // failed (dunning), with the amount due and where to pay it.
 func (s *server) paymentFailed(ctx context.Context, l models.License, eventID string, amountDue int64, currency, payAt string) (outcome, error) {

@@ -67,7 +67,7 @@ func (s *server) handlePaddleEvent(ctx context.Context, ev paddle.Event) (outcom
 		if err := decodePaddle(ev, &cu); err != nil {
 			return outcome{}, err
 		}
-		if !paypalRef(cu.ID) {
+		if !providerRef(cu.ID) {
 			return outcome{}, models.Invalid("invalid_event", "id", "the customer id is not a Paddle id licenseflow can record")
 		}
 		return outcome{}, s.Store.RecordProviderCustomer(ctx, models.ProviderCustomer{Provider: models.ProviderPaddle, ID: cu.ID,
@@ -96,7 +96,7 @@ func (s *server) onPaddleTransaction(ctx context.Context, ev paddle.Event) (outc
 		return ignored("transaction " + t.ID + " is " + t.Status + ", not completed"), nil
 	}
 	for _, id := range []string{t.ID, t.CustomerID, t.SubscriptionID} {
-		if id != "" && !paypalRef(id) {
+		if id != "" && !providerRef(id) {
 			return outcome{}, models.Invalid("invalid_event", "id", "the transaction names an id that is not a Paddle id licenseflow can record")
 		}
 	}
@@ -124,7 +124,7 @@ func (s *server) onPaddleTransaction(ctx context.Context, ev paddle.Event) (outc
 			if end, ok := t.PeriodEnd(); ok {
 				renewal.expiresAt = &end
 			}
-			return s.renewPaddle(ctx, l, paid, renewal)
+			return s.renewPaid(ctx, l, 0, paid, renewal)
 		}
 		if p, ok := models.AsProblem(err); !ok || !errors.Is(p, models.ErrNotFound) {
 			return outcome{}, err
@@ -135,7 +135,7 @@ func (s *server) onPaddleTransaction(ctx context.Context, ev paddle.Event) (outc
 		if err != nil {
 			return outcome{licenseID: licenseID, orderID: orderID}, err
 		}
-		out, err := s.renewPaddle(ctx, l, paid, renewal)
+		out, err := s.renewPaid(ctx, l, 0, paid, renewal)
 		if err != nil || out.outcome == models.PaymentEventNeedsReview {
 			return out, err
 		}
@@ -165,21 +165,6 @@ func (s *server) onPaddleTransaction(ctx context.Context, ev paddle.Event) (outc
 		Months: months, Lifetime: lifetime, Type: models.TypeCommercial, AmountCents: totals.Total, Currency: currency,
 		PaymentRef: t.ID, Provider: payment, PaidAt: s.Now(), AmountIncludesTax: true,
 	})
-}
-
-// renewPaddle renews when the transaction pays a term of the license's
-// tier (before discounts), recording what was charged.
-func (s *server) renewPaddle(ctx context.Context, l models.License, paid int64, p paidRenewal) (outcome, error) {
-	tier, err := s.Store.GetTier(ctx, l.TierKey)
-	if err != nil {
-		return outcome{licenseID: l.ID, orderID: p.orderID}, err
-	}
-	months, _ := tier.Months()
-	if reason := paidFor(paid, p.currency, tier, months); reason != "" {
-		return needsReview(reason, l.ID, p.orderID), nil
-	}
-	p.months = months
-	return s.renewFromPayment(ctx, l, p)
 }
 
 // paddleCustomerWait is how long a transaction waits for its customer's

@@ -163,7 +163,7 @@ func (s *server) onPayPalCapture(ctx context.Context, ev paypal.Event) (outcome,
 
 // onPayPalPaid issues or renews what a completed PayPal payment paid for.
 func (s *server) onPayPalPaid(ctx context.Context, p paypalPayment) (outcome, error) {
-	if !paypalRef(p.orderID) || !paypalRef(p.captureID) {
+	if !providerRef(p.orderID) || !providerRef(p.captureID) {
 		return outcome{}, models.Invalid("invalid_event", "id", "the order or capture id is not a PayPal id licenseflow can record")
 	}
 	paid, err := p.amount.Cents()
@@ -173,7 +173,7 @@ func (s *server) onPayPalPaid(ctx context.Context, p paypalPayment) (outcome, er
 	orderID := "paypal:" + p.orderID
 	payment := models.ProviderPayment{Provider: models.ProviderPayPal, PaymentID: p.captureID}
 	if licenseID := p.custom.Get("license"); licenseID != "" {
-		return s.renewForLicense(ctx, licenseID, atoi(p.custom.Get("months")), paidRenewal{orderID: orderID, amount: paid,
+		return s.renewForLicense(ctx, licenseID, atoi(p.custom.Get("months")), paid, paidRenewal{orderID: orderID, amount: paid,
 			currency: p.amount.CurrencyCode, paymentRef: p.captureID, provider: payment})
 	}
 	tier, err := s.Store.GetTier(ctx, p.custom.Get("tier"))
@@ -206,34 +206,6 @@ func (s *server) onPayPalPaid(ctx context.Context, p paypalPayment) (outcome, er
 	})
 }
 
-// renewForLicense renews the license a payment names (a renewal link's
-// order, a subscription's custom id) when the money pays a term of its
-// tier: months (0: the tier's term).
-func (s *server) renewForLicense(ctx context.Context, licenseID string, months int, p paidRenewal) (outcome, error) {
-	l, err := s.Store.GetLicense(ctx, licenseID)
-	if err != nil {
-		return outcome{licenseID: licenseID, orderID: p.orderID}, err
-	}
-	return s.renewPaid(ctx, l, months, p)
-}
-
-// renewPaid checks that a renewal payment pays a term of the license's
-// tier, then renews.
-func (s *server) renewPaid(ctx context.Context, l models.License, months int, p paidRenewal) (outcome, error) {
-	tier, err := s.Store.GetTier(ctx, l.TierKey)
-	if err != nil {
-		return outcome{licenseID: l.ID, orderID: p.orderID}, err
-	}
-	if months <= 0 {
-		months, _ = tier.Months()
-	}
-	if reason := paidFor(p.amount, p.currency, tier, months); reason != "" {
-		return needsReview(reason, l.ID, p.orderID), nil
-	}
-	p.months = months
-	return s.renewFromPayment(ctx, l, p)
-}
-
 // onPayPalSale renews the license a PayPal subscription pays for (a v1
 // sale with its billing agreement): the license linked to the
 // subscription, or the one its custom field names (then linked).
@@ -245,7 +217,7 @@ func (s *server) onPayPalSale(ctx context.Context, ev paypal.Event) (outcome, er
 	if sale.State != "completed" || sale.BillingAgreementID == "" {
 		return ignored("sale " + sale.ID + " is not a completed subscription payment"), nil
 	}
-	if !paypalRef(sale.ID) || !paypalRef(sale.BillingAgreementID) {
+	if !providerRef(sale.ID) || !providerRef(sale.BillingAgreementID) {
 		return outcome{}, models.Invalid("invalid_event", "id", "the sale or subscription id is not a PayPal id licenseflow can record")
 	}
 	paid, currency, err := sale.Cents()
@@ -264,7 +236,7 @@ func (s *server) onPayPalSale(ctx context.Context, ev paypal.Event) (outcome, er
 		return outcome{}, err
 	}
 	payment := models.ProviderPayment{Provider: models.ProviderPayPal, PaymentID: sale.ID, SubscriptionID: sale.BillingAgreementID}
-	out, err := s.renewPaid(ctx, l, 0, paidRenewal{orderID: "paypal:" + sale.ID, amount: paid, currency: currency,
+	out, err := s.renewPaid(ctx, l, 0, paid, paidRenewal{orderID: "paypal:" + sale.ID, amount: paid, currency: currency,
 		paymentRef: sale.ID, provider: payment})
 	if err != nil || out.outcome == models.PaymentEventNeedsReview {
 		return out, err
@@ -381,12 +353,6 @@ func (s *server) onPayPalDispute(ctx context.Context, ev paypal.Event) (outcome,
 			reason: "payment disputed (" + d.Reason + ", PayPal dispute " + d.DisputeID + ")"})
 	}
 	return outcome{}, models.NotFound("order_not_found", "no order was paid by the disputed PayPal transactions %s", strings.Join(ids, ", "))
-}
-
-// paypalRef reports whether id looks like a PayPal id and fits the columns
-// provider ids are stored in.
-func paypalRef(id string) bool {
-	return id != "" && len(id) <= 100 && strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == ""
 }
 
 // atoi reads a positive count from custom data (0 when absent or not one).
