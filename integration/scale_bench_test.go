@@ -167,7 +167,9 @@ func BenchmarkTimerStorm(b *testing.B) {
 					b.Fatalf("the corrections ended %s after the due instant; the storm was not simultaneous", corrected.Sub(due))
 				}
 
+				stopProfile := startCPUProfile(b, os.Getenv("LICENSEFLOW_BENCH_CPU_PROFILE"), due)
 				lateness := waitReminders(b, s.Store, bought, due, max(5*time.Minute, 2*budget))
+				stopProfile()
 				all := lateness[len(lateness)-1]
 				b.ReportMetric(all.Seconds(), "seconds-to-all")
 				b.ReportMetric(ms(lateness[len(lateness)/2]), "p50-late-ms")
@@ -462,4 +464,32 @@ func writeHeapProfile(b *testing.B, path, suffix string) {
 		b.Fatal(err)
 	}
 	b.Logf("heap profile in %s (go tool pprof -top -inuse_space -base %s.base %s)", path+suffix, path, path)
+}
+
+// startCPUProfile writes a CPU profile from the instant from until the
+// returned function is called to path (nothing when path is empty): the
+// storm alone, without the purchases and corrections before it.
+func startCPUProfile(b *testing.B, path string, from time.Time) (stop func()) {
+	b.Helper()
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	started := make(chan error, 1)
+	go func() {
+		time.Sleep(time.Until(from))
+		started <- pprof.StartCPUProfile(f)
+	}()
+	return func() {
+		if err := <-started; err != nil {
+			b.Error(err)
+		}
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
 }
