@@ -142,7 +142,6 @@ func Start(opts Options) (*Server, error) {
 			// in memory by default (about 70 KB each): one process holding
 			// every license would grow with their number.
 			dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): historyCacheSize(opts),
-			dynamicconfig.ShardIOConcurrency.Key():           shardIOConcurrency(opts),
 		}),
 	)
 	if err != nil {
@@ -211,7 +210,6 @@ func preparePersistence(opts Options) (config.Persistence, error) {
 	if opts.PostgresURL != "" {
 		main, visibility, err = preparePostgres(opts.PostgresURL)
 		p.VisibilityStore = "visibility"
-		p.NumHistoryShards = postgresHistoryShards
 	} else {
 		main, err = prepareSQLite(opts) // one store: SQLite's single connection serves both
 	}

@@ -23,31 +23,6 @@ import (
 // postgresMaintenanceDatabase is where CREATE DATABASE is issued from.
 const postgresMaintenanceDatabase = "postgres"
 
-// On PostgreSQL a workflow update waits on a network round trip and a
-// commit, so the server is given room to run several at once: four history
-// shards (a new database only: one created with another count keeps it, the
-// server logs the difference), up to four persistence calls per shard at a
-// time (Temporal's default is one), eight connections for the main store.
-// Measured with BenchmarkTimerStorm (2,000 reminders due together, one
-// process on 2 cores): 101-108 s to all sent with one shard, one call at a
-// time and five connections; 86 s with these. SQLite keeps one of each: its
-// single connection runs one statement at a time whatever the server asks.
-const (
-	postgresHistoryShards      = 4
-	postgresShardIOConcurrency = 4
-	postgresMainConns          = 8
-	postgresVisibilityConns    = 5
-)
-
-// shardIOConcurrency is how many persistence calls a history shard may
-// have under way at once.
-func shardIOConcurrency(opts Options) int {
-	if opts.PostgresURL != "" {
-		return postgresShardIOConcurrency
-	}
-	return 1
-}
-
 // preparePostgres creates the database named in rawURL and its visibility
 // twin when missing, sets up the server's schema in each (what
 // `temporal-sql-tool create-database` and `setup-schema` do, from the schema
@@ -59,7 +34,6 @@ func preparePostgres(rawURL string) (main, visibility *config.SQL, err error) {
 	}
 	v := *main
 	v.DatabaseName = main.DatabaseName + "_visibility"
-	v.MaxConns, v.MaxIdleConns = postgresVisibilityConns, postgresVisibilityConns
 	visibility = &v
 	if err := createPostgresDatabases(main, main.DatabaseName, visibility.DatabaseName); err != nil {
 		return nil, nil, err
@@ -96,11 +70,10 @@ func postgresConfig(rawURL string) (*config.SQL, error) {
 	return &config.SQL{
 		PluginName: postgresplugin.PluginName, ConnectAddr: host, ConnectProtocol: "tcp",
 		User: u.User.Username(), Password: password, DatabaseName: database, ConnectAttributes: attrs,
-		// Each of the four services keeps its own pools, opened as they
-		// are needed (only history keeps many busy): 4 x (8 + 5) stays
-		// below PostgreSQL's default max_connections of 100, which the
-		// application shares.
-		MaxConns: postgresMainConns, MaxIdleConns: postgresMainConns,
+		// Each of the four services keeps its own pools (main and
+		// visibility): 4 x (5 + 5) stays well below PostgreSQL's default
+		// max_connections of 100, which the application shares.
+		MaxConns: 5, MaxIdleConns: 5,
 	}, nil
 }
 
